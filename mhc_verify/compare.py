@@ -1,0 +1,117 @@
+"""Compare a backend's outputs with the float64 reference under the error model's bounds.
+
+Checks, per output:
+* non-finite pattern: NaN where the reference is NaN, the same infinity where it is infinite, finite
+  where it is finite (an unwritten or poisoned element shows here);
+* |out - ref| <= bound + half an ulp of the output dtype, for every finite element;
+* statistics the bound cannot see (bf16 outputs): the correctly-rounded fraction (diagnostic) and a
+  rounding-bias sign test: among outputs that are not correctly rounded, errors toward zero and away
+  from zero must be balanced (a truncating kernel fails it; p < SIGN_TEST_ALPHA).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from mhc_reference._rounding import round_to_bf16
+from mhc_verify.error_model import output_rounding
+
+SIGN_TEST_ALPHA = 1e-9
+SIGN_TEST_MIN = 64
+
+
+@dataclass
+class OutputCheck:
+    name: str
+    elements: int
+    max_ratio: float  # max |err| / bound over finite elements
+    max_abs_err: float
+    violations: int
+    nonfinite_mismatches: int
+    unbounded: int  # finite reference elements whose bound the model could not compute
+    correctly_rounded: float | None = None  # fraction, bf16 outputs only
+    sign_test_p: float | None = None
+    toward_zero: int = 0
+    away_from_zero: int = 0
+    worst_index: tuple[int, ...] | None = None
+    bad_rows: list[int] = field(default_factory=list)  # first few token rows with a failure
+    ratio_sample: list[float] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        sign_ok = self.sign_test_p is None or self.sign_test_p >= SIGN_TEST_ALPHA
+        return self.violations == 0 and self.nonfinite_mismatches == 0 and self.unbounded == 0 and sign_ok
+
+    def problem(self) -> str:
+        parts = []
+        if self.nonfinite_mismatches:
+            parts.append(f"{self.nonfinite_mismatches} non-finite mismatches")
+        if self.violations:
+            parts.append(f"{self.violations} elements over the bound (max err/bound {self.max_ratio:.3g} "
+                         f"at {self.worst_index})")
+        if self.unbounded:
+            parts.append(f"{self.unbounded} elements the error model could not bound")
+        if self.sign_test_p is not None and self.sign_test_p < SIGN_TEST_ALPHA:
+            parts.append(f"rounding bias: {self.toward_zero} toward zero vs {self.away_from_zero} away "
+                         f"(p={self.sign_test_p:.2g})")
+        return f"{self.name}: " + "; ".join(parts) if parts else ""
+
+
+def _binomial_two_sided_p(k: int, n: int) -> float:
+    """Exact two-sided binomial test of k successes in n trials at p = 1/2."""
+    if n == 0:
+        return 1.0
+    lo = min(k, n - k)
+    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
+                 for i in range(lo + 1)]
+    peak = max(log_terms)
+    tail = math.exp(peak) * sum(math.exp(t - peak) for t in log_terms)
+    return min(1.0, 2 * tail)
+
+
+def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.Tensor) -> OutputCheck:
+    o = out.double()
+    r = ref.to(o.device)
+    b = bound.to(o.device)
+    finite_ref = torch.isfinite(r)
+    same_nonfinite = (torch.isnan(r) & torch.isnan(o)) | (torch.isinf(r) & (o == r))
+    mismatch = (finite_ref & ~torch.isfinite(o)) | (~finite_ref & ~same_nonfinite)
+    err = (o - r).abs()
+    total = b + output_rounding(r, b, out.dtype)
+    unbounded = finite_ref & ~torch.isfinite(total)
+    checked = finite_ref & torch.isfinite(o) & torch.isfinite(total)
+    ratio = torch.where(checked, err / total, torch.zeros_like(err))
+    ratio = torch.where(checked & (err == 0), torch.zeros_like(ratio), ratio)
+    over = checked & (err > total)
+    bad = over | mismatch | unbounded
+    max_ratio = float(ratio.max()) if ratio.numel() else 0.0
+    worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape)) if ratio.numel() else None
+    bad_rows: list[int] = []
+    if bad.any() and bad.dim() > 0:
+        rows_dim = 1 if name.endswith("_partial") and bad.dim() > 1 else 0
+        rows = bad.movedim(rows_dim, 0).reshape(bad.shape[rows_dim], -1).any(-1).nonzero().flatten()
+        bad_rows = [int(i) for i in rows[:64]]
+    result = OutputCheck(
+        name=name, elements=out.numel(), max_ratio=max_ratio,
+        max_abs_err=float(torch.where(checked, err, torch.zeros_like(err)).max()) if err.numel() else 0.0,
+        violations=int(over.sum()), nonfinite_mismatches=int(mismatch.sum()), unbounded=int(unbounded.sum()),
+        worst_index=worst, bad_rows=bad_rows)
+    if checked.any():
+        flat = ratio[checked]
+        k = min(256, flat.numel())
+        result.ratio_sample = [float(v) for v in torch.topk(flat, k).values[:8]]
+    if out.dtype == torch.bfloat16 and checked.any():
+        nearest = round_to_bf16(r)
+        cr = (o == nearest) & checked
+        result.correctly_rounded = float(cr.sum()) / float(checked.sum())
+        miss = checked & ~cr & (r != 0)
+        toward = miss & (o.abs() < r.abs())
+        result.toward_zero = int(toward.sum())
+        result.away_from_zero = int(miss.sum()) - result.toward_zero
+        n_miss = result.toward_zero + result.away_from_zero
+        if n_miss >= SIGN_TEST_MIN:
+            result.sign_test_p = _binomial_two_sided_p(result.toward_zero, n_miss)
+    return result

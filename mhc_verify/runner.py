@@ -1,0 +1,116 @@
+"""Run one case on one backend and judge it: build inputs, call, reference, bounds, compare."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from mhc_kernels.base import Backend, ConstraintError
+from mhc_reference import reference_for
+from mhc_reference.contract import ContractError, dim_sizes
+from mhc_verify.bounds import op_bounds
+from mhc_verify.cases import Case, build_inputs
+from mhc_verify.compare import OutputCheck, check_output
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    backend: str
+    status: str  # "pass" | "fail" | "error" | "not_applicable"
+    reason: str = ""
+    checks: list[OutputCheck] = field(default_factory=list)
+    seconds: float = 0.0
+    torch_ratio: dict[str, float] = field(default_factory=dict)  # max err / torch fp32 max err
+
+    @property
+    def max_ratio(self) -> float:
+        return max((c.max_ratio for c in self.checks), default=0.0)
+
+    def reproducer(self) -> str:
+        return f"mhc-verify replay --backend {self.backend} --case '{self.case.to_json()}'"
+
+    def summary(self) -> str:
+        head = f"[{self.status.upper()}] {self.backend} {self.case.short()}"
+        if self.status == "pass":
+            return f"{head} max err/bound {self.max_ratio:.3g}"
+        return f"{head}: {self.reason}\n  reproduce: {self.reproducer()}"
+
+
+def _device_for(backend: Backend) -> str:
+    return "cuda" if backend.device_type == "cuda" else "cpu"
+
+
+def run_case(backend: Backend, case: Case, diagnostics: bool = False,
+             inputs: dict[str, torch.Tensor] | None = None) -> CaseResult:
+    start = time.perf_counter()
+    params = case.param_dict()
+    if inputs is None:
+        inputs = build_inputs(case, _device_for(backend))
+    sizes = dim_sizes(case.T, case.n, case.H, case.n_splits)
+    unsupported = backend.supports(case.op, sizes, inputs, params)
+    if unsupported:
+        return CaseResult(case, backend.name, "not_applicable", unsupported)
+    try:
+        outputs = backend.run(case.op, inputs, params)
+    except ConstraintError as e:
+        return CaseResult(case, backend.name, "not_applicable", str(e))
+    except (ContractError, NotImplementedError) as e:
+        return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e}")
+    except torch.OutOfMemoryError as e:  # an OOM is a failure, never a skip
+        return CaseResult(case, backend.name, "error", f"out of memory: {e}")
+    except Exception as e:  # noqa: BLE001 - a crashing kernel is a failure with its traceback
+        tb = traceback.format_exc(limit=3)
+        return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e}\n{tb}")
+    result = judge(backend, case, inputs, params, outputs)
+    if diagnostics and backend.name != "torch":
+        result.torch_ratio = _torch_ratio(case, inputs, params, outputs, result)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def reference_outputs(case: Case, inputs: dict, params: dict, outputs: dict) -> dict[str, torch.Tensor]:
+    ref_fn = reference_for(case.op)
+    if case.op == "fused_post_pre":
+        # Dtype-faithful: the next layer's pre sees the bf16 residual this kernel wrote.
+        return ref_fn(inputs, params, pre_input=outputs["residual_out"])
+    return ref_fn(inputs, params)
+
+
+def judge(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict) -> CaseResult:
+    ref = reference_outputs(case, inputs, params, outputs)
+    bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
+    checks = [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
+    failed = [c for c in checks if not c.passed]
+    status = "fail" if failed else "pass"
+    reason = "; ".join(c.problem() for c in failed)
+    known = backend.known_issues.get(case.op)
+    if failed and known:
+        reason += f" [known issue: {known}]"
+    return CaseResult(case, backend.name, status, reason, checks)
+
+
+def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict, result: CaseResult) -> dict[str, float]:
+    """FlashAttention-style diagnostic: this backend's max error over torch fp32's on the same inputs."""
+    from mhc_kernels.torch_native import TorchNativeBackend
+
+    torch_out = TorchNativeBackend().run(case.op, inputs, params)
+    ref = reference_outputs(case, inputs, params, torch_out if case.op == "fused_post_pre" else outputs)
+    ratios: dict[str, float] = {}
+    for name, out in outputs.items():
+        r = ref[name].to(out.device)
+        ok = torch.isfinite(r)
+        if not ok.any():
+            continue
+        mine = float((out.double() - r).abs()[ok].max())
+        theirs = float((torch_out[name].double().to(out.device) - r).abs()[ok].max())
+        ratios[name] = mine / theirs if theirs > 0 else (0.0 if mine == 0 else float("inf"))
+    return ratios
+
+
+def describe_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
