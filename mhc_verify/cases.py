@@ -166,7 +166,7 @@ def _pre_partials(case: Case, g, device) -> tuple[torch.Tensor, torch.Tensor]:
     m = case.n * case.n + 2 * case.n
     residual = _residual(case, g, device)
     fn = _fn(case, m, g, device)
-    mixes, sqrsum = prenorm_gemm_fp32(residual.reshape(case.T, -1), fn, case.n_splits)
+    mixes, sqrsum = prenorm_gemm_fp32(residual.reshape(case.T, case.n * case.H), fn, case.n_splits)
     return mixes, sqrsum
 
 

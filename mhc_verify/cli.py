@@ -1,0 +1,209 @@
+"""The ``mhc-verify`` command: check, replay, backends (and the subcommands other modules add)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from mhc_reference.contract import OPS
+from mhc_verify.registry import BackendInfo, discover, select
+from mhc_verify.strategies import PROFILES
+
+
+def _backend_table(infos: dict[str, BackendInfo]) -> str:
+    rows = [f"{'backend':14s} {'available':9s} {'source':11s} reason / ops"]
+    for name, b in infos.items():
+        ops = ", ".join(b.implements) if b.implements else "-"
+        rows.append(f"{name:14s} {'yes' if b.available else 'NO':9s} {b.source:11s} {b.reason}")
+        rows.append(f"{'':14s} {'':9s} {'':11s} ops: {ops}")
+        if b.backend is not None and b.backend.known_issues:
+            for op, text in b.backend.known_issues.items():
+                rows.append(f"{'':14s} {'':9s} {'':11s} KNOWN ISSUE {op}: {text}")
+    return "\n".join(rows)
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    infos = discover(args.backend or [])
+    print(_backend_table(infos))
+    missing = [n for n in args.require_backend or [] if not (n in infos and infos[n].available)]
+    for n in missing:
+        print(f"error: required backend {n!r} is not available", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _choose_backends(args: argparse.Namespace) -> tuple[dict[str, BackendInfo], dict[str, BackendInfo]]:
+    """(every discovered backend, the ones to run). Default: torch plus every available GPU backend."""
+    specs = [b for b in (args.backend or []) if ":" in b]
+    infos = discover(specs)
+    if args.backend:
+        chosen = select(args.backend, infos)
+    else:
+        chosen = {n: b for n, b in infos.items()
+                  if n == "torch" or (b.available and b.backend is not None and b.backend.device_type == "cuda")}
+    for name in args.require_backend or []:
+        if name not in chosen:
+            chosen.update(select([name], infos))
+    return infos, chosen
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from mhc_verify.report import write_report
+    from mhc_verify.session import PairStats, check_pair, provenance
+
+    profile = PROFILES[args.profile]
+    infos, chosen = _choose_backends(args)
+    ops = args.op or list(OPS)
+    for op in ops:
+        if op not in OPS:
+            print(f"error: unknown op {op!r}; ops: {', '.join(OPS)}", file=sys.stderr)
+            return 2
+    out_dir = Path(args.out)
+    examples = args.examples or profile.max_examples
+    stats: list[PairStats] = []
+    exit_code = 0
+    runnable = [(n, b) for n, b in chosen.items() if b.available]
+    for name, info in chosen.items():
+        if not info.available:
+            required = name in (args.require_backend or [])
+            tag = "FAIL (required)" if required else "skipped"
+            print(f"{tag}: backend {name} unavailable: {info.reason}", file=sys.stderr)
+            s = PairStats(name, "*", verdict="unavailable (required)" if required else "unavailable",
+                          reason=info.reason)
+            stats.append(s)
+            if required:
+                exit_code = 1
+    total = sum(len([op for op in ops if op in b.implements]) for _, b in runnable) * examples
+    bar = _progress(total, args)
+    for name, info in runnable:
+        backend = info.backend
+        for op in ops:
+            if op not in info.implements:
+                stats.append(PairStats(name, op, verdict="not implemented",
+                                       reason=f"{name} does not implement {op}"))
+                continue
+            if bar:
+                bar.set_description(f"{name}/{op}")
+            counter = {"n": 0}
+
+            def tick(result, counter=counter):
+                counter["n"] += 1
+                if bar and counter["n"] <= examples:
+                    bar.update(1)
+                    bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
+                                        f"r={result.max_ratio:.2g}")
+
+            s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
+                           seed=args.seed)
+            if bar and counter["n"] < examples:
+                bar.update(examples - counter["n"])
+            stats.append(s)
+            if s.verdict != "pass":
+                exit_code = 1
+                print(f"\n{s.verdict}: {name}/{op}: {s.reason}\n  reproduce: {s.failure['reproducer'] if s.failure else '-'}",
+                      file=sys.stderr)
+    if bar:
+        bar.close()
+    meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                           "profile": profile.name, "examples": examples}
+    json_path, md_path = write_report(out_dir, stats, chosen, meta)
+    from mhc_verify.report import verdict_table
+    print("\n".join(verdict_table(stats)))
+    print(f"\nreport: {md_path} and {json_path}")
+    return exit_code
+
+
+def _progress(total: int, args: argparse.Namespace):
+    if args.no_progress or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="case", dynamic_ncols=True, file=sys.stderr)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from mhc_verify.cases import Case
+    from mhc_verify.runner import run_case
+
+    if args.file:
+        data = json.loads(Path(args.file).read_text())
+        case = Case.from_json(data["case"])
+        backend_name = args.backend or data["backend"]
+    elif args.case:
+        case = Case.from_json(args.case)
+        backend_name = args.backend
+    else:
+        print("error: replay needs a reproducer FILE or --case JSON", file=sys.stderr)
+        return 2
+    if not backend_name:
+        print("error: replay needs --backend (or a reproducer file that names one)", file=sys.stderr)
+        return 2
+    infos = discover([backend_name] if ":" in backend_name else [])
+    info = select([backend_name], infos)
+    b = next(iter(info.values()))
+    if not b.available:
+        print(f"error: backend {backend_name} unavailable: {b.reason}", file=sys.stderr)
+        return 1
+    result = run_case(b.backend, case, diagnostics=True)
+    print(result.summary())
+    for c in result.checks:
+        cr = f", correctly rounded {100 * c.correctly_rounded:.4f} %" if c.correctly_rounded is not None else ""
+        print(f"  {c.name}: max err/bound {c.max_ratio:.4g} (max |err| {c.max_abs_err:.3g}), "
+              f"{c.violations} over bound, {c.nonfinite_mismatches} non-finite mismatches{cr}"
+              + (f", bad token rows {c.bad_rows[:16]}" if c.bad_rows else ""))
+    return 0 if result.status == "pass" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mhc-verify", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def backend_args(p):
+        p.add_argument("--backend", action="append", help="backend name or module:attr (repeatable); "
+                       "default: torch plus every available GPU backend")
+        p.add_argument("--require-backend", action="append", metavar="NAME",
+                       help="fail if this backend is unavailable (repeatable)")
+
+    p = sub.add_parser("check", help="run the property-based suite and write a report (the main job)")
+    backend_args(p)
+    p.add_argument("--op", action="append", choices=list(OPS), help="restrict to these ops (repeatable)")
+    p.add_argument("--profile", default="ci", choices=list(PROFILES))
+    p.add_argument("--examples", type=int, help="examples per (backend, op); default: the profile's")
+    p.add_argument("--out", default="mhc-verify-report", help="report directory")
+    p.add_argument("--seed", type=int, help="random seed (default: derandomized, reproducible)")
+    p.add_argument("--no-target", action="store_true", help="do not steer the search with target()")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("replay", help="re-run a reproducer bit-exactly")
+    p.add_argument("file", nargs="?", help="a reproducer JSON written by check")
+    p.add_argument("--case", help="a case descriptor JSON (as printed in a failure line)")
+    p.add_argument("--backend")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("backends", help="list backends: found, unavailable and why")
+    backend_args(p)
+    p.set_defaults(func=cmd_backends)
+
+    for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants"):
+        try:
+            mod = __import__(module, fromlist=["add_parser"])
+        except ImportError as e:
+            if e.name and module.startswith(e.name):
+                continue  # that subcommand is not part of this build
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

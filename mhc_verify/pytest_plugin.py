@@ -1,0 +1,93 @@
+"""pytest plugin (entry point ``pytest11``): backend selection, profiles, and (backend, op) fixtures.
+
+Options:
+  --backend NAME          run against this backend (repeatable; default torch + available GPU backends)
+  --require-backend NAME  an unavailable required backend is a failure, not a skip (repeatable)
+  --mhc-profile NAME      dev | ci | nightly (default: $HYPOTHESIS_PROFILE or ci)
+  --mhc-examples N        examples per (backend, op) in the property tests
+
+Tests that take the ``mhc_backend_info`` and ``mhc_op`` fixtures are parametrised over every
+(backend, op); a backend that is unavailable or lacks the op is skipped with the reason (shown in
+the summary by ``-ra``), unless it is required, when the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mhc-verify")
+    group.addoption("--backend", action="append", default=None, help="backend name or module:attr (repeatable)")
+    group.addoption("--require-backend", action="append", default=None,
+                    help="fail (not skip) when this backend is unavailable (repeatable)")
+    group.addoption("--mhc-profile", default=None, help="dev | ci | nightly")
+    group.addoption("--mhc-examples", type=int, default=None, help="examples per (backend, op)")
+
+
+def _selected(config: pytest.Config):
+    from mhc_verify.registry import discover, select
+
+    cached = getattr(config, "_mhc_backends", None)
+    if cached is not None:
+        return cached
+    names = config.getoption("--backend") or []
+    required = config.getoption("--require-backend") or []
+    infos = discover([n for n in names if ":" in n])
+    if names:
+        chosen = select(names, infos)
+    else:
+        chosen = {n: b for n, b in infos.items()
+                  if n == "torch" or (b.backend is not None and b.backend.device_type == "cuda")}
+    chosen.update(select([r for r in required if r not in chosen], infos))
+    config._mhc_backends = (chosen, set(required))  # type: ignore[attr-defined]
+    return config._mhc_backends
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "mhc_backend_info" not in metafunc.fixturenames:
+        return
+    from mhc_reference.contract import OPS
+
+    chosen, _ = _selected(metafunc.config)
+    if "mhc_op" in metafunc.fixturenames:
+        pairs = [(b, op) for b in chosen for op in OPS]
+        metafunc.parametrize(("mhc_backend_info", "mhc_op"), pairs, ids=[f"{b}-{op}" for b, op in pairs],
+                             indirect=["mhc_backend_info"])
+    else:
+        metafunc.parametrize("mhc_backend_info", list(chosen), indirect=True)
+
+
+@pytest.fixture
+def mhc_backend_info(request: pytest.FixtureRequest):
+    chosen, required = _selected(request.config)
+    info = chosen[request.param]
+    if not info.available:
+        message = f"backend {info.name} unavailable: {info.reason}"
+        if info.name in required:
+            pytest.fail(f"required {message}")
+        pytest.skip(message)
+    op = request.node.callspec.params.get("mhc_op") if hasattr(request.node, "callspec") else None
+    if op is not None and op not in info.implements:
+        message = f"backend {info.name} does not implement {op} (not implemented)"
+        if info.name in required:
+            pytest.fail(message)
+        pytest.skip(message)
+    return info
+
+
+@pytest.fixture
+def mhc_profile(request: pytest.FixtureRequest):
+    from mhc_verify.strategies import PROFILES
+
+    name = request.config.getoption("--mhc-profile") or os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    if name not in PROFILES:
+        raise pytest.UsageError(f"unknown --mhc-profile {name!r}; profiles: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+@pytest.fixture
+def mhc_examples(request: pytest.FixtureRequest) -> int | None:
+    return request.config.getoption("--mhc-examples")

@@ -1,0 +1,90 @@
+"""Reports a person can read: an op x backend verdict table, the bound-tightness table, failures
+with one-line reproducers, backends that did not run and why, and provenance. JSON + Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mhc_verify.registry import BackendInfo
+from mhc_verify.session import PairStats, stats_to_json
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.3f} %"
+
+
+def _cr(stats: PairStats) -> str:
+    if not stats.correctly_rounded_n:
+        return "-"
+    return ", ".join(f"{k} {_pct(stats.correctly_rounded_sum[k] / stats.correctly_rounded_n[k])} "
+                     f"(min {_pct(stats.correctly_rounded_min[k])})" for k in sorted(stats.correctly_rounded_n))
+
+
+def verdict_table(stats: list[PairStats]) -> list[str]:
+    lines = ["| op | backend | verdict | cases | n/a | max err/bound | correctly rounded (bf16 outputs) | "
+             "max err / torch fp32 err | time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in stats:
+        tr = ", ".join(f"{k} {v:.2g}" for k, v in sorted(s.torch_ratio_max.items())) or "-"
+        worst = max(s.per_output_max.values(), default=0.0)
+        lines.append(f"| {s.op} | {s.backend} | **{s.verdict}** | {s.cases} | {s.not_applicable} | "
+                     f"{worst:.3g} | {_cr(s)} | {tr} | {s.seconds:.1f} s |")
+    return lines
+
+
+def tightness_table(stats: list[PairStats]) -> list[str]:
+    lines = ["| op | backend | cases | p50 err/bound | p99 | max | per output max |", "|---|---|---|---|---|---|---|"]
+    for s in stats:
+        t = s.tightness()
+        if not t:
+            continue
+        per = ", ".join(f"{k} {v:.3g}" for k, v in sorted(s.per_output_max.items()))
+        lines.append(f"| {s.op} | {s.backend} | {len(s.ratios)} | {t['p50']:.3g} | {t['p99']:.3g} | "
+                     f"{t['max']:.3g} | {per} |")
+    return lines
+
+
+def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, BackendInfo], meta: dict[str, Any],
+                 ) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "meta": meta,
+        "backends": {n: {"available": b.available, "reason": b.reason, "source": b.source, "spec": b.spec,
+                         "implements": list(b.implements), "provenance": b.provenance,
+                         "known_issues": dict(b.backend.known_issues) if b.backend else {}}
+                     for n, b in backends.items()},
+        "results": [stats_to_json(s) for s in stats],
+    }
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps(data, indent=2, default=str))
+    md = [f"# mhc-verify check report", "",
+          f"- date: {meta.get('date')}", f"- command: `{meta.get('command')}`",
+          f"- profile: {meta.get('profile')}, examples per pair: {meta.get('examples')}",
+          f"- torch {meta.get('torch')}, python {meta.get('python')}, {meta.get('platform')}"]
+    if meta.get("gpu"):
+        md.append(f"- GPU: {meta['gpu']} (CUDA {meta.get('cuda')})")
+    md += ["", "## Verdicts", ""] + verdict_table(stats)
+    md += ["", "## Bound tightness (per-case max |err| / bound over passing cases; must stay <= 1)", ""]
+    md += tightness_table(stats)
+    failures = [s for s in stats if s.failure]
+    if failures:
+        md += ["", "## Failures (minimal case after shrinking)", ""]
+        for s in failures:
+            md += [f"### {s.backend} / {s.op}: {s.verdict}", "", f"{s.reason}", "",
+                   f"    {s.failure['reproducer']}", ""]
+            if s.reproducer_file:
+                md += [f"reproducer file: `{s.reproducer_file}`", ""]
+    md += ["", "## Backends", "", "| backend | available | reason | implements | known issues |", "|---|---|---|---|---|"]
+    for n, b in backends.items():
+        known = "; ".join(f"{k}: {v}" for k, v in (b.backend.known_issues if b.backend else {}).items()) or "-"
+        md.append(f"| {n} | {'yes' if b.available else 'no'} | {b.reason} | {', '.join(b.implements) or '-'} | "
+                  f"{known} |")
+    md += ["", "## Provenance", ""]
+    for n, b in backends.items():
+        if b.available:
+            md.append(f"- **{n}**: " + ", ".join(f"{k}={v}" for k, v in b.provenance.items()))
+    md_path = out_dir / "report.md"
+    md_path.write_text("\n".join(md) + "\n")
+    return json_path, md_path
