@@ -42,8 +42,8 @@ def test_chunking_does_not_change_results(monkeypatch):
     for mod in (hc_post, layer_input, prenorm_gemm):
         monkeypatch.setattr(mod, "token_chunks", lambda t, e, budget=300: chunks.token_chunks(t, e, 300))
     again = reference_for("fused_post_pre")(inputs, Case("fused_post_pre", 33, 4, 64, norm_weight=True).param_dict())
-    for k in whole:
-        assert torch.equal(whole[k], again[k]), k
+    for k in whole:  # float64 results may differ in the last bits with BLAS blocking, not more
+        assert torch.allclose(whole[k].double(), again[k].double(), rtol=1e-14, atol=0, equal_nan=True), k
 
 
 def test_pre_composes_gemm_and_fuse():
