@@ -85,6 +85,32 @@ def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, Back
     for n, b in backends.items():
         if b.available:
             md.append(f"- **{n}**: " + ", ".join(f"{k}={v}" for k, v in b.provenance.items()))
+    plot = plot_tightness(out_dir / "tightness.png", stats)
+    if plot:
+        md += ["", "## Distribution of err/bound", "", f"![per-case max err/bound]({plot.name})"]
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(md) + "\n")
     return json_path, md_path
+
+
+def plot_tightness(path: Path, stats: list[PairStats]) -> Path | None:
+    """Per (backend, op), the distribution of per-case max err/bound on a log scale (needs matplotlib)."""
+    data = [(f"{s.backend}/{s.op}", [max(r, 1e-12) for r in s.ratios]) for s in stats if s.ratios]
+    if not data:
+        return None
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.2))
+    ax.boxplot([d for _, d in data], vert=False, whis=(1, 99), showfliers=True, flierprops={"markersize": 2})
+    ax.set_yticks(range(1, len(data) + 1), [name for name, _ in data])
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="red", linewidth=1)
+    ax.set_xlabel("per-case max |err| / bound (red: the bound; whiskers p1-p99)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

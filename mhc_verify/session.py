@@ -76,13 +76,27 @@ def provenance() -> dict:
             "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform()}
     if torch.cuda.is_available():
         prov["gpu"] = torch.cuda.get_device_name()
-        prov["cuda"] = torch.version.cuda
+        prov["cuda"] = torch.version.cuda or f"hip {torch.version.hip}"
+        prov["driver"] = _driver_version()
     try:
         import hypothesis
         prov["hypothesis"] = hypothesis.__version__
     except ImportError:  # pragma: no cover
         pass
     return prov
+
+
+def _driver_version() -> str:
+    import shutil
+    import subprocess
+
+    for cmd in (["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], ["rocm-smi", "--showdriverversion"]):
+        if shutil.which(cmd[0]):
+            try:
+                return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()[0]
+            except (OSError, subprocess.SubprocessError, IndexError):
+                pass
+    return "unknown"
 
 
 def write_reproducer(directory: Path, result: CaseResult, backend: Backend) -> Path:
