@@ -115,3 +115,34 @@ def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.T
         if n_miss >= SIGN_TEST_MIN:
             result.sign_test_p = _binomial_two_sided_p(result.toward_zero, n_miss)
     return result
+
+
+def merge_checks(parts: list[tuple[int, OutputCheck]], token_dim: int) -> OutputCheck:
+    """Combine the checks of token chunks (offset, check) of one output into one check."""
+    first = parts[0][1]
+    total = OutputCheck(name=first.name, elements=0, max_ratio=0.0, max_abs_err=0.0, violations=0,
+                        nonfinite_mismatches=0, unbounded=0)
+    cr_weighted, cr_elements = 0.0, 0
+    for offset, c in parts:
+        total.elements += c.elements
+        total.violations += c.violations
+        total.nonfinite_mismatches += c.nonfinite_mismatches
+        total.unbounded += c.unbounded
+        total.max_abs_err = max(total.max_abs_err, c.max_abs_err)
+        if c.max_ratio >= total.max_ratio and c.worst_index is not None:
+            idx = list(c.worst_index)
+            idx[token_dim] += offset
+            total.max_ratio, total.worst_index = c.max_ratio, tuple(idx)
+        total.bad_rows += [offset + r for r in c.bad_rows][: 64 - len(total.bad_rows)]
+        total.ratio_sample = sorted(total.ratio_sample + c.ratio_sample, reverse=True)[:8]
+        if c.correctly_rounded is not None:
+            cr_weighted += c.correctly_rounded * c.elements
+            cr_elements += c.elements
+        total.toward_zero += c.toward_zero
+        total.away_from_zero += c.away_from_zero
+    if cr_elements:
+        total.correctly_rounded = cr_weighted / cr_elements
+    n_miss = total.toward_zero + total.away_from_zero
+    if n_miss >= SIGN_TEST_MIN:
+        total.sign_test_p = _binomial_two_sided_p(total.toward_zero, n_miss)
+    return total

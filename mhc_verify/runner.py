@@ -11,10 +11,10 @@ import torch
 
 from mhc_kernels.base import Backend, ConstraintError
 from mhc_reference import reference_for
-from mhc_reference.contract import ContractError, dim_sizes
+from mhc_reference.contract import ContractError, dim_sizes, get_op
 from mhc_verify.bounds import op_bounds
 from mhc_verify.cases import Case, build_inputs
-from mhc_verify.compare import OutputCheck, check_output
+from mhc_verify.compare import OutputCheck, check_output, merge_checks
 
 
 @dataclass
@@ -67,7 +67,8 @@ def run_case(backend: Backend, case: Case, diagnostics: bool = False,
         tb = traceback.format_exc(limit=3)
         return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e}\n{tb}")
     result = judge(backend, case, inputs, params, outputs)
-    if diagnostics and backend.name != "torch":
+    small = sum(v.numel() for v in outputs.values()) <= JUDGE_CHUNK_ELEMENTS
+    if diagnostics and small and backend.name != "torch":
         result.torch_ratio = _torch_ratio(case, inputs, params, outputs, result)
     result.seconds = time.perf_counter() - start
     return result
@@ -81,10 +82,40 @@ def reference_outputs(case: Case, inputs: dict, params: dict, outputs: dict) -> 
     return ref_fn(inputs, params)
 
 
+# Judge at most this many output elements at once: float64 reference, bounds and errors of a
+# 80 000 x 4 x 7168 output would need ~70 GB at once. Every op is independent per token, so
+# judging token chunks is exact.
+JUDGE_CHUNK_ELEMENTS = 1 << 26
+
+
+def _token_slice(spec, tensors: dict, rows: slice) -> dict:
+    sliced = {}
+    for name, value in tensors.items():
+        t_spec = next((s for s in (*spec.inputs, *spec.outputs) if s.name == name), None)
+        if value is None or t_spec is None or "T" not in t_spec.dims:
+            sliced[name] = value
+        else:
+            dim = t_spec.dims.index("T")
+            sliced[name] = value.narrow(dim, rows.start, rows.stop - rows.start)
+    return sliced
+
+
 def judge(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict) -> CaseResult:
-    ref = reference_outputs(case, inputs, params, outputs)
-    bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
-    checks = [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
+    spec = get_op(case.op)
+    tensors = [v for v in (*inputs.values(), *outputs.values()) if isinstance(v, torch.Tensor)]
+    per_token = max((v.numel() // max(1, case.T) for v in tensors), default=1)
+    step = max(1, JUDGE_CHUNK_ELEMENTS // max(1, per_token))
+    if case.T <= step:
+        checks = _judge_chunk(backend, case, inputs, params, outputs)
+    else:
+        parts: dict[str, list] = {}
+        for start in range(0, case.T, step):
+            rows = slice(start, min(case.T, start + step))
+            chunk = _judge_chunk(backend, case, _token_slice(spec, inputs, rows), params,
+                                 _token_slice(spec, outputs, rows))
+            for c in chunk:
+                parts.setdefault(c.name, []).append((start, c))
+        checks = [merge_checks(parts[name], spec.output(name).dims.index("T")) for name in outputs]
     failed = [c for c in checks if not c.passed]
     status = "fail" if failed else "pass"
     reason = "; ".join(c.problem() for c in failed)
@@ -92,6 +123,12 @@ def judge(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dic
     if failed and known:
         reason += f" [known issue: {known}]"
     return CaseResult(case, backend.name, status, reason, checks)
+
+
+def _judge_chunk(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict) -> list[OutputCheck]:
+    ref = reference_outputs(case, inputs, params, outputs)
+    bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
+    return [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
 
 
 def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict, result: CaseResult) -> dict[str, float]:
