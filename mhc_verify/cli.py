@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -106,6 +107,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                       file=sys.stderr)
     if bar:
         bar.close()
+    for name, info in runnable:  # provenance after the run: JIT compile counters and the like
+        try:
+            info.provenance = info.backend.provenance()
+        except Exception as e:  # noqa: BLE001
+            info.provenance = {"error": f"provenance() raised {type(e).__name__}: {e}"}
     meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                            "profile": profile.name, "examples": examples}
     json_path, md_path = write_report(out_dir, stats, chosen, meta)
@@ -171,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run the property-based suite and write a report (the main job)")
     backend_args(p)
     p.add_argument("--op", action="append", choices=list(OPS), help="restrict to these ops (repeatable)")
-    p.add_argument("--profile", default="ci", choices=list(PROFILES))
+    p.add_argument("--profile", default=os.environ.get("HYPOTHESIS_PROFILE", "ci"), choices=list(PROFILES),
+                   help="default: $HYPOTHESIS_PROFILE or ci")
     p.add_argument("--examples", type=int, help="examples per (backend, op); default: the profile's")
     p.add_argument("--out", default="mhc-verify-report", help="report directory")
     p.add_argument("--seed", type=int, help="random seed (default: derandomized, reproducible)")
