@@ -4,9 +4,13 @@ Checks, per output:
 * non-finite pattern: NaN where the reference is NaN, the same infinity where it is infinite, finite
   where it is finite (an unwritten or poisoned element shows here);
 * |out - ref| <= bound + half an ulp of the output dtype, for every finite element;
-* statistics the bound cannot see (bf16 outputs): the correctly-rounded fraction (diagnostic) and a
-  rounding-bias sign test: among outputs that are not correctly rounded, errors toward zero and away
-  from zero must be balanced (a truncating kernel fails it; p < SIGN_TEST_ALPHA).
+* diagnostics the bound cannot see (bf16 outputs): the correctly-rounded fraction and a
+  rounding-bias sign test (among outputs that are not correctly rounded, how many lie toward zero).
+  The sign test is reported, not a verdict: its null hypothesis (a healthy kernel's misses are
+  balanced) is false. Measured on the healthy fp32 torch backend (2200 cases per op, CPU):
+  saturating sigmoids round pre weights to exactly 1.0 in fp32, so misses lean one way
+  (e.g. mhc_pre 647 toward zero vs 1069 away, p = 1.7e-24). A truncating kernel is caught by the
+  per-element bound instead: its error reaches a whole ulp where the bound allows half.
 """
 
 from __future__ import annotations
@@ -42,8 +46,12 @@ class OutputCheck:
 
     @property
     def passed(self) -> bool:
-        sign_ok = self.sign_test_p is None or self.sign_test_p >= SIGN_TEST_ALPHA
-        return self.violations == 0 and self.nonfinite_mismatches == 0 and self.unbounded == 0 and sign_ok
+        return self.violations == 0 and self.nonfinite_mismatches == 0 and self.unbounded == 0
+
+    @property
+    def biased(self) -> bool:
+        """Diagnostic only (see the module docstring)."""
+        return self.sign_test_p is not None and self.sign_test_p < SIGN_TEST_ALPHA
 
     def problem(self) -> str:
         parts = []
@@ -54,9 +62,6 @@ class OutputCheck:
                          f"at {self.worst_index})")
         if self.unbounded:
             parts.append(f"{self.unbounded} elements the error model could not bound")
-        if self.sign_test_p is not None and self.sign_test_p < SIGN_TEST_ALPHA:
-            parts.append(f"rounding bias: {self.toward_zero} toward zero vs {self.away_from_zero} away "
-                         f"(p={self.sign_test_p:.2g})")
         return f"{self.name}: " + "; ".join(parts) if parts else ""
 
 

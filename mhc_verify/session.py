@@ -39,6 +39,7 @@ class PairStats:
     correctly_rounded_sum: dict[str, float] = field(default_factory=dict)
     correctly_rounded_n: dict[str, int] = field(default_factory=dict)
     torch_ratio_max: dict[str, float] = field(default_factory=dict)
+    biased_cases: int = 0  # cases whose rounding-bias sign test had p < 1e-9 (diagnostic)
     failure: dict | None = None
     reproducer_file: str | None = None
     seconds: float = 0.0
@@ -58,6 +59,7 @@ class PairStats:
         self.seconds += result.seconds
         if result.status == "pass":
             self.ratios.append(result.max_ratio)
+        self.biased_cases += any(c.biased for c in result.checks)
         for c in result.checks:
             self.per_output_max[c.name] = max(self.per_output_max.get(c.name, 0.0), c.max_ratio)
             if c.correctly_rounded is not None:
