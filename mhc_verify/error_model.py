@@ -214,6 +214,9 @@ def norm_bounds(collapse: torch.Tensor, collapse_err: torch.Tensor, weight: torc
                + LAMBDA * U32 * math.sqrt(h) * mean_sq + 2 * U32 * arg)
     r = torch.rsqrt(arg)
     r_err = 0.5 * r * arg_err / arg + precision.elementwise_ulps * U32 * r
+    # An infinite element makes the mean infinite and rsqrt exactly 0 in any IEEE arithmetic: the
+    # finite elements of that row are exactly 0 (and the infinite ones NaN, judged by pattern).
+    r_err = torch.where(torch.isinf(arg), torch.zeros_like(r_err), r_err)
     w = weight.double().abs()
     y = li.abs() * r * w
     return w * (li_err * r + li.abs() * r_err) + gamma(3) * y
