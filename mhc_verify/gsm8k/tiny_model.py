@@ -50,7 +50,6 @@ def build_tiny_model(data_dir: Path, out_dir: Path, *, vocab_size: int = 1024, h
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
     tokenizer.save_pretrained(out_dir)
 
-    torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=bpe.get_vocab_size(), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
@@ -60,7 +59,10 @@ def build_tiny_model(data_dir: Path, out_dir: Path, *, vocab_size: int = 1024, h
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=True,
     )
-    model = LlamaForCausalLM(config)
+    # Seeded for reproducible weights, without disturbing the caller's global RNG state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
     model.save_pretrained(out_dir)
     info = {"data_dir": str(data_dir), "vocab_size": bpe.get_vocab_size(), "hidden_size": hidden_size,
             "num_layers": num_layers, "seed": seed}

@@ -32,14 +32,15 @@ LOOPBACK = "127.0.0.1"
 class TinyEngine:
     """Greedy generation with a transformers causal LM; one request at a time (CPU, determinism)."""
 
-    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path, threads: int | None = 1) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        torch.set_num_threads(threads)
+        if threads is not None:  # None: leave the process's setting alone (in-process use by tests)
+            torch.set_num_threads(threads)
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir)  # saved in float32
         self.model.eval()
         self._lock = threading.Lock()
 
@@ -61,7 +62,7 @@ class TinyEngine:
             text, finish = text[: min(cuts)], "stop"
         elif len(new_ids) and int(new_ids[-1]) == self.tokenizer.eos_token_id:
             finish = "stop"
-        return text, finish, int(ids.shape[1]), int(len(new_ids))
+        return text, finish, int(ids.shape[1]), len(new_ids)
 
 
 class _State:
@@ -98,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:  # http.server's naming
         self.state.last_request = time.monotonic()
         if self.path == "/health":
             self._send_json(200, {"status": "ok"})
@@ -108,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         st = self.state
         st.last_request = time.monotonic()
         if self.path != "/v1/completions":
@@ -149,39 +150,59 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
 
-def serve(engine: TinyEngine, port: int, *, model_name: str = "tiny-gsm8k", max_lifetime_s: float = 900,
-          idle_timeout_s: float = 300, null_every: int = 0, error_every: int = 0,
-          ready: threading.Event | None = None, bound_port: list[int] | None = None) -> None:
-    """Serve on 127.0.0.1:``port`` (0 = any free port) until the lifetime or idle bound is reached."""
+class RunningServer:
+    """A started server: its port, its fault switches, and a way to stop it (also used in-process by tests)."""
+
+    def __init__(self, httpd: ThreadingHTTPServer, state: _State, max_lifetime_s: float,
+                 idle_timeout_s: float) -> None:
+        self._httpd = httpd
+        self.state = state
+        self.port = int(httpd.server_address[1])
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._stopped = threading.Event()
+        self._max_lifetime_s = max_lifetime_s
+        self._idle_timeout_s = idle_timeout_s
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        threading.Thread(target=self._watchdog, daemon=True).start()
+
+    def set_faults(self, null_text_every: int = 0, http_error_every: int = 0) -> None:
+        with self.state.count_lock:
+            self.state.null_every, self.state.error_every, self.state.requests = null_text_every, http_error_every, 0
+
+    def _watchdog(self) -> None:
+        started = time.monotonic()
+        while not self._stopped.wait(0.5):
+            now = time.monotonic()
+            if now - started > self._max_lifetime_s:
+                print(f"tiny server: lifetime {self._max_lifetime_s}s reached, exiting", file=sys.stderr, flush=True)
+                break
+            if now - self.state.last_request > self._idle_timeout_s:
+                print(f"tiny server: idle {self._idle_timeout_s}s, exiting", file=sys.stderr, flush=True)
+                break
+        self.stop()
+
+    def stop(self) -> None:
+        if not self._stopped.is_set():
+            self._stopped.set()
+        if self._httpd is not None:
+            httpd, self._httpd = self._httpd, None  # type: ignore[assignment]
+            httpd.shutdown()
+            httpd.server_close()
+
+    def wait(self) -> None:
+        """Block until the server stops (bounds reached, or stop())."""
+        while not self._stopped.wait(0.5):
+            pass
+
+
+def start(engine: TinyEngine, port: int = 0, *, model_name: str = "tiny-gsm8k", max_lifetime_s: float = 900,
+          idle_timeout_s: float = 300, null_every: int = 0, error_every: int = 0) -> RunningServer:
+    """Serve on 127.0.0.1:``port`` (0 = any free port) in background threads; bounded in time."""
     state = _State(engine, model_name, null_every, error_every)
     handler = type("Handler", (_Handler,), {"state": state})
     httpd = ThreadingHTTPServer((LOOPBACK, port), handler)
     httpd.daemon_threads = True
-    actual = httpd.server_address[1]
-    if bound_port is not None:
-        bound_port.append(actual)
-    # A line the parent can wait for when it asked for port 0.
-    print(f"LISTENING {LOOPBACK}:{actual}", flush=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    if ready is not None:
-        ready.set()
-    started = time.monotonic()
-    try:
-        while True:
-            time.sleep(0.5)
-            now = time.monotonic()
-            if now - started > max_lifetime_s:
-                print(f"tiny server: lifetime {max_lifetime_s}s reached, exiting", file=sys.stderr, flush=True)
-                break
-            if now - state.last_request > idle_timeout_s:
-                print(f"tiny server: idle {idle_timeout_s}s, exiting", file=sys.stderr, flush=True)
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return RunningServer(httpd, state, max_lifetime_s, idle_timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,8 +227,15 @@ def main(argv: list[str] | None = None) -> int:
         if not is_built(args.model_dir):
             build_tiny_model(args.build_from, args.model_dir)
     engine = TinyEngine(args.model_dir, threads=args.threads)
-    serve(engine, args.port, model_name=args.served_model_name, max_lifetime_s=args.max_lifetime_s,
-          idle_timeout_s=args.idle_timeout_s, null_every=args.null_text_every, error_every=args.http_error_every)
+    server = start(engine, args.port, model_name=args.served_model_name, max_lifetime_s=args.max_lifetime_s,
+                   idle_timeout_s=args.idle_timeout_s, null_every=args.null_text_every,
+                   error_every=args.http_error_every)
+    # A line a parent can wait for when it asked for port 0.
+    print(f"LISTENING {LOOPBACK}:{server.port}", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.stop()
     return 0
 
 
