@@ -80,6 +80,15 @@ def representation_error(values: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.where(exact, torch.zeros_like(v), step)
 
 
+def bf16_toward_zero(v: torch.Tensor) -> torch.Tensor:
+    """Each float64 value truncated to bf16 (round toward zero), as float64."""
+    v = v.double()
+    bits = v.view(torch.int64) & ~((1 << 45) - 1)
+    out = bits.view(torch.float64)
+    step = SUBNORMAL_STEP[torch.bfloat16]
+    return torch.where(v.abs() < 2.0 ** -126, torch.trunc(v / step) * step, out)
+
+
 def gemm_bounds(x: torch.Tensor, fn: torch.Tensor, n_splits: int, precision: Precision,
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Absolute error bounds of each split-K partial of x @ fn.T and sum(x*x), before output rounding.
@@ -204,8 +213,12 @@ def norm_bounds(collapse: torch.Tensor, collapse_err: torch.Tensor, weight: torc
     """Bound of RMSNorm(bf16(collapse)) * w when the collapse is known to within collapse_err."""
     li = round_to_bf16(collapse)
     step = ulp(li.abs() + collapse_err, torch.bfloat16)
-    # The kernel's bf16 collapse equals ours unless its fp32 value can cross a rounding midpoint.
-    midpoint_dist = (0.5 * step - (collapse - li).abs()).clamp_min(0)
+    # The kernel's bf16 collapse equals ours unless its fp32 value can cross the rounding midpoint
+    # between the two bf16 neighbours of the exact value (in the lower one's binade: at a power of
+    # two the gap below is half the gap above).
+    lower = bf16_toward_zero(collapse.abs())
+    midpoint = lower + 0.5 * ulp(lower, torch.bfloat16)
+    midpoint_dist = (collapse.abs() - midpoint).abs()
     li_err = torch.where(collapse_err < midpoint_dist, torch.zeros_like(collapse_err), collapse_err + step)
     h = li.shape[-1]
     mean_sq = li.square().mean(-1, keepdim=True)
