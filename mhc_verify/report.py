@@ -24,13 +24,14 @@ def _cr(stats: PairStats) -> str:
 
 def verdict_table(stats: list[PairStats]) -> list[str]:
     lines = ["| op | backend | verdict | cases | n/a | max err/bound | correctly rounded (bf16 outputs) | "
-             "max err / torch fp32 err | biased cases | time |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "max err / torch fp32 err | biased cases | largest T (T*n*H) | time |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in stats:
         tr = ", ".join(f"{k} {v:.2g}" for k, v in sorted(s.torch_ratio_max.items())) or "-"
         worst = max(s.per_output_max.values(), default=0.0)
         lines.append(f"| {s.op} | {s.backend} | **{s.verdict}** | {s.cases} | {s.not_applicable} | "
-                     f"{worst:.3g} | {_cr(s)} | {tr} | {s.biased_cases} | {s.seconds:.1f} s |")
+                     f"{worst:.3g} | {_cr(s)} | {tr} | {s.biased_cases} | {s.max_tokens} ({s.max_elements:.3g}) | "
+                     f"{s.seconds:.1f} s |")
     return lines
 
 

@@ -40,6 +40,8 @@ class PairStats:
     correctly_rounded_n: dict[str, int] = field(default_factory=dict)
     torch_ratio_max: dict[str, float] = field(default_factory=dict)
     biased_cases: int = 0  # cases whose rounding-bias sign test had p < 1e-9 (diagnostic)
+    max_tokens: int = 0  # the largest T judged
+    max_elements: int = 0  # the largest T*n*H judged (2^31 = 2147483648 is the int32 limit)
     failure: dict | None = None
     reproducer_file: str | None = None
     seconds: float = 0.0
@@ -57,6 +59,8 @@ class PairStats:
             return
         self.cases += 1
         self.seconds += result.seconds
+        self.max_tokens = max(self.max_tokens, result.case.T)
+        self.max_elements = max(self.max_elements, result.case.T * result.case.n * result.case.H)
         if result.status == "pass":
             self.ratios.append(result.max_ratio)
         self.biased_cases += any(c.biased for c in result.checks)
