@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from hypothesis import HealthCheck, Phase, given, settings, target
+from hypothesis import HealthCheck, Phase, example, given, settings, target
 from hypothesis import seed as hypothesis_seed
 
 from mhc_kernels.base import Backend
 from mhc_verify.cases import Case
 from mhc_verify.runner import CaseResult, run_case
-from mhc_verify.strategies import Profile, cases
+from mhc_verify.strategies import Profile, anchor_cases, cases
 
 
 @dataclass
@@ -148,9 +148,12 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         raise AssertionError(result.summary())
 
     phases = [Phase.generate, Phase.target, Phase.shrink] if use_target else [Phase.generate, Phase.shrink]
+    body = given(cases(op, backend, profile))(body)
+    for anchor in reversed(anchor_cases(op, backend, profile)):
+        body = example(anchor)(body)
     body = settings(max_examples=max_examples or profile.max_examples, deadline=None, database=None,
                     derandomize=seed is None, print_blob=False, suppress_health_check=list(HealthCheck),
-                    phases=phases)(given(cases(op, backend, profile))(body))
+                    phases=[Phase.explicit, *phases])(body)
     if seed is not None:
         body = hypothesis_seed(seed)(body)
     try:

@@ -29,13 +29,16 @@ class Profile:
     hidden_sizes: tuple[int, ...]
     max_elements: int  # cap on T * n * H
     large_tokens: tuple[int, ...] = ()
+    # (T, H) shapes every (backend, op) runs first, whatever Hypothesis draws: the int32 edge.
+    anchors: tuple[tuple[int, int], ...] = ()
 
 
 PROFILES: dict[str, Profile] = {
     "dev": Profile("dev", 25, 130, (1, 7, 64, 128, 256), 1 << 18),
     "ci": Profile("ci", 300, 300, (1, 7, 64, 65, 128, 256, 257, 512), 1 << 20),
     "nightly": Profile("nightly", 400, 80_000, (64, 256, 512, 4096, 5120, 5137, 7168), 1 << 32,
-                       large_tokens=(65_536, 74_899, 80_000, 13_313, 19_997)),
+                       large_tokens=(65_536, 74_899, 80_000, 13_313, 19_997),
+                       anchors=((80_000, 7168), (74_899, 7168), (65_537, 4096))),
 }
 
 
@@ -104,3 +107,17 @@ def cases(draw, op: str, backend: Backend, profile: Profile) -> Case:
     return Case(op=op, T=t, n=n, H=h, family=draw(st.sampled_from(FAMILIES)),
                 seed=draw(st.integers(0, 2 ** 31 - 1)), n_splits=splits, layout=layout, norm_weight=norm,
                 params=tuple(params))
+
+
+def anchor_cases(op: str, backend: Backend, profile: Profile) -> list[Case]:
+    """The profile's fixed shapes for this op, where the backend supports them (n = 4, family normal)."""
+    spec = get_op(op)
+    c = backend.constraints_for(op)
+    out = []
+    for t, h in profile.anchors:
+        n = 4 if not c.hc_mult or 4 in c.hc_mult else c.hc_mult[0]
+        if h % c.hidden_multiple_of or (c.max_tokens is not None and t > c.max_tokens):
+            continue
+        out.append(Case(op=op, T=t, n=n, H=h, family="normal", seed=t,
+                        norm_weight=bool(c.norm_weight) if "norm_weight" in spec.input_names else False))
+    return out
