@@ -106,7 +106,7 @@ def plot_tightness(path: Path, stats: list[PairStats]) -> Path | None:
     except ImportError:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.2))
-    ax.boxplot([d for _, d in data], vert=False, whis=(1, 99), showfliers=True, flierprops={"markersize": 2})
+    ax.boxplot([d for _, d in data], orientation="horizontal", whis=(1, 99), showfliers=True, flierprops={"markersize": 2})
     ax.set_yticks(range(1, len(data) + 1), [name for name, _ in data])
     ax.set_xscale("log")
     ax.axvline(1.0, color="red", linewidth=1)
