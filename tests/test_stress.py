@@ -1,0 +1,58 @@
+"""The stress machinery on the CPU: healthy backends pass, planted races are caught and located."""
+
+import json
+import math
+
+import pytest
+
+from mhc_kernels.cpu_races import SqrsumRowSwapRace, StaleBlockRace
+from mhc_kernels.torch_native import TorchNativeBackend
+from mhc_verify.cases import Case
+from mhc_verify.cli import main
+from mhc_verify.stress import clopper_pearson_upper, stress_case
+
+
+def test_clopper_pearson():
+    assert clopper_pearson_upper(0, 1000) == pytest.approx(2.9912e-3, rel=1e-3)  # "0/1000 -> <= 3.0e-3"
+    # 5/100: the exact 95 % one-sided upper bound is 0.1023
+    assert clopper_pearson_upper(5, 100) == pytest.approx(0.1023, abs=2e-4)
+    assert clopper_pearson_upper(3, 3) == 1.0
+
+
+@pytest.mark.parametrize("op", ["prenorm_gemm", "hc_post"])
+def test_healthy_backend_has_no_failures(op):
+    result = stress_case(TorchNativeBackend(), Case(op, 300, 4, 64, seed=3, n_splits=2 if op == "prenorm_gemm" else 1),
+                         reruns=25, judge_every=5)
+    assert result.failures == [] and result.judged == 5
+
+
+def test_sqrsum_row_swap_race_is_caught_and_located():
+    race = SqrsumRowSwapRace()
+    race.rate = 0.3
+    result = stress_case(race, Case("prenorm_gemm", 300, 4, 64, seed=1), reruns=40, judge_every=4)
+    assert 0 < result.failed_reruns < result.reruns  # some reruns, not all: a moving error
+    bitwise = [f for f in result.failures if f.kind == "bitwise"]
+    assert bitwise and all(1 <= len(f.tokens) <= 2 and len(f.blocks) == 1 for f in bitwise)
+    assert clopper_pearson_upper(result.failed_reruns, result.reruns) < 1
+
+
+def test_stale_block_race_is_caught_with_blocks_and_heatmap(tmp_path):
+    race = StaleBlockRace()
+    race.rate = 0.3
+    result = stress_case(race, Case("hc_post", 256, 4, 32, seed=2), reruns=30, judge_every=10)
+    assert result.failed_reruns > 0
+    bitwise = [f for f in result.failures if f.kind == "bitwise"]
+    assert bitwise and len(bitwise[0].blocks) == 1 and len(bitwise[0].tokens) <= 64
+    assert result.heatmap
+
+
+def test_cli_resumes(tmp_path):
+    args = ["stress", "--backend", "torch", "--op", "hc_post", "--tokens", "130,67", "--hidden", "32",
+            "--reruns", "4", "--judge-every", "2", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["p_fail_upper_95"] == pytest.approx(1 - 0.05 ** 0.25)
+    assert main(args) == 0  # resumed: nothing left to run
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2
+    assert main(["stress", "--backend", "mhc_kernels.cpu_races:StaleBlockRace", "--op", "hc_post", "--tokens", "256",
+                 "--hidden", "32", "--reruns", "60", "--out", str(tmp_path / "race"), "--no-progress"]) == 1
