@@ -138,7 +138,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.file:
         data = json.loads(Path(args.file).read_text())
         case = Case.from_json(data["case"])
-        backend_name = args.backend or data["backend"]
+        backend_name = args.backend or data.get("backend_spec") or data["backend"]
     elif args.case:
         case = Case.from_json(args.case)
         backend_name = args.backend

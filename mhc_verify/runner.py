@@ -26,13 +26,14 @@ class CaseResult:
     checks: list[OutputCheck] = field(default_factory=list)
     seconds: float = 0.0
     torch_ratio: dict[str, float] = field(default_factory=dict)  # max err / torch fp32 max err
+    backend_spec: str = ""  # how `--backend` names it: a built-in name or module:attr
 
     @property
     def max_ratio(self) -> float:
         return max((c.max_ratio for c in self.checks), default=0.0)
 
     def reproducer(self) -> str:
-        return f"mhc-verify replay --backend {self.backend} --case '{self.case.to_json()}'"
+        return f"mhc-verify replay --backend {self.backend_spec or self.backend} --case '{self.case.to_json()}'"
 
     def summary(self) -> str:
         head = f"[{self.status.upper()}] {self.backend} {self.case.short()}"
@@ -45,8 +46,23 @@ def _device_for(backend: Backend) -> str:
     return "cuda" if backend.device_type == "cuda" else "cpu"
 
 
+def backend_spec(backend: Backend) -> str:
+    from mhc_kernels import BUILTIN_BACKENDS
+
+    if BUILTIN_BACKENDS.get(backend.name, "").endswith(":" + type(backend).__qualname__):
+        return backend.name
+    return f"{type(backend).__module__}:{type(backend).__qualname__}"
+
+
 def run_case(backend: Backend, case: Case, diagnostics: bool = False,
              inputs: dict[str, torch.Tensor] | None = None) -> CaseResult:
+    result = _run_case(backend, case, diagnostics, inputs)
+    result.backend_spec = backend_spec(backend)
+    return result
+
+
+def _run_case(backend: Backend, case: Case, diagnostics: bool = False,
+              inputs: dict[str, torch.Tensor] | None = None) -> CaseResult:
     start = time.perf_counter()
     params = case.param_dict()
     if inputs is None:

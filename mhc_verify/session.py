@@ -109,7 +109,7 @@ def write_reproducer(directory: Path, result: CaseResult, backend: Backend) -> P
     directory.mkdir(parents=True, exist_ok=True)
     data = {"case": json.loads(result.case.to_json()), "backend": result.backend, "status": result.status,
             "reason": result.reason, "backend_provenance": _safe_provenance(backend), "environment": provenance(),
-            "command": f"mhc-verify replay {{file}} --backend {result.backend}"}
+            "backend_spec": result.backend_spec or result.backend, "command": ""}
     name = f"{result.backend}-{result.case.op}-T{result.case.T}-seed{result.case.seed}.json".replace("/", "_")
     path = directory / name
     data["command"] = f"mhc-verify replay {path}"

@@ -58,6 +58,9 @@ def hc_post_fp32(x, residual, post_mix, comb_mix) -> torch.Tensor:
 
 
 class TorchNativeBackend(Backend):
+    """Ops are composed from the hook methods below (``_gemm``, ``_mixes``, ``_sinkhorn``, ``_collapse``,
+    ``_norm``, ``_post``, ``_head_weights``), so a planted-bug subclass changes one step everywhere it is used."""
+
     name = "torch"
     description = "fp32 torch ops, the engines' fallback path"
     device_type = "cpu"
@@ -66,51 +69,75 @@ class TorchNativeBackend(Backend):
     def available(self) -> tuple[bool, str]:
         return True, f"torch {torch.__version__} on {self.device_type}"
 
-    def prenorm_gemm(self, x, fn, n_splits):
+    # -- hook points -------------------------------------------------------------------------------
+    def _gemm(self, x, fn, n_splits):
         return prenorm_gemm_fp32(x, fn, n_splits)
 
-    def mixes(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps, hc_post_mult_value,
-              rms_numel):
+    def _mixes(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps, hc_post_mult_value,
+               rms_numel):
         return mixes_fp32(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps,
                           hc_post_mult_value, rms_numel)
 
-    def sinkhorn(self, comb_logits, sinkhorn_repeat, hc_sinkhorn_eps):
+    def _sinkhorn(self, comb_logits, sinkhorn_repeat, hc_sinkhorn_eps):
         return sinkhorn_fp32(comb_logits, sinkhorn_repeat, hc_sinkhorn_eps)
 
+    def _collapse(self, residual, weights):
+        return layer_input_fp32(residual, weights)
+
+    def _norm(self, layer_input, norm_weight, norm_eps):
+        return rms_norm_bf16(layer_input, norm_weight, norm_eps)
+
+    def _post(self, x, residual, post_mix, comb_mix):
+        return hc_post_fp32(x, residual, post_mix, comb_mix)
+
+    def _head_weights(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
+        t, n, h = residual.shape
+        mixes, sqrsum = self._gemm(residual.reshape(t, n * h), fn, 1)
+        rstd = torch.rsqrt(sqrsum[0] / (n * h) + rms_eps).unsqueeze(-1)
+        return torch.sigmoid(mixes[0] * rstd * hc_scale[0] + hc_base) + hc_eps
+
+    # -- ops -----------------------------------------------------------------------------------------
+    def prenorm_gemm(self, x, fn, n_splits):
+        return self._gemm(x, fn, n_splits)
+
+    def mixes(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps, hc_post_mult_value,
+              rms_numel):
+        return self._mixes(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps,
+                           hc_post_mult_value, rms_numel)
+
+    def sinkhorn(self, comb_logits, sinkhorn_repeat, hc_sinkhorn_eps):
+        return self._sinkhorn(comb_logits, sinkhorn_repeat, hc_sinkhorn_eps)
+
     def layer_input(self, residual, pre):
-        return layer_input_fp32(residual, pre)
+        return self._collapse(residual, pre)
 
     def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                      hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
         t, n, h = residual.shape
-        pre, post, comb = mixes_fp32(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps,
-                                     hc_post_mult_value, n * h)
-        comb = sinkhorn_fp32(comb, sinkhorn_repeat, hc_sinkhorn_eps)
-        layer_input = layer_input_fp32(residual, pre)
+        pre, post, comb = self._mixes(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps,
+                                      hc_post_mult_value, n * h)
+        comb = self._sinkhorn(comb, sinkhorn_repeat, hc_sinkhorn_eps)
+        layer_input = self._collapse(residual, pre)
         if norm_weight is not None:
-            layer_input = rms_norm_bf16(layer_input, norm_weight, norm_eps)
+            layer_input = self._norm(layer_input, norm_weight, norm_eps)
         return post.unsqueeze(-1), comb, layer_input
 
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
         t, n, h = residual.shape
-        mixes, sqrsum = prenorm_gemm_fp32(residual.reshape(t, n * h), fn, n_splits)
+        mixes, sqrsum = self._gemm(residual.reshape(t, n * h), fn, n_splits)
         return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                  hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def hc_post(self, x, residual, post_mix, comb_mix):
-        return hc_post_fp32(x, residual, post_mix, comb_mix)
+        return self._post(x, residual, post_mix, comb_mix)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
-        t, n, h = residual.shape
-        xf = residual.reshape(t, n * h).float()
-        rstd = torch.rsqrt(xf.square().mean(-1, keepdim=True) + rms_eps)
-        w = torch.sigmoid((xf @ fn.t()) * rstd * hc_scale[0] + hc_base) + hc_eps
-        return (w.unsqueeze(-1) * residual.float()).sum(1).to(torch.bfloat16)
+        return self._collapse(residual, self._head_weights(residual, fn, hc_scale, hc_base, rms_eps, hc_eps))
 
     def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
                        hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
-        new_residual = hc_post_fp32(x, residual, post_mix, comb_mix)
+        new_residual = self._post(x, residual, post_mix, comb_mix)
         post, comb, layer_input = self.mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
                                                hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
                                                norm_eps, n_splits)
