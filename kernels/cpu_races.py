@@ -24,7 +24,7 @@ class SqrsumRowSwapRace(TorchNativeBackend):
     name = "race-cpu-sqrsum-swap"
     rate = 0.1
 
-    def prenorm_gemm(self, x, fn, n_splits):
+    def _gemm(self, x, fn, n_splits):  # used by prenorm_gemm, mhc_pre and fused_post_pre alike
         mixes, sqrsum = prenorm_gemm_fp32(x, fn, n_splits)
         t = x.shape[0]
         if t >= 2 and _os_random.random() < self.rate:
@@ -35,13 +35,6 @@ class SqrsumRowSwapRace(TorchNativeBackend):
             sqrsum[:, [a, b]] = sqrsum[:, [b, a]]
         return mixes, sqrsum
 
-    def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
-        t, n, h = residual.shape
-        mixes, sqrsum = self.prenorm_gemm(residual.reshape(t, n * h), fn, n_splits)
-        return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
-
 
 class StaleBlockRace(TorchNativeBackend):
     """An in-place kernel whose blocks race: on a fraction of calls, one 64-token block of hc_post's
@@ -50,7 +43,7 @@ class StaleBlockRace(TorchNativeBackend):
     name = "race-cpu-stale-block"
     rate = 0.1
 
-    def hc_post(self, x, residual, post_mix, comb_mix):
+    def _post(self, x, residual, post_mix, comb_mix):
         out = hc_post_fp32(x, residual, post_mix, comb_mix)
         t = out.shape[0]
         if t and _os_random.random() < self.rate:
