@@ -63,6 +63,7 @@ class Constraints:
     hc_mult: tuple[int, ...] | None = None  # allowed n; None = 1..8
     hidden_multiple_of: int = 1
     n_splits: tuple[int, ...] | None = None  # allowed n_splits; None = any divisor of K
+    split_multiple_of: int = 1  # K / n_splits (one split's K range) must be a multiple of this
     min_tokens: int = 0
     max_tokens: int | None = None
     devices: tuple[str, ...] = ("cpu", "cuda")
@@ -80,6 +81,10 @@ class Constraints:
         s = params.get("n_splits")
         if self.n_splits is not None and s is not None and s not in self.n_splits:
             raise ConstraintError(f"{where} n_splits={s} not supported (supports {list(self.n_splits)})")
+        k = sizes.get("K")
+        if s is not None and k is not None and (k % s or (k // s) % self.split_multiple_of):
+            raise ConstraintError(f"{where} n_splits={s}: K/n_splits = {k}/{s} must be a multiple of "
+                                  f"{self.split_multiple_of}")
         if t is not None and t < self.min_tokens:
             raise ConstraintError(f"{where} T={t} tokens is below the minimum {self.min_tokens}")
         if t is not None and self.max_tokens is not None and t > self.max_tokens:

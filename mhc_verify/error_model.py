@@ -50,8 +50,13 @@ def gamma(k: int, u: float = U32) -> float:
 
 def ulp(magnitude: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """The ulp of ``dtype`` at each |value| (float64), never below the subnormal step."""
-    mant, exp = torch.frexp(magnitude.double().abs())
+    mag = magnitude.double().abs()
+    mant, exp = torch.frexp(mag)
     step = torch.ldexp(torch.ones_like(mant), exp - SIGNIFICANT_BITS[dtype])
+    # frexp(0) has exponent 0, which would make the ulp at zero 2^-8 (bf16): the spacing there is
+    # the smallest subnormal. (An H100 run found it: a bf16 collapse that underflows to 0 was given
+    # a rounding midpoint at 2^-9 instead of 2^-134, and zero outputs a 2^-9 tolerance.)
+    step = torch.where(mag == 0, torch.zeros_like(step), step)
     return step.clamp_min(SUBNORMAL_STEP[dtype])
 
 

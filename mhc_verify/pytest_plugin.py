@@ -25,6 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail (not skip) when this backend is unavailable (repeatable)")
     group.addoption("--mhc-profile", default=None, help="dev | ci | nightly")
     group.addoption("--mhc-examples", type=int, default=None, help="examples per (backend, op)")
+    group.addoption("--stress-reruns", type=int, default=200, help="reruns per stress case (nightly: 1000)")
+    group.addoption("--stress-out", default="mhc-verify-stress-pytest", help="stress reports and heatmaps")
 
 
 def _selected(config: pytest.Config):
@@ -91,3 +93,23 @@ def mhc_profile(request: pytest.FixtureRequest):
 @pytest.fixture
 def mhc_examples(request: pytest.FixtureRequest) -> int | None:
     return request.config.getoption("--mhc-examples")
+
+
+@pytest.fixture
+def mhc_backend(request: pytest.FixtureRequest):
+    """``mhc_backend(name_or_module_attr)`` -> the backend, loaded and available; otherwise the test
+    skips with the reason, or fails if that backend is required (--require-backend)."""
+    from mhc_verify.registry import discover, select
+
+    _, required = _selected(request.config)
+
+    def load(name: str):
+        info = next(iter(select([name], discover([name] if ":" in name else [])).values()))
+        if not info.available:
+            message = f"backend {info.name} unavailable: {info.reason}"
+            if info.name in required or name in required:
+                pytest.fail(f"required {message}")
+            pytest.skip(message)
+        return info.backend
+
+    return load

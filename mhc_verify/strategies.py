@@ -80,7 +80,8 @@ def cases(draw, op: str, backend: Backend, profile: Profile) -> Case:
     t = max(t, c.min_tokens)
     splits = 1
     if "n_splits" in spec.param_names or "mixes_partial" in spec.input_names:
-        allowed = [s for s in _divisors(n * h) if c.n_splits is None or s in c.n_splits] or [1]
+        allowed = [s for s in _divisors(n * h) if (c.n_splits is None or s in c.n_splits)
+                   and (n * h // s) % c.split_multiple_of == 0] or [1]
         splits = draw(st.sampled_from(allowed))
     params = []
     names = set(spec.param_names)

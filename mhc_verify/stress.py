@@ -128,8 +128,32 @@ def _poison_allocator(outputs_bytes: int, device: torch.device) -> None:
     del block  # back to the caching allocator, NaN-filled: the next torch.empty reuses it
 
 
+class _GraphReplay:
+    """The backend's call captured once in a CUDA graph; each replay first fills the graph's own
+    output buffers with NaN, so an element the replay does not write is seen."""
+
+    def __init__(self, backend: Backend, op: str, inputs: dict, params: dict) -> None:
+        warm = torch.cuda.Stream()
+        warm.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(warm):  # compile and allocate outside the capture
+            backend.run(op, inputs, params)
+        torch.cuda.current_stream().wait_stream(warm)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.outputs = backend.run(op, inputs, params)
+
+    def __call__(self) -> dict[str, torch.Tensor]:
+        for value in self.outputs.values():
+            value.fill_(float("nan"))
+        self.graph.replay()
+        return {k: v.clone() for k, v in self.outputs.items()}
+
+
 def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50,
-                progress=None) -> StressResult:
+                progress=None, cuda_graph: bool = False) -> StressResult:
+    """R reruns of one case. Perturbations between reruns: NaN-poisoned allocator, a co-running
+    kernel on a second stream (odd reruns), and with ``cuda_graph`` every third rerun replays the
+    call captured in a CUDA graph (as engines run decode steps) instead of launching it eagerly."""
     device = torch.device("cuda" if backend.device_type == "cuda" else "cpu")
     spec = get_op(case.op)
     params = case.param_dict()
@@ -143,6 +167,7 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     kernel_time = 0.0
     start = time.perf_counter()
     out_bytes = 0
+    replay: _GraphReplay | None = None
     for r in range(reruns):
         if progress:
             progress()
@@ -153,7 +178,11 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
                 noise.mul_(2).add_(1)
         t0 = time.perf_counter()
         try:
-            outputs = backend.run(case.op, inputs, params)
+            if cuda_graph and device.type == "cuda" and r % 3 == 2:
+                replay = replay or _GraphReplay(backend, case.op, inputs, params)
+                outputs = replay()
+            else:
+                outputs = backend.run(case.op, inputs, params)
         except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
             failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e}"))
             continue
@@ -269,7 +298,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
     for backend, case in plan:
         if bar:
             bar.set_description(f"{backend.name} {case.op} T={case.T}")
-        result = stress_case(backend, case, args.reruns, args.judge_every, (lambda: bar.update(1)) if bar else None)
+        result = stress_case(backend, case, args.reruns, args.judge_every, (lambda: bar.update(1)) if bar else None,
+                             cuda_graph=args.cuda_graph)
         failed += bool(result.failures)
         rec = asdict(result)
         rec["failed_reruns"] = result.failed_reruns
@@ -300,4 +330,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="mhc-verify-stress")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="every third rerun replays the call captured in a CUDA graph (GPU backends)")
     p.set_defaults(func=cmd_stress)

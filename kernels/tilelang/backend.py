@@ -1,0 +1,223 @@
+"""The ``tilelang`` backend: our own TileLang mHC kernels (CUDA, and ROCm through TileLang's HIP target).
+
+What runs, per op (also in ``provenance()``):
+  prenorm_gemm    gemm.py     split-K partials, bf16x3 tensor-core products, block_m 64 (< 1024
+                              tokens) or 128 (>= 1024 tokens)
+  pre_big_fuse    pre.py      mixes + Sinkhorn + layer_input (+ RMSNorm with norm_weight), one kernel
+  mhc_pre         gemm.py then pre.py (two launches, chained by PDL where supported)
+  layer_input     collapse.py (given weights)
+  hc_post         post.py
+  hc_head         gemm.py (M = n, one split) then collapse.py (head weights computed in-kernel)
+  fused_post_pre  post.py, gemm.py, pre.py: three launches; the pre reads the bf16 residual the post
+                  wrote, as the engines' fused kernels do
+mixes and sinkhorn alone are not separate kernels here (they only exist fused inside pre.py).
+Zero tokens return empty outputs without a launch.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+import torch
+
+from mhc_kernels.base import Backend, Constraints, Precision
+
+_GPU = ("cuda",)
+_HIDDEN_MULTIPLE = 64
+_GEMM_SPLIT_MULTIPLE = 64  # gemm.BLOCK_K: one split's K range is whole K tiles
+_FUSED = Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU, strided_inputs=False)
+_WITH_GEMM = Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU,
+                         split_multiple_of=_GEMM_SPLIT_MULTIPLE, strided_inputs=False)
+# fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
+# sigmoid <= 4 with its division); the GEMM's products are exact (bf16x3 of an fp32 fn).
+_PRECISION = Precision(matmul="bf16x3", accumulate="fp32", elementwise_ulps=4.0, deterministic=True)
+
+
+class TileLangBackend(Backend):
+    name = "tilelang"
+    description = "mhc-verify's own TileLang mHC kernels (kernels/tilelang)"
+    device_type = "cuda"
+    default_precision = _PRECISION
+    default_constraints = _FUSED
+    constraints = {"prenorm_gemm": _WITH_GEMM, "mhc_pre": _WITH_GEMM, "fused_post_pre": _WITH_GEMM,
+                   "hc_head": Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU,
+                                          strided_inputs=False),
+                   # the contract lets engines pass strided streams here: we take a contiguous copy
+                   "layer_input": Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU)}
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self._dummy_weight: dict[tuple, torch.Tensor] = {}
+        self.known_issues = {}
+
+    # -- availability and provenance ------------------------------------------------------------
+    def available(self) -> tuple[bool, str]:
+        try:
+            import tilelang
+        except Exception as e:  # noqa: BLE001 - the import error is the reason
+            return False, f"cannot import tilelang: {type(e).__name__}: {e}"
+        if not torch.cuda.is_available():
+            return False, "no CUDA or ROCm device (our TileLang kernels compile without one, but run on one)"
+        from mhc_kernels.tilelang._build import TILELANG_VERSION_VALIDATED, device_target
+
+        version = getattr(tilelang, "__version__", "unknown")
+        if version != TILELANG_VERSION_VALIDATED:
+            self.known_issues = {"tilelang": f"tilelang {version} is not the validated "
+                                             f"{TILELANG_VERSION_VALIDATED}"}
+        target = device_target()
+        return True, (f"tilelang {version} for {target.kind} {target.arch} on {torch.cuda.get_device_name()}"
+                      f" (PDL {'on' if target.pdl else 'off'})")
+
+    def provenance(self) -> dict[str, Any]:
+        prov = {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
+                "module": type(self).__module__, "class": type(self).__qualname__, "calls": dict(self.calls)}
+        try:
+            import tilelang
+
+            from mhc_kernels.tilelang._build import STATS, TILELANG_VERSION_VALIDATED, device_target
+
+            target = device_target()
+            prov.update({"tilelang": getattr(tilelang, "__version__", "unknown"),
+                         "tilelang_validated": TILELANG_VERSION_VALIDATED, "target": f"{target.kind} {target.arch}",
+                         "pdl": target.pdl, "device": torch.cuda.get_device_name(), **STATS.as_dict()})
+        except Exception as e:  # noqa: BLE001
+            prov["error"] = f"{type(e).__name__}: {e}"
+        return prov
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    @staticmethod
+    def _target():
+        from mhc_kernels.tilelang._build import device_target
+
+        return device_target()
+
+    def _no_norm_weight(self, hidden: int, device: torch.device) -> torch.Tensor:
+        key = (hidden, str(device))
+        if key not in self._dummy_weight:  # never read: the kernel without norm ignores it
+            self._dummy_weight[key] = torch.ones(hidden, dtype=torch.bfloat16, device=device)
+        return self._dummy_weight[key]
+
+    def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
+        """The prenorm GEMM's partials. Each of the caller's n_splits K ranges is cut into ``chunks``
+        sub-ranges, one CTA each, so that every SM gets several CTAs whatever T is (at T = 65 536 one
+        CTA per 128 tokens alone is 1.3 waves on 132 SMs). With ``reduce`` the sub-partials are summed
+        back to n_splits partials (torch sum over the chunk axis: fixed order, deterministic);
+        without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
+        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for, prenorm_gemm_kernel
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m = block_m_for(t)
+        chunks = _chunks_per_split(t, block_m, n * hidden // BLOCK_K, n_splits, x.device)
+        parts = n_splits * chunks
+        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
+        if t:
+            self._count(f"prenorm_gemm[block_m={block_m},chunks={chunks}]")
+            prenorm_gemm_kernel(n, hidden, m, block_m, self._target())(x, fn, mixes, sqrsum)
+        if reduce and chunks > 1:
+            mixes = mixes.view(n_splits, chunks, t, m).sum(1)
+            sqrsum = sqrsum.view(n_splits, chunks, t).sum(1)
+        return mixes, sqrsum
+
+    def _pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+             hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+        from mhc_kernels.tilelang.pre import pre_big_fuse_kernel
+
+        t, n, h = residual.shape
+        post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
+        comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
+        layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        if t:
+            with_norm = norm_weight is not None
+            self._count(f"pre_big_fuse[norm={with_norm}]")
+            weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
+            pre_big_fuse_kernel(n, h, with_norm, self._target())(
+                mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
+                float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
+                int(sinkhorn_repeat), float(norm_eps))
+        return post.unsqueeze(-1), comb, layer_input
+
+    # -- ops --------------------------------------------------------------------------------------
+    def prenorm_gemm(self, x, fn, n_splits):
+        m = fn.shape[0]
+        n = round((m + 1) ** 0.5) - 1
+        return self._gemm(x, fn, n, x.shape[1] // n, n_splits)
+
+    def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+        return self._pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                         hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+
+    def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
+                hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        t, n, h = residual.shape
+        mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False)
+        return self._pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                         hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+
+    def layer_input(self, residual, pre):
+        from mhc_kernels.tilelang.collapse import collapse_kernel
+
+        t, n, h = residual.shape
+        out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        if t:
+            self._count("collapse[given]")
+            unused = torch.empty(1, t, dtype=torch.float32, device=residual.device)
+            scale = torch.ones(1, dtype=torch.float32, device=residual.device)
+            base = torch.zeros(n, dtype=torch.float32, device=residual.device)
+            collapse_kernel(n, h, False, self._target())(pre.contiguous().unsqueeze(0), unused, scale, base,
+                                                         residual.contiguous(), out, 0.0, 0.0)
+        return out
+
+    def hc_post(self, x, residual, post_mix, comb_mix):
+        from mhc_kernels.tilelang.post import hc_post_kernel
+
+        t, n, h = residual.shape
+        out = torch.empty_like(residual)
+        if t:
+            self._count("hc_post")
+            hc_post_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
+        return out
+
+    def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
+        from mhc_kernels.tilelang.collapse import collapse_kernel
+
+        t, n, h = residual.shape
+        out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        if t:
+            mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, 1, reduce=False)
+            self._count("collapse[head]")
+            collapse_kernel(n, h, True, self._target())(mixes, sqrsum, hc_scale, hc_base, residual, out,
+                                                        float(rms_eps), float(hc_eps))
+        return out
+
+    def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
+                       hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        new_residual = self.hc_post(x, residual, post_mix, comb_mix)
+        post, comb, layer_input = self.mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
+                                               hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
+                                               norm_eps, n_splits)
+        return new_residual, post, comb, layer_input
+
+
+_SM_COUNT: dict[str, int] = {}
+MIN_TILES_PER_CHUNK = 8  # 512 columns of K per CTA at least
+WAVES = 4  # aim for at least this many CTAs per SM
+
+
+def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, device: torch.device) -> int:
+    """Sub-ranges per split: a power of two, each a whole number of >= 8 K tiles, enough for the SMs."""
+    key = str(device)
+    if key not in _SM_COUNT:
+        _SM_COUNT[key] = torch.cuda.get_device_properties(device).multi_processor_count
+    blocks = max(1, -(-tokens // block_m))
+    tiles = k_tiles // n_splits
+    chunks = 1
+    while (blocks * n_splits * chunks < WAVES * _SM_COUNT[key] and tiles % (chunks * 2) == 0
+           and tiles // (chunks * 2) >= MIN_TILES_PER_CHUNK):
+        chunks *= 2
+    return chunks

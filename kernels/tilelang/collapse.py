@@ -1,0 +1,69 @@
+"""Stream collapse: out[t, :] = sum_k w[t, k] * residual[t, k, :], one CTA per token.
+
+Two weight sources, one kernel body:
+  ``given``  w is an input [1, T, n] (the layer_input op: pre weights computed elsewhere);
+  ``head``   w is computed in the kernel from the head GEMM's S split-K partials (hc_head):
+             w_k = sigmoid(m_k * rsqrt(sqrsum / K + rms_eps) * hc_scale[0] + hc_base[k]) + hc_eps.
+fp32 accumulation in a fixed order, one rounding to bf16. T dynamic; one compile per (mode, n, H).
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+
+
+def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
+    import tilelang.language as T
+
+    k_total = n * hidden
+    h_blk = hidden_block(hidden)
+    threads = max(threads_for(h_blk), 32)
+    tokens = T.dynamic("tokens")
+    splits = T.dynamic("splits")
+
+    @T.prim_func
+    def mhc_collapse(weights_or_mixes: T.Tensor((splits, tokens, n), "float32"),
+                     sqrsum: T.Tensor((splits, tokens), "float32"),
+                     hc_scale: T.Tensor((1,), "float32"),
+                     hc_base: T.Tensor((n,), "float32"),
+                     residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                     out: T.Tensor((tokens, hidden), "bfloat16"),
+                     rms_eps: T.float32, hc_eps: T.float32):
+        with T.Kernel(tokens, threads=threads) as t:
+            tid = T.get_thread_binding()
+            w = T.alloc_shared((n,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            ob = T.alloc_fragment((h_blk,), "bfloat16")
+            if use_pdl:
+                T.pdl_sync()
+            if tid < n:
+                if head:  # sum the GEMM's split-K partials in split order, then the head weights
+                    sq = T.alloc_var("float32")
+                    m = T.alloc_var("float32")
+                    sq = 0.0
+                    m = 0.0
+                    for s in T.serial(splits):
+                        sq += sqrsum[s, t]
+                        m += weights_or_mixes[s, t, tid]
+                    w[tid] = T.sigmoid(m * T.rsqrt(sq / k_total + rms_eps) * hc_scale[0] + hc_base[tid]) + hc_eps
+                else:
+                    w[tid] = weights_or_mixes[0, t, tid]
+            T.sync_threads()
+            for hb in T.serial(hidden // h_blk):
+                T.copy(residual[t, 0, hb * h_blk], res)
+                for h in T.Parallel(h_blk):
+                    acc = T.alloc_var("float32")
+                    acc = 0.0
+                    for k in T.unroll(n):
+                        acc += w[k] * res[k, h]
+                    ob[h] = acc
+                T.copy(ob, out[t, hb * h_blk])
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_collapse
+
+
+def collapse_kernel(n: int, hidden: int, head: bool, target: Target):
+    return compile_cached("collapse", (n, hidden, head),
+                          lambda: build_collapse(n, hidden, head, target.pdl), target)

@@ -1,0 +1,155 @@
+"""The fused pre after the GEMM: mixes, Sinkhorn, layer_input (and optional RMSNorm), one CTA per token.
+
+Per token t (128 threads):
+  1. thread M sums the S sqrsum partials -> rstd = rsqrt(sqrsum / K + rms_eps) (shared);
+     threads j < M sum the S mixes partials and form z_j = m_j * rstd * hc_scale[group(j)] + hc_base[j]:
+     pre_j = sigmoid(z_j) + hc_pre_eps (shared), post_j = sigmoid(z_j) * hc_post_mult_value (stored),
+     comb logits z_j (shared).
+  2. all threads: layer_input[t, h] = sum_k pre_k * residual[t, k, h] in fp32, rounded once to bf16.
+     With norm_weight: the bf16 values are kept in shared memory, their squares summed (fp32, per
+     thread then one block reduction), and layer_input = bf16(y * rsqrt(mean(y^2) + norm_eps) * w).
+  3. warp 0: Sinkhorn on the n x n logits, one lane per element; row and column sums by butterfly
+     shuffles inside aligned groups of lanes (n a power of two, n*n <= 32), so every lane of a row
+     sees the same sum and the result does not depend on the schedule.
+Scalars (epsilons, post multiplier, Sinkhorn repeat) are kernel arguments, not compile-time
+constants: drawing new ones never recompiles. T and S are dynamic; one compile per (n, H, norm).
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+
+THREADS = 128
+
+
+def lane_masks(n: int) -> tuple[list[int], list[int]]:
+    """xor masks that reach the other lanes of a row (1, 2, .. n/2) and of a column (n, 2n, .. n*n/2)."""
+    levels = range(n.bit_length() - 1)
+    return [1 << b for b in levels], [n << b for b in levels]
+
+
+def butterfly(T, value, masks, op):
+    """op-reduce ``value`` over the lanes reached by ``masks``; every lane gets the same result."""
+    for m in masks:
+        value = op(value, T.shfl_xor(value, m))
+    return value
+
+
+def _add(a, b):
+    return a + b
+
+
+def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
+    import tilelang.language as T
+
+    if n & (n - 1) or n * n > 32:
+        raise ValueError(f"the lane Sinkhorn needs n a power of two with n*n <= 32, got n={n}")
+    mixes = n * n + 2 * n
+    k_total = n * hidden
+    h_blk = hidden_block(hidden)
+    row_masks, col_masks = lane_masks(n)
+    tokens = T.dynamic("tokens")
+    splits = T.dynamic("splits")
+    assert threads_for(h_blk) <= THREADS and mixes < THREADS
+
+    @T.prim_func
+    def mhc_pre_big_fuse(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                         sqrsum_partial: T.Tensor((splits, tokens), "float32"),
+                         hc_scale: T.Tensor((3,), "float32"),
+                         hc_base: T.Tensor((mixes,), "float32"),
+                         residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                         norm_weight: T.Tensor((hidden,), "bfloat16"),
+                         post_mix: T.Tensor((tokens, n), "float32"),
+                         comb_mix: T.Tensor((tokens, n, n), "float32"),
+                         layer_input: T.Tensor((tokens, hidden), "bfloat16"),
+                         rms_eps: T.float32, hc_pre_eps: T.float32, hc_sinkhorn_eps: T.float32,
+                         hc_post_mult_value: T.float32, sinkhorn_repeat: T.int32, norm_eps: T.float32):
+        with T.Kernel(tokens, threads=THREADS) as t:
+            tid = T.get_thread_binding()
+            logits = T.alloc_shared((mixes,), "float32")
+            pre = T.alloc_shared((n,), "float32")
+            rstd = T.alloc_shared((1,), "float32")
+            if use_pdl:
+                T.pdl_sync()  # the partials come from the GEMM kernel
+            if tid == mixes:
+                sq = T.alloc_var("float32")
+                sq = 0.0
+                for s in T.serial(splits):
+                    sq += sqrsum_partial[s, t]
+                rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+            T.sync_threads()
+            if tid < mixes:
+                m = T.alloc_var("float32")
+                m = 0.0
+                for s in T.serial(splits):
+                    m += mixes_partial[s, t, tid]
+                group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+                z = m * rstd[0] * hc_scale[group] + hc_base[tid]
+                if tid < n:
+                    pre[tid] = T.sigmoid(z) + hc_pre_eps
+                elif tid < 2 * n:
+                    post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
+                else:
+                    logits[tid] = z
+            T.sync_threads()
+
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            out = T.alloc_fragment((h_blk,), "bfloat16")
+            if with_norm:
+                kept = T.alloc_shared((hidden,), "bfloat16")
+                sq_cols = T.alloc_fragment((h_blk,), "float32")
+                sq_total = T.alloc_fragment((1,), "float32")
+                y = T.alloc_fragment((h_blk,), "float32")
+                w = T.alloc_fragment((h_blk,), "bfloat16")
+                T.clear(sq_cols)
+            for hb in T.serial(hidden // h_blk):
+                T.copy(residual[t, 0, hb * h_blk], res)
+                for h in T.Parallel(h_blk):
+                    acc = T.alloc_var("float32")
+                    acc = 0.0
+                    for k in T.unroll(n):
+                        acc += pre[k] * res[k, h]
+                    out[h] = acc
+                if with_norm:
+                    T.copy(out, kept[hb * h_blk:(hb + 1) * h_blk])
+                    for h in T.Parallel(h_blk):
+                        sq_cols[h] += T.Cast("float32", out[h]) * T.Cast("float32", out[h])
+                else:
+                    T.copy(out, layer_input[t, hb * h_blk])
+            if with_norm:
+                T.reduce_sum(sq_cols, sq_total, dim=0)
+                for hb in T.serial(hidden // h_blk):
+                    T.copy(kept[hb * h_blk:(hb + 1) * h_blk], out)
+                    T.copy(norm_weight[hb * h_blk], w)
+                    for h in T.Parallel(h_blk):
+                        y[h] = T.Cast("float32", out[h]) * T.rsqrt(sq_total[0] / hidden + norm_eps)
+                        out[h] = y[h] * T.Cast("float32", w[h])
+                    T.copy(out, layer_input[t, hb * h_blk])
+
+            if tid < 32:
+                lane = tid % (n * n)
+                v = T.alloc_var("float32")
+                red = T.alloc_var("float32")
+                v = logits[2 * n + lane]
+                red = butterfly(T, v, row_masks, T.max)
+                v = T.exp(v - red)
+                red = butterfly(T, v, row_masks, _add)
+                v = v / red + hc_sinkhorn_eps
+                red = butterfly(T, v, col_masks, _add)
+                v = v / (red + hc_sinkhorn_eps)
+                for _ in T.serial(sinkhorn_repeat - 1):
+                    red = butterfly(T, v, row_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                    red = butterfly(T, v, col_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                if tid < n * n:
+                    comb_mix[t, lane // n, lane % n] = v
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_pre_big_fuse
+
+
+def pre_big_fuse_kernel(n: int, hidden: int, with_norm: bool, target: Target):
+    return compile_cached("pre_big_fuse", (n, hidden, with_norm),
+                          lambda: build_pre_big_fuse(n, hidden, with_norm, target.pdl), target)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One command on an NVIDIA GPU: records what our TileLang kernels, TileKernels and the torch backend
+# do there, with provenance, under results/gpu/<date>-<gpu>/ (or OUT_DIR):
+#   1. mhc-verify check, nightly profile, every GPU backend (BACKENDS; tilelang required: its absence fails)
+#   2. python -m mhc_verify.bench: GB/s and ratio to the copy bandwidth measured in the same run
+#   3. mhc-verify stress: healthy kernels at T = 65 536 / 80 000 (T*n*H past 2^31), and the planted
+#      races of mhc_kernels.tilelang.planted, each of which must be caught
+# Usage: bash scripts/gpu_results.sh [OUT_DIR]      (EXAMPLES, RERUNS, PLANTED_RERUNS, BACKENDS, *_S time limits)
+# Works from a bare checkout (scripts/device_env.sh unpacks a carried .gpu-site bundle if present)
+# and where the project is pip-installed. Fits one 10-minute budget on an H100 with the defaults.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/device_env.sh
+slug=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '-' | tr -s '-' | tr 'A-Z' 'a-z')
+out=${1:-results/gpu/$(date -u +%F)-${slug:-gpu}}
+mkdir -p "$out"
+stamp() { echo "== $(date -u +%T) $*" | tee -a "$out/timeline.txt"; }
+{
+  echo "date: $(date -u --iso-8601=seconds)"
+  echo "command: bash scripts/gpu_results.sh $*  (EXAMPLES=${EXAMPLES:-30} RERUNS=${RERUNS:-1000} PLANTED_RERUNS=${PLANTED_RERUNS:-100})"
+  echo "git: $(git rev-parse HEAD 2>/dev/null || echo 'not a git checkout') $(git status --porcelain 2>/dev/null | wc -l) uncommitted paths"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
+  python3 - <<'PY'
+import importlib.metadata as md, platform, torch
+print("python", platform.python_version(), "| torch", torch.__version__, "| cuda", torch.version.cuda)
+for d in ("tilelang", "tile-kernels", "triton", "hypothesis"):
+    try: print(d, md.version(d))
+    except md.PackageNotFoundError: print(d, "not installed")
+PY
+} > "$out/environment.txt" 2>&1
+cat "$out/environment.txt"
+
+stamp "check (nightly)"
+backend_args=()
+for b in ${BACKENDS:-tilelang tile_kernels torch-cuda}; do backend_args+=(--backend "$b"); done
+timeout "${CHECK_S:-330}" python3 -m mhc_verify check --profile nightly "${backend_args[@]}" --require-backend tilelang \
+  --examples "${EXAMPLES:-30}" --out "$out/check" --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/check.log"
+
+stamp "bench"
+timeout "${BENCH_S:-120}" python3 -m mhc_verify.bench --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+
+stamp "stress: healthy kernels"
+timeout "${STRESS_S:-150}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --op hc_post \
+  --tokens 65536,80000 --hidden 7168 --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-healthy" \
+  --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-healthy.log"
+
+stamp "stress: planted races (each must be caught)"
+for race in SplitKNoAtomic:prenorm_gemm:4093,65536 WorkspaceNotZeroed:prenorm_gemm:4093,65536 \
+            TailSkipsRows:prenorm_gemm:4093,65537 Int32Offset:hc_post:65536,80000; do
+  # Int32Offset is wrong only past 2^31 elements: T = 65 536 (1.9e9) is its negative control.
+  IFS=: read -r cls op tokens <<<"$race"
+  timeout "${PLANTED_S:-60}" python3 -m mhc_verify stress --backend "mhc_kernels.tilelang.planted:$cls" --op "$op" \
+    --tokens "$tokens" --hidden 7168 --reruns "${PLANTED_RERUNS:-100}" --judge-every 10 --out "$out/planted-$cls" \
+    --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/planted-$cls.log"
+done
+stamp "done"

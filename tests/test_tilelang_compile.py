@@ -1,0 +1,93 @@
+"""Every kernel of our TileLang backend, in every configuration it can choose, compiles for sm_90a.
+
+No GPU needed: TileLang lowers to CUDA C and nvcc compiles it for an explicit target. A kernel that
+stops compiling fails here, before anyone reaches a GPU. TileLang is a test dependency (the
+``tilelang`` extra that scripts/setup.sh installs): if it is missing this test fails, it does not skip.
+Also checked: PDL instructions appear exactly where enabled (sm_90a), never for sm_80 or with PDL off,
+and the dynamic token count keeps one compile per configuration.
+"""
+
+import pytest
+
+from mhc_kernels.tilelang import _build
+from mhc_kernels.tilelang.collapse import build_collapse
+from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm
+from mhc_kernels.tilelang.post import build_hc_post
+from mhc_kernels.tilelang.pre import build_pre_big_fuse
+
+PDL_MARKERS = ("cudaGridDependencySynchronize", "cudaTriggerProgrammaticLaunchCompletion", "griddepcontrol")
+N = 4
+MIXES = N * N + 2 * N
+
+
+def configurations(hidden: int, pdl: bool):
+    """(name, builder) for every kernel configuration the backend can pick at this hidden size."""
+    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+        yield f"prenorm_gemm[M={MIXES},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, MIXES, b, pdl)
+        yield f"prenorm_gemm[head M={N},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, N, b, pdl)
+    for norm in (False, True):
+        yield f"pre_big_fuse[norm={norm}]", lambda m=norm: build_pre_big_fuse(N, hidden, m, pdl)
+    yield "hc_post", lambda: build_hc_post(N, hidden, pdl)
+    for head in (False, True):
+        yield f"collapse[head={head}]", lambda h=head: build_collapse(N, hidden, h, pdl)
+
+
+def _compile(build, arch: str):
+    import tilelang
+
+    return tilelang.compile(build(), target={"kind": "cuda", "arch": arch}, pass_configs=_build.pass_configs())
+
+
+@pytest.mark.parametrize("hidden", [64, 7168])
+def test_every_kernel_compiles_for_sm90a_with_pdl(hidden):
+    import tilelang
+
+    assert tilelang.__version__ == _build.TILELANG_VERSION_VALIDATED, (
+        f"kernels were validated with tilelang {_build.TILELANG_VERSION_VALIDATED}, this is {tilelang.__version__}")
+    for name, build in configurations(hidden, pdl=True):
+        source = _compile(build, "sm_90a").get_kernel_source()
+        assert "cudaGridDependencySynchronize" in source, f"{name}: PDL enabled but no grid dependency sync"
+        assert "cudaTriggerProgrammaticLaunchCompletion" in source, f"{name}: PDL enabled but no trigger"
+
+
+def test_no_pdl_where_disabled_or_unsupported():
+    for name, build in configurations(4096, pdl=False):
+        source = _compile(build, "sm_80").get_kernel_source()
+        found = [m for m in PDL_MARKERS if m in source]
+        assert not found, f"{name}: PDL disabled but the source has {found}"
+
+
+def test_pdl_decision():
+    assert _build.pdl_supported("cuda", "sm_90a") and _build.pdl_supported("cuda", "sm_100")
+    assert not _build.pdl_supported("cuda", "sm_89") and not _build.pdl_supported("cuda", "sm_80")
+    assert not _build.pdl_supported("hip", "gfx942")
+    assert _build.explicit_target("cuda", "sm_90a").pdl and not _build.explicit_target("cuda", "sm_80").pdl
+
+
+def test_importing_the_backend_does_not_touch_cuda(monkeypatch):
+    import torch
+
+    def forbidden(*a, **k):
+        raise AssertionError("CUDA queried at import")
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", forbidden)
+    import importlib
+
+    import mhc_kernels.tilelang.backend as backend_module
+
+    importlib.reload(backend_module)
+    backend_module.TileLangBackend()
+
+
+def test_one_compile_per_configuration_whatever_the_token_count():
+    """The token count is dynamic: two calls at different T reuse the same compiled kernel."""
+    target = _build.explicit_target("cuda", "sm_90a")
+    before = _build.STATS.count
+    from mhc_kernels.tilelang.post import hc_post_kernel
+
+    k1 = hc_post_kernel(N, 128, target)
+    k2 = hc_post_kernel(N, 128, target)
+    assert k1 is k2 and _build.STATS.count == before + 1
+    source = k1.get_kernel_source()
+    assert "int tokens" in source, "the token count must be a runtime argument of the kernel"
+    assert block_m_for(1023) == SMALL_T_BLOCK_M and block_m_for(1024) == LARGE_T_BLOCK_M
