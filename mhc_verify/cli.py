@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -78,33 +79,51 @@ def cmd_check(args: argparse.Namespace) -> int:
                 exit_code = 1
     total = sum(len([op for op in ops if op in b.implements]) for _, b in runnable) * examples
     bar = _progress(total, args)
-    for name, info in runnable:
-        backend = info.backend
-        for op in ops:
-            if op not in info.implements:
-                stats.append(PairStats(name, op, verdict="not implemented",
-                                       reason=f"{name} does not implement {op}"))
-                continue
-            if bar:
-                bar.set_description(f"{name}/{op}")
-            counter = {"n": 0}
+    # An interrupted run (Ctrl-C, or `timeout` sending SIGTERM) still writes its report: the pairs
+    # finished so far, and the pair it stopped in marked "interrupted" (never a pass).
+    interrupted = None
+    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    current = None
+    try:
+        for name, info in runnable:
+            backend = info.backend
+            for op in ops:
+                if op not in info.implements:
+                    stats.append(PairStats(name, op, verdict="not implemented",
+                                           reason=f"{name} does not implement {op}"))
+                    continue
+                if bar:
+                    bar.set_description(f"{name}/{op}")
+                current = (name, op)
+                counter = {"n": 0}
 
-            def tick(result, counter=counter):
-                counter["n"] += 1
-                if bar and counter["n"] <= examples:
-                    bar.update(1)
-                    bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
-                                        f"r={result.max_ratio:.2g}")
+                def tick(result, counter=counter):
+                    counter["n"] += 1
+                    if bar and counter["n"] <= examples:
+                        bar.update(1)
+                        bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
+                                            f"r={result.max_ratio:.2g}")
 
-            s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
-                           seed=args.seed)
-            if bar and counter["n"] < examples:
-                bar.update(examples - counter["n"])
-            stats.append(s)
-            if s.verdict != "pass":
-                exit_code = 1
-                print(f"\n{s.verdict}: {name}/{op}: {s.reason}\n  reproduce: {s.failure['reproducer'] if s.failure else '-'}",
-                      file=sys.stderr)
+                s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
+                               seed=args.seed)
+                if bar and counter["n"] < examples:
+                    bar.update(examples - counter["n"])
+                stats.append(s)
+                if s.verdict != "pass":
+                    exit_code = 1
+                    print(f"\n{s.verdict}: {name}/{op}: {s.reason}\n  reproduce: {s.failure['reproducer'] if s.failure else '-'}",
+                          file=sys.stderr)
+        current = None
+    except KeyboardInterrupt:
+        interrupted = current
+        exit_code = 1
+        if current is not None:
+            stats.append(PairStats(current[0], current[1], verdict="interrupted",
+                                   reason="the run was stopped while checking this pair"))
+        print(f"\ninterrupted{f' in {current[0]}/{current[1]}' if current else ''}: writing the partial report",
+              file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     if bar:
         bar.close()
     for name, info in runnable:  # provenance after the run: JIT compile counters and the like
@@ -114,11 +133,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             info.provenance = {"error": f"provenance() raised {type(e).__name__}: {e}"}
     meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                            "profile": profile.name, "examples": examples}
+    if interrupted is not None:
+        meta["interrupted"] = f"stopped in {interrupted[0]}/{interrupted[1]}; pairs after it were not run"
     json_path, md_path = write_report(out_dir, stats, chosen, meta)
     from mhc_verify.report import verdict_table
     print("\n".join(verdict_table(stats)))
     print(f"\nreport: {md_path} and {json_path}")
     return exit_code
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _progress(total: int, args: argparse.Namespace):

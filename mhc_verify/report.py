@@ -66,6 +66,8 @@ def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, Back
           f"- torch {meta.get('torch')}, python {meta.get('python')}, {meta.get('platform')}"]
     if meta.get("gpu"):
         md.append(f"- GPU: {meta['gpu']} (CUDA {meta.get('cuda')})")
+    if meta.get("interrupted"):
+        md.append(f"- **INTERRUPTED**: {meta['interrupted']}; this report is partial")
     md += ["", "## Verdicts", ""] + verdict_table(stats)
     md += ["", "## Bound tightness (per-case max |err| / bound over passing cases; must stay <= 1)", ""]
     md += tightness_table(stats)
