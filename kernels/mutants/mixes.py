@@ -113,3 +113,146 @@ class BaseOffByOne(_Mix):
         shifted = torch.cat([hc_base[:2 * n], hc_base[2 * n - 1:-1]])
         pre, post, _ = self._finish(n, m, hc_scale, hc_base, hc_pre_eps, post_mult)
         return pre, post, self._finish(n, m, hc_scale, shifted, hc_pre_eps, post_mult)[2]
+
+
+class RsqrtWithoutEps(_Mix):
+    """rsqrt(sq/K) without rms_eps: an all-zero token gives inf * 0 = NaN."""
+    name = "mut-mix-rms-no-eps"
+    imitates = "an eps argument accepted and never used"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        return super()._mixes(mp, sp, hc_scale, hc_base, 0.0, hc_pre_eps, post_mult, rms_numel)
+
+
+class EpsAddedToTheSum(_Mix):
+    """rsqrt((sq + eps) / K): eps added to the sum of squares, not to the mean."""
+    name = "mut-mix-rms-eps-in-sum"
+    imitates = "an RMSNorm rewritten as rsqrt(sum + eps) * sqrt(K)"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        return super()._mixes(mp, sp, hc_scale, hc_base, rms_eps / rms_numel, hc_pre_eps, post_mult, rms_numel)
+
+
+class BaseBeforeScale(_Mix):
+    """(m + base) * scale instead of m * scale + base, for all three groups."""
+    name = "mut-mix-base-before-scale"
+    imitates = "an FMA with its operands in the wrong order"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        return self._finish(n, m + hc_base, hc_scale, torch.zeros_like(hc_base), hc_pre_eps, post_mult)
+
+
+class CombWithoutBase(_Mix):
+    """The comb logits miss their biases."""
+    name = "mut-mix-comb-no-base"
+    imitates = "a bias add present in the pre/post branch and missing from the comb branch"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        pre, post, _ = self._finish(n, m, hc_scale, hc_base, hc_pre_eps, post_mult)
+        return pre, post, m[:, 2 * n:].reshape(-1, n, n) * hc_scale[2]
+
+
+class PostMultOnPre(_Mix):
+    """hc_post_mult_value multiplies the pre weights instead of the post weights."""
+    name = "mut-mix-post-mult-on-pre"
+    imitates = "the multiplier applied at the wrong output pointer"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        pre, post, comb = super()._mixes(mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, 1.0, rms_numel)
+        return pre * post_mult, post, comb
+
+
+class CombLogitsTransposed(_Mix):
+    """The comb logits are stored column-major: comb[i, j] holds logit (j, i)."""
+    name = "mut-mix-comb-transposed"
+    imitates = "an [n, n] store with swapped strides"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        pre, post, comb = super()._mixes(mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel)
+        return pre, post, comb.transpose(-1, -2).contiguous()
+
+
+class CombUsesPreScale(_Mix):
+    """The comb logits are scaled by hc_scale[0] instead of hc_scale[2]."""
+    name = "mut-mix-comb-pre-scale"
+    imitates = "a scale index hard-coded to 0"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        return self._finish(n, m, hc_scale[[0, 1, 0]], hc_base, hc_pre_eps, post_mult)
+
+
+class SqrsumFirstSplitOnly(_Mix):
+    """Only split 0 of the sum-of-squares partials is read."""
+    name = "mut-mix-sqrsum-split0"
+    imitates = "a reduction over S partials that reads one"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        return super()._mixes(mp, sp[:1], hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel)
+
+
+class MixesLastSplitMissing(_Mix):
+    """The mixes partials are summed over range(S - 1): the last split is missing (all of it when S = 1)."""
+    name = "mut-mix-last-split-missing"
+    imitates = "a split-K reduction loop bound off by one"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        return super()._mixes(mp[:-1], sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel)
+
+
+class LogitsBf16(_Mix):
+    """The pre and post logits are rounded to bf16 before the sigmoid."""
+    name = "mut-mix-logits-bf16"
+    imitates = "a bf16 intermediate buffer between the GEMM epilogue and the sigmoid"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        lo = (m[:, :2 * n] * hc_scale[:2].repeat_interleave(n) + hc_base[:2 * n]).to(torch.bfloat16).float()
+        _, _, comb = self._finish(n, m, hc_scale, hc_base, hc_pre_eps, post_mult)
+        return torch.sigmoid(lo[:, :n]) + hc_pre_eps, torch.sigmoid(lo[:, n:]) * post_mult, comb
+
+
+class CombNotRmsScaled(_Mix):
+    """The comb logits use the raw mixes: the RMS scale reaches pre and post only."""
+    name = "mut-mix-comb-unscaled"
+    imitates = "the rstd multiply placed inside the pre/post branch only"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        pre, post, _ = self._finish(n, m, hc_scale, hc_base, hc_pre_eps, post_mult)
+        return pre, post, self._finish(n, mp.sum(0), hc_scale, hc_base, hc_pre_eps, post_mult)[2]
+
+
+class PostBaseFromPre(_Mix):
+    """The post logits take the pre biases hc_base[:n]."""
+    name = "mut-mix-post-base-from-pre"
+    imitates = "a bias pointer not advanced by n"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n = int(round((hc_base.shape[0] + 1) ** 0.5)) - 1
+        base = torch.cat([hc_base[:n], hc_base[:n], hc_base[2 * n:]])
+        return super()._mixes(mp, sp, hc_scale, base, rms_eps, hc_pre_eps, post_mult, rms_numel)
+
+
+class CombBaseSubtracted(_Mix):
+    """The comb biases are subtracted."""
+    name = "mut-mix-comb-base-sign"
+    imitates = "a sign error in the bias add"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n = int(round((hc_base.shape[0] + 1) ** 0.5)) - 1
+        base = torch.cat([hc_base[:2 * n], -hc_base[2 * n:]])
+        return super()._mixes(mp, sp, hc_scale, base, rms_eps, hc_pre_eps, post_mult, rms_numel)
+
+
+class PreLogitNegated(_Mix):
+    """pre = sigmoid(-logit) + eps: the sign of the pre logit is flipped."""
+    name = "mut-mix-pre-logit-negated"
+    imitates = "sigmoid written as 1 / (1 + exp(x))"
+
+    def _mixes(self, mp, sp, hc_scale, hc_base, rms_eps, hc_pre_eps, post_mult, rms_numel):
+        n, m = self._parts(mp, sp, hc_scale, hc_base, rms_eps, rms_numel)
+        pre, post, comb = self._finish(n, m, hc_scale, hc_base, hc_pre_eps, post_mult)
+        return torch.sigmoid(-(m[:, :n] * hc_scale[0] + hc_base[:n])) + hc_pre_eps, post, comb
