@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from mhc_kernels.base import Backend, Constraints, Precision
+from mhc_reference.contract import hc_mult_from_mix_count
 
 _GPU = ("cuda",)
 _HIDDEN_MULTIPLE = 64
@@ -123,8 +124,13 @@ class TileLangBackend(Backend):
             sqrsum = sqrsum.view(n_splits, chunks, t).sum(1)
         return mixes, sqrsum
 
-    def _pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-             hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+    # -- ops --------------------------------------------------------------------------------------
+    def prenorm_gemm(self, x, fn, n_splits):
+        n = hc_mult_from_mix_count(fn.shape[0])
+        return self._gemm(x, fn, n, x.shape[1] // n, n_splits)
+
+    def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
         from mhc_kernels.tilelang.pre import pre_big_fuse_kernel
 
         t, n, h = residual.shape
@@ -136,28 +142,17 @@ class TileLangBackend(Backend):
             self._count(f"pre_big_fuse[norm={with_norm}]")
             weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
             pre_big_fuse_kernel(n, h, with_norm, self._target())(
-                mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
+                mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, weight, post, comb, layer_input,
                 float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
                 int(sinkhorn_repeat), float(norm_eps))
         return post.unsqueeze(-1), comb, layer_input
-
-    # -- ops --------------------------------------------------------------------------------------
-    def prenorm_gemm(self, x, fn, n_splits):
-        m = fn.shape[0]
-        n = round((m + 1) ** 0.5) - 1
-        return self._gemm(x, fn, n, x.shape[1] // n, n_splits)
-
-    def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
-                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
-        return self._pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
-                         hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
         t, n, h = residual.shape
         mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False)
-        return self._pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                         hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+        return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def layer_input(self, residual, pre):
         from mhc_kernels.tilelang.collapse import collapse_kernel

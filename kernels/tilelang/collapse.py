@@ -17,7 +17,7 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
 
     k_total = n * hidden
     h_blk = hidden_block(hidden)
-    threads = max(threads_for(h_blk), 32)
+    threads = threads_for(h_blk)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
 

@@ -49,6 +49,9 @@ def main() -> None:
             value, r = outs[check.name][tok].double().flatten(), ref[check.name][tok].double().flatten().to(outs[check.name].device)
             bound = bounds[check.name][tok].double().flatten().to(value.device)
             ratio = (value - r).abs() / bound
+            # 0/0 (exact zero inside a zero bound) is no violation; a NaN output where the reference
+            # is finite is, and sorts first
+            ratio = torch.where((value == r) | (torch.isnan(value) & torch.isnan(r)), torch.zeros_like(ratio), ratio)
             worst = torch.nan_to_num(ratio, nan=float("inf")).argsort(descending=True)[:6]
             print(f"   worst-ratio token {tok} of {check.name}: elements {worst.tolist()}")
             print("     kernel", value[worst].tolist())
