@@ -104,8 +104,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                         bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
                                             f"r={result.max_ratio:.2g}")
 
+                partial = PairStats(name, op)
                 s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
-                               seed=args.seed)
+                               seed=args.seed, stats=partial)
                 if bar and counter["n"] < examples:
                     bar.update(examples - counter["n"])
                 stats.append(s)
@@ -117,9 +118,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = current
         exit_code = 1
-        if current is not None:
-            stats.append(PairStats(current[0], current[1], verdict="interrupted",
-                                   reason="the run was stopped while checking this pair"))
+        if current is not None:  # the cases judged before the stop are kept; the verdict is never a pass
+            partial.verdict = partial.verdict if partial.failure else "interrupted"
+            partial.reason = partial.reason or (f"the run was stopped while checking this pair, after "
+                                                f"{partial.cases} judged cases")
+            stats.append(partial)
         print(f"\ninterrupted{f' in {current[0]}/{current[1]}' if current else ''}: writing the partial report",
               file=sys.stderr)
     finally:
@@ -221,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     backend_args(p)
     p.set_defaults(func=cmd_backends)
 
-    for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants"):
+    for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants", "mhc_verify.merge"):
         try:
             mod = __import__(module, fromlist=["add_parser"])
         except ImportError as e:

@@ -68,6 +68,10 @@ def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, Back
         md.append(f"- GPU: {meta['gpu']} (CUDA {meta.get('cuda')})")
     if meta.get("interrupted"):
         md.append(f"- **INTERRUPTED**: {meta['interrupted']}; this report is partial")
+    if meta.get("shards"):
+        md.append(f"- merged from {len(meta['shards'])} shard reports (`mhc-verify merge`); "
+                  f"{len(meta.get('interrupted_shards', []))} of them stopped by their time limit, "
+                  "their judged cases counted")
     md += ["", "## Verdicts", ""] + verdict_table(stats)
     md += ["", "## Bound tightness (per-case max |err| / bound over passing cases; must stay <= 1)", ""]
     md += tightness_table(stats)

@@ -126,8 +126,11 @@ def _safe_provenance(backend: Backend) -> dict:
 
 def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | None = None,
                repro_dir: Path | None = None, progress: Callable[[CaseResult], None] | None = None,
-               use_target: bool = True, diagnostics: bool = True, seed: int | None = None) -> PairStats:
-    stats = PairStats(backend.name, op)
+               use_target: bool = True, diagnostics: bool = True, seed: int | None = None,
+               stats: PairStats | None = None) -> PairStats:
+    """Check one (backend, op). ``stats``, if given, is filled in place: a caller that is interrupted
+    (Ctrl-C, SIGTERM) keeps the cases judged so far."""
+    stats = stats if stats is not None else PairStats(backend.name, op)
     last_failure: list[CaseResult] = []
 
     def body(case: Case) -> None:
@@ -145,6 +148,12 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
                 target(min(result.max_ratio, 1e6), label="max err/bound")
             return
         last_failure[:] = [result]
+        # Recorded at once (replaced by the shrunk case below): a run interrupted while Hypothesis
+        # shrinks still reports this pair as failing.
+        stats.verdict = "FAIL" if result.status == "fail" else "ERROR"
+        stats.reason = result.reason
+        stats.failure = {"case": json.loads(result.case.to_json()), "summary": result.summary(),
+                         "reproducer": result.reproducer()}
         raise AssertionError(result.summary())
 
     phases = [Phase.generate, Phase.target, Phase.shrink] if use_target else [Phase.generate, Phase.shrink]
@@ -177,9 +186,20 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
 def stats_to_json(stats: PairStats) -> dict:
     d = asdict(stats)
     d["tightness"] = stats.tightness()
-    d.pop("ratios")
+    # Per-case ratios (6 significant digits) stay in the JSON so that reports of shards (processes,
+    # GPUs, machines) merge into exact quantiles: ``mhc-verify merge``.
+    d["ratios"] = [float(f"{r:.6g}") for r in stats.ratios]
     d["correctly_rounded_mean"] = {k: stats.correctly_rounded_sum[k] / stats.correctly_rounded_n[k]
                                    for k in stats.correctly_rounded_n}
     d.pop("correctly_rounded_sum")
-    d.pop("correctly_rounded_n")
     return d
+
+
+def stats_from_json(d: dict) -> PairStats:
+    """The inverse of ``stats_to_json`` (ratios at the 6 digits kept there)."""
+    fields = {k: v for k, v in d.items() if k in PairStats.__dataclass_fields__}
+    stats = PairStats(**fields)
+    stats.ratios = list(d.get("ratios", []))
+    stats.correctly_rounded_n = dict(d.get("correctly_rounded_n", {}))
+    stats.correctly_rounded_sum = {k: d["correctly_rounded_mean"][k] * n for k, n in stats.correctly_rounded_n.items()}
+    return stats

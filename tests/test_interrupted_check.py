@@ -20,4 +20,6 @@ def test_sigterm_writes_a_partial_report(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert "interrupted" in report["meta"]
     assert [r["verdict"] for r in report["results"]] == ["interrupted"]
+    judged = report["results"][0]
+    assert judged["cases"] > 0 and len(judged["ratios"]) == judged["cases"]  # the cases judged before the stop count
     assert "INTERRUPTED" in (out / "report.md").read_text()

@@ -1,0 +1,115 @@
+"""``mhc-verify merge``: one report from the reports of shards of a check run.
+
+A 10 000-case calibration is run as many shards (several processes per GPU, several GPUs, several
+machines), each a ``mhc-verify check --seed S`` with its own report. Merging adds their cases per
+(backend, op): counts add, maxima take the max, quantiles come from the per-case ratios every
+report keeps, and the verdict is the worst one seen (a FAIL or ERROR in any shard fails the merged
+pair; an interrupted shard contributes the cases it judged and is named in the merged report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mhc_verify.registry import BackendInfo
+from mhc_verify.session import PairStats, stats_from_json
+
+# Worst first: the merged verdict of a pair is the first of these that any shard reported.
+_VERDICT_ORDER = ("FAIL", "ERROR", "unavailable (required)", "interrupted", "pass", "not implemented", "unavailable")
+
+
+def merge_pair(parts: list[PairStats]) -> PairStats:
+    """Several shards' statistics of one (backend, op) as one."""
+    first = parts[0]
+    merged = PairStats(first.backend, first.op)
+    verdicts = [p.verdict for p in parts]
+    merged.verdict = min(verdicts, key=lambda v: _VERDICT_ORDER.index(v) if v in _VERDICT_ORDER else 0)
+    for p in parts:
+        merged.cases += p.cases
+        merged.not_applicable += p.not_applicable
+        merged.ratios += p.ratios
+        merged.biased_cases += p.biased_cases
+        merged.seconds += p.seconds
+        merged.max_tokens = max(merged.max_tokens, p.max_tokens)
+        merged.max_elements = max(merged.max_elements, p.max_elements)
+        for k, v in p.per_output_max.items():
+            merged.per_output_max[k] = max(merged.per_output_max.get(k, 0.0), v)
+        for k, v in p.correctly_rounded_min.items():
+            merged.correctly_rounded_min[k] = min(merged.correctly_rounded_min.get(k, 1.0), v)
+        for k, n in p.correctly_rounded_n.items():
+            merged.correctly_rounded_n[k] = merged.correctly_rounded_n.get(k, 0) + n
+            merged.correctly_rounded_sum[k] = merged.correctly_rounded_sum.get(k, 0.0) + p.correctly_rounded_sum[k]
+        for k, v in p.torch_ratio_max.items():
+            merged.torch_ratio_max[k] = max(merged.torch_ratio_max.get(k, 0.0), v)
+        if p.failure and merged.failure is None:
+            merged.failure, merged.reproducer_file = p.failure, p.reproducer_file
+    reasons = sorted({p.reason for p in parts if p.reason and p.verdict == merged.verdict})
+    merged.reason = "; ".join(reasons)
+    return merged
+
+
+def merge_reports(paths: list[Path]) -> tuple[list[PairStats], dict[str, BackendInfo], dict]:
+    """(merged pair statistics, backends, meta) of the report.json files in ``paths``."""
+    if not paths:
+        raise ValueError("no report.json to merge")
+    by_pair: dict[tuple[str, str], list[PairStats]] = {}
+    backends: dict[str, BackendInfo] = {}
+    commands, interrupted, metas = [], [], []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        meta = data.get("meta", {})
+        metas.append(meta)
+        commands.append(meta.get("command", "?"))
+        if meta.get("interrupted"):
+            interrupted.append(f"{path}: {meta['interrupted']}")
+        for name, b in data.get("backends", {}).items():
+            if name not in backends or (b.get("available") and not backends[name].available):
+                backends[name] = BackendInfo(name, b.get("source", "?"), b.get("spec", "?"), None,
+                                             bool(b.get("available")), b.get("reason", ""),
+                                             tuple(b.get("implements", ())), b.get("provenance", {}))
+        for r in data.get("results", []):
+            s = stats_from_json(r)
+            by_pair.setdefault((s.backend, s.op), []).append(s)
+    stats = [merge_pair(parts) for parts in by_pair.values()]
+    first = metas[0]
+    meta = {k: first.get(k) for k in ("date", "python", "torch", "platform", "gpu", "cuda", "driver", "hypothesis",
+                                      "profile") if first.get(k) is not None}
+    meta["date"] = max(m.get("date", "") for m in metas)
+    meta["examples"] = sum(int(m.get("examples") or 0) for m in metas)
+    meta["command"] = f"mhc-verify merge of {len(paths)} shard reports (first: {commands[0]})"
+    meta["shards"] = [str(p) for p in paths]
+    meta["shard_commands"] = commands
+    if interrupted:
+        # A shard stopped by its time limit still counts the cases it judged; the merged report says so.
+        meta["interrupted_shards"] = interrupted
+    return stats, backends, meta
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from mhc_verify.report import verdict_table, write_report
+
+    paths: list[Path] = []
+    for item in args.reports:
+        p = Path(item)
+        paths += sorted(p.rglob("report.json")) if p.is_dir() else [p]
+    out = Path(args.out).resolve()
+    paths = [p for p in paths if p.resolve().parent != out]  # never merge an earlier merged report into itself
+    if not paths:
+        print("error: no report.json found in " + ", ".join(args.reports), file=sys.stderr)
+        return 2
+    stats, backends, meta = merge_reports(paths)
+    json_path, md_path = write_report(out, stats, backends, meta)
+    print("\n".join(verdict_table(stats)))
+    print(f"\nmerged {len(paths)} reports ({len(meta.get('interrupted_shards', []))} interrupted by their time limit): "
+          f"{md_path} and {json_path}")
+    return 0 if all(s.verdict in ("pass", "not implemented", "unavailable", "interrupted") for s in stats) else 1
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("merge", help="merge the reports of shards of a check run into one report")
+    p.add_argument("reports", nargs="+", help="report.json files, or directories searched for them")
+    p.add_argument("--out", required=True, help="directory of the merged report")
+    p.set_defaults(func=cmd_merge)

@@ -1,0 +1,46 @@
+"""`mhc-verify merge`: shard reports of a check run add up to one report, and a failing shard fails it."""
+
+import json
+
+from mhc_verify.cli import main
+
+BF16 = "mhc_kernels.torch_native.bf16:TorchBf16Backend"  # rounds hc_post's fp32 math to bf16: fails
+
+
+def _check(out, *args):
+    return main(["check", "--op", "hc_post", "--examples", "6", "--out", str(out), "--no-progress", *args])
+
+
+def _pair(report_dir, backend):
+    data = json.loads((report_dir / "report.json").read_text())
+    return next(r for r in data["results"] if r["backend"] == backend and r["op"] == "hc_post")
+
+
+def test_shards_merge_into_exact_counts_and_quantiles(tmp_path):
+    assert _check(tmp_path / "a", "--backend", "torch", "--seed", "1") == 0
+    assert _check(tmp_path / "b", "--backend", "torch", "--seed", "2") == 0
+    a, b = _pair(tmp_path / "a", "torch"), _pair(tmp_path / "b", "torch")
+    assert main(["merge", str(tmp_path / "a"), str(tmp_path / "b" / "report.json"), "--out", str(tmp_path / "m")]) == 0
+    m = _pair(tmp_path / "m", "torch")
+    assert m["verdict"] == "pass"
+    assert m["cases"] == a["cases"] + b["cases"] and len(m["ratios"]) == len(a["ratios"]) + len(b["ratios"])
+    assert m["tightness"]["max"] == float(f"{max(a['tightness']['max'], b['tightness']['max']):.6g}")
+    assert sorted(m["ratios"]) == sorted(a["ratios"] + b["ratios"])
+    for name, n in m["correctly_rounded_n"].items():
+        assert n == a["correctly_rounded_n"][name] + b["correctly_rounded_n"][name]
+        mean = (a["correctly_rounded_mean"][name] * a["correctly_rounded_n"][name]
+                + b["correctly_rounded_mean"][name] * b["correctly_rounded_n"][name]) / n
+        assert abs(m["correctly_rounded_mean"][name] - mean) < 1e-12
+    md = (tmp_path / "m" / "report.md").read_text()
+    assert "merged from 2 shard reports" in md and "| hc_post | torch | **pass**" in md
+    # merging again into the same directory does not count the merged report as a shard
+    assert main(["merge", str(tmp_path), "--out", str(tmp_path / "m")]) == 0
+    assert _pair(tmp_path / "m", "torch")["cases"] == m["cases"]
+
+
+def test_one_failing_shard_fails_the_merge(tmp_path):
+    assert _check(tmp_path / "ok", "--backend", BF16, "--seed", "1", "--examples", "1") in (0, 1)
+    assert _check(tmp_path / "bad", "--backend", BF16, "--seed", "3", "--examples", "30") == 1
+    assert main(["merge", str(tmp_path / "ok"), str(tmp_path / "bad"), "--out", str(tmp_path / "m")]) == 1
+    m = _pair(tmp_path / "m", "torch-bf16-math")
+    assert m["verdict"] == "FAIL" and m["failure"]["reproducer"].startswith("mhc-verify replay")
