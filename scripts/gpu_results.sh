@@ -6,9 +6,12 @@
 #   3. mhc-verify stress: healthy kernels at T = 65 536 / 80 000 (T*n*H past 2^31), and the planted
 #      races of mhc_kernels.tilelang.planted, each of which must be caught
 # Usage: bash scripts/gpu_results.sh [OUT_DIR]      (EXAMPLES, RERUNS, PLANTED_RERUNS, BACKENDS, *_S time limits)
+#        STAGES="check bench stress planted" selects stages (e.g. to run bench on a second GPU at the
+#        same time: CUDA_VISIBLE_DEVICES=1 STAGES=bench bash scripts/gpu_results.sh OUT &)
 # Works from a bare checkout (scripts/device_env.sh unpacks a carried .gpu-site bundle if present)
 # and where the project is pip-installed. Each stage has a time limit (CHECK_S 250, BENCH_S 120,
-# STRESS_S 90, PLANTED_S 25 per race: 565 s in all, inside a 10-minute budget); a stage stopped by its
+# STRESS_S 90, GRAPH_S 45, PLANTED_S 25 per race, INT32_S 60 for the 2^31 race: 640 s on one GPU;
+# with two, run STAGES=bench on the second GPU beside the rest, inside a 10-minute budget); a stage stopped by its
 # limit still writes its partial report, marked so.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,30 +32,45 @@ for d in ("tilelang", "tile-kernels", "triton", "hypothesis"):
     try: print(d, md.version(d))
     except md.PackageNotFoundError: print(d, "not installed")
 PY
-} > "$out/environment.txt" 2>&1
-cat "$out/environment.txt"
+} > "$out/environment${CUDA_VISIBLE_DEVICES:+-gpu$CUDA_VISIBLE_DEVICES}.txt" 2>&1
+cat "$out/environment${CUDA_VISIBLE_DEVICES:+-gpu$CUDA_VISIBLE_DEVICES}.txt"
+stages=" ${STAGES:-check bench stress planted} "
 
+if [[ $stages == *" check "* ]]; then
 stamp "check (nightly)"
 backend_args=()
 for b in ${BACKENDS:-tilelang tile_kernels torch-cuda}; do backend_args+=(--backend "$b"); done
 timeout "${CHECK_S:-250}" python3 -m mhc_verify check --profile nightly "${backend_args[@]}" --require-backend tilelang \
   --examples "${EXAMPLES:-12}" --out "$out/check" --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/check.log"
+fi
 
+if [[ $stages == *" bench "* ]]; then
 stamp "bench"
 timeout "${BENCH_S:-120}" python3 -m mhc_verify.bench --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+fi
 
+if [[ $stages == *" stress "* ]]; then
 stamp "stress: healthy kernels"
 timeout "${STRESS_S:-90}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --op hc_post \
   --tokens 65536,80000 --hidden 7168 --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-healthy" \
   --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-healthy.log"
+stamp "stress: healthy fused pre, every third rerun replayed from a CUDA graph"
+timeout "${GRAPH_S:-45}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --tokens 65536 --hidden 7168 \
+  --reruns "${RERUNS:-1000}" --judge-every 100 --cuda-graph --out "$out/stress-graph" \
+  --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-graph.log"
+fi
 
+if [[ $stages == *" planted "* ]]; then
 stamp "stress: planted races (each must be caught)"
 for race in SplitKNoAtomic:prenorm_gemm:4093,65536 WorkspaceNotZeroed:prenorm_gemm:4093,65536 \
-            TailSkipsRows:prenorm_gemm:4093,65537 Int32Offset:hc_post:65536,80000; do
+            TailSkipsRows:prenorm_gemm:4093,65537 Int32Offset:hc_post:80000,65536; do
   # Int32Offset is wrong only past 2^31 elements: T = 65 536 (1.9e9) is its negative control.
   IFS=: read -r cls op tokens <<<"$race"
-  timeout "${PLANTED_S:-25}" python3 -m mhc_verify stress --backend "mhc_kernels.tilelang.planted:$cls" --op "$op" \
+  limit=${PLANTED_S:-25}
+  [ "$cls" = Int32Offset ] && limit=${INT32_S:-60}  # 80 000 x 7168 cases: inputs and chunked fp64 reference take longer
+  timeout "$limit" python3 -m mhc_verify stress --backend "mhc_kernels.tilelang.planted:$cls" --op "$op" \
     --tokens "$tokens" --hidden 7168 --reruns "${PLANTED_RERUNS:-100}" --judge-every 10 --out "$out/planted-$cls" \
     --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/planted-$cls.log"
 done
+fi
 stamp "done"
