@@ -80,14 +80,20 @@ def _run_case(backend: Backend, case: Case, diagnostics: bool = False,
     except torch.OutOfMemoryError as e:  # an OOM is a failure, never a skip
         return CaseResult(case, backend.name, "error", f"out of memory: {e}")
     except Exception as e:  # noqa: BLE001 - a crashing kernel is a failure with its traceback
-        tb = traceback.format_exc(limit=3)
-        return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e}\n{tb}")
+        return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e!r}\n{innermost_traceback(e)}")
     result = judge(backend, case, inputs, params, outputs)
     small = sum(v.numel() for v in outputs.values()) <= JUDGE_CHUNK_ELEMENTS
     if diagnostics and small and backend.name != "torch":
         result.torch_ratio = _torch_ratio(case, inputs, params, outputs, result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def innermost_traceback(e: BaseException, frames: int = 12) -> str:
+    """The frames nearest the raise (where a kernel library failed), with chained causes; the outer
+    frames (harness, Hypothesis) say nothing about why a kernel crashed."""
+    parts = traceback.format_exception(e)
+    return "".join(parts[:1] + (["  ...\n"] if len(parts) > frames + 1 else []) + parts[-frames:])
 
 
 def reference_outputs(case: Case, inputs: dict, params: dict, outputs: dict) -> dict[str, torch.Tensor]:

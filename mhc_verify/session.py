@@ -21,7 +21,7 @@ from hypothesis import seed as hypothesis_seed
 
 from mhc_kernels.base import Backend
 from mhc_verify.cases import Case
-from mhc_verify.runner import CaseResult, run_case
+from mhc_verify.runner import CaseResult, innermost_traceback, run_case
 from mhc_verify.strategies import Profile, anchor_cases, cases
 
 
@@ -137,9 +137,8 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         try:
             result = run_case(backend, case, diagnostics=diagnostics)
         except Exception as e:  # noqa: BLE001 - a harness error is an ERROR verdict, never a pass
-            import traceback
             result = CaseResult(case, backend.name, "error",
-                                f"harness error {type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
+                                f"harness error {type(e).__name__}: {e!r}\n{innermost_traceback(e)}")
         stats.add(result)
         if progress:
             progress(result)
@@ -169,6 +168,17 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         body()
     except AssertionError:
         pass
+    except Exception as e:  # noqa: BLE001
+        # Hypothesis raises FlakyFailure (an ExceptionGroup) when a failing case passes on its
+        # re-execution: a kernel whose result or crash depends on more than its inputs (a race, an
+        # uninitialised read, a launch that fails once). Never a pass, never a crash of the run.
+        if not last_failure:
+            raise
+        stats.reason = (f"FLAKY: failed once, then passed when Hypothesis re-ran the same case "
+                        f"({type(e).__name__}); first failure: {last_failure[-1].reason}")
+        if repro_dir is not None:
+            stats.reproducer_file = str(write_reproducer(repro_dir, last_failure[-1], backend))
+        return stats
     if last_failure:
         worst = last_failure[-1]
         stats.verdict = "FAIL" if worst.status == "fail" else "ERROR"

@@ -83,6 +83,7 @@ class StressResult:
     seconds: float
     kernel_seconds: float
     heatmap: dict[str, int]  # "block,stream" -> bad elements
+    interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
 
     @property
     def failed_reruns(self) -> int:
@@ -92,6 +93,8 @@ class StressResult:
         ub = clopper_pearson_upper(self.failed_reruns, self.reruns)
         head = (f"{self.backend} {Case.from_json(self.case).short()}: {self.failed_reruns}/{self.reruns} reruns "
                 f"failed -> p_fail <= {ub:.2g} at 95 %")
+        if self.interrupted:
+            head += " (INTERRUPTED: partial)"
         if self.failures:
             f = self.failures[0]
             head += (f"; first at rerun {f.rerun} ({f.kind}): tokens {f.tokens[:8]}, streams {f.streams}, "
@@ -160,15 +163,31 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     inputs = build_inputs(case, device)
     deterministic = backend.precision_for(case.op).deterministic
     side = torch.cuda.Stream() if device.type == "cuda" else None
-    first: dict[str, torch.Tensor] | None = None
     failures: list[RerunFailure] = []
     heat: dict[str, int] = {}
-    judged = 0
-    kernel_time = 0.0
+    counters = {"done": 0, "judged": 0, "kernel": 0.0}
     start = time.perf_counter()
+    interrupted = False
+    try:
+        _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
+                    deterministic, side, failures, heat, counters)
+    except KeyboardInterrupt:  # SIGTERM (timeout) or Ctrl-C: keep what the finished reruns showed
+        interrupted = True
+        counters["done"] = max(counters["done"], max((f.rerun + 1 for f in failures), default=0))
+    return StressResult(backend.name, json.loads(case.to_json()), counters["done"], counters["judged"], failures,
+                        time.perf_counter() - start, counters["kernel"], heat, interrupted=interrupted)
+
+
+def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
+                deterministic, side, failures, heat, counters) -> None:
+    """The reruns of ``stress_case``; ``counters`` (done, judged, kernel seconds) and ``failures``
+    are updated as it goes, so an interrupted loop leaves an exact partial record."""
+    first: dict[str, torch.Tensor] | None = None
     out_bytes = 0
     replay: _GraphReplay | None = None
+    counters["done"] = 0
     for r in range(reruns):
+        counters["done"] = r  # reruns finished before this one
         if progress:
             progress()
         _poison_allocator(out_bytes, device)
@@ -184,16 +203,16 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
             else:
                 outputs = backend.run(case.op, inputs, params)
         except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
-            failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e}"))
+            failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}"))
             continue
         if device.type == "cuda":
             torch.cuda.synchronize()
-        kernel_time += time.perf_counter() - t0
+        counters["kernel"] += time.perf_counter() - t0
         out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
         # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
         # baseline must itself be right, or every healthy rerun after a bad first one would differ.
         if first is None or r % judge_every == 0:
-            judged += 1
+            counters["judged"] += 1
             result = judge(backend, case, inputs, params, outputs)
             if result.status != "pass":
                 rows = sorted({row for c in result.checks for row in c.bad_rows})
@@ -216,8 +235,7 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
                 for t in tokens:
                     key = f"{t // BLOCK_TOKENS},{streams[0] if streams else 0}"
                     heat[key] = heat.get(key, 0) + 1
-    return StressResult(backend.name, json.loads(case.to_json()), reruns, judged, failures,
-                        time.perf_counter() - start, kernel_time, heat)
+    counters["done"] = reruns
 
 
 def plot_heatmap(result: StressResult, path: Path) -> Path | None:
@@ -264,7 +282,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
     if log.exists():
         for line in log.read_text().splitlines():
             rec = json.loads(line)
-            done.add(_key(rec["backend"], Case.from_json(rec["case"])))
+            if not rec.get("interrupted"):  # an interrupted case is run again, whole
+                done.add(_key(rec["backend"], Case.from_json(rec["case"])))
     plan = []
     for name, info in chosen.items():
         if not info.available:
@@ -295,11 +314,24 @@ def cmd_stress(args: argparse.Namespace) -> int:
         bar = tqdm(total=len(plan) * args.reruns, unit="run", file=sys.stderr, dynamic_ncols=True)
     failed = 0
     lines = []
+    # `timeout` sends SIGTERM: the case in progress is recorded as partial (its reruns so far, its
+    # failures located), the report is written, and a later run of the same command resumes.
+    import signal
+
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    stopped = False
     for backend, case in plan:
         if bar:
             bar.set_description(f"{backend.name} {case.op} T={case.T}")
-        result = stress_case(backend, case, args.reruns, args.judge_every, (lambda: bar.update(1)) if bar else None,
-                             cuda_graph=args.cuda_graph)
+        try:
+            result = stress_case(backend, case, args.reruns, args.judge_every,
+                                 (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph)
+        except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
+            stopped = True
+            break
         failed += bool(result.failures)
         rec = asdict(result)
         rec["failed_reruns"] = result.failed_reruns
@@ -310,11 +342,20 @@ def cmd_stress(args: argparse.Namespace) -> int:
         png = plot_heatmap(result, out / f"heatmap-{backend.name}-{case.op}-T{case.T}.png")
         lines.append(result.summary() + (f" [heatmap {png.name}]" if png else ""))
         print(lines[-1], file=sys.stderr)
+        if result.interrupted:
+            stopped = True
+            break
+    signal.signal(signal.SIGTERM, previous)
     if bar:
         bar.close()
-    (out / "report.md").write_text("# mhc-verify stress\n\n" + "\n".join(f"- {line}" for line in lines) + "\n")
-    print(f"stress: {len(plan)} cases, {failed} with failures; report {out / 'report.md'}, log {log}")
-    return 1 if failed else 0
+    head = "# mhc-verify stress\n\n"
+    if stopped:
+        head += (f"**INTERRUPTED** after {len(lines)} of {len(plan)} cases (the last one partial); "
+                 "run the same command again to resume.\n\n")
+    (out / "report.md").write_text(head + "\n".join(f"- {line}" for line in lines) + "\n")
+    print(f"stress: {len(plan)} cases, {failed} with failures{', INTERRUPTED' if stopped else ''}; "
+          f"report {out / 'report.md'}, log {log}")
+    return 1 if failed or stopped else 0
 
 
 def add_parser(subparsers) -> None:

@@ -56,3 +56,26 @@ def test_cli_resumes(tmp_path):
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2
     assert main(["stress", "--backend", "mhc_kernels.cpu_races:StaleBlockRace", "--op", "hc_post", "--tokens", "256",
                  "--hidden", "32", "--reruns", "60", "--out", str(tmp_path / "race"), "--no-progress"]) == 1
+
+
+def test_sigterm_keeps_the_partial_case_and_the_race_it_caught(tmp_path):
+    """`timeout` stops a long stress case: the reruns done so far, with the failures they located,
+    are recorded (marked interrupted), and running the command again redoes that case whole."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "s"
+    cmd = [sys.executable, "-m", "mhc_verify", "stress", "--backend", "mhc_kernels.cpu_races:StaleBlockRace",
+           "--op", "hc_post", "--tokens", "256", "--hidden", "32", "--reruns", "10000000", "--judge-every", "50",
+           "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(15)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    rec = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert rec["interrupted"] and 0 < rec["reruns"] < 10000000
+    assert 0 < rec["failed_reruns"] <= rec["reruns"] and rec["failures"][0]["blocks"]
+    assert "INTERRUPTED" in (out / "report.md").read_text()
