@@ -61,3 +61,54 @@ def test_without_the_rule_a_zero_piece_turns_inf_into_nan():
     hi, mid, lo = split3(fn)
     naive = (x.double() @ hi.double().T) + (x.double() @ mid.double().T) + (x.double() @ lo.double().T)
     assert torch.isnan(naive).all() and torch.isinf(_emulated_gemm(x, fn)).all()
+
+
+def _special_fp32() -> torch.Tensor:
+    """Zeros, subnormals, the bf16 rounding boundaries, huge values, inf, NaN, and random normals."""
+    g = torch.Generator().manual_seed(2)
+    tiny = torch.finfo(torch.float32).tiny
+    special = torch.tensor([0.0, -0.0, tiny, -tiny, tiny / 2, tiny / 1024, 1.4e-45, -1.4e-45, 1.0, -1.0,
+                            1.0 + 2.0 ** -8, 1.0 + 2.0 ** -9, 1.0 + 3 * 2.0 ** -9, 3.3895e38, -3.4028235e38,
+                            3.4028235e38, float("inf"), float("-inf"), float("nan")])
+    bits = torch.randint(-2 ** 31, 2 ** 31 - 1, (4096,), generator=g, dtype=torch.int64).to(torch.int32)
+    random_bits = bits.view(torch.float32)  # every class of fp32, NaN payloads and subnormals included
+    normals = torch.randn(4096, generator=g) * torch.exp2(torch.randint(-126, 127, (4096,), generator=g).float())
+    return torch.cat([special, random_bits, normals])
+
+
+def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.equal(a.view(torch.int16), b.view(torch.int16))
+
+
+def test_stacked_split_of_the_kernel_is_split3_bitwise():
+    """kernels/tilelang/gemm.py split_fn_reference (what the split_fn kernel computes) stacks exactly
+    split3's pieces: rows [0, M) hi, [M, 2M) mid, [2M, 3M) lo, then zero rows to a multiple of 16."""
+    from mhc_kernels.tilelang.gemm import fn3_rows, split_fn_reference
+
+    values = _special_fp32()
+    for m in (24, 4):
+        cols = -(-values.numel() // m)
+        f = torch.cat([values, values[: m * cols - values.numel()]]).view(m, cols)
+        fn3 = split_fn_reference(f)
+        hi, mid, lo = split3(f)
+        assert fn3.shape == (fn3_rows(m), cols) and fn3.dtype == torch.bfloat16
+        assert _same_bits(fn3[:m], hi) and _same_bits(fn3[m:2 * m], mid) and _same_bits(fn3[2 * m:3 * m], lo)
+        assert not fn3[3 * m:].view(torch.int16).any()
+
+
+def test_one_gemm_over_the_stacked_pieces_is_the_three_gemms():
+    """The kernel multiplies x by all stacked pieces in one GEMM and combines columns j, M + j, 2M + j."""
+    from mhc_kernels.tilelang.gemm import split_fn_reference
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(64, 512, generator=g).to(torch.bfloat16)
+    x[3, 7] = float("inf")
+    x[5, 9] = float("nan")
+    fn = torch.randn(24, 512, generator=g)
+    fn[2, 7] = float("inf")
+    acc = x.double() @ split_fn_reference(fn).double().T
+    m = fn.shape[0]
+    hi, mid, lo = acc[:, :m], acc[:, m:2 * m], acc[:, 2 * m:3 * m]
+    got = torch.where(torch.isfinite(hi), (hi + mid) + lo, hi).float()
+    want = _emulated_gemm(x, fn)
+    assert bool(((got == want) | (torch.isnan(got) & torch.isnan(want))).all())

@@ -11,7 +11,8 @@ import pytest
 
 from mhc_kernels.tilelang import _build
 from mhc_kernels.tilelang.collapse import build_collapse
-from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm
+from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm,
+                                       build_split_fn)
 from mhc_kernels.tilelang.post import build_hc_post
 from mhc_kernels.tilelang.pre import build_pre_big_fuse
 
@@ -22,6 +23,8 @@ MIXES = N * N + 2 * N
 
 def configurations(hidden: int, pdl: bool):
     """(name, builder) for every kernel configuration the backend can pick at this hidden size."""
+    for mixes in (MIXES, N):
+        yield f"split_fn[M={mixes}]", lambda m=mixes: build_split_fn(m, N * hidden, pdl)
     for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
         yield f"prenorm_gemm[M={MIXES},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, MIXES, b, pdl)
         yield f"prenorm_gemm[head M={N},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, N, b, pdl)
@@ -91,3 +94,21 @@ def test_one_compile_per_configuration_whatever_the_token_count():
     source = k1.get_kernel_source()
     assert "int tokens" in source, "the token count must be a runtime argument of the kernel"
     assert block_m_for(1023) == SMALL_T_BLOCK_M and block_m_for(1024) == LARGE_T_BLOCK_M
+
+
+def test_gemm_pipeline_keeps_copies_in_flight():
+    """The default prenorm GEMM keeps num_stages - 1 K tiles in flight (cp.async.wait_group
+    num_stages - 1 in the steady state, one group per tile) and issues ONE wide wgmma per 64 rows and
+    k16 step (N = fn3_rows, a multiple of 16), not n8 slices. TileLang 0.1.15 silently degrades to
+    wait_group 0 when a shared-memory reader follows the GEMM in the loop body, and to n8 slices when
+    N % 16 == 8: both cost bandwidth without changing results, so only the generated source shows it."""
+    import re
+
+    from mhc_kernels.tilelang.gemm import NUM_STAGES, fn3_rows
+
+    for mixes in (MIXES, N):
+        source = _compile(lambda: build_prenorm_gemm(N, 7168, mixes, LARGE_T_BLOCK_M, True), "sm_90a").get_kernel_source()
+        waits = set(re.findall(r"cp_async_wait<(\d+)>", source))
+        assert str(NUM_STAGES - 1) in waits, f"M={mixes}: no steady-state wait_group {NUM_STAGES - 1}: {waits}"
+        shapes = set(re.findall(r"wgmma_ss<[^>]*kFloat32, (\d+), (\d+), (\d+)", source))
+        assert shapes == {("64", str(fn3_rows(mixes)), "16")}, f"M={mixes}: wgmma shapes {shapes}"

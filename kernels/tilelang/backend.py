@@ -1,8 +1,9 @@
 """The ``tilelang`` backend: our own TileLang mHC kernels (CUDA, and ROCm through TileLang's HIP target).
 
 What runs, per op (also in ``provenance()``):
-  prenorm_gemm    gemm.py     split-K partials, bf16x3 tensor-core products, block_m 64 (< 1024
-                              tokens) or 128 (>= 1024 tokens)
+  prenorm_gemm    gemm.py     split_fn (fn -> stacked bf16 hi/mid/lo, one small launch) then the
+                              split-K partials: one bf16 tensor-core GEMM over the stacked pieces
+                              (bf16x3), block_m 64 (< 1024 tokens) or 128 (>= 1024 tokens)
   pre_big_fuse    pre.py      mixes + Sinkhorn + layer_input (+ RMSNorm with norm_weight), one kernel
   mhc_pre         gemm.py then pre.py (two launches, chained by PDL where supported)
   layer_input     collapse.py (given weights)
@@ -108,7 +109,7 @@ class TileLangBackend(Backend):
         CTA per 128 tokens alone is 1.3 waves on 132 SMs). With ``reduce`` the sub-partials are summed
         back to n_splits partials (torch sum over the chunk axis: fixed order, deterministic);
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
-        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for, prenorm_gemm_kernel
+        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for, prenorm_gemm
 
         t, m = x.shape[0], fn.shape[0]
         block_m = block_m_for(t)
@@ -118,7 +119,7 @@ class TileLangBackend(Backend):
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         if t:
             self._count(f"prenorm_gemm[block_m={block_m},chunks={chunks}]")
-            prenorm_gemm_kernel(n, hidden, m, block_m, self._target())(x, fn, mixes, sqrsum)
+            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target())
         if reduce and chunks > 1:
             mixes = mixes.view(n_splits, chunks, t, m).sum(1)
             sqrsum = sqrsum.view(n_splits, chunks, t).sum(1)

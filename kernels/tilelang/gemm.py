@@ -1,44 +1,120 @@
 """prenorm GEMM: the S split-K partials of x @ fn.T and of sum(x * x), x = residual as [T, K] bf16.
 
-Grid: (ceil(T / block_m), S). CTA (bm, s) owns tokens [bm*block_m, +block_m) and the contiguous
-K range [s*K/S, (s+1)*K/S); it writes its own partials (no atomics, no workspace: the result is
-bitwise deterministic and needs no zeroing). T and S are dynamic: one compile per (n, H, M, block_m).
+Two launches per call (chained by PDL where supported):
 
-Precision (declared by the backend as ``bf16x3``): x is bf16, exact in bf16; each fp32 fn tile is
-split in shared memory into three bf16 pieces hi + mid + lo (RNE each, every remainder exact), so
-the three bf16 tensor-core products per term reproduce the fp32 product of x and fn. The three
-pieces are accumulated in three separate fp32 accumulators, added at the end (hi + mid) + lo (hi
-alone where it is not finite: see ``exact_sum``). The sum of squares runs on the CUDA cores from the
-same shared x tile, each thread accumulating its columns across K tiles before one reduction.
-The K loop is software-pipelined (cp.async, two stages). The backend may cut each of the caller's
-splits into sub-ranges (more CTAs than token blocks alone give) and sum them back afterwards.
+1. ``split_fn`` (one small kernel, K / SPLIT_COLS CTAs): fn [M, K] fp32 -> fn3 [fn3_rows(M), K]
+   bf16, rows [0, M) the hi pieces, [M, 2M) mid, [2M, 3M) lo, zero rows up to a multiple of 16
+   (80 rows for M = 24, 16 for M = 4). Done once per call instead of once per CTA and K tile.
+2. ``prenorm_gemm``: grid (ceil(T / block_m), S). CTA (bm, s) owns tokens [bm*block_m, +block_m)
+   and the contiguous K range [s*K/S, (s+1)*K/S); it writes its own partials (no atomics, no
+   workspace: the result is bitwise deterministic and needs no zeroing). Per K tile of ``block_k``
+   columns: the x tile and the fn3 tile arrive by cp.async through a ``num_stages`` software
+   pipeline; the sum of squares is read straight from the shared x tile (each thread one row, or
+   1/parts of a row, 16-byte conflict-free reads, 8 fp32 lanes per tile, then a blocked running
+   sum: a few registers, not a [block_m, block_k] fragment); ONE tensor-core GEMM x_tile @
+   fn3_tile.T (one m64nNk16 wgmma per 64 rows and k16, N = fn3_rows) accumulates all three pieces
+   into one [block_m, fn3_rows] fp32 accumulator. The epilogue goes through shared memory (aliasing
+   the pipeline buffers) and combines columns j, M + j, 2M + j. T and S are dynamic: one compile per
+   (n, H, M, block_m, tunables).
+
+Precision (declared by the backend as ``bf16x3``): x is bf16, exact in bf16; each fp32 fn is split
+into three bf16 pieces hi + mid + lo (RNE each, every remainder exact; an infinite fn is all in hi),
+so the three bf16 tensor-core products per term reproduce the fp32 product of x and fn. Each piece
+has its own fp32 accumulator column, the columns are added at the end (hi + mid) + lo (hi alone
+where it is not finite: see ``exact_sum``). The accumulation order of x @ fn3.T is that of the tensor
+core over k16 steps in ascending K, whatever block_m, block_k, num_stages or threads: the mixes should
+be bitwise the same across those tunables (and as the earlier kernel's three GEMMs, if the tensor
+core's per-element k16 sum does not depend on the instruction's N; scripts/debug/gemm_variants.py
+checks both on a GPU). The sum of squares: fp32, per row 8 lanes over a tile's columns (squares
+of bf16 are exact, so fma or not is the same), lanes summed as a tree, tile sums added in runs of
+``sq_flush`` tiles, the runs added in order (bitwise the same for the same block_k, threads /
+block_m and sq_flush; the longest fp32 chain is a few dozen adds, not K / 8).
 
 ``block_m`` 64 is the variant for few tokens (more CTAs), 128 the one for >= 1024 tokens (fewer
-reads of fn from L2 per token). K / S must be a multiple of ``BLOCK_K``.
+reads of fn3 from L2 per token). K / S must be a multiple of ``block_k``.
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, ceil_to, compile_cached
 
-BLOCK_K = 64
+BLOCK_K = 64  # default K tile; also the backend's split multiple
+NUM_STAGES = 4
 THREADS = 128
+SQ_FLUSH = 16  # K tiles per run of the blocked sum of squares
 SMALL_T_BLOCK_M = 64
 LARGE_T_BLOCK_M = 128
 LARGE_T_FROM = 1024
+SPLIT_COLS = 256  # columns of fn per CTA of split_fn (K = 4 H is a multiple of 256)
+SPLIT_THREADS = 128
+VEC = 8  # bf16 per 16-byte shared-memory read in the sum of squares
+
+# The tunables of build_prenorm_gemm and their defaults (a GPU script sweeps them by keyword).
+DEFAULT_TUNABLES = {"block_k": BLOCK_K, "num_stages": NUM_STAGES, "threads": THREADS, "sq_flush": SQ_FLUSH}
 
 
 def block_m_for(tokens: int) -> int:
     return LARGE_T_BLOCK_M if tokens >= LARGE_T_FROM else SMALL_T_BLOCK_M
 
 
-def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None):
-    """``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy."""
+def fn3_rows(mixes: int) -> int:
+    """Rows of fn3: hi, mid, lo (M each), zero rows up to a multiple of 16. One wgmma instruction
+    covers them (TileLang 0.1.15 issues N % 16 == 8 as n8 slices, each re-reading the x tile from
+    shared memory: 9 x n8 for 72 columns against 1 x n80)."""
+    return ceil_to(3 * mixes, 16)
+
+
+def build_split_fn(mixes: int, k_total: int, use_pdl: bool):
+    """fn [M, K] fp32 -> fn3 [fn3_rows(M), K] bf16: rows [0, M) hi, [M, 2M) mid, [2M, 3M) lo, rest 0."""
+    import tilelang.language as T
+
+    rows = fn3_rows(mixes)
+    assert k_total % SPLIT_COLS == 0, (k_total, SPLIT_COLS)
+
+    @T.prim_func
+    def mhc_split_fn(fn: T.Tensor((mixes, k_total), "float32"),
+                     fn3: T.Tensor((rows, k_total), "bfloat16")):
+        with T.Kernel(k_total // SPLIT_COLS, threads=SPLIT_THREADS) as bk:
+            if use_pdl:
+                T.pdl_sync()  # fn may be the previous kernel's output, fn3 memory its input
+            for j, k in T.Parallel(mixes, SPLIT_COLS):
+                col = bk * SPLIT_COLS + k
+                f = fn[j, col]
+                hi = T.Cast("bfloat16", f)
+                # an infinite fn is all in hi (inf - inf would make the other pieces NaN)
+                rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
+                mid = T.Cast("bfloat16", rest)
+                fn3[j, col] = hi
+                fn3[mixes + j, col] = mid
+                fn3[2 * mixes + j, col] = T.Cast("bfloat16", rest - T.Cast("float32", mid))
+            if rows > 3 * mixes:
+                for j, k in T.Parallel(rows - 3 * mixes, SPLIT_COLS):
+                    fn3[3 * mixes + j, bk * SPLIT_COLS + k] = T.bfloat16(0)
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_split_fn
+
+
+def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
+                       *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
+                       sq_flush: int = SQ_FLUSH):
+    """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
+
+    ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
+    Tunables (keywords): block_k (K tile, multiple of 64), num_stages (cp.async pipeline depth),
+    threads (128 or 256; a multiple of block_m), sq_flush (K tiles per run of the sum of squares)."""
     import tilelang.language as T
 
     k_total = n * hidden
-    m_pad = ceil_to(mixes, 8)
-    k_tiles = k_total // BLOCK_K
+    n3 = fn3_rows(mixes)
+    assert block_k % 64 == 0 and k_total % block_k == 0, (block_k, k_total)
+    # one warpgroup (128 threads) per 64 rows at most: the wgmma then spans all fn3 rows (n80/n16)
+    assert threads % 128 == 0 and threads % block_m == 0 and threads // 128 <= block_m // 64, (threads, block_m)
+    k_tiles = k_total // block_k
+    parts = threads // block_m  # threads per row in the sum of squares
+    part_cols = block_k // parts
+    assert part_cols % VEC == 0, (block_k, parts)
     # Planted races (mhc_kernels.tilelang.planted) split each split's K range over two CTAs that
     # both add into the same output; the healthy kernel has one CTA per (token block, split).
     halves = 2 if planted in ("splitk_no_atomic", "workspace_not_zeroed") else 1
@@ -58,75 +134,118 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
 
     @T.prim_func
     def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
-                         fn: T.Tensor((mixes, k_total), "float32"),
+                         fn3: T.Tensor((n3, k_total), "bfloat16"),
                          mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                          sqrsum_partial: T.Tensor((splits, tokens), "float32")):
-        with T.Kernel(T.ceildiv(tokens, block_m), splits * halves, threads=THREADS) as (bm, by):
-            x_sh = T.alloc_shared((block_m, BLOCK_K), "bfloat16")
-            fn_sh = T.alloc_shared((mixes, BLOCK_K), "float32")
-            hi_sh = T.alloc_shared((m_pad, BLOCK_K), "bfloat16")
-            mid_sh = T.alloc_shared((m_pad, BLOCK_K), "bfloat16")
-            lo_sh = T.alloc_shared((m_pad, BLOCK_K), "bfloat16")
-            acc_hi = T.alloc_fragment((block_m, m_pad), "float32")
-            acc_mid = T.alloc_fragment((block_m, m_pad), "float32")
-            acc_lo = T.alloc_fragment((block_m, m_pad), "float32")
-            x_f = T.alloc_fragment((block_m, BLOCK_K), "float32")
-            sq_cols = T.alloc_fragment((block_m, BLOCK_K), "float32")
-            sq = T.alloc_fragment((block_m,), "float32")
-            T.clear(acc_hi)
-            T.clear(acc_mid)
-            T.clear(acc_lo)
-            T.clear(sq_cols)
+        with T.Kernel(T.ceildiv(tokens, block_m), splits * halves, threads=threads) as (bm, by):
+            x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
+            b_sh = T.alloc_shared((n3, block_k), "bfloat16")
+            acc = T.alloc_fragment((block_m, n3), "float32")
+            c_sh = T.alloc_shared((block_m, n3), "float32")  # the epilogue reads 3 columns per output
+            lanes = T.alloc_local((VEC,), "float32")
+            run = T.alloc_var("float32")
+            total = T.alloc_var("float32")
+            tx = T.get_thread_binding()
+            row_l = tx % block_m
+            col0 = (tx // block_m) * part_cols
+            T.clear(acc)
+            run = T.float32(0)
+            total = T.float32(0)
             tiles_per_split = k_tiles // splits
             bs = by // halves
             tiles_per_cta = tiles_per_split // halves
             if use_pdl:
-                T.pdl_sync()  # x may be the previous kernel's output
+                T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
             first = bs * tiles_per_split + (by % halves) * tiles_per_cta
-            for tile in T.Pipelined(first, first + tiles_per_cta, num_stages=2):
-                T.copy(x[bm * block_m, tile * BLOCK_K], x_sh)
-                T.copy(fn[0, tile * BLOCK_K], fn_sh)
-                for j, k in T.Parallel(m_pad, BLOCK_K):
-                    f = T.if_then_else(j < mixes, fn_sh[j, k], T.float32(0))  # rows >= M: zero padding
-                    hi = T.Cast("bfloat16", f)
-                    # an infinite fn is all in hi (inf - inf would make the other pieces NaN)
-                    rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
-                    mid = T.Cast("bfloat16", rest)
-                    hi_sh[j, k] = hi
-                    mid_sh[j, k] = mid
-                    lo_sh[j, k] = T.Cast("bfloat16", rest - T.Cast("float32", mid))
-                T.gemm(x_sh, hi_sh, acc_hi, transpose_B=True)
-                T.copy(x_sh, x_f)
-                for i, k in T.Parallel(block_m, BLOCK_K):
-                    sq_cols[i, k] += x_f[i, k] * x_f[i, k]
-                T.gemm(x_sh, mid_sh, acc_mid, transpose_B=True)
-                T.gemm(x_sh, lo_sh, acc_lo, transpose_B=True)
-            T.reduce_sum(sq_cols, sq, dim=1)
+            for tile in T.Pipelined(first, first + tiles_per_cta, num_stages=num_stages):
+                T.copy(x[bm * block_m, tile * block_k], x_sh)
+                T.copy(fn3[0, tile * block_k], b_sh)
+                # the sum of squares first: a shared-memory reader placed after the GEMM makes
+                # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
+                for e in T.vectorized(VEC):
+                    lanes[e] = T.float32(0)
+                for v in T.unroll(part_cols // VEC):
+                    for e in T.vectorized(VEC):
+                        xv = T.Cast("float32", x_sh[row_l, col0 + v * VEC + e])
+                        lanes[e] += xv * xv  # exact product (bf16 squared): fma or not, same result
+                run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+                if (tile - first) % sq_flush == sq_flush - 1:
+                    total += run
+                    run = T.float32(0)
+                T.gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+            total += run
+            T.copy(acc, c_sh)
             for i, j in T.Parallel(block_m, mixes):
                 row = bm * block_m + i
                 if written(row):
+                    value = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
                     if halves == 1:
-                        mixes_partial[bs, row, j] = exact_sum(acc_hi[i, j], acc_mid[i, j], acc_lo[i, j])
+                        mixes_partial[bs, row, j] = value
                     elif planted == "splitk_no_atomic":  # read-modify-write racing the other half
-                        mixes_partial[bs, row, j] = mixes_partial[bs, row, j] + (
-                            exact_sum(acc_hi[i, j], acc_mid[i, j], acc_lo[i, j]))
+                        mixes_partial[bs, row, j] = mixes_partial[bs, row, j] + value
                     else:  # atomic, but into an output the host did not zero
-                        T.atomic_add(mixes_partial[bs, row, j], exact_sum(acc_hi[i, j], acc_mid[i, j], acc_lo[i, j]))
-            for i in T.Parallel(block_m):
-                row = bm * block_m + i
-                if written(row):
-                    if halves == 1:
-                        sqrsum_partial[bs, row] = sq[i]
-                    elif planted == "splitk_no_atomic":
-                        sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + sq[i]
-                    else:
-                        T.atomic_add(sqrsum_partial[bs, row], sq[i])
+                        T.atomic_add(mixes_partial[bs, row, j], value)
+            if parts > 1:  # the row's parts, added in part order by the row's first thread
+                sq_sh = T.alloc_shared((parts, block_m), "float32")
+                sq_sh[tx // block_m, row_l] = total
+                T.sync_threads()
+                if tx < block_m:
+                    for p in T.serial(parts - 1):
+                        total += sq_sh[p + 1, row_l]
+            row = bm * block_m + row_l
+            if tx < block_m and written(row):
+                if halves == 1:
+                    sqrsum_partial[bs, row] = total
+                elif planted == "splitk_no_atomic":
+                    sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + total
+                else:
+                    T.atomic_add(sqrsum_partial[bs, row], total)
             if use_pdl:
                 T.pdl_trigger()
 
     return mhc_prenorm_gemm
 
 
-def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None):
-    return compile_cached("prenorm_gemm", (n, hidden, mixes, block_m, planted),
-                          lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted), target)
+def split_fn_kernel(mixes: int, k_total: int, target: Target):
+    return compile_cached("split_fn", (mixes, k_total), lambda: build_split_fn(mixes, k_total, target.pdl), target)
+
+
+def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
+                        **tunables):
+    tun = {**DEFAULT_TUNABLES, **tunables}
+    key = (n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
+    return compile_cached("prenorm_gemm", key,
+                          lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun), target)
+
+
+def split_fn(fn, target: Target):
+    """fn [M, K] fp32 -> fn3 [fn3_rows(M), K] bf16 on fn's device (one launch)."""
+    import torch
+
+    m, k_total = fn.shape
+    fn3 = torch.empty(fn3_rows(m), k_total, dtype=torch.bfloat16, device=fn.device)
+    split_fn_kernel(m, k_total, target)(fn, fn3)
+    return fn3
+
+
+def split_fn_reference(fn):
+    """What split_fn computes, in torch (CPU or GPU): the contract the CPU tests check against
+    tests/test_bf16x3_split.py's split3 and the GPU script checks the kernel against (bitwise)."""
+    import torch
+
+    m, k_total = fn.shape
+    hi = fn.to(torch.bfloat16)
+    rest = torch.where(hi.float() == fn, torch.zeros_like(fn), fn - hi.float())
+    mid = rest.to(torch.bfloat16)
+    lo = (rest - mid.float()).to(torch.bfloat16)
+    pad = torch.zeros(fn3_rows(m) - 3 * m, k_total, dtype=torch.bfloat16, device=fn.device)
+    return torch.cat([hi, mid, lo, pad])
+
+
+def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
+                 planted: str | None = None, **tunables) -> None:
+    """Both launches: split fn, then the GEMM into the given partials ([P, T, M] and [P, T]; P splits
+    of K, K / P a multiple of block_k). T must be > 0."""
+    fn3 = split_fn(fn, target)
+    prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, **tunables)(
+        x, fn3, mixes_partial, sqrsum_partial)

@@ -25,7 +25,7 @@ class _PlantedGemm(TileLangBackend):
     zero_outputs = False
 
     def _gemm(self, x, fn, n, hidden, n_splits, reduce=True):  # one CTA per split: no sub-chunks
-        from mhc_kernels.tilelang.gemm import block_m_for, prenorm_gemm_kernel
+        from mhc_kernels.tilelang.gemm import block_m_for, prenorm_gemm
 
         t, m = x.shape[0], fn.shape[0]
         alloc = torch.zeros if self.zero_outputs else torch.empty
@@ -34,7 +34,7 @@ class _PlantedGemm(TileLangBackend):
         if t:
             block_m = block_m_for(t)
             self._count(f"prenorm_gemm[planted={self.planted},block_m={block_m}]")
-            prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), planted=self.planted)(x, fn, mixes, sqrsum)
+            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), planted=self.planted)
         return mixes, sqrsum
 
 
