@@ -5,6 +5,7 @@ the backends are unavailable and the tests skip, saying so.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ def _record(request, result) -> None:
     out = Path(request.config.getoption("--stress-out"))
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.jsonl", "a") as fh:
-        fh.write(json.dumps({"summary": result.summary(), "failures": len(result.failures)}) + "\n")
+        # which worker ran it on which GPU: the evidence that xdist spread the job over the GPUs
+        fh.write(json.dumps({"summary": result.summary(), "failures": len(result.failures),
+                             "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+                             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}) + "\n")
     plot_heatmap(result, out / f"heatmap-{result.backend}-{request.node.callspec.id}.png")
 
 
