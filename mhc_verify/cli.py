@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import sys
 from pathlib import Path
 
@@ -82,7 +81,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     # An interrupted run (Ctrl-C, or `timeout` sending SIGTERM) still writes its report: the pairs
     # finished so far, and the pair it stopped in marked "interrupted" (never a pass).
     interrupted = None
-    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    from mhc_verify.interrupt import install_stop_handlers
+
+    restore_handlers = install_stop_handlers()
     current = None
     try:
         for name, info in runnable:
@@ -126,7 +127,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"\ninterrupted{f' in {current[0]}/{current[1]}' if current else ''}: writing the partial report",
               file=sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        restore_handlers()
     if bar:
         bar.close()
     for name, info in runnable:  # provenance after the run: JIT compile counters and the like
@@ -143,10 +144,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("\n".join(verdict_table(stats)))
     print(f"\nreport: {md_path} and {json_path}")
     return exit_code
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _progress(total: int, args: argparse.Namespace):

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from mhc_verify.interrupt import reraise_if_stopping
+
 from mhc_kernels.base import Backend, ConstraintError
 from mhc_reference import reference_for
 from mhc_reference.contract import ContractError, dim_sizes, get_op
@@ -80,6 +82,7 @@ def _run_case(backend: Backend, case: Case, diagnostics: bool = False,
     except torch.OutOfMemoryError as e:  # an OOM is a failure, never a skip
         return CaseResult(case, backend.name, "error", f"out of memory: {e}")
     except Exception as e:  # noqa: BLE001 - a crashing kernel is a failure with its traceback
+        reraise_if_stopping(e)  # unless the run is being stopped: then the error is the stop's echo
         return CaseResult(case, backend.name, "error", f"{type(e).__name__}: {e!r}\n{innermost_traceback(e)}")
     result = judge(backend, case, inputs, params, outputs)
     small = sum(v.numel() for v in outputs.values()) <= JUDGE_CHUNK_ELEMENTS

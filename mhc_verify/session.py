@@ -21,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 
 from mhc_kernels.base import Backend
 from mhc_verify.cases import Case
+from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.runner import CaseResult, innermost_traceback, run_case
 from mhc_verify.strategies import Profile, anchor_cases, cases
 
@@ -134,9 +135,12 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
     last_failure: list[CaseResult] = []
 
     def body(case: Case) -> None:
+        if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed: stop here
+            raise KeyboardInterrupt("stop requested")
         try:
             result = run_case(backend, case, diagnostics=diagnostics)
         except Exception as e:  # noqa: BLE001 - a harness error is an ERROR verdict, never a pass
+            reraise_if_stopping(e)
             result = CaseResult(case, backend.name, "error",
                                 f"harness error {type(e).__name__}: {e!r}\n{innermost_traceback(e)}")
         stats.add(result)

@@ -31,6 +31,7 @@ import torch
 from mhc_kernels.base import Backend
 from mhc_reference.contract import get_op
 from mhc_verify.cases import Case, build_inputs
+from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.runner import judge
 
 BLOCK_TOKENS = 64
@@ -188,6 +189,8 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
     counters["done"] = 0
     for r in range(reruns):
         counters["done"] = r  # reruns finished before this one
+        if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed
+            raise KeyboardInterrupt("stop requested")
         if progress:
             progress()
         _poison_allocator(out_bytes, device)
@@ -203,6 +206,7 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
             else:
                 outputs = backend.run(case.op, inputs, params)
         except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
+            reraise_if_stopping(e)
             failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}"))
             continue
         if device.type == "cuda":
@@ -316,13 +320,10 @@ def cmd_stress(args: argparse.Namespace) -> int:
     lines = []
     # `timeout` sends SIGTERM: the case in progress is recorded as partial (its reruns so far, its
     # failures located), the report is written, and a later run of the same command resumes.
-    import signal
+    from mhc_verify.interrupt import install_stop_handlers
 
-    def _interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     stopped = False
+    restore_handlers = install_stop_handlers()
     for backend, case in plan:
         if bar:
             bar.set_description(f"{backend.name} {case.op} T={case.T}")
@@ -345,7 +346,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         if result.interrupted:
             stopped = True
             break
-    signal.signal(signal.SIGTERM, previous)
+    restore_handlers()
     if bar:
         bar.close()
     head = "# mhc-verify stress\n\n"

@@ -5,7 +5,9 @@
 # shard writes the cases it judged (SIGTERM -> partial report), and `mhc-verify merge` adds them up.
 #   bash scripts/gpu_calibration.sh OUT_DIR
 #   env: BACKENDS ("tilelang tile_kernels"), OPS (every op), GPUS (all visible, e.g. "0 1"),
-#        PROCS_PER_PAIR (1), CAL_S (420), SEED_BASE (1000), SKIP_MERGE=1 (merge elsewhere later)
+#        PROCS_PER_PAIR (1), CAL_S (420), SKIP_MERGE=1 (merge elsewhere later),
+#        SEED_BASE (default: drawn from the clock, so that two runs judge different cases; every
+#        shard's seed is in its report's command line, which replays it)
 # A shard's failure is a failure of the merged report (exit 1), with its reproducer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,8 @@ out=${1:?usage: gpu_calibration.sh OUT_DIR}
 mkdir -p "$out/shards"
 gpus=${GPUS:-$(nvidia-smi --query-gpu=index --format=csv,noheader | tr '\n' ' ')}
 ops=${OPS:-$(python3 -c 'from mhc_reference.contract import OPS; print(" ".join(OPS))')}
-seed=${SEED_BASE:-1000}
+seed=${SEED_BASE:-$(( ($(date +%s) % 100000) * 100 ))}
+echo "calibration: seeds from $((seed + 1))"
 pids=()
 for gpu in $gpus; do
   for backend in ${BACKENDS:-tilelang tile_kernels}; do
