@@ -9,8 +9,8 @@
 #        STAGES="check bench stress planted" selects stages (e.g. to run bench on a second GPU at the
 #        same time: CUDA_VISIBLE_DEVICES=1 STAGES=bench bash scripts/gpu_results.sh OUT &)
 # Works from a bare checkout (scripts/device_env.sh unpacks a carried .gpu-site bundle if present)
-# and where the project is pip-installed. Each stage has a time limit (CHECK_S 250, BENCH_S 120,
-# STRESS_S 90, GRAPH_S 45, PLANTED_S 25 per race, INT32_S 60 for the 2^31 race: 640 s on one GPU;
+# and where the project is pip-installed. Each stage has a time limit (CHECK_S 200, BENCH_S 100,
+# STRESS_S 75, GRAPH_S 40, PLANTED_S 35 per race, INT32_S 75 for the 2^31 race: 595 s on one GPU;
 # with two, run STAGES=bench on the second GPU beside the rest, inside a 10-minute budget); a stage stopped by its
 # limit still writes its partial report, marked so.
 set -uo pipefail
@@ -40,22 +40,22 @@ if [[ $stages == *" check "* ]]; then
 stamp "check (nightly)"
 backend_args=()
 for b in ${BACKENDS:-tilelang tile_kernels torch-cuda}; do backend_args+=(--backend "$b"); done
-timeout "${CHECK_S:-250}" python3 -m mhc_verify check --profile nightly "${backend_args[@]}" --require-backend tilelang \
+timeout "${CHECK_S:-200}" python3 -m mhc_verify check --profile nightly "${backend_args[@]}" --require-backend tilelang \
   --examples "${EXAMPLES:-12}" --out "$out/check" --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/check.log"
 fi
 
 if [[ $stages == *" bench "* ]]; then
 stamp "bench"
-timeout "${BENCH_S:-120}" python3 -m mhc_verify.bench --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+timeout "${BENCH_S:-100}" python3 -m mhc_verify.bench --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 
 if [[ $stages == *" stress "* ]]; then
 stamp "stress: healthy kernels"
-timeout "${STRESS_S:-90}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --op hc_post \
+timeout "${STRESS_S:-75}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --op hc_post \
   --tokens 65536,80000 --hidden 7168 --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-healthy" \
   --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-healthy.log"
 stamp "stress: healthy fused pre, every third rerun replayed from a CUDA graph"
-timeout "${GRAPH_S:-45}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --tokens 65536 --hidden 7168 \
+timeout "${GRAPH_S:-40}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --tokens 65536 --hidden 7168 \
   --reruns "${RERUNS:-1000}" --judge-every 100 --cuda-graph --out "$out/stress-graph" \
   --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-graph.log"
 fi
@@ -66,8 +66,8 @@ for race in SplitKNoAtomic:prenorm_gemm:4093,65536 WorkspaceNotZeroed:prenorm_ge
             TailSkipsRows:prenorm_gemm:4093,65537 Int32Offset:hc_post:80000,65536; do
   # Int32Offset is wrong only past 2^31 elements: T = 65 536 (1.9e9) is its negative control.
   IFS=: read -r cls op tokens <<<"$race"
-  limit=${PLANTED_S:-25}
-  [ "$cls" = Int32Offset ] && limit=${INT32_S:-60}  # 80 000 x 7168 cases: inputs and chunked fp64 reference take longer
+  limit=${PLANTED_S:-35}
+  [ "$cls" = Int32Offset ] && limit=${INT32_S:-75}  # 80 000 x 7168: start-up, compiles and one fp64 judgement of 2.3e9 elements took > 26 s on an H100
   timeout "$limit" python3 -m mhc_verify stress --backend "mhc_kernels.tilelang.planted:$cls" --op "$op" \
     --tokens "$tokens" --hidden 7168 --reruns "${PLANTED_RERUNS:-100}" --judge-every 10 --out "$out/planted-$cls" \
     --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/planted-$cls.log"
