@@ -13,6 +13,7 @@ from mhc_kernels.tilelang import _build
 from mhc_kernels.tilelang.collapse import build_collapse
 from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm,
                                        build_split_fn)
+from mhc_kernels.tilelang.backend import TileLangBackend, TileLangWideTiles
 from mhc_kernels.tilelang.post import build_hc_post
 from mhc_kernels.tilelang.pre import build_pre_big_fuse
 
@@ -21,13 +22,16 @@ N = 4
 MIXES = N * N + 2 * N
 
 
-def configurations(hidden: int, pdl: bool):
-    """(name, builder) for every kernel configuration the backend can pick at this hidden size."""
+def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangWideTiles)):
+    """(name, builder) for every kernel configuration the backends can pick at this hidden size."""
     for mixes in (MIXES, N):
         yield f"split_fn[M={mixes}]", lambda m=mixes: build_split_fn(m, N * hidden, pdl)
-    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
-        yield f"prenorm_gemm[M={MIXES},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, MIXES, b, pdl)
-        yield f"prenorm_gemm[head M={N},block_m={block_m}]", lambda b=block_m: build_prenorm_gemm(N, hidden, N, b, pdl)
+    for backend in backends:
+        for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+            tun = backend.gemm_tunables.get(block_m, {})
+            for mixes in (MIXES, N):
+                yield (f"{backend.name}: prenorm_gemm[M={mixes},block_m={block_m},{tun or 'defaults'}]",
+                       lambda b=block_m, m=mixes, t=tun: build_prenorm_gemm(N, hidden, m, b, pdl, **t))
     for norm in (False, True):
         yield f"pre_big_fuse[norm={norm}]", lambda m=norm: build_pre_big_fuse(N, hidden, m, pdl)
     yield "hc_post", lambda: build_hc_post(N, hidden, pdl)
@@ -54,7 +58,7 @@ def test_every_kernel_compiles_for_sm90a_with_pdl(hidden):
 
 
 def test_no_pdl_where_disabled_or_unsupported():
-    for name, build in configurations(4096, pdl=False):
+    for name, build in configurations(4096, pdl=False, backends=(TileLangBackend,)):
         source = _compile(build, "sm_80").get_kernel_source()
         found = [m for m in PDL_MARKERS if m in source]
         assert not found, f"{name}: PDL disabled but the source has {found}"

@@ -42,7 +42,7 @@ K = N * H
 T_BIG, T_SMALL, T_ODD = 65536, 4096, 4093
 
 # name -> (block_m or None for the backend's choice, tunables of build_prenorm_gemm); "min_tiles" is
-# not a kernel tunable: it overrides backend.MIN_TILES_PER_CHUNK (fewer, longer chunks: each CTA's
+# not a kernel tunable: the backend's min_tiles_per_chunk (fewer, longer chunks: each CTA's
 # pipeline fill and drain are serial in TileLang 0.1.15's dynamic-extent pipeline, see gemm.py)
 V2_CONFIGS = {
     "v2_bk64_st4_th128": (None, dict(block_k=64, num_stages=4, threads=128)),  # the default
@@ -212,13 +212,8 @@ def main() -> None:
         return launch, mixes, sq
 
     def chunks_for(cfg, tokens, splits):
-        saved = be.MIN_TILES_PER_CHUNK
-        try:
-            if cfg.min_tiles:
-                be.MIN_TILES_PER_CHUNK = cfg.min_tiles
-            return be._chunks_per_split(tokens, cfg.bm(tokens), K // cfg.block_k, splits, torch.device("cuda"))
-        finally:
-            be.MIN_TILES_PER_CHUNK = saved
+        return be._chunks_per_split(tokens, cfg.bm(tokens), K // cfg.block_k, splits, torch.device("cuda"),
+                                    cfg.min_tiles or be.MIN_TILES_PER_CHUNK)
 
     # -- correctness at T = 4093, P = 4 ----------------------------------------------------------
     x = torch.randn(T_ODD, K, device="cuda", generator=g).to(torch.bfloat16)
