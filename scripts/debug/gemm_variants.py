@@ -1,9 +1,10 @@
 """Which prenorm GEMM to ship? One GPU run (< 2 minutes) times the old kernel and a handful of v2 configurations.
 
-    source scripts/device_env.sh && python scripts/debug/gemm_variants.py [--quick]
+    source scripts/device_env.sh && python scripts/debug/gemm_variants.py [--quick] [--v1 FILE]
 
-* v1: HEAD-of-main's kernel before gemm-v2 (scripts/debug/gemm_v1_reference_source.py, loaded by path):
-  three GEMMs, fn split per CTA and K tile, 2-stage pipeline.
+* v1 (only with --v1 FILE): the kernel before GEMM v2, taken from git history, e.g.
+  ``git show 4dd0900:kernels/tilelang/gemm.py > /tmp/gemm_v1.py`` (three GEMMs, fn split per CTA and
+  K tile, 2-stage pipeline); loaded by path. Its numbers are in results/gpu/2026-11-25-h100x2-gemm-v2.
 * v2: kernels/tilelang/gemm.py (split_fn launch + one GEMM over the stacked bf16 pieces), swept over
   its keyword tunables (block_m, block_k, num_stages, threads). The time of a v2 call is both launches.
 
@@ -31,12 +32,9 @@ import importlib.util
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-V1_SOURCE = ROOT / "scripts" / "debug" / "gemm_v1_reference_source.py"
 N, H, M = 4, 7168, 24
 K = N * H
 T_BIG, T_SMALL, T_ODD = 65536, 4096, 4093
@@ -151,8 +149,9 @@ def main() -> None:
     copy_gbs = copy_bandwidth()
     log(f"copy bandwidth (2 GiB torch copy, read + write): {copy_gbs:.0f} GB/s")
 
-    v1 = load_by_path("gemm_v1_reference", V1_SOURCE)
-    configs = [Config("v1_head_of_main", "v1", None, {})]
+    v1_path = sys.argv[sys.argv.index("--v1") + 1] if "--v1" in sys.argv else None
+    v1 = load_by_path("gemm_v1_reference", v1_path) if v1_path else None
+    configs = [Config("v1_head_of_main", "v1", None, {})] if v1 else []
     configs += [Config(name, "v2", bm, dict(tun)) for name, (bm, tun) in V2_CONFIGS.items()]
     if quick:
         configs = configs[:3]
