@@ -85,6 +85,7 @@ class StressResult:
     kernel_seconds: float
     heatmap: dict[str, int]  # "block,stream" -> bad elements
     interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
+    judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
 
     @property
     def failed_reruns(self) -> int:
@@ -96,6 +97,9 @@ class StressResult:
                 f"failed -> p_fail <= {ub:.2g} at 95 %")
         if self.interrupted:
             head += " (INTERRUPTED: partial)"
+        if self.kernel_seconds > 0:
+            head += (f"; {self.judged} judged in fp64 ({self.judge_seconds:.1f} s = "
+                     f"{self.judge_seconds / self.kernel_seconds:.1f}x the kernel's {self.kernel_seconds:.2f} s)")
         if self.failures:
             f = self.failures[0]
             head += (f"; first at rerun {f.rerun} ({f.kind}): tokens {f.tokens[:8]}, streams {f.streams}, "
@@ -154,10 +158,15 @@ class _GraphReplay:
 
 
 def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50,
-                progress=None, cuda_graph: bool = False) -> StressResult:
+                progress=None, cuda_graph: bool = False, judge_budget: float = float("inf")) -> StressResult:
     """R reruns of one case. Perturbations between reruns: NaN-poisoned allocator, a co-running
     kernel on a second stream (odd reruns), and with ``cuda_graph`` every third rerun replays the
-    call captured in a CUDA graph (as engines run decode steps) instead of launching it eagerly."""
+    call captured in a CUDA graph (as engines run decode steps) instead of launching it eagerly.
+
+    Judging (the float64 bound check): rerun 0 and every rerun until one passes (the bitwise
+    baseline must be right), then every ``judge_every``-th rerun while the time spent judging is at
+    most ``judge_budget`` times the time spent in the kernel, so the reference never dominates a
+    long run (at 80 000 x 7168 one judgement costs seconds, a rerun milliseconds)."""
     device = torch.device("cuda" if backend.device_type == "cuda" else "cpu")
     spec = get_op(case.op)
     params = case.param_dict()
@@ -166,7 +175,7 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     side = torch.cuda.Stream() if device.type == "cuda" else None
     failures: list[RerunFailure] = []
     heat: dict[str, int] = {}
-    counters = {"done": 0, "judged": 0, "kernel": 0.0}
+    counters = {"done": 0, "judged": 0, "kernel": 0.0, "judge": 0.0, "judge_budget": judge_budget}
     start = time.perf_counter()
     interrupted = False
     try:
@@ -176,7 +185,8 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
         interrupted = True
         counters["done"] = max(counters["done"], max((f.rerun + 1 for f in failures), default=0))
     return StressResult(backend.name, json.loads(case.to_json()), counters["done"], counters["judged"], failures,
-                        time.perf_counter() - start, counters["kernel"], heat, interrupted=interrupted)
+                        time.perf_counter() - start, counters["kernel"], heat, interrupted=interrupted,
+                        judge_seconds=counters["judge"])
 
 
 def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
@@ -215,9 +225,12 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
         out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
         # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
         # baseline must itself be right, or every healthy rerun after a bad first one would differ.
-        if first is None or r % judge_every == 0:
+        within_budget = counters["judge"] <= counters["judge_budget"] * counters["kernel"]
+        if first is None or (r % judge_every == 0 and within_budget):
             counters["judged"] += 1
+            t1 = time.perf_counter()
             result = judge(backend, case, inputs, params, outputs)
+            counters["judge"] += time.perf_counter() - t1
             if result.status != "pass":
                 rows = sorted({row for c in result.checks for row in c.bad_rows})
                 failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
@@ -329,7 +342,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
             bar.set_description(f"{backend.name} {case.op} T={case.T}")
         try:
             result = stress_case(backend, case, args.reruns, args.judge_every,
-                                 (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph)
+                                 (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph,
+                                 judge_budget=args.judge_budget)
         except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
             stopped = True
             break
@@ -369,6 +383,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n-splits", type=lambda s: [int(v) for v in s.split(",")], default=[1])
     p.add_argument("--reruns", type=int, default=1000)
     p.add_argument("--judge-every", type=int, default=50, help="fp64 bound check on every N-th rerun")
+    p.add_argument("--judge-budget", type=float, default=5.0,
+                   help="judge only while fp64 checking has taken <= this many times the kernel's time "
+                        "(default 5; 'inf': every --judge-every-th rerun whatever it costs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="mhc-verify-stress")
     p.add_argument("--no-progress", action="store_true")

@@ -79,3 +79,14 @@ def test_sigterm_keeps_the_partial_case_and_the_race_it_caught(tmp_path):
     assert rec["interrupted"] and 0 < rec["reruns"] < 10000000
     assert 0 < rec["failed_reruns"] <= rec["reruns"] and rec["failures"][0]["blocks"]
     assert "INTERRUPTED" in (out / "report.md").read_text()
+
+
+def test_judge_budget_keeps_the_fp64_checks_a_bounded_share_of_the_run():
+    case = Case("hc_post", 300, 4, 64, seed=5)
+    unlimited = stress_case(TorchNativeBackend(), case, reruns=12, judge_every=1)
+    assert unlimited.judged == 12 and unlimited.judge_seconds > 0
+    # on the CPU a judgement costs far more than the op: a budget of 0.01 x the kernel's time
+    # allows rerun 0 (the bitwise baseline) and nothing after it
+    frugal = stress_case(TorchNativeBackend(), case, reruns=12, judge_every=1, judge_budget=0.01)
+    assert frugal.judged == 1 and frugal.failures == []
+    assert "judged in fp64" in frugal.summary()
