@@ -11,7 +11,7 @@
 Shapes: n = 4, H = 7168 (K = 28 672), M = 24; T = 65 536 and 4096; S = 1 and 4, each cut into the
 backend's sub-range chunks (kernels/tilelang/backend.py _chunks_per_split, with the configuration's
 block_m and block_k). Prints us per call and GB/s over x's bytes, next to the copy bandwidth of this
-GPU measured in the same run (torch copy of a 2 GiB tensor, bytes read + written).
+GPU measured in the same run (mhc_verify.bench's copy_bandwidth and timer).
 
 Correctness, per configuration (failures are printed, the run goes on):
 * T = 4093 (a tail block), P = 4 K ranges, and T = 65 536 (the timed S = 1 chunking, parts summed in
@@ -34,6 +34,8 @@ import time
 import traceback
 
 import torch
+
+from mhc_verify.bench import copy_bandwidth, time_call
 
 N, H, M = 4, 7168, 24
 K = N * H
@@ -75,25 +77,9 @@ def compile_prim(prim, target):
     return kernel, time.perf_counter() - start
 
 
-def time_us(fn, iters):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    a.record()
-    for _ in range(iters):
-        fn()
-    b.record()
-    b.synchronize()
-    return a.elapsed_time(b) / iters * 1e3
-
-
-def copy_bandwidth():
-    src = torch.empty(1 << 30, dtype=torch.bfloat16, device="cuda")  # 2 GiB
-    dst = torch.empty_like(src)
-    src.fill_(1.0)
-    us = time_us(lambda: dst.copy_(src), 10)
-    return 2 * src.numel() * 2 / us / 1e3  # read + write, GB/s
+def time_us(fn):
+    """us per call: the benchmark's own timer (median of CUDA-event batches)."""
+    return time_call(fn) * 1e6
 
 
 class Reference:
@@ -146,8 +132,8 @@ def main() -> None:
     t0 = time.perf_counter()
     target = device_target()
     log(f"device {torch.cuda.get_device_name()}  target {target}  torch {torch.__version__}")
-    copy_gbs = copy_bandwidth()
-    log(f"copy bandwidth (2 GiB torch copy, read + write): {copy_gbs:.0f} GB/s")
+    copy_gbs = copy_bandwidth(torch.device("cuda"))
+    log(f"copy bandwidth (mhc_verify.bench.copy_bandwidth, read + write): {copy_gbs:.0f} GB/s")
 
     v1_path = sys.argv[sys.argv.index("--v1") + 1] if "--v1" in sys.argv else None
     v1 = load_by_path("gemm_v1_reference", v1_path) if v1_path else None
@@ -193,7 +179,7 @@ def main() -> None:
     same = (fn3.view(torch.int16) == want.view(torch.int16)) | (torch.isnan(fn3) & torch.isnan(want))
     log(f"split_fn vs split_fn_reference (random bits, inf, nan, subnormals): "
         f"{'bitwise equal' if bool(same.all()) else f'{int((~same).sum())} DIFFERENT elements'}")
-    split_us = time_us(lambda: split_kernel(fn, fn3), 50)
+    split_us = time_us(lambda: split_kernel(fn, fn3))
     log(f"split_fn alone: {split_us:.1f} us")
 
     def call(cfg, x, parts, bm):
@@ -268,7 +254,7 @@ def main() -> None:
                     bm = cfg.bm(tokens)
                     chunks = chunks_for(cfg, tokens, splits)
                     launch, mixes, sq = call(cfg, x, splits * chunks, bm)
-                    us = time_us(launch, 10 if tokens == T_BIG else 50)
+                    us = time_us(launch)
                     cfg.gbs[(tokens, splits)] = gb / us * 1e6
                     extra = ""
                     if ref is not None and splits == 1:
