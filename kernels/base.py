@@ -134,6 +134,12 @@ class Backend:
     def precision_for(self, op: str) -> Precision:
         return self.precision.get(op, self.default_precision)
 
+    def stress_variants(self, op: str) -> dict[str, "Backend"]:
+        """Other configurations of this backend for ``op`` (split, block or chunk knobs) that compute
+        the same function, perhaps with other roundings: the race-stress runner alternates between
+        them (``mhc-verify stress --vary-config``), each with its own bitwise baseline. None by default."""
+        return {}
+
     def constraints_for(self, op: str) -> Constraints:
         return self.constraints.get(op, self.default_constraints)
 

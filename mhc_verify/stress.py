@@ -72,6 +72,7 @@ class RerunFailure:
     streams: list[int] = field(default_factory=list)
     hidden_ranges: list[tuple[int, int]] = field(default_factory=list)
     blocks: list[int] = field(default_factory=list)
+    variant: str = ""  # the backend configuration of this rerun (--vary-config), "" for the backend itself
 
 
 @dataclass
@@ -86,6 +87,7 @@ class StressResult:
     heatmap: dict[str, int]  # "block,stream" -> bad elements
     interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
     judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
+    variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config)
 
     @property
     def failed_reruns(self) -> int:
@@ -102,8 +104,8 @@ class StressResult:
                      f"{self.judge_seconds / self.kernel_seconds:.1f}x the kernel's {self.kernel_seconds:.2f} s)")
         if self.failures:
             f = self.failures[0]
-            head += (f"; first at rerun {f.rerun} ({f.kind}): tokens {f.tokens[:8]}, streams {f.streams}, "
-                     f"blocks {f.blocks[:8]}")
+            head += (f"; first at rerun {f.rerun} ({f.kind}{', ' + f.variant if f.variant else ''}): "
+                     f"tokens {f.tokens[:8]}, streams {f.streams}, blocks {f.blocks[:8]}")
         return head
 
 
@@ -158,7 +160,8 @@ class _GraphReplay:
 
 
 def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50,
-                progress=None, cuda_graph: bool = False, judge_budget: float = float("inf")) -> StressResult:
+                progress=None, cuda_graph: bool = False, judge_budget: float = float("inf"),
+                vary_config: bool = False) -> StressResult:
     """R reruns of one case. Perturbations between reruns: NaN-poisoned allocator, a co-running
     kernel on a second stream (odd reruns), and with ``cuda_graph`` every third rerun replays the
     call captured in a CUDA graph (as engines run decode steps) instead of launching it eagerly.
@@ -166,7 +169,11 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     Judging (the float64 bound check): rerun 0 and every rerun until one passes (the bitwise
     baseline must be right), then every ``judge_every``-th rerun while the time spent judging is at
     most ``judge_budget`` times the time spent in the kernel, so the reference never dominates a
-    long run (at 80 000 x 7168 one judgement costs seconds, a rerun milliseconds)."""
+    long run (at 80 000 x 7168 one judgement costs seconds, a rerun milliseconds).
+
+    With ``vary_config`` the reruns alternate, six at a time, between the backend and the
+    configurations its ``stress_variants(op)`` offers (other grids and CTA timings), each judged
+    until it has a passing baseline and then compared bitwise with its own baseline."""
     device = torch.device("cuda" if backend.device_type == "cuda" else "cpu")
     spec = get_op(case.op)
     params = case.param_dict()
@@ -176,28 +183,38 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     failures: list[RerunFailure] = []
     heat: dict[str, int] = {}
     counters = {"done": 0, "judged": 0, "kernel": 0.0, "judge": 0.0, "judge_budget": judge_budget}
+    configs = {"": backend}
+    if vary_config:
+        sizes = {"T": case.T, "n": case.n, "H": case.H}
+        configs.update({name: b for name, b in backend.stress_variants(case.op).items()
+                        if not b.supports(case.op, sizes, inputs, params)})
     start = time.perf_counter()
     interrupted = False
     try:
-        _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
+        _rerun_loop(configs, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
                     deterministic, side, failures, heat, counters)
     except KeyboardInterrupt:  # SIGTERM (timeout) or Ctrl-C: keep what the finished reruns showed
         interrupted = True
         counters["done"] = max(counters["done"], max((f.rerun + 1 for f in failures), default=0))
     return StressResult(backend.name, json.loads(case.to_json()), counters["done"], counters["judged"], failures,
                         time.perf_counter() - start, counters["kernel"], heat, interrupted=interrupted,
-                        judge_seconds=counters["judge"])
+                        judge_seconds=counters["judge"], variants=[n or backend.name for n in configs])
 
 
-def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
+def _rerun_loop(configs, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
                 deterministic, side, failures, heat, counters) -> None:
     """The reruns of ``stress_case``; ``counters`` (done, judged, kernel seconds) and ``failures``
     are updated as it goes, so an interrupted loop leaves an exact partial record."""
-    first: dict[str, torch.Tensor] | None = None
+    names = list(configs)
+    baselines: dict[str, dict[str, torch.Tensor]] = {}
+    replays: dict[str, _GraphReplay] = {}
     out_bytes = 0
-    replay: _GraphReplay | None = None
     counters["done"] = 0
     for r in range(reruns):
+        # six reruns per configuration: each meets both side-stream and graph-replay reruns
+        variant = names[(r // 6) % len(names)]
+        backend = configs[variant]
+        first = baselines.get(variant)
         counters["done"] = r  # reruns finished before this one
         if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed
             raise KeyboardInterrupt("stop requested")
@@ -211,13 +228,14 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
         t0 = time.perf_counter()
         try:
             if cuda_graph and device.type == "cuda" and r % 3 == 2:
-                replay = replay or _GraphReplay(backend, case.op, inputs, params)
-                outputs = replay()
+                if variant not in replays:
+                    replays[variant] = _GraphReplay(backend, case.op, inputs, params)
+                outputs = replays[variant]()
             else:
                 outputs = backend.run(case.op, inputs, params)
         except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
             reraise_if_stopping(e)
-            failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}"))
+            failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}", variant=variant))
             continue
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -234,9 +252,9 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
             if result.status != "pass":
                 rows = sorted({row for c in result.checks for row in c.bad_rows})
                 failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
-                                             blocks=sorted({row // BLOCK_TOKENS for row in rows})))
+                                             blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=variant))
             elif first is None:
-                first = {k: v.clone() for k, v in outputs.items()}
+                baselines[variant] = {k: v.clone() for k, v in outputs.items()}
                 continue
         if first is not None and deterministic:
             for name, value in outputs.items():
@@ -248,7 +266,7 @@ def _rerun_loop(backend, case, reruns, judge_every, progress, cuda_graph, device
                 tokens, streams, ranges = _localise(bad.cpu(), dims)
                 blocks = sorted({t // BLOCK_TOKENS for t in tokens})
                 failures.append(RerunFailure(r, "bitwise", f"{name}: {int(bad.sum())} elements differ from the baseline",
-                                             tokens[:64], streams, ranges, blocks[:64]))
+                                             tokens[:64], streams, ranges, blocks[:64], variant=variant))
                 for t in tokens:
                     key = f"{t // BLOCK_TOKENS},{streams[0] if streams else 0}"
                     heat[key] = heat.get(key, 0) + 1
@@ -343,7 +361,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         try:
             result = stress_case(backend, case, args.reruns, args.judge_every,
                                  (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph,
-                                 judge_budget=args.judge_budget)
+                                 judge_budget=args.judge_budget, vary_config=args.vary_config)
         except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
             stopped = True
             break
@@ -389,6 +407,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="mhc-verify-stress")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--vary-config", action="store_true",
+                   help="alternate the backend's stress_variants (split/block/chunk knobs) between reruns")
     p.add_argument("--cuda-graph", action="store_true",
                    help="every third rerun replays the call captured in a CUDA graph (GPU backends)")
     p.set_defaults(func=cmd_stress)

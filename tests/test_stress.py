@@ -90,3 +90,37 @@ def test_judge_budget_keeps_the_fp64_checks_a_bounded_share_of_the_run():
     frugal = stress_case(TorchNativeBackend(), case, reruns=12, judge_every=1, judge_budget=0.01)
     assert frugal.judged == 1 and frugal.failures == []
     assert "judged in fp64" in frugal.summary()
+
+
+class _WithRacyVariant(TorchNativeBackend):
+    """Healthy itself; one of its stress variants (as a split or block knob might be) races."""
+
+    name = "torch-with-racy-variant"
+
+    def stress_variants(self, op):
+        race = StaleBlockRace()
+        race.rate = 0.5
+        return {"racy-blocks": race, "same": TorchNativeBackend()}
+
+
+def test_vary_config_alternates_variants_and_names_the_racy_one():
+    case = Case("hc_post", 256, 4, 32, seed=4)
+    plain = stress_case(_WithRacyVariant(), case, reruns=36, judge_every=6)
+    assert plain.failures == [] and plain.variants == ["torch-with-racy-variant"]
+    varied = stress_case(_WithRacyVariant(), case, reruns=36, judge_every=6, vary_config=True)
+    assert varied.variants == ["torch-with-racy-variant", "racy-blocks", "same"]
+    assert varied.failures and {f.variant for f in varied.failures} == {"racy-blocks"}
+    # six reruns per configuration, in turn: the racy one owns reruns 6-11, 24-29
+    assert all((f.rerun // 6) % 3 == 1 for f in varied.failures)
+    assert "racy-blocks" in varied.summary()
+
+
+def test_tilelang_offers_its_gemm_knobs_as_stress_variants():
+    from mhc_kernels.tilelang.backend import TileLangBackend
+
+    backend = TileLangBackend()  # constructing it touches no GPU
+    variants = backend.stress_variants("mhc_pre")
+    assert set(variants) == {"long-chunks", "bk128"}
+    assert variants["long-chunks"].min_tiles_per_chunk > backend.min_tiles_per_chunk
+    assert variants["bk128"].gemm_tunables[128]["block_k"] == 128
+    assert backend.stress_variants("hc_post") == {}

@@ -98,6 +98,15 @@ class TileLangBackend(Backend):
             prov["error"] = f"{type(e).__name__}: {e}"
         return prov
 
+    def stress_variants(self, op: str) -> dict[str, "Backend"]:
+        """The GEMM ops again with few long K sub-ranges per CTA and with 128-wide K tiles: another
+        grid, other CTA timings, the same function (other partial-sum roundings)."""
+        if op not in ("prenorm_gemm", "mhc_pre", "fused_post_pre", "hc_head"):
+            return {}
+        long_chunks = TileLangBackend()
+        long_chunks.min_tiles_per_chunk = 64
+        return {"long-chunks": long_chunks, "bk128": TileLangWideTiles()}
+
     # -- plumbing ---------------------------------------------------------------------------------
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
