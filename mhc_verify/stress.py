@@ -355,30 +355,32 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     stopped = False
     restore_handlers = install_stop_handlers()
-    for backend, case in plan:
-        if bar:
-            bar.set_description(f"{backend.name} {case.op} T={case.T}")
-        try:
-            result = stress_case(backend, case, args.reruns, args.judge_every,
-                                 (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph,
-                                 judge_budget=args.judge_budget, vary_config=args.vary_config)
-        except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
-            stopped = True
-            break
-        failed += bool(result.failures)
-        rec = asdict(result)
-        rec["failed_reruns"] = result.failed_reruns
-        rec["p_fail_upper_95"] = clopper_pearson_upper(result.failed_reruns, result.reruns)
-        rec["failures"] = rec["failures"][:20]
-        with log.open("a") as fh:
-            fh.write(json.dumps(rec) + "\n")
-        png = plot_heatmap(result, out / f"heatmap-{backend.name}-{case.op}-T{case.T}.png")
-        lines.append(result.summary() + (f" [heatmap {png.name}]" if png else ""))
-        print(lines[-1], file=sys.stderr)
-        if result.interrupted:
-            stopped = True
-            break
-    restore_handlers()
+    try:
+        for backend, case in plan:
+            if bar:
+                bar.set_description(f"{backend.name} {case.op} T={case.T}")
+            try:
+                result = stress_case(backend, case, args.reruns, args.judge_every,
+                                     (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph,
+                                     judge_budget=args.judge_budget, vary_config=args.vary_config)
+            except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
+                stopped = True
+                break
+            failed += bool(result.failures)
+            rec = asdict(result)
+            rec["failed_reruns"] = result.failed_reruns
+            rec["p_fail_upper_95"] = clopper_pearson_upper(result.failed_reruns, result.reruns)
+            rec["failures"] = rec["failures"][:20]
+            with log.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            png = plot_heatmap(result, out / f"heatmap-{backend.name}-{case.op}-T{case.T}.png")
+            lines.append(result.summary() + (f" [heatmap {png.name}]" if png else ""))
+            print(lines[-1], file=sys.stderr)
+            if result.interrupted:
+                stopped = True
+                break
+    finally:
+        restore_handlers()
     if bar:
         bar.close()
     head = "# mhc-verify stress\n\n"
