@@ -95,6 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     continue
                 if bar:
                     bar.set_description(f"{name}/{op}")
+                partial = PairStats(name, op)  # before `current`: a stop in between must not reuse the last pair's
                 current = (name, op)
                 counter = {"n": 0}
 
@@ -105,7 +106,6 @@ def cmd_check(args: argparse.Namespace) -> int:
                         bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
                                             f"r={result.max_ratio:.2g}")
 
-                partial = PairStats(name, op)
                 s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
                                seed=args.seed, stats=partial)
                 if bar and counter["n"] < examples:

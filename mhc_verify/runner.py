@@ -9,14 +9,13 @@ from typing import Any
 
 import torch
 
-from mhc_verify.interrupt import reraise_if_stopping
-
 from mhc_kernels.base import Backend, ConstraintError
 from mhc_reference import reference_for
 from mhc_reference.contract import ContractError, dim_sizes, get_op
 from mhc_verify.bounds import op_bounds
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.compare import OutputCheck, check_output, merge_checks
+from mhc_verify.interrupt import reraise_if_stopping
 
 
 @dataclass

@@ -153,10 +153,7 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         last_failure[:] = [result]
         # Recorded at once (replaced by the shrunk case below): a run interrupted while Hypothesis
         # shrinks still reports this pair as failing.
-        stats.verdict = "FAIL" if result.status == "fail" else "ERROR"
-        stats.reason = result.reason
-        stats.failure = {"case": json.loads(result.case.to_json()), "summary": result.summary(),
-                         "reproducer": result.reproducer()}
+        _record_failure(stats, result)
         raise AssertionError(result.summary())
 
     phases = [Phase.generate, Phase.target, Phase.shrink] if use_target else [Phase.generate, Phase.shrink]
@@ -185,16 +182,20 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         return stats
     if last_failure:
         worst = last_failure[-1]
-        stats.verdict = "FAIL" if worst.status == "fail" else "ERROR"
-        stats.reason = worst.reason
-        stats.failure = {"case": json.loads(worst.case.to_json()), "summary": worst.summary(),
-                         "reproducer": worst.reproducer()}
+        _record_failure(stats, worst)
         if repro_dir is not None:
             stats.reproducer_file = str(write_reproducer(repro_dir, worst, backend))
     elif stats.cases == 0:
         stats.verdict = "ERROR"
         stats.reason = f"no applicable case ({stats.not_applicable} drawn cases were outside the backend's constraints)"
     return stats
+
+
+def _record_failure(stats: PairStats, result: CaseResult) -> None:
+    stats.verdict = "FAIL" if result.status == "fail" else "ERROR"
+    stats.reason = result.reason
+    stats.failure = {"case": json.loads(result.case.to_json()), "summary": result.summary(),
+                     "reproducer": result.reproducer()}
 
 
 def stats_to_json(stats: PairStats) -> dict:

@@ -35,6 +35,8 @@ from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.runner import judge
 
 BLOCK_TOKENS = 64
+# fp64 judging may take at most this many times the kernel's time (CLI and the pytest stress job)
+DEFAULT_JUDGE_BUDGET = 5.0
 DEFAULT_TOKENS = (65_536, 131_072, 80_000, 13_313, 19_997)
 
 
@@ -182,7 +184,7 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     side = torch.cuda.Stream() if device.type == "cuda" else None
     failures: list[RerunFailure] = []
     heat: dict[str, int] = {}
-    counters = {"done": 0, "judged": 0, "kernel": 0.0, "judge": 0.0, "judge_budget": judge_budget}
+    counters = {"done": 0, "judged": 0, "kernel": 0.0, "judge": 0.0}
     configs = {"": backend}
     if vary_config:
         sizes = {"T": case.T, "n": case.n, "H": case.H}
@@ -191,8 +193,8 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     start = time.perf_counter()
     interrupted = False
     try:
-        _rerun_loop(configs, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
-                    deterministic, side, failures, heat, counters)
+        _rerun_loop(configs, case, reruns, judge_every, judge_budget, progress, cuda_graph, device, spec, params,
+                    inputs, deterministic, side, failures, heat, counters)
     except KeyboardInterrupt:  # SIGTERM (timeout) or Ctrl-C: keep what the finished reruns showed
         interrupted = True
         counters["done"] = max(counters["done"], max((f.rerun + 1 for f in failures), default=0))
@@ -201,8 +203,8 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
                         judge_seconds=counters["judge"], variants=[n or backend.name for n in configs])
 
 
-def _rerun_loop(configs, case, reruns, judge_every, progress, cuda_graph, device, spec, params, inputs,
-                deterministic, side, failures, heat, counters) -> None:
+def _rerun_loop(configs, case, reruns, judge_every, judge_budget, progress, cuda_graph, device, spec, params,
+                inputs, deterministic, side, failures, heat, counters) -> None:
     """The reruns of ``stress_case``; ``counters`` (done, judged, kernel seconds) and ``failures``
     are updated as it goes, so an interrupted loop leaves an exact partial record."""
     names = list(configs)
@@ -243,7 +245,7 @@ def _rerun_loop(configs, case, reruns, judge_every, progress, cuda_graph, device
         out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
         # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
         # baseline must itself be right, or every healthy rerun after a bad first one would differ.
-        within_budget = counters["judge"] <= counters["judge_budget"] * counters["kernel"]
+        within_budget = counters["judge"] <= judge_budget * counters["kernel"]
         if first is None or (r % judge_every == 0 and within_budget):
             counters["judged"] += 1
             t1 = time.perf_counter()
@@ -403,7 +405,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n-splits", type=lambda s: [int(v) for v in s.split(",")], default=[1])
     p.add_argument("--reruns", type=int, default=1000)
     p.add_argument("--judge-every", type=int, default=50, help="fp64 bound check on every N-th rerun")
-    p.add_argument("--judge-budget", type=float, default=5.0,
+    p.add_argument("--judge-budget", type=float, default=DEFAULT_JUDGE_BUDGET,
                    help="judge only while fp64 checking has taken <= this many times the kernel's time "
                         "(default 5; 'inf': every --judge-every-th rerun whatever it costs)")
     p.add_argument("--seed", type=int, default=0)

@@ -233,7 +233,6 @@ class TileLangWideTiles(TileLangBackend):
     description = "our TileLang kernels, prenorm GEMM with 128-wide K tiles"
     gemm_tunables = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
                      128: {"block_k": 128, "num_stages": 2, "threads": 256}}
-    min_tiles_per_chunk = 8  # 1024 columns: the 16 tiles of 64 the default needs for as long a CTA
     constraints = {**TileLangBackend.constraints,
                    **{op: Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU,
                                       split_multiple_of=128, strided_inputs=False)

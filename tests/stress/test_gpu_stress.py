@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mhc_verify.cases import Case
-from mhc_verify.stress import plot_heatmap, stress_case
+from mhc_verify.stress import DEFAULT_JUDGE_BUDGET, plot_heatmap, stress_case
 
 H = 7168
 HEALTHY = [(backend, op, t) for backend in ("tilelang", "tile_kernels")
@@ -38,7 +38,8 @@ def test_healthy_kernel_survives_every_rerun(mhc_backend, request, backend_name,
     backend = mhc_backend(backend_name)
     case = Case(op=op, T=tokens, n=4, H=H, family="normal", seed=tokens)
     # fp64 judging at most 5x the kernel's time (issue 5): every rerun is still compared bitwise
-    result = stress_case(backend, case, request.config.getoption("--stress-reruns"), judge_budget=5.0)
+    result = stress_case(backend, case, request.config.getoption("--stress-reruns"),
+                         judge_budget=DEFAULT_JUDGE_BUDGET)
     _record(request, result)
     assert not result.failures, result.summary()
 
