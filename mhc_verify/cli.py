@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mhc_reference.contract import OPS
 from mhc_verify.registry import BackendInfo, discover, select
-from mhc_verify.strategies import PROFILES
+from mhc_verify.strategies import PROFILES, with_model_params
 
 
 def _backend_table(infos: dict[str, BackendInfo]) -> str:
@@ -55,6 +55,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from mhc_verify.session import PairStats, check_pair, provenance
 
     profile = PROFILES[args.profile]
+    if args.model_params:
+        profile = with_model_params(profile)
     infos, chosen = _choose_backends(args)
     ops = args.op or list(OPS)
     for op in ops:
@@ -135,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             info.provenance = info.backend.provenance()
         except Exception as e:  # noqa: BLE001
             info.provenance = {"error": f"provenance() raised {type(e).__name__}: {e}"}
-    meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in args.argv),
                            "profile": profile.name, "examples": examples}
     if interrupted is not None:
         meta["interrupted"] = f"stopped in {interrupted[0]}/{interrupted[1]}; pairs after it were not run"
@@ -207,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, help="examples per (backend, op); default: the profile's")
     p.add_argument("--out", default="mhc-verify-report", help="report directory")
     p.add_argument("--seed", type=int, help="random seed (default: derandomized, reproducible)")
+    p.add_argument("--model-params", action="store_true",
+                   help="pin epsilons, post multiplier and Sinkhorn repeat to the model's values (the contract's "
+                        "defaults); for backends that compile them into kernels, where each other value recompiles")
     p.add_argument("--no-target", action="store_true", help="do not steer the search with target()")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_check)
@@ -233,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the report's command line: what was asked, also when called as main([...])
     return args.func(args)
 
 

@@ -9,7 +9,7 @@ Profiles (``HYPOTHESIS_PROFILE`` or ``--profile``):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
@@ -31,6 +31,15 @@ class Profile:
     large_tokens: tuple[int, ...] = ()
     # (T, H) shapes every (backend, op) runs first, whatever Hypothesis draws: the int32 edge.
     anchors: tuple[tuple[int, int], ...] = ()
+    # Pin every scalar parameter (epsilons, post multiplier, Sinkhorn repeat) to the model's value,
+    # the contract's default: shapes, splits, layouts and data are still drawn. For backends that
+    # compile those scalars into their kernels (TileKernels' @tilelang.jit parameters), where every
+    # other value is a fresh compile of seconds; engines run the model's values.
+    model_params: bool = False
+
+
+def with_model_params(profile: Profile) -> Profile:
+    return replace(profile, name=f"{profile.name}+model-params", model_params=True)
 
 
 PROFILES: dict[str, Profile] = {
@@ -65,6 +74,18 @@ def token_counts(max_tokens: int, large: tuple[int, ...] = ()) -> st.SearchStrat
     )
 
 
+# Values drawn per scalar parameter, in the contract's parameter order; repeats weight a value.
+SCALAR_CHOICES: tuple[tuple[str, tuple], ...] = (
+    ("rms_eps", (1e-6, 1e-20, 1e-5)),
+    ("hc_pre_eps", (1e-6, 0.0, 1e-3)),
+    ("hc_sinkhorn_eps", (1e-6, 1e-4)),
+    ("hc_post_mult_value", (2.0, 1.0)),
+    ("sinkhorn_repeat", (20, 20, 1, 2, 7)),
+    ("norm_eps", (1e-6, 1e-20)),
+    ("hc_eps", (1e-6, 0.0)),
+)
+
+
 def _divisors(k: int, candidates=(1, 2, 4, 8, 16)) -> list[int]:
     return [s for s in candidates if k % s == 0]
 
@@ -87,20 +108,10 @@ def cases(draw, op: str, backend: Backend, profile: Profile) -> Case:
         splits = draw(st.sampled_from(allowed))
     params = []
     names = set(spec.param_names)
-    if "rms_eps" in names:
-        params.append(("rms_eps", draw(st.sampled_from([1e-6, 1e-20, 1e-5]))))
-    if "hc_pre_eps" in names:
-        params.append(("hc_pre_eps", draw(st.sampled_from([1e-6, 0.0, 1e-3]))))
-    if "hc_sinkhorn_eps" in names:
-        params.append(("hc_sinkhorn_eps", draw(st.sampled_from([1e-6, 1e-4]))))
-    if "hc_post_mult_value" in names:
-        params.append(("hc_post_mult_value", draw(st.sampled_from([2.0, 1.0]))))
-    if "sinkhorn_repeat" in names:
-        params.append(("sinkhorn_repeat", draw(st.sampled_from([20, 20, 1, 2, 7]))))
-    if "norm_eps" in names:
-        params.append(("norm_eps", draw(st.sampled_from([1e-6, 1e-20]))))
-    if "hc_eps" in names:
-        params.append(("hc_eps", draw(st.sampled_from([1e-6, 0.0]))))
+    for name, choices in SCALAR_CHOICES:  # the first choice of each is the model's value
+        if name in names:
+            value = spec.param(name).default if profile.model_params else draw(st.sampled_from(choices))
+            params.append((name, value))
     norm = False
     if "norm_weight" in spec.input_names and c.norm_weight is not False:
         norm = True if c.norm_weight else draw(st.booleans())

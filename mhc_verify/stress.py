@@ -10,7 +10,10 @@ wrong only sometimes, only at large T. Per rerun:
 * bitwise comparison with the first rerun that passed the bound check, for backends that declare
   themselves deterministic;
 * the float64 bound check (runner.judge) on rerun 0 and every ``--judge-every``-th rerun after it;
-* perturbation (CUDA): odd reruns run with a co-running kernel on a second stream.
+* perturbation (CUDA): odd reruns run with a co-running kernel on a second stream; optionally
+  (``--cuda-graph``) every third rerun is a CUDA graph replay, (``--vary-config``) reruns
+  alternate between the backend's stress variants, (``--vary-sms``) reruns run on a fraction of
+  the SMs (green contexts).
 Every failure is localised (tokens, streams, hidden ranges, 64-token blocks), counted into a
 per-block heatmap, and the failure rate gets an exact one-sided Clopper-Pearson upper bound.
 Completed cases are appended to ``results.jsonl``; a rerun of the same command resumes.
@@ -89,7 +92,8 @@ class StressResult:
     heatmap: dict[str, int]  # "block,stream" -> bad elements
     interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
     judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
-    variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config)
+    variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config, --vary-sms)
+    seconds_per_rerun: dict[str, float] = field(default_factory=dict)  # mean call time per configuration
 
     @property
     def failed_reruns(self) -> int:
@@ -104,6 +108,8 @@ class StressResult:
         if self.kernel_seconds > 0:
             head += (f"; {self.judged} judged in fp64 ({self.judge_seconds:.1f} s = "
                      f"{self.judge_seconds / self.kernel_seconds:.1f}x the kernel's {self.kernel_seconds:.2f} s)")
+        if len(self.seconds_per_rerun) > 1:
+            head += "; ms per call: " + ", ".join(f"{k} {v * 1e3:.3g}" for k, v in self.seconds_per_rerun.items())
         if self.failures:
             f = self.failures[0]
             head += (f"; first at rerun {f.rerun} ({f.kind}{', ' + f.variant if f.variant else ''}): "
@@ -161,9 +167,151 @@ class _GraphReplay:
         return {k: v.clone() for k, v in self.outputs.items()}
 
 
+class SmPartitions:
+    """Fewer SMs for some reruns: CUDA green contexts (torch.cuda.green_contexts) holding a fraction
+    of the device's SMs. A kernel launched inside one runs its whole grid on those SMs (more waves,
+    other CTA interleavings), whatever grid it chose from the device's full SM count."""
+
+    FRACTIONS = (0.5, 0.25, 0.125)
+
+    def __init__(self, device: torch.device, fractions: tuple[float, ...] = FRACTIONS) -> None:
+        if device.type != "cuda":
+            raise RuntimeError("--vary-sms needs a CUDA device (green contexts partition its SMs)")
+        from torch.cuda import green_contexts
+
+        if not getattr(green_contexts, "SUPPORTED", False):
+            raise RuntimeError(f"--vary-sms: torch {torch.__version__} was built without green context support")
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        self.total = torch.cuda.get_device_properties(index).multi_processor_count
+        self.contexts: dict[str, object] = {}
+        for fraction in fractions:
+            sms = max(1, int(self.total * fraction))
+            self.contexts[f"sms={sms}/{self.total}"] = green_contexts.GreenContext.create(num_sms=sms, device_id=index)
+
+    def run(self, name: str, call):
+        """call() inside the green context ``name``, finished before it is left."""
+        ctx = self.contexts[name]
+        torch.cuda.synchronize()
+        ctx.set_context()
+        try:
+            out = call()
+            torch.cuda.synchronize()
+            return out
+        finally:
+            ctx.pop_context()
+
+
+@dataclass
+class _Config:
+    """One configuration the reruns alternate between: a backend, optionally on fewer SMs, and the
+    name of the configuration whose bitwise baseline it must reproduce."""
+    backend: Backend
+    baseline: str
+    sms: str = ""
+
+
+class _StressRun:
+    """The reruns of one case; ``done``, ``judged``, the timers and ``failures`` are updated as it
+    goes, so an interrupted run leaves an exact partial record."""
+
+    def __init__(self, configs: dict[str, _Config], case: Case, judge_every: int, judge_budget: float,
+                 cuda_graph: bool, partitions: SmPartitions | None, progress=None) -> None:
+        self.configs, self.case, self.judge_every, self.judge_budget = configs, case, judge_every, judge_budget
+        self.cuda_graph, self.partitions, self.progress = cuda_graph, partitions, progress
+        base = configs[""].backend
+        self.device = torch.device("cuda" if base.device_type == "cuda" else "cpu")
+        self.spec = get_op(case.op)
+        self.params = case.param_dict()
+        self.inputs = build_inputs(case, self.device)
+        self.deterministic = base.precision_for(case.op).deterministic
+        self.side = torch.cuda.Stream() if self.device.type == "cuda" else None
+        self.failures: list[RerunFailure] = []
+        self.heat: dict[str, int] = {}
+        self.done = self.judged = 0
+        self.kernel_seconds = self.judge_seconds = 0.0
+        self.kernel_by_config: dict[str, list[float]] = {name: [] for name in configs}
+        self._baselines: dict[str, dict[str, torch.Tensor]] = {}
+        self._replays: dict[str, _GraphReplay] = {}
+        self._out_bytes = 0
+
+    def run(self, reruns: int) -> None:
+        names = list(self.configs)
+        for r in range(reruns):
+            self.done = r  # reruns finished before this one
+            if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed
+                raise KeyboardInterrupt("stop requested")
+            if self.progress:
+                self.progress()
+            # six reruns per configuration: each meets both side-stream and graph-replay reruns
+            self._rerun(r, names[(r // 6) % len(names)])
+        self.done = reruns
+
+    def _call(self, r: int, name: str) -> dict[str, torch.Tensor]:
+        config = self.configs[name]
+        if self.cuda_graph and self.device.type == "cuda" and r % 3 == 2 and not config.sms:
+            if name not in self._replays:
+                self._replays[name] = _GraphReplay(config.backend, self.case.op, self.inputs, self.params)
+            return self._replays[name]()
+        call = lambda: config.backend.run(self.case.op, self.inputs, self.params)  # noqa: E731
+        return self.partitions.run(config.sms, call) if config.sms else call()
+
+    def _rerun(self, r: int, name: str) -> None:
+        config = self.configs[name]
+        first = self._baselines.get(config.baseline)
+        _poison_allocator(self._out_bytes, self.device)
+        if self.side is not None and r % 2:
+            with torch.cuda.stream(self.side):  # perturb timing: a co-running kernel
+                noise = torch.empty(1 << 24, device=self.device).uniform_()
+                noise.mul_(2).add_(1)
+        t0 = time.perf_counter()
+        try:
+            outputs = self._call(r, name)
+        except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
+            reraise_if_stopping(e)
+            self.failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}", variant=name))
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - t0
+        self.kernel_seconds += elapsed
+        self.kernel_by_config[name].append(elapsed)
+        self._out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
+        # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
+        # baseline must itself be right, or every healthy rerun after a bad first one would differ.
+        within_budget = self.judge_seconds <= self.judge_budget * self.kernel_seconds
+        if first is None or (r % self.judge_every == 0 and within_budget):
+            self.judged += 1
+            t1 = time.perf_counter()
+            result = judge(config.backend, self.case, self.inputs, self.params, outputs)
+            self.judge_seconds += time.perf_counter() - t1
+            if result.status != "pass":
+                rows = sorted({row for c in result.checks for row in c.bad_rows})
+                self.failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
+                                                  blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=name))
+            elif first is None:
+                self._baselines[config.baseline] = {k: v.clone() for k, v in outputs.items()}
+                return
+        if first is not None and self.deterministic:
+            self._compare_bitwise(r, name, outputs, first)
+
+    def _compare_bitwise(self, r: int, name: str, outputs: dict, first: dict) -> None:
+        for out_name, value in outputs.items():
+            same = (value == first[out_name]) | (torch.isnan(value) & torch.isnan(first[out_name]))
+            if bool(same.all()):
+                continue
+            bad = ~same
+            tokens, streams, ranges = _localise(bad.cpu(), self.spec.output(out_name).dims)
+            blocks = sorted({t // BLOCK_TOKENS for t in tokens})
+            self.failures.append(RerunFailure(r, "bitwise", f"{out_name}: {int(bad.sum())} elements differ from the "
+                                              f"baseline", tokens[:64], streams, ranges, blocks[:64], variant=name))
+            for t in tokens:
+                key = f"{t // BLOCK_TOKENS},{streams[0] if streams else 0}"
+                self.heat[key] = self.heat.get(key, 0) + 1
+
+
 def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50,
                 progress=None, cuda_graph: bool = False, judge_budget: float = float("inf"),
-                vary_config: bool = False) -> StressResult:
+                vary_config: bool = False, partitions: SmPartitions | None = None) -> StressResult:
     """R reruns of one case. Perturbations between reruns: NaN-poisoned allocator, a co-running
     kernel on a second stream (odd reruns), and with ``cuda_graph`` every third rerun replays the
     call captured in a CUDA graph (as engines run decode steps) instead of launching it eagerly.
@@ -173,106 +321,33 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     most ``judge_budget`` times the time spent in the kernel, so the reference never dominates a
     long run (at 80 000 x 7168 one judgement costs seconds, a rerun milliseconds).
 
-    With ``vary_config`` the reruns alternate, six at a time, between the backend and the
-    configurations its ``stress_variants(op)`` offers (other grids and CTA timings), each judged
-    until it has a passing baseline and then compared bitwise with its own baseline."""
-    device = torch.device("cuda" if backend.device_type == "cuda" else "cpu")
-    spec = get_op(case.op)
-    params = case.param_dict()
-    inputs = build_inputs(case, device)
-    deterministic = backend.precision_for(case.op).deterministic
-    side = torch.cuda.Stream() if device.type == "cuda" else None
-    failures: list[RerunFailure] = []
-    heat: dict[str, int] = {}
-    counters = {"done": 0, "judged": 0, "kernel": 0.0, "judge": 0.0}
-    configs = {"": backend}
+    The reruns alternate, six at a time, between configurations: the backend itself; with
+    ``vary_config`` the configurations its ``stress_variants(op)`` offers (other grids and CTA
+    timings), each judged until it has a passing baseline of its own and then compared bitwise with
+    it; with ``partitions`` (SmPartitions) the backend itself on fewer SMs, compared bitwise with the
+    backend's own baseline (a deterministic kernel gives the same bits on any number of SMs)."""
+    configs = {"": _Config(backend, "")}
     if vary_config:
         sizes = {"T": case.T, "n": case.n, "H": case.H}
-        configs.update({name: b for name, b in backend.stress_variants(case.op).items()
-                        if not b.supports(case.op, sizes, inputs, params)})
+        variants = backend.stress_variants(case.op).items()
+        configs.update({name: _Config(b, name) for name, b in variants
+                        if not b.supports(case.op, sizes, {}, case.param_dict())})
+    if partitions is not None:
+        configs.update({name: _Config(backend, "", sms=name) for name in partitions.contexts})
     start = time.perf_counter()
+    run = _StressRun(configs, case, judge_every, judge_budget, cuda_graph, partitions, progress)
     interrupted = False
     try:
-        _rerun_loop(configs, case, reruns, judge_every, judge_budget, progress, cuda_graph, device, spec, params,
-                    inputs, deterministic, side, failures, heat, counters)
+        run.run(reruns)
     except KeyboardInterrupt:  # SIGTERM (timeout) or Ctrl-C: keep what the finished reruns showed
         interrupted = True
-        counters["done"] = max(counters["done"], max((f.rerun + 1 for f in failures), default=0))
-    return StressResult(backend.name, json.loads(case.to_json()), counters["done"], counters["judged"], failures,
-                        time.perf_counter() - start, counters["kernel"], heat, interrupted=interrupted,
-                        judge_seconds=counters["judge"], variants=[n or backend.name for n in configs])
-
-
-def _rerun_loop(configs, case, reruns, judge_every, judge_budget, progress, cuda_graph, device, spec, params,
-                inputs, deterministic, side, failures, heat, counters) -> None:
-    """The reruns of ``stress_case``; ``counters`` (done, judged, kernel seconds) and ``failures``
-    are updated as it goes, so an interrupted loop leaves an exact partial record."""
-    names = list(configs)
-    baselines: dict[str, dict[str, torch.Tensor]] = {}
-    replays: dict[str, _GraphReplay] = {}
-    out_bytes = 0
-    counters["done"] = 0
-    for r in range(reruns):
-        # six reruns per configuration: each meets both side-stream and graph-replay reruns
-        variant = names[(r // 6) % len(names)]
-        backend = configs[variant]
-        first = baselines.get(variant)
-        counters["done"] = r  # reruns finished before this one
-        if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed
-            raise KeyboardInterrupt("stop requested")
-        if progress:
-            progress()
-        _poison_allocator(out_bytes, device)
-        if side is not None and r % 2:
-            with torch.cuda.stream(side):  # perturb timing: a co-running kernel
-                noise = torch.empty(1 << 24, device=device).uniform_()
-                noise.mul_(2).add_(1)
-        t0 = time.perf_counter()
-        try:
-            if cuda_graph and device.type == "cuda" and r % 3 == 2:
-                if variant not in replays:
-                    replays[variant] = _GraphReplay(backend, case.op, inputs, params)
-                outputs = replays[variant]()
-            else:
-                outputs = backend.run(case.op, inputs, params)
-        except Exception as e:  # noqa: BLE001 - a crash on a rerun is a failure of that rerun
-            reraise_if_stopping(e)
-            failures.append(RerunFailure(r, "error", f"{type(e).__name__}: {e!r}", variant=variant))
-            continue
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        counters["kernel"] += time.perf_counter() - t0
-        out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
-        # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
-        # baseline must itself be right, or every healthy rerun after a bad first one would differ.
-        within_budget = counters["judge"] <= judge_budget * counters["kernel"]
-        if first is None or (r % judge_every == 0 and within_budget):
-            counters["judged"] += 1
-            t1 = time.perf_counter()
-            result = judge(backend, case, inputs, params, outputs)
-            counters["judge"] += time.perf_counter() - t1
-            if result.status != "pass":
-                rows = sorted({row for c in result.checks for row in c.bad_rows})
-                failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
-                                             blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=variant))
-            elif first is None:
-                baselines[variant] = {k: v.clone() for k, v in outputs.items()}
-                continue
-        if first is not None and deterministic:
-            for name, value in outputs.items():
-                same = (value == first[name]) | (torch.isnan(value) & torch.isnan(first[name]))
-                if bool(same.all()):
-                    continue
-                bad = ~same
-                dims = spec.output(name).dims
-                tokens, streams, ranges = _localise(bad.cpu(), dims)
-                blocks = sorted({t // BLOCK_TOKENS for t in tokens})
-                failures.append(RerunFailure(r, "bitwise", f"{name}: {int(bad.sum())} elements differ from the baseline",
-                                             tokens[:64], streams, ranges, blocks[:64], variant=variant))
-                for t in tokens:
-                    key = f"{t // BLOCK_TOKENS},{streams[0] if streams else 0}"
-                    heat[key] = heat.get(key, 0) + 1
-    counters["done"] = reruns
+        run.done = max(run.done, max((f.rerun + 1 for f in run.failures), default=0))
+    per_config = {name or backend.name: round(sum(times) / len(times), 6)
+                  for name, times in run.kernel_by_config.items() if times}
+    return StressResult(backend.name, json.loads(case.to_json()), run.done, run.judged, run.failures,
+                        time.perf_counter() - start, run.kernel_seconds, run.heat, interrupted=interrupted,
+                        judge_seconds=run.judge_seconds, variants=[n or backend.name for n in configs],
+                        seconds_per_rerun=per_config)
 
 
 def plot_heatmap(result: StressResult, path: Path) -> Path | None:
@@ -345,6 +420,15 @@ def cmd_stress(args: argparse.Namespace) -> int:
                     if _key(name, case) in done:
                         continue
                     plan.append((info.backend, case))
+    partitions = None
+    if args.vary_sms and plan:
+        try:
+            partitions = SmPartitions(torch.device("cuda"))
+        except Exception as e:  # noqa: BLE001 - asked for and unavailable: say so, never run without it
+            print(f"error: --vary-sms: green contexts unavailable: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.contexts)}",
+              file=sys.stderr)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -364,7 +448,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
             try:
                 result = stress_case(backend, case, args.reruns, args.judge_every,
                                      (lambda: bar.update(1)) if bar else None, cuda_graph=args.cuda_graph,
-                                     judge_budget=args.judge_budget, vary_config=args.vary_config)
+                                     judge_budget=args.judge_budget, vary_config=args.vary_config,
+                                     partitions=partitions)
             except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
                 stopped = True
                 break
@@ -413,6 +498,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--vary-config", action="store_true",
                    help="alternate the backend's stress_variants (split/block/chunk knobs) between reruns")
+    p.add_argument("--vary-sms", action="store_true",
+                   help="alternate reruns on 1/2, 1/4 and 1/8 of the GPU's SMs (CUDA green contexts), each "
+                        "compared bitwise with the full-GPU baseline")
     p.add_argument("--cuda-graph", action="store_true",
                    help="every third rerun replays the call captured in a CUDA graph (GPU backends)")
     p.set_defaults(func=cmd_stress)

@@ -73,6 +73,9 @@ class OpSpec:
     def output(self, name: str) -> TensorSpec:
         return next(s for s in self.outputs if s.name == name)
 
+    def param(self, name: str) -> ParamSpec:
+        return next(p for p in self.params if p.name == name)
+
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.inputs)

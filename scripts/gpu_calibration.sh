@@ -6,6 +6,9 @@
 #   bash scripts/gpu_calibration.sh OUT_DIR
 #   env: BACKENDS ("tilelang tile_kernels"), OPS (every op), GPUS (all visible, e.g. "0 1"),
 #        PROCS_PER_PAIR (1), CAL_S (420), SKIP_MERGE=1 (merge elsewhere later),
+#        PROCS ("backend:op:k ..." gives those pairs k processes per GPU instead: slow ops get more),
+#        MODEL_PARAMS_BACKENDS ("tile_kernels": run with --model-params, since TileKernels compiles its
+#        epsilons, multiplier and Sinkhorn repeat into each kernel and any other value recompiles),
 #        SEED_BASE (default: drawn from the clock, so that two runs judge different cases; every
 #        shard's seed is in its report's command line, which replays it)
 # A shard's failure is a failure of the merged report (exit 1), with its reproducer.
@@ -22,11 +25,15 @@ pids=()
 for gpu in $gpus; do
   for backend in ${BACKENDS:-tilelang tile_kernels}; do
     for op in $ops; do
-      for rep in $(seq 1 "${PROCS_PER_PAIR:-1}"); do
+      procs=${PROCS_PER_PAIR:-1}
+      for spec in ${PROCS:-}; do [ "${spec%:*}" = "$backend:$op" ] && procs=${spec##*:}; done
+      extra=()
+      [[ " ${MODEL_PARAMS_BACKENDS-tile_kernels} " == *" $backend "* ]] && extra=(--model-params)
+      for rep in $(seq 1 "$procs"); do
         seed=$((seed + 1))
         shard="$out/shards/gpu$gpu-$backend-$op-$seed"
         CUDA_VISIBLE_DEVICES=$gpu timeout "${CAL_S:-420}" python3 -m mhc_verify check --profile ci \
-          --backend "$backend" --op "$op" --examples 1000000 --seed "$seed" --out "$shard" --no-progress \
+          --backend "$backend" --op "$op" --examples 1000000 --seed "$seed" "${extra[@]}" --out "$shard" --no-progress \
           > "$shard.log" 2>&1 &
         pids+=($!)
       done

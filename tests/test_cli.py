@@ -57,3 +57,31 @@ def test_failure_writes_reproducer_that_replays_bit_exactly(tmp_path, capsys):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "mhc_verify", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "check" in out.stdout and "replay" in out.stdout
+
+
+def test_model_params_pins_every_scalar_to_the_contract_default(tmp_path):
+    """--model-params: epsilons, multiplier and Sinkhorn repeat are the model's in every case (what
+    a backend that compiles them into its kernels needs), while shapes and data are still drawn."""
+    from hypothesis import given, settings
+
+    from mhc_kernels.torch_native import TorchNativeBackend
+    from mhc_reference.contract import get_op
+    from mhc_verify.strategies import PROFILES, cases, with_model_params
+
+    profile = with_model_params(PROFILES["ci"])
+    spec = get_op("fused_post_pre")
+    seen_params, seen_shapes = set(), set()
+
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(cases("fused_post_pre", TorchNativeBackend(), profile))
+    def collect(case):
+        seen_params.add(case.params)
+        seen_shapes.add((case.T, case.H, case.n_splits))
+
+    collect()
+    assert seen_params == {tuple((p.name, p.default) for p in spec.params if p.name in dict(next(iter(seen_params))))}
+    assert len(seen_shapes) > 5
+    assert main(["check", "--backend", "torch", "--op", "mhc_pre", "--examples", "5", "--model-params",
+                 "--out", str(tmp_path), "--no-progress"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "+model-params" in report["meta"]["profile"] and "--model-params" in report["meta"]["command"]

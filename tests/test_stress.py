@@ -120,7 +120,45 @@ def test_tilelang_offers_its_gemm_knobs_as_stress_variants():
 
     backend = TileLangBackend()  # constructing it touches no GPU
     variants = backend.stress_variants("mhc_pre")
-    assert set(variants) == {"long-chunks", "bk128"}
+    assert set(variants) == {"long-chunks", "bk64"}
     assert variants["long-chunks"].min_tiles_per_chunk > backend.min_tiles_per_chunk
-    assert variants["bk128"].gemm_tunables[128]["block_k"] == 128
+    assert variants["long-chunks"].gemm_tunables == backend.gemm_tunables
+    assert backend.gemm_tunables[128]["block_k"] == 128 and variants["bk64"].gemm_tunables == {}
     assert backend.stress_variants("hc_post") == {}
+
+
+class _FakePartitions:
+    """Stands in for SmPartitions on the CPU: 'running on fewer SMs' here flips one output element,
+    as a kernel whose result depended on the SM count would."""
+
+    total = 8
+    contexts = {"sms=4/8": None, "sms=2/8": None}
+
+    def run(self, name, call):
+        out = call()
+        if name == "sms=2/8":
+            out = {k: v.clone() for k, v in out.items()}
+            first = next(iter(out))
+            out[first].view(-1)[5] += 1.0
+        return out
+
+
+def test_vary_sms_compares_partitions_with_the_full_device_baseline():
+    case = Case("hc_post", 128, 4, 32, seed=5)
+    result = stress_case(TorchNativeBackend(), case, reruns=36, judge_every=100, partitions=_FakePartitions())
+    assert result.variants == ["torch", "sms=4/8", "sms=2/8"]
+    assert result.failures and {f.variant for f in result.failures} == {"sms=2/8"}
+    assert all(f.kind == "bitwise" for f in result.failures)  # judged against the full device's bits
+    assert set(result.seconds_per_rerun) == {"torch", "sms=4/8", "sms=2/8"}
+
+
+def test_vary_sms_without_a_gpu_fails_loudly(tmp_path, capsys):
+    import torch
+
+    from mhc_verify.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the CPU-only refusal is not what runs here")
+    code = main(["stress", "--backend", "torch", "--op", "hc_post", "--tokens", "64", "--hidden", "64",
+                 "--reruns", "2", "--vary-sms", "--out", str(tmp_path), "--no-progress"])
+    assert code == 1 and "green contexts unavailable" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from mhc_kernels.tilelang import _build
 from mhc_kernels.tilelang.collapse import build_collapse
 from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm,
                                        build_split_fn)
-from mhc_kernels.tilelang.backend import TileLangBackend, TileLangWideTiles
+from mhc_kernels.tilelang.backend import TileLangBackend, TileLangNarrowTiles
 from mhc_kernels.tilelang.post import build_hc_post
 from mhc_kernels.tilelang.pre import build_pre_big_fuse
 
@@ -22,7 +22,7 @@ N = 4
 MIXES = N * N + 2 * N
 
 
-def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangWideTiles)):
+def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNarrowTiles)):
     """(name, builder) for every kernel configuration the backends can pick at this hidden size."""
     for mixes in (MIXES, N):
         yield f"split_fn[M={mixes}]", lambda m=mixes: build_split_fn(m, N * hidden, pdl)
@@ -108,11 +108,15 @@ def test_gemm_pipeline_keeps_copies_in_flight():
     N % 16 == 8: both cost bandwidth without changing results, so only the generated source shows it."""
     import re
 
-    from mhc_kernels.tilelang.gemm import NUM_STAGES, fn3_rows
+    from mhc_kernels.tilelang.gemm import DEFAULT_TUNABLES, fn3_rows
 
-    for mixes in (MIXES, N):
-        source = _compile(lambda: build_prenorm_gemm(N, 7168, mixes, LARGE_T_BLOCK_M, True), "sm_90a").get_kernel_source()
-        waits = set(re.findall(r"cp_async_wait<(\d+)>", source))
-        assert str(NUM_STAGES - 1) in waits, f"M={mixes}: no steady-state wait_group {NUM_STAGES - 1}: {waits}"
-        shapes = set(re.findall(r"wgmma_ss<[^>]*kFloat32, (\d+), (\d+), (\d+)", source))
-        assert shapes == {("64", str(fn3_rows(mixes)), "16")}, f"M={mixes}: wgmma shapes {shapes}"
+    wide = TileLangBackend.gemm_tunables[LARGE_T_BLOCK_M]
+    for tunables in (DEFAULT_TUNABLES, wide):
+        stages = tunables.get("num_stages", DEFAULT_TUNABLES["num_stages"])
+        for mixes in (MIXES, N):
+            source = _compile(lambda: build_prenorm_gemm(N, 7168, mixes, LARGE_T_BLOCK_M, True, **tunables),
+                              "sm_90a").get_kernel_source()
+            waits = set(re.findall(r"cp_async_wait<(\d+)>", source))
+            assert str(stages - 1) in waits, f"M={mixes} {tunables}: no steady-state wait_group {stages - 1}: {waits}"
+            shapes = set(re.findall(r"wgmma_ss<[^>]*kFloat32, (\d+), (\d+), (\d+)", source))
+            assert shapes == {("64", str(fn3_rows(mixes)), "16")}, f"M={mixes} {tunables}: wgmma shapes {shapes}"

@@ -3,7 +3,8 @@
 What runs, per op (also in ``provenance()``):
   prenorm_gemm    gemm.py     split_fn (fn -> stacked bf16 hi/mid/lo, one small launch) then the
                               split-K partials: one bf16 tensor-core GEMM over the stacked pieces
-                              (bf16x3), block_m 64 (< 1024 tokens) or 128 (>= 1024 tokens)
+                              (bf16x3), block_m 64 (< 1024 tokens) or 128 (>= 1024 tokens), K tiles
+                              of 128 (64 where a split's K range is not a multiple of 128)
   pre_big_fuse    pre.py      mixes + Sinkhorn + layer_input (+ RMSNorm with norm_weight), one kernel
   mhc_pre         gemm.py then pre.py (two launches, chained by PDL where supported)
   layer_input     collapse.py (given weights)
@@ -37,6 +38,9 @@ WAVES = 4  # aim for at least this many CTAs per SM
 
 # fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
 # sigmoid <= 4 with its division); the GEMM's products are exact (bf16x3 of an fp32 fn).
+WIDE_K_TILES = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
+                128: {"block_k": 128, "num_stages": 2, "threads": 256}}
+
 _PRECISION = Precision(matmul="bf16x3", accumulate="fp32", elementwise_ulps=4.0, deterministic=True)
 
 
@@ -53,8 +57,11 @@ class TileLangBackend(Backend):
                    "layer_input": Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU)}
 
     # The prenorm GEMM's configuration: build_prenorm_gemm keyword tunables per block_m (empty: the
-    # kernel's defaults) and the shortest K sub-range per CTA, in K tiles (see _chunks_per_split).
-    gemm_tunables: dict[int, dict[str, int]] = {}
+    # kernel's defaults, 64-wide K tiles), used where a split's K range is a whole number of their K
+    # tiles (else the kernel's defaults), and the shortest K sub-range per CTA, in K tiles (see
+    # _chunks_per_split). 128-wide K tiles: 95 % of the H100's copy bandwidth at 65 536 x 7168
+    # against 90 % with 64 (results/gpu/2026-11-25-h100x2-gemm-v2), mixes bitwise the same.
+    gemm_tunables: dict[int, dict[str, int]] = WIDE_K_TILES
     min_tiles_per_chunk = MIN_TILES_PER_CHUNK
 
     def __init__(self) -> None:
@@ -99,13 +106,13 @@ class TileLangBackend(Backend):
         return prov
 
     def stress_variants(self, op: str) -> dict[str, "Backend"]:
-        """The GEMM ops again with few long K sub-ranges per CTA and with 128-wide K tiles: another
+        """The GEMM ops again with few long K sub-ranges per CTA and with 64-wide K tiles: another
         grid, other CTA timings, the same function (other partial-sum roundings)."""
         if op not in ("prenorm_gemm", "mhc_pre", "fused_post_pre", "hc_head"):
             return {}
-        long_chunks = TileLangBackend()
+        long_chunks = type(self)()
         long_chunks.min_tiles_per_chunk = 64
-        return {"long-chunks": long_chunks, "bk128": TileLangWideTiles()}
+        return {"long-chunks": long_chunks, "bk64": TileLangNarrowTiles()}
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _count(self, name: str) -> None:
@@ -134,13 +141,15 @@ class TileLangBackend(Backend):
         t, m = x.shape[0], fn.shape[0]
         block_m = block_m_for(t)
         tunables = self.gemm_tunables.get(block_m, {})
+        if (n * hidden // n_splits) % tunables.get("block_k", BLOCK_K):
+            tunables = {}  # the split's K range is not whole wide tiles: the kernel's 64-wide ones
         k_tiles = n * hidden // tunables.get("block_k", BLOCK_K)
         chunks = _chunks_per_split(t, block_m, k_tiles, n_splits, x.device, self.min_tiles_per_chunk)
         parts = n_splits * chunks
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         if t:
-            self._count(f"prenorm_gemm[block_m={block_m},chunks={chunks}]")
+            self._count(f"prenorm_gemm[block_m={block_m},block_k={tunables.get('block_k', BLOCK_K)},chunks={chunks}]")
             prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), **tunables)
         if reduce and chunks > 1:
             mixes = mixes.view(n_splits, chunks, t, m).sum(1)
@@ -222,21 +231,14 @@ class TileLangBackend(Backend):
         return new_residual, post, comb, layer_input
 
 
-class TileLangWideTiles(TileLangBackend):
-    """The same kernels with the prenorm GEMM's K tile 128 (2 stages, 256 threads from 1024 tokens).
-    Measured on an H100 (results/gpu/2026-11-25-h100x2-gemm-v2): 95 % of the copy bandwidth at
-    65 536 x 7168 against the default's 90 %, mixes bitwise equal to the default's; it becomes the
-    default once the suite's nightly profile has passed it on a GPU. Load it as
-    ``--backend mhc_kernels.tilelang.backend:TileLangWideTiles``."""
+class TileLangNarrowTiles(TileLangBackend):
+    """The same kernels with the prenorm GEMM's 64-wide K tiles everywhere (4 stages, 128 threads):
+    the default until 2026-11-25 and a stress variant of the default (other grid, other timings).
+    Load it as ``--backend mhc_kernels.tilelang.backend:TileLangNarrowTiles``."""
 
-    name = "tilelang-bk128"
-    description = "our TileLang kernels, prenorm GEMM with 128-wide K tiles"
-    gemm_tunables = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
-                     128: {"block_k": 128, "num_stages": 2, "threads": 256}}
-    constraints = {**TileLangBackend.constraints,
-                   **{op: Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU,
-                                      split_multiple_of=128, strided_inputs=False)
-                      for op in ("prenorm_gemm", "mhc_pre", "fused_post_pre")}}
+    name = "tilelang-bk64"
+    description = "our TileLang kernels, prenorm GEMM with 64-wide K tiles"
+    gemm_tunables: dict[int, dict[str, int]] = {}
 
 
 def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, device: torch.device,

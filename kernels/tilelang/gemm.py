@@ -64,11 +64,13 @@ def fn3_rows(mixes: int) -> int:
     return ceil_to(3 * mixes, 16)
 
 
-def build_split_fn(mixes: int, k_total: int, use_pdl: bool):
-    """fn [M, K] fp32 -> fn3 [fn3_rows(M), K] bf16: rows [0, M) hi, [M, 2M) mid, [2M, 3M) lo, rest 0."""
+def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SPLIT_COLS):
+    """fn [M, K] fp32 -> fn3 [fn3_rows(M), K] bf16: rows [0, M) hi, [M, 2M) mid, [2M, 3M) lo, rest 0.
+    ``split_cols`` columns per CTA (elementwise: the result does not depend on it)."""
     import tilelang.language as T
 
     rows = fn3_rows(mixes)
+    SPLIT_COLS = split_cols  # noqa: N806 - the kernel body below reads the module constant's name
     assert k_total % SPLIT_COLS == 0, (k_total, SPLIT_COLS)
 
     @T.prim_func

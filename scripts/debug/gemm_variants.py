@@ -38,6 +38,7 @@ import torch
 from mhc_verify.bench import copy_bandwidth, time_call
 
 N, H, M = 4, 7168, 24
+SPLIT_COLS_SWEEP = (128, 64, 32)
 K = N * H
 T_BIG, T_SMALL, T_ODD = 65536, 4096, 4093
 
@@ -52,6 +53,8 @@ V2_CONFIGS = {
     "v2_bk64_st4_th256": (None, dict(block_k=64, num_stages=4, threads=256)),
     "v2_bk128_st2_th256": (None, dict(block_k=128, num_stages=2, threads=256)),
     "v2_bk128_st3_th128": (None, dict(block_k=128, num_stages=3, threads=128)),
+    "v2_bk128_st2_th256_min4": (None, dict(block_k=128, num_stages=2, threads=256, min_tiles=4)),
+    "v2_bk128_st2_th256_min16": (None, dict(block_k=128, num_stages=2, threads=256, min_tiles=16)),
     "v2_bm64_bk64_st4_th128": (64, dict(block_k=64, num_stages=4, threads=128)),
 }
 
@@ -180,7 +183,17 @@ def main() -> None:
     log(f"split_fn vs split_fn_reference (random bits, inf, nan, subnormals): "
         f"{'bitwise equal' if bool(same.all()) else f'{int((~same).sum())} DIFFERENT elements'}")
     split_us = time_us(lambda: split_kernel(fn, fn3))
-    log(f"split_fn alone: {split_us:.1f} us")
+    log(f"split_fn alone: {split_us:.1f} us (split_cols {gemm.SPLIT_COLS})")
+    for cols in SPLIT_COLS_SWEEP:  # elementwise: any split_cols must give the same bits
+        try:
+            other, _ = compile_prim(gemm.build_split_fn(M, K, target.pdl, split_cols=cols), target)
+            out3 = torch.empty_like(fn3)
+            other(special, out3)
+            equal = torch.equal(out3.view(torch.int16), fn3.view(torch.int16))
+            log(f"split_fn split_cols={cols:3d}: {time_us(lambda: other(fn, out3)):.1f} us, "
+                f"{'bitwise equal' if equal else 'DIFFERENT'} to split_cols {gemm.SPLIT_COLS}")
+        except Exception as e:  # noqa: BLE001
+            log(f"FAILED split_fn split_cols={cols}: {type(e).__name__}: {e}")
 
     def call(cfg, x, parts, bm):
         """One prenorm GEMM call into fresh [parts, T, M], [parts, T] outputs; returns a launcher."""
@@ -255,6 +268,11 @@ def main() -> None:
                     chunks = chunks_for(cfg, tokens, splits)
                     launch, mixes, sq = call(cfg, x, splits * chunks, bm)
                     us = time_us(launch)
+                    if cfg.kind == "v2" and splits == 1:  # the GEMM launch alone (fn3 split once)
+                        f3 = gemm.split_fn_reference(fn)
+                        gemm_us = time_us(lambda: cfg.kernels[bm](x, f3, mixes, sq))
+                        log(f"T={tokens:6d} S=1 {cfg.name:24s} GEMM launch alone: {gemm_us:8.1f} us "
+                            f"({100 * gb / gemm_us * 1e6 / copy_gbs:4.1f} % of copy)")
                     cfg.gbs[(tokens, splits)] = gb / us * 1e6
                     extra = ""
                     if ref is not None and splits == 1:
