@@ -34,7 +34,6 @@ from mhc_reference._rounding import round_to_bf16
 
 LAMBDA = 8.0  # probabilistic bound multiplier: per-element failure probability < 2 exp(-LAMBDA^2/2) ~ 2.5e-14
 U32 = 2.0 ** -24
-PROPAGATE_ON_HOST_TOKENS = 2048  # propagate() on the host below this many tokens (see there)
 # Absolute error floor of one fp32 rounding: results below the smallest normal may be flushed to
 # zero (GPUs' FTZ) or lose bits as subnormals; sigmoid(-100) in fp32 is 0, exactly 3.7e-44 wrong.
 FP32_UNDERFLOW = 2.0 ** -126
@@ -169,17 +168,6 @@ def propagate(fn: Callable[..., tuple[torch.Tensor, ...]], args: Sequence[torch.
     The bound of an output is sum over every rounding point and input element of |d out / d delta|,
     where each perturbation is scaled to its own bound, i.e. the L1 norm of a Jacobian row.
     """
-    device = args[0].device
-    if device.type != "cpu" and args[0].shape[0] <= PROPAGATE_ON_HOST_TOKENS:
-        # A few tokens: the Jacobian is hundreds of tiny fp64 ops, launch-bound on a GPU; the host
-        # computes the same float64 bounds (up to summation order) several times faster.
-        host = _propagate(fn, [a.cpu() for a in args], [e if e is None else e.cpu() for e in arg_errs],
-                          [s.cpu() for s in shared], precision, chunk)
-        return tuple(b.to(device) for b in host)
-    return _propagate(fn, args, arg_errs, shared, precision, chunk)
-
-
-def _propagate(fn, args, arg_errs, shared, precision: Precision, chunk: int) -> tuple[torch.Tensor, ...]:
     t = args[0].shape[0]
     record: dict = {}
     outs0 = fn(*(a[:1] for a in args), *shared, perturb=_Hook(None, precision, record))

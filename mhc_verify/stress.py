@@ -36,6 +36,7 @@ from mhc_reference.contract import get_op
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.runner import judge
+from mhc_verify.sm_partitions import SmPartitions
 
 BLOCK_TOKENS = 64
 # fp64 judging may take at most this many times the kernel's time (CLI and the pytest stress job)
@@ -165,40 +166,6 @@ class _GraphReplay:
             value.fill_(float("nan"))
         self.graph.replay()
         return {k: v.clone() for k, v in self.outputs.items()}
-
-
-class SmPartitions:
-    """Fewer SMs for some reruns: CUDA green contexts (torch.cuda.green_contexts) holding a fraction
-    of the device's SMs. A kernel launched inside one runs its whole grid on those SMs (more waves,
-    other CTA interleavings), whatever grid it chose from the device's full SM count."""
-
-    FRACTIONS = (0.5, 0.25, 0.125)
-
-    def __init__(self, device: torch.device, fractions: tuple[float, ...] = FRACTIONS) -> None:
-        if device.type != "cuda":
-            raise RuntimeError("--vary-sms needs a CUDA device (green contexts partition its SMs)")
-        from torch.cuda import green_contexts
-
-        if not getattr(green_contexts, "SUPPORTED", False):
-            raise RuntimeError(f"--vary-sms: torch {torch.__version__} was built without green context support")
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        self.total = torch.cuda.get_device_properties(index).multi_processor_count
-        self.contexts: dict[str, object] = {}
-        for fraction in fractions:
-            sms = max(1, int(self.total * fraction))
-            self.contexts[f"sms={sms}/{self.total}"] = green_contexts.GreenContext.create(num_sms=sms, device_id=index)
-
-    def run(self, name: str, call):
-        """call() inside the green context ``name``, finished before it is left."""
-        ctx = self.contexts[name]
-        torch.cuda.synchronize()
-        ctx.set_context()
-        try:
-            out = call()
-            torch.cuda.synchronize()
-            return out
-        finally:
-            ctx.pop_context()
 
 
 @dataclass
@@ -427,8 +394,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - asked for and unavailable: say so, never run without it
             print(f"error: --vary-sms: green contexts unavailable: {type(e).__name__}: {e}", file=sys.stderr)
             return 1
-        print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.contexts)}",
-              file=sys.stderr)
+        print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.contexts)}; "
+              f"probe {partitions.describe()}", file=sys.stderr)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -471,6 +438,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     head = "# mhc-verify stress\n\n"
+    if partitions is not None:
+        head += f"--vary-sms: {', '.join(partitions.contexts)} of {partitions.total} SMs; probe {partitions.describe()}\n\n"
     if stopped:
         head += (f"**INTERRUPTED** after {len(lines)} of {len(plan)} cases (the last one partial); "
                  "run the same command again to resume.\n\n")

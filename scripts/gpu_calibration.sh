@@ -32,7 +32,7 @@ for gpu in $gpus; do
       for rep in $(seq 1 "$procs"); do
         seed=$((seed + 1))
         shard="$out/shards/gpu$gpu-$backend-$op-$seed"
-        CUDA_VISIBLE_DEVICES=$gpu timeout "${CAL_S:-420}" python3 -m mhc_verify check --profile ci \
+        OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_VISIBLE_DEVICES=$gpu timeout "${CAL_S:-420}" python3 -m mhc_verify check --profile ci \
           --backend "$backend" --op "$op" --examples 1000000 --seed "$seed" "${extra[@]}" --out "$shard" --no-progress \
           > "$shard.log" 2>&1 &
         pids+=($!)

@@ -19,6 +19,7 @@ Zero tokens return empty outputs without a launch.
 from __future__ import annotations
 
 import platform
+import weakref
 from typing import Any
 
 import torch
@@ -33,7 +34,11 @@ _FUSED = Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=
 _WITH_GEMM = Constraints(hc_mult=(4,), hidden_multiple_of=_HIDDEN_MULTIPLE, devices=_GPU,
                          split_multiple_of=_GEMM_SPLIT_MULTIPLE, strided_inputs=False)
 _SM_COUNT: dict[str, int] = {}
-MIN_TILES_PER_CHUNK = 8  # the default: 512 columns of K per CTA at least
+MIN_TILES_PER_CHUNK = 8  # 64-wide K tiles: 512 columns of K per CTA at least
+# 128-wide K tiles: >= 16 per CTA (2048 columns). On an H100 at 4096 x 7168 the GEMM launch alone
+# reached 88.7 % of the copy bandwidth with 16 against 83.5 % with 8 (fewer CTAs, each a longer
+# pipeline: fill and drain are serial per CTA); at 65 536 tokens the same (97.8 / 97.5 %).
+WIDE_MIN_TILES_PER_CHUNK = 16
 WAVES = 4  # aim for at least this many CTAs per SM
 
 # fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
@@ -62,11 +67,17 @@ class TileLangBackend(Backend):
     # _chunks_per_split). 128-wide K tiles: 95 % of the H100's copy bandwidth at 65 536 x 7168
     # against 90 % with 64 (results/gpu/2026-11-25-h100x2-gemm-v2), mixes bitwise the same.
     gemm_tunables: dict[int, dict[str, int]] = WIDE_K_TILES
-    min_tiles_per_chunk = MIN_TILES_PER_CHUNK
+    min_tiles_per_chunk = WIDE_MIN_TILES_PER_CHUNK  # in the configuration's K tiles
+    # fn is a weight: engines call the GEMM with the same fn tensor every step. Its bf16 split (fn3)
+    # is kept per fn tensor while that tensor lives and is not modified (torch's version counter),
+    # so the split launch (~10 us, 11 % of the call at 4096 tokens) is paid once per weight. A kernel
+    # that wrote fn through a raw pointer would not bump the version: nothing in an engine does.
+    cache_split_fn = True
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
         self._dummy_weight: dict[tuple, torch.Tensor] = {}
+        self._fn3: dict[int, tuple] = {}  # id(fn) -> (weakref(fn), version, fn3), while fn lives
         self.known_issues = {}
 
     # -- availability and provenance ------------------------------------------------------------
@@ -91,7 +102,7 @@ class TileLangBackend(Backend):
         prov = {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
                 "module": type(self).__module__, "class": type(self).__qualname__, "calls": dict(self.calls),
                 "gemm_tunables": self.gemm_tunables or "kernel defaults",
-                "min_tiles_per_chunk": self.min_tiles_per_chunk}
+                "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn}
         try:
             import tilelang
 
@@ -110,8 +121,9 @@ class TileLangBackend(Backend):
         grid, other CTA timings, the same function (other partial-sum roundings)."""
         if op not in ("prenorm_gemm", "mhc_pre", "fused_post_pre", "hc_head"):
             return {}
-        long_chunks = type(self)()
+        long_chunks = type(self)()  # also splits fn on every call
         long_chunks.min_tiles_per_chunk = 64
+        long_chunks.cache_split_fn = False
         return {"long-chunks": long_chunks, "bk64": TileLangNarrowTiles()}
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -144,17 +156,37 @@ class TileLangBackend(Backend):
         if (n * hidden // n_splits) % tunables.get("block_k", BLOCK_K):
             tunables = {}  # the split's K range is not whole wide tiles: the kernel's 64-wide ones
         k_tiles = n * hidden // tunables.get("block_k", BLOCK_K)
-        chunks = _chunks_per_split(t, block_m, k_tiles, n_splits, x.device, self.min_tiles_per_chunk)
+        min_tiles = self.min_tiles_per_chunk if tunables else MIN_TILES_PER_CHUNK
+        chunks = _chunks_per_split(t, block_m, k_tiles, n_splits, x.device, min_tiles)
         parts = n_splits * chunks
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         if t:
             self._count(f"prenorm_gemm[block_m={block_m},block_k={tunables.get('block_k', BLOCK_K)},chunks={chunks}]")
-            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), **tunables)
+            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), fn3=self._split_fn(fn),
+                         **tunables)
         if reduce and chunks > 1:
             mixes = mixes.view(n_splits, chunks, t, m).sum(1)
             sqrsum = sqrsum.view(n_splits, chunks, t).sum(1)
         return mixes, sqrsum
+
+    def _split_fn(self, fn: torch.Tensor) -> torch.Tensor:
+        """fn's bf16 hi/mid/lo split: from the cache while the same fn tensor is unmodified."""
+        from mhc_kernels.tilelang.gemm import split_fn
+
+        version = _version_of(fn) if self.cache_split_fn else None
+        if version is None:
+            return split_fn(fn, self._target())
+        key = id(fn)
+        hit = self._fn3.get(key)
+        if hit is not None and hit[0]() is fn and hit[1] == version:
+            return hit[2]
+        fn3 = split_fn(fn, self._target())
+        self._count("split_fn")
+        if hit is None or hit[0]() is not fn:  # the entry goes when fn goes, never before: a CUDA
+            weakref.finalize(fn, self._fn3.pop, key, None)  # graph may hold fn3's address
+        self._fn3[key] = (weakref.ref(fn), version, fn3)
+        return fn3
 
     # -- ops --------------------------------------------------------------------------------------
     def prenorm_gemm(self, x, fn, n_splits):
@@ -232,13 +264,24 @@ class TileLangBackend(Backend):
 
 
 class TileLangNarrowTiles(TileLangBackend):
-    """The same kernels with the prenorm GEMM's 64-wide K tiles everywhere (4 stages, 128 threads):
-    the default until 2026-11-25 and a stress variant of the default (other grid, other timings).
-    Load it as ``--backend mhc_kernels.tilelang.backend:TileLangNarrowTiles``."""
+    """The same kernels with the prenorm GEMM's 64-wide K tiles everywhere (4 stages, 128 threads,
+    >= 8 per CTA) and fn split on every call: the default until 2026-11-25 and a stress variant of
+    the default (other grid, other timings). Load it as
+    ``--backend mhc_kernels.tilelang.backend:TileLangNarrowTiles``."""
 
     name = "tilelang-bk64"
     description = "our TileLang kernels, prenorm GEMM with 64-wide K tiles"
     gemm_tunables: dict[int, dict[str, int]] = {}
+    min_tiles_per_chunk = MIN_TILES_PER_CHUNK
+    cache_split_fn = False
+
+
+def _version_of(fn: torch.Tensor) -> int | None:
+    """torch's version counter of fn, None where it has none (inference-mode tensors): not cached."""
+    try:
+        return fn._version
+    except RuntimeError:
+        return None
 
 
 def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, device: torch.device,

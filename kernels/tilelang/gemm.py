@@ -245,9 +245,10 @@ def split_fn_reference(fn):
 
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
-                 planted: str | None = None, **tunables) -> None:
-    """Both launches: split fn, then the GEMM into the given partials ([P, T, M] and [P, T]; P splits
-    of K, K / P a multiple of block_k). T must be > 0."""
-    fn3 = split_fn(fn, target)
+                 planted: str | None = None, fn3=None, **tunables) -> None:
+    """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
+    partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0."""
+    if fn3 is None:
+        fn3 = split_fn(fn, target)
     prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, **tunables)(
         x, fn3, mixes_partial, sqrsum_partial)
