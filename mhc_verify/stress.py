@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -94,7 +95,7 @@ class StressResult:
     interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
     judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
     variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config, --vary-sms)
-    seconds_per_rerun: dict[str, float] = field(default_factory=dict)  # mean call time per configuration
+    seconds_per_rerun: dict[str, float] = field(default_factory=dict)  # median call time per configuration
 
     @property
     def failed_reruns(self) -> int:
@@ -309,7 +310,8 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     except KeyboardInterrupt:  # SIGTERM (timeout) or Ctrl-C: keep what the finished reruns showed
         interrupted = True
         run.done = max(run.done, max((f.rerun + 1 for f in run.failures), default=0))
-    per_config = {name or backend.name: round(sum(times) / len(times), 6)
+    # the median: a configuration's first call also compiles its kernels (seconds, not milliseconds)
+    per_config = {name or backend.name: round(statistics.median(times), 6)
                   for name, times in run.kernel_by_config.items() if times}
     return StressResult(backend.name, json.loads(case.to_json()), run.done, run.judged, run.failures,
                         time.perf_counter() - start, run.kernel_seconds, run.heat, interrupted=interrupted,
