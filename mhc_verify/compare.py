@@ -66,15 +66,22 @@ class OutputCheck:
 
 
 def _binomial_two_sided_p(k: int, n: int) -> float:
-    """Exact two-sided binomial test of k successes in n trials at p = 1/2."""
+    """Exact two-sided binomial test of k successes in n trials at p = 1/2: twice the smaller tail,
+    summed in log space. Vectorised in chunks: a badly wrong output misrounds millions of elements
+    (a Python loop over them cost a minute per judgement at 80 000 x 7168 on the H100 host)."""
     if n == 0:
         return 1.0
     lo = min(k, n - k)
-    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
-                 for i in range(lo + 1)]
-    peak = max(log_terms)
-    tail = math.exp(peak) * sum(math.exp(t - peak) for t in log_terms)
-    return min(1.0, 2 * tail)
+    log_norm = math.lgamma(n + 1) - n * math.log(2)
+    total = -math.inf
+    for start in range(0, lo + 1, _BINOMIAL_CHUNK):
+        i = torch.arange(start, min(lo + 1, start + _BINOMIAL_CHUNK), dtype=torch.float64)
+        terms = log_norm - torch.lgamma(i + 1) - torch.lgamma(n - i + 1)
+        total = float(torch.logaddexp(torch.tensor(total, dtype=torch.float64), torch.logsumexp(terms, 0)))
+    return min(1.0, 2 * math.exp(total))
+
+
+_BINOMIAL_CHUNK = 1 << 22
 
 
 def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.Tensor) -> OutputCheck:

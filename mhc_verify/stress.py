@@ -40,6 +40,7 @@ from mhc_verify.runner import judge
 from mhc_verify.sm_partitions import SmPartitions
 
 BLOCK_TOKENS = 64
+BOUND_ROW = "bound"  # heatmap key of rows over the fp64 bound (bitwise differences are keyed by stream)
 # fp64 judging may take at most this many times the kernel's time (CLI and the pytest stress job)
 DEFAULT_JUDGE_BUDGET = 5.0
 DEFAULT_TOKENS = (65_536, 131_072, 80_000, 13_313, 19_997)
@@ -91,7 +92,7 @@ class StressResult:
     failures: list[RerunFailure]
     seconds: float
     kernel_seconds: float
-    heatmap: dict[str, int]  # "block,stream" -> bad elements
+    heatmap: dict[str, int]  # "block,stream" (bitwise) or "block,bound" (over the bound) -> bad rows
     interrupted: bool = False  # stopped (SIGTERM, Ctrl-C) after ``reruns`` reruns; a resume redoes it
     judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
     variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config, --vary-sms)
@@ -246,7 +247,10 @@ class _StressRun:
         self._out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
         # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
         # baseline must itself be right, or every healthy rerun after a bad first one would differ.
-        within_budget = self.judge_seconds <= self.judge_budget * self.kernel_seconds
+        # the next judgement is expected to cost what the earlier ones did on average: judge only if
+        # the total stays within the budget after it (not only before it)
+        next_cost = self.judge_seconds / self.judged if self.judged else 0.0
+        within_budget = self.judge_seconds + next_cost <= self.judge_budget * self.kernel_seconds
         if first is None or (r % self.judge_every == 0 and within_budget):
             self.judged += 1
             t1 = time.perf_counter()
@@ -256,6 +260,9 @@ class _StressRun:
                 rows = sorted({row for c in result.checks for row in c.bad_rows})
                 self.failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
                                                   blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=name))
+                for t in rows:  # the bound check locates rows, not streams: its own heatmap row
+                    key = f"{t // BLOCK_TOKENS},{BOUND_ROW}"
+                    self.heat[key] = self.heat.get(key, 0) + 1
             elif first is None:
                 self._baselines[config.baseline] = {k: v.clone() for k, v in outputs.items()}
                 return
@@ -329,17 +336,20 @@ def plot_heatmap(result: StressResult, path: Path) -> Path | None:
     except ImportError:
         print("heatmap skipped: matplotlib is not installed (pip install matplotlib)", file=sys.stderr)
         return None
-    keys = [tuple(map(int, k.split(","))) for k in result.heatmap]
+    keys = [(int(b), s) for b, s in (k.split(",") for k in result.heatmap)]
+    streams = sorted({int(s) for _, s in keys if s != BOUND_ROW})
+    labels = [f"stream {s}" for s in range(max(streams) + 1)] if streams else []
+    if any(s == BOUND_ROW for _, s in keys):
+        labels.append("over the bound (any stream)")
     blocks = max(b for b, _ in keys) + 1
-    streams = max(s for _, s in keys) + 1
-    grid = torch.zeros(streams, blocks)
+    grid = torch.zeros(len(labels), blocks)
     for (b, s), v in zip(keys, result.heatmap.values()):
-        grid[s, b] = v
-    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.4 * streams))
+        grid[len(labels) - 1 if s == BOUND_ROW else int(s), b] = v
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.4 * len(labels)))
     im = ax.imshow(grid.numpy(), aspect="auto", cmap="magma", interpolation="nearest")
     ax.set_xlabel(f"token block ({BLOCK_TOKENS} tokens)")
-    ax.set_ylabel("stream")
-    ax.set_title(f"{result.backend} {Case.from_json(result.case).short()}: rows differing from rerun 0")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_title(f"{result.backend} {Case.from_json(result.case).short()}: bad rows per token block")
     fig.colorbar(im, ax=ax, label="bad rows over all reruns")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -3,8 +3,9 @@
 # do there, with provenance, under results/gpu/<date>-<gpu>/ (or OUT_DIR):
 #   1. mhc-verify check, nightly profile, every GPU backend (BACKENDS; tilelang required: its absence fails)
 #   2. python -m mhc_verify.bench: GB/s and ratio to the copy bandwidth measured in the same run
-#   3. mhc-verify stress: healthy kernels at T = 65 536 / 80 000 (T*n*H past 2^31), and the planted
-#      races of mhc_kernels.tilelang.planted, each of which must be caught
+#   3. mhc-verify stress: healthy kernels at T = 65 536 / 80 000 (T*n*H past 2^31), perturbed by CUDA
+#      graph replays, GEMM configurations and SM partitions, and the planted races of
+#      mhc_kernels.tilelang.planted, each of which must be caught
 # Usage: bash scripts/gpu_results.sh [OUT_DIR]      (EXAMPLES, RERUNS, PLANTED_RERUNS, BACKENDS, *_S time limits)
 #        STAGES="check bench stress planted" selects stages (e.g. to run bench on a second GPU at the
 #        same time: CUDA_VISIBLE_DEVICES=1 STAGES=bench bash scripts/gpu_results.sh OUT &)
@@ -51,12 +52,12 @@ fi
 
 if [[ $stages == *" stress "* ]]; then
 stamp "stress: healthy kernels"
-timeout "${STRESS_S:-75}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --op hc_post \
+timeout "${STRESS_S:-75}" python3 -m mhc_verify stress --backend tilelang --op pre_big_fuse --op mhc_pre --op hc_post \
   --tokens 65536,80000 --hidden 7168 --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-healthy" \
   --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-healthy.log"
-stamp "stress: healthy fused pre, every third rerun replayed from a CUDA graph"
+stamp "stress: healthy GEMM + pre, perturbed: CUDA graph replays, GEMM configurations, 1/2-1/8 of the SMs"
 timeout "${GRAPH_S:-40}" python3 -m mhc_verify stress --backend tilelang --op mhc_pre --tokens 65536 --hidden 7168 \
-  --reruns "${RERUNS:-1000}" --judge-every 100 --cuda-graph --out "$out/stress-graph" \
+  --reruns "${RERUNS:-1000}" --judge-every 100 --cuda-graph --vary-config --vary-sms --out "$out/stress-graph" \
   --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/stress-graph.log"
 fi
 

@@ -65,3 +65,17 @@ def test_rounding_flip_at_a_power_of_two_is_bounded():
     tight = norm_bounds(c, torch.full_like(c, 1e-9), w, 1e-6, Precision())
     loose = norm_bounds(c, torch.full_like(c, 1e-6), w, 1e-6, Precision())
     assert tight[0, 0] < 1e-4 < loose[0, 0]  # 2.2e-7 from the midpoint: only the larger error can flip it
+
+
+def test_sign_test_p_value_is_the_exact_binomial_tail():
+    """Twice the smaller tail of Binomial(n, 1/2), exactly (math.comb) for small n; and usable for
+    the tens of millions of misrounded elements of a badly wrong output."""
+    import math
+
+    from mhc_verify.compare import _binomial_two_sided_p
+
+    for k, n in [(0, 1), (3, 10), (40, 100), (480, 1000), (9, 9)]:
+        lo = min(k, n - k)
+        exact = min(1.0, 2 * sum(math.comb(n, i) for i in range(lo + 1)) / 2 ** n)
+        assert math.isclose(_binomial_two_sided_p(k, n), exact, rel_tol=1e-9), (k, n)
+    assert _binomial_two_sided_p(10_000_000, 30_000_000) == 0.0  # 1e7 terms, vectorised

@@ -162,3 +162,25 @@ def test_vary_sms_without_a_gpu_fails_loudly(tmp_path, capsys):
     code = main(["stress", "--backend", "torch", "--op", "hc_post", "--tokens", "64", "--hidden", "64",
                  "--reruns", "2", "--vary-sms", "--out", str(tmp_path), "--no-progress"])
     assert code == 1 and "green contexts unavailable" in capsys.readouterr().err
+
+
+class _TailAlwaysWrong(TorchNativeBackend):
+    """Wrong on every call in the last 64-token block (as a tail block that skips rows): the bound
+    check, not the bitwise one, finds it, and the heatmap must still show where."""
+
+    name = "torch-tail-always-wrong"
+
+    def _post(self, x, residual, post_mix, comb_mix):
+        out = super()._post(x, residual, post_mix, comb_mix)
+        out[-1] = out[-1] * 2 + 1
+        return out
+
+
+def test_bound_failures_are_located_and_drawn(tmp_path):
+    from mhc_verify.stress import BOUND_ROW, plot_heatmap
+
+    result = stress_case(_TailAlwaysWrong(), Case("hc_post", 200, 4, 32, seed=6), reruns=4, judge_every=1)
+    assert result.failed_reruns == 4 and all(f.kind == "bound" and f.tokens == [199] for f in result.failures)
+    assert result.heatmap == {f"3,{BOUND_ROW}": 4}
+    png = plot_heatmap(result, tmp_path / "heat.png")
+    assert png is not None and png.stat().st_size > 1000
