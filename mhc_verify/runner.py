@@ -160,15 +160,21 @@ def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict, result: 
     from mhc_kernels.torch_native import TorchNativeBackend
 
     torch_out = TorchNativeBackend().run(case.op, inputs, params)
-    ref = reference_outputs(case, inputs, params, torch_out if case.op == "fused_post_pre" else outputs)
+    # Each against the reference of its own intermediate: the fused post+pre's pre reads the bf16
+    # residual that backend wrote, and one residual element an ulp apart moves the mixes downstream
+    # (judged against torch's residual, our H100 kernels, every case within its bound, showed
+    # ratios of 10^3 in the post and comb mixes).
+    ref_theirs = reference_outputs(case, inputs, params, torch_out)
+    ref_mine = reference_outputs(case, inputs, params, outputs) if case.op == "fused_post_pre" else ref_theirs
     ratios: dict[str, float] = {}
     for name, out in outputs.items():
-        r = ref[name].to(out.device)
-        ok = torch.isfinite(r)
+        r = ref_mine[name].to(out.device)
+        r_theirs = ref_theirs[name].to(out.device)
+        ok = torch.isfinite(r) & torch.isfinite(r_theirs)
         if not ok.any():
             continue
         mine = float((out.double() - r).abs()[ok].max())
-        theirs = float((torch_out[name].double().to(out.device) - r).abs()[ok].max())
+        theirs = float((torch_out[name].double().to(out.device) - r_theirs).abs()[ok].max())
         ratios[name] = mine / theirs if theirs > 0 else (0.0 if mine == 0 else float("inf"))
     return ratios
 

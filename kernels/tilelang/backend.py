@@ -41,11 +41,12 @@ MIN_TILES_PER_CHUNK = 8  # 64-wide K tiles: 512 columns of K per CTA at least
 WIDE_MIN_TILES_PER_CHUNK = 16
 WAVES = 4  # aim for at least this many CTAs per SM
 
-# fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
-# sigmoid <= 4 with its division); the GEMM's products are exact (bf16x3 of an fp32 fn).
+# The default GEMM tunables per block_m (TileLangBackend.gemm_tunables): 128-wide K tiles.
 WIDE_K_TILES = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
                 128: {"block_k": 128, "num_stages": 2, "threads": 256}}
 
+# fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
+# sigmoid <= 4 with its division); the GEMM's products are exact (bf16x3 of an fp32 fn).
 _PRECISION = Precision(matmul="bf16x3", accumulate="fp32", elementwise_ulps=4.0, deterministic=True)
 
 
