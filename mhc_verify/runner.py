@@ -86,7 +86,7 @@ def _run_case(backend: Backend, case: Case, diagnostics: bool = False,
     result = judge(backend, case, inputs, params, outputs)
     small = sum(v.numel() for v in outputs.values()) <= JUDGE_CHUNK_ELEMENTS
     if diagnostics and small and backend.name != "torch":
-        result.torch_ratio = _torch_ratio(case, inputs, params, outputs, result)
+        result.torch_ratio = _torch_ratio(case, inputs, params, outputs)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -155,7 +155,7 @@ def _judge_chunk(backend: Backend, case: Case, inputs: dict, params: dict, outpu
     return [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
 
 
-def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict, result: CaseResult) -> dict[str, float]:
+def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict) -> dict[str, float]:
     """FlashAttention-style diagnostic: this backend's max error over torch fp32's on the same inputs."""
     from mhc_kernels.torch_native import TorchNativeBackend
 

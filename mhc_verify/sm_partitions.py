@@ -94,10 +94,6 @@ class SmPartitions:
                 f"{smallest} against {self.probe_ms['all']:.2f} ms on all {self.total} (x{slowdown:.2f}, "
                 f"needs x{needed})")
 
-    @property
-    def contexts(self) -> dict[str, torch.cuda.ExternalStream]:
-        return self.streams
-
     def run(self, name: str, call):
         """call() on the partition's stream, finished before returning (the stream lives in another
         context: the device-wide synchronize of the primary context does not wait for it)."""

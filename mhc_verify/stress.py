@@ -245,12 +245,12 @@ class _StressRun:
         self.kernel_seconds += elapsed
         self.kernel_by_config[name].append(elapsed)
         self._out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
-        # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
-        # baseline must itself be right, or every healthy rerun after a bad first one would differ.
-        # the next judgement is expected to cost what the earlier ones did on average: judge only if
-        # the total stays within the budget after it (not only before it)
+        # The next judgement is expected to cost what the earlier ones did on average: judge only if
+        # the total stays within the budget after it (not only before it).
         next_cost = self.judge_seconds / self.judged if self.judged else 0.0
         within_budget = self.judge_seconds + next_cost <= self.judge_budget * self.kernel_seconds
+        # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
+        # baseline must itself be right, or every healthy rerun after a bad first one would differ.
         if first is None or (r % self.judge_every == 0 and within_budget):
             self.judged += 1
             t1 = time.perf_counter()
@@ -260,9 +260,7 @@ class _StressRun:
                 rows = sorted({row for c in result.checks for row in c.bad_rows})
                 self.failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
                                                   blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=name))
-                for t in rows:  # the bound check locates rows, not streams: its own heatmap row
-                    key = f"{t // BLOCK_TOKENS},{BOUND_ROW}"
-                    self.heat[key] = self.heat.get(key, 0) + 1
+                self._add_heat(rows, BOUND_ROW)  # the bound check locates rows, not streams
             elif first is None:
                 self._baselines[config.baseline] = {k: v.clone() for k, v in outputs.items()}
                 return
@@ -279,9 +277,13 @@ class _StressRun:
             blocks = sorted({t // BLOCK_TOKENS for t in tokens})
             self.failures.append(RerunFailure(r, "bitwise", f"{out_name}: {int(bad.sum())} elements differ from the "
                                               f"baseline", tokens[:64], streams, ranges, blocks[:64], variant=name))
-            for t in tokens:
-                key = f"{t // BLOCK_TOKENS},{streams[0] if streams else 0}"
-                self.heat[key] = self.heat.get(key, 0) + 1
+            self._add_heat(tokens, streams[0] if streams else 0)
+
+    def _add_heat(self, tokens: list[int], row) -> None:
+        """One count per bad token into the heatmap cell (its token block, ``row``)."""
+        for t in tokens:
+            key = f"{t // BLOCK_TOKENS},{row}"
+            self.heat[key] = self.heat.get(key, 0) + 1
 
 
 def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50,
@@ -308,7 +310,7 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
         configs.update({name: _Config(b, name) for name, b in variants
                         if not b.supports(case.op, sizes, {}, case.param_dict())})
     if partitions is not None:
-        configs.update({name: _Config(backend, "", sms=name) for name in partitions.contexts})
+        configs.update({name: _Config(backend, "", sms=name) for name in partitions.streams})
     start = time.perf_counter()
     run = _StressRun(configs, case, judge_every, judge_budget, cuda_graph, partitions, progress)
     interrupted = False
@@ -406,7 +408,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - asked for and unavailable: say so, never run without it
             print(f"error: --vary-sms: green contexts unavailable: {type(e).__name__}: {e}", file=sys.stderr)
             return 1
-        print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.contexts)}; "
+        print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.streams)}; "
               f"probe {partitions.describe()}", file=sys.stderr)
     bar = None
     if not args.no_progress:
@@ -451,7 +453,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         bar.close()
     head = "# mhc-verify stress\n\n"
     if partitions is not None:
-        head += f"--vary-sms: {', '.join(partitions.contexts)} of {partitions.total} SMs; probe {partitions.describe()}\n\n"
+        head += f"--vary-sms: {', '.join(partitions.streams)} of {partitions.total} SMs; probe {partitions.describe()}\n\n"
     if stopped:
         head += (f"**INTERRUPTED** after {len(lines)} of {len(plan)} cases (the last one partial); "
                  "run the same command again to resume.\n\n")

@@ -132,7 +132,7 @@ class _FakePartitions:
     as a kernel whose result depended on the SM count would."""
 
     total = 8
-    contexts = {"sms=4/8": None, "sms=2/8": None}
+    streams = {"sms=4/8": None, "sms=2/8": None}
 
     def run(self, name, call):
         out = call()

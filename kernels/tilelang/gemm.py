@@ -70,17 +70,16 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
     import tilelang.language as T
 
     rows = fn3_rows(mixes)
-    SPLIT_COLS = split_cols  # noqa: N806 - the kernel body below reads the module constant's name
-    assert k_total % SPLIT_COLS == 0, (k_total, SPLIT_COLS)
+    assert k_total % split_cols == 0, (k_total, split_cols)
 
     @T.prim_func
     def mhc_split_fn(fn: T.Tensor((mixes, k_total), "float32"),
                      fn3: T.Tensor((rows, k_total), "bfloat16")):
-        with T.Kernel(k_total // SPLIT_COLS, threads=SPLIT_THREADS) as bk:
+        with T.Kernel(k_total // split_cols, threads=SPLIT_THREADS) as bk:
             if use_pdl:
                 T.pdl_sync()  # fn may be the previous kernel's output, fn3 memory its input
-            for j, k in T.Parallel(mixes, SPLIT_COLS):
-                col = bk * SPLIT_COLS + k
+            for j, k in T.Parallel(mixes, split_cols):
+                col = bk * split_cols + k
                 f = fn[j, col]
                 hi = T.Cast("bfloat16", f)
                 # an infinite fn is all in hi (inf - inf would make the other pieces NaN)
@@ -90,8 +89,8 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
                 fn3[mixes + j, col] = mid
                 fn3[2 * mixes + j, col] = T.Cast("bfloat16", rest - T.Cast("float32", mid))
             if rows > 3 * mixes:
-                for j, k in T.Parallel(rows - 3 * mixes, SPLIT_COLS):
-                    fn3[3 * mixes + j, bk * SPLIT_COLS + k] = T.bfloat16(0)
+                for j, k in T.Parallel(rows - 3 * mixes, split_cols):
+                    fn3[3 * mixes + j, bk * split_cols + k] = T.bfloat16(0)
             if use_pdl:
                 T.pdl_trigger()
 
