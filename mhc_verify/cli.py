@@ -36,14 +36,15 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def _choose_backends(args: argparse.Namespace) -> tuple[dict[str, BackendInfo], dict[str, BackendInfo]]:
-    """(every discovered backend, the ones to run). Default: torch plus every available GPU backend."""
+    """(every discovered backend, the chosen ones). Default: torch plus every GPU backend; those
+    unavailable here are kept, so that the run names each with its reason (never a silent omission)."""
     specs = [b for b in (args.backend or []) if ":" in b]
     infos = discover(specs)
     if args.backend:
         chosen = select(args.backend, infos)
     else:
         chosen = {n: b for n, b in infos.items()
-                  if n == "torch" or (b.available and b.backend is not None and b.backend.device_type == "cuda")}
+                  if n == "torch" or b.backend is None or b.backend.device_type == "cuda"}
     for name in args.require_backend or []:
         if name not in chosen:
             chosen.update(select([name], infos))

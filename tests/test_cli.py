@@ -85,3 +85,20 @@ def test_model_params_pins_every_scalar_to_the_contract_default(tmp_path):
                  "--out", str(tmp_path), "--no-progress"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert "+model-params" in report["meta"]["profile"] and "--model-params" in report["meta"]["command"]
+
+
+def test_default_run_names_every_unavailable_gpu_backend_with_its_reason(tmp_path, capsys):
+    """The main job's default (torch plus every GPU backend) never drops a GPU backend silently:
+    each one that cannot run here is printed and reported with its reason, and is not a failure."""
+    from mhc_verify.registry import discover
+
+    unavailable = {n: b.reason for n, b in discover([]).items()
+                   if not b.available and (b.backend is None or b.backend.device_type == "cuda")}
+    code = main(["check", "--op", "hc_post", "--examples", "2", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    err = capsys.readouterr().err
+    report = json.loads((tmp_path / "report.json").read_text())
+    listed = {r["backend"]: r for r in report["results"] if r["verdict"] == "unavailable"}
+    for name, reason in unavailable.items():
+        assert f"skipped: backend {name} unavailable: {reason}" in err
+        assert listed[name]["reason"] == reason
