@@ -11,8 +11,8 @@ import pytest
 
 from mhc_kernels.tilelang import _build
 from mhc_kernels.tilelang.collapse import build_collapse
-from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_prenorm_gemm,
-                                       build_split_fn)
+from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m_for, build_chunk_sum,
+                                       build_prenorm_gemm, build_split_fn)
 from mhc_kernels.tilelang.backend import TileLangBackend, TileLangNarrowTiles
 from mhc_kernels.tilelang.post import build_hc_post
 from mhc_kernels.tilelang.pre import build_pre_big_fuse
@@ -32,6 +32,10 @@ def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNa
             for mixes in (MIXES, N):
                 yield (f"{backend.name}: prenorm_gemm[M={mixes},block_m={block_m},{tun or 'defaults'}]",
                        lambda b=block_m, m=mixes, t=tun: build_prenorm_gemm(N, hidden, m, b, pdl, **t))
+    # the prenorm_gemm op's chunk sums (M = n * n + 2 n only: the op's fn); chunks is a power of two
+    # up to K tiles / min tiles per CTA (64-wide tiles, >= 8 each: 4 * 7168 / 64 / 8 = 56 -> 32)
+    for chunks in (2, 4, 8, 16, 32):
+        yield f"chunk_sum[chunks={chunks}]", lambda c=chunks: build_chunk_sum(MIXES, c, pdl)
     for norm in (False, True):
         yield f"pre_big_fuse[norm={norm}]", lambda m=norm: build_pre_big_fuse(N, hidden, m, pdl)
     yield "hc_post", lambda: build_hc_post(N, hidden, pdl)

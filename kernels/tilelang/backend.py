@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import platform
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -50,6 +51,15 @@ WIDE_K_TILES = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
 _PRECISION = Precision(matmul="bf16x3", accumulate="fp32", elementwise_ulps=4.0, deterministic=True)
 
 
+@dataclass(frozen=True)
+class GemmSchedule:
+    """One prenorm GEMM call's configuration (TileLangBackend.gemm_schedule)."""
+
+    block_m: int
+    tunables: dict[str, int]  # build_prenorm_gemm keywords; empty: the kernel's defaults
+    chunks: int  # CTAs per caller's K range (sub-partials)
+
+
 class TileLangBackend(Backend):
     name = "tilelang"
     description = "mhc-verify's own TileLang mHC kernels (kernels/tilelang)"
@@ -74,6 +84,9 @@ class TileLangBackend(Backend):
     # so the split launch (~10 us, 11 % of the call at 4096 tokens) is paid once per weight. A kernel
     # that wrote fn through a raw pointer would not bump the version: nothing in an engine does.
     cache_split_fn = True
+    # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel ("kernel") or
+    # by two torch sums ("torch", the default until 2026-11-26).
+    reduce_chunks_with = "kernel"
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -103,7 +116,8 @@ class TileLangBackend(Backend):
         prov = {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
                 "module": type(self).__module__, "class": type(self).__qualname__, "calls": dict(self.calls),
                 "gemm_tunables": self.gemm_tunables or "kernel defaults",
-                "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn}
+                "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn,
+                "reduce_chunks_with": self.reduce_chunks_with}
         try:
             import tilelang
 
@@ -143,32 +157,58 @@ class TileLangBackend(Backend):
             self._dummy_weight[key] = torch.ones(hidden, dtype=torch.bfloat16, device=device)
         return self._dummy_weight[key]
 
-    def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
-        """The prenorm GEMM's partials. Each of the caller's n_splits K ranges is cut into ``chunks``
-        sub-ranges, one CTA each, so that every SM gets several CTAs whatever T is (at T = 65 536 one
-        CTA per 128 tokens alone is 1.3 waves on 132 SMs). With ``reduce`` the sub-partials are summed
-        back to n_splits partials (torch sum over the chunk axis: fixed order, deterministic);
-        without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
-        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for, prenorm_gemm
+    def gemm_schedule(self, tokens: int, n: int, hidden: int, n_splits: int, reduce: bool,
+                      device: torch.device) -> GemmSchedule:
+        """How the prenorm GEMM runs: block_m, the kernel tunables, and ``chunks``: each of the caller's
+        n_splits K ranges is cut into that many sub-ranges, one CTA each, so that every SM gets several
+        CTAs whatever T is (at T = 65 536 one CTA per 128 tokens alone is 1.3 waves on 132 SMs).
+        ``reduce``: the caller wants n_splits partials back (the prenorm_gemm op), so chunks > 1 cost
+        a reduction launch; without it (the fused pre) the sub-partials are handed on as they are."""
+        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for
 
-        t, m = x.shape[0], fn.shape[0]
-        block_m = block_m_for(t)
+        block_m = block_m_for(tokens)
         tunables = self.gemm_tunables.get(block_m, {})
         if (n * hidden // n_splits) % tunables.get("block_k", BLOCK_K):
             tunables = {}  # the split's K range is not whole wide tiles: the kernel's 64-wide ones
         k_tiles = n * hidden // tunables.get("block_k", BLOCK_K)
         min_tiles = self.min_tiles_per_chunk if tunables else MIN_TILES_PER_CHUNK
-        chunks = _chunks_per_split(t, block_m, k_tiles, n_splits, x.device, min_tiles)
-        parts = n_splits * chunks
+        chunks = _chunks_per_split(tokens, block_m, k_tiles, n_splits, device, min_tiles)
+        return GemmSchedule(block_m, dict(tunables), chunks)
+
+    def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
+        """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
+        are summed back to n_splits partials (``reduce_chunks``, ascending chunk order: deterministic);
+        without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
+        from mhc_kernels.tilelang.gemm import BLOCK_K, prenorm_gemm
+
+        t, m = x.shape[0], fn.shape[0]
+        plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
+        parts = n_splits * plan.chunks
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         if t:
-            self._count(f"prenorm_gemm[block_m={block_m},block_k={tunables.get('block_k', BLOCK_K)},chunks={chunks}]")
-            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), fn3=self._split_fn(fn),
-                         **tunables)
-        if reduce and chunks > 1:
-            mixes = mixes.view(n_splits, chunks, t, m).sum(1)
-            sqrsum = sqrsum.view(n_splits, chunks, t).sum(1)
+            self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.tunables.get('block_k', BLOCK_K)},"
+                        f"chunks={plan.chunks}]")
+            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
+                         **plan.tunables)
+        if reduce and plan.chunks > 1:
+            mixes, sqrsum = self._reduce_chunks(mixes.view(n_splits, plan.chunks, t, m),
+                                                sqrsum.view(n_splits, plan.chunks, t))
+        return mixes, sqrsum
+
+    def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
+        """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for
+        both, PDL-chained) or, with ``reduce_chunks_with = "torch"``, two torch sums."""
+        if self.reduce_chunks_with == "torch":
+            return mixes_parts.sum(1), sqrsum_parts.sum(1)
+        from mhc_kernels.tilelang.gemm import chunk_sum_kernel
+
+        s, chunks, t, m = mixes_parts.shape
+        mixes = torch.empty(s, t, m, dtype=torch.float32, device=mixes_parts.device)
+        sqrsum = torch.empty(s, t, dtype=torch.float32, device=mixes_parts.device)
+        if t:
+            self._count(f"chunk_sum[chunks={chunks}]")
+            chunk_sum_kernel(m, chunks, self._target())(mixes_parts, sqrsum_parts, mixes, sqrsum)
         return mixes, sqrsum
 
     def _split_fn(self, fn: torch.Tensor) -> torch.Tensor:
@@ -266,7 +306,7 @@ class TileLangBackend(Backend):
 
 class TileLangNarrowTiles(TileLangBackend):
     """The same kernels with the prenorm GEMM's 64-wide K tiles everywhere (4 stages, 128 threads,
-    >= 8 per CTA) and fn split on every call: the default until 2026-11-25 and a stress variant of
+    >= 8 per CTA), fn split on every call and the op's chunks summed by torch: the default until 2026-11-25 and a stress variant of
     the default (other grid, other timings). Load it as
     ``--backend mhc_kernels.tilelang.backend:TileLangNarrowTiles``."""
 
@@ -275,6 +315,7 @@ class TileLangNarrowTiles(TileLangBackend):
     gemm_tunables: dict[int, dict[str, int]] = {}
     min_tiles_per_chunk = MIN_TILES_PER_CHUNK
     cache_split_fn = False
+    reduce_chunks_with = "torch"
 
 
 def _version_of(fn: torch.Tensor) -> int | None:

@@ -207,6 +207,55 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     return mhc_prenorm_gemm
 
 
+CHUNK_SUM_TOKENS = 128  # tokens (and threads) per CTA of chunk_sum
+
+
+def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
+    """Sub-partials [S, chunks, T, M] and [S, chunks, T] -> partials [S, T, M] and [S, T]: each element
+    the fp32 sum of its ``chunks`` sub-partials in ascending chunk order (((p0 + p1) + p2) + ...), so
+    the result is bitwise deterministic. One launch for both outputs (two torch sums are two launches
+    and, without PDL, two launch gaps); PDL-chained behind the GEMM where supported.
+    Grid (ceil(T / CHUNK_SUM_TOKENS), S); reads coalesced (consecutive threads, consecutive floats)."""
+    import tilelang.language as T
+
+    tokens = T.dynamic("tokens")
+    splits = T.dynamic("splits")
+    per_cta = CHUNK_SUM_TOKENS
+
+    @T.prim_func
+    def mhc_chunk_sum(mixes_parts: T.Tensor((splits, chunks, tokens, mixes), "float32"),
+                      sqrsum_parts: T.Tensor((splits, chunks, tokens), "float32"),
+                      mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                      sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+        with T.Kernel(T.ceildiv(tokens, per_cta), splits, threads=per_cta) as (bt, s):
+            tx = T.get_thread_binding()
+            acc = T.alloc_var("float32")
+            if use_pdl:
+                T.pdl_sync()  # the sub-partials are the GEMM's output
+            for r in T.serial(mixes):  # element e of the CTA's per_cta * mixes contiguous floats
+                e = r * per_cta + tx
+                row = bt * per_cta + e // mixes
+                if row < tokens:
+                    acc = mixes_parts[s, 0, row, e % mixes]
+                    for c in T.serial(chunks - 1):
+                        acc += mixes_parts[s, c + 1, row, e % mixes]
+                    mixes_partial[s, row, e % mixes] = acc
+            row = bt * per_cta + tx
+            if row < tokens:
+                acc = sqrsum_parts[s, 0, row]
+                for c in T.serial(chunks - 1):
+                    acc += sqrsum_parts[s, c + 1, row]
+                sqrsum_partial[s, row] = acc
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_chunk_sum
+
+
+def chunk_sum_kernel(mixes: int, chunks: int, target: Target):
+    return compile_cached("chunk_sum", (mixes, chunks), lambda: build_chunk_sum(mixes, chunks, target.pdl), target)
+
+
 def split_fn_kernel(mixes: int, k_total: int, target: Target):
     return compile_cached("split_fn", (mixes, k_total), lambda: build_split_fn(mixes, k_total, target.pdl), target)
 
