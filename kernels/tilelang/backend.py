@@ -87,6 +87,9 @@ class TileLangBackend(Backend):
     # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel ("kernel") or
     # by two torch sums ("torch", the default until 2026-11-26).
     reduce_chunks_with = "kernel"
+    # The op's chunks (summed back) only up to one CTA per SM (_chunks_per_split); False: as many as
+    # for the fused pre (>= WAVES CTAs per SM), the rule until 2026-11-26.
+    one_wave_when_reducing = True
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -117,7 +120,8 @@ class TileLangBackend(Backend):
                 "module": type(self).__module__, "class": type(self).__qualname__, "calls": dict(self.calls),
                 "gemm_tunables": self.gemm_tunables or "kernel defaults",
                 "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn,
-                "reduce_chunks_with": self.reduce_chunks_with}
+                "reduce_chunks_with": self.reduce_chunks_with,
+                "one_wave_when_reducing": self.one_wave_when_reducing}
         try:
             import tilelang
 
@@ -163,7 +167,8 @@ class TileLangBackend(Backend):
         n_splits K ranges is cut into that many sub-ranges, one CTA each, so that every SM gets several
         CTAs whatever T is (at T = 65 536 one CTA per 128 tokens alone is 1.3 waves on 132 SMs).
         ``reduce``: the caller wants n_splits partials back (the prenorm_gemm op), so chunks > 1 cost
-        a reduction launch; without it (the fused pre) the sub-partials are handed on as they are."""
+        a reduction launch and are cut only up to one CTA per SM; without it (the fused pre) the
+        sub-partials are handed on as they are."""
         from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for
 
         block_m = block_m_for(tokens)
@@ -172,7 +177,7 @@ class TileLangBackend(Backend):
             tunables = {}  # the split's K range is not whole wide tiles: the kernel's 64-wide ones
         k_tiles = n * hidden // tunables.get("block_k", BLOCK_K)
         min_tiles = self.min_tiles_per_chunk if tunables else MIN_TILES_PER_CHUNK
-        chunks = _chunks_per_split(tokens, block_m, k_tiles, n_splits, device, min_tiles)
+        chunks = _chunks_per_split(tokens, block_m, k_tiles, n_splits, device, min_tiles, reducing=reduce and self.one_wave_when_reducing)
         return GemmSchedule(block_m, dict(tunables), chunks)
 
     def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
@@ -306,8 +311,9 @@ class TileLangBackend(Backend):
 
 class TileLangNarrowTiles(TileLangBackend):
     """The same kernels with the prenorm GEMM's 64-wide K tiles everywhere (4 stages, 128 threads,
-    >= 8 per CTA), fn split on every call and the op's chunks summed by torch: the default until 2026-11-25 and a stress variant of
-    the default (other grid, other timings). Load it as
+    >= 8 per CTA), fn split on every call, and the op's chunks cut as for the fused pre and summed by
+    torch: the default until 2026-11-25 and a stress variant of the default (other grid, other
+    timings, another reduction). Load it as
     ``--backend mhc_kernels.tilelang.backend:TileLangNarrowTiles``."""
 
     name = "tilelang-bk64"
@@ -316,6 +322,7 @@ class TileLangNarrowTiles(TileLangBackend):
     min_tiles_per_chunk = MIN_TILES_PER_CHUNK
     cache_split_fn = False
     reduce_chunks_with = "torch"
+    one_wave_when_reducing = False
 
 
 def _version_of(fn: torch.Tensor) -> int | None:
@@ -327,15 +334,25 @@ def _version_of(fn: torch.Tensor) -> int | None:
 
 
 def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, device: torch.device,
-                      min_tiles: int = MIN_TILES_PER_CHUNK) -> int:
-    """Sub-ranges per split: a power of two, each a whole number of >= min_tiles K tiles, enough for the SMs."""
+                      min_tiles: int = MIN_TILES_PER_CHUNK, reducing: bool = False) -> int:
+    """Sub-ranges per split: a power of two, each a whole number of >= min_tiles K tiles, enough for
+    the SMs. Handed on unsummed (``reducing`` False: the fused pre), chunks double while there are
+    fewer than WAVES CTAs per SM. Summed back (``reducing``: the prenorm_gemm op), they double only
+    while the doubled grid still fits one CTA per SM: the sum is a launch of its own, and on an H200
+    at 4096 tokens (S = 4, 128 CTAs of 56 K tiles) one wave of long CTAs beat two waves plus the sum
+    (results/gpu/2026-11-25-h200x2-session4)."""
     key = str(device)
     if key not in _SM_COUNT:
         _SM_COUNT[key] = torch.cuda.get_device_properties(device).multi_processor_count
+    sms = _SM_COUNT[key]
     blocks = max(1, -(-tokens // block_m))
     tiles = k_tiles // n_splits
+
+    def more(chunks: int) -> bool:
+        ctas = blocks * n_splits * chunks
+        return 2 * ctas <= sms if reducing else ctas < WAVES * sms
+
     chunks = 1
-    while (blocks * n_splits * chunks < WAVES * _SM_COUNT[key] and tiles % (chunks * 2) == 0
-           and tiles // (chunks * 2) >= min_tiles):
+    while more(chunks) and tiles % (chunks * 2) == 0 and tiles // (chunks * 2) >= min_tiles:
         chunks *= 2
     return chunks

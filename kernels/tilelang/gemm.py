@@ -207,7 +207,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     return mhc_prenorm_gemm
 
 
-CHUNK_SUM_TOKENS = 128  # tokens (and threads) per CTA of chunk_sum
+CHUNK_SUM_TOKENS = 16  # tokens per CTA of chunk_sum
+CHUNK_SUM_THREADS = 128
 
 
 def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
@@ -215,37 +216,44 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
     the fp32 sum of its ``chunks`` sub-partials in ascending chunk order (((p0 + p1) + p2) + ...), so
     the result is bitwise deterministic. One launch for both outputs (two torch sums are two launches
     and, without PDL, two launch gaps); PDL-chained behind the GEMM where supported.
-    Grid (ceil(T / CHUNK_SUM_TOKENS), S); reads coalesced (consecutive threads, consecutive floats)."""
+
+    Grid (ceil(T / CHUNK_SUM_TOKENS), S): a CTA's outputs are CHUNK_SUM_TOKENS * M contiguous mixes
+    and CHUNK_SUM_TOKENS sums of squares, a few per thread, all loads of a thread independent
+    (unrolled), consecutive threads on consecutive floats. The first version (128 tokens per CTA, one
+    thread per token looping over the M mixes) had 128 CTAs at T = 4096 and took 16-24 us, latency bound."""
     import tilelang.language as T
 
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
     per_cta = CHUNK_SUM_TOKENS
+    threads = CHUNK_SUM_THREADS
+    per_thread = -(-per_cta * mixes // threads)
+    assert per_cta <= threads, (per_cta, threads)
 
     @T.prim_func
     def mhc_chunk_sum(mixes_parts: T.Tensor((splits, chunks, tokens, mixes), "float32"),
                       sqrsum_parts: T.Tensor((splits, chunks, tokens), "float32"),
                       mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                       sqrsum_partial: T.Tensor((splits, tokens), "float32")):
-        with T.Kernel(T.ceildiv(tokens, per_cta), splits, threads=per_cta) as (bt, s):
+        with T.Kernel(T.ceildiv(tokens, per_cta), splits, threads=threads) as (bt, s):
             tx = T.get_thread_binding()
-            acc = T.alloc_var("float32")
+            acc = T.alloc_local((per_thread,), "float32")
             if use_pdl:
                 T.pdl_sync()  # the sub-partials are the GEMM's output
-            for r in T.serial(mixes):  # element e of the CTA's per_cta * mixes contiguous floats
-                e = r * per_cta + tx
+            for r in T.unroll(per_thread):  # element e of the CTA's per_cta * mixes contiguous floats
+                e = r * threads + tx
                 row = bt * per_cta + e // mixes
-                if row < tokens:
-                    acc = mixes_parts[s, 0, row, e % mixes]
-                    for c in T.serial(chunks - 1):
-                        acc += mixes_parts[s, c + 1, row, e % mixes]
-                    mixes_partial[s, row, e % mixes] = acc
+                if e < per_cta * mixes and row < tokens:
+                    acc[r] = mixes_parts[s, 0, row, e % mixes]
+                    for c in T.unroll(chunks - 1):
+                        acc[r] += mixes_parts[s, c + 1, row, e % mixes]
+                    mixes_partial[s, row, e % mixes] = acc[r]
             row = bt * per_cta + tx
-            if row < tokens:
-                acc = sqrsum_parts[s, 0, row]
-                for c in T.serial(chunks - 1):
-                    acc += sqrsum_parts[s, c + 1, row]
-                sqrsum_partial[s, row] = acc
+            if tx < per_cta and row < tokens:
+                acc[0] = sqrsum_parts[s, 0, row]
+                for c in T.unroll(chunks - 1):
+                    acc[0] += sqrsum_parts[s, c + 1, row]
+                sqrsum_partial[s, row] = acc[0]
             if use_pdl:
                 T.pdl_trigger()
 
