@@ -16,8 +16,10 @@ fill the SMs; the op then sums the chunks back (the fused pre takes them unsumme
 Shapes: T in {1024, 2048, 4096, 8192, 16384, 65536, 80000} x H in {4096, 7168} with S by the
 benchmark's rule (mhc_verify.bench.engine_splits), and S = 1 at 1024 and 4096 tokens (H = 7168),
 where the default still chunks. GB/s over the op's bytes (mhc_verify.bench.op_bytes), next to the
-copy bandwidth measured in the same run. Where a schedule chunks: the GEMM launch alone
-(reduce=False) and the sum of the chunks alone.
+copy bandwidth measured in the same run. Where a schedule chunks: the GEMM launch alone on the same
+schedule, and what the sum of the chunks adds to the op (a sum timed alone measures the host's
+launch cost, ~15 us, not the GPU's). Run it with nothing else on the host: 14 calibration processes
+beside it made kernels that run the same schedule differ by up to 12 % (2026-11-25, H200).
 
 Checks per schedule (failures printed, the run goes on) at (T, H, S) = (4093, 7168, 4),
 (4096, 4096, 4), (1023, 7168, 16), (65 537, 4096, 1), (1024, 7168, 1), x with per-token magnitudes:
@@ -38,6 +40,7 @@ import torch
 
 from mhc_verify.bench import copy_bandwidth, engine_splits, make_inputs, op_bytes, time_call
 from mhc_verify.error_model import ACCUMULATE_U, LAMBDA
+from mhc_kernels.tilelang.gemm import prenorm_gemm as launch_gemm
 
 N = 4
 TOKENS = (1024, 2048, 4096, 8192, 16384, 65536, 80000)
@@ -145,12 +148,14 @@ def main() -> None:
                 us = min(time_call(lambda: be.prenorm_gemm(x, fn, s)) for _ in range(2)) * 1e6
                 gbs[(name, t, h, s)] = nbytes / us / 1e3
                 extra = ""
-                if plan.chunks > 1:
-                    gemm_us = time_call(lambda: be._gemm(x, fn, N, h, s, reduce=False)) * 1e6
-                    mp, sp = be._gemm(x, fn, N, h, s, reduce=False)
-                    mp, sp = mp.view(s, plan.chunks, t, -1), sp.view(s, plan.chunks, t)
-                    sum_us = time_call(lambda: be._reduce_chunks(mp, sp)) * 1e6
-                    extra = f"  [GEMM alone {gemm_us:6.1f} us, chunk_sum alone {sum_us:5.1f} us]"
+                if plan.chunks > 1:  # the op's GEMM launch alone, on the same schedule (fn split cached)
+                    parts = s * plan.chunks
+                    mp = torch.empty(parts, t, fn.shape[0], device="cuda")
+                    sp = torch.empty(parts, t, device="cuda")
+                    fn3 = be._split_fn(fn)
+                    gemm_us = min(time_call(lambda: launch_gemm(x, fn, mp, sp, N, h, plan.block_m, be._target(),
+                                                                fn3=fn3, **plan.tunables)) for _ in range(2)) * 1e6
+                    extra = f"  [GEMM launch alone {gemm_us:6.1f} us: the sum adds {us - gemm_us:5.1f} us]"
                     del mp, sp
                 log(f"T={t:6d} H={h} S={s:2d} {name:16s} block_m={plan.block_m:3d} "
                     f"block_k={plan.tunables.get('block_k', 64):3d} chunks={plan.chunks:2d}: {us:8.1f} us "
