@@ -1,7 +1,12 @@
 """Which prenorm GEMM *op* schedule to ship? One GPU run (< 2 minutes) times the op as the benchmark
 does (``backend.prenorm_gemm``, fn's split cached, back to back) under several schedules, and checks each.
 
-    source scripts/device_env.sh && python scripts/debug/gemm_schedules.py [--quick]
+    source scripts/device_env.sh && python scripts/debug/gemm_schedules.py [--quick] [--tokens 4096,65536]
+        [--variant NAME:block_k=128,num_stages=3,threads=256 ...] [--only default,NAME] [--pre-gemm]
+
+``--variant`` adds the default schedule with other kernel tunables for block_m 128 (>= 1024 tokens);
+``--tokens`` narrows the timed token counts, ``--only a,b`` the schedules; ``--pre-gemm`` also times
+the GEMM as the fused pre calls it (reduce=False: its chunks are not summed).
 
 The op returns S split-K partials. Our backend may cut each split's K range into ``chunks`` CTAs to
 fill the SMs; the op then sums the chunks back (the fused pre takes them unsummed). Schedules
@@ -85,15 +90,37 @@ def reference(x, fn):
     return torch.cat(mix), torch.cat(scale), torch.cat(sq)
 
 
+def variants(argv):
+    """``--variant NAME:k=v,k=v`` -> {NAME: TileLangBackend with those block_m 128 tunables}."""
+    from mhc_kernels.tilelang import backend as be
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
+
+    out = {}
+    for i, arg in enumerate(argv):
+        if arg == "--variant":
+            name, spec = argv[i + 1].split(":", 1)
+            tunables = {k: int(v) for k, v in (kv.split("=") for kv in spec.split(","))}
+            variant = be.TileLangBackend()
+            variant.gemm_tunables = {**be.TileLangBackend.gemm_tunables, LARGE_T_BLOCK_M: tunables}
+            out[name] = variant
+    return out
+
+
 def main() -> None:
+    global TOKENS
     quick = "--quick" in sys.argv
+    if "--tokens" in sys.argv:
+        TOKENS = tuple(int(t) for t in sys.argv[sys.argv.index("--tokens") + 1].split(","))
     t0 = time.perf_counter()
     device = torch.device("cuda")
     log(f"device {torch.cuda.get_device_name()}  torch {torch.__version__}")
     copy_gbs = copy_bandwidth(device)
     log(f"copy bandwidth (mhc_verify.bench.copy_bandwidth, read + write): {copy_gbs:.0f} GB/s")
     n_sms = torch.cuda.get_device_properties(device).multi_processor_count
-    backends = schedules()
+    backends = {**schedules(), **variants(sys.argv)}
+    if "--only" in sys.argv:
+        keep = sys.argv[sys.argv.index("--only") + 1].split(",")
+        backends = {name: b for name, b in backends.items() if name in keep}
     if quick:
         backends = dict(list(backends.items())[:3])
     ok = {name: True for name in backends}
@@ -136,7 +163,7 @@ def main() -> None:
     # -- timing ------------------------------------------------------------------------------------
     gbs = {}  # (name, T, H, S) -> GB/s
     shapes = [(t, h, engine_splits(t, N * h, 128 if t >= 1024 else 64, n_sms)) for h in HIDDEN for t in TOKENS]
-    for t, h, s in shapes + list(EXTRA_SHAPES):
+    for t, h, s in shapes + [shape for shape in EXTRA_SHAPES if shape[0] in TOKENS]:
         inputs, _ = make_inputs("prenorm_gemm", t, h, s, device)
         nbytes = op_bytes("prenorm_gemm", inputs, t, h, s)
         x, fn = inputs["x"], inputs["fn"]
@@ -157,6 +184,10 @@ def main() -> None:
                                                                 fn3=fn3, **plan.tunables)) for _ in range(2)) * 1e6
                     extra = f"  [GEMM launch alone {gemm_us:6.1f} us: the sum adds {us - gemm_us:5.1f} us]"
                     del mp, sp
+                if "--pre-gemm" in sys.argv:  # the GEMM as the fused pre calls it (sub-partials unsummed)
+                    pre_plan = be.gemm_schedule(t, N, h, s, False, device)
+                    pre_us = min(time_call(lambda: be._gemm(x, fn, N, h, s, reduce=False)) for _ in range(2)) * 1e6
+                    extra += f"  [unsummed (fused pre's) GEMM, chunks={pre_plan.chunks}: {pre_us:6.1f} us]"
                 log(f"T={t:6d} H={h} S={s:2d} {name:16s} block_m={plan.block_m:3d} "
                     f"block_k={plan.tunables.get('block_k', 64):3d} chunks={plan.chunks:2d}: {us:8.1f} us "
                     f"{gbs[(name, t, h, s)]:6.0f} GB/s ({100 * gbs[(name, t, h, s)] / copy_gbs:5.1f} % of copy){extra}")
@@ -177,12 +208,14 @@ def main() -> None:
                           for t, hh, s in shapes if hh == h)
             log(f"        {name:16s}  {row}  {'ok' if ok[name] else 'NOT OK'}")
     for t, h, s in EXTRA_SHAPES:
+        if t not in TOKENS:
+            continue
         row = "  ".join(f"{name} {100 * gbs[(name, t, h, s)] / copy_gbs:.1f}%" for name in backends
                         if (name, t, h, s) in gbs)
         log(f"T={t} H={h} S={s}: {row}")
     for name in backends:
         def at(t):
-            return min(gbs.get((name, tt, h, s), 0.0) for tt, h, s in shapes if tt == t)
+            return min((gbs.get((name, tt, h, s), 0.0) for tt, h, s in shapes if tt == t), default=0.0)
         log(f"RANK {name} T=4096 {100 * at(4096) / copy_gbs:.1f} % T=65536 {100 * at(65536) / copy_gbs:.1f} % "
             f"{'ok' if ok[name] else 'NOT OK'}")
 
