@@ -5,7 +5,7 @@ does (``backend.prenorm_gemm``, fn's split cached, back to back) under several s
         [--variant NAME:block_k=128,num_stages=3,threads=256 ...] [--only default,NAME] [--pre-gemm]
 
 ``--variant`` adds the default schedule with other kernel tunables for block_m 128 (>= 1024 tokens);
-``--tokens`` narrows the timed token counts, ``--only a,b`` the schedules; ``--pre-gemm`` also times
+``--tokens`` narrows the timed token counts, ``--only a,b`` the schedules (variants are kept); ``--pre-gemm`` also times
 the GEMM as the fused pre calls it (reduce=False: its chunks are not summed).
 
 The op returns S split-K partials. Our backend may cut each split's K range into ``chunks`` CTAs to
@@ -117,10 +117,11 @@ def main() -> None:
     copy_gbs = copy_bandwidth(device)
     log(f"copy bandwidth (mhc_verify.bench.copy_bandwidth, read + write): {copy_gbs:.0f} GB/s")
     n_sms = torch.cuda.get_device_properties(device).multi_processor_count
-    backends = {**schedules(), **variants(sys.argv)}
+    backends = schedules()
     if "--only" in sys.argv:
         keep = sys.argv[sys.argv.index("--only") + 1].split(",")
         backends = {name: b for name, b in backends.items() if name in keep}
+    backends.update(variants(sys.argv))
     if quick:
         backends = dict(list(backends.items())[:3])
     ok = {name: True for name in backends}
