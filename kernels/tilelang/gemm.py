@@ -30,6 +30,9 @@ of bf16 are exact, so fma or not is the same), lanes summed as a tree, tile sums
 ``sq_flush`` tiles, the runs added in order (bitwise the same for the same block_k, threads /
 block_m and sq_flush; the longest fp32 chain is a few dozen adds, not K / 8).
 
+The backend may cut a split's K range over several CTAs (sub-partials, "chunks"); for the
+prenorm_gemm op ``chunk_sum`` adds them back in chunk order (one more launch, PDL-chained).
+
 ``block_m`` 64 is the variant for few tokens (more CTAs), 128 the one for >= 1024 tokens (fewer
 reads of fn3 from L2 per token). K / S must be a multiple of ``block_k``.
 """
