@@ -7,8 +7,9 @@ Options:
   --mhc-examples N        examples per (backend, op) in the property tests
 
 Tests that take the ``mhc_backend_info`` and ``mhc_op`` fixtures are parametrised over every
-(backend, op); a backend that is unavailable or lacks the op is skipped with the reason (shown in
-the summary by ``-ra``), unless it is required, when the test fails.
+(backend, op); a backend that is unavailable is skipped with the reason (shown in the summary by
+``-ra``), unless it is required, when the test fails. An op the backend does not implement is
+skipped with that reason, required or not (the CLI reports it as "not implemented").
 """
 
 from __future__ import annotations
@@ -73,10 +74,10 @@ def mhc_backend_info(request: pytest.FixtureRequest):
         pytest.skip(message)
     op = request.node.callspec.params.get("mhc_op") if hasattr(request.node, "callspec") else None
     if op is not None and op not in info.implements:
-        message = f"backend {info.name} does not implement {op} (not implemented)"
-        if info.name in required:
-            pytest.fail(message)
-        pytest.skip(message)
+        # A property of the backend, not a failure to run it: "not implemented" in the CLI's report
+        # too, required or not. (Failing here made the README's own GPU command error on tilelang's
+        # mixes and sinkhorn, which it only implements fused: results/gpu/2026-11-25-h100-h200-session4.)
+        pytest.skip(f"backend {info.name} does not implement {op} (not implemented)")
     return info
 
 
