@@ -46,6 +46,7 @@ import torch
 from mhc_verify.bench import copy_bandwidth, engine_splits, make_inputs, op_bytes, time_call
 from mhc_verify.error_model import ACCUMULATE_U, LAMBDA
 from mhc_kernels.tilelang.gemm import prenorm_gemm as launch_gemm
+from gemm_variants import Reference  # the float64 reference by row blocks (this script's folder is on sys.path)
 
 N = 4
 TOKENS = (1024, 2048, 4096, 8192, 16384, 65536, 80000)
@@ -75,19 +76,6 @@ def schedules():
 
     return {"old-default": OldDefault(), "waves-kernel": WavesKernel(), "default": be.TileLangBackend(),
             "no-chunks": NoChunks(), "narrow": be.TileLangNarrowTiles()}
-
-
-def reference(x, fn):
-    """float64 x @ fn.T, sum(|x| |fn|), sum(x^2), by row blocks."""
-    fd, fa = fn.double(), fn.double().abs()
-    mix, scale, sq = [], [], []
-    for r in range(0, x.shape[0], 4096):
-        xd = x[r:r + 4096].double()
-        mix.append(xd @ fd.T)
-        scale.append(xd.abs() @ fa.T)
-        sq.append((xd * xd).sum(1))
-        del xd
-    return torch.cat(mix), torch.cat(scale), torch.cat(sq)
 
 
 def variants(argv):
@@ -134,7 +122,8 @@ def main() -> None:
         x = (torch.randn(t, k, device="cuda", generator=g)
              * torch.exp(2 * torch.randn(t, 1, device="cuda", generator=g))).to(torch.bfloat16)
         fn = torch.randn(N * N + 2 * N, k, device="cuda", generator=g) * 1e-2
-        ref_mix, ref_scale, ref_sq = reference(x, fn)
+        ref = Reference(x, fn)
+        ref_mix, ref_scale, ref_sq = ref.mix, ref.scale, ref.sq
         outs = {}
         for name, be in backends.items():
             try:
@@ -158,7 +147,7 @@ def main() -> None:
         if "waves-kernel" in outs and "old-default" in outs:
             eq = all(torch.equal(a, b) for a, b in zip(outs["waves-kernel"], outs["old-default"]))
             log(f"info: T={t} H={h} S={s} chunk_sum bitwise == torch sums (same chunks): {eq}")
-        del x, fn, ref_mix, ref_scale, ref_sq, outs
+        del x, fn, ref, ref_mix, ref_scale, ref_sq, outs
         torch.cuda.empty_cache()
 
     # -- timing ------------------------------------------------------------------------------------
