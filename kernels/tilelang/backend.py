@@ -185,7 +185,7 @@ class TileLangBackend(Backend):
 
     def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
         """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
-        are summed back to n_splits partials (``reduce_chunks``, ascending chunk order: deterministic);
+        are summed back to n_splits partials (``_reduce_chunks``, ascending chunk order: deterministic);
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
         from mhc_kernels.tilelang.gemm import BLOCK_K, prenorm_gemm
 
@@ -209,6 +209,9 @@ class TileLangBackend(Backend):
         both, PDL-chained) or, with ``reduce_chunks_with = "torch"``, two torch sums."""
         if self.reduce_chunks_with == "torch":
             return mixes_parts.sum(1), sqrsum_parts.sum(1)
+        if self.reduce_chunks_with != "kernel":
+            raise ValueError(f"{type(self).__name__}.reduce_chunks_with must be 'kernel' or 'torch', "
+                             f"got {self.reduce_chunks_with!r}")
         from mhc_kernels.tilelang.gemm import chunk_sum_kernel
 
         s, chunks, t, m = mixes_parts.shape
