@@ -26,7 +26,7 @@ def test_the_op_cuts_chunks_only_up_to_one_cta_per_sm(tokens, hidden, splits):
     backend = be.TileLangBackend()
     plan = backend.gemm_schedule(tokens, 4, hidden, splits, True, DEVICE)
     ctas = -(-tokens // plan.block_m) * splits * plan.chunks
-    k_tiles = 4 * hidden // plan.tunables.get("block_k", 64)
+    k_tiles = 4 * hidden // plan.block_k
     assert plan.chunks == 1 or ctas <= SMS, (plan, ctas)
     # ... and no fewer than that: one more doubling would pass the SMs or the minimum K tiles per CTA
     tiles = k_tiles // splits
@@ -52,7 +52,7 @@ def test_chunks_are_whole_k_tiles_and_powers_of_two():
                     continue
                 for reduce in (False, True):
                     plan = backend.gemm_schedule(tokens, 4, hidden, splits, reduce, DEVICE)
-                    k_tiles = 4 * hidden // plan.tunables.get("block_k", 64)
+                    k_tiles = 4 * hidden // plan.block_k
                     assert plan.chunks & (plan.chunks - 1) == 0
                     assert (k_tiles // splits) % plan.chunks == 0, (tokens, hidden, splits, plan)
 

@@ -61,6 +61,13 @@ class GemmSchedule:
     tunables: dict[str, int]  # build_prenorm_gemm keywords; empty: the kernel's defaults
     chunks: int  # CTAs per caller's K range (sub-partials)
 
+    @property
+    def block_k(self) -> int:
+        """The K tile: the tunables', else the kernel's default."""
+        from mhc_kernels.tilelang.gemm import BLOCK_K
+
+        return self.tunables.get("block_k", BLOCK_K)
+
 
 class TileLangBackend(Backend):
     name = "tilelang"
@@ -171,23 +178,22 @@ class TileLangBackend(Backend):
         ``reduce``: the caller wants n_splits partials back (the prenorm_gemm op), so chunks > 1 cost
         a reduction launch and are cut only up to one CTA per SM; without it (the fused pre) the
         sub-partials are handed on as they are."""
-        from mhc_kernels.tilelang.gemm import BLOCK_K, block_m_for
+        from mhc_kernels.tilelang.gemm import block_m_for
 
         block_m = block_m_for(tokens)
-        tunables = self.gemm_tunables.get(block_m, {})
-        if (n * hidden // n_splits) % tunables.get("block_k", BLOCK_K):
-            tunables = {}  # the split's K range is not whole wide tiles: the kernel's 64-wide ones
-        k_tiles = n * hidden // tunables.get("block_k", BLOCK_K)
-        min_tiles = self.min_tiles_per_chunk if tunables else MIN_TILES_PER_CHUNK
-        chunks = _chunks_per_split(tokens, block_m, k_tiles, n_splits, device, min_tiles,
+        plan = GemmSchedule(block_m, dict(self.gemm_tunables.get(block_m, {})), 1)
+        if (n * hidden // n_splits) % plan.block_k:
+            plan = GemmSchedule(block_m, {}, 1)  # the split's K range is not whole wide tiles: 64-wide ones
+        min_tiles = self.min_tiles_per_chunk if plan.tunables else MIN_TILES_PER_CHUNK
+        chunks = _chunks_per_split(tokens, block_m, n * hidden // plan.block_k, n_splits, device, min_tiles,
                                    reducing=reduce and self.one_wave_when_reducing)
-        return GemmSchedule(block_m, dict(tunables), chunks)
+        return GemmSchedule(block_m, plan.tunables, chunks)
 
     def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
         """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
         are summed back to n_splits partials (``_reduce_chunks``, ascending chunk order: deterministic);
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
-        from mhc_kernels.tilelang.gemm import BLOCK_K, prenorm_gemm
+        from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         t, m = x.shape[0], fn.shape[0]
         plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
@@ -195,8 +201,7 @@ class TileLangBackend(Backend):
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         if t:
-            self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.tunables.get('block_k', BLOCK_K)},"
-                        f"chunks={plan.chunks}]")
+            self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}]")
             prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
                          **plan.tunables)
         if reduce and plan.chunks > 1:

@@ -179,7 +179,7 @@ def main() -> None:
                     pre_us = min(time_call(lambda: be._gemm(x, fn, N, h, s, reduce=False)) for _ in range(2)) * 1e6
                     extra += f"  [unsummed (fused pre's) GEMM, chunks={pre_plan.chunks}: {pre_us:6.1f} us]"
                 log(f"T={t:6d} H={h} S={s:2d} {name:16s} block_m={plan.block_m:3d} "
-                    f"block_k={plan.tunables.get('block_k', 64):3d} chunks={plan.chunks:2d}: {us:8.1f} us "
+                    f"block_k={plan.block_k:3d} chunks={plan.chunks:2d}: {us:8.1f} us "
                     f"{gbs[(name, t, h, s)]:6.0f} GB/s ({100 * gbs[(name, t, h, s)] / copy_gbs:5.1f} % of copy){extra}")
             except Exception as e:  # noqa: BLE001
                 ok[name] = False
