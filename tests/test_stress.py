@@ -125,6 +125,10 @@ def test_tilelang_offers_its_gemm_knobs_as_stress_variants():
     assert variants["long-chunks"].gemm_tunables == backend.gemm_tunables
     assert backend.gemm_tunables[128]["block_k"] == 128 and variants["bk64"].gemm_tunables == {}
     assert backend.stress_variants("hc_post") == {}
+    # the op (3-stage pipeline, one CTA per SM) also runs on the fused pre's 2-stage tunables
+    op_variants = backend.stress_variants("prenorm_gemm")
+    assert set(op_variants) == {"long-chunks", "bk64", "two-ctas-per-sm"}
+    assert op_variants["two-ctas-per-sm"].op_gemm_tunables == backend.gemm_tunables != backend.op_gemm_tunables
 
 
 class _FakePartitions:

@@ -28,10 +28,13 @@ def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNa
         yield f"split_fn[M={mixes}]", lambda m=mixes: build_split_fn(m, N * hidden, pdl)
     for backend in backends:
         for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
-            tun = backend.gemm_tunables.get(block_m, {})
-            for mixes in (MIXES, N):
-                yield (f"{backend.name}: prenorm_gemm[M={mixes},block_m={block_m},{tun or 'defaults'}]",
-                       lambda b=block_m, m=mixes, t=tun: build_prenorm_gemm(N, hidden, m, b, pdl, **t))
+            # the fused pre's tunables and the prenorm_gemm op's, where they differ (the kernel's
+            # defaults, gemm_schedule's fallback, are TileLangNarrowTiles' tunables)
+            tunables = [backend.gemm_tunables.get(block_m, {}), backend.op_gemm_tunables.get(block_m, {})]
+            for tun in [t for i, t in enumerate(tunables) if t not in tunables[:i]]:
+                for mixes in (MIXES, N):
+                    yield (f"{backend.name}: prenorm_gemm[M={mixes},block_m={block_m},{tun or 'defaults'}]",
+                           lambda b=block_m, m=mixes, t=tun: build_prenorm_gemm(N, hidden, m, b, pdl, **t))
     # the prenorm_gemm op's chunk sums (M = n * n + 2 n only: the op's fn); chunks is a power of two
     # up to K tiles / min tiles per CTA (64-wide tiles, >= 8 each: 4 * 7168 / 64 / 8 = 56 -> 32)
     for chunks in (2, 4, 8, 16, 32):
@@ -115,7 +118,9 @@ def test_gemm_pipeline_keeps_copies_in_flight():
     from mhc_kernels.tilelang.gemm import DEFAULT_TUNABLES, fn3_rows
 
     wide = TileLangBackend.gemm_tunables[LARGE_T_BLOCK_M]
-    for tunables in (DEFAULT_TUNABLES, wide):
+    op_wide = TileLangBackend.op_gemm_tunables[LARGE_T_BLOCK_M]
+    assert op_wide.get("num_stages") == 3, "the prenorm_gemm op's 3-stage pipeline (backend.OP_K_TILES)"
+    for tunables in (DEFAULT_TUNABLES, wide, op_wide):
         stages = tunables.get("num_stages", DEFAULT_TUNABLES["num_stages"])
         for mixes in (MIXES, N):
             source = _compile(lambda: build_prenorm_gemm(N, 7168, mixes, LARGE_T_BLOCK_M, True, **tunables),

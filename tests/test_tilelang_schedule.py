@@ -57,6 +57,22 @@ def test_chunks_are_whole_k_tiles_and_powers_of_two():
                     assert (k_tiles // splits) % plan.chunks == 0, (tokens, hidden, splits, plan)
 
 
+def test_only_the_op_runs_the_three_stage_pipeline():
+    backend = be.TileLangBackend()
+    for tokens in (1024, 4096, 80000):
+        op = backend.gemm_schedule(tokens, 4, 7168, 1, True, DEVICE)
+        pre = backend.gemm_schedule(tokens, 4, 7168, 1, False, DEVICE)
+        assert op.block_m == pre.block_m == 128
+        assert op.tunables["num_stages"] == 3 and pre.tunables["num_stages"] == 2
+        # the same K tile and threads per row: the sum of squares flushes at the same columns
+        assert {k: v for k, v in op.tunables.items() if k != "num_stages"} == \
+               {k: v for k, v in pre.tunables.items() if k != "num_stages"}
+    small = backend.gemm_schedule(1023, 4, 7168, 16, True, DEVICE)
+    assert small.block_m == 64 and small.tunables == be.WIDE_K_TILES[64]
+    # a split that is not whole 128-wide K tiles falls back to the kernel's defaults, op or not
+    assert backend.gemm_schedule(4096, 4, 7168, 64, True, DEVICE).tunables == {}  # 448 columns per split
+
+
 def test_the_reduction_path_is_recorded_in_provenance():
     prov = be.TileLangBackend().provenance()
     assert prov["reduce_chunks_with"] == "kernel" and prov["one_wave_when_reducing"] is True

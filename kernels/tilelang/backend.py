@@ -47,6 +47,13 @@ WAVES = 4  # aim for at least this many CTAs per SM
 # The default GEMM tunables per block_m (TileLangBackend.gemm_tunables): 128-wide K tiles.
 WIDE_K_TILES = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
                 128: {"block_k": 128, "num_stages": 2, "threads": 256}}
+# The prenorm_gemm op's (TileLangBackend.op_gemm_tunables): at block_m 128 a 3-stage pipeline, whose
+# x and fn3 tiles (156 KiB of shared memory, 104 with 2 stages) leave one CTA per SM. The op's schedule already aims at one CTA per SM up
+# to 4096 tokens, so each CTA keeps one more K tile in flight; at 80 000 tokens its 625 CTAs become
+# 4.7 waves of one instead of 2.4 of two, a smaller tail. On an H100 (2026-11-25, fourth session,
+# call 8): 92.4 -> 96.6 % of copy at 80 000 x 4096, 79.4 -> 87.5 % at 4096 x 7168 with S = 1, the
+# other grid points within 1.2 %. The same K tile, threads and k16 order: the same bits.
+OP_K_TILES = {64: WIDE_K_TILES[64], 128: {"block_k": 128, "num_stages": 3, "threads": 256}}
 
 # fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
 # sigmoid <= 4 with its division); the GEMM's products are exact (bf16x3 of an fp32 fn).
@@ -87,6 +94,10 @@ class TileLangBackend(Backend):
     # _chunks_per_split). 128-wide K tiles: 95 % of the H100's copy bandwidth at 65 536 x 7168
     # against 90 % with 64 (results/gpu/2026-11-25-h100x2-gemm-v2), mixes bitwise the same.
     gemm_tunables: dict[int, dict[str, int]] = WIDE_K_TILES
+    # ... and those of the prenorm_gemm op (``reduce``: its partials summed back), see OP_K_TILES;
+    # the fused pre's GEMM keeps gemm_tunables (3 stages made it slower at 4096 tokens: 92.6 against
+    # 88.2 us at 4096 x 7168, where it runs two CTAs per SM).
+    op_gemm_tunables: dict[int, dict[str, int]] = OP_K_TILES
     min_tiles_per_chunk = WIDE_MIN_TILES_PER_CHUNK  # in the configuration's K tiles
     # fn is a weight: engines call the GEMM with the same fn tensor every step. Its bf16 split (fn3)
     # is kept per fn tensor while that tensor lives and is not modified (torch's version counter),
@@ -128,6 +139,7 @@ class TileLangBackend(Backend):
         prov = {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
                 "module": type(self).__module__, "class": type(self).__qualname__, "calls": dict(self.calls),
                 "gemm_tunables": self.gemm_tunables or "kernel defaults",
+                "op_gemm_tunables": self.op_gemm_tunables or "kernel defaults",
                 "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn,
                 "reduce_chunks_with": self.reduce_chunks_with,
                 "one_wave_when_reducing": self.one_wave_when_reducing}
@@ -146,13 +158,19 @@ class TileLangBackend(Backend):
 
     def stress_variants(self, op: str) -> dict[str, "Backend"]:
         """The GEMM ops again with few long K sub-ranges per CTA and with 64-wide K tiles: another
-        grid, other CTA timings, the same function (other partial-sum roundings)."""
+        grid, other CTA timings, the same function (other partial-sum roundings). The prenorm_gemm op
+        also with the fused pre's 2-stage tunables: two CTAs per SM instead of one, the same bits."""
         if op not in ("prenorm_gemm", "mhc_pre", "fused_post_pre", "hc_head"):
             return {}
         long_chunks = type(self)()  # also splits fn on every call
         long_chunks.min_tiles_per_chunk = 64
         long_chunks.cache_split_fn = False
-        return {"long-chunks": long_chunks, "bk64": TileLangNarrowTiles()}
+        variants: dict[str, Backend] = {"long-chunks": long_chunks, "bk64": TileLangNarrowTiles()}
+        if op == "prenorm_gemm" and self.op_gemm_tunables != self.gemm_tunables:
+            two_per_sm = type(self)()
+            two_per_sm.op_gemm_tunables = self.gemm_tunables
+            variants["two-ctas-per-sm"] = two_per_sm
+        return variants
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _count(self, name: str) -> None:
@@ -176,12 +194,14 @@ class TileLangBackend(Backend):
         n_splits K ranges is cut into that many sub-ranges, one CTA each, so that every SM gets several
         CTAs whatever T is (at T = 65 536 one CTA per 128 tokens alone is 1.3 waves on 132 SMs).
         ``reduce``: the caller wants n_splits partials back (the prenorm_gemm op), so chunks > 1 cost
-        a reduction launch and are cut only up to one CTA per SM; without it (the fused pre) the
-        sub-partials are handed on as they are."""
+        a reduction launch and are cut only up to one CTA per SM, and the kernel runs on
+        op_gemm_tunables; without it (the fused pre) the sub-partials are handed on as they are and
+        the kernel runs on gemm_tunables."""
         from mhc_kernels.tilelang.gemm import block_m_for
 
         block_m = block_m_for(tokens)
-        plan = GemmSchedule(block_m, dict(self.gemm_tunables.get(block_m, {})), 1)
+        tunables = self.op_gemm_tunables if reduce else self.gemm_tunables
+        plan = GemmSchedule(block_m, dict(tunables.get(block_m, {})), 1)
         if (n * hidden // n_splits) % plan.block_k:
             plan = GemmSchedule(block_m, {}, 1)  # the split's K range is not whole wide tiles: 64-wide ones
         min_tiles = self.min_tiles_per_chunk if plan.tunables else MIN_TILES_PER_CHUNK
@@ -330,6 +350,7 @@ class TileLangNarrowTiles(TileLangBackend):
     name = "tilelang-bk64"
     description = "our TileLang kernels, prenorm GEMM with 64-wide K tiles"
     gemm_tunables: dict[int, dict[str, int]] = {}
+    op_gemm_tunables: dict[int, dict[str, int]] = {}
     min_tiles_per_chunk = MIN_TILES_PER_CHUNK
     cache_split_fn = False
     reduce_chunks_with = "torch"

@@ -4,7 +4,8 @@ does (``backend.prenorm_gemm``, fn's split cached, back to back) under several s
     source scripts/device_env.sh && python scripts/debug/gemm_schedules.py [--quick] [--tokens 4096,65536]
         [--variant NAME:block_k=128,num_stages=3,threads=256 ...] [--only default,NAME] [--pre-gemm]
 
-``--variant`` adds the default schedule with other kernel tunables for block_m 128 (>= 1024 tokens);
+``--variant`` adds the default schedule with other kernel tunables for block_m 128 (>= 1024 tokens),
+for the op and the fused pre's GEMM alike;
 ``--tokens`` narrows the timed token counts, ``--only a,b`` the schedules (variants are kept); ``--pre-gemm`` also times
 the GEMM as the fused pre calls it (reduce=False: its chunks are not summed).
 
@@ -14,7 +15,8 @@ fill the SMs; the op then sums the chunks back (the fused pre takes them unsumme
 
   old-default      until 2026-11-26: chunks until >= 4 CTAs per SM, two torch sums
   waves-kernel     the same chunks, summed by our chunk_sum kernel (one launch, PDL-chained)
-  default          chunks only up to one CTA per SM, chunk_sum kernel (TileLangBackend)
+  default          chunks only up to one CTA per SM, chunk_sum kernel, 3-stage pipeline (TileLangBackend)
+  op-two-stages    the same with the fused pre's 2-stage pipeline (the default until 2026-11-26)
   no-chunks        never chunks when the op must reduce
   narrow           TileLangNarrowTiles (64-wide K tiles, fn split per call, old chunks, torch sums)
 
@@ -32,7 +34,8 @@ the error of the S-summed mixes relative to sum |x||fn|, over the suite's own fp
 factor for one split (mhc_verify.error_model: LAMBDA * u * sqrt(3 K / S), bf16x3: three products
 per term), must be <= 1; the sum of squares likewise relative to sum x^2; three calls bitwise equal.
 Printed as information: whether two schedules with the same chunks give the same bits (chunk_sum
-and torch's sum both add in chunk order for 2 chunks).
+and torch's sum both add in chunk order for 2 chunks; 2 and 3 stages run the same K tiles in the
+same order).
 
 Last lines: ``RANK`` per schedule, min over H of % of copy at T = 4096, and at T = 65 536.
 """
@@ -74,8 +77,11 @@ def schedules():
             plan = super().gemm_schedule(tokens, n, hidden, n_splits, reduce, device)
             return be.GemmSchedule(plan.block_m, plan.tunables, 1) if reduce else plan
 
+    class OpTwoStages(be.TileLangBackend):
+        op_gemm_tunables = be.WIDE_K_TILES
+
     return {"old-default": OldDefault(), "waves-kernel": WavesKernel(), "default": be.TileLangBackend(),
-            "no-chunks": NoChunks(), "narrow": be.TileLangNarrowTiles()}
+            "op-two-stages": OpTwoStages(), "no-chunks": NoChunks(), "narrow": be.TileLangNarrowTiles()}
 
 
 def variants(argv):
@@ -90,6 +96,7 @@ def variants(argv):
             tunables = {k: int(v) for k, v in (kv.split("=") for kv in spec.split(","))}
             variant = be.TileLangBackend()
             variant.gemm_tunables = {**be.TileLangBackend.gemm_tunables, LARGE_T_BLOCK_M: tunables}
+            variant.op_gemm_tunables = {**be.TileLangBackend.op_gemm_tunables, LARGE_T_BLOCK_M: tunables}
             out[name] = variant
     return out
 
@@ -147,6 +154,9 @@ def main() -> None:
         if "waves-kernel" in outs and "old-default" in outs:
             eq = all(torch.equal(a, b) for a, b in zip(outs["waves-kernel"], outs["old-default"]))
             log(f"info: T={t} H={h} S={s} chunk_sum bitwise == torch sums (same chunks): {eq}")
+        if "default" in outs and "op-two-stages" in outs:
+            eq = all(torch.equal(a, b) for a, b in zip(outs["default"], outs["op-two-stages"]))
+            log(f"info: T={t} H={h} S={s} 3 stages bitwise == 2 stages: {eq}")
         del x, fn, ref, ref_mix, ref_scale, ref_sq, outs
         torch.cuda.empty_cache()
 
