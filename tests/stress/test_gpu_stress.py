@@ -16,6 +16,9 @@ from mhc_verify.stress import DEFAULT_JUDGE_BUDGET, plot_heatmap, stress_case
 H = 7168
 HEALTHY = [(backend, op, t) for backend in ("tilelang", "tile_kernels")
            for op in ("mhc_pre", "hc_post") for t in (65_536, 80_000, 13_313)]
+# the prenorm_gemm op alone (TileKernels has none): its schedule differs from the fused pre's GEMM
+# (no chunks up to 4096 tokens, a 3-stage pipeline), and --vary-config reruns it at two CTAs per SM
+HEALTHY += [("tilelang", "prenorm_gemm", t) for t in (80_000, 4093)]
 PLANTED = [("mhc_kernels.tilelang.planted:SplitKNoAtomic", "prenorm_gemm", 4093),
            ("mhc_kernels.tilelang.planted:WorkspaceNotZeroed", "prenorm_gemm", 4093),
            ("mhc_kernels.tilelang.planted:TailSkipsRows", "prenorm_gemm", 65_537),
