@@ -30,3 +30,46 @@ def test_fused_post_pre_ratio_uses_each_backends_own_residual():
     # the pre ran the same arithmetic as torch's on its own residual: as accurate as torch's
     for name in ("post_mix_out", "comb_mix_out"):
         assert ratios[name] < 4, (name, ratios[name])
+
+
+class _OffByOneUlp(TorchNativeBackend):
+    """torch's outputs with every bf16 output an ulp away: a backend that is not torch, with errors."""
+
+    name = "torch-off-by-one-ulp"
+
+    def run(self, op, inputs, params):
+        out = super().run(op, inputs, params)
+        return {k: (v.view(torch.int16) + 1).view(torch.bfloat16) if v.dtype == torch.bfloat16 else v
+                for k, v in out.items()}
+
+
+def test_diagnostic_shares_the_judgements_reference(monkeypatch):
+    """run_case builds the float64 reference once for the verdict and the diagnostic (twice only for
+    the fused post+pre, whose torch run needs its own), and the ratios are those of a separate build."""
+    from mhc_verify import runner
+
+    built = []
+    real = runner.reference_outputs
+    monkeypatch.setattr(runner, "reference_outputs", lambda *a, **k: built.append(1) or real(*a, **k))
+    for op, expected in (("hc_post", 1), ("mhc_pre", 1), ("fused_post_pre", 2)):
+        built.clear()
+        case = Case(op, 33, 4, 64, seed=5)
+        result = runner.run_case(_OffByOneUlp(), case, diagnostics=True)
+        assert len(built) == expected, (op, len(built))
+        inputs = build_inputs(case, "cpu")
+        separate = _torch_ratio(case, inputs, case.param_dict(), _OffByOneUlp().run(op, inputs, case.param_dict()))
+        assert result.torch_ratio == separate and result.torch_ratio, (op, result.torch_ratio, separate)
+
+
+def test_no_diagnostic_where_the_case_is_judged_in_token_chunks(monkeypatch):
+    """A case too large to judge in one piece gets its verdict but no diagnostic: the diagnostic would
+    build a float64 reference of the whole case, the memory the chunked judgement avoids."""
+    from mhc_verify import runner
+
+    monkeypatch.setattr(runner, "JUDGE_CHUNK_ELEMENTS", 1 << 12)  # hc_post at 33 x 4 x 64: 3 chunks
+    built = []
+    real = runner.reference_outputs
+    monkeypatch.setattr(runner, "reference_outputs", lambda *a, **k: built.append(1) or real(*a, **k))
+    result = runner.run_case(_OffByOneUlp(), Case("hc_post", 33, 4, 64, seed=5), diagnostics=True)
+    assert result.status in ("pass", "fail") and result.checks
+    assert result.torch_ratio == {} and len(built) == 3, (result.torch_ratio, len(built))
