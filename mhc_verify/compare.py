@@ -42,6 +42,9 @@ class OutputCheck:
     away_from_zero: int = 0
     worst_index: tuple[int, ...] | None = None
     bad_rows: list[int] = field(default_factory=list)  # first few token rows with a failure
+    # every failing token row, as [start, stop) runs of consecutive rows (where the failures are, all
+    # of them: the stress heatmap; bad_rows keeps the first 64 for messages)
+    bad_row_runs: list[tuple[int, int]] = field(default_factory=list)
     ratio_sample: list[float] = field(default_factory=list)
 
     @property
@@ -84,6 +87,16 @@ def _binomial_two_sided_p(k: int, n: int) -> float:
 _BINOMIAL_CHUNK = 1 << 22
 
 
+def row_runs(rows: torch.Tensor) -> list[tuple[int, int]]:
+    """Ascending row indices -> [start, stop) runs of consecutive rows."""
+    if rows.numel() == 0:
+        return []
+    breaks = (rows[1:] != rows[:-1] + 1).nonzero().flatten() + 1
+    starts = torch.cat([rows[:1], rows[breaks]])
+    stops = torch.cat([rows[breaks - 1] + 1, rows[-1:] + 1])
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
 def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.Tensor) -> OutputCheck:
     o = out.double()
     r = ref.to(o.device)
@@ -102,15 +115,17 @@ def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.T
     max_ratio = float(ratio.max()) if ratio.numel() else 0.0
     worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape)) if ratio.numel() else None
     bad_rows: list[int] = []
+    bad_row_runs: list[tuple[int, int]] = []
     if bad.any() and bad.dim() > 0:
         rows_dim = 1 if name.endswith("_partial") and bad.dim() > 1 else 0
-        rows = bad.movedim(rows_dim, 0).reshape(bad.shape[rows_dim], -1).any(-1).nonzero().flatten()
+        rows = bad.movedim(rows_dim, 0).reshape(bad.shape[rows_dim], -1).any(-1).nonzero().flatten().cpu()
         bad_rows = [int(i) for i in rows[:64]]
+        bad_row_runs = row_runs(rows)
     result = OutputCheck(
         name=name, elements=out.numel(), max_ratio=max_ratio,
         max_abs_err=float(torch.where(checked, err, torch.zeros_like(err)).max()) if err.numel() else 0.0,
         violations=int(over.sum()), nonfinite_mismatches=int(mismatch.sum()), unbounded=int(unbounded.sum()),
-        worst_index=worst, bad_rows=bad_rows)
+        worst_index=worst, bad_rows=bad_rows, bad_row_runs=bad_row_runs)
     if checked.any():
         flat = ratio[checked]
         k = min(256, flat.numel())
@@ -146,6 +161,7 @@ def merge_checks(parts: list[tuple[int, OutputCheck]], token_dim: int) -> Output
             idx[token_dim] += offset
             total.max_ratio, total.worst_index = c.max_ratio, tuple(idx)
         total.bad_rows += [offset + r for r in c.bad_rows][: 64 - len(total.bad_rows)]
+        total.bad_row_runs += [(offset + a, offset + b) for a, b in c.bad_row_runs]
         total.ratio_sample = sorted(total.ratio_sample + c.ratio_sample, reverse=True)[:8]
         if c.correctly_rounded is not None:
             cr_weighted += c.correctly_rounded * c.elements

@@ -257,9 +257,11 @@ class _StressRun:
             result = judge(config.backend, self.case, self.inputs, self.params, outputs)
             self.judge_seconds += time.perf_counter() - t1
             if result.status != "pass":
-                rows = sorted({row for c in result.checks for row in c.bad_rows})
-                self.failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows,
-                                                  blocks=sorted({row // BLOCK_TOKENS for row in rows}), variant=name))
+                # every failing row (not only the first 64 per output): the heatmap shows where all are
+                rows = sorted({row for c in result.checks for a, b in c.bad_row_runs for row in range(a, b)})
+                self.failures.append(RerunFailure(r, "bound", result.reason[:500], tokens=rows[:64],
+                                                  blocks=sorted({row // BLOCK_TOKENS for row in rows})[:64],
+                                                  variant=name))
                 self._add_heat(rows, BOUND_ROW)  # the bound check locates rows, not streams
             elif first is None:
                 self._baselines[config.baseline] = {k: v.clone() for k, v in outputs.items()}
@@ -328,6 +330,23 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
                         seconds_per_rerun=per_config)
 
 
+def heatmap_grid(result: StressResult) -> tuple[list[str], torch.Tensor]:
+    """The heatmap's row labels and [rows, token blocks] counts of bad rows over all reruns: one row
+    per stream (bitwise differences) and one for bound failures; the columns span the case's whole
+    token range, so that where the bad rows are not shows too."""
+    keys = [(int(b), s) for b, s in (k.split(",") for k in result.heatmap)]
+    streams = sorted({int(s) for _, s in keys if s != BOUND_ROW})
+    labels = [f"stream {s}" for s in range(max(streams) + 1)] if streams else []
+    if any(s == BOUND_ROW for _, s in keys):
+        labels.append("over the bound (any stream)")
+    tokens = Case.from_json(result.case).T
+    blocks = max(max((b for b, _ in keys), default=-1) + 1, -(-tokens // BLOCK_TOKENS))
+    grid = torch.zeros(len(labels), blocks)
+    for (b, s), v in zip(keys, result.heatmap.values()):
+        grid[len(labels) - 1 if s == BOUND_ROW else int(s), b] = v
+    return labels, grid
+
+
 def plot_heatmap(result: StressResult, path: Path) -> Path | None:
     if not result.heatmap:
         return None
@@ -338,21 +357,13 @@ def plot_heatmap(result: StressResult, path: Path) -> Path | None:
     except ImportError:
         print("heatmap skipped: matplotlib is not installed (pip install matplotlib)", file=sys.stderr)
         return None
-    keys = [(int(b), s) for b, s in (k.split(",") for k in result.heatmap)]
-    streams = sorted({int(s) for _, s in keys if s != BOUND_ROW})
-    labels = [f"stream {s}" for s in range(max(streams) + 1)] if streams else []
-    if any(s == BOUND_ROW for _, s in keys):
-        labels.append("over the bound (any stream)")
-    blocks = max(b for b, _ in keys) + 1
-    grid = torch.zeros(len(labels), blocks)
-    for (b, s), v in zip(keys, result.heatmap.values()):
-        grid[len(labels) - 1 if s == BOUND_ROW else int(s), b] = v
-    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.4 * len(labels)))
+    labels, grid = heatmap_grid(result)
+    fig, ax = plt.subplots(figsize=(10, 1.8 + 0.4 * len(labels)))
     im = ax.imshow(grid.numpy(), aspect="auto", cmap="magma", interpolation="nearest")
     ax.set_xlabel(f"token block ({BLOCK_TOKENS} tokens)")
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_title(f"{result.backend} {Case.from_json(result.case).short()}: bad rows per token block")
-    fig.colorbar(im, ax=ax, label="bad rows over all reruns")
+    ax.set_title(f"{result.backend} {Case.from_json(result.case).short()}\nbad rows per token block", fontsize=10)
+    fig.colorbar(im, ax=ax, label="bad rows,\nall reruns")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -22,3 +22,10 @@ def test_chunked_equals_whole(monkeypatch, backend, op):
         assert a.max_ratio == pytest.approx(b.max_ratio, rel=1e-9)
         assert a.worst_index == b.worst_index or a.max_ratio == 0
         assert a.bad_rows == b.bad_rows
+        # every failing row, whatever the chunking (runs may split at chunk boundaries)
+        assert _rows(a.bad_row_runs) == _rows(b.bad_row_runs)
+        assert set(a.bad_rows) <= _rows(a.bad_row_runs) and (len(_rows(a.bad_row_runs)) > 0) == (len(a.bad_rows) > 0)
+
+
+def _rows(runs):
+    return {row for start, stop in runs for row in range(start, stop)}

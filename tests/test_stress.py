@@ -188,3 +188,51 @@ def test_bound_failures_are_located_and_drawn(tmp_path):
     assert result.heatmap == {f"3,{BOUND_ROW}": 4}
     png = plot_heatmap(result, tmp_path / "heat.png")
     assert png is not None and png.stat().st_size > 1000
+
+
+class _FirstRowAlwaysWrong(TorchNativeBackend):
+    name = "torch-first-row-always-wrong"
+
+    def _post(self, x, residual, post_mix, comb_mix):
+        out = super()._post(x, residual, post_mix, comb_mix)
+        out[0] = out[0] * 2 + 1
+        return out
+
+
+def test_heatmap_spans_the_whole_token_range():
+    """Bad rows only in the first block: the picture still runs to the last token block (200 tokens,
+    4 blocks of 64), or it would read as if every block were bad."""
+    from mhc_verify.stress import heatmap_grid
+
+    result = stress_case(_FirstRowAlwaysWrong(), Case("hc_post", 200, 4, 32, seed=6), reruns=2, judge_every=1)
+    labels, grid = heatmap_grid(result)
+    assert labels == ["over the bound (any stream)"] and grid.shape == (1, 4)
+    assert grid[0].tolist() == [2, 0, 0, 0]
+
+
+class _EveryRowWrong(TorchNativeBackend):
+    name = "torch-every-row-wrong"
+
+    def _post(self, x, residual, post_mix, comb_mix):
+        return super()._post(x, residual, post_mix, comb_mix) * 2 + 1
+
+
+def test_heatmap_counts_every_failing_row_not_the_first_64():
+    """A bound failure on all 200 rows fills every block: the messages keep the first 64 rows, the
+    heatmap counts them all (it once drew only the first 64, as if the bug sat at the start)."""
+    from mhc_verify.stress import heatmap_grid
+
+    result = stress_case(_EveryRowWrong(), Case("hc_post", 200, 4, 32, seed=6), reruns=2, judge_every=1)
+    _, grid = heatmap_grid(result)
+    assert grid[0].tolist() == [128, 128, 128, 16]  # 2 reruns x (64, 64, 64, 8) rows
+    assert all(len(f.tokens) == 64 for f in result.failures)
+
+
+def test_row_runs():
+    import torch
+
+    from mhc_verify.compare import row_runs
+
+    assert row_runs(torch.tensor([], dtype=torch.long)) == []
+    assert row_runs(torch.tensor([3])) == [(3, 4)]
+    assert row_runs(torch.tensor([0, 1, 2, 5, 7, 8])) == [(0, 3), (5, 6), (7, 9)]
