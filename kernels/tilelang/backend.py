@@ -213,21 +213,29 @@ class TileLangBackend(Backend):
         """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
         are summed back to n_splits partials (``_reduce_chunks``, ascending chunk order: deterministic);
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
-        from mhc_kernels.tilelang.gemm import prenorm_gemm
-
         t, m = x.shape[0], fn.shape[0]
         plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
         parts = n_splits * plan.chunks
-        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
-        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
+        mixes = self._gemm_output((parts, t, m), x.device)
+        sqrsum = self._gemm_output((parts, t), x.device)
         if t:
-            self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}]")
-            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
-                         **plan.tunables)
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, plan)
         if reduce and plan.chunks > 1:
             mixes, sqrsum = self._reduce_chunks(mixes.view(n_splits, plan.chunks, t, m),
                                                 sqrsum.view(n_splits, plan.chunks, t))
         return mixes, sqrsum
+
+    def _gemm_output(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """A partials buffer: every element is written by the GEMM, so it starts uninitialised."""
+        return torch.empty(shape, dtype=torch.float32, device=device)
+
+    def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
+                     plan: GemmSchedule) -> None:
+        from mhc_kernels.tilelang.gemm import prenorm_gemm
+
+        self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}]")
+        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
+                     **plan.tunables)
 
     def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for

@@ -17,25 +17,30 @@ them as ``mhc_kernels.tilelang.planted:<Class>``). Each is the healthy backend w
 import torch
 
 from mhc_kernels.tilelang._build import compile_cached, hidden_block, threads_for
-from mhc_kernels.tilelang.backend import TileLangBackend
+from mhc_kernels.tilelang.backend import GemmSchedule, TileLangBackend
 
 
 class _PlantedGemm(TileLangBackend):
+    """The healthy GEMM path with the planted kernel: the kernel's default tunables, no chunks (the
+    planted kernel itself runs two CTAs per split), fn split on every call, and outputs zeroed first
+    where the planted kernel adds into them."""
+
     planted = ""
     zero_outputs = False
 
-    def _gemm(self, x, fn, n, hidden, n_splits, reduce=True):  # one CTA per split: no sub-chunks
-        from mhc_kernels.tilelang.gemm import block_m_for, prenorm_gemm
+    def gemm_schedule(self, tokens, n, hidden, n_splits, reduce, device):
+        from mhc_kernels.tilelang.gemm import block_m_for
 
-        t, m = x.shape[0], fn.shape[0]
-        alloc = torch.zeros if self.zero_outputs else torch.empty
-        mixes = alloc(n_splits, t, m, dtype=torch.float32, device=x.device)
-        sqrsum = alloc(n_splits, t, dtype=torch.float32, device=x.device)
-        if t:
-            block_m = block_m_for(t)
-            self._count(f"prenorm_gemm[planted={self.planted},block_m={block_m}]")
-            prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, block_m, self._target(), planted=self.planted)
-        return mixes, sqrsum
+        return GemmSchedule(block_m_for(tokens), {}, 1)
+
+    def _gemm_output(self, shape, device):
+        return (torch.zeros if self.zero_outputs else torch.empty)(shape, dtype=torch.float32, device=device)
+
+    def _launch_gemm(self, x, fn, mixes, sqrsum, n, hidden, plan):
+        from mhc_kernels.tilelang.gemm import prenorm_gemm
+
+        self._count(f"prenorm_gemm[planted={self.planted},block_m={plan.block_m}]")
+        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), planted=self.planted)
 
 
 class SplitKNoAtomic(_PlantedGemm):
