@@ -20,7 +20,8 @@ import time
 import pytest
 import torch
 
-from mhc_verify.bench import OPS, copy_bandwidth, engine_splits, make_inputs, op_bytes
+from mhc_reference.contract import dim_sizes
+from mhc_verify.bench import OPS, copy_bandwidth, make_inputs, op_bytes, op_splits
 
 HIDDEN = 7168
 GPU_TOKENS = (4096, 65_536)
@@ -59,8 +60,11 @@ def test_op_bandwidth(benchmark, mhc_backend, request, backend_name, op, tokens)
     if op not in backend.implements():
         pytest.skip(f"backend {backend.name} does not implement {op} (not implemented)")
     n_sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 1
-    splits = engine_splits(tokens, 4 * HIDDEN, 128 if tokens >= 1024 else 64, n_sms)
+    splits = op_splits(op, tokens, HIDDEN, n_sms)
     inputs, params = make_inputs(op, tokens, HIDDEN, splits, device)
+    why = backend.supports(op, dim_sizes(tokens, 4, HIDDEN, splits), inputs, dict(params))
+    if why:
+        pytest.skip(f"backend {backend.name}: {op} at {tokens} x {HIDDEN}: n/a: {why}")
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def call():

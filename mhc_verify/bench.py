@@ -110,6 +110,14 @@ def engine_splits(tokens: int, k: int, block_m: int, n_sms: int, split_multiple:
     return s
 
 
+def op_splits(op: str, tokens: int, hidden: int, n_sms: int) -> int:
+    """The split count the benchmark gives an op: an engine's (engine_splits) where the op takes
+    split-K partials (its n_splits, or pre_big_fuse's partial inputs), else 1."""
+    if "n_splits" in get_op(op).param_names or op == "pre_big_fuse":
+        return engine_splits(tokens, N * hidden, 128 if tokens >= 1024 else 64, n_sms)
+    return 1
+
+
 def make_inputs(op: str, t: int, h: int, n_splits: int, device: torch.device, norm: bool = False) -> tuple[dict, dict]:
     spec = get_op(op)
     sizes = dim_sizes(t, N, h, n_splits)
@@ -161,8 +169,7 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                 continue
             for h in hidden:
                 for t in tokens:
-                    s = engine_splits(t, N * h, 128 if t >= 1024 else 64, n_sms) if "n_splits" in get_op(op).param_names \
-                        or op == "pre_big_fuse" else 1
+                    s = op_splits(op, t, h, n_sms)
                     inputs, params = make_inputs(op, t, h, s, device)
                     sizes = dim_sizes(t, N, h, s)
                     why = backend.supports(op, sizes, inputs, {**params})

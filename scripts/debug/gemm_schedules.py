@@ -21,7 +21,7 @@ fill the SMs; the op then sums the chunks back (the fused pre takes them unsumme
   narrow           TileLangNarrowTiles (64-wide K tiles, fn split per call, old chunks, torch sums)
 
 Shapes: T in {1024, 2048, 4096, 8192, 16384, 65536, 80000} x H in {4096, 7168} with S by the
-benchmark's rule (mhc_verify.bench.engine_splits), and S = 1 at 1024 and 4096 tokens (H = 7168),
+benchmark's rule (mhc_verify.bench.op_splits), and S = 1 at 1024 and 4096 tokens (H = 7168),
 where the default still chunks. GB/s over the op's bytes (mhc_verify.bench.op_bytes), next to the
 copy bandwidth measured in the same run. Where a schedule chunks: the GEMM launch alone on the same
 schedule, and what the sum of the chunks adds to the op (a sum timed alone measures the host's
@@ -46,7 +46,7 @@ import traceback
 
 import torch
 
-from mhc_verify.bench import copy_bandwidth, engine_splits, make_inputs, op_bytes, time_call
+from mhc_verify.bench import copy_bandwidth, make_inputs, op_bytes, op_splits, time_call
 from mhc_verify.error_model import ACCUMULATE_U, LAMBDA
 from mhc_kernels.tilelang.gemm import prenorm_gemm as launch_gemm
 from gemm_variants import Reference  # the float64 reference by row blocks (this script's folder is on sys.path)
@@ -162,7 +162,7 @@ def main() -> None:
 
     # -- timing ------------------------------------------------------------------------------------
     gbs = {}  # (name, T, H, S) -> GB/s
-    shapes = [(t, h, engine_splits(t, N * h, 128 if t >= 1024 else 64, n_sms)) for h in HIDDEN for t in TOKENS]
+    shapes = [(t, h, op_splits("prenorm_gemm", t, h, n_sms)) for h in HIDDEN for t in TOKENS]
     for t, h, s in shapes + [shape for shape in EXTRA_SHAPES if shape[0] in TOKENS]:
         inputs, _ = make_inputs("prenorm_gemm", t, h, s, device)
         nbytes = op_bytes("prenorm_gemm", inputs, t, h, s)
