@@ -10,11 +10,13 @@
 #        STAGES="check bench stress planted" selects stages (e.g. to run bench on a second GPU at the
 #        same time: CUDA_VISIBLE_DEVICES=1 STAGES=bench BENCH_S=240 bash scripts/gpu_results.sh OUT &)
 # Works from a bare checkout (scripts/device_env.sh unpacks a carried .gpu-site bundle if present)
-# and where the project is pip-installed. Each stage has a time limit (CHECK_S 200, BENCH_S 100,
-# STRESS_S 75, GRAPH_S 40, PLANTED_S 35 per race, INT32_S 75 for the 2^31 race: 595 s on one GPU;
-# with two, run STAGES=bench on the second GPU beside the rest, inside a 10-minute budget, with
-# BENCH_S=240: run first, the bench compiles every kernel itself, 122 s on an H100 on 2026-11-26
-# against 54 s after the check); a stage stopped by its limit still writes its partial report, marked so.
+# and where the project is pip-installed. Each stage has a time limit (CHECK_S 420, BENCH_S 150,
+# STRESS_S 75, GRAPH_S 40, PLANTED_S 35 per race, INT32_S 75 for the 2^31 race); a stage stopped by
+# its limit still writes its partial report, marked so. On an H100 (2026-11-26,
+# results/gpu/2026-11-26-h100-session5): STAGES="check bench" 319 s (check 273, bench 43 after the
+# check compiled the kernels; run first, the bench compiles them itself: 122 s), STAGES="stress
+# planted" 308 s. A 10-minute budget therefore takes two calls, or with two GPUs STAGES=bench on the
+# second beside the rest (with BENCH_S=240).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/device_env.sh
