@@ -168,16 +168,23 @@ def test_vary_sms_without_a_gpu_fails_loudly(tmp_path, capsys):
     assert code == 1 and "green contexts unavailable" in capsys.readouterr().err
 
 
-class _TailAlwaysWrong(TorchNativeBackend):
-    """Wrong on every call in the last 64-token block (as a tail block that skips rows): the bound
-    check, not the bitwise one, finds it, and the heatmap must still show where."""
+def _post_always_wrong_on(rows: slice, name: str) -> type:
+    """A torch backend whose hc_post is wrong (x 2 + 1) on the token ``rows`` on every call: the
+    bound check, not the bitwise one, finds it, and the heatmap must still show where."""
 
-    name = "torch-tail-always-wrong"
+    class PostAlwaysWrong(TorchNativeBackend):
+        def _post(self, x, residual, post_mix, comb_mix):
+            out = super()._post(x, residual, post_mix, comb_mix)
+            out[rows] = out[rows] * 2 + 1
+            return out
 
-    def _post(self, x, residual, post_mix, comb_mix):
-        out = super()._post(x, residual, post_mix, comb_mix)
-        out[-1] = out[-1] * 2 + 1
-        return out
+    PostAlwaysWrong.name = name
+    return PostAlwaysWrong
+
+
+_TailAlwaysWrong = _post_always_wrong_on(slice(-1, None), "torch-tail-always-wrong")  # as a tail block skipping a row
+_FirstRowAlwaysWrong = _post_always_wrong_on(slice(0, 1), "torch-first-row-always-wrong")
+_EveryRowWrong = _post_always_wrong_on(slice(None), "torch-every-row-wrong")
 
 
 def test_bound_failures_are_located_and_drawn(tmp_path):
@@ -190,15 +197,6 @@ def test_bound_failures_are_located_and_drawn(tmp_path):
     assert png is not None and png.stat().st_size > 1000
 
 
-class _FirstRowAlwaysWrong(TorchNativeBackend):
-    name = "torch-first-row-always-wrong"
-
-    def _post(self, x, residual, post_mix, comb_mix):
-        out = super()._post(x, residual, post_mix, comb_mix)
-        out[0] = out[0] * 2 + 1
-        return out
-
-
 def test_heatmap_spans_the_whole_token_range():
     """Bad rows only in the first block: the picture still runs to the last token block (200 tokens,
     4 blocks of 64), or it would read as if every block were bad."""
@@ -208,13 +206,6 @@ def test_heatmap_spans_the_whole_token_range():
     labels, grid = heatmap_grid(result)
     assert labels == ["over the bound (any stream)"] and grid.shape == (1, 4)
     assert grid[0].tolist() == [2, 0, 0, 0]
-
-
-class _EveryRowWrong(TorchNativeBackend):
-    name = "torch-every-row-wrong"
-
-    def _post(self, x, residual, post_mix, comb_mix):
-        return super()._post(x, residual, post_mix, comb_mix) * 2 + 1
 
 
 def test_heatmap_counts_every_failing_row_not_the_first_64():

@@ -1,6 +1,7 @@
 """The 'max err / torch fp32 err' diagnostic judges each backend against the reference of its own
 intermediates: in the fused post+pre, the pre reads the residual the backend itself wrote."""
 
+import pytest
 import torch
 
 from mhc_kernels.torch_native import TorchNativeBackend
@@ -43,14 +44,23 @@ class _OffByOneUlp(TorchNativeBackend):
                 for k, v in out.items()}
 
 
-def test_diagnostic_shares_the_judgements_reference(monkeypatch):
-    """run_case builds the float64 reference once for the verdict and the diagnostic (twice only for
-    the fused post+pre, whose torch run needs its own), and the ratios are those of a separate build."""
+@pytest.fixture
+def reference_builds(monkeypatch) -> list:
+    """One entry per float64 reference the runner builds (runner.reference_outputs calls)."""
     from mhc_verify import runner
 
     built = []
     real = runner.reference_outputs
     monkeypatch.setattr(runner, "reference_outputs", lambda *a, **k: built.append(1) or real(*a, **k))
+    return built
+
+
+def test_diagnostic_shares_the_judgements_reference(reference_builds):
+    """run_case builds the float64 reference once for the verdict and the diagnostic (twice only for
+    the fused post+pre, whose torch run needs its own), and the ratios are those of a separate build."""
+    from mhc_verify import runner
+
+    built = reference_builds
     for op, expected in (("hc_post", 1), ("mhc_pre", 1), ("fused_post_pre", 2)):
         built.clear()
         case = Case(op, 33, 4, 64, seed=5)
@@ -61,15 +71,13 @@ def test_diagnostic_shares_the_judgements_reference(monkeypatch):
         assert result.torch_ratio == separate and result.torch_ratio, (op, result.torch_ratio, separate)
 
 
-def test_no_diagnostic_where_the_case_is_judged_in_token_chunks(monkeypatch):
+def test_no_diagnostic_where_the_case_is_judged_in_token_chunks(monkeypatch, reference_builds):
     """A case too large to judge in one piece gets its verdict but no diagnostic: the diagnostic would
     build a float64 reference of the whole case, the memory the chunked judgement avoids."""
     from mhc_verify import runner
 
     monkeypatch.setattr(runner, "JUDGE_CHUNK_ELEMENTS", 1 << 12)  # hc_post at 33 x 4 x 64: 3 chunks
-    built = []
-    real = runner.reference_outputs
-    monkeypatch.setattr(runner, "reference_outputs", lambda *a, **k: built.append(1) or real(*a, **k))
+    built = reference_builds
     result = runner.run_case(_OffByOneUlp(), Case("hc_post", 33, 4, 64, seed=5), diagnostics=True)
     assert result.status in ("pass", "fail") and result.checks
     assert result.torch_ratio == {} and len(built) == 3, (result.torch_ratio, len(built))

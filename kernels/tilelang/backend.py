@@ -53,7 +53,8 @@ WIDE_K_TILES = {64: {"block_k": 128, "num_stages": 2, "threads": 128},
 # flight; at 80 000 tokens its 625 CTAs become 4.7 waves of one instead of 2.4 of two, a smaller
 # tail. On an H100 (results/gpu/2026-11-26-h100-session5): 93.4 -> 98.1 % of copy at 80 000 x 4096,
 # 95.6 -> 98.4 % at 80 000 x 7168, 81.7 -> 88.5 % at 4096 x 7168 with S = 1, 89.9 -> 87.7 % at
-# 4096 x 4096, the other grid points within 1 %. The same K tile, threads and k16 order: the same bits (tests/test_tilelang_gpu_bits.py).
+# 4096 x 4096, the other grid points within 1 %. The same K tile, threads and k16 order: the same
+# bits (tests/test_tilelang_gpu_bits.py).
 OP_K_TILES = {64: WIDE_K_TILES[64], 128: {"block_k": 128, "num_stages": 3, "threads": 256}}
 
 # fp32 elementwise: rsqrtf, expf and 1/(1+expf(-z)) compiled without fast math (<= 2 ulp each,
