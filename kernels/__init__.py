@@ -11,6 +11,10 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "torch-cuda": "mhc_kernels.torch_native:TorchNativeCudaBackend",
     "tilelang": "mhc_kernels.tilelang.backend:TileLangBackend",
     "tile_kernels": "mhc_kernels.tile_kernels_backend:TileKernelsBackend",
-    "aiter": "mhc_kernels.aiter_backend:AiterBackend",
-    "aiter-triton": "mhc_kernels.aiter_backend:AiterTritonBackend",
+    "aiter": "mhc_kernels.aiter.hip:AiterBackend",
+    "aiter-triton": "mhc_kernels.aiter.triton:AiterTritonBackend",
+    "vllm-tilelang": "mhc_kernels.vllm.backend:VllmTileLangBackend",
+    "vllm-triton": "mhc_kernels.vllm.backend:VllmTritonBackend",
+    "vllm-torch": "mhc_kernels.vllm.backend:VllmTorchBackend",
+    "vllm-deepgemm": "mhc_kernels.vllm.backend:VllmDeepGemmBackend",
 }

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 
 import torch
 
-from mhc_reference.contract import OPS, ContractError, OpSpec, get_op, shape_of, validate
+from mhc_reference.contract import (ENGINE_SEMANTICS, OPS, ContractError, OpSpec, Semantics, get_op, shape_of,
+                                    validate)
 
 MATMUL_PRECISIONS = ("fp32", "tf32", "bf16x3", "bf16")
 
@@ -118,21 +119,43 @@ class Backend:
     precision: Mapping[str, Precision] = {}
     default_constraints: Constraints = Constraints()
     constraints: Mapping[str, Constraints] = {}
+    # Per op, where the kernel departs by design from the engines' unfused semantics (see
+    # contract.Semantics); the harness judges the declaration and reports the distance from the
+    # engines' semantics beside it.
+    semantics: Mapping[str, Semantics] = {}
     # A known-bad version (or similar) that should still be checked but flagged in reports.
     known_issues: Mapping[str, str] = {}
+    # Why an op the backend does not implement is missing, for the report ("not implemented: why").
+    not_implemented: Mapping[str, str] = {}
 
     def available(self) -> tuple[bool, str]:
         return True, "pure torch"
 
     def provenance(self) -> dict[str, Any]:
-        return {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
+        prov = {"backend": self.name, "torch": torch.__version__, "python": platform.python_version(),
                 "module": type(self).__module__, "class": type(self).__qualname__}
+        calls = getattr(self, "_engine_calls", None)
+        if calls:
+            prov["calls"] = dict(calls)
+        return prov
 
     def implements(self) -> tuple[str, ...]:
         return tuple(op for op in OPS if callable(getattr(self, op, None)))
 
     def precision_for(self, op: str) -> Precision:
         return self.precision.get(op, self.default_precision)
+
+    def semantics_for(self, op: str) -> Semantics:
+        return self.semantics.get(op, ENGINE_SEMANTICS)
+
+    def departures(self, op: str) -> str | None:
+        """What this backend declares it computes differently from the engines' unfused op (its
+        semantics, or fn rounded to bf16 in the GEMM), or None when it declares the engines' op."""
+        parts = [] if self.semantics_for(op).is_engine else [self.semantics_for(op).describe()]
+        if self.precision_for(op).matmul == "bf16" and op in ("prenorm_gemm", "mhc_pre", "hc_head",
+                                                                "fused_post_pre"):
+            parts.append("fn rounded to bf16 in the GEMM")
+        return "; ".join(parts) or None
 
     def stress_variants(self, op: str) -> dict[str, "Backend"]:
         """Other configurations of this backend for ``op`` (split, block or chunk knobs) that compute
@@ -194,4 +217,4 @@ def replace_precision(p: Precision, **changes: Any) -> Precision:
     return dataclasses.replace(p, **changes)
 
 
-__all__ = ["Backend", "Constraints", "ConstraintError", "Precision", "MATMUL_PRECISIONS", "replace_precision"]
+__all__ = ["Backend", "Constraints", "ConstraintError", "Precision", "MATMUL_PRECISIONS", "Semantics", "replace_precision"]

@@ -177,7 +177,16 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                         rows.append(BenchRow(op, name, t, h, s, None, 0, None, None, f"n/a: {why}"))
                         continue
                     nbytes = op_bytes(op, inputs, t, h, s)
-                    backend.run(op, inputs, params)  # once through the contract checks (and compile)
+                    try:
+                        backend.run(op, inputs, params)  # once through the contract checks (and compile)
+                    except torch.OutOfMemoryError:
+                        raise
+                    except Exception as e:  # noqa: BLE001 - a kernel that fails here is a row saying so;
+                        # the other backends' rows are still measured
+                        rows.append(BenchRow(op, name, t, h, s, None, nbytes, None, None,
+                                             f"FAILED: {type(e).__name__}: {str(e)[:200]}"))
+                        progress(f"{op:15s} {name:13s} T={t:6d} H={h} FAILED: {type(e).__name__}: {e}")
+                        continue
                     method = getattr(backend, op)
                     spec = get_op(op)
                     kwargs = {name: inputs.get(name) for name in spec.input_names}

@@ -53,6 +53,7 @@ def _choose_backends(args: argparse.Namespace) -> tuple[dict[str, BackendInfo], 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from mhc_verify.report import write_report
+    from mhc_verify.runner import DeviceLost
     from mhc_verify.session import PairStats, check_pair, provenance
 
     profile = PROFILES[args.profile]
@@ -84,6 +85,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     # An interrupted run (Ctrl-C, or `timeout` sending SIGTERM) still writes its report: the pairs
     # finished so far, and the pair it stopped in marked "interrupted" (never a pass).
     interrupted = None
+    device_lost_in = ""
     from mhc_verify.interrupt import install_stop_handlers
 
     restore_handlers = install_stop_handlers()
@@ -93,8 +95,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             backend = info.backend
             for op in ops:
                 if op not in info.implements:
+                    why = backend.not_implemented.get(op)
                     stats.append(PairStats(name, op, verdict="not implemented",
-                                           reason=f"{name} does not implement {op}"))
+                                           reason=f"{name} does not implement {op}" + (f": {why}" if why else "")))
                     continue
                 if bar:
                     bar.set_description(f"{name}/{op}")
@@ -116,9 +119,21 @@ def cmd_check(args: argparse.Namespace) -> int:
                 stats.append(s)
                 if s.verdict != "pass":
                     exit_code = 1
-                    print(f"\n{s.verdict}: {name}/{op}: {s.reason}\n  reproduce: {s.failure['reproducer'] if s.failure else '-'}",
-                          file=sys.stderr)
+                    print(f"\n{s.verdict}: {name}/{op}", file=sys.stderr)
+                    for f in s.failures or [{"kind": s.verdict, "reason": s.reason, "reproducer": "-"}]:
+                        print(f"  [{f['kind']}] {f['reason'].splitlines()[0][:300]}\n    reproduce: {f['reproducer']}",
+                              file=sys.stderr)
         current = None
+    except DeviceLost as lost:
+        # A kernel fault poisons the CUDA context for the whole process: the faulting pair keeps
+        # its failures (with the faulting case's reproducer); what was not run is said, never passed.
+        exit_code = 1
+        device_lost_in = str(lost)
+        stats.append(partial)
+        print(f"\nDEVICE LOST in {current[0]}/{current[1]}: {lost}\n  the pairs after it were not run: "
+              "rerun them in a new process (--backend/--op)", file=sys.stderr)
+        for f in partial.failures:
+            print(f"  [{f['kind']}] reproduce: {f['reproducer']}", file=sys.stderr)
     except KeyboardInterrupt:
         interrupted = current
         exit_code = 1
@@ -140,6 +155,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             info.provenance = {"error": f"provenance() raised {type(e).__name__}: {e}"}
     meta = provenance() | {"command": "mhc-verify " + " ".join(shlex.quote(a) for a in args.argv),
                            "profile": profile.name, "examples": examples}
+    if device_lost_in:
+        meta["interrupted"] = f"device lost: {device_lost_in}; pairs after it were not run"
     if interrupted is not None:
         meta["interrupted"] = f"stopped in {interrupted[0]}/{interrupted[1]}; pairs after it were not run"
     json_path, md_path = write_report(out_dir, stats, chosen, meta)
@@ -227,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     backend_args(p)
     p.set_defaults(func=cmd_backends)
 
-    for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants", "mhc_verify.merge"):
+    for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants", "mhc_verify.merge",
+                   "mhc_verify.swap"):
         try:
             mod = __import__(module, fromlist=["add_parser"])
         except ImportError as e:

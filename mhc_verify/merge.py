@@ -44,8 +44,13 @@ def merge_pair(parts: list[PairStats]) -> PairStats:
             merged.correctly_rounded_sum[k] = merged.correctly_rounded_sum.get(k, 0.0) + p.correctly_rounded_sum[k]
         for k, v in p.torch_ratio_max.items():
             merged.torch_ratio_max[k] = max(merged.torch_ratio_max.get(k, 0.0), v)
+        for k, v in p.engine_ratio_max.items():
+            merged.engine_ratio_max[k] = max(merged.engine_ratio_max.get(k, 0.0), v)
+        merged.departures = merged.departures or p.departures
         if p.failure and merged.failure is None:
             merged.failure, merged.reproducer_file = p.failure, p.reproducer_file
+        seen = {f.get("kind") for f in merged.failures}
+        merged.failures += [f for f in p.failures if f.get("kind") not in seen]  # one reproducer per kind
     reasons = sorted({p.reason for p in parts if p.reason and p.verdict == merged.verdict})
     merged.reason = "; ".join(reasons)
     return merged

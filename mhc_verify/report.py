@@ -24,14 +24,17 @@ def _cr(stats: PairStats) -> str:
 
 def verdict_table(stats: list[PairStats]) -> list[str]:
     lines = ["| op | backend | verdict | cases | n/a | max err/bound | correctly rounded (bf16 outputs) | "
-             "max err / torch fp32 err | biased cases | largest T (T*n*H) | time |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "max err / torch fp32 err | declares | vs engine semantics: max err/bound | biased cases | "
+             "largest T (T*n*H) | time |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in stats:
         tr = ", ".join(f"{k} {v:.2g}" for k, v in sorted(s.torch_ratio_max.items())) or "-"
+        er = ", ".join(f"{k} {v:.3g}" for k, v in sorted(s.engine_ratio_max.items())) or "-"
         worst = max(s.per_output_max.values(), default=0.0)
-        lines.append(f"| {s.op} | {s.backend} | **{s.verdict}** | {s.cases} | {s.not_applicable} | "
-                     f"{worst:.3g} | {_cr(s)} | {tr} | {s.biased_cases} | {s.max_tokens} ({s.max_elements:.3g}) | "
-                     f"{s.seconds:.1f} s |")
+        kinds = f" ({len(s.failures)} kinds)" if len(s.failures) > 1 else ""
+        lines.append(f"| {s.op} | {s.backend} | **{s.verdict}**{kinds} | {s.cases} | {s.not_applicable} | "
+                     f"{worst:.3g} | {_cr(s)} | {tr} | {s.departures or '-'} | {er} | {s.biased_cases} | "
+                     f"{s.max_tokens} ({s.max_elements:.3g}) | {s.seconds:.1f} s |")
     return lines
 
 
@@ -77,12 +80,16 @@ def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, Back
     md += tightness_table(stats)
     failures = [s for s in stats if s.failure]
     if failures:
-        md += ["", "## Failures (minimal case after shrinking)", ""]
+        md += ["", "## Failures (one minimal case per failure kind, after shrinking)", ""]
         for s in failures:
-            md += [f"### {s.backend} / {s.op}: {s.verdict}", "", f"{s.reason}", "",
-                   f"    {s.failure['reproducer']}", ""]
-            if s.reproducer_file:
-                md += [f"reproducer file: `{s.reproducer_file}`", ""]
+            md += [f"### {s.backend} / {s.op}: {s.verdict}", ""]
+            if s.reason.startswith("FLAKY"):
+                md += [s.reason, ""]
+            for f in s.failures or [s.failure]:
+                md += [f"- **{f.get('kind', s.verdict)}**: {f.get('reason', s.reason).splitlines()[0][:600]}", "",
+                       f"      {f['reproducer']}", ""]
+                if f.get("reproducer_file"):
+                    md += [f"  reproducer file: `{f['reproducer_file']}`", ""]
     md += ["", "## Backends", "", "| backend | available | reason | implements | known issues |", "|---|---|---|---|---|"]
     for n, b in backends.items():
         known = "; ".join(f"{k}: {v}" for k, v in (b.backend.known_issues if b.backend else {}).items()) or "-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import torch
 
 from mhc_kernels.base import Backend, ConstraintError
 from mhc_reference import reference_for
-from mhc_reference.contract import ContractError, dim_sizes, get_op
+from mhc_reference.contract import ENGINE_SEMANTICS, ContractError, Semantics, dim_sizes, get_op
 from mhc_verify.bounds import op_bounds
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.compare import OutputCheck, check_output, merge_checks
@@ -27,11 +28,25 @@ class CaseResult:
     checks: list[OutputCheck] = field(default_factory=list)
     seconds: float = 0.0
     torch_ratio: dict[str, float] = field(default_factory=dict)  # max err / torch fp32 max err
+    # For a backend that declares a departure from the engines' semantics (Backend.departures):
+    # per output, max err/bound against the engines' op at the engines' fp32 precision.
+    engine_ratio: dict[str, float] = field(default_factory=dict)
     backend_spec: str = ""  # how `--backend` names it: a built-in name or module:attr
 
     @property
     def max_ratio(self) -> float:
         return max((c.max_ratio for c in self.checks), default=0.0)
+
+    def failure_kinds(self) -> tuple[str, ...]:
+        """The distinct kinds of failure this case shows, each of which gets its own minimal
+        reproducer: ``error <ExceptionType>``, ``non-finite <output>``, ``bound <output>``."""
+        if self.status == "error":
+            return (f"error {self.reason.split(':', 1)[0].strip()[:80]}",)
+        if self.status != "fail":
+            return ()
+        kinds = [f"non-finite {c.name}" for c in self.checks if c.nonfinite_mismatches]
+        kinds += [f"bound {c.name}" for c in self.checks if c.violations or c.unbounded]
+        return tuple(kinds) or ("bound",)
 
     def reproducer(self) -> str:
         return f"mhc-verify replay --backend {self.backend_spec or self.backend} --case '{self.case.to_json()}'"
@@ -41,6 +56,23 @@ class CaseResult:
         if self.status == "pass":
             return f"{head} max err/bound {self.max_ratio:.3g}"
         return f"{head}: {self.reason}\n  reproduce: {self.reproducer()}"
+
+
+class DeviceLost(BaseException):
+    """The GPU context is unusable after a kernel fault (an illegal address is sticky for the
+    process): nothing more can run here. A BaseException, so Hypothesis does not take it for a
+    failing example and go on shrinking on a dead device."""
+
+
+def device_lost(backend: Backend) -> str | None:
+    """Why the backend's CUDA context is unusable, or None while it works."""
+    if backend.device_type != "cuda" or not torch.cuda.is_available():
+        return None
+    try:
+        torch.cuda.synchronize()
+    except Exception as e:  # noqa: BLE001 - any error here means the context is gone
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return None
 
 
 def _device_for(backend: Backend) -> str:
@@ -90,10 +122,13 @@ def _run_case(backend: Backend, case: Case, diagnostics: bool = False,
     # backend sharing a GPU, such peaks add up).
     one_piece = case.T <= _judge_step(case, inputs, outputs)
     diagnose = diagnostics and one_piece and backend.name != "torch"
-    ref = reference_outputs(case, inputs, params, outputs) if diagnose else None
+    semantics = backend.semantics_for(case.op)
+    ref = reference_outputs(case, inputs, params, outputs, semantics) if diagnose else None
     result = judge(backend, case, inputs, params, outputs, ref=ref)
     if diagnose:
-        result.torch_ratio = _torch_ratio(case, inputs, params, outputs, ref)
+        result.torch_ratio = _torch_ratio(case, inputs, params, outputs, ref if semantics.is_engine else None)
+    if one_piece and backend.departures(case.op):
+        result.engine_ratio = engine_semantics_ratio(backend, case, inputs, params, outputs)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -105,12 +140,27 @@ def innermost_traceback(e: BaseException, frames: int = 12) -> str:
     return "".join(parts[:1] + (["  ...\n"] if len(parts) > frames + 1 else []) + parts[-frames:])
 
 
-def reference_outputs(case: Case, inputs: dict, params: dict, outputs: dict) -> dict[str, torch.Tensor]:
+def reference_outputs(case: Case, inputs: dict, params: dict, outputs: dict,
+                      semantics: Semantics = ENGINE_SEMANTICS) -> dict[str, torch.Tensor]:
     ref_fn = reference_for(case.op)
     if case.op == "fused_post_pre":
-        # Dtype-faithful: the next layer's pre sees the bf16 residual this kernel wrote.
-        return ref_fn(inputs, params, pre_input=outputs["residual_out"])
+        # Dtype-faithful: the next layer's pre sees the bf16 residual this kernel wrote (or, where
+        # the backend declares it, the unrounded one for its GEMM or sum of squares).
+        return ref_fn(inputs, params, pre_input=outputs["residual_out"], semantics=semantics)
+    if not semantics.is_engine:
+        raise ContractError(f"{case.op}: a Semantics departure is defined for fused_post_pre only")
     return ref_fn(inputs, params)
+
+
+def engine_semantics_ratio(backend: Backend, case: Case, inputs: dict, params: dict,
+                           outputs: dict) -> dict[str, float]:
+    """Per output, max err/bound of these outputs against the engines' unfused op at the engines'
+    precision (fp32 products): the change a swap to this backend makes, which its own declaration
+    (a looser matmul, another semantics) is not allowed to hide."""
+    precision = dataclasses.replace(backend.precision_for(case.op), matmul="fp32")
+    engine_view = backend.with_overrides(semantics={}, precision={case.op: precision})
+    checks = _judge_chunk(engine_view, case, inputs, params, outputs)
+    return {c.name: c.max_ratio for c in checks}
 
 
 # Judge at most this many output elements at once: float64 reference, bounds and errors of a
@@ -169,7 +219,7 @@ def judge(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dic
 def _judge_chunk(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict,
                  ref: dict[str, torch.Tensor] | None = None) -> list[OutputCheck]:
     if ref is None:
-        ref = reference_outputs(case, inputs, params, outputs)
+        ref = reference_outputs(case, inputs, params, outputs, backend.semantics_for(case.op))
     bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
     return [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from hypothesis import HealthCheck, Phase, example, given, settings, target
+from hypothesis import HealthCheck, Phase, given, settings, target
+from hypothesis.errors import FlakyFailure
 from hypothesis import seed as hypothesis_seed
 
 from mhc_kernels.base import Backend
 from mhc_verify.cases import Case
 from mhc_verify.interrupt import reraise_if_stopping, stop_requested
-from mhc_verify.runner import CaseResult, innermost_traceback, run_case
+from mhc_verify.runner import CaseResult, DeviceLost, device_lost, innermost_traceback, run_case
 from mhc_verify.strategies import Profile, anchor_cases, cases
 
 
@@ -43,8 +44,11 @@ class PairStats:
     biased_cases: int = 0  # cases whose rounding-bias sign test had p < 1e-9 (diagnostic)
     max_tokens: int = 0  # the largest T judged
     max_elements: int = 0  # the largest T*n*H judged (2^31 = 2147483648 is the int32 limit)
-    failure: dict | None = None
+    failure: dict | None = None  # the first of ``failures`` (wrong values before crashes)
+    failures: list[dict] = field(default_factory=list)  # one per failure kind, each with its reproducer
     reproducer_file: str | None = None
+    departures: str | None = None  # what the backend declares it computes differently (Backend.departures)
+    engine_ratio_max: dict[str, float] = field(default_factory=dict)  # max err/bound vs the engines' op
     seconds: float = 0.0
 
     def tightness(self) -> dict[str, float]:
@@ -74,6 +78,8 @@ class PairStats:
                 self.correctly_rounded_n[c.name] = self.correctly_rounded_n.get(c.name, 0) + 1
         for k, v in result.torch_ratio.items():
             self.torch_ratio_max[k] = max(self.torch_ratio_max.get(k, 0.0), v)
+        for k, v in result.engine_ratio.items():
+            self.engine_ratio_max[k] = max(self.engine_ratio_max.get(k, 0.0), v)
 
 
 def provenance() -> dict:
@@ -125,16 +131,39 @@ def _safe_provenance(backend: Backend) -> dict:
         return {"error": str(e)}
 
 
+def _size_key(case: Case) -> tuple:
+    """Smaller is a simpler reproducer: fewer elements, fewer tokens, then the shorter descriptor."""
+    return (case.T * case.n * case.H, case.T, case.n_splits, len(case.to_json()))
+
+
+_KIND_EXCEPTIONS: dict[str, type] = {}
+
+
+def _kind_exception(kind: str) -> type:
+    """One AssertionError subclass per failure kind: Hypothesis tells bugs apart by exception type
+    and place, so each kind is searched for and shrunk on its own (report_multiple_bugs)."""
+    if kind not in _KIND_EXCEPTIONS:
+        _KIND_EXCEPTIONS[kind] = type("CaseFailed", (AssertionError,), {"kind": kind})
+    return _KIND_EXCEPTIONS[kind]
+
+
 def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | None = None,
                repro_dir: Path | None = None, progress: Callable[[CaseResult], None] | None = None,
                use_target: bool = True, diagnostics: bool = True, seed: int | None = None,
                stats: PairStats | None = None) -> PairStats:
     """Check one (backend, op). ``stats``, if given, is filled in place: a caller that is interrupted
-    (Ctrl-C, SIGTERM) keeps the cases judged so far."""
-    stats = stats if stats is not None else PairStats(backend.name, op)
-    last_failure: list[CaseResult] = []
+    (Ctrl-C, SIGTERM) keeps the cases judged so far.
 
-    def body(case: Case) -> None:
+    Every distinct failure kind (``CaseResult.failure_kinds``: an error type, a non-finite
+    mismatch or a bound failure per output) gets its own minimal reproducer: the anchors run first
+    and none of their failures stops the search, then Hypothesis searches and shrinks each kind
+    apart, so a crash at T = 0 cannot hide a wrong value at T = 5."""
+    stats = stats if stats is not None else PairStats(backend.name, op)
+    stats.departures = backend.departures(op)
+    worst_by_kind: dict[str, CaseResult] = {}
+    first_failure: list[CaseResult] = []
+
+    def judge_one(case: Case) -> CaseResult:
         if stop_requested():  # a stop whose KeyboardInterrupt some library swallowed: stop here
             raise KeyboardInterrupt("stop requested")
         try:
@@ -146,56 +175,117 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
         stats.add(result)
         if progress:
             progress(result)
-        if result.status in ("pass", "not_applicable"):
-            if use_target and result.status == "pass":
-                target(min(result.max_ratio, 1e6), label="max err/bound")
-            return
-        last_failure[:] = [result]
-        # Recorded at once (replaced by the shrunk case below): a run interrupted while Hypothesis
-        # shrinks still reports this pair as failing.
-        _record_failure(stats, result)
-        raise AssertionError(result.summary())
+        kinds = result.failure_kinds()
+        lost = device_lost(backend) if result.status == "error" else None
+        if lost:  # this case's kernel faulted: it gets its own kind, and nothing more can run
+            kinds = (f"device lost: {result.failure_kinds()[0]}",)
+            worst_by_kind[kinds[0]] = result
+            _record_failures(stats, worst_by_kind)
+            raise DeviceLost(f"{backend.name}/{op} {case.short()}: the CUDA context is lost ({lost})")
+        for kind in kinds:
+            known = worst_by_kind.get(kind)
+            if known is None or _size_key(case) <= _size_key(known.case):
+                worst_by_kind[kind] = result
+        if kinds:
+            first_failure[:1] = first_failure[:1] or [result]
+            # Recorded at once (replaced by smaller cases later): a run interrupted while
+            # Hypothesis shrinks still reports this pair as failing, with every kind seen so far.
+            _record_failures(stats, worst_by_kind)
+        return result
+
+    try:
+        return _search(backend, op, profile, max_examples, repro_dir, use_target, seed, stats, judge_one,
+                       worst_by_kind, first_failure)
+    except DeviceLost:
+        if repro_dir is not None:  # the faulting case and every kind before it, replayable elsewhere
+            _write_reproducers(stats, worst_by_kind, repro_dir, backend)
+        raise
+
+
+def _search(backend, op, profile, max_examples, repro_dir, use_target, seed, stats, judge_one, worst_by_kind,
+            first_failure) -> PairStats:
+    flaky_anchor: CaseResult | None = None
+    for anchor in anchor_cases(op, backend, profile):
+        result = judge_one(anchor)
+        # A failing anchor runs once more, as Hypothesis re-runs a failing drawn case: a failure
+        # that does not reproduce is flaky (a race, an uninitialised read), never a clean verdict.
+        if result.failure_kinds() and flaky_anchor is None:
+            try:
+                reproduced = bool(run_case(backend, anchor, diagnostics=False).failure_kinds())
+            except Exception:  # noqa: BLE001 - failing again, only differently: not flaky
+                reproduced = True
+            if not reproduced:
+                flaky_anchor = result
+
+    def body(case: Case) -> None:
+        result = judge_one(case)
+        kinds = result.failure_kinds()
+        if kinds:
+            raise _kind_exception(kinds[0])(result.summary())
+        if use_target and result.status == "pass":
+            target(min(result.max_ratio, 1e6), label="max err/bound")
 
     phases = [Phase.generate, Phase.target, Phase.shrink] if use_target else [Phase.generate, Phase.shrink]
     body = given(cases(op, backend, profile))(body)
-    for anchor in reversed(anchor_cases(op, backend, profile)):
-        body = example(anchor)(body)
     body = settings(max_examples=max_examples or profile.max_examples, deadline=None, database=None,
                     derandomize=seed is None, print_blob=False, suppress_health_check=list(HealthCheck),
-                    phases=[Phase.explicit, *phases])(body)
+                    report_multiple_bugs=True, phases=phases)(body)
     if seed is not None:
         body = hypothesis_seed(seed)(body)
+    flaky = None
     try:
         body()
+    except FlakyFailure as e:
+        # A failing case that passed when Hypothesis re-ran it: a kernel whose result or crash
+        # depends on more than its inputs (a race, an uninitialised read, a launch that fails once).
+        flaky = e
     except AssertionError:
         pass
-    except Exception as e:  # noqa: BLE001
-        # Hypothesis raises FlakyFailure (an ExceptionGroup) when a failing case passes on its
-        # re-execution: a kernel whose result or crash depends on more than its inputs (a race, an
-        # uninitialised read, a launch that fails once). Never a pass, never a crash of the run.
-        if not last_failure:
-            raise
-        stats.reason = (f"FLAKY: failed once, then passed when Hypothesis re-ran the same case "
-                        f"({type(e).__name__}); first failure: {last_failure[-1].reason}")
+    except BaseExceptionGroup as group:  # several kinds: each is recorded in worst_by_kind
+        rest = group.subgroup(lambda e: not isinstance(e, (AssertionError, BaseExceptionGroup)))
+        if rest is not None:
+            raise rest
+    if flaky is not None and not first_failure:
+        raise flaky
+    if flaky is not None or flaky_anchor is not None:
+        how = f"Hypothesis re-ran the same case ({type(flaky).__name__})" if flaky else "the anchor ran again"
+        first = first_failure[0] if flaky is not None else flaky_anchor
+        stats.reason = f"FLAKY: failed once, then passed when {how}; first failure: {first.reason}"
+    if worst_by_kind:
+        _record_failures(stats, worst_by_kind, flaky=flaky is not None or flaky_anchor is not None)
         if repro_dir is not None:
-            stats.reproducer_file = str(write_reproducer(repro_dir, last_failure[-1], backend))
-        return stats
-    if last_failure:
-        worst = last_failure[-1]
-        _record_failure(stats, worst)
-        if repro_dir is not None:
-            stats.reproducer_file = str(write_reproducer(repro_dir, worst, backend))
+            _write_reproducers(stats, worst_by_kind, repro_dir, backend)
     elif stats.cases == 0:
         stats.verdict = "ERROR"
         stats.reason = f"no applicable case ({stats.not_applicable} drawn cases were outside the backend's constraints)"
     return stats
 
 
-def _record_failure(stats: PairStats, result: CaseResult) -> None:
-    stats.verdict = "FAIL" if result.status == "fail" else "ERROR"
-    stats.reason = result.reason
-    stats.failure = {"case": json.loads(result.case.to_json()), "summary": result.summary(),
-                     "reproducer": result.reproducer()}
+def _write_reproducers(stats: PairStats, worst_by_kind: dict[str, CaseResult], repro_dir: Path,
+                       backend: Backend) -> None:
+    for failure in stats.failures:
+        failure["reproducer_file"] = str(write_reproducer(repro_dir, worst_by_kind[failure["kind"]], backend))
+    if stats.failures:
+        stats.reproducer_file = stats.failures[0]["reproducer_file"]
+
+
+def _record_failures(stats: PairStats, worst_by_kind: dict[str, CaseResult], flaky: bool = False) -> None:
+    """The pair's verdict from every failure kind seen: FAIL when any output was wrong, ERROR when
+    the kernel only crashed; one entry (and one reproducer) per kind, wrong values first."""
+    kinds = sorted(worst_by_kind, key=lambda k: (k.startswith("error"), k))
+    stats.failures = []
+    for kind in kinds:
+        result = worst_by_kind[kind]
+        stats.failures.append({"kind": kind, "status": result.status, "case": json.loads(result.case.to_json()),
+                               "summary": result.summary(), "reason": result.reason,
+                               "reproducer": result.reproducer()})
+    worst = worst_by_kind[kinds[0]]
+    stats.verdict = "FAIL" if worst.status == "fail" else "ERROR"
+    stats.failure = stats.failures[0]
+    if not flaky:
+        head = f"{len(kinds)} failure kinds: " if len(kinds) > 1 else ""
+        stats.reason = head + "; ".join(f"[{k}] {worst_by_kind[k].case.short()}: "
+                                        f"{worst_by_kind[k].reason.splitlines()[0][:300]}" for k in kinds)
 
 
 def stats_to_json(stats: PairStats) -> dict:

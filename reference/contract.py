@@ -117,6 +117,39 @@ _LAYER_IN = TensorSpec("layer_input", ("T", "H"), BF16, "sum_k pre[:, k] * resid
 OPS: dict[str, OpSpec] = {}
 
 
+@dataclass(frozen=True)
+class Semantics:
+    """Where a fused kernel departs, by design, from the engines' unfused composition of its op.
+
+    The engines' fused post+pre (vLLM's unfused path, ``fused_post_pre`` in this contract) feeds
+    the next layer's pre the *bf16* residual that hc_post wrote. Some fused kernels keep the fp32
+    residual in registers and feed that instead, to the GEMM, to the sum of squares, or to both
+    (aiter's Triton ``mhc_post_pre`` squares the unrounded value and multiplies the rounded one).
+    A backend declares such a departure per op; the harness judges it against the float64
+    reference of what it declares and also reports how far it lands from the engines' semantics,
+    so a declaration can never hide the difference a swap to it makes. (fn rounded to bf16 in the
+    GEMM is a departure of precision: ``Precision.matmul``.)
+
+    gemm_from_unrounded: the pre's GEMM reads the unrounded new residual (fused_post_pre only).
+    sqrsum_from_unrounded: the pre's sum of squares reads the unrounded new residual.
+    """
+
+    gemm_from_unrounded: bool = False
+    sqrsum_from_unrounded: bool = False
+
+    @property
+    def is_engine(self) -> bool:
+        return self == ENGINE_SEMANTICS
+
+    def describe(self) -> str:
+        parts = [f"{what} from the unrounded fp32 residual" for what, on in
+                 (("GEMM", self.gemm_from_unrounded), ("sum of squares", self.sqrsum_from_unrounded)) if on]
+        return "; ".join(parts) or "the engines' unfused semantics"
+
+
+ENGINE_SEMANTICS = Semantics()
+
+
 def _register(spec: OpSpec) -> OpSpec:
     OPS[spec.name] = spec
     return spec
@@ -140,6 +173,14 @@ _register(OpSpec(
         TensorSpec("post", ("T", "n"), F32, "sigmoid(m[:, n:2n]*s1 + b) * hc_post_mult_value"),
         TensorSpec("comb_logits", ("T", "n", "n"), F32, "m[:, 2n:]*s2 + b"),
     ),
+    param_dims={"rms_numel": "K"},
+))
+_register(OpSpec(
+    "pre_mix",
+    "The pre gate alone from the split-K partials (vLLM's delayed pre carries it to the next seam).",
+    inputs=(_MIX_P, _SQR_P, _SCALE3, _BASE),
+    params=(_RMS_EPS, _PRE_EPS, _RMS_NUMEL),
+    outputs=(TensorSpec("pre", ("T", "n"), F32, "sigmoid(m[:, :n]*s0 + b) + hc_pre_eps"),),
     param_dims={"rms_numel": "K"},
 ))
 _register(OpSpec(

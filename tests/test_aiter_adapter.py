@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import aiter_test_double as double
-from mhc_kernels.aiter_backend import AiterBackend, AiterTritonBackend, is_known_bad, parse_version
+from mhc_kernels.aiter.hip import AiterBackend, is_known_bad, parse_version
+from mhc_kernels.aiter.triton import AiterTritonBackend
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.cli import main
 from mhc_verify.runner import run_case

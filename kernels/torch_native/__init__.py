@@ -105,6 +105,10 @@ class TorchNativeBackend(Backend):
         return self._mixes(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps,
                            hc_post_mult_value, rms_numel)
 
+    def pre_mix(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps, rms_numel):
+        return self._mixes(mixes_partial, sqrsum_partial, hc_scale, hc_base, rms_eps, hc_pre_eps, 1.0,
+                           rms_numel)[0]
+
     def sinkhorn(self, comb_logits, sinkhorn_repeat, hc_sinkhorn_eps):
         return self._sinkhorn(comb_logits, sinkhorn_repeat, hc_sinkhorn_eps)
 

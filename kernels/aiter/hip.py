@@ -1,4 +1,4 @@
-"""Adapters for AMD aiter's mHC ops (ROCm): the HIP `module_mhc` ops, and aiter's Triton kernels.
+"""Adapter for AMD aiter's HIP mHC ops (ROCm, JIT module ``module_mhc``).
 
 HIP ops (``aiter.ops.mhc``, JIT module ``module_mhc``), called as vLLM's ``_aiter_ops`` calls them:
   prenorm_gemm   mhc_pre_gemm_sqrsum(out [S, T, M] (rows padded to 32), sqrsum [S, T], x [T, K], fn, tile_k)
@@ -16,10 +16,7 @@ Precision: NOT measured on ROCm hardware here (this workplace lends NVIDIA GPUs 
 TF32-class products with fp32 accumulation, the class of the MFMA paths aiter uses for an fp32
 operand; the first ROCm run confirms or refutes it, and a change needs that evidence.
 
-aiter's Triton mHC (``aiter.ops.triton.fusions.mhc.fused_mhc``) implements the paper's variant:
-bf16 outputs, post multiplier fixed at 2, no hc_pre_eps, fn split into three [K, n*] matrices. It
-does not compute the engines' ops, so the ``aiter-triton`` backend implements none of them and says
-so (reported "not implemented" per op, never a pass).
+aiter's Triton mHC kernels are another backend: mhc_kernels.aiter.triton.
 """
 
 from __future__ import annotations
@@ -204,17 +201,3 @@ class AiterBackend(Backend):
             "mhc_fused_post_pre", x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, rms_eps, hc_pre_eps,
             hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_weight, norm_eps)
         return next_residual, post, comb, layer_input
-
-
-class AiterTritonBackend(Backend):
-    name = "aiter-triton"
-    description = "AMD aiter Triton mHC kernels (aiter.ops.triton.fusions.mhc)"
-    device_type = "cuda"
-
-    def available(self) -> tuple[bool, str]:
-        try:
-            importlib.import_module("aiter.ops.triton.fusions.mhc")
-        except Exception as e:  # noqa: BLE001
-            return False, f"cannot import aiter.ops.triton.fusions.mhc: {type(e).__name__}: {e}"
-        return True, ("importable, but it implements the paper's mHC variant (bf16 outputs, post x2 fixed, "
-                      "no hc_pre_eps), not the engines' ops: every op is reported not implemented")

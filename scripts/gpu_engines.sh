@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# One command on an NVIDIA GPU: the engines' own mHC kernels (vLLM's TileLang, Triton, torch and
+# DeepGEMM paths; aiter's Triton kernels) through the suite, with provenance, under OUT_DIR:
+#   backends  mhc-verify backends, every engine backend required (an absent one fails the stage)
+#   check     mhc-verify check, nightly profile with the model's parameters, every engine backend
+#   stress    mhc-verify stress, 1000 reruns at 65 536 and 80 000 tokens of the engines' main ops
+#   swap      mhc-verify swap for the engines' actual swaps (SWAP_PAIRS)
+#   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels
+# Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
+#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=200,
+#        BENCH_ARGS: extra bench arguments)
+# Bundles (carried in .gpu-site, unpacked by scripts/device_env.sh): ../shared/device/gpu-site.sh,
+# WITH_DEEPGEMM=1 ../shared/device/vllm-site.sh, scripts/aiter_site.sh <aiter checkout>.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/device_env.sh
+out=${1:?usage: scripts/gpu_engines.sh OUT_DIR}
+mkdir -p "$out"
+stamp() { echo "== $(date -u +%T) $*" | tee -a "$out/timeline.txt"; }
+ENGINES=${ENGINES:-vllm-tilelang vllm-triton vllm-torch vllm-deepgemm aiter-triton}
+{
+  echo "date: $(date -u --iso-8601=seconds)"
+  echo "command: bash scripts/gpu_engines.sh $*  (STAGES=${STAGES:-backends check stress swap bench} EXAMPLES=${EXAMPLES:-8} RERUNS=${RERUNS:-1000} VLLM_USE_DEEP_GEMM=$VLLM_USE_DEEP_GEMM)"
+  echo "git: $(git rev-parse HEAD 2>/dev/null || echo 'not a git checkout') $(git status --porcelain 2>/dev/null | wc -l) uncommitted paths"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  python3 - <<'PY'
+import importlib.metadata as md, json, platform, torch
+print("python", platform.python_version(), "| torch", torch.__version__, "| cuda", torch.version.cuda)
+for d in ("vllm", "tilelang", "tile-kernels", "triton", "hypothesis"):
+    try: print(d, md.version(d))
+    except md.PackageNotFoundError: print(d, "not installed")
+try:
+    import aiter, pathlib
+    print("aiter", json.loads((pathlib.Path(aiter.__file__).parent / "BUNDLE.json").read_text()))
+except Exception as e: print("aiter", type(e).__name__, e)
+PY
+} > "$out/environment.txt" 2>&1
+cat "$out/environment.txt"
+stages=" ${STAGES:-backends check stress swap bench} "
+require=(); for b in $ENGINES; do require+=(--require-backend "$b"); done
+
+if [[ $stages == *" backends "* ]]; then
+  stamp backends
+  python3 -m mhc_verify backends "${require[@]}" 2>&1 | tee "$out/backends.txt"
+fi
+
+if [[ $stages == *" check "* ]]; then
+  # One process per (backend, op): a kernel that faults poisons the CUDA context of its process
+  # (seen: an illegal address), and must not hide the pairs after it. Merged into one report.
+  pairs=${CHECK_PAIRS:-}
+  if [ -z "$pairs" ]; then
+    for b in $ENGINES; do
+      for op in $(python3 -c "from mhc_verify.registry import discover; i = discover()['$b']; print(' '.join(i.implements) if i.available else '-')"); do
+        pairs="$pairs $b:$op"
+      done
+    done
+  fi
+  for pair in $pairs; do
+    b=${pair%%:*}; op=${pair#*:}
+    {
+      stamp "check $b $op (nightly, model parameters)"
+      if [ "$op" = - ]; then op_args=(); else op_args=(--op "$op"); fi
+      timeout "${PAIR_S:-90}" python3 -m mhc_verify check --profile nightly --model-params --backend "$b" \
+        --require-backend "$b" "${op_args[@]}" --examples "${EXAMPLES:-8}" --out "$out/check/$b-$op" --no-progress \
+        2>&1 | grep -v ':INFO\]' | tail -n 40 | tee -a "$out/check.log"
+    }
+  done
+  python3 -m mhc_verify merge "$out"/check/*/report.json --out "$out/check-merged" 2>&1 | tail -n 60 | tee -a "$out/check.log"
+fi
+
+if [[ $stages == *" stress "* ]]; then
+  for pair in ${STRESS_PAIRS:-vllm-tilelang:mhc_pre vllm-tilelang:fused_post_pre vllm-tilelang:hc_post aiter-triton:hc_post aiter-triton:fused_post_pre}; do
+    b=${pair%%:*}; op=${pair#*:}
+    stamp "stress $b $op"
+    timeout "${STRESS_S:-70}" python3 -m mhc_verify stress --backend "$b" --op "$op" --tokens 65536,80000 \
+      --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-$b-$op" --no-progress 2>&1 \
+      | grep -v ':INFO\]' | tail -n 30 | tee "$out/stress-$b-$op.log"
+  done
+fi
+
+if [[ $stages == *" swap "* ]]; then
+  # The engines' actual swaps, each op both backends implement, on the same drawn cases.
+  for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
+    a=${pair%%:*}; b=${pair#*:}
+    stamp "swap $a -> $b"
+    timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly \
+      --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" 2>&1 | grep -v ':INFO\]' | tail -n 20 \
+      | tee -a "$out/swap.log"
+  done
+fi
+
+if [[ $stages == *" bench "* ]]; then
+  stamp bench
+  timeout "${BENCH_S:-200}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
+    --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend torch-cuda \
+    ${BENCH_ARGS:-} --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+fi
+stamp done

@@ -1,0 +1,59 @@
+"""The swap verdict on planted pairs: a kernel with fn rounded to bf16 replacing an fp32 one is
+"less accurate" (with a reproducer that replays for both); two fp32 kernels that differ only in
+summation order are "at least as accurate"; the reverse of the first swap is "more accurate"."""
+
+import json
+
+import torch
+
+from mhc_kernels.base import Constraints
+from mhc_kernels.torch_native import TorchNativeBackend, prenorm_gemm_fp32
+from mhc_verify.cases import Case
+from mhc_verify.cli import main
+from mhc_verify.strategies import PROFILES
+from mhc_verify.swap import LESS, MORE, SAME, compare_case, swap_pair
+
+
+class Bf16Fn(TorchNativeBackend):
+    """fn rounded to bf16 before the GEMM, as aiter's Triton mhc_post_pre does."""
+
+    name = "planted-bf16-fn"
+
+    def _gemm(self, x, fn, n_splits):
+        return prenorm_gemm_fp32(x, fn.to(torch.bfloat16).float(), n_splits)
+
+
+class ReversedSum(TorchNativeBackend):
+    """The same fp32 GEMM summed in the opposite order along K: another rounding, the same accuracy."""
+
+    name = "planted-reversed-sum"
+    constraints = {"mhc_pre": Constraints(n_splits=(1,))}  # one split: reversing K keeps its partial whole
+
+    def _gemm(self, x, fn, n_splits):
+        return prenorm_gemm_fp32(x.flip(-1).contiguous(), fn.flip(-1).contiguous(), n_splits)
+
+
+def test_bf16_fn_replacing_fp32_is_less_accurate_with_a_replayable_reproducer(tmp_path, capsys):
+    result = swap_pair(TorchNativeBackend(), Bf16Fn(), "mhc_pre", PROFILES["dev"], max_examples=12)
+    assert result.verdict == LESS, result.summary()
+    assert result.worst is not None and result.reproducer.startswith("mhc-verify swap --from torch --to")
+    case = Case.from_json(result.worst.case)
+    assert compare_case(TorchNativeBackend(), Bf16Fn(), case).outputs  # replays
+    code = main(["swap", "--from", "torch", "--to", "test_swap:Bf16Fn", "--op", "mhc_pre", "--profile", "dev", "--examples", "8",
+                 "--out", str(tmp_path)])
+    assert code == 1
+    report = json.loads((tmp_path / "swap.json").read_text())
+    assert report["results"][0]["verdict"] == LESS and report["results"][0]["reproducer"]
+    assert (tmp_path / "swap.md").read_text().count("B less accurate") >= 1
+
+
+def test_the_reverse_swap_is_more_accurate():
+    result = swap_pair(Bf16Fn(), TorchNativeBackend(), "mhc_pre", PROFILES["dev"], max_examples=12)
+    assert result.verdict == MORE, result.summary()
+
+
+def test_summation_order_alone_is_at_least_as_accurate():
+    result = swap_pair(TorchNativeBackend(), ReversedSum(), "mhc_pre", PROFILES["dev"], max_examples=25)
+    assert result.verdict == SAME, (result.summary(), result.worst)
+    s = result.summary()["per_output"]
+    assert s["post_mix"]["change_max_ulps"] > 0  # the two really differ
