@@ -64,8 +64,9 @@ def write_run(folder: Path, correct: list[bool] | dict[str, list[bool]], *, n_sh
                 "target": f"work\n#### {i}", "arguments": {"gen_args_0": {"arg_0": prompt}},
                 "resps": [[responses[i]]], "filtered_resps": [str(i) if ok else "[invalid]"], "filter": flt,
                 "metrics": ["exact_match"], "doc_hash": _h(f"doc{i}"), "prompt_hash": _h(prompt),
-                "target_hash": _h(f"work\n#### {i}"), "exact_match": 1.0 if ok else 0.0}))
-    (out / f"samples_{TASK}_{DATE}.jsonl").write_text("\n".join(lines) + "\n")
+                "target_hash": _h(f"work\n#### {i}"), "exact_match": 1.0 if ok else 0.0},
+                ensure_ascii=False))  # as lm-eval writes them: U+2028 and the like stay raw
+    (out / f"samples_{TASK}_{DATE}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     task_results: dict[str, Any] = {"alias": TASK}
     for flt, marks in per_filter.items():
         if flt == drop_filter or drop_metric:
@@ -83,6 +84,44 @@ def write_run(folder: Path, correct: list[bool] | dict[str, list[bool]], *, n_sh
         m = {"null_marker": NULL_COMPLETION_MARKER, "exit_code": 0, "log_warnings": []}
         m.update(meta or {})
         (folder / RUN_META_FILE).write_text(json.dumps(m))
+    return folder
+
+
+# A few-shot example shaped like gsm8k train question 2381 ("Clive opens a box ..."), whose text
+# holds two U+2028 LINE SEPARATORs: lm-eval writes them raw into the samples file, where a reader
+# that splits lines at every Unicode line boundary tears the record apart.
+LINE_SEPARATOR_QUESTION = ("Clive opens a box full of different colored balls.\u2028The box holds 6 blue balls, "
+                           "4 red balls, 3 times as many green balls as blue ones and twice as many yellow ones "
+                           "as red ones.\u2028How many balls are in the box Clive opens?")
+LINE_SEPARATOR_ANSWER = ("Green: 3 * 6 = <<3*6=18>>18 balls.\nYellow: 2 * 4 = <<2*4=8>>8 balls.\n"
+                         "Total: 6 + 4 + 18 + 8 = <<6+4+18+8=36>>36 balls.\n#### 36")
+_NAMES = ("Ava", "Ben", "Cleo", "Dev", "Emi", "Finn", "Gus", "Hana", "Ivo", "Jun")
+_THINGS = ("apples", "stamps", "marbles", "books", "shells", "pencils", "coins", "cards")
+
+
+def gsm8k_row(i: int) -> dict[str, str]:
+    """A gsm8k-format question (a two-step sum) whose gold answer is known: distinct for every ``i``."""
+    name, thing = _NAMES[i % len(_NAMES)], _THINGS[(i // len(_NAMES)) % len(_THINGS)]
+    a, b = 3 + i % 97, 2 + (7 * i) % 89
+    c = 1 + (i // 3) % (a + b - 1)
+    return {"question": f"{name} has {a} {thing}, buys {b} more and then gives away {c}. "
+                        f"How many {thing} does {name} have now? (case {i})",
+            "answer": f"{name} has {a} + {b} = <<{a}+{b}={a + b}>>{a + b} {thing} after buying.\n"
+                      f"Then {a + b} - {c} = <<{a + b}-{c}={a + b - c}>>{a + b - c} {thing} are left.\n"
+                      f"#### {a + b - c}"}
+
+
+def write_gsm8k_data(folder: Path, n_test: int, n_train: int) -> Path:
+    """Write gsm8k-format ``test.jsonl`` and ``train.jsonl`` into ``folder`` (made by the tests, so a
+    fresh clone needs no gsm8k download). Train row 0 holds U+2028 characters; with few train rows it
+    is among most questions' few-shot examples."""
+    folder.mkdir(parents=True, exist_ok=True)
+    train = [{"question": LINE_SEPARATOR_QUESTION, "answer": LINE_SEPARATOR_ANSWER}]
+    train += [gsm8k_row(100_000 + i) for i in range(n_train - 1)]
+    for split, rows in (("test", [gsm8k_row(i) for i in range(n_test)]), ("train", train)):
+        # ensure_ascii=False as the hub export writes it: U+2028 stays a raw character in the file.
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                               encoding="utf-8")
     return folder
 
 

@@ -8,12 +8,11 @@ itself must pass the paired check. Request failures must fail the gate closed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from gsm8k_fixtures import require_modules
+from gsm8k_fixtures import require_modules, write_gsm8k_data
 from mhc_verify.gsm8k.config import parse_config
 from mhc_verify.gsm8k.gate import GateOptions, run_gate
 
@@ -35,11 +34,10 @@ def offline(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = Path(os.environ.get("MHC_VERIFY_GSM8K_DATA_DIR", ROOT.parent / "shared" / "data" / "gsm8k"))
-    if not (d / "test.jsonl").is_file() or not (d / "train.jsonl").is_file():
-        pytest.fail(f"gsm8k JSONL not found at {d}: set MHC_VERIFY_GSM8K_DATA_DIR", pytrace=False)
-    return d
+def data_dir(tmp_path_factory) -> Path:
+    """gsm8k-format questions made here: 8 test, 3 train (one with U+2028, so it is among most
+    few-shot prompts)."""
+    return write_gsm8k_data(tmp_path_factory.mktemp("gsm8k"), n_test=8, n_train=3)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +88,11 @@ def test_threshold_fails_on_random_weights(clean_run):
     prov = rep["provenance"]
     assert prov["data_sha256"]["test.jsonl"] and prov["lm_eval_version"] and prov["num_fewshot"] == 2
     # lm-eval really produced the samples the gate read.
-    samples = Path(run["samples_path"]).read_text().splitlines()
+    text = Path(run["samples_path"]).read_text(encoding="utf-8")
+    samples = text.strip("\n").split("\n")
     assert len(samples) == 8 and json.loads(samples[0])["filter"] in ("strict-match", "flexible-extract")
+    # The U+2028 few-shot example reached the samples file raw (splitlines() would tear these lines).
+    assert "\u2028" in text and len(text.splitlines()) > len(samples)
     md = clean_run.markdown_path.read_text()
     assert "# gsm8k gate: tiny-external — FAIL" in md and "below the floor 0.5000" in md
     assert json.loads(clean_run.json_path.read_text())["verdict"] == "FAIL"

@@ -161,7 +161,10 @@ def _parse_results(run: RunOutput, data: Any, metric: str) -> None:
 def _parse_samples(run: RunOutput, metric: str) -> None:
     assert run.samples_path is not None
     try:
-        lines = run.samples_path.read_text(encoding="utf-8").splitlines()
+        # JSON Lines separates records by "\n" only. str.splitlines() would also split at U+2028,
+        # U+2029, \x1c-\x1e and \x85, which lm-eval writes raw inside strings (ensure_ascii=False):
+        # a gsm8k few-shot example holding U+2028 would tear its sample's line in two.
+        lines = run.samples_path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as e:
         run.problems.append(f"{run.samples_path}: unreadable: {e}")
         return

@@ -33,6 +33,9 @@ class TinyEngine:
     """Greedy generation with a transformers causal LM; one request at a time (CPU, determinism)."""
 
     def __init__(self, model_dir: Path, threads: int | None = 1) -> None:
+        from mhc_verify.gsm8k.tiny_model import prefer_installed_kernels_package
+
+        prefer_installed_kernels_package()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
