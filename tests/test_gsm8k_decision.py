@@ -308,3 +308,82 @@ def test_cli_limit_sets_the_expected_count(tmp_path, capsys):
                               "--limit", "5", "--out", str(tmp_path / "r")])
     assert args.func(args) == 1
     assert "10 samples, more than the expected 5" in capsys.readouterr().out
+
+
+# --- samples with Unicode line boundaries inside strings (issue case 1) ------------------------
+
+def test_samples_with_line_separators_in_prompts_parse(tmp_path):
+    """lm-eval writes U+2028 raw (a few-shot example holds it); records end at "\\n" only."""
+    from gsm8k_fixtures import LINE_SEPARATOR_QUESTION
+
+    responses = [f"The answer is\u2028#### {i}\u2029" for i in range(10)]
+    cand = write_run(tmp_path / "c", ALL_RIGHT, responses=responses, prompt_salt=LINE_SEPARATOR_QUESTION)
+    text = (cand / "lm_eval_out" / "model" / f"samples_{TASK}_{DATE}.jsonl").read_text(encoding="utf-8")
+    assert "\u2028" in text and len(text.splitlines()) > text.count("\n")  # the trap is really there
+    out = gate(tmp_path, cand)
+    assert out.passed, out.report["reasons"]
+    assert out.report["runs"]["candidate"]["metrics"]["strict-match"]["n"] == 10
+
+
+# --- configuration validated before anything runs (issue case 5) -------------------------------
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("gate", "alpha", 0, "gate.alpha: 0 is outside (0, 1)"),
+    ("gate", "alpha", 1, "gate.alpha: 1 is outside (0, 1)"),
+    ("gate", "power", 1, "gate.power: 1 is outside (0, 1)"),
+    ("gate", "power", 0.0, "gate.power: 0.0 is outside (0, 1)"),
+    ("gate", "margin", 0, "gate.margin: 0 is outside (0, 1)"),
+    ("gate", "aa_discordance", 1, "gate.aa_discordance: 1 leaves no room"),
+    ("gate", "max_empty_rate", -0.1, "gate.max_empty_rate: -0.1 is outside [0, 1]"),
+    ("gate", "max_unfinished_rate", "5%", "gate.max_unfinished_rate: expected a number"),
+    ("lm_eval", "batch_size", "abc", "lm_eval.batch_size: expected an integer, got 'abc'"),
+    ("lm_eval", "batch_size", 1.7, "lm_eval.batch_size: expected an integer, got 1.7"),
+    ("lm_eval", "batch_size", 0, "lm_eval.batch_size: 0 is outside [1, inf]"),
+    ("lm_eval", "num_concurrent", True, "lm_eval.num_concurrent: expected an integer, got True"),
+    ("lm_eval", "max_gen_toks", 2.5, "lm_eval.max_gen_toks: expected an integer"),
+    ("lm_eval", "max_retries", 0, "lm_eval.max_retries: 0 is outside [1, inf]"),
+    ("lm_eval", "request_timeout_s", "30s", "lm_eval.request_timeout_s: expected a number, got '30s'"),
+    ("lm_eval", "request_timeout_s", 0, "lm_eval.request_timeout_s: 0 is outside (0, None)"),
+    ("task", "filters", "strict-match", "task.filters: expected a list of non-empty strings, got 'strict-match'"),
+    ("task", "filters", ["strict-match", "strict-match"], "task.filters: repeated entries"),
+    ("task", "filters", [], "task.filters: at least one filter"),
+    ("task", "num_fewshot", 2.0, "task.num_fewshot: expected an integer"),
+    ("task", "limit", "10", "task.limit: expected an integer"),
+    ("task", "name", 5, "task.name: expected a non-empty string"),
+    ("server", "port", 70000, "server.port: 70000 is outside [0, 65535]"),
+    ("server", "health_path", "health", "server.health_path: must start with '/'"),
+])
+def test_config_errors_are_one_line_and_name_the_key(section, key, value, message, tmp_path, capsys):
+    d = config_dict()
+    if section == "server":
+        d["server"] = {"command": ["x"], key: value}
+    else:
+        d.setdefault(section, {})[key] = value
+    if section == "task" and key == "filters":
+        d["gate"] = {"floor": 0.5}
+    with pytest.raises(ConfigError) as e:
+        parse_config(d)
+    assert message in str(e.value) and "\n" not in str(e.value), str(e.value)
+    # Through the command line: exit 2, one line, and nothing run or written.
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    cfg_path = tmp_path / "bad.yaml"
+    cfg_path.write_text(json.dumps(d))
+    args = parser.parse_args(["gsm8k-gate", "--config", str(cfg_path), "--out", str(tmp_path / "out")])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_kernel_evidence_patterns_are_checked_on_load():
+    d = config_dict()
+    d["backends"]["a"]["kernel_evidence"] = {"must": ["(unclosed"]}
+    with pytest.raises(ConfigError, match=r"backends\.a\.kernel_evidence\.must: '\(unclosed' is not a valid"):
+        parse_config(d)
+    d["backends"]["a"]["kernel_evidence"] = {"must": "mhc"}
+    with pytest.raises(ConfigError, match="expected a list of non-empty strings"):
+        parse_config(d)
+    d["backends"]["a"]["kernel_evidence"] = {"mustnt": ["x"]}
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_config(d)
