@@ -21,6 +21,8 @@ from mhc_verify.gsm8k.lmeval_output import NULL_COMPLETION_MARKER, RUN_META_FILE
 TASK = "gsm8k_offline"
 FILTERS = ("flexible-extract", "strict-match")
 DATE = "2026-01-01T00-00-00.000000"
+GENERATION_KWARGS = {"until": ["Question:", "</s>", "<|im_end|>"], "do_sample": False, "temperature": 0.0}
+_run_counter = 0
 
 
 def require_modules(*names: str) -> None:
@@ -39,7 +41,10 @@ def write_run(folder: Path, correct: list[bool] | dict[str, list[bool]], *, n_sh
               responses: list[str] | None = None, prompt_salt: str = "", prompt_salt_docs: set[int] | None = None,
               drop_filter: str | None = None, drop_metric: bool = False, results_value_delta: float = 0.0,
               drop_docs: set[int] | None = None, meta: dict[str, Any] | None = None, with_meta: bool = True,
-              stderr: float | None = 0.006, n_effective: int | None = None) -> Path:
+              stderr: float | None = 0.006, n_effective: int | None = None, model: str = "fake",
+              max_gen_toks: int = 256, generation_kwargs: dict[str, Any] | None = None,
+              task_version: Any = 3.0, backend: str | None = "a",
+              engine_log: str | None = "INFO [deepseek_v4.py] mHC: using {backend} kernels") -> Path:
     """Write one run under ``folder`` and return ``folder``.
 
     ``correct``: per question (the same for both filters) or per filter. ``prompt_salt`` changes the
@@ -73,15 +78,26 @@ def write_run(folder: Path, correct: list[bool] | dict[str, list[bool]], *, n_sh
             continue
         task_results[f"exact_match,{flt}"] = sum(marks) / len(marks) + results_value_delta
         task_results[f"exact_match_stderr,{flt}"] = stderr
+    global _run_counter
+    _run_counter += 1
     results = {
         "results": {TASK: task_results}, "n-shot": {TASK: n_shot},
         "n-samples": {TASK: {"original": 1319, "effective": n if n_effective is None else n_effective}},
-        "config": {"model": "local-completions", "model_args": {"model": "fake"}, "limit": None},
-        "lm_eval_version": "0.4.13", "date": 1767225600.0,
+        "configs": {TASK: {"generation_kwargs": generation_kwargs or dict(GENERATION_KWARGS)}},
+        "versions": {TASK: task_version},
+        "config": {"model": "local-completions", "gen_kwargs": None,
+                   "model_args": {"model": model, "base_url": f"http://127.0.0.1:{8000 + _run_counter}/v1/completions",
+                                  "max_gen_toks": max_gen_toks}, "limit": None},
+        # Each written run is a distinct run, as two lm-eval runs are (they start at different times).
+        "lm_eval_version": "0.4.13", "date": 1767225600.0 + _run_counter,
     }
     (out / f"results_{DATE}.json").write_text(json.dumps(results))
     if with_meta:
-        m = {"null_marker": NULL_COMPLETION_MARKER, "exit_code": 0, "log_warnings": []}
+        m: dict[str, Any] = {"null_marker": NULL_COMPLETION_MARKER, "exit_code": 0, "log_warnings": [],
+                             "backend": backend}
+        if engine_log is not None:
+            (folder / "engine.log").write_text("INFO starting engine\n" + engine_log.format(backend=backend) + "\n")
+            m["engine_log"] = str(folder / "engine.log")
         m.update(meta or {})
         (folder / RUN_META_FILE).write_text(json.dumps(m))
     return folder
@@ -130,7 +146,9 @@ BASE_CONFIG: dict[str, Any] = {
     "model": "fake",
     "endpoint": "http://127.0.0.1:9/v1/completions",
     "task": {"name": TASK, "num_fewshot": 20, "limit": 10, "expected_n": 10},
-    "backends": {"a": {"env": {}}, "b": {"env": {"X": "1"}}},
+    "backends": {"a": {"env": {}, "kernel_evidence": {"must": [r"mHC: using a\b"], "must_not": [r"mHC: using b\b"]}},
+                 "b": {"env": {"X": "1"}, "kernel_evidence": {"must": [r"mHC: using b\b"],
+                                                               "must_not": [r"mHC: using a\b"]}}},
     "candidate": "a",
     "gate": {"floor": 0.5, "alpha": 0.05, "power": 0.8},
 }

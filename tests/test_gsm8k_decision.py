@@ -44,30 +44,40 @@ def assert_fails_with(outcome, *fragments: str) -> None:
 
 # --- pass / threshold / paired ---------------------------------------------------------------
 
+FULL = {"limit": None, "expected_n": 1319}
+
+
 def test_pass_threshold_and_paired(tmp_path):
-    cand = write_run(tmp_path / "c", [True] * 9 + [False])
-    base = write_run(tmp_path / "b", [True] * 8 + [False, True])
-    out = gate(tmp_path, cand, base)
-    assert out.passed, out.report["reasons"]
+    cand = write_run(tmp_path / "c", [True] * 1309 + [True] * 9 + [False])
+    base = write_run(tmp_path / "b", [True] * 1309 + [True] * 8 + [False, True])
+    out = gate(tmp_path, cand, base, task=FULL)
+    assert out.passed and out.verdict == "PASS", out.report["reasons"]
     paired = next(c for c in out.report["checks"] if c["name"] == "paired")
     d = paired["details"]["strict-match"]
-    assert (d["n"], d["b"], d["c"]) == (10, 1, 1)
+    assert (d["n"], d["b"], d["c"]) == (1319, 1, 1)
     assert d["p_value"] == pytest.approx(0.75)
+    assert d["mdd_observed"] <= 0.01  # what makes it a pass and not "inconclusive"
+    assert [c["name"] for c in out.report["checks"]] == [
+        "integrity:candidate", "integrity:baseline", "kernel_path:candidate", "kernel_path:baseline", "threshold",
+        "paired"]
+    kernel = next(c for c in out.report["checks"] if c["name"] == "kernel_path:candidate")
+    assert "'INFO [deepseek_v4.py] mHC: using a kernels'" in kernel["notes"][0]  # the log line, quoted
     assert out.json_path.is_file() and out.markdown_path.is_file()
     # The discordant questions are in the report with both answers.
     rows = out.report["discordant"]["strict-match"]
-    assert [(r["doc_id"], r["direction"]) for r in rows] == [(9, "regression"), (8, "improvement")]
-    assert rows[0]["question"] == "Question 9?" and rows[0]["gold"] == "9"
-    assert rows[0]["candidate"]["extracted"] == "[invalid]" and rows[0]["baseline"]["extracted"] == "9"
+    assert [(r["doc_id"], r["direction"]) for r in rows] == [(1318, "regression"), (1317, "improvement")]
+    assert rows[0]["question"] == "Question 1318?" and rows[0]["gold"] == "1318"
+    assert rows[0]["candidate"]["extracted"] == "[invalid]" and rows[0]["baseline"]["extracted"] == "1318"
     md = out.markdown_path.read_text()
-    assert "PASS" in md and "| 9 | regression |" in md and "Question 9?" in md
+    assert "PASS" in md and "| 1318 | regression |" in md and "Question 1318?" in md
+    assert "mHC: using a kernels" in md
 
 
 def test_below_floor_fails_and_says_why(tmp_path):
     cand = write_run(tmp_path / "c", [True] * 4 + [False] * 6)
     out = gate(tmp_path, cand)
     assert_fails_with(out, "flexible-extract: exact_match 0.4000 ± 0.0060 is below the floor 0.5000")
-    assert [c["name"] for c in out.report["checks"]] == ["integrity:candidate", "threshold"]
+    assert [c["name"] for c in out.report["checks"]] == ["integrity:candidate", "kernel_path:candidate", "threshold"]
 
 
 def test_floor_per_filter(tmp_path):
@@ -97,14 +107,38 @@ def test_mcnemar_significant_fails(tmp_path):
     assert next(c for c in out.report["checks"] if c["name"] == "threshold")["passed"]
 
 
-def test_small_difference_is_not_significant(tmp_path):
+def test_small_difference_on_few_questions_is_inconclusive(tmp_path, capsys):
+    """Not significant, but 100 questions at 4 % discordance see only drops of ~9.5 points: the
+    paired check is inconclusive (issue case 3), never a pass."""
     base_marks = [True] * 95 + [False] * 5
     cand_marks = [False, False, False] + [True] * 92 + [True, False, False, False, False]
     out = gate(tmp_path, write_run(tmp_path / "c", cand_marks), write_run(tmp_path / "b", base_marks),
                task={"limit": 100, "expected_n": 100}, gate={"floor": 0.8})
-    assert out.passed, out.report["reasons"]
-    d = next(c for c in out.report["checks"] if c["name"] == "paired")["details"]["flexible-extract"]
-    assert (d["b"], d["c"]) == (3, 1) and d["p_value"] == pytest.approx(5 / 16)
+    assert not out.passed and out.verdict == "INCONCLUSIVE", out.report["reasons"]
+    paired = next(c for c in out.report["checks"] if c["name"] == "paired")
+    d = paired["details"]["flexible-extract"]
+    assert (d["b"], d["c"]) == (3, 1) and d["p_value"] == pytest.approx(5 / 16) and not d["significant"]
+    assert d["mdd_observed"] > 0.01 and paired["inconclusive"]
+    assert "inconclusive: not shown worse" in out.report["reasons"][0]
+    assert "**inconclusive**" in out.markdown_path.read_text()
+
+
+def test_both_runs_at_zero_are_inconclusive_not_a_pass(tmp_path):
+    """The issue's example: both runs at 0.000 (no discordance at all) on 10 questions: the MDD is
+    far above the margin, so `--checks paired` must not pass."""
+    out = gate(tmp_path, write_run(tmp_path / "c", [False] * 10), write_run(tmp_path / "b", [False] * 10),
+               checks=("paired",))
+    assert out.verdict == "INCONCLUSIVE", out.report["reasons"]
+    d = next(c for c in out.report["checks"] if c["name"] == "paired")["details"]["strict-match"]
+    assert (d["b"], d["c"]) == (0, 0) and d["mdd_observed"] > 0.5
+
+
+def test_a_real_failure_outranks_inconclusive(tmp_path):
+    marks = [True] * 100
+    worse = [False] * 8 + [True] * 92
+    out = gate(tmp_path, write_run(tmp_path / "c", worse), write_run(tmp_path / "b", marks),
+               task={"limit": 100, "expected_n": 100}, gate={"floor": 0.8})
+    assert out.verdict == "FAIL" and "candidate is worse than baseline" in reasons_text(out)
 
 
 # --- fail closed -----------------------------------------------------------------------------
@@ -144,13 +178,29 @@ def test_empty_completion_from_unknown_run(tmp_path):
     assert_fails_with(out, "1 empty completions (doc_id 2) in a run the gate did not make")
 
 
-def test_empty_completion_from_gate_run_is_only_noted(tmp_path):
-    responses = [f"#### {i}" for i in range(10)]
+def test_empty_completions_above_the_rate_fail(tmp_path):
+    """Issue case 9: a kernel that makes 1 % of answers end at once fails the run; one stray empty
+    completion in 1319 (0.08 %, within the default 0.1 %) is noted."""
+    responses = [f"#### {i}" for i in range(1319)]
     responses[2] = ""
-    out = gate(tmp_path, write_run(tmp_path / "c", ALL_RIGHT, responses=responses))
+    out = gate(tmp_path, write_run(tmp_path / "c", [True] * 1319, responses=responses), task=FULL)
     assert out.passed, out.report["reasons"]
-    integrity = out.report["checks"][0]
-    assert any("1 empty completions" in n for n in integrity["notes"])
+    assert any("1 empty completions (0.08% of 1319" in n for n in out.report["checks"][0]["notes"])
+    for i in range(0, 1319, 100):  # 14 of 1319: 1.06 %
+        responses[i] = ""
+    out = gate(tmp_path / "2", write_run(tmp_path / "c2", [True] * 1319, responses=responses), task=FULL)
+    assert_fails_with(out, "15 empty completions (1.14% of 1319", "above the configured 0.10%")
+
+
+def test_unfinished_completions_above_the_rate_fail(tmp_path):
+    responses = [f"#### {i}" for i in range(100)]
+    for i in range(0, 100, 20):
+        responses[i] = "First, 3 + 4 = 7. Then"  # cut before its answer line
+    run = write_run(tmp_path / "c", [True] * 100, responses=responses)
+    out = gate(tmp_path, run, task={"limit": 100, "expected_n": 100}, gate={"max_unfinished_rate": 0.04})
+    assert_fails_with(out, "5 completions without a '####' answer line (5.00% of 100", "above the configured 4.00%")
+    out = gate(tmp_path / "2", run, task={"limit": 100, "expected_n": 100}, gate={"max_unfinished_rate": 0.05})
+    assert out.passed, out.report["reasons"]
 
 
 def test_lm_eval_exit_code_recorded(tmp_path):
