@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     server = start(engine, args.port, model_name=args.served_model_name, max_lifetime_s=args.max_lifetime_s,
                    idle_timeout_s=args.idle_timeout_s, null_every=args.null_text_every,
                    error_every=args.http_error_every)
+    # What ran, for the gate's kernel_evidence (this server has no mHC kernels; it names itself).
+    print(f"tiny server: serving {args.model_dir} (random tiny Llama, no mHC kernels)", flush=True)
     # A line a parent can wait for when it asked for port 0.
     print(f"LISTENING {LOOPBACK}:{server.port}", flush=True)
     try:
