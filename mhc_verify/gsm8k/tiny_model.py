@@ -5,7 +5,7 @@ the model is a two-layer Llama with random weights drawn from a fixed seed. It a
 correctly (exact_match 0), which is the point: the gate's threshold path must reject it, and a
 comparison of the model against itself must find no discordant question.
 
-    python -m mhc_verify.gsm8k.tiny_model --data-dir ../shared/data/gsm8k --out /tmp/tiny-gsm8k
+    python -m mhc_verify.gsm8k.tiny_model --data-dir DIR --out /tmp/tiny-gsm8k
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ completion with ``"text": null`` (what an engine returns when generation failed)
 ``--http-error-every N`` answers every N-th with HTTP 500.
 
     python -m mhc_verify.gsm8k.tiny_server --model-dir DIR --port 0
-    python -m mhc_verify.gsm8k.tiny_server --build-from ../shared/data/gsm8k --model-dir DIR --port 8123
+    python -m mhc_verify.gsm8k.tiny_server --build-from DIR --model-dir DIR --port 8123
 """
 
 from __future__ import annotations
