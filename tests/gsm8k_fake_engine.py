@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from mhc_verify.gsm8k.tiny_server import LOOPBACK, start
+from mhc_verify.gsm8k.tiny_server import LOOPBACK, serve_until_stopped, start
 
 QUESTION, ANSWER = "Question: ", "\nAnswer:"
 
@@ -79,11 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     server = start(AnswerKeyEngine(args.data_dir, int(os.environ.get("MHC_FAKE_WRONG_EVERY", "0"))), args.port,  # type: ignore[arg-type]
                    model_name=args.served_model_name, max_lifetime_s=args.max_lifetime_s,
                    idle_timeout_s=args.idle_timeout_s)
-    print(f"LISTENING {LOOPBACK}:{server.port}", flush=True)
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        server.stop()
+    serve_until_stopped(server)
     return 0
 
 

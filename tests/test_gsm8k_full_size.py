@@ -63,21 +63,25 @@ def test_full_size_ab_passes_against_a_correct_engine(correct_ab):
     assert (d["b"], d["c"]) == (0, 0) and d["mdd_observed"] <= 0.01
 
 
-def test_full_size_fails_against_an_engine_two_points_worse(correct_ab, full_data, tmp_path):
+def candidate_against_correct_baseline(cfg, correct_ab, full_data, tmp_path):
+    """(outcome, its reasons as one text): a candidate run paired with the correct A/B run's baseline."""
     baseline = Path(correct_ab.report["runs"]["baseline"]["provenance"]["run_dir"])
-    out = run_gate(shipped_rocm_config(candidate_env={"MHC_FAKE_WRONG_EVERY": "50"}),
-                   GateOptions(data_dir=full_data, out_dir=tmp_path, baseline_samples=baseline, server_poll_s=0.2))
+    out = run_gate(cfg, GateOptions(data_dir=full_data, out_dir=tmp_path, baseline_samples=baseline,
+                                    server_poll_s=0.2))
+    return out, "\n".join(out.report["reasons"])
+
+
+def test_full_size_fails_against_an_engine_two_points_worse(correct_ab, full_data, tmp_path):
+    out, text = candidate_against_correct_baseline(shipped_rocm_config(candidate_env={"MHC_FAKE_WRONG_EVERY": "50"}),
+                                                   correct_ab, full_data, tmp_path)
     assert out.verdict == "FAIL"
-    text = "\n".join(out.report["reasons"])
     assert "candidate is worse than baseline: 27 regressions vs 0 improvements out of 1319" in text, text
     # 0.9795 clears the 0.94 floor: only the paired test sees the 2-point drop.
     assert next(c for c in out.report["checks"] if c["name"] == "threshold")["passed"]
 
 
 def test_full_size_fails_when_the_engine_never_logs_the_kernel_path(correct_ab, full_data, tmp_path):
-    baseline = Path(correct_ab.report["runs"]["baseline"]["provenance"]["run_dir"])
-    out = run_gate(shipped_rocm_config(server_env={"MHC_FAKE_KERNEL_LOG": "none"}),
-                   GateOptions(data_dir=full_data, out_dir=tmp_path, baseline_samples=baseline, server_poll_s=0.2))
+    out, text = candidate_against_correct_baseline(shipped_rocm_config(server_env={"MHC_FAKE_KERNEL_LOG": "none"}),
+                                                   correct_ab, full_data, tmp_path)
     assert out.verdict == "FAIL"
-    text = "\n".join(out.report["reasons"])
     assert "kernel_path:candidate: engine log" in text and "never shows" in text and "backend 'aiter'" in text, text

@@ -235,13 +235,18 @@ def main(argv: list[str] | None = None) -> int:
                    error_every=args.http_error_every)
     # What ran, for the gate's kernel_evidence (this server has no mHC kernels; it names itself).
     print(f"tiny server: serving {args.model_dir} (random tiny Llama, no mHC kernels)", flush=True)
-    # A line a parent can wait for when it asked for port 0.
+    serve_until_stopped(server)
+    return 0
+
+
+def serve_until_stopped(server: RunningServer) -> None:
+    """Announce ``server``'s port (a line a parent can wait for when it asked for port 0) and block
+    until it stops (its bounds reached, or Ctrl-C)."""
     print(f"LISTENING {LOOPBACK}:{server.port}", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
         server.stop()
-    return 0
 
 
 if __name__ == "__main__":
