@@ -8,12 +8,11 @@ itself must pass the paired check. Request failures must fail the gate closed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from gsm8k_fixtures import require_modules
+from gsm8k_fixtures import require_modules, write_gsm8k_data
 from mhc_verify.gsm8k.config import parse_config
 from mhc_verify.gsm8k.gate import GateOptions, run_gate
 
@@ -35,11 +34,10 @@ def offline(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = Path(os.environ.get("MHC_VERIFY_GSM8K_DATA_DIR", ROOT.parent / "shared" / "data" / "gsm8k"))
-    if not (d / "test.jsonl").is_file() or not (d / "train.jsonl").is_file():
-        pytest.fail(f"gsm8k JSONL not found at {d}: set MHC_VERIFY_GSM8K_DATA_DIR", pytrace=False)
-    return d
+def data_dir(tmp_path_factory) -> Path:
+    """gsm8k-format questions made here: 8 test, 3 train (one with U+2028, so it is among most
+    few-shot prompts)."""
+    return write_gsm8k_data(tmp_path_factory.mktemp("gsm8k"), n_test=8, n_train=3)
 
 
 @pytest.fixture(scope="module")
@@ -90,32 +88,37 @@ def test_threshold_fails_on_random_weights(clean_run):
     prov = rep["provenance"]
     assert prov["data_sha256"]["test.jsonl"] and prov["lm_eval_version"] and prov["num_fewshot"] == 2
     # lm-eval really produced the samples the gate read.
-    samples = Path(run["samples_path"]).read_text().splitlines()
+    text = Path(run["samples_path"]).read_text(encoding="utf-8")
+    samples = text.strip("\n").split("\n")
     assert len(samples) == 8 and json.loads(samples[0])["filter"] in ("strict-match", "flexible-extract")
+    # The U+2028 few-shot example reached the samples file raw (splitlines() would tear these lines).
+    assert "\u2028" in text and len(text.splitlines()) > len(samples)
     md = clean_run.markdown_path.read_text()
     assert "# gsm8k gate: tiny-external — FAIL" in md and "below the floor 0.5000" in md
     assert json.loads(clean_run.json_path.read_text())["verdict"] == "FAIL"
 
 
 def test_paired_against_itself_passes(clean_run, tiny_server, data_dir, tmp_path):
-    """The model against itself: a second run, paired question by question with the first, passes
-    (same prompts, same answers), while the threshold still fails."""
+    """The model against itself: a second run, paired question by question with the first, finds no
+    discordant question (same prompts, same answers), yet on 4 questions it is inconclusive, not a
+    pass; without kernel-path evidence for the backend the A/B comparison fails closed."""
     tiny_server.set_faults()
     baseline = Path(clean_run.report["runs"]["candidate"]["provenance"]["run_dir"])
     out = run_gate(external_config(tiny_server),
                    GateOptions(data_dir=data_dir, out_dir=tmp_path, baseline_samples=baseline))
     rep = out.report
-    assert check(rep, "paired")["passed"], rep["reasons"]
+    assert check(rep, "paired")["inconclusive"], rep["reasons"]
     assert not check(rep, "threshold")["passed"]
+    assert "has no kernel_evidence.must patterns" in "\n".join(check(rep, "kernel_path:candidate")["reasons"])
     for flt in ("flexible-extract", "strict-match"):
         d = check(rep, "paired")["details"][flt]
         assert (d["n"], d["b"], d["c"], d["p_value"]) == (4, 0, 0, 1.0)
     assert rep["discordant"] == {"flexible-extract": [], "strict-match": []}
-    # The paired check alone is a pass.
-    only_paired = run_gate(external_config(tiny_server),
-                           GateOptions(out_dir=tmp_path / "p", checks=("paired",), baseline_samples=baseline,
-                                       candidate_samples=Path(rep["runs"]["candidate"]["provenance"]["run_dir"])))
-    assert only_paired.passed, only_paired.report["reasons"]
+    # The same run given as both sides is no pair.
+    same = run_gate(external_config(tiny_server),
+                    GateOptions(out_dir=tmp_path / "p", checks=("paired",), baseline_samples=baseline,
+                                candidate_samples=baseline))
+    assert same.verdict == "FAIL" and "pairing needs two distinct runs" in "\n".join(same.report["reasons"])
 
 
 def test_equivalent_lm_eval_command_is_accepted(clean_run):
@@ -176,10 +179,29 @@ def test_shipped_tiny_config_end_to_end(data_dir, tmp_path):
                  "--data-dir", str(data_dir), "--out", str(tmp_path)])
     rep = json.loads((tmp_path / "gsm8k_gate.json").read_text())
     assert code == 1 and rep["verdict"] == "FAIL"
-    assert not check(rep, "threshold")["passed"] and "below the floor 0.5000" in rep["reasons"][0]
-    assert check(rep, "paired")["passed"], rep["reasons"]
+    assert not check(rep, "threshold")["passed"]
+    assert any("below the floor 0.5000" in r for r in rep["reasons"])
+    paired = check(rep, "paired")
+    assert paired["inconclusive"] and paired["details"]["strict-match"]["b"] == 0, rep["reasons"]
+    for label in ("candidate", "baseline"):
+        assert check(rep, f"kernel_path:{label}")["passed"], rep["reasons"]
     for label in ("candidate", "baseline"):
         prov = rep["runs"][label]["provenance"]
         assert prov["server_clean_shutdown"] is True, prov
         assert Path(prov["server_log"]).read_text().count("POST /v1/completions") == 6
+        assert "python -m lm_eval" in prov["lm_eval_equivalent_cli"] and "--use_cache" in prov["lm_eval_equivalent_cli"]
+    assert "{port}" not in rep["provenance"]["endpoint"] and "127.0.0.1:" in rep["provenance"]["endpoint"]
     assert rep["runs"]["baseline"]["backend"] == "tiny-again"
+
+
+def test_resume_answers_from_the_request_cache(tiny_server, data_dir, tmp_path):
+    """Issue case 7: a resumed run asks the engine only what lm-eval's request cache lacks."""
+    tiny_server.set_faults()
+    first = run_gate(external_config(tiny_server), GateOptions(data_dir=data_dir, out_dir=tmp_path, no_baseline=True))
+    asked = tiny_server.state.requests
+    again = run_gate(external_config(tiny_server),
+                     GateOptions(data_dir=data_dir, out_dir=tmp_path, no_baseline=True, resume=True))
+    assert tiny_server.state.requests == asked  # every completion came from the cache
+    log = Path(again.report["runs"]["candidate"]["provenance"]["lm_eval_log"]).read_text()
+    assert "Cached requests: 4, Requests remaining: 0" in log
+    assert again.report["runs"]["candidate"]["metrics"] == first.report["runs"]["candidate"]["metrics"]

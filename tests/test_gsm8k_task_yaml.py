@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from gsm8k_fixtures import require_modules
+from gsm8k_fixtures import LINE_SEPARATOR_QUESTION, require_modules, write_gsm8k_data
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_DIR = ROOT / "eval_configs" / "lm_eval_tasks" / "gsm8k_offline"
@@ -35,11 +34,12 @@ def _load(path: Path) -> dict:
     return yaml.load(path.read_text(), Loader=_TagTolerantLoader)  # a SafeLoader subclass
 
 
-def data_dir() -> Path:
-    d = Path(os.environ.get("MHC_VERIFY_GSM8K_DATA_DIR", ROOT.parent / "shared" / "data" / "gsm8k"))
-    if not (d / "test.jsonl").is_file():
-        pytest.fail(f"gsm8k JSONL not found at {d}: set MHC_VERIFY_GSM8K_DATA_DIR", pytrace=False)
-    return d
+N_TEST, N_TRAIN = 7, 5
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_gsm8k_data(tmp_path_factory.mktemp("gsm8k"), N_TEST, N_TRAIN)
 
 
 def builtin_yaml() -> Path:
@@ -67,17 +67,18 @@ def _loader_module():
     return mod
 
 
-def test_loader_reads_local_jsonl(monkeypatch, tmp_path):
+def test_loader_reads_local_jsonl(monkeypatch, tmp_path, data_dir):
     require_modules("datasets")
     mod = _loader_module()
-    ds = mod.load_gsm8k_jsonl(gsm8k_data_dir=str(data_dir()), version=3.0, base_url="ignored")
-    assert (len(ds["train"]), len(ds["test"])) == (7473, 1319)
+    ds = mod.load_gsm8k_jsonl(gsm8k_data_dir=str(data_dir), version=3.0, base_url="ignored")
+    assert (len(ds["train"]), len(ds["test"])) == (N_TRAIN, N_TEST)
     assert ds["test"].column_names == ["question", "answer"]
-    first = json.loads((data_dir() / "test.jsonl").read_text().splitlines()[0])
+    first = json.loads((data_dir / "test.jsonl").read_text().split("\n")[0])
     assert ds["test"][0] == first
+    assert ds["train"][0]["question"] == LINE_SEPARATOR_QUESTION  # U+2028 survives the loader
     # The environment variable works as well as the metadata key.
-    monkeypatch.setenv("MHC_VERIFY_GSM8K_DATA_DIR", str(data_dir()))
-    assert len(mod.load_gsm8k_jsonl()["test"]) == 1319
+    monkeypatch.setenv("MHC_VERIFY_GSM8K_DATA_DIR", str(data_dir))
+    assert len(mod.load_gsm8k_jsonl()["test"]) == N_TEST
     monkeypatch.delenv("MHC_VERIFY_GSM8K_DATA_DIR")
     with pytest.raises(ValueError, match="needs its data folder"):
         mod.load_gsm8k_jsonl()
@@ -89,11 +90,11 @@ def test_loader_reads_local_jsonl(monkeypatch, tmp_path):
         mod.load_gsm8k_jsonl(gsm8k_data_dir=str(tmp_path))
 
 
-def test_lm_eval_loads_the_task_offline(monkeypatch):
+def test_lm_eval_loads_the_task_offline(monkeypatch, data_dir):
     require_modules("lm_eval", "datasets")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("MHC_VERIFY_GSM8K_DATA_DIR", str(data_dir()))
+    monkeypatch.setenv("MHC_VERIFY_GSM8K_DATA_DIR", str(data_dir))
     from lm_eval.tasks import TaskManager, get_task_dict
 
     tm = TaskManager(include_path=str(TASK_DIR.parent), include_defaults=False)
@@ -101,7 +102,7 @@ def test_lm_eval_loads_the_task_offline(monkeypatch):
     task = (tm.load(["gsm8k_offline"])["tasks"] if hasattr(tm, "load")
             else get_task_dict(["gsm8k_offline"], tm))["gsm8k_offline"]
     docs = list(task.test_docs())
-    assert len(docs) == 1319
+    assert len(docs) == N_TEST
     assert task.doc_to_text(docs[0]) == f"Question: {docs[0]['question']}\nAnswer:"
     assert task.doc_to_target(docs[0]) == docs[0]["answer"]
     assert [f["name"] for f in task.config.filter_list] == ["strict-match", "flexible-extract"]

@@ -26,6 +26,9 @@ class CheckResult:
     reasons: list[str] = field(default_factory=list)  # why it failed
     notes: list[str] = field(default_factory=list)  # worth knowing, not failing
     details: dict[str, Any] = field(default_factory=dict)
+    # Nothing failed, but the check could not show what it must (a paired test too weak for the
+    # margin): not a pass either.
+    inconclusive: bool = False
 
     def fail(self, reason: str) -> None:
         self.passed = False
@@ -43,7 +46,19 @@ def final_answer(target: str) -> str:
     return target.rsplit("#### ", 1)[-1].strip()
 
 
-def check_integrity(run: RunOutput, task: TaskConfig) -> CheckResult:
+def _rate_check(res: CheckResult, what: str, ids: list[int], n: int, limit: float | None, why: str) -> None:
+    """Fail ``res`` when ``ids`` are more than ``limit`` of the ``n`` completions, else note them."""
+    if not ids:
+        return
+    rate = len(ids) / n if n else 1.0
+    text = f"{len(ids)} {what} ({rate:.2%} of {n}; doc_id {_ids(ids)})"
+    if limit is not None and rate > limit:
+        res.fail(f"{text}, above the configured {limit:.2%}: {why}")
+    else:
+        res.notes.append(text)
+
+
+def check_integrity(run: RunOutput, task: TaskConfig, gate: GateThresholds) -> CheckResult:
     """Fail closed on anything that makes ``run``'s numbers untrustworthy."""
     res = CheckResult(f"integrity:{run.label}", True)
     for p in run.problems:
@@ -84,14 +99,19 @@ def check_integrity(run: RunOutput, task: TaskConfig) -> CheckResult:
     if nulls:
         res.fail(f"{len(nulls)} requests got no text from the engine (request errors; doc_id {_ids(nulls)})")
     empty = [d for d, r in responses.items() if isinstance(r, str) and not r.strip()]
-    if empty:
-        marked = (run.meta or {}).get("null_marker") == NULL_COMPLETION_MARKER
-        if marked:
-            res.notes.append(f"{len(empty)} empty completions (doc_id {_ids(empty)}); the engine answered them "
-                             "with empty text (failed requests would carry the gate's marker)")
-        else:
-            res.fail(f"{len(empty)} empty completions (doc_id {_ids(empty)}) in a run the gate did not make: "
-                     "an engine error and an empty answer look the same there; re-run it through the gate")
+    marked = (run.meta or {}).get("null_marker") == NULL_COMPLETION_MARKER
+    if empty and not marked:
+        res.fail(f"{len(empty)} empty completions (doc_id {_ids(empty)}) in a run the gate did not make: "
+                 "an engine error and an empty answer look the same there; re-run it through the gate")
+    else:
+        _rate_check(res, "empty completions", empty, len(responses), gate.max_empty_rate,
+                    "answers that end at once are an engine defect, not wrong answers")
+    # A gsm8k solution ends in "#### <answer>"; without it the completion stopped (or was cut at
+    # max_gen_toks) before the answer line.
+    unfinished = [d for d, r in responses.items() if isinstance(r, str) and r.strip() and r != NULL_COMPLETION_MARKER
+                  and "####" not in r]
+    _rate_check(res, "completions without a '####' answer line", unfinished, len(responses),
+                gate.max_unfinished_rate, "completions cut short before their answer")
     meta = run.meta or {}
     if meta.get("exit_code") not in (None, 0):
         res.fail(f"lm-eval exited with code {meta['exit_code']}")
@@ -99,7 +119,8 @@ def check_integrity(run: RunOutput, task: TaskConfig) -> CheckResult:
         res.notes.append(f"lm-eval log: {w}")
     res.details = {"n_shot": run.n_shot, "n_effective": run.n_effective,
                    "samples": {f: len(run.samples.get(f, {})) for f in task.filters},
-                   "empty_completions": len(empty), "null_completions": len(nulls)}
+                   "empty_completions": len(empty), "null_completions": len(nulls),
+                   "unfinished_completions": len(unfinished)}
     return res
 
 
@@ -126,8 +147,20 @@ def check_threshold(run: RunOutput, task: TaskConfig, gate: GateThresholds) -> C
 def pairing_problems(a: RunOutput, b: RunOutput, task: TaskConfig) -> list[str]:
     """Why runs ``a`` and ``b`` cannot be compared question by question (empty when they can)."""
     out = []
+    if a.results_path.resolve() == b.results_path.resolve() or (
+            a.results_sha256 is not None and a.results_sha256 == b.results_sha256):
+        out.append(f"{a.label} and {b.label} are the same run ({a.results_path}); pairing needs two distinct runs")
     if a.n_shot != b.n_shot:
         out.append(f"few-shot count differs: {a.label} {a.n_shot}, {b.label} {b.n_shot}")
+    for what, va, vb in (("model", a.model, b.model), ("task version", a.task_version, b.task_version)):
+        if va is None or vb is None:
+            out.append(f"no {what} recorded ({a.label} {va!r}, {b.label} {vb!r}); cannot verify that both runs match")
+        elif va != vb:
+            out.append(f"{what} differs: {a.label} {va!r}, {b.label} {vb!r}")
+    for key in sorted(set(a.generation) | set(b.generation)):
+        ga, gb = a.generation.get(key), b.generation.get(key)
+        if ga != gb:
+            out.append(f"generation settings differ ({key}): {a.label} {ga!r}, {b.label} {gb!r}")
     for flt in task.filters:
         ra, rb = a.samples.get(flt, {}), b.samples.get(flt, {})
         if set(ra) != set(rb):
@@ -157,7 +190,9 @@ def _counts(candidate: RunOutput, baseline: RunOutput, flt: str) -> tuple[int, i
 
 
 def check_paired(candidate: RunOutput, baseline: RunOutput, task: TaskConfig, gate: GateThresholds) -> CheckResult:
-    """Exact one-sided McNemar per filter: fail when the candidate is significantly worse."""
+    """Exact one-sided McNemar per filter: fail when the candidate is significantly worse; pass only
+    when, besides, the test could have seen a drop of ``gate.margin`` (its minimum detectable drop at
+    the observed discordance and ``gate.power`` is at most the margin); otherwise inconclusive."""
     res = CheckResult("paired", True)
     for p in pairing_problems(candidate, baseline, task):
         res.fail(f"runs are not comparable: {p}")
@@ -176,7 +211,21 @@ def check_paired(candidate: RunOutput, baseline: RunOutput, task: TaskConfig, ga
                     if r.mdd_observed != float("inf") else
                     f"too few questions for any drop to be seen with power {gate.power}")
             res.notes.append(f"{flt}: b = {b}, c = {c}, p = {r.p_value:.4g} >= alpha = {gate.alpha}; {seen}")
+            if r.mdd_observed > gate.margin:
+                res.inconclusive = True
+                res.reasons.append(
+                    f"{flt}: inconclusive: not shown worse, but at this discordance ({r.discordance:.2%}) the test "
+                    f"only sees drops of {_mdd_points(r.mdd_observed)} with power {gate.power}, more than the "
+                    f"margin of {100 * gate.margin:.2f} points")
+    if res.inconclusive:
+        # Pure "could not see" is not a pass; a real failure on another filter outranks it.
+        res.inconclusive = res.passed
+        res.passed = False
     return res
+
+
+def _mdd_points(mdd: float) -> str:
+    return "no size at all" if mdd == float("inf") else f"{100 * mdd:.2f} points or more"
 
 
 def check_aa(first: RunOutput, second: RunOutput, task: TaskConfig, gate: GateThresholds) -> CheckResult:

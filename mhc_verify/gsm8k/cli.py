@@ -1,7 +1,8 @@
 """``mhc-verify gsm8k-gate``: the end-to-end gsm8k accuracy gate for an mHC kernel swap.
 
 Exit status: 0 the gate passed; 1 it failed (the report says why); 2 the configuration or the
-command line is wrong (nothing was run).
+command line is wrong (nothing was run); 3 inconclusive (nothing failed, but the paired test could
+not see a drop as small as the configured margin).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+EXIT_STATUS = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
 HELP = "gsm8k accuracy gate (lm-eval against an OpenAI-compatible endpoint): threshold + paired McNemar"
 
 
@@ -25,6 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--endpoint", default=None, help="completions URL; overrides the config's endpoint")
     p.add_argument("--no-server", action="store_true",
                    help="do not start the server even if the config has server.command: use the running one")
+    p.add_argument("--engine-log", type=Path, default=None,
+                   help="with --no-server: the running engine's log, searched for the backend's kernel_evidence")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted gate run in --out: requests lm-eval already answered come from "
+                        "its request cache")
     p.add_argument("--candidate-samples", type=Path, default=None,
                    help="use this lm-eval output as the candidate run instead of running it")
     p.add_argument("--candidate-backend", default=None,
@@ -59,7 +66,9 @@ def run_command(args: argparse.Namespace) -> int:
             baseline_samples=args.baseline_samples,
             baseline_backend=args.baseline_backend, no_baseline=args.no_baseline, aa=args.aa,
             checks=tuple(c.strip() for c in args.checks.split(",") if c.strip()) if args.checks else None,
-            manage_server=not args.no_server)
+            manage_server=not args.no_server, engine_log=args.engine_log, resume=args.resume)
+        if args.resume and args.out is None:
+            raise ConfigError("--resume needs --out: the folder of the run to continue")
         outcome = run_gate(cfg, opts)
     except (ConfigError, LmEvalMissing) as e:
         print(f"gsm8k-gate: error: {e}", file=sys.stderr)
@@ -69,4 +78,4 @@ def run_command(args: argparse.Namespace) -> int:
     for reason in rep["reasons"]:
         print(f"  - {reason.splitlines()[0]}")
     print(f"report: {outcome.markdown_path}\n        {outcome.json_path}")
-    return 0 if outcome.passed else 1
+    return EXIT_STATUS[outcome.verdict]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -22,14 +24,17 @@ from typing import Any
 
 from mhc_verify.gsm8k import checks
 from mhc_verify.gsm8k.config import ConfigError, GateConfig, substitute
+from mhc_verify.gsm8k.evidence import check_kernel_path
 from mhc_verify.gsm8k.lmeval_output import RunNotFound, RunOutput, read_run
 from mhc_verify.gsm8k.report import write_report
 from mhc_verify.gsm8k.runner import OFFLINE_TASK, LmEvalMissing, lm_eval_version, run_lm_eval
-from mhc_verify.gsm8k.server import ManagedServer, ServerError, free_port
+from mhc_verify.gsm8k.server import ManagedServer, ServerError, free_port, preflight
 from mhc_verify.gsm8k.stats import unpaired_minimum_detectable_drop
 
 CHECK_NAMES = ("threshold", "paired")
-REPORT_SCHEMA = "mhc-verify/gsm8k-gate/1"
+REPORT_SCHEMA = "mhc-verify/gsm8k-gate/2"
+# Written into the report folder before anything runs: what a --resume must match.
+GATE_RUN_FILE = "gate_run.json"
 
 
 @dataclass
@@ -46,6 +51,8 @@ class GateOptions:
     checks: tuple[str, ...] | None = None  # None: threshold, plus paired when there is a baseline
     manage_server: bool = True
     server_poll_s: float = 1.0
+    engine_log: Path | None = None  # the running engine's log, for kernel-path evidence with --no-server
+    resume: bool = False  # continue the gate run in out_dir (lm-eval's request cache answers what it had)
 
 
 @dataclass
@@ -66,6 +73,10 @@ class GateOutcome:
     report: dict[str, Any]
     json_path: Path
     markdown_path: Path
+
+    @property
+    def verdict(self) -> str:
+        return str(self.report["verdict"])
 
 
 def _utc_now() -> dt.datetime:
@@ -196,11 +207,17 @@ def acquire(side: Side, cfg: GateConfig, opts: GateOptions, out_dir: Path, data_
             server = ManagedServer(command, env, health, run_dir / "server.log", host=cfg.server.host, port=port,
                                    startup_timeout_s=cfg.server.startup_timeout_s,
                                    shutdown_timeout_s=cfg.server.shutdown_timeout_s, poll_s=opts.server_poll_s)
+            prov["engine_log"] = str(run_dir / "server.log")
             try:
                 with server:
                     prov["server_startup_s"] = round(server.startup_s or 0.0, 1)
+                    unreachable = preflight(endpoint, cfg.model)
+                    if unreachable:
+                        side.problems.append(unreachable)
+                        return
                     lm = run_lm_eval(cfg, endpoint, run_dir, data_dir,
-                                     {"backend": side.backend, "server_env": env, "server_command": command})
+                                     {"backend": side.backend, "server_env": env, "server_command": command,
+                                      "engine_log": prov["engine_log"], "config_sha256": cfg.source_sha256})
             finally:
                 prov["server_exit_code"] = server.exit_code
                 prov["server_clean_shutdown"] = server.clean_shutdown
@@ -213,12 +230,21 @@ def acquire(side: Side, cfg: GateConfig, opts: GateOptions, out_dir: Path, data_
             if backend.env:
                 prov["note"] = (f"backend environment {backend.env} was not applied by the gate; the running "
                                 "server must have been started with it")
-            lm = run_lm_eval(cfg, endpoint, run_dir, data_dir, {"backend": side.backend})
+            engine_log = str(opts.engine_log.resolve()) if opts.engine_log and side.label != "baseline" else None
+            if engine_log:
+                prov["engine_log"] = engine_log
+            unreachable = preflight(endpoint, cfg.model)
+            if unreachable:
+                side.problems.append(unreachable)
+                return
+            lm = run_lm_eval(cfg, endpoint, run_dir, data_dir, {"backend": side.backend, "engine_log": engine_log,
+                                                                "config_sha256": cfg.source_sha256})
     except (ServerError, ConfigError, LmEvalMissing, FileNotFoundError, ValueError, OSError) as e:
         side.problems.append(f"{type(e).__name__}: {e}")
         return
     prov.update({"lm_eval_log": str(lm.log_path), "lm_eval_seconds": round(lm.seconds, 1),
-                 "lm_eval_exit_code": lm.exit_code, "lm_eval_command": shlex.join(lm.command)})
+                 "lm_eval_exit_code": lm.exit_code, "lm_eval_command": shlex.join(lm.command),
+                 "lm_eval_equivalent_cli": lm.equivalent_cli})
     if not lm.ok:
         side.problems.append(lm.failure())
         return
@@ -230,14 +256,13 @@ def acquire(side: Side, cfg: GateConfig, opts: GateOptions, out_dir: Path, data_
 
 def _run_summary(side: Side, cfg: GateConfig) -> dict[str, Any]:
     run = side.run
-    # A given run made earlier by the gate still knows its backend.
-    backend = side.backend or ((run.meta or {}).get("backend") if run is not None else None)
-    out: dict[str, Any] = {"label": side.label, "backend": backend, "provenance": side.provenance,
+    out: dict[str, Any] = {"label": side.label, "backend": _side_backend(side), "provenance": side.provenance,
                            "problems": side.problems}
     if run is None:
         return out
-    model_args = run.config.get("model_args")  # a mapping, or "k=v,..." from older lm-eval
-    model = model_args.get("model") if isinstance(model_args, dict) else model_args
+    model = run.model
+    if run.meta and run.meta.get("equivalent_cli"):
+        side.provenance.setdefault("lm_eval_equivalent_cli", run.meta["equivalent_cli"])
     out.update({
         "results_path": str(run.results_path), "samples_path": str(run.samples_path) if run.samples_path else None,
         "task": run.task, "lm_eval_version": run.lm_eval_version, "n_shot": run.n_shot,
@@ -249,7 +274,8 @@ def _run_summary(side: Side, cfg: GateConfig) -> dict[str, Any]:
     return out
 
 
-def _provenance(cfg: GateConfig, data_dir: Path | None, started: dt.datetime) -> dict[str, Any]:
+def _provenance(cfg: GateConfig, data_dir: Path | None, started: dt.datetime,
+                sides: tuple[Side, Side | None]) -> dict[str, Any]:
     try:
         lm_version: str | None = lm_eval_version()
     except LmEvalMissing:
@@ -259,7 +285,11 @@ def _provenance(cfg: GateConfig, data_dir: Path | None, started: dt.datetime) ->
         "mhc_verify_version": _package_version("mhc-verify"), "mhc_verify_commit": _git_commit(),
         "python": platform.python_version(), "host": platform.node(),
         "config_path": str(cfg.source) if cfg.source else None, "config_sha256": cfg.source_sha256,
-        "model": cfg.model, "endpoint": cfg.endpoint, "task": cfg.task.name, "num_fewshot": cfg.task.num_fewshot,
+        # The URLs really asked (the template's {host}:{port} filled in), per run the gate made.
+        "endpoint": ", ".join(dict.fromkeys(s.provenance["endpoint"] for s in sides
+                                            if s is not None and s.provenance.get("endpoint"))) or None,
+        "endpoint_template": cfg.endpoint,
+        "model": cfg.model, "task": cfg.task.name, "num_fewshot": cfg.task.num_fewshot,
         "limit": cfg.task.limit, "expected_n": cfg.task.expected_n,
         "server_command": shlex.join(cfg.server.command) if cfg.server else None,
         "server_env": cfg.server.env if cfg.server else {},
@@ -269,6 +299,31 @@ def _provenance(cfg: GateConfig, data_dir: Path | None, started: dt.datetime) ->
         prov["data_dir"] = str(data_dir)
         prov["data_sha256"] = {f: _sha256(data_dir / f) for f in ("test.jsonl", "train.jsonl")}
     return prov
+
+
+def _side_backend(side: Side) -> str | None:
+    # A given run made earlier by the gate still knows its backend.
+    return side.backend or ((side.run.meta or {}).get("backend") if side.run is not None else None)
+
+
+def _side_engine_log(side: Side) -> Path | None:
+    raw = side.provenance.get("engine_log") or ((side.run.meta or {}).get("engine_log") if side.run else None)
+    return Path(raw) if raw else None
+
+
+def kernel_path_results(cfg: GateConfig, cand: Side, base: Side | None, required: bool) -> list[checks.CheckResult]:
+    """Kernel-path evidence of each run that has a backend; ``required`` (A/B runs) fails closed on
+    a backend without configured evidence or a run without an engine log."""
+    results = []
+    for side in (cand, base):
+        if side is None or (side.run is None and not side.provenance.get("engine_log")):
+            continue
+        backend = _side_backend(side)
+        evidence = cfg.backends[backend].kernel_evidence if backend in cfg.backends else None
+        if not required and (evidence is None or not (evidence.must or evidence.must_not)):
+            continue
+        results.append(check_kernel_path(side.label, backend, evidence, _side_engine_log(side), required))
+    return results
 
 
 def decide(cfg: GateConfig, cand: Side, base: Side | None, aa: bool,
@@ -281,14 +336,16 @@ def decide(cfg: GateConfig, cand: Side, base: Side | None, aa: bool,
         if side.problems:
             results.append(checks.CheckResult(f"run:{side.label}", False, reasons=list(side.problems)))
         if side.run is not None:
-            results.append(checks.check_integrity(side.run, cfg.task))
+            results.append(checks.check_integrity(side.run, cfg.task, cfg.gate))
+    wanted = wanted or (("threshold", "paired") if base is not None else ("threshold",))
+    # An A/B comparison means nothing unless each side provably ran its kernel path.
+    results += kernel_path_results(cfg, cand, base, required=not aa and base is not None and "paired" in wanted)
     if aa:
         if cand.run is not None and base is not None and base.run is not None:
             results.append(checks.check_aa(cand.run, base.run, cfg.task, cfg.gate))
         else:
             results.append(checks.CheckResult("aa", False, reasons=["A/A needs both runs; one is missing"]))
         return results
-    wanted = wanted or (("threshold", "paired") if base is not None else ("threshold",))
     if "threshold" in wanted:
         if cand.run is not None:
             results.append(checks.check_threshold(cand.run, cfg.task, cfg.gate))
@@ -305,6 +362,32 @@ def decide(cfg: GateConfig, cand: Side, base: Side | None, aa: bool,
     return results
 
 
+def prepare_out_dir(out_dir: Path, cfg: GateConfig, opts: GateOptions, sides: tuple[Side, Side | None]) -> None:
+    """Make ``out_dir`` for this gate run, refusing one that holds another (ConfigError), or, with
+    ``opts.resume``, clearing the lm-eval outputs a resumed run rewrites (its request cache stays)."""
+    stamp = {"config_sha256": cfg.source_sha256, "config_name": cfg.name, "aa": opts.aa,
+             "sides": {s.label: s.backend for s in sides if s is not None and s.backend is not None}}
+    stamp_path = out_dir / GATE_RUN_FILE
+    used = out_dir.is_dir() and any(out_dir.iterdir())
+    if used and not opts.resume:
+        raise ConfigError(f"--out {out_dir} already holds files (an earlier gate run?): give a new --out, "
+                          "or --resume to continue the run there from lm-eval's request cache")
+    if opts.resume:
+        if not stamp_path.is_file():
+            raise ConfigError(f"--resume: {out_dir} holds no {GATE_RUN_FILE}; nothing to resume there")
+        try:
+            before = json.loads(stamp_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--resume: {stamp_path} unreadable: {e}") from e
+        if before != json.loads(json.dumps(stamp)):
+            raise ConfigError(f"--resume: {out_dir} was started with other settings ({before}); this run is {stamp}")
+        for side in sides:
+            if side is not None and side.backend is not None:
+                shutil.rmtree(out_dir / "runs" / side.label / "lm_eval_out", ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+
+
 def run_gate(cfg: GateConfig, opts: GateOptions) -> GateOutcome:
     """Run the gate end to end and write the report; configuration errors raise :class:`ConfigError`."""
     started = _utc_now()
@@ -318,18 +401,25 @@ def run_gate(cfg: GateConfig, opts: GateOptions) -> GateOutcome:
     data_dir = resolve_data_dir(cfg, opts) if needs_data or opts.data_dir or cfg.task.data_dir else None
     out_dir = (opts.out_dir or Path("reports") / "gsm8k" /
                f"{cfg.name}-{'aa-' if opts.aa else ''}{started.strftime('%Y%m%dT%H%M%SZ')}").resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out_dir, cfg, opts, (cand, base))
 
     acquire(cand, cfg, opts, out_dir, data_dir)
     if base is not None:
+        ab = not opts.aa and "paired" in (opts.checks or ("paired",))
+        unproven = [r for r in kernel_path_results(cfg, cand, None, required=ab) if not r.passed]
         if cand.problems and cand.run is None:
             # Hours of baseline evaluation cannot rescue a candidate run that did not happen.
             base.problems.append(f"not run: the {cand.label} run failed")
+        elif unproven and base.backend is not None:
+            base.problems.append(f"not run: the {cand.label} run's kernel path is not proven")
         else:
             acquire(base, cfg, opts, out_dir, data_dir)
 
     results = decide(cfg, cand, base, opts.aa, opts.checks)
-    passed = bool(results) and all(r.passed for r in results)
+    failed = [r for r in results if not r.passed and not r.inconclusive]
+    inconclusive = [r for r in results if r.inconclusive]
+    passed = bool(results) and not failed and not inconclusive
+    verdict = "PASS" if passed else ("INCONCLUSIVE" if not failed else "FAIL")
     reasons = [f"{r.name}: {reason}" for r in results for reason in r.reasons]
     discordant: dict[str, list[dict[str, Any]]] = {}
     if base is not None and cand.run is not None and base.run is not None:
@@ -346,16 +436,18 @@ def run_gate(cfg: GateConfig, opts: GateOptions) -> GateOutcome:
                 context.setdefault("unpaired_mdd", {})[f] = unpaired_minimum_detectable_drop(
                     cfg.task.expected_n, m.value, cfg.gate.alpha, cfg.gate.power)
     report = {
-        "schema": REPORT_SCHEMA, "mode": "aa" if opts.aa else "gate", "verdict": "PASS" if passed else "FAIL",
+        "schema": REPORT_SCHEMA, "mode": "aa" if opts.aa else "gate", "verdict": verdict,
         "reasons": reasons, "config": {
             "name": cfg.name, "description": cfg.description, "floors": cfg.gate.floors, "alpha": cfg.gate.alpha,
-            "power": cfg.gate.power, "aa_discordance": cfg.gate.aa_discordance, "filters": list(cfg.task.filters),
+            "power": cfg.gate.power, "aa_discordance": cfg.gate.aa_discordance, "margin": cfg.gate.margin,
+            "max_empty_rate": cfg.gate.max_empty_rate, "max_unfinished_rate": cfg.gate.max_unfinished_rate,
+            "filters": list(cfg.task.filters),
             "metric": cfg.task.metric, "documented_baselines": list(cfg.documented_baselines)},
         "runs": {s.label: _run_summary(s, cfg) for s in (cand, base) if s is not None},
-        "checks": [{"name": r.name, "passed": r.passed, "reasons": r.reasons, "notes": r.notes, "details": r.details}
-                   for r in results],
+        "checks": [{"name": r.name, "passed": r.passed, "inconclusive": r.inconclusive, "reasons": r.reasons,
+                    "notes": r.notes, "details": r.details} for r in results],
         "discordant": discordant, "context": context,
-        "provenance": _provenance(cfg, data_dir, started),
+        "provenance": _provenance(cfg, data_dir, started, (cand, base)),
         "out_dir": str(out_dir),
     }
     json_path, md_path = write_report(report, out_dir)

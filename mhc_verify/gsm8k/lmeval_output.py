@@ -15,6 +15,7 @@ gate can fail closed and say all that is wrong at once. Only "there is no run he
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -28,6 +29,10 @@ NULL_COMPLETION_MARKER = "<<mhc-verify: engine returned no text>>"
 # Written by the gate beside each run it makes (what ran, how, with which marker).
 RUN_META_FILE = "mhc_run.json"
 
+# Model arguments that say how to reach the engine, not what it generates: they may differ between
+# two runs that are still a pair (a fresh server on another port, more requests in flight).
+TRANSPORT_MODEL_ARGS = frozenset({"base_url", "num_concurrent", "max_retries", "timeout", "tokenizer_backend",
+                                  "batch_size"})
 _RESULTS_RE = re.compile(r"^results_(?P<date>.+)\.json$")
 
 
@@ -70,6 +75,12 @@ class RunOutput:
     metrics: dict[str, FilterMetric] = field(default_factory=dict)
     samples: dict[str, dict[int, Sample]] = field(default_factory=dict)  # filter -> doc_id -> sample
     config: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None  # the model name sent to the engine
+    # What decides the completions besides the prompt: the task's generation_kwargs, lm-eval's
+    # --gen_kwargs override, and the model arguments that shape generation.
+    generation: dict[str, Any] = field(default_factory=dict)
+    task_version: Any = None
+    results_sha256: str | None = None
     date: float | None = None
     meta: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
@@ -155,13 +166,28 @@ def _parse_results(run: RunOutput, data: Any, metric: str) -> None:
     run.n_effective = eff if isinstance(eff, int) else None
     run.lm_eval_version = data.get("lm_eval_version") if isinstance(data.get("lm_eval_version"), str) else None
     run.config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    model_args = run.config.get("model_args")  # a mapping, or "k=v,..." from older lm-eval
+    if isinstance(model_args, str):
+        model_args = dict(kv.split("=", 1) for kv in model_args.split(",") if "=" in kv)
+    model_args = model_args if isinstance(model_args, dict) else {}
+    run.model = str(model_args["model"]) if model_args.get("model") is not None else None
+    task_config = (data.get("configs") or {}).get(run.task)
+    run.generation = {
+        "generation_kwargs": task_config.get("generation_kwargs") if isinstance(task_config, dict) else None,
+        "gen_kwargs": run.config.get("gen_kwargs"),
+        "model_args": {k: v for k, v in sorted(model_args.items()) if k not in TRANSPORT_MODEL_ARGS and k != "model"},
+    }
+    run.task_version = (data.get("versions") or {}).get(run.task)
     run.date = _num(data.get("date"))
 
 
 def _parse_samples(run: RunOutput, metric: str) -> None:
     assert run.samples_path is not None
     try:
-        lines = run.samples_path.read_text(encoding="utf-8").splitlines()
+        # JSON Lines separates records by "\n" only. str.splitlines() would also split at U+2028,
+        # U+2029, \x1c-\x1e and \x85, which lm-eval writes raw inside strings (ensure_ascii=False):
+        # a gsm8k few-shot example holding U+2028 would tear its sample's line in two.
+        lines = run.samples_path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as e:
         run.problems.append(f"{run.samples_path}: unreadable: {e}")
         return
@@ -205,7 +231,9 @@ def read_run(path: str | Path, task: str, metric: str = "exact_match", label: st
     results_path, samples_path = find_run_files(path, task)
     run = RunOutput(label=label, results_path=results_path, samples_path=samples_path, task=task)
     try:
-        data = json.loads(results_path.read_text(encoding="utf-8"))
+        raw = results_path.read_bytes()
+        run.results_sha256 = hashlib.sha256(raw).hexdigest()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         run.problems.append(f"{results_path}: not readable JSON: {e}")
         data = None

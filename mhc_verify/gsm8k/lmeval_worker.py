@@ -8,7 +8,7 @@ outputs are written by lm-eval's own ``EvaluationTracker``, so they are the file
 writes. (``lm_eval.runner: cli`` in the config runs the command instead.)
 
 SPEC keys: model, model_args (mapping), task, include_path, include_defaults, num_fewshot, limit,
-batch_size, output_path.
+batch_size, output_path, use_cache (lm-eval's request cache, for resuming).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def run(spec: dict[str, Any]) -> int:
     results = simple_evaluate(
         model=spec["model"], model_args=spec["model_args"], tasks=[spec["task"]],
         num_fewshot=spec["num_fewshot"], batch_size=spec["batch_size"], limit=spec.get("limit"),
-        log_samples=True, evaluation_tracker=tracker, task_manager=task_manager)
+        log_samples=True, evaluation_tracker=tracker, task_manager=task_manager, use_cache=spec.get("use_cache"))
     if results is None:
         print("lm-eval returned no results", file=sys.stderr)
         return 3

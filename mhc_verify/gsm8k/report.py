@@ -82,7 +82,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                        f"{_cell(run.get('lm_eval_version'))} |")
     out.append("")
     floors = ", ".join(f"{f} ≥ {_fmt(v)}" if v is not None else f"{f}: no floor" for f, v in cfg["floors"].items())
-    out += [f"Floors: {floors}. α = {cfg['alpha']}, power = {cfg['power']}.", ""]
+    out += [f"Floors: {floors}. α = {cfg['alpha']}, power = {cfg['power']}, non-inferiority margin "
+            f"{_points(cfg.get('margin'))} (a paired pass needs the MDD at the observed discordance within it).", ""]
     docs = cfg.get("documented_baselines") or []
     if docs:
         out += ["Documented baselines (from the config, not measured here):", ""]
@@ -94,7 +95,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += ["## Checks", "", "| check | result | why / notes |", "|---|---|---|"]
     for c in report["checks"]:
         text = "; ".join(c["reasons"] + c["notes"]) or "—"
-        out.append(f"| {c['name']} | {'pass' if c['passed'] else '**FAIL**'} | {_cell(text, 1500)} |")
+        result = "pass" if c["passed"] else ("**inconclusive**" if c.get("inconclusive") else "**FAIL**")
+        out.append(f"| {c['name']} | {result} | {_cell(text, 1500)} |")
     out.append("")
 
     paired = [c for c in report["checks"] if c["name"] in ("paired", "aa") and c["details"]]
@@ -141,7 +143,8 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     out += ["## Provenance", ""]
     for key in ("date", "lm_eval_version", "mhc_verify_version", "mhc_verify_commit", "python", "host", "config_path",
-                "config_sha256", "model", "endpoint", "task", "num_fewshot", "limit", "expected_n", "data_dir"):
+                "config_sha256", "model", "endpoint", "endpoint_template", "task", "num_fewshot", "limit", "expected_n",
+                "data_dir"):
         if prov.get(key) is not None:
             out.append(f"- {key}: `{prov[key]}`")
     for f, h in (prov.get("data_sha256") or {}).items():
@@ -150,8 +153,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         p = run.get("provenance") or {}
         out += ["", f"### {label}", ""]
         for key in ("source", "path", "backend", "backend_description", "endpoint", "server_env", "server_command",
-                    "server_log", "server_startup_s", "server_clean_shutdown", "lm_eval_command", "lm_eval_log",
-                    "lm_eval_seconds", "note"):
+                    "server_log", "engine_log", "server_startup_s", "server_clean_shutdown", "lm_eval_command",
+                    "lm_eval_equivalent_cli", "lm_eval_log", "lm_eval_seconds", "note"):
             if p.get(key) not in (None, "", {}):
                 out.append(f"- {key}: `{p[key]}`")
         for key in ("results_path", "samples_path", "date", "model"):

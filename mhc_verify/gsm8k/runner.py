@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -30,6 +31,11 @@ DATA_DIR_ENV = "MHC_VERIFY_GSM8K_DATA_DIR"
 MIN_LM_EVAL = (0, 4, 8)  # custom_dataset (the offline task's loader) and the API used here
 # lm-eval log lines worth carrying into the report: transient request failures it retried.
 _LOG_MARKERS = ("API request failed", "Retry attempt", "API returned null content")
+# Why a failed run failed, most specific first: connection errors show up in lm-eval's log as the
+# aiohttp message (often once per request), a crash as the last exception line.
+_ROOT_CAUSES = (re.compile(r"Cannot connect to host [^\]]*\]?"), re.compile(r"Connection refused"),
+                re.compile(r"(?:ServerTimeoutError|TimeoutError|ClientResponseError)[^\n]*"),
+                re.compile(r"^\w*(?:Error|Exception)(?:: .*)?$"))
 
 
 class LmEvalMissing(RuntimeError):
@@ -86,12 +92,18 @@ def cli_command(cfg: GateConfig, endpoint: str, output_path: Path, include_path:
     cmd = [python, "-m", "lm_eval", "--model", "local-completions",
            "--model_args", _cli_model_args(model_args(cfg, endpoint)),
            "--tasks", t.name, "--num_fewshot", str(t.num_fewshot), "--batch_size", str(cfg.lm_eval.batch_size),
-           "--output_path", str(output_path), "--log_samples"]
+           "--output_path", str(output_path), "--log_samples", "--use_cache", str(cache_path(output_path))]
     if t.name == OFFLINE_TASK:
         cmd += ["--include_path", str(include_path)]
     if t.limit is not None:
         cmd += ["--limit", str(t.limit)]
     return cmd
+
+
+def cache_path(output_path: Path) -> Path:
+    """lm-eval's request cache of one run (``--use_cache``; lm-eval appends ``_rank0.db``): every
+    answered request is committed as it arrives, so a resumed run asks only the rest."""
+    return output_path.parent / "lm_eval_cache" / "requests"
 
 
 def run_env(cfg: GateConfig, endpoint: str, data_dir: Path | None) -> dict[str, str]:
@@ -128,6 +140,7 @@ class LmEvalRun:
     timed_out: bool = False
     seconds: float = 0.0
     log_warnings: list[str] = field(default_factory=list)
+    equivalent_cli: str = ""  # the run as one `lm_eval` command line
 
     @property
     def ok(self) -> bool:
@@ -136,7 +149,24 @@ class LmEvalRun:
     def failure(self) -> str:
         what = (f"lm-eval ran past {self.seconds:.0f}s and was stopped" if self.timed_out
                 else f"lm-eval exited with code {self.exit_code}")
+        cause = root_cause(self.log_path)
+        if cause:
+            what += f": {cause}"
         return f"{what}; log {self.log_path}:\n{log_tail(self.log_path, 25)}"
+
+
+def root_cause(log_path: Path) -> str | None:
+    """The most telling error in an lm-eval log, with how many lines carry it (None if none)."""
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").split("\n")
+    except OSError:
+        return None
+    for rx in _ROOT_CAUSES:
+        hits = [m.group(0).strip() for line in lines if (m := rx.search(line.strip()))]
+        if hits:
+            last = hits[-1]
+            return f"{last} ({len(hits)} log line{'s' if len(hits) > 1 else ''})"
+    return None
 
 
 def _scan_log(path: Path) -> list[str]:
@@ -190,7 +220,8 @@ def run_lm_eval(cfg: GateConfig, endpoint: str, run_dir: Path, data_dir: Path | 
         spec = {"model": "local-completions", "model_args": model_args(cfg, endpoint), "task": cfg.task.name,
                 "include_path": str(include_path), "include_defaults": cfg.task.name != OFFLINE_TASK,
                 "num_fewshot": cfg.task.num_fewshot, "limit": cfg.task.limit,
-                "batch_size": cfg.lm_eval.batch_size, "output_path": str(output_path)}
+                "batch_size": cfg.lm_eval.batch_size, "output_path": str(output_path),
+                "use_cache": str(cache_path(output_path))}
         spec_path = run_dir / "lm_eval_spec.json"
         spec_path.write_text(json.dumps(spec, indent=2) + "\n")
         cmd = [sys.executable, "-m", "mhc_verify.gsm8k.lmeval_worker", str(spec_path)]
@@ -212,10 +243,11 @@ def run_lm_eval(cfg: GateConfig, endpoint: str, run_dir: Path, data_dir: Path | 
             raise
     run.seconds = time.monotonic() - t0
     run.log_warnings = _scan_log(run.log_path)
+    run.equivalent_cli = _equivalent_cli(cfg, endpoint, output_path, include_path, env_add)
     meta = {
         "null_marker": NULL_COMPLETION_MARKER, "exit_code": run.exit_code, "timed_out": run.timed_out,
         "seconds": round(run.seconds, 1), "runner": cfg.lm_eval.runner, "command": shlex.join(cmd),
-        "equivalent_cli": _equivalent_cli(cfg, endpoint, output_path, include_path, env_add),
+        "equivalent_cli": run.equivalent_cli,
         "env_added": env_add, "endpoint": endpoint, "log_warnings": run.log_warnings, **(extra_meta or {}),
     }
     (run_dir / RUN_META_FILE).write_text(json.dumps(meta, indent=2) + "\n")

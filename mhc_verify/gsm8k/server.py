@@ -7,6 +7,7 @@ the run. Startup waits for the health URL to answer 200, and fails early when th
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -44,6 +45,40 @@ def http_ok(url: str, timeout: float = 5.0) -> bool:
             return 200 <= r.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def models_url(endpoint: str) -> str:
+    """The OpenAI ``/models`` URL beside a completions ``endpoint``."""
+    base = endpoint.rstrip("/")
+    for suffix in ("/chat/completions", "/completions"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)] + "/models"
+    return base + "/models"
+
+
+def preflight(endpoint: str, model: str, timeout: float = 10.0) -> str | None:
+    """Check that ``endpoint`` answers and serves ``model`` before hours of evaluation start.
+
+    Returns None when it does, else one line saying why not. A server without a ``/models`` route
+    (404) is let through: lm-eval finds out for itself, and its failure is reported.
+    """
+    url = models_url(endpoint)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the engine is local
+    try:
+        with opener.open(url, timeout=timeout) as r:
+            body = r.read()
+    except urllib.error.HTTPError as e:
+        return None if e.code == 404 else f"endpoint pre-flight: GET {url} answered HTTP {e.code} {e.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        return f"endpoint pre-flight: cannot connect to {url}: {reason}"
+    try:
+        served = [m.get("id") for m in json.loads(body).get("data", []) if isinstance(m, dict)]
+    except (ValueError, AttributeError):
+        return None  # not an OpenAI model list: nothing to compare
+    if served and model not in served:
+        return f"endpoint pre-flight: {url} serves {served}, not the configured model {model!r}"
+    return None
 
 
 def log_tail(path: Path, lines: int = 30) -> str:

@@ -5,13 +5,16 @@ the model is a two-layer Llama with random weights drawn from a fixed seed. It a
 correctly (exact_match 0), which is the point: the gate's threshold path must reject it, and a
 comparison of the model against itself must find no discordant question.
 
-    python -m mhc_verify.gsm8k.tiny_model --data-dir ../shared/data/gsm8k --out /tmp/tiny-gsm8k
+    python -m mhc_verify.gsm8k.tiny_model --data-dir DIR --out /tmp/tiny-gsm8k
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,27 @@ def _gsm8k_texts(data_dir: Path, split: str = "train") -> Iterator[str]:
                 yield f"Question: {row['question']}\nAnswer: {row['answer']}\n\n"
 
 
+def prefer_installed_kernels_package() -> None:
+    """Make ``import kernels`` find PyPI's package (which transformers imports), not this checkout.
+
+    This project's ``kernels/`` folder is installed as ``mhc_kernels``, but Python started from the
+    checkout root (``python -m pytest``, ``python -m mhc_verify...``) has the root first on sys.path,
+    where the folder shadows the ``kernels`` package transformers needs. Import that one first, with
+    the root left out, so sys.modules holds it for every later import.
+    """
+    if "kernels" in sys.modules:
+        return
+    root = str(Path(__file__).resolve().parents[2])
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != root]
+    try:
+        importlib.import_module("kernels")
+    except ImportError:
+        pass  # not installed: transformers then does without it
+    finally:
+        sys.path[:] = saved
+
+
 def is_built(out_dir: Path) -> bool:
     """True when ``out_dir`` holds a model written by :func:`build_tiny_model`."""
     return all((out_dir / name).is_file() for name in _MARKERS)
@@ -35,6 +59,7 @@ def is_built(out_dir: Path) -> bool:
 def build_tiny_model(data_dir: Path, out_dir: Path, *, vocab_size: int = 1024, hidden_size: int = 64,
                      num_layers: int = 2, seed: int = 0) -> Path:
     """Train a tokenizer on ``data_dir/train.jsonl`` and save a random Llama beside it in ``out_dir``."""
+    prefer_installed_kernels_package()
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast

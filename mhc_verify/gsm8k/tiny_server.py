@@ -11,7 +11,7 @@ completion with ``"text": null`` (what an engine returns when generation failed)
 ``--http-error-every N`` answers every N-th with HTTP 500.
 
     python -m mhc_verify.gsm8k.tiny_server --model-dir DIR --port 0
-    python -m mhc_verify.gsm8k.tiny_server --build-from ../shared/data/gsm8k --model-dir DIR --port 8123
+    python -m mhc_verify.gsm8k.tiny_server --build-from DIR --model-dir DIR --port 8123
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class TinyEngine:
     """Greedy generation with a transformers causal LM; one request at a time (CPU, determinism)."""
 
     def __init__(self, model_dir: Path, threads: int | None = 1) -> None:
+        from mhc_verify.gsm8k.tiny_model import prefer_installed_kernels_package
+
+        prefer_installed_kernels_package()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -230,13 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     server = start(engine, args.port, model_name=args.served_model_name, max_lifetime_s=args.max_lifetime_s,
                    idle_timeout_s=args.idle_timeout_s, null_every=args.null_text_every,
                    error_every=args.http_error_every)
-    # A line a parent can wait for when it asked for port 0.
+    # What ran, for the gate's kernel_evidence (this server has no mHC kernels; it names itself).
+    print(f"tiny server: serving {args.model_dir} (random tiny Llama, no mHC kernels)", flush=True)
+    serve_until_stopped(server)
+    return 0
+
+
+def serve_until_stopped(server: RunningServer) -> None:
+    """Announce ``server``'s port (a line a parent can wait for when it asked for port 0) and block
+    until it stops (its bounds reached, or Ctrl-C)."""
     print(f"LISTENING {LOOPBACK}:{server.port}", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
         server.stop()
-    return 0
 
 
 if __name__ == "__main__":
