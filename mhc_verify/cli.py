@@ -156,18 +156,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _replay_target(args: argparse.Namespace) -> tuple[Case, BackendInfo]:
-    """The case and backend a replay asks for, every field checked before anything is built."""
+def _replay_target(args: argparse.Namespace) -> tuple[Case, BackendInfo, str | None]:
+    """The case and backend a replay asks for, every field checked before anything is built, and a
+    note on the version of the suite that wrote the reproducer (None: nothing to note)."""
     from mhc_verify.case_json import case_from_json, check_fits, reproducer_from_json
 
     if args.file and args.case:
         raise UsageError("give a reproducer FILE or --case JSON, not both")
     if args.file:
         case, named_backend, note = reproducer_from_json(read_json(args.file, "reproducer"), str(args.file))
-        if note:
-            print(f"note: {args.file}: {note}", file=sys.stderr)
     elif args.case:
-        case, named_backend = case_from_json(parse_json(args.case, "--case"), "--case"), None
+        case, named_backend, note = case_from_json(parse_json(args.case, "--case"), "--case"), None, None
     else:
         raise UsageError("replay needs a reproducer FILE or --case JSON")
     backend_name = args.backend or named_backend
@@ -178,13 +177,15 @@ def _replay_target(args: argparse.Namespace) -> tuple[Case, BackendInfo]:
     info = next(iter(explicit_backends([backend_name], infos, option).values()))
     if info.available:
         check_fits(case, info.backend.device_type, f"{args.file}: case" if args.file else "--case")
-    return case, info
+    return case, info, (f"note: {args.file}: {note}" if note else None)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from mhc_verify.runner import run_case
 
-    case, b = _replay_target(args)
+    case, b, note = _replay_target(args)
+    if note:
+        print(note, file=sys.stderr)
     if not b.available:
         print(f"error: backend {b.name} unavailable: {b.reason}", file=sys.stderr)
         return 1
