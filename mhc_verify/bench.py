@@ -264,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from mhc_verify.front_door import (FrontDoorParser, add_debug_flag, add_force_flag, explicit_backends,
-                                       output_dir, positive_int, refuse_existing_report)
+    from mhc_verify.front_door import (FrontDoorParser, UsageError, add_debug_flag, add_force_flag,
+                                       explicit_backends, output_dir, positive_int, refuse_existing_report)
 
     p = FrontDoorParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("--backend", action="append", help="repeatable; default tilelang, tile_kernels, torch-cuda")
@@ -280,8 +280,7 @@ def _main(argv: list[str]) -> int:
     if args.backend:
         explicit_backends(args.backend, discover([b for b in args.backend if ":" in b]))
     if not torch.cuda.is_available():
-        print("mhc_verify.bench needs a GPU: torch.cuda.is_available() is False", file=sys.stderr)
-        return 2
+        raise UsageError("needs a GPU: torch.cuda.is_available() is False")
     backends = args.backend or ["tilelang", "tile_kernels", "torch-cuda"]
     env = environment(f"{PROG} " + " ".join(argv))
     rows: list[BenchRow] = []

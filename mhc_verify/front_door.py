@@ -86,9 +86,12 @@ def add_force_flag(parser: argparse.ArgumentParser, what: str = "report") -> Non
 # --- type= validators: argparse reports their ArgumentTypeError as "argument --X: MESSAGE" -------
 
 def _path_errors_are_argument_errors(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An OSError while looking at a path (name too long, symlink loop, ...) is a bad argument."""
+    """An OSError while looking at a path (name too long, symlink loop, ...) is a bad argument, and
+    so is a NUL byte (pathlib says such a path does not exist; creating it raises)."""
     @functools.wraps(check)
     def wrapper(text: str) -> Any:
+        if "\x00" in text:
+            raise argparse.ArgumentTypeError(f"{text!r}: a path cannot hold a NUL byte")
         try:
             return check(text)
         except OSError as e:
