@@ -66,11 +66,10 @@ def guarded(run: Callable[[list[str]], int], argv: Sequence[str], prog: str) -> 
         return USAGE_ERROR_EXIT
 
 
-def add_debug_flag(parser: argparse.ArgumentParser, top_level: bool = True) -> None:
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
     """``--debug`` on ``parser`` and (given after the subcommand) on each of its subcommands."""
     help_text = "on a bad argument or file, also print the Python traceback"
-    if top_level:
-        parser.add_argument(DEBUG_FLAG, action="store_true", help=help_text)
+    parser.add_argument(DEBUG_FLAG, action="store_true", help=help_text)
     for action in parser._actions:  # noqa: SLF001 - argparse has no public way to list subparsers
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
             for sub in action.choices.values():
@@ -170,23 +169,21 @@ def output_dir(text: str) -> Path:
 
 
 @_path_errors_are_argument_errors
-def readable_file(text: str) -> Path:
-    path = Path(text)
-    if not text or not path.exists():
-        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
-    with path.open("rb"):
-        pass
-    return path
-
-
-@_path_errors_are_argument_errors
 def existing_path(text: str) -> Path:
     """A file or a directory that exists (``merge``: report files or folders searched for them)."""
     path = Path(text)
     if not text or not path.exists():
         raise argparse.ArgumentTypeError(f"no such file or directory: {text!r}")
+    return path
+
+
+@_path_errors_are_argument_errors
+def readable_file(text: str) -> Path:
+    path = existing_path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    with path.open("rb"):
+        pass
     return path
 
 

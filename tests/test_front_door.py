@@ -40,7 +40,7 @@ def test_the_issue_table_row_by_row(capsys, tmp_path, monkeypatch):
     Path("broken.json").write_text('{"case": {"op": "hc_post", "T": 3')
     _refused(capsys, ["replay", "broken.json"], "reproducer broken.json: not valid JSON: Expecting ',' delimiter "
                                                 "at line 1 column 34")
-    _refused(capsys, ["replay", "missing.json"], "argument file: no such file: 'missing.json'")
+    _refused(capsys, ["replay", "missing.json"], "argument file: no such file or directory: 'missing.json'")
     _refused(capsys, ["check", "--backend", "nosuch"], "--backend nosuch: unknown backend 'nosuch'; known: ")
     _refused(capsys, ["check", "--backend", "torch", "--examples", "-3"],
              "argument --examples: must be a positive integer, got '-3'")
