@@ -262,19 +262,36 @@ def write(out: Path, copy_bw: float, rows: list[BenchRow], prov: dict, env: dict
     return path
 
 
+BENCH_FILES = ("bench.md",)
+PROG = "python -m mhc_verify.bench"
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mhc_verify.bench", description=__doc__.split("\n")[0])
+    from mhc_verify.front_door import guarded
+
+    return guarded(_main, list(sys.argv[1:] if argv is None else argv), PROG)
+
+
+def _main(argv: list[str]) -> int:
+    from mhc_verify.front_door import (FrontDoorParser, UsageError, add_debug_flag, add_force_flag,
+                                       explicit_backends, output_dir, positive_int, refuse_existing_report)
+
+    p = FrontDoorParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("--backend", action="append", help="repeatable; default tilelang, tile_kernels, torch-cuda")
     p.add_argument("--op", action="append", choices=OPS)
-    p.add_argument("--tokens", type=int, action="append")
-    p.add_argument("--hidden", type=int, action="append")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--tokens", type=positive_int, action="append")
+    p.add_argument("--hidden", type=positive_int, action="append")
+    p.add_argument("--out", type=output_dir, required=True)
+    add_force_flag(p, "bench.md")
+    add_debug_flag(p)
     args = p.parse_args(argv)
+    refuse_existing_report(args.out, BENCH_FILES, args.force)
+    if args.backend:
+        explicit_backends(args.backend, discover([b for b in args.backend if ":" in b]))
     if not torch.cuda.is_available():
-        print("mhc_verify.bench needs a GPU: torch.cuda.is_available() is False", file=sys.stderr)
-        return 2
+        raise UsageError("needs a GPU: torch.cuda.is_available() is False")
     backends = args.backend or ["tilelang", "tile_kernels", "torch-cuda"]
-    env = environment("python -m mhc_verify.bench " + " ".join(argv if argv is not None else sys.argv[1:]))
+    env = environment(f"{PROG} " + " ".join(argv))
     rows: list[BenchRow] = []
     signal.signal(signal.SIGTERM, _interrupt)  # `timeout` stops us: keep the rows measured so far
     try:

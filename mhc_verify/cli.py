@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mhc_reference.contract import OPS
-from mhc_verify.registry import BackendInfo, discover, select
+from mhc_verify.front_door import (FrontDoorParser, UsageError, add_debug_flag, add_force_flag, explicit_backends,
+                                   guarded, output_dir, parse_json, positive_int, read_json, readable_file,
+                                   refuse_existing_report)
+from mhc_verify.progress import make_progress
+from mhc_verify.registry import BackendInfo, discover
 from mhc_verify.strategies import PROFILES, with_model_params
+
+if TYPE_CHECKING:
+    from mhc_verify.cases import Case
+
+REPORT_FILES = ("report.json", "report.md")
 
 
 def _backend_table(infos: dict[str, BackendInfo]) -> str:
@@ -27,7 +35,12 @@ def _backend_table(infos: dict[str, BackendInfo]) -> str:
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
-    infos = discover(args.backend or [])
+    # Built-ins and entry points that fail to load are listed with the reason; a backend named here
+    # that cannot be loaded is an error.
+    infos = discover([b for b in args.backend or [] if ":" in b])
+    named = explicit_backends(args.backend or [], infos)
+    explicit_backends(args.require_backend or [], infos, "--require-backend")
+    infos.update(named)
     print(_backend_table(infos))
     missing = [n for n in args.require_backend or [] if not (n in infos and infos[n].available)]
     for n in missing:
@@ -38,16 +51,16 @@ def cmd_backends(args: argparse.Namespace) -> int:
 def _choose_backends(args: argparse.Namespace) -> tuple[dict[str, BackendInfo], dict[str, BackendInfo]]:
     """(every discovered backend, the chosen ones). Default: torch plus every GPU backend; those
     unavailable here are kept, so that the run names each with its reason (never a silent omission)."""
-    specs = [b for b in (args.backend or []) if ":" in b]
+    specs = [b for b in (args.backend or []) + (args.require_backend or []) if ":" in b]
     infos = discover(specs)
+    required = explicit_backends(args.require_backend or [], infos, "--require-backend")
     if args.backend:
-        chosen = select(args.backend, infos)
+        chosen = explicit_backends(args.backend, infos)
     else:
         chosen = {n: b for n, b in infos.items()
                   if n == "torch" or b.backend is None or b.backend.device_type == "cuda"}
-    for name in args.require_backend or []:
-        if name not in chosen:
-            chosen.update(select([name], infos))
+    for name, info in required.items():
+        chosen.setdefault(name, info)
     return infos, chosen
 
 
@@ -59,13 +72,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     if args.model_params:
         profile = with_model_params(profile)
+    refuse_existing_report(args.out, REPORT_FILES, args.force)
     infos, chosen = _choose_backends(args)
-    ops = args.op or list(OPS)
-    for op in ops:
-        if op not in OPS:
-            print(f"error: unknown op {op!r}; ops: {', '.join(OPS)}", file=sys.stderr)
-            return 2
-    out_dir = Path(args.out)
+    ops = list(dict.fromkeys(args.op or OPS))
+    out_dir = args.out
     examples = args.examples or profile.max_examples
     stats: list[PairStats] = []
     exit_code = 0
@@ -80,8 +90,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             stats.append(s)
             if required:
                 exit_code = 1
-    total = sum(len([op for op in ops if op in b.implements]) for _, b in runnable) * examples
-    bar = _progress(total, args)
+    pairs = sum(len([op for op in ops if op in b.implements]) for _, b in runnable)
+    progress = make_progress(pairs * examples, pairs, args.no_progress)
     # An interrupted run (Ctrl-C, or `timeout` sending SIGTERM) still writes its report: the pairs
     # finished so far, and the pair it stopped in marked "interrupted" (never a pass).
     interrupted = None
@@ -99,23 +109,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                     stats.append(PairStats(name, op, verdict="not implemented",
                                            reason=f"{name} does not implement {op}" + (f": {why}" if why else "")))
                     continue
-                if bar:
-                    bar.set_description(f"{name}/{op}")
+                if progress:
+                    progress.start_pair(name, op, examples)
                 partial = PairStats(name, op)  # before `current`: a stop in between must not reuse the last pair's
                 current = (name, op)
-                counter = {"n": 0}
 
-                def tick(result, counter=counter):
-                    counter["n"] += 1
-                    if bar and counter["n"] <= examples:
-                        bar.update(1)
-                        bar.set_postfix_str(f"{result.status} T={result.case.T} H={result.case.H} "
-                                            f"r={result.max_ratio:.2g}")
+                def tick(result):
+                    if progress:
+                        progress.case_done(result.status, f"T={result.case.T} H={result.case.H} "
+                                                          f"r={result.max_ratio:.2g}")
 
                 s = check_pair(backend, op, profile, examples, out_dir / "repro", tick, use_target=not args.no_target,
                                seed=args.seed, stats=partial)
-                if bar and counter["n"] < examples:
-                    bar.update(examples - counter["n"])
+                if progress:
+                    progress.end_pair(s.verdict)
                 stats.append(s)
                 if s.verdict != "pass":
                     exit_code = 1
@@ -146,8 +153,8 @@ def cmd_check(args: argparse.Namespace) -> int:
               file=sys.stderr)
     finally:
         restore_handlers()
-    if bar:
-        bar.close()
+    if progress:
+        progress.close()
     for name, info in runnable:  # provenance after the run: JIT compile counters and the like
         try:
             info.provenance = info.backend.provenance()
@@ -166,38 +173,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _progress(total: int, args: argparse.Namespace):
-    if args.no_progress or total == 0:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="case", dynamic_ncols=True, file=sys.stderr)
+def _replay_target(args: argparse.Namespace) -> tuple[Case, BackendInfo, str | None]:
+    """The case and backend a replay asks for, every field checked before anything is built, and a
+    note on the version of the suite that wrote the reproducer (None: nothing to note)."""
+    from mhc_verify.case_json import case_from_json, check_fits, reproducer_from_json
+
+    if args.file and args.case:
+        raise UsageError("give a reproducer FILE or --case JSON, not both")
+    if args.file:
+        case, named_backend, note = reproducer_from_json(read_json(args.file, "reproducer"), str(args.file))
+    elif args.case:
+        case, named_backend, note = case_from_json(parse_json(args.case, "--case"), "--case"), None, None
+    else:
+        raise UsageError("replay needs a reproducer FILE or --case JSON")
+    backend_name = args.backend or named_backend
+    if not backend_name:
+        raise UsageError("replay needs --backend (or a reproducer file that names one)")
+    infos = discover([backend_name] if ":" in backend_name else [])
+    option = "--backend" if args.backend else f"{args.file}: backend"
+    info = next(iter(explicit_backends([backend_name], infos, option).values()))
+    if info.available:
+        check_fits(case, info.backend.device_type, f"{args.file}: case" if args.file else "--case")
+    return case, info, (f"note: {args.file}: {note}" if note else None)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from mhc_verify.cases import Case
     from mhc_verify.runner import run_case
 
-    if args.file:
-        data = json.loads(Path(args.file).read_text())
-        case = Case.from_json(data["case"])
-        backend_name = args.backend or data.get("backend_spec") or data["backend"]
-    elif args.case:
-        case = Case.from_json(args.case)
-        backend_name = args.backend
-    else:
-        print("error: replay needs a reproducer FILE or --case JSON", file=sys.stderr)
-        return 2
-    if not backend_name:
-        print("error: replay needs --backend (or a reproducer file that names one)", file=sys.stderr)
-        return 2
-    infos = discover([backend_name] if ":" in backend_name else [])
-    info = select([backend_name], infos)
-    b = next(iter(info.values()))
+    case, b, note = _replay_target(args)
+    if note:
+        print(note, file=sys.stderr)
     if not b.available:
-        print(f"error: backend {backend_name} unavailable: {b.reason}", file=sys.stderr)
+        print(f"error: backend {b.name} unavailable: {b.reason}", file=sys.stderr)
         return 1
     result = run_case(b.backend, case, diagnostics=True)
     print(result.summary())
@@ -210,7 +217,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mhc-verify", description=__doc__)
+    parser = FrontDoorParser(prog="mhc-verify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def backend_args(p):
@@ -224,18 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--op", action="append", choices=list(OPS), help="restrict to these ops (repeatable)")
     p.add_argument("--profile", default=os.environ.get("HYPOTHESIS_PROFILE", "ci"), choices=list(PROFILES),
                    help="default: $HYPOTHESIS_PROFILE or ci")
-    p.add_argument("--examples", type=int, help="examples per (backend, op); default: the profile's")
-    p.add_argument("--out", default="mhc-verify-report", help="report directory")
+    p.add_argument("--examples", type=positive_int, help="examples per (backend, op); default: the profile's")
+    p.add_argument("--out", type=output_dir, default="mhc-verify-report", help="report directory")
+    add_force_flag(p)
     p.add_argument("--seed", type=int, help="random seed (default: derandomized, reproducible)")
     p.add_argument("--model-params", action="store_true",
                    help="pin epsilons, post multiplier and Sinkhorn repeat to the model's values (the contract's "
                         "defaults); for backends that compile them into kernels, where each other value recompiles")
     p.add_argument("--no-target", action="store_true", help="do not steer the search with target()")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress display (default: a bar on a terminal, else a line per backend/op)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("replay", help="re-run a reproducer bit-exactly")
-    p.add_argument("file", nargs="?", help="a reproducer JSON written by check")
+    p.add_argument("file", nargs="?", type=readable_file, help="a reproducer JSON written by check")
     p.add_argument("--case", help="a case descriptor JSON (as printed in a failure line)")
     p.add_argument("--backend")
     p.set_defaults(func=cmd_replay)
@@ -253,14 +262,22 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # that subcommand is not part of this build
             raise
         mod.add_parser(sub)
+    add_debug_flag(parser)  # after every subcommand is added: each one takes --debug too
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # the report's command line: what was asked, also when called as main([...])
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as e:  # raised by the command's own checks: reported under its name
+        e.prog = e.prog or f"mhc-verify {args.command}"
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    return guarded(_run, list(sys.argv[1:] if argv is None else argv), "mhc-verify")
 
 
 if __name__ == "__main__":

@@ -10,15 +10,94 @@ pair; an interrupted shard contributes the cases it judged and is named in the m
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
+from typing import Any, Callable
 
+from mhc_verify.front_door import (UsageError, add_force_flag, existing_path, output_dir, read_json,
+                                   refuse_existing_report)
 from mhc_verify.registry import BackendInfo
 from mhc_verify.session import PairStats, stats_from_json
 
 # Worst first: the merged verdict of a pair is the first of these that any shard reported.
 _VERDICT_ORDER = ("FAIL", "ERROR", "unavailable (required)", "interrupted", "pass", "not implemented", "unavailable")
+REPORT_FILES = ("report.json", "report.md")
+
+
+class ReportFileError(UsageError):
+    """A shard's report.json that merge cannot use; the message names the file and the field."""
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _integer(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _numbers_by_name(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, dict) and all(isinstance(k, str) and check(x) for k, x in v.items())
+
+
+# What merging and the merged report read of each result, and what it must be; fields a later
+# version adds are passed through (stats_from_json keeps only PairStats' fields).
+_RESULT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "backend": (lambda v: isinstance(v, str), "a string"),
+    "op": (lambda v: isinstance(v, str), "a string"),
+    "verdict": (lambda v: v in _VERDICT_ORDER, "one of " + ", ".join(_VERDICT_ORDER)),
+    "reason": (lambda v: isinstance(v, str), "a string"),
+    **{k: (lambda v: _integer(v) and v >= 0, "an integer >= 0")
+       for k in ("cases", "not_applicable", "biased_cases", "max_tokens", "max_elements")},
+    "seconds": (_number, "a number"),
+    "ratios": (lambda v: isinstance(v, list) and all(map(_number, v)), "a list of numbers"),
+    **{k: (_numbers_by_name(_number), "a mapping of names to numbers")
+       for k in ("per_output_max", "correctly_rounded_min", "correctly_rounded_mean", "torch_ratio_max")},
+    "correctly_rounded_n": (_numbers_by_name(_integer), "a mapping of names to integers"),
+    "failure": (lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("reproducer"), str)),
+                "null or an object with a 'reproducer' string"),
+    "reproducer_file": (lambda v: v is None or isinstance(v, str), "null or a string"),
+}
+_META_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **{k: (lambda v: isinstance(v, str), "a string") for k in ("date", "command", "interrupted")},
+    "examples": (lambda v: v is None or (_integer(v) and v >= 0), "an integer >= 0"),
+}
+_BACKEND_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **{k: (lambda v: isinstance(v, str), "a string") for k in ("source", "spec", "reason")},
+    "available": (lambda v: isinstance(v, bool), "true or false"),
+    "implements": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    "provenance": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def _check_fields(obj: Any, fields: dict[str, tuple[Callable[[Any], bool], str]], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise ReportFileError(f"{where}: expected an object, got {type(obj).__name__}")
+    for name, (ok, expected) in fields.items():
+        if name in obj and not ok(obj[name]):
+            raise ReportFileError(f"{where}.{name}: expected {expected}, got {obj[name]!r:.80}")
+
+
+def read_shard_report(path: Path) -> dict[str, Any]:
+    """A check report (report.json) checked for what merging reads of it."""
+    data = read_json(path, "report")
+    _check_fields(data, {}, str(path))
+    if not isinstance(data.get("results"), list):
+        raise ReportFileError(f"{path}: not a check report: no 'results' list")
+    _check_fields(data.get("meta", {}), _META_FIELDS, f"{path}: meta")
+    backends = data.get("backends", {})
+    _check_fields(backends, {}, f"{path}: backends")
+    for name, b in backends.items():
+        _check_fields(b, _BACKEND_FIELDS, f"{path}: backends.{name}")
+    for i, r in enumerate(data["results"]):
+        where = f"{path}: results[{i}]"
+        _check_fields(r, _RESULT_FIELDS, where)
+        missing = [k for k in ("backend", "op", "verdict") if k not in r]
+        if missing:
+            raise ReportFileError(f"{where}: missing {', '.join(missing)}")
+        unmatched = set(r.get("correctly_rounded_n", {})) - set(r.get("correctly_rounded_mean", {}))
+        if unmatched:
+            raise ReportFileError(f"{where}.correctly_rounded_mean: no mean for {sorted(unmatched)}")
+    return data
 
 
 def merge_pair(parts: list[PairStats]) -> PairStats:
@@ -64,7 +143,7 @@ def merge_reports(paths: list[Path]) -> tuple[list[PairStats], dict[str, Backend
     backends: dict[str, BackendInfo] = {}
     commands, interrupted, metas = [], [], []
     for path in paths:
-        data = json.loads(Path(path).read_text())
+        data = read_shard_report(Path(path))
         meta = data.get("meta", {})
         metas.append(meta)
         commands.append(meta.get("command", "?"))
@@ -97,14 +176,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from mhc_verify.report import verdict_table, write_report
 
     paths: list[Path] = []
-    for item in args.reports:
-        p = Path(item)
+    for p in args.reports:
         paths += sorted(p.rglob("report.json")) if p.is_dir() else [p]
-    out = Path(args.out).resolve()
+    out = args.out.resolve()
     paths = [p for p in paths if p.resolve().parent != out]  # never merge an earlier merged report into itself
     if not paths:
-        print("error: no report.json found in " + ", ".join(args.reports), file=sys.stderr)
-        return 2
+        raise UsageError("no report.json found in " + ", ".join(map(str, args.reports)))
+    refuse_existing_report(args.out, REPORT_FILES, args.force)
     stats, backends, meta = merge_reports(paths)
     json_path, md_path = write_report(out, stats, backends, meta)
     print("\n".join(verdict_table(stats)))
@@ -115,6 +193,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("merge", help="merge the reports of shards of a check run into one report")
-    p.add_argument("reports", nargs="+", help="report.json files, or directories searched for them")
-    p.add_argument("--out", required=True, help="directory of the merged report")
+    p.add_argument("reports", nargs="+", type=existing_path, help="report.json files, or directories searched for them")
+    p.add_argument("--out", type=output_dir, required=True, help="directory of the merged report")
+    add_force_flag(p, "merged report")
     p.set_defaults(func=cmd_merge)

@@ -12,11 +12,12 @@ import json
 import statistics
 import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from mhc_kernels.mutants import CATALOGUE
 from mhc_verify.session import check_pair
 from mhc_verify.strategies import PROFILES, Profile
+
+KILL_TABLE_FILES = ("kill_table.md", "kill_table.json")
 
 
 @dataclass
@@ -84,8 +85,11 @@ def kill_table(kills: list[Kill]) -> str:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
+    from mhc_verify.front_door import refuse_existing_report
+
     profile = PROFILES[args.profile]
-    out = Path(args.out)
+    out = args.out
+    refuse_existing_report(out, KILL_TABLE_FILES, args.force)
     out.mkdir(parents=True, exist_ok=True)
     kills = run_catalogue(profile, args.examples, args.include_gpu_only, not args.no_untargeted,
                           progress=lambda k: print(f"{k.mutant}: {'killed' if k.killed else 'SURVIVED'}"
@@ -100,10 +104,13 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
+    from mhc_verify.front_door import add_force_flag, output_dir, positive_int
+
     p = subparsers.add_parser("mutants", help="run the planted-bug catalogue and print a kill table")
     p.add_argument("--profile", default="ci", choices=list(PROFILES))
-    p.add_argument("--examples", type=int, default=200, help="budget of examples per (mutant, op)")
+    p.add_argument("--examples", type=positive_int, default=200, help="budget of examples per (mutant, op)")
     p.add_argument("--include-gpu-only", action="store_true", help="also run mutants that need nightly sizes")
     p.add_argument("--no-untargeted", action="store_true", help="skip the second search without target()")
-    p.add_argument("--out", default="mhc-verify-mutants")
+    p.add_argument("--out", type=output_dir, default="mhc-verify-mutants")
+    add_force_flag(p, "kill table")
     p.set_defaults(func=cmd_mutants)

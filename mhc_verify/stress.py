@@ -374,20 +374,44 @@ def _key(backend: str, case: Case) -> str:
     return f"{backend}|{case.to_json()}"
 
 
-def cmd_stress(args: argparse.Namespace) -> int:
-    from mhc_verify.registry import discover, select
+def _done_cases(log: Path) -> set[str]:
+    """The cases an earlier run of the same command completed (``results.jsonl``): a rerun resumes."""
+    from mhc_verify.case_json import CaseJsonError, case_from_json
+    from mhc_verify.front_door import UsageError, parse_json
 
-    infos = discover([b for b in args.backend if ":" in b])
-    chosen = select(args.backend, infos)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / "results.jsonl"
-    done = set()
-    if log.exists():
-        for line in log.read_text().splitlines():
-            rec = json.loads(line)
+    done: set[str] = set()
+    if not log.exists():
+        return done
+    try:
+        lines = log.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--out: cannot read {log} to resume from it: {e}") from e
+    for number, line in enumerate(lines, 1):
+        rec = parse_json(line, f"{log}:{number}")
+        try:
+            if not isinstance(rec, dict) or not isinstance(rec.get("backend"), str):
+                raise CaseJsonError("expected an object with a 'backend' string")
             if not rec.get("interrupted"):  # an interrupted case is run again, whole
-                done.add(_key(rec["backend"], Case.from_json(rec["case"])))
+                done.add(_key(rec["backend"], case_from_json(rec.get("case"), "case")))
+        except CaseJsonError as e:
+            raise UsageError(f"{log}:{number}: not a stress record: {e}; move the file away to start afresh") from e
+    return done
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from mhc_verify.case_json import check_case, check_fits
+    from mhc_verify.front_door import explicit_backends
+    from mhc_verify.registry import discover
+
+    infos = discover([b for b in args.backend + (args.require_backend or []) if ":" in b])
+    chosen = explicit_backends(args.backend, infos)
+    for name, info in explicit_backends(args.require_backend or [], infos, "--require-backend").items():
+        chosen.setdefault(name, info)
+    out = args.out
+    log = out / "results.jsonl"
+    done = _done_cases(log)
+    if done:
+        print(f"resuming: {len(done)} cases already done in {log}", file=sys.stderr)
     plan = []
     for name, info in chosen.items():
         if not info.available:
@@ -403,6 +427,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
             for t in args.tokens:
                 for splits in args.n_splits:
                     case = Case(op, t, 4, args.hidden, family="normal", seed=args.seed + t, n_splits=splits)
+                    where = f"--tokens {t} --hidden {args.hidden} --n-splits {splits} ({op})"
+                    check_case(case, where)
                     unsupported = info.backend.supports(op, {"T": t, "n": 4, "H": args.hidden}, {},
                                                         case.param_dict())
                     if unsupported:
@@ -411,7 +437,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
                         continue
                     if _key(name, case) in done:
                         continue
+                    check_fits(case, info.backend.device_type, where)
                     plan.append((info.backend, case))
+    out.mkdir(parents=True, exist_ok=True)
     partitions = None
     if args.vary_sms and plan:
         try:
@@ -475,20 +503,25 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
+    from mhc_reference.contract import OPS
+    from mhc_verify.front_door import output_dir, positive_float, positive_int, positive_int_list, seed_int
+
     p = subparsers.add_parser("stress", help="race stress: R reruns per large case, bitwise + bound checks")
     p.add_argument("--backend", action="append", required=True, help="backend name or module:attr (repeatable)")
     p.add_argument("--require-backend", action="append")
-    p.add_argument("--op", action="append", help="ops (default: mhc_pre, prenorm_gemm, hc_post, fused_post_pre)")
-    p.add_argument("--tokens", type=lambda s: [int(v) for v in s.split(",")], default=list(DEFAULT_TOKENS))
-    p.add_argument("--hidden", type=int, default=7168)
-    p.add_argument("--n-splits", type=lambda s: [int(v) for v in s.split(",")], default=[1])
-    p.add_argument("--reruns", type=int, default=1000)
-    p.add_argument("--judge-every", type=int, default=50, help="fp64 bound check on every N-th rerun")
-    p.add_argument("--judge-budget", type=float, default=DEFAULT_JUDGE_BUDGET,
+    p.add_argument("--op", action="append", choices=list(OPS),
+                   help="ops (default: mhc_pre, prenorm_gemm, hc_post, fused_post_pre)")
+    p.add_argument("--tokens", type=positive_int_list, default=list(DEFAULT_TOKENS))
+    p.add_argument("--hidden", type=positive_int, default=7168)
+    p.add_argument("--n-splits", type=positive_int_list, default=[1])
+    p.add_argument("--reruns", type=positive_int, default=1000)
+    p.add_argument("--judge-every", type=positive_int, default=50, help="fp64 bound check on every N-th rerun")
+    p.add_argument("--judge-budget", type=positive_float, default=DEFAULT_JUDGE_BUDGET,
                    help="judge only while fp64 checking has taken <= this many times the kernel's time "
                         "(default 5; 'inf': every --judge-every-th rerun whatever it costs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="mhc-verify-stress")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", type=output_dir, default="mhc-verify-stress",
+                   help="report directory; a rerun into the same one resumes (results.jsonl)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--vary-config", action="store_true",
                    help="alternate the backend's stress_variants (split/block/chunk knobs) between reruns")

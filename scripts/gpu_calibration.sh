@@ -33,7 +33,7 @@ for gpu in $gpus; do
         seed=$((seed + 1))
         shard="$out/shards/gpu$gpu-$backend-$op-$seed"
         OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_VISIBLE_DEVICES=$gpu timeout "${CAL_S:-420}" python3 -m mhc_verify check --profile ci \
-          --backend "$backend" --op "$op" --examples 1000000 --seed "$seed" "${extra[@]}" --out "$shard" --no-progress \
+          --backend "$backend" --op "$op" --examples 1000000 --seed "$seed" "${extra[@]}" --out "$shard" --force --no-progress \
           > "$shard.log" 2>&1 &
         pids+=($!)
       done
@@ -44,4 +44,4 @@ echo "calibration: ${#pids[@]} shards on GPUs [$gpus] for ${CAL_S:-420} s"
 wait "${pids[@]}"
 # Shards of ops a backend does not implement end at once with a "not implemented" pair; merge keeps them.
 [ -n "${SKIP_MERGE:-}" ] && exit 0
-python3 -m mhc_verify merge "$out/shards" --out "$out/merged" 2>&1 | grep -v ':INFO\]' | tee "$out/merge.log"
+python3 -m mhc_verify merge "$out/shards" --out "$out/merged" --force 2>&1 | grep -v ':INFO\]' | tee "$out/merge.log"

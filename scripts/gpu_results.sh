@@ -48,12 +48,12 @@ stamp "check (nightly)"
 backend_args=()
 for b in ${BACKENDS:-tilelang tile_kernels torch-cuda}; do backend_args+=(--backend "$b"); done
 timeout "${CHECK_S:-420}" python3 -m mhc_verify check --profile nightly "${backend_args[@]}" --require-backend tilelang \
-  --examples "${EXAMPLES:-8}" --out "$out/check" --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/check.log"
+  --examples "${EXAMPLES:-8}" --out "$out/check" --force --no-progress 2>&1 | grep -v ':INFO\]' | tee "$out/check.log"
 fi
 
 if [[ $stages == *" bench "* ]]; then
 stamp "bench"
-timeout "${BENCH_S:-150}" python3 -m mhc_verify.bench --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+timeout "${BENCH_S:-150}" python3 -m mhc_verify.bench --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 
 if [[ $stages == *" stress "* ]]; then

@@ -13,5 +13,5 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 python3 -m mhc_verify backends > "$out/backends.txt" 2>&1
 args=()
 for b in "$@"; do args+=(--backend "$b"); done
-python3 -m mhc_verify check --profile nightly "${args[@]}" --examples "${EXAMPLES:-40}" --out "$out/check" \
+python3 -m mhc_verify check --profile nightly "${args[@]}" --examples "${EXAMPLES:-40}" --out "$out/check" --force \
   --no-progress 2>&1 | tee "$out/check.log"

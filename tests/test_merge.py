@@ -33,8 +33,10 @@ def test_shards_merge_into_exact_counts_and_quantiles(tmp_path):
         assert abs(m["correctly_rounded_mean"][name] - mean) < 1e-12
     md = (tmp_path / "m" / "report.md").read_text()
     assert "merged from 2 shard reports" in md and "| hc_post | torch | **pass**" in md
-    # merging again into the same directory does not count the merged report as a shard
-    assert main(["merge", str(tmp_path), "--out", str(tmp_path / "m")]) == 0
+    # merging again into the same directory overwrites only with --force, and does not count the
+    # merged report as a shard
+    assert main(["merge", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert main(["merge", str(tmp_path), "--out", str(tmp_path / "m"), "--force"]) == 0
     assert _pair(tmp_path / "m", "torch")["cases"] == m["cases"]
 
 

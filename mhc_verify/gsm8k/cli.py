@@ -19,7 +19,9 @@ HELP = "gsm8k accuracy gate (lm-eval against an OpenAI-compatible endpoint): thr
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``gsm8k-gate`` subcommand to ``subparsers`` (``func`` returns the exit status)."""
     p = subparsers.add_parser("gsm8k-gate", help=HELP, description=HELP + ". " + (__doc__ or "").split("\n\n")[1])
-    p.add_argument("--config", required=True, type=Path, help="eval_configs/gsm8k/<name>.yaml")
+    from mhc_verify.front_door import yaml_mapping_file  # a missing or unparsable file: one line, exit 2
+
+    p.add_argument("--config", required=True, type=yaml_mapping_file, help="eval_configs/gsm8k/<name>.yaml")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="folder with gsm8k test.jsonl/train.jsonl (the gsm8k_offline task); overrides task.data_dir")
     p.add_argument("--out", type=Path, default=None,
