@@ -204,6 +204,16 @@ class Backend:
             outputs[out_spec.name] = value
         return outputs
 
+    def compose_post_then_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
+                              hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        """fused_post_pre as this backend's hc_post, then its mhc_pre on the bf16 residual written,
+        for backends whose library offers no fused op (``fused_post_pre = Backend.compose_post_then_pre``)."""
+        new_residual = self.hc_post(x, residual, post_mix, comb_mix)
+        post, comb, layer_input = self.mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
+                                               hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
+                                               n_splits)
+        return new_residual, post, comb, layer_input
+
     def with_overrides(self, **changes: Any) -> "Backend":
         """A shallow copy with some class attributes replaced (used by tests and mutants)."""
         clone = object.__new__(type(self))

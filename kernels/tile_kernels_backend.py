@@ -131,13 +131,7 @@ class TileKernelsBackend(Backend):
             mhc_head_compute_mix_fwd(scaled, hc_scale, hc_base, weights, hc_eps)
         return self.layer_input(residual, weights)
 
-    def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
-                       hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
-        new_residual = self.hc_post(x, residual, post_mix, comb_mix)
-        post, comb, layer_input = self.mhc_pre(new_residual, fn, hc_scale, hc_base, None, rms_eps, hc_pre_eps,
-                                               hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                               n_splits)
-        return new_residual, post, comb, layer_input
+    fused_post_pre = Backend.compose_post_then_pre  # mhc_post_fwd, then the mhc_pre path above
 
 
 def _version(dist: str) -> str:

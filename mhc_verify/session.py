@@ -21,6 +21,7 @@ from hypothesis.errors import FlakyFailure
 from hypothesis import seed as hypothesis_seed
 
 from mhc_kernels.base import Backend
+from mhc_verify.case_json import VERSION_FIELD, project_version
 from mhc_verify.cases import Case
 from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.runner import CaseResult, DeviceLost, device_lost, innermost_traceback, run_case
@@ -116,7 +117,8 @@ def write_reproducer(directory: Path, result: CaseResult, backend: Backend) -> P
     directory.mkdir(parents=True, exist_ok=True)
     data = {"case": json.loads(result.case.to_json()), "backend": result.backend, "status": result.status,
             "reason": result.reason, "backend_provenance": _safe_provenance(backend), "environment": provenance(),
-            "backend_spec": result.backend_spec or result.backend, "command": ""}
+            "backend_spec": result.backend_spec or result.backend, "command": "",
+            VERSION_FIELD: project_version()}
     name = f"{result.backend}-{result.case.op}-T{result.case.T}-seed{result.case.seed}.json".replace("/", "_")
     path = directory / name
     data["command"] = f"mhc-verify replay {path}"
@@ -196,8 +198,9 @@ def check_pair(backend: Backend, op: str, profile: Profile, max_examples: int | 
     try:
         return _search(backend, op, profile, max_examples, repro_dir, use_target, seed, stats, judge_one,
                        worst_by_kind, first_failure)
-    except DeviceLost:
-        if repro_dir is not None:  # the faulting case and every kind before it, replayable elsewhere
+    except (DeviceLost, KeyboardInterrupt):
+        # a faulting case, or a stop (timeout, Ctrl-C): every kind seen so far keeps its file
+        if repro_dir is not None:
             _write_reproducers(stats, worst_by_kind, repro_dir, backend)
         raise
 
@@ -276,8 +279,10 @@ def _record_failures(stats: PairStats, worst_by_kind: dict[str, CaseResult], fla
     stats.failures = []
     for kind in kinds:
         result = worst_by_kind[kind]
+        output = kind.split(" ", 1)[-1]  # "bound post_mix_out" -> that output's own problem
+        own = next((c.problem() for c in result.checks if c.name == output and not kind.startswith("error")), None)
         stats.failures.append({"kind": kind, "status": result.status, "case": json.loads(result.case.to_json()),
-                               "summary": result.summary(), "reason": result.reason,
+                               "summary": result.summary(), "reason": own or result.reason,
                                "reproducer": result.reproducer()})
     worst = worst_by_kind[kinds[0]]
     stats.verdict = "FAIL" if worst.status == "fail" else "ERROR"

@@ -32,6 +32,9 @@ from mhc_kernels.base import Backend
 from mhc_reference.contract import OPS, dim_sizes
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.error_model import ulp
+from mhc_verify.case_json import case_from_json
+from mhc_verify.front_door import (UsageError, add_force_flag, explicit_backends, output_dir, parse_json,
+                                   positive_float, positive_int, refuse_existing_report, seed_int)
 from mhc_verify.runner import reference_outputs
 from mhc_verify.strategies import PROFILES, Profile, cases
 
@@ -297,20 +300,21 @@ def write_swap_report(out_dir: Path, results: list[SwapResult], command: str) ->
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from mhc_verify.registry import discover, select
+    from mhc_verify.registry import discover
 
     names = [args.from_backend, args.to_backend]
-    infos = select(names, discover([n for n in names if ":" in n]))
+    infos = explicit_backends(names, discover([n for n in names if ":" in n]))
     a_info, b_info = infos[next(iter(infos))], list(infos.values())[-1]
     for info in (a_info, b_info):
         if not info.available:
-            print(f"error: backend {info.name} unavailable: {info.reason}", file=sys.stderr)
-            return 2
+            raise UsageError(f"backend {info.name} unavailable: {info.reason}")
+    if args.case is None:
+        refuse_existing_report(Path(args.out), ("swap.json", "swap.md"), args.force)
     a, b = a_info.backend, b_info.backend
     profile = PROFILES[args.profile]
     command = "mhc-verify " + " ".join(shlex.quote(x) for x in args.argv)
     if args.case:
-        case = Case.from_json(args.case)
+        case = case_from_json(parse_json(args.case, "--case"), "--case")
         comp = compare_case(a, b, case)
         if comp.error:
             print(f"ERROR: {comp.error}")
@@ -345,11 +349,12 @@ def add_parser(sub) -> None:
     p.add_argument("--to", dest="to_backend", required=True, metavar="B", help="the backend replacing it")
     p.add_argument("--op", action="append", choices=list(OPS), help="ops (default: every op both implement)")
     p.add_argument("--profile", default="ci", choices=list(PROFILES))
-    p.add_argument("--examples", type=int, help="cases per op (default: the profile's)")
-    p.add_argument("--k", type=float, default=2.0, help="B's max error may be up to k x A's (+ half an ulp)")
+    p.add_argument("--examples", type=positive_int, help="cases per op (default: the profile's)")
+    p.add_argument("--k", type=positive_float, default=2.0, help="B's max error may be up to k x A's (+ half an ulp)")
     p.add_argument("--cr-margin", type=float, default=0.001,
                    help="how far B's correctly-rounded fraction may fall below A's (fraction, default 0.001)")
     p.add_argument("--case", help="replay one case descriptor JSON for both backends")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--out", default="mhc-verify-swap")
+    p.add_argument("--seed", type=seed_int)
+    p.add_argument("--out", type=output_dir, default=Path("mhc-verify-swap"))
+    add_force_flag(p, "swap report")
     p.set_defaults(func=run_command)

@@ -61,11 +61,11 @@ if [[ $stages == *" check "* ]]; then
       stamp "check $b $op (nightly, model parameters)"
       if [ "$op" = - ]; then op_args=(); else op_args=(--op "$op"); fi
       timeout "${PAIR_S:-90}" python3 -m mhc_verify check --profile nightly --model-params --backend "$b" \
-        --require-backend "$b" "${op_args[@]}" --examples "${EXAMPLES:-8}" --out "$out/check/$b-$op" --no-progress \
+        --require-backend "$b" "${op_args[@]}" --examples "${EXAMPLES:-8}" --out "$out/check/$b-$op" --force --no-progress \
         2>&1 | grep -v ':INFO\]' | tail -n 40 | tee -a "$out/check.log"
     }
   done
-  python3 -m mhc_verify merge "$out"/check/*/report.json --out "$out/check-merged" 2>&1 | tail -n 60 | tee -a "$out/check.log"
+  python3 -m mhc_verify merge "$out"/check/*/report.json --out "$out/check-merged" --force 2>&1 | tail -n 60 | tee -a "$out/check.log"
 fi
 
 if [[ $stages == *" stress "* ]]; then
@@ -84,7 +84,7 @@ if [[ $stages == *" swap "* ]]; then
     a=${pair%%:*}; b=${pair#*:}
     stamp "swap $a -> $b"
     timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly \
-      --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" 2>&1 | grep -v ':INFO\]' | tail -n 20 \
+      --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 20 \
       | tee -a "$out/swap.log"
   done
 fi
@@ -93,6 +93,6 @@ if [[ $stages == *" bench "* ]]; then
   stamp bench
   timeout "${BENCH_S:-200}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
     --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend torch-cuda \
-    ${BENCH_ARGS:-} --out "$out/bench" 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+    ${BENCH_ARGS:-} --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 stamp done

@@ -70,9 +70,7 @@ def run_front_door(argv: list[str], entry=main) -> Outcome:
     return Outcome(argv, code, out.getvalue(), err.getvalue(), tb)
 
 
-def assert_front_door(o: Outcome, known_gap=lambda tb: False) -> None:
-    if o.traceback and known_gap(o.traceback):
-        return
+def assert_front_door(o: Outcome) -> None:
     assert not o.traceback, f"{o.argv!r} raised (the user sees a traceback):\n{o.traceback}"
     debug = o.code == 2 and "--debug" in o.argv  # asked for: the traceback, then the error line
     assert debug or "Traceback" not in o.err, f"{o.argv!r} printed a traceback:\n{o.err}"
@@ -315,14 +313,9 @@ def _yaml(doc) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-# Issue 17 item 5, owned by the gsm8k gate's branch: gsm8k/config.py's _lm_eval converts these with
-# int() unchecked ("abc" -> ValueError, null -> TypeError). The YAML fuzz lets that one traceback
-# through; test_known_gsm8k_config_gap (strict xfail) fails once it is fixed: then delete both.
+# The lm_eval integer keys the gsm8k config once converted with int() unchecked ("abc" -> ValueError,
+# null -> TypeError): each must be a one-line error now.
 LM_EVAL_INT_KEYS = ("batch_size", "num_concurrent", "max_retries", "max_gen_toks", "request_timeout_s")
-
-
-def _in_known_gsm8k_config_gap(tb: str) -> bool:
-    return "mhc_verify/gsm8k/config.py" in tb and ", in _lm_eval" in tb
 
 
 @FUZZ
@@ -330,13 +323,11 @@ def _in_known_gsm8k_config_gap(tb: str) -> bool:
 def test_gsm8k_gate_configs(sandbox, data):
     Path("fuzz-config.yaml").write_text(data.draw(mutated_documents(sandbox["config"], _yaml)), encoding="utf-8")
     outcome = run_front_door(["gsm8k-gate", "--config", "fuzz-config.yaml", "--no-server"])
-    assert_front_door(outcome, known_gap=_in_known_gsm8k_config_gap)
+    assert_front_door(outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 5 (the gsm8k branch): lm_eval integers are converted "
-                                       "with int() unchecked; when this passes, delete the fuzz's allowance")
 @pytest.mark.parametrize("key", LM_EVAL_INT_KEYS)
-def test_known_gsm8k_config_gap(sandbox, key):
+def test_gsm8k_config_integer_keys_are_one_line_errors(sandbox, key):
     config = copy.deepcopy(sandbox["config"])
     config["lm_eval"][key] = "abc"
     Path("gap.yaml").write_text(_yaml(config))

@@ -163,14 +163,8 @@ class VllmTorchBackend(_Vllm):
     def hc_post(self, x, residual, post_mix, comb_mix):
         return self.call(TORCH, "mhc_post_torch", x, residual, post_mix, comb_mix)
 
-    def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
-                       hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
-        # MHCFusedPostPreOp.forward_native: mhc_post_torch, then mhc_pre_torch on its output.
-        residual_out = self.hc_post(x, residual, post_mix, comb_mix)
-        post, comb, layer_input = self.mhc_pre(residual_out, fn, hc_scale, hc_base, None, rms_eps, hc_pre_eps,
-                                               hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                               n_splits)
-        return residual_out, post, comb, layer_input
+    # MHCFusedPostPreOp.forward_native: mhc_post_torch, then mhc_pre_torch on its output.
+    fused_post_pre = _Vllm.compose_post_then_pre
 
 
 class VllmDeepGemmBackend(_Vllm):
