@@ -5,11 +5,15 @@ Options:
   --require-backend NAME  an unavailable required backend is a failure, not a skip (repeatable)
   --mhc-profile NAME      dev | ci | nightly (default: $HYPOTHESIS_PROFILE or ci)
   --mhc-examples N        examples per (backend, op) in the property tests
+  --swap A:B              the swap verdict of B replacing A (repeatable), for tests taking ``mhc_swap``
 
 Tests that take the ``mhc_backend_info`` and ``mhc_op`` fixtures are parametrised over every
 (backend, op); a backend that is unavailable is skipped with the reason (shown in the summary by
 ``-ra``), unless it is required, when the test fails. An op the backend does not implement is
 skipped with that reason, required or not (the CLI reports it as "not implemented").
+
+Tests that take ``mhc_swap`` are parametrised over every (--swap A:B, op both implement) and get
+``(backend A, backend B, op)``; without --swap they skip, saying so.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail (not skip) when this backend is unavailable (repeatable)")
     group.addoption("--mhc-profile", default=None, help="dev | ci | nightly")
     group.addoption("--mhc-examples", type=int, default=None, help="examples per (backend, op)")
+    group.addoption("--swap", action="append", default=None, metavar="A:B",
+                    help="judge B replacing A (mhc-verify swap) in tests that take mhc_swap (repeatable)")
     group.addoption("--stress-reruns", type=int, default=200, help="reruns per stress case (nightly: 1000)")
     group.addoption("--stress-out", default="mhc-verify-stress-pytest", help="stress reports and heatmaps")
 
@@ -49,7 +55,27 @@ def _selected(config: pytest.Config):
     return config._mhc_backends
 
 
+def _swap_params(config: pytest.Config) -> list:
+    """(A name, B name, op) for every --swap A:B and every op both implement."""
+    from mhc_verify.registry import discover, select
+
+    params = []
+    for spec in config.getoption("--swap") or []:
+        a_name, sep, b_name = spec.rpartition(":") if spec.count(":") == 1 else spec.partition("::")
+        if not sep or not a_name or not b_name:
+            raise pytest.UsageError(f"--swap {spec!r}: expected A:B (module:attr specs as A::B)")
+        infos = select([a_name, b_name], discover([n for n in (a_name, b_name) if ":" in n]))
+        a, b = infos[next(iter(infos))], list(infos.values())[-1]
+        common = [op for op in a.implements if op in b.implements] or [None]
+        params += [(a_name, b_name, op) for op in common]
+    return params
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "mhc_swap" in metafunc.fixturenames:
+        params = _swap_params(metafunc.config) or [None]
+        metafunc.parametrize("mhc_swap", params, indirect=True,
+                             ids=[f"{p[0]}-to-{p[1]}-{p[2]}" if p else "no-swap-given" for p in params])
     if "mhc_backend_info" not in metafunc.fixturenames:
         return
     from mhc_reference.contract import OPS
@@ -79,6 +105,30 @@ def mhc_backend_info(request: pytest.FixtureRequest):
         # mixes and sinkhorn, which it only implements fused: results/gpu/2026-11-25-h100-h200-session4.)
         pytest.skip(f"backend {info.name} does not implement {op} (not implemented)")
     return info
+
+
+@pytest.fixture
+def mhc_swap(request: pytest.FixtureRequest):
+    """(backend A, backend B, op) of a --swap A:B; skips when no --swap was given, or when A or B is
+    unavailable (a failure if it is --require-backend)."""
+    if request.param is None:
+        pytest.skip("no --swap A:B given")
+    a_name, b_name, op = request.param
+    if op is None:
+        pytest.fail(f"--swap {a_name}:{b_name}: the two backends implement no op in common")
+    _, required = _selected(request.config)
+    from mhc_verify.registry import discover, select
+
+    backends = []
+    for name in (a_name, b_name):
+        info = next(iter(select([name], discover([name] if ":" in name else [])).values()))
+        if not info.available:
+            message = f"backend {info.name} unavailable: {info.reason}"
+            if info.name in required or name in required:
+                pytest.fail(f"required {message}")
+            pytest.skip(message)
+        backends.append(info.backend)
+    return backends[0], backends[1], op
 
 
 @pytest.fixture

@@ -57,3 +57,46 @@ def test_summation_order_alone_is_at_least_as_accurate():
     assert result.verdict == SAME, (result.summary(), result.worst)
     s = result.summary()["per_output"]
     assert s["post_mix"]["change_max_ulps"] > 0  # the two really differ
+
+
+def test_swap_verdict(mhc_swap, mhc_profile, mhc_examples):
+    """The swap verdict through the pytest plugin: `pytest tests/test_swap.py --swap A:B` judges B
+    replacing A on every op both implement (skipped, saying so, without --swap)."""
+    a, b, op = mhc_swap
+    result = swap_pair(a, b, op, mhc_profile, mhc_examples)
+    assert result.verdict in (SAME, MORE), f"{result.verdict}: {result.reproducer}"
+
+
+pytest_plugins = ["pytester"]
+
+PLANTED = '''
+import torch
+from mhc_kernels.torch_native import TorchNativeBackend, prenorm_gemm_fp32
+
+
+class Bf16Fn(TorchNativeBackend):
+    name = "planted-bf16-fn"
+
+    def _gemm(self, x, fn, n_splits):
+        return prenorm_gemm_fp32(x, fn.to(torch.bfloat16).float(), n_splits)
+'''
+
+SWAP_TEST = '''
+from mhc_verify.swap import MORE, SAME, swap_pair
+
+
+def test_swap(mhc_swap, mhc_profile, mhc_examples):
+    a, b, op = mhc_swap
+    assert swap_pair(a, b, op, mhc_profile, mhc_examples).verdict in (SAME, MORE)
+'''
+
+
+def test_the_plugin_runs_the_swap_and_fails_a_less_accurate_b(pytester):
+    pytester.makepyfile(planted_swap=PLANTED, test_swap_plugin=SWAP_TEST)
+    pytester.syspathinsert()
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--swap", "torch::planted_swap:Bf16Fn",
+                                        "--mhc-profile", "dev", "--mhc-examples", "6", "-k", "mhc_pre")
+    run.assert_outcomes(failed=1)
+    skipped = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    skipped.assert_outcomes(skipped=1)
+    assert "no --swap A:B given" in skipped.stdout.str()
