@@ -117,18 +117,21 @@ def mhc_swap(request: pytest.FixtureRequest):
     if op is None:
         pytest.fail(f"--swap {a_name}:{b_name}: the two backends implement no op in common")
     _, required = _selected(request.config)
+    return _available_backend(a_name, required), _available_backend(b_name, required), op
+
+
+def _available_backend(name: str, required: set):
+    """The backend, loaded and available; otherwise the test skips with the reason, or fails if it
+    is required (--require-backend)."""
     from mhc_verify.registry import discover, select
 
-    backends = []
-    for name in (a_name, b_name):
-        info = next(iter(select([name], discover([name] if ":" in name else [])).values()))
-        if not info.available:
-            message = f"backend {info.name} unavailable: {info.reason}"
-            if info.name in required or name in required:
-                pytest.fail(f"required {message}")
-            pytest.skip(message)
-        backends.append(info.backend)
-    return backends[0], backends[1], op
+    info = next(iter(select([name], discover([name] if ":" in name else [])).values()))
+    if not info.available:
+        message = f"backend {info.name} unavailable: {info.reason}"
+        if info.name in required or name in required:
+            pytest.fail(f"required {message}")
+        pytest.skip(message)
+    return info.backend
 
 
 @pytest.fixture
@@ -150,17 +153,5 @@ def mhc_examples(request: pytest.FixtureRequest) -> int | None:
 def mhc_backend(request: pytest.FixtureRequest):
     """``mhc_backend(name_or_module_attr)`` -> the backend, loaded and available; otherwise the test
     skips with the reason, or fails if that backend is required (--require-backend)."""
-    from mhc_verify.registry import discover, select
-
     _, required = _selected(request.config)
-
-    def load(name: str):
-        info = next(iter(select([name], discover([name] if ":" in name else [])).values()))
-        if not info.available:
-            message = f"backend {info.name} unavailable: {info.reason}"
-            if info.name in required or name in required:
-                pytest.fail(f"required {message}")
-            pytest.skip(message)
-        return info.backend
-
-    return load
+    return lambda name: _available_backend(name, required)
