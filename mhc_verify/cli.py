@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backends)
 
     for module in ("mhc_verify.gsm8k.cli", "mhc_verify.stress", "mhc_verify.mutants", "mhc_verify.merge",
-                   "mhc_verify.swap"):
+                   "mhc_verify.swap", "mhc_verify.depth"):
         try:
             mod = __import__(module, fromlist=["add_parser"])
         except ImportError as e:

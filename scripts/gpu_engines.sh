@@ -5,6 +5,8 @@
 #   check     mhc-verify check, nightly profile with the model's parameters, every engine backend
 #   stress    mhc-verify stress, 1000 reruns at 65 536 and 80 000 tokens of the engines' main ops
 #   swap      mhc-verify swap for the engines' actual swaps (SWAP_PAIRS)
+#   depth     mhc-verify depth: 61 layers at DSV4-Pro shape (H = 7168), decode (DEPTH_TOKENS: 64 and 4096),
+#             every available backend in one chain run, plus the swap verdicts at depth (SWAP_PAIRS)
 #   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels
 # Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
 #        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=200,
@@ -20,7 +22,7 @@ stamp() { echo "== $(date -u +%T) $*" | tee -a "$out/timeline.txt"; }
 ENGINES=${ENGINES:-vllm-tilelang vllm-triton vllm-torch vllm-deepgemm aiter-triton}
 {
   echo "date: $(date -u --iso-8601=seconds)"
-  echo "command: bash scripts/gpu_engines.sh $*  (STAGES=${STAGES:-backends check stress swap bench} EXAMPLES=${EXAMPLES:-8} RERUNS=${RERUNS:-1000} VLLM_USE_DEEP_GEMM=$VLLM_USE_DEEP_GEMM)"
+  echo "command: bash scripts/gpu_engines.sh $*  (STAGES=${STAGES:-backends check stress swap depth bench} EXAMPLES=${EXAMPLES:-8} RERUNS=${RERUNS:-1000} VLLM_USE_DEEP_GEMM=$VLLM_USE_DEEP_GEMM)"
   echo "git: $(git rev-parse HEAD 2>/dev/null || echo 'not a git checkout') $(git status --porcelain 2>/dev/null | wc -l) uncommitted paths"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
   python3 - <<'PY'
@@ -36,7 +38,7 @@ except Exception as e: print("aiter", type(e).__name__, e)
 PY
 } > "$out/environment.txt" 2>&1
 cat "$out/environment.txt"
-stages=" ${STAGES:-backends check stress swap bench} "
+stages=" ${STAGES:-backends check stress swap depth bench} "
 require=(); for b in $ENGINES; do require+=(--require-backend "$b"); done
 
 if [[ $stages == *" backends "* ]]; then
@@ -86,6 +88,24 @@ if [[ $stages == *" swap "* ]]; then
     timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly \
       --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 20 \
       | tee -a "$out/swap.log"
+  done
+fi
+
+if [[ $stages == *" depth "* ]]; then
+  # Only the backends available here are chained (an unavailable one is named in backends.log).
+  depth_backends=$(for b in torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton; do
+    python3 -m mhc_verify backends --require-backend "$b" >/dev/null 2>&1 && echo "--backend $b"; done)
+  for tokens in ${DEPTH_TOKENS:-64 4096}; do
+    stamp "depth T=$tokens"
+    timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth $depth_backends --layers 61 --hidden 7168 \
+      --tokens "$tokens" --out "$out/depth-T$tokens" --force 2>&1 | grep -v ':INFO\]' | tee -a "$out/depth.log"
+    for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
+      a=${pair%%:*}; b=${pair#*:}
+      [[ $depth_backends == *"--backend $a"* && $depth_backends == *"--backend $b"* ]] || continue
+      timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth --from "$a" --to "$b" --layers 61 --hidden 7168 \
+        --tokens "$tokens" --out "$out/depth-T$tokens-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 6 \
+        | tee -a "$out/depth.log"
+    done
   done
 fi
 

@@ -1,0 +1,188 @@
+"""``mhc-verify depth``: what L layers of mHC do to each backend's error (the chain: depth_chain).
+
+Per backend and layer: the error of the residual streams and of layer_input against the float64
+chain (max, RMS, in bf16 ulps at each row's RMS), the growth per layer, the rounding-bias sign
+test, and the per-token drift test. A backend is flagged *biased* when some layer's drift test
+rejects "no drift" at DRIFT_ALPHA / L (Bonferroni over the layers): a bias small enough to pass
+every per-op bound shows as a systematic drift of the streams' magnitudes, which round-to-nearest
+kernels do not have. The sign test is reported, not judged: within a token, one misrounded mix
+weight moves whole streams, so its elements are not independent and healthy chains fail it.
+
+``--from A --to B``: the swap verdict at depth, the rule of ``mhc-verify swap``: B's RMS error at
+layer L no worse than k x A's on both outputs, and B not biased where A is not; the worst layer is
+named (the largest ratio of B's error to A's, or B's most significant drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+from dataclasses import asdict
+from pathlib import Path
+
+from mhc_kernels.base import Backend
+from mhc_verify.depth_chain import CHAIN_OUTPUTS, ChainResult, ChainShape, run_chains
+from mhc_verify.front_door import (UsageError, add_force_flag, explicit_backends, output_dir, positive_float,
+                                   positive_int, refuse_existing_report, seed_int)
+from mhc_verify.swap import LESS, SAME
+
+DRIFT_ALPHA = 1e-6
+REPORT_FILES = ("depth.json", "depth.md")
+
+
+def biased_layer(result: ChainResult, layers: int) -> tuple[int, str, float] | None:
+    """(layer, output, p) of the most significant drift past DRIFT_ALPHA / layers, or None."""
+    worst = min(((e.drift_p, e.layer, name) for name in CHAIN_OUTPUTS for e in result.errors.get(name, [])),
+                default=None)
+    if worst is None or not worst[0] < DRIFT_ALPHA / layers:
+        return None
+    return worst[1], worst[2], worst[0]
+
+
+def swap_verdict(a: ChainResult, b: ChainResult, layers: int, k: float = 2.0) -> tuple[str, list[str]]:
+    """(verdict, reasons): B less accurate than A at depth, or at least as accurate."""
+    if a.error or b.error:
+        return f"ERROR: {a.error or b.error}", []
+    reasons = []
+    for name in CHAIN_OUTPUTS:
+        err_a, err_b = a.at_depth(name).rms_ulps, b.at_depth(name).rms_ulps
+        if not err_b <= k * err_a:  # NaN fails too
+            ratios = [(eb.rms_ulps / ea.rms_ulps if ea.rms_ulps else math.inf, eb.layer)
+                      for ea, eb in zip(a.errors[name], b.errors[name])]
+            worst_ratio, worst_layer = max(ratios)
+            reasons.append(f"{name}: RMS error at layer {layers} {err_b:.3g} ulps > {k:g} x {err_a:.3g} "
+                           f"(worst layer {worst_layer}: {worst_ratio:.3g} x)")
+    bias_b, bias_a = biased_layer(b, layers), biased_layer(a, layers)
+    if bias_b and not bias_a:
+        layer, name, p = bias_b
+        drift = next(e.drift_ulps for e in b.errors[name] if e.layer == layer)
+        reasons.append(f"{name}: biased, drift {drift:+.3g} ulps per element at layer {layer} (p = {p:.2g} < "
+                       f"{DRIFT_ALPHA:g} / {layers}); {a.backend} has no significant drift")
+    return (LESS if reasons else SAME), reasons
+
+
+def plot_depth(path: Path, results: list[ChainResult]) -> Path | None:
+    """RMS error (bf16 ulps) against depth, one line per backend, one panel per output."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(1, len(CHAIN_OUTPUTS), figsize=(11, 4.5))
+    for ax, name in zip(axes, CHAIN_OUTPUTS):
+        for r in results:
+            errors = r.errors.get(name, [])
+            if errors:
+                ax.plot([e.layer for e in errors], [e.rms_ulps for e in errors], marker=".", label=r.backend)
+        ax.set_yscale("log")
+        ax.set_xlabel("layer")
+        ax.set_ylabel("RMS |out - float64 chain| (bf16 ulps at row RMS)")
+        ax.set_title(name)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_depth_report(out_dir: Path, shape: ChainShape, results: list[ChainResult], command: str,
+                       swap: tuple[str, str, str, list[str]] | None = None) -> Path:
+    from mhc_verify.session import provenance
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = {"meta": provenance() | {"command": command, "shape": asdict(shape), "hc_mult": 4,
+                                    "drift_alpha": DRIFT_ALPHA},
+            "backends": [{"backend": r.backend, "error": r.error, "biased": biased_layer(r, shape.layers),
+                          "growth_per_layer": {n: r.growth_per_layer(n) for n in CHAIN_OUTPUTS},
+                          "layers": {n: [asdict(e) for e in r.errors.get(n, [])] for n in CHAIN_OUTPUTS}}
+                         for r in results],
+            "swap": ({"from": swap[0], "to": swap[1], "verdict": swap[2], "reasons": swap[3]} if swap else None)}
+    (out_dir / "depth.json").write_text(json.dumps(data, indent=2, default=str))
+    md = [f"# mhc-verify depth: {shape.layers} layers, T = {shape.tokens}, H = {shape.hidden}, n = 4",
+          "", f"- command: `{command}`", f"- date: {data['meta']['date']}",
+          "- errors against the float64 chain in bf16 ulps at each row's RMS; drift = mean (|out| - |exact|); "
+          f"biased = a layer's per-token drift test p < {DRIFT_ALPHA:g} / {shape.layers}", "",
+          "| backend | output | max ulps at L | RMS ulps at L | growth / layer | toward zero at L (sign p) | "
+          "drift at L (p) | biased |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r.error:
+            md.append(f"| {r.backend} | ERROR: {r.error} | | | | | | |")
+            continue
+        bias = biased_layer(r, shape.layers)
+        for name in CHAIN_OUTPUTS:
+            e = r.at_depth(name)
+            md.append(f"| {r.backend} | {name} | {e.max_ulps:.3g} | {e.rms_ulps:.3g} | "
+                      f"{r.growth_per_layer(name):.4f} | {100 * e.toward_zero_fraction:.2f} % ({e.sign_test_p:.2g}) | "
+                      f"{e.drift_ulps:+.3g} ({e.drift_p:.2g}) | "
+                      f"{f'layer {bias[0]} {bias[1]} (p = {bias[2]:.2g})' if bias else 'no'} |")
+    if swap:
+        md += ["", f"## Swap {swap[0]} -> {swap[1]}: **{swap[2]}**", ""] + [f"- {reason}" for reason in swap[3]]
+    plot = plot_depth(out_dir / "depth_errors.png", results)
+    if plot:
+        md += ["", "## Error against depth", "", f"![RMS error against depth]({plot.name})"]
+    path = out_dir / "depth.md"
+    path.write_text("\n".join(md) + "\n")
+    return path
+
+
+def _backends(names: list[str]) -> list[Backend]:
+    from mhc_verify.registry import discover
+
+    infos = explicit_backends(names, discover([n for n in names if ":" in n]))
+    for info in infos.values():
+        if not info.available:
+            raise UsageError(f"backend {info.name} unavailable: {info.reason}")
+        missing = {"fused_post_pre"} - set(info.implements) and {"hc_post", "mhc_pre"} - set(info.implements)
+        if missing:
+            raise UsageError(f"backend {info.name} implements neither fused_post_pre nor hc_post and mhc_pre")
+    return [info.backend for info in infos.values()]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if bool(args.from_backend) != bool(args.to_backend):
+        raise UsageError("--from and --to go together")
+    names = list(dict.fromkeys((args.backend or []) + [n for n in (args.from_backend, args.to_backend) if n]))
+    if not names:
+        raise UsageError("name at least one --backend (or --from A --to B)")
+    refuse_existing_report(Path(args.out), REPORT_FILES, args.force)
+    backends = _backends(names)
+    shape = ChainShape(args.layers, args.tokens, args.hidden, args.seed)
+    results = run_chains(backends, shape)
+    by_name = dict(zip(names, results))
+    swap = None
+    if args.from_backend:
+        verdict, reasons = swap_verdict(by_name[args.from_backend], by_name[args.to_backend], shape.layers, args.k)
+        swap = (args.from_backend, args.to_backend, verdict, reasons)
+    command = "mhc-verify " + " ".join(shlex.quote(x) for x in args.argv)
+    path = write_depth_report(Path(args.out), shape, results, command, swap)
+    for r in results:
+        if r.error:
+            print(f"{r.backend:20s} ERROR: {r.error}")
+            continue
+        bias = biased_layer(r, shape.layers)
+        print(f"{r.backend:20s} residual RMS {r.at_depth('residual').rms_ulps:.3g} ulps, layer_input RMS "
+              f"{r.at_depth('layer_input').rms_ulps:.3g} ulps at layer {shape.layers}"
+              + (f"; BIASED at layer {bias[0]} ({bias[1]}, p = {bias[2]:.2g})" if bias else ""))
+    if swap:
+        print(f"{swap[0]} -> {swap[1]}: {swap[2]}" + "".join(f"\n  {reason}" for reason in swap[3]))
+    print(f"report: {path}")
+    failed = any(r.error or biased_layer(r, shape.layers) for r in results) or (swap and swap[2] != SAME)
+    return 1 if failed else 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("depth", help="error of L layers of mHC in a chain, per backend, against float64")
+    p.add_argument("--backend", action="append", help="a backend to chain (repeatable)")
+    p.add_argument("--from", dest="from_backend", metavar="A", help="swap verdict at depth: the backend in use")
+    p.add_argument("--to", dest="to_backend", metavar="B", help="swap verdict at depth: the backend replacing it")
+    p.add_argument("--layers", type=positive_int, default=61, help="layers L (DeepSeek-V4-Pro: 61)")
+    p.add_argument("--tokens", type=positive_int, default=64, help="tokens T")
+    p.add_argument("--hidden", type=positive_int, default=7168, help="hidden size H (DeepSeek-V4-Pro: 7168)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--k", type=positive_float, default=2.0, help="B's error at depth may be up to k x A's")
+    p.add_argument("--out", type=output_dir, default=Path("mhc-verify-depth"))
+    add_force_flag(p, "depth report")
+    p.set_defaults(func=run_command)
