@@ -266,8 +266,12 @@ def _search(backend, op, profile, max_examples, repro_dir, use_target, seed, sta
 
 def _write_reproducers(stats: PairStats, worst_by_kind: dict[str, CaseResult], repro_dir: Path,
                        backend: Backend) -> None:
+    written: dict[int, str] = {}  # kinds shown by one case share its file
     for failure in stats.failures:
-        failure["reproducer_file"] = str(write_reproducer(repro_dir, worst_by_kind[failure["kind"]], backend))
+        result = worst_by_kind[failure["kind"]]
+        if id(result) not in written:
+            written[id(result)] = str(write_reproducer(repro_dir, result, backend))
+        failure["reproducer_file"] = written[id(result)]
     if stats.failures:
         stats.reproducer_file = stats.failures[0]["reproducer_file"]
 
