@@ -10,7 +10,8 @@ weight moves whole streams, so its elements are not independent and healthy chai
 
 ``--from A --to B``: the swap verdict at depth, the rule of ``mhc-verify swap``: B's RMS error at
 layer L no worse than k x A's on both outputs, and B not biased where A is not; the worst layer is
-named (the largest ratio of B's error to A's, or B's most significant drift).
+named (the largest ratio of B's error to A's, or B's most significant drift). ``--swap A:B``
+(repeatable) judges several swaps from the same chains.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import argparse
 import json
 import math
 import shlex
+import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -89,20 +92,23 @@ def plot_depth(path: Path, results: list[ChainResult]) -> Path | None:
 
 
 def write_depth_report(out_dir: Path, shape: ChainShape, results: list[ChainResult], command: str,
-                       swap: tuple[str, str, str, list[str]] | None = None) -> Path:
+                       swaps: list[tuple[str, str, str, list[str]]] = (), interrupted: str | None = None) -> Path:
     from mhc_verify.session import provenance
 
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {"meta": provenance() | {"command": command, "shape": asdict(shape), "hc_mult": 4,
-                                    "drift_alpha": DRIFT_ALPHA},
+                                    "drift_alpha": DRIFT_ALPHA, "interrupted": interrupted},
             "backends": [{"backend": r.backend, "error": r.error, "biased": biased_layer(r, shape.layers),
                           "growth_per_layer": {n: r.growth_per_layer(n) for n in CHAIN_OUTPUTS},
                           "layers": {n: [asdict(e) for e in r.errors.get(n, [])] for n in CHAIN_OUTPUTS}}
                          for r in results],
-            "swap": ({"from": swap[0], "to": swap[1], "verdict": swap[2], "reasons": swap[3]} if swap else None)}
+            "swaps": [{"from": a, "to": b, "verdict": v, "reasons": why} for a, b, v, why in swaps]}
+    data["swap"] = data["swaps"][0] if data["swaps"] else None  # the one --from/--to (or first --swap)
     (out_dir / "depth.json").write_text(json.dumps(data, indent=2, default=str))
     md = [f"# mhc-verify depth: {shape.layers} layers, T = {shape.tokens}, H = {shape.hidden}, n = 4",
           "", f"- command: `{command}`", f"- date: {data['meta']['date']}",
+          *([f"- **INTERRUPTED**: {interrupted} (the table is at the last layer every chain finished)"]
+            if interrupted else []),
           "- errors against the float64 chain in bf16 ulps at each row's RMS; drift = mean (|out| - |exact|); "
           f"biased = a layer's per-token drift test p < {DRIFT_ALPHA:g} / {shape.layers}", "",
           "| backend | output | max ulps at L | RMS ulps at L | growth / layer | toward zero at L (sign p) | "
@@ -118,8 +124,8 @@ def write_depth_report(out_dir: Path, shape: ChainShape, results: list[ChainResu
                       f"{r.growth_per_layer(name):.4f} | {100 * e.toward_zero_fraction:.2f} % ({e.sign_test_p:.2g}) | "
                       f"{e.drift_ulps:+.3g} ({e.drift_p:.2g}) | "
                       f"{f'layer {bias[0]} {bias[1]} (p = {bias[2]:.2g})' if bias else 'no'} |")
-    if swap:
-        md += ["", f"## Swap {swap[0]} -> {swap[1]}: **{swap[2]}**", ""] + [f"- {reason}" for reason in swap[3]]
+    for a, b, verdict, reasons in swaps:
+        md += ["", f"## Swap {a} -> {b}: **{verdict}**", ""] + [f"- {reason}" for reason in reasons]
     plot = plot_depth(out_dir / "depth_errors.png", results)
     if plot:
         md += ["", "## Error against depth", "", f"![RMS error against depth]({plot.name})"]
@@ -144,20 +150,46 @@ def _backends(names: list[str]) -> list[Backend]:
 def run_command(args: argparse.Namespace) -> int:
     if bool(args.from_backend) != bool(args.to_backend):
         raise UsageError("--from and --to go together")
-    names = list(dict.fromkeys((args.backend or []) + [n for n in (args.from_backend, args.to_backend) if n]))
+    pairs = [(args.from_backend, args.to_backend)] if args.from_backend else []
+    for spec in args.swap or []:
+        a, sep, b = spec.partition("::") if "::" in spec else spec.partition(":")
+        if not sep or not a or not b:
+            raise UsageError(f"--swap {spec!r}: expected A:B (module:attr specs as A::B)")
+        pairs.append((a, b))
+    names = list(dict.fromkeys((args.backend or []) + [n for pair in pairs for n in pair]))
     if not names:
         raise UsageError("name at least one --backend (or --from A --to B)")
     refuse_existing_report(Path(args.out), REPORT_FILES, args.force)
     backends = _backends(names)
     shape = ChainShape(args.layers, args.tokens, args.hidden, args.seed)
-    results = run_chains(backends, shape)
+    results: list[ChainResult] = []
+    started = time.monotonic()
+    from mhc_verify.interrupt import install_stop_handlers
+
+    def on_layer(layer: int) -> None:
+        if not args.no_progress and (layer % 10 == 0 or layer == shape.layers):
+            print(f"  layer {layer}/{shape.layers} ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    restore_handlers = install_stop_handlers()
+    interrupted = None
+    try:
+        run_chains(backends, shape, results=results, on_layer=on_layer)
+    except KeyboardInterrupt:
+        done = min((len(r.errors[CHAIN_OUTPUTS[0]]) for r in results if not r.error), default=0)
+        interrupted = f"stopped after layer {done} of {shape.layers}"
+        print(f"\ninterrupted: {interrupted}; writing the partial report", file=sys.stderr)
+        for r in results:  # layers in lockstep: cut every chain to the last layer all finished
+            r.errors = {n: e[:done] for n, e in r.errors.items()}
+        shape = ChainShape(done, args.tokens, args.hidden, args.seed)
+    finally:
+        restore_handlers()
+    if interrupted is not None and shape.layers == 0:
+        print("no layer finished: nothing to report", file=sys.stderr)
+        return 1
     by_name = dict(zip(names, results))
-    swap = None
-    if args.from_backend:
-        verdict, reasons = swap_verdict(by_name[args.from_backend], by_name[args.to_backend], shape.layers, args.k)
-        swap = (args.from_backend, args.to_backend, verdict, reasons)
+    swaps = [(a, b, *swap_verdict(by_name[a], by_name[b], shape.layers, args.k)) for a, b in pairs]
     command = "mhc-verify " + " ".join(shlex.quote(x) for x in args.argv)
-    path = write_depth_report(Path(args.out), shape, results, command, swap)
+    path = write_depth_report(Path(args.out), shape, results, command, swaps, interrupted)
     for r in results:
         if r.error:
             print(f"{r.backend:20s} ERROR: {r.error}")
@@ -166,10 +198,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"{r.backend:20s} residual RMS {r.at_depth('residual').rms_ulps:.3g} ulps, layer_input RMS "
               f"{r.at_depth('layer_input').rms_ulps:.3g} ulps at layer {shape.layers}"
               + (f"; BIASED at layer {bias[0]} ({bias[1]}, p = {bias[2]:.2g})" if bias else ""))
-    if swap:
-        print(f"{swap[0]} -> {swap[1]}: {swap[2]}" + "".join(f"\n  {reason}" for reason in swap[3]))
+    for a, b, verdict, reasons in swaps:
+        print(f"{a} -> {b}: {verdict}" + "".join(f"\n  {reason}" for reason in reasons))
     print(f"report: {path}")
-    failed = any(r.error or biased_layer(r, shape.layers) for r in results) or (swap and swap[2] != SAME)
+    failed = (interrupted is not None or any(r.error or biased_layer(r, shape.layers) for r in results)
+              or any(v != SAME for _, _, v, _ in swaps))
     return 1 if failed else 0
 
 
@@ -178,11 +211,14 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", action="append", help="a backend to chain (repeatable)")
     p.add_argument("--from", dest="from_backend", metavar="A", help="swap verdict at depth: the backend in use")
     p.add_argument("--to", dest="to_backend", metavar="B", help="swap verdict at depth: the backend replacing it")
+    p.add_argument("--swap", action="append", metavar="A:B",
+                   help="swap verdict at depth for B replacing A, from the same chains (repeatable)")
     p.add_argument("--layers", type=positive_int, default=61, help="layers L (DeepSeek-V4-Pro: 61)")
     p.add_argument("--tokens", type=positive_int, default=64, help="tokens T")
     p.add_argument("--hidden", type=positive_int, default=7168, help="hidden size H (DeepSeek-V4-Pro: 7168)")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--k", type=positive_float, default=2.0, help="B's error at depth may be up to k x A's")
+    p.add_argument("--no-progress", action="store_true", help="no per-layer progress lines on stderr")
     p.add_argument("--out", type=output_dir, default=Path("mhc-verify-depth"))
     add_force_flag(p, "depth report")
     p.set_defaults(func=run_command)

@@ -24,6 +24,7 @@ reference ops fed unrounded float64 values).
 from __future__ import annotations
 
 import math
+from typing import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -183,12 +184,17 @@ def drift_test(per_token: torch.Tensor) -> tuple[float, float]:
     return mean, math.erfc(abs(mean) / (sd / math.sqrt(t)) / math.sqrt(2))
 
 
-def run_chains(backends: list[Backend], shape: ChainShape,
-               harness_device: str | None = None) -> list[ChainResult]:
+def run_chains(backends: list[Backend], shape: ChainShape, harness_device: str | None = None,
+               results: list[ChainResult] | None = None,
+               on_layer: Callable[[int], None] | None = None) -> list[ChainResult]:
     """Every backend's chain and the float64 chain, advanced layer by layer in lockstep (each layer's
-    parameters and block map drawn once), with every backend's error per layer."""
+    parameters and block map drawn once), with every backend's error per layer. ``results``, if
+    given (empty), is filled in place, so a caller that is stopped keeps the layers done;
+    ``on_layer(layer)`` is called after each layer."""
     dev = torch.device(harness_device or ("cuda" if any(_device_for(b) == "cuda" for b in backends) else "cpu"))
-    results = [ChainResult(b.name, {name: [] for name in CHAIN_OUTPUTS}) for b in backends]
+    if results is None:
+        results = []
+    results[:] = [ChainResult(b.name, {name: [] for name in CHAIN_OUTPUTS}) for b in backends]
     params = layer_params(shape, 0, dev)
     exact = _exact_pre(params["residual"], params)
     exact["residual"] = params["residual"].double()
@@ -224,4 +230,6 @@ def run_chains(backends: list[Backend], shape: ChainShape,
                 continue
             for name in CHAIN_OUTPUTS:
                 result.errors[name].append(layer_error(layer, state[name], exact[name]))
+        if on_layer:
+            on_layer(layer)
     return results

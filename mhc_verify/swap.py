@@ -74,6 +74,7 @@ class CaseComparison:
     case: dict
     outputs: list[OutputComparison]
     error: str | None = None  # a backend raised, or broke the contract
+    raised: str = ""  # "A" or "B": which one raised (A runs first; B is not run once A raised)
     b_worse: list[str] = field(default_factory=list)
     a_worse: list[str] = field(default_factory=list)
 
@@ -109,7 +110,7 @@ def compare_case(a: Backend, b: Backend, case: Case) -> CaseComparison:
             outs[tag] = backend.run(case.op, inputs, params)
         except Exception as e:  # noqa: BLE001 - a crash is reported, never a pass
             return CaseComparison(json.loads(case.to_json()), [], error=f"{tag} ({backend.name}) raised "
-                                  f"{type(e).__name__}: {str(e)[:300]}")
+                                  f"{type(e).__name__}: {str(e)[:300]}", raised=tag)
     # each against the engines' op; for the fused post+pre, of the residual that backend wrote
     ref_a = reference_outputs(case, inputs_a, params, outs["A"])
     ref_b = reference_outputs(case, inputs_b, params, outs["B"])
@@ -146,6 +147,37 @@ class SwapResult:
     worst: CaseComparison | None = None  # the shrunk case that shows B less accurate
     errors: list[CaseComparison] = field(default_factory=list)
     reproducer: str = ""
+    interrupted: bool = False
+    # how the user named the backends (a module:attr spec replays, a class's name may not)
+    spec_a: str = ""
+    spec_b: str = ""
+
+    @property
+    def b_raises(self) -> list[CaseComparison]:
+        return [e for e in self.errors if e.raised == "B"]
+
+    @property
+    def full_verdict(self) -> str:
+        """The accuracy verdict over the cases both ran, then what raised: a crash of B where A runs
+        is its own finding, and never hides (nor is hidden by) the accuracy verdict."""
+        if self.interrupted:
+            head = f"interrupted after {len(self.cases)} cases" + (f" ({self.verdict})" if self.verdict == LESS else "")
+        else:
+            head = self.verdict if self.cases else "no case ran on both"
+        parts = [head]
+        if self.b_raises:
+            parts.append(f"B raises where A runs ({len(self.b_raises)} cases)")
+        a_raises = len(self.errors) - len(self.b_raises)
+        if a_raises:
+            parts.append(f"A raises ({a_raises} cases; B not run on them)")
+        return "; ".join(parts)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict in (SAME, MORE) and bool(self.cases) and not self.b_raises and not self.interrupted
+
+    def error_reproducer(self, e: CaseComparison) -> str:
+        return replay_command(self, e.case)
 
     def summary(self) -> dict:
         per_output: dict[str, dict] = {}
@@ -173,8 +205,10 @@ class SwapResult:
 
 
 def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: int | None = None,
-              k: float = 2.0, cr_margin: float = 0.001, seed: int | None = None) -> SwapResult:
-    result = SwapResult(a.name, b.name, op, k, cr_margin)
+              k: float = 2.0, cr_margin: float = 0.001, seed: int | None = None,
+              result: SwapResult | None = None) -> SwapResult:
+    """Judge B against A on ``op``; ``result``, if given, is filled in place (kept on a stop)."""
+    result = result or SwapResult(a.name, b.name, op, k, cr_margin)
     worst: list[CaseComparison] = []
 
     def body(case: Case) -> None:
@@ -201,15 +235,25 @@ def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: i
         test()
     except AssertionError:
         pass
+    except KeyboardInterrupt:
+        result.interrupted = True  # the caller writes what was judged; never a pass
+        raise
+    finally:
+        _finish(result, worst, a, b, k)
+    return result
+
+
+def _finish(result: SwapResult, worst: list[CaseComparison], a: Backend, b: Backend, k: float) -> None:
     if worst:
         result.verdict, result.worst = LESS, worst[-1]  # the last raised is Hypothesis' shrunk case
-        result.reproducer = (f"mhc-verify swap --from {a.name} --to {b.name} --case "
-                             f"{shlex.quote(json.dumps(result.worst.case, sort_keys=True))}")
+        result.reproducer = replay_command(result, result.worst.case)
     elif result.cases and _a_worse_overall(result, k):
         result.verdict = MORE
-    if result.errors and result.verdict != LESS:
-        result.verdict = f"ERROR ({len(result.errors)} cases raised)"
-    return result
+
+
+def replay_command(result: SwapResult, case: dict) -> str:
+    return (f"mhc-verify swap --from {shlex.quote(result.spec_a or result.backend_a)} --to "
+            f"{shlex.quote(result.spec_b or result.backend_b)} --case {shlex.quote(json.dumps(case, sort_keys=True))}")
 
 
 def _a_worse_overall(result: SwapResult, k: float) -> bool:
@@ -261,9 +305,11 @@ def write_swap_report(out_dir: Path, results: list[SwapResult], command: str) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {"meta": provenance() | {"command": command},
             "results": [{"backend_a": r.backend_a, "backend_b": r.backend_b, "op": r.op, "k": r.k,
-                         "cr_margin": r.cr_margin, "verdict": r.verdict, "reproducer": r.reproducer,
+                         "cr_margin": r.cr_margin, "verdict": r.full_verdict, "accuracy_verdict": r.verdict,
+                         "passed": r.passed, "reproducer": r.reproducer,
                          "worst": asdict(r.worst) if r.worst else None, "summary": r.summary(),
-                         "errors": [asdict(e) for e in r.errors[:5]]} for r in results]}
+                         "errors": [asdict(e) | {"reproducer": r.error_reproducer(e)} for e in r.errors[:5]]}
+                        for r in results]}
     (out_dir / "swap.json").write_text(json.dumps(data, indent=2, default=str))
     a, b = results[0].backend_a, results[0].backend_b
     md = [f"# mhc-verify swap: {a} -> {b}", "", f"- command: `{command}`", f"- date: {data['meta']['date']}",
@@ -278,7 +324,7 @@ def write_swap_report(out_dir: Path, results: list[SwapResult], command: str) ->
         for name, o in s["per_output"].items() or {"-": {}}.items():
             cr = (f"{100 * o['cr_a_min']:.3f} % / {100 * o['cr_b_min']:.3f} %" if o.get("cr_a_min") is not None
                   and o.get("cr_b_min") is not None else "-")
-            head = (f"| {r.op} | **{r.verdict}** | {s['cases']} | {s['b_worse_cases']} / {s['a_worse_cases']} |"
+            head = (f"| {r.op} | **{r.full_verdict}** | {s['cases']} | {s['b_worse_cases']} / {s['a_worse_cases']} |"
                     if first else "| | | | |")
             md.append(f"{head} {name} | {o.get('max_err_a', 0):.3g} | {o.get('max_err_b', 0):.3g} | {cr} | "
                       f"{o.get('change_max_ulps', 0):.3g} | {100 * o.get('bitwise_equal_min', 1):.2f} % |")
@@ -289,8 +335,15 @@ def write_swap_report(out_dir: Path, results: list[SwapResult], command: str) ->
                    f"    {r.reproducer}", "",
                    f"B worse by family: {r.summary()['b_worse_by_family']}; by token count: "
                    f"{r.summary()['b_worse_by_tokens']}"]
-        for e in r.errors[:3]:
-            md += ["", f"- {r.op}: ERROR in case {json.dumps(e.case, sort_keys=True)}: {e.error}"]
+        if r.errors:  # one reproducer per distinct message: one crash must not hide another
+            md += ["", f"## {r.op}: {len(r.errors)} cases raised", ""]
+            seen: set[str] = set()
+            for e in r.errors:
+                key = e.error.split(":")[0] + e.error.split(":", 1)[-1][:80]
+                if key in seen:
+                    continue
+                seen.add(key)
+                md += [f"- {e.error}", "", f"    {r.error_reproducer(e)}", ""]
     plot = plot_errors(out_dir / "swap_errors.png", results)
     if plot:
         md += ["", "## Per case and output: B's error against A's", "", f"![|B - ref| vs |A - ref|]({plot.name})"]
@@ -326,21 +379,33 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"{LESS}: " + "; ".join(worse) if worse else SAME)
         return 1 if worse else 0
     ops = args.op or [op for op in OPS if op in a.implements() and op in b.implements()]
-    results = []
-    for op in ops:
-        if op not in a.implements() or op not in b.implements():
-            print(f"{op}: not implemented by {a.name if op not in a.implements() else b.name}: skipped",
-                  file=sys.stderr)
-            continue
-        r = swap_pair(a, b, op, profile, args.examples, args.k, args.cr_margin, args.seed)
-        results.append(r)
-        print(f"{op:15s} {r.verdict}" + (f"\n  reproduce: {r.reproducer}" if r.reproducer else ""))
+    results: list[SwapResult] = []
+    from mhc_verify.interrupt import install_stop_handlers
+
+    restore_handlers = install_stop_handlers()
+    try:
+        for op in ops:
+            if op not in a.implements() or op not in b.implements():
+                print(f"{op}: not implemented by {a.name if op not in a.implements() else b.name}: skipped",
+                      file=sys.stderr)
+                continue
+            r = SwapResult(a.name, b.name, op, args.k, args.cr_margin, spec_a=args.from_backend,
+                           spec_b=args.to_backend)
+            results.append(r)  # before the run: a stop inside it keeps what was judged
+            swap_pair(a, b, op, profile, args.examples, args.k, args.cr_margin, args.seed, result=r)
+            print(f"{op:15s} {r.full_verdict}" + (f"\n  reproduce: {r.reproducer}" if r.reproducer else ""))
+            for e in r.b_raises[:1]:
+                print(f"  B raised: {e.error[:200]}\n  reproduce: {r.error_reproducer(e)}")
+    except KeyboardInterrupt:
+        print("\ninterrupted: writing the partial swap report", file=sys.stderr)
+    finally:
+        restore_handlers()
     if not results:
         print("error: the two backends implement no op in common", file=sys.stderr)
         return 2
     path = write_swap_report(Path(args.out), results, command)
     print(f"report: {path}")
-    return 1 if any(r.verdict != SAME and r.verdict != MORE for r in results) else 0
+    return 0 if all(r.passed for r in results) else 1
 
 
 def add_parser(sub) -> None:

@@ -10,7 +10,7 @@
 #   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels
 # Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
 #        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=200,
-#        BENCH_ARGS: extra bench arguments)
+#        BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments such as --op mhc_pre)
 # Bundles (carried in .gpu-site, unpacked by scripts/device_env.sh): ../shared/device/gpu-site.sh,
 # WITH_DEEPGEMM=1 ../shared/device/vllm-site.sh, scripts/aiter_site.sh <aiter checkout>.
 set -uo pipefail
@@ -85,7 +85,7 @@ if [[ $stages == *" swap "* ]]; then
   for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
     a=${pair%%:*}; b=${pair#*:}
     stamp "swap $a -> $b"
-    timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly \
+    timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly ${SWAP_ARGS:-} \
       --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 20 \
       | tee -a "$out/swap.log"
   done
@@ -95,17 +95,14 @@ if [[ $stages == *" depth "* ]]; then
   # Only the backends available here are chained (an unavailable one is named in backends.log).
   depth_backends=$(for b in torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton; do
     python3 -m mhc_verify backends --require-backend "$b" >/dev/null 2>&1 && echo "--backend $b"; done)
+  swaps=$(for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
+    a=${pair%%:*}; b=${pair#*:}
+    [[ $depth_backends == *"--backend $a"* && $depth_backends == *"--backend $b"* ]] && echo "--swap $a:$b"; done)
   for tokens in ${DEPTH_TOKENS:-64 4096}; do
     stamp "depth T=$tokens"
-    timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth $depth_backends --layers 61 --hidden 7168 \
+    # One run per token count: every chain once, every swap verdict at depth from the same chains.
+    timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth $depth_backends $swaps --layers 61 --hidden 7168 \
       --tokens "$tokens" --out "$out/depth-T$tokens" --force 2>&1 | grep -v ':INFO\]' | tee -a "$out/depth.log"
-    for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
-      a=${pair%%:*}; b=${pair#*:}
-      [[ $depth_backends == *"--backend $a"* && $depth_backends == *"--backend $b"* ]] || continue
-      timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth --from "$a" --to "$b" --layers 61 --hidden 7168 \
-        --tokens "$tokens" --out "$out/depth-T$tokens-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 6 \
-        | tee -a "$out/depth.log"
-    done
   done
 fi
 

@@ -74,3 +74,35 @@ def test_the_command_writes_the_report_and_fails_on_the_bias(tmp_path, capsys):
     assert "depth_errors.png" in (tmp_path / "depth.md").read_text()
     assert main(["depth", "--backend", "torch", "--layers", "2", "--tokens", "4", "--hidden", "64",
                  "--out", str(tmp_path)]) == 2  # the earlier report is not overwritten without --force
+
+
+def test_several_swaps_are_judged_from_one_run_of_the_chains(tmp_path, capsys):
+    code = main(["depth", "--swap", "torch:test_depth:ShrunkComb", "--swap", "test_depth:ShrunkComb::torch",
+                 "--layers", "4", "--tokens", "512", "--hidden", "256", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "depth.json").read_text())
+    assert code == 1
+    assert [(s["from"], s["to"], s["verdict"]) for s in report["swaps"]] == [
+        ("torch", "test_depth:ShrunkComb", LESS), ("test_depth:ShrunkComb", "torch", SAME)]
+    assert len(report["backends"]) == 2  # each chain ran once
+
+
+def test_a_stopped_run_writes_the_layers_it_finished(tmp_path, monkeypatch, capsys):
+    """`timeout` stops a long depth run: the report keeps the layers every chain finished, says it was
+    interrupted, and the command fails (never a pass)."""
+    import mhc_verify.depth_chain as chain
+
+    real = chain.block_map
+
+    def stop_at_layer_3(shape, layer, device):
+        if layer == 3:
+            raise KeyboardInterrupt
+        return real(shape, layer, device)
+
+    monkeypatch.setattr(chain, "block_map", stop_at_layer_3)
+    code = main(["depth", "--backend", "torch", "--layers", "5", "--tokens", "8", "--hidden", "64",
+                 "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "depth.json").read_text())
+    assert code == 1
+    assert report["meta"]["interrupted"] == "stopped after layer 2 of 5"
+    assert [e["layer"] for e in report["backends"][0]["layers"]["residual"]] == [1, 2]
+    assert "INTERRUPTED" in (tmp_path / "depth.md").read_text()

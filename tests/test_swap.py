@@ -64,7 +64,35 @@ def test_swap_verdict(mhc_swap, mhc_profile, mhc_examples):
     replacing A on every op both implement (skipped, saying so, without --swap)."""
     a, b, op = mhc_swap
     result = swap_pair(a, b, op, mhc_profile, mhc_examples)
-    assert result.verdict in (SAME, MORE), f"{result.verdict}: {result.reproducer}"
+    assert result.passed, f"{result.full_verdict}: {result.reproducer}"
+
+
+class RaisesAtZeroTokens(TorchNativeBackend):
+    """Launches an empty grid at T = 0, as vLLM's TileLang kernels do; exact elsewhere."""
+
+    name = "planted-raises-at-T0"
+
+    def run(self, op, inputs, params=None):
+        if next(iter(v for v in inputs.values() if isinstance(v, torch.Tensor))).shape[0] == 0:
+            raise RuntimeError("grid dimension must be positive")
+        return super().run(op, inputs, params)
+
+
+def test_a_crash_of_b_is_its_own_finding_beside_the_accuracy_verdict(tmp_path):
+    """B raising where A runs must neither hide the accuracy verdict on the cases both ran nor be
+    hidden by it: both are reported, each with its reproducer, and the swap does not pass."""
+    result = swap_pair(TorchNativeBackend(), RaisesAtZeroTokens(), "hc_post", PROFILES["dev"], max_examples=10)
+    assert result.b_raises and all(e.case["T"] == 0 for e in result.b_raises), result.errors
+    assert result.verdict == SAME and result.cases  # the accuracy verdict over the cases both ran
+    assert not result.passed and "B raises where A runs" in result.full_verdict
+    code = main(["swap", "--from", "torch", "--to", "test_swap:RaisesAtZeroTokens", "--op", "hc_post", "--profile",
+                 "dev", "--examples", "10", "--out", str(tmp_path)])
+    assert code == 1
+    report = json.loads((tmp_path / "swap.json").read_text())["results"][0]
+    assert report["accuracy_verdict"] == SAME and "B raises" in report["verdict"]
+    assert report["errors"][0]["reproducer"].startswith("mhc-verify swap --from torch --to test_swap:RaisesAtZeroTokens --case")
+    md = (tmp_path / "swap.md").read_text()
+    assert "grid dimension must be positive" in md and "--case" in md
 
 
 pytest_plugins = ["pytester"]
