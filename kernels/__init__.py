@@ -17,4 +17,7 @@ BUILTIN_BACKENDS: dict[str, str] = {
     "vllm-triton": "mhc_kernels.vllm.backend:VllmTritonBackend",
     "vllm-torch": "mhc_kernels.vllm.backend:VllmTorchBackend",
     "vllm-deepgemm": "mhc_kernels.vllm.backend:VllmDeepGemmBackend",
+    "sglang-tilelang": "mhc_kernels.sglang.backend:SglangTileLangBackend",
+    "sglang-triton": "mhc_kernels.sglang.backend:SglangTritonBackend",
+    "sglang-torch": "mhc_kernels.sglang.backend:SglangTorchBackend",
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command on an NVIDIA GPU: the engines' own mHC kernels (vLLM's TileLang, Triton, torch and
-# DeepGEMM paths; aiter's Triton kernels) through the suite, with provenance, under OUT_DIR:
+# DeepGEMM paths; aiter's Triton kernels; SGLang's TileLang, Triton and torch paths) through the suite, with provenance, under OUT_DIR:
 #   backends  mhc-verify backends, every engine backend required (an absent one fails the stage)
 #   check     mhc-verify check, nightly profile with the model's parameters, every engine backend
 #   stress    mhc-verify stress, 1000 reruns at 65 536 and 80 000 tokens of the engines' main ops
@@ -12,14 +12,15 @@
 #        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=200,
 #        BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments such as --op mhc_pre)
 # Bundles (carried in .gpu-site, unpacked by scripts/device_env.sh): ../shared/device/gpu-site.sh,
-# WITH_DEEPGEMM=1 ../shared/device/vllm-site.sh, scripts/aiter_site.sh <aiter checkout>.
+# WITH_DEEPGEMM=1 ../shared/device/vllm-site.sh, scripts/aiter_site.sh <aiter checkout>,
+# ../shared/device/sglang-site.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/device_env.sh
 out=${1:?usage: scripts/gpu_engines.sh OUT_DIR}
 mkdir -p "$out"
 stamp() { echo "== $(date -u +%T) $*" | tee -a "$out/timeline.txt"; }
-ENGINES=${ENGINES:-vllm-tilelang vllm-triton vllm-torch vllm-deepgemm aiter-triton}
+ENGINES=${ENGINES:-vllm-tilelang vllm-triton vllm-torch vllm-deepgemm aiter-triton sglang-tilelang sglang-triton sglang-torch}
 {
   echo "date: $(date -u --iso-8601=seconds)"
   echo "command: bash scripts/gpu_engines.sh $*  (STAGES=${STAGES:-backends check stress swap depth bench} EXAMPLES=${EXAMPLES:-8} RERUNS=${RERUNS:-1000} VLLM_USE_DEEP_GEMM=$VLLM_USE_DEEP_GEMM)"
@@ -28,7 +29,7 @@ ENGINES=${ENGINES:-vllm-tilelang vllm-triton vllm-torch vllm-deepgemm aiter-trit
   python3 - <<'PY'
 import importlib.metadata as md, json, platform, torch
 print("python", platform.python_version(), "| torch", torch.__version__, "| cuda", torch.version.cuda)
-for d in ("vllm", "tilelang", "tile-kernels", "triton", "hypothesis"):
+for d in ("vllm", "sglang", "tilelang", "tile-kernels", "triton", "hypothesis"):
     try: print(d, md.version(d))
     except md.PackageNotFoundError: print(d, "not installed")
 try:
@@ -62,7 +63,7 @@ if [[ $stages == *" check "* ]]; then
     {
       stamp "check $b $op (nightly, model parameters)"
       if [ "$op" = - ]; then op_args=(); else op_args=(--op "$op"); fi
-      timeout "${PAIR_S:-90}" python3 -m mhc_verify check --profile nightly --model-params --backend "$b" \
+      timeout -k 15 "${PAIR_S:-90}" python3 -m mhc_verify check --profile nightly --model-params --backend "$b" \
         --require-backend "$b" "${op_args[@]}" --examples "${EXAMPLES:-8}" --out "$out/check/$b-$op" --force --no-progress \
         2>&1 | grep -v ':INFO\]' | tail -n 40 | tee -a "$out/check.log"
     }
@@ -71,10 +72,10 @@ if [[ $stages == *" check "* ]]; then
 fi
 
 if [[ $stages == *" stress "* ]]; then
-  for pair in ${STRESS_PAIRS:-vllm-tilelang:mhc_pre vllm-tilelang:fused_post_pre vllm-tilelang:hc_post aiter-triton:hc_post aiter-triton:fused_post_pre}; do
+  for pair in ${STRESS_PAIRS:-vllm-tilelang:mhc_pre vllm-tilelang:fused_post_pre vllm-tilelang:hc_post aiter-triton:hc_post aiter-triton:fused_post_pre sglang-tilelang:mhc_pre sglang-tilelang:fused_post_pre sglang-tilelang:hc_post}; do
     b=${pair%%:*}; op=${pair#*:}
     stamp "stress $b $op"
-    timeout "${STRESS_S:-70}" python3 -m mhc_verify stress --backend "$b" --op "$op" --tokens 65536,80000 \
+    timeout -k 15 "${STRESS_S:-70}" python3 -m mhc_verify stress --backend "$b" --op "$op" --tokens 65536,80000 \
       --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-$b-$op" --no-progress 2>&1 \
       | grep -v ':INFO\]' | tail -n 30 | tee "$out/stress-$b-$op.log"
   done
@@ -82,10 +83,10 @@ fi
 
 if [[ $stages == *" swap "* ]]; then
   # The engines' actual swaps, each op both backends implement, on the same drawn cases.
-  for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
+  for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels vllm-tilelang:sglang-tilelang torch-cuda:sglang-tilelang torch-cuda:sglang-triton sglang-torch:sglang-tilelang}; do
     a=${pair%%:*}; b=${pair#*:}
     stamp "swap $a -> $b"
-    timeout "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly ${SWAP_ARGS:-} \
+    timeout -k 15 "${SWAP_S:-75}" python3 -m mhc_verify swap --from "$a" --to "$b" --profile nightly ${SWAP_ARGS:-} \
       --examples "${SWAP_EXAMPLES:-10}" --out "$out/swap-$a-$b" --force 2>&1 | grep -v ':INFO\]' | tail -n 20 \
       | tee -a "$out/swap.log"
   done
@@ -93,23 +94,23 @@ fi
 
 if [[ $stages == *" depth "* ]]; then
   # Only the backends available here are chained (an unavailable one is named in backends.log).
-  depth_backends=$(for b in torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton; do
+  depth_backends=$(for b in torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton sglang-tilelang sglang-torch; do
     python3 -m mhc_verify backends --require-backend "$b" >/dev/null 2>&1 && echo "--backend $b"; done)
-  swaps=$(for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels}; do
+  swaps=$(for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels vllm-tilelang:sglang-tilelang torch-cuda:sglang-tilelang sglang-torch:sglang-tilelang}; do
     a=${pair%%:*}; b=${pair#*:}
     [[ $depth_backends == *"--backend $a"* && $depth_backends == *"--backend $b"* ]] && echo "--swap $a:$b"; done)
   for tokens in ${DEPTH_TOKENS:-64 4096}; do
     stamp "depth T=$tokens"
     # One run per token count: every chain once, every swap verdict at depth from the same chains.
-    timeout "${DEPTH_S:-540}" python3 -m mhc_verify depth $depth_backends $swaps --layers 61 --hidden 7168 \
+    timeout -k 15 "${DEPTH_S:-540}" python3 -m mhc_verify depth $depth_backends $swaps --layers 61 --hidden 7168 \
       --tokens "$tokens" --out "$out/depth-T$tokens" --force 2>&1 | grep -v ':INFO\]' | tee -a "$out/depth.log"
   done
 fi
 
 if [[ $stages == *" bench "* ]]; then
   stamp bench
-  timeout "${BENCH_S:-200}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
-    --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend torch-cuda \
+  timeout -k 15 "${BENCH_S:-200}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
+    --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend sglang-tilelang --backend torch-cuda \
     ${BENCH_ARGS:-} --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 stamp done

@@ -1,0 +1,1 @@
+"""SGLang's own mHC kernels (backend.py; README.md lists every call site)."""
