@@ -24,3 +24,7 @@ done
 export AITER_TRITON_ONLY=1  # aiter's Triton ops only: its HIP ops need ROCm (import calls rocminfo)
 export VLLM_USE_DEEP_GEMM=${VLLM_USE_DEEP_GEMM:-0}
 export PYTHONUNBUFFERED=1
+# TileLang's disk cache of compiled kernels inside the tree (ignored by git): every process of a run
+# reuses what an earlier one compiled, and a copy carried to a fresh machine (carry .tilelang-cache)
+# spares it the compiles. tilelang keys entries on the kernel text, target and version.
+export TILELANG_CACHE_DIR=${TILELANG_CACHE_DIR:-$here/.tilelang-cache}
