@@ -1,81 +1,56 @@
-"""Benchmark (not a test): GB/s of each mHC op per backend, beside the GPU's own copy bandwidth.
+"""Benchmark (not a test): per-call time of each mHC op per backend, replayed from a CUDA graph as
+engines run decode, and eager beside it; GB/s beside the GPU's own copy bandwidth.
 
-    python -m mhc_verify.bench --backend tilelang --backend tile_kernels --backend torch-cuda --out DIR
+    python -m mhc_verify.bench --backend tilelang --backend tile_kernels --backend vllm-tilelang --out DIR
 
-For each op x backend x tokens x hidden size it times the op through the backend contract (the
-same call the suite checks), counts the bytes the op must move at least (every input read once,
-every output written once, contract shapes), and reports GB/s and the ratio to the device-to-device
-copy bandwidth measured at the start of the same run. Small token counts fit in L2 and can exceed
-the HBM copy rate; the ratio is meaningful where the working set exceeds L2 (tens of MB).
+For each op x tokens x hidden size it times every backend side by side (the same inputs, the call
+the suite checks, without its Python contract checks): the per-call GPU time of a CUDA-graph replay
+(``--mode graph``), the eager GPU time per call and the host time to issue one (``--mode eager``),
+both by default (mhc_verify/timing.py says how). It counts the bytes the op must move at least
+(every input read once, every output written once, contract shapes) and reports GB/s and the ratio
+to the device-to-device copy bandwidth measured at the start of the same run. Small token counts fit
+in L2 and are launch-bound; the ratio is meaningful where the working set exceeds L2 (tens of MB).
 The gemm ops take the split count an engine would pick (enough CTAs for every SM, each split a whole
 number of 64-wide K tiles); the table says which.
+
+Outputs in --out: bench.jsonl (rows as measured, flushed: a killed run leaves them), bench.md
+(tables, fastest marked, where ours is not fastest), bench.json, bench-H<H>.png (log-log, one panel
+per op). SIGTERM (``timeout``) or Ctrl-C writes what was measured, marked INTERRUPTED.
 """
+
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import platform
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from mhc_reference.contract import dim_sizes, get_op, shape_of
+from mhc_verify.bench_report import BenchRow, RowSink, per_call_us, write_report
+from mhc_verify.interrupt import install_stop_handlers, reraise_if_stopping
 from mhc_verify.registry import discover, select
+from mhc_verify.timing import CudaTimer, EagerTiming, GraphTiming, Timer, copy_bandwidth
 
-TOKENS = (1, 128, 1024, 4096, 65_536, 80_000)
+# Decode (engines replay these from CUDA graphs) up to prefill chunks and the stress sizes.
+TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 65_536, 80_000)
 HIDDEN = (4096, 7168)
 OPS = ("prenorm_gemm", "pre_big_fuse", "mhc_pre", "hc_post", "layer_input", "hc_head", "fused_post_pre")
+MODES = ("both", "graph", "eager")
+DEFAULT_BACKENDS = ("tilelang", "tile_kernels", "torch-cuda", "vllm-tilelang", "vllm-triton", "vllm-torch",
+                    "aiter-triton")
 N = 4
 
-
-@dataclass
-class BenchRow:
-    op: str
-    backend: str
-    T: int
-    H: int
-    n_splits: int
-    us: float | None
-    bytes: int
-    gbps: float | None
-    of_copy: float | None
-    note: str = ""
-
-
-_last_copy_bw: dict[str, float] = {}
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def copy_bandwidth(device: torch.device, nbytes: int = 1 << 31, reps: int = 20) -> float:
-    """Device-to-device copy rate in GB/s (bytes read + bytes written), best of ``reps``."""
-    src = torch.empty(nbytes // 2, dtype=torch.bfloat16, device=device).fill_(1.0)
-    dst = torch.empty_like(src)
-    best = math.inf
-    for _ in range(3):
-        dst.copy_(src)
-    torch.cuda.synchronize()
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        dst.copy_(src)
-        end.record()
-        end.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    del src, dst
-    _last_copy_bw["gbps"] = 2 * nbytes / best / 1e9
-    return _last_copy_bw["gbps"]
+__all__ = ["BenchRow", "OPS", "TOKENS", "HIDDEN", "copy_bandwidth", "engine_splits", "make_inputs", "op_bytes",
+           "op_splits", "run_bench", "time_call", "main"]
 
 
 def time_call(fn: Callable[[], Any], min_seconds: float = 0.02, batches: int = 5) -> float:
@@ -148,68 +123,160 @@ def op_bytes(op: str, inputs: dict[str, torch.Tensor], t: int, h: int, n_splits:
     return total
 
 
+
+
+@dataclass
+class BenchConfig:
+    """How to time: the timer (CUDA events, or a fake in CPU tests), the device inputs live on,
+    graph/eager/both, and above which T no graph is captured (None: every T)."""
+
+    timer: Timer = field(default_factory=CudaTimer)
+    device: torch.device = field(default_factory=lambda: torch.device("cuda"))
+    mode: str = "both"
+    graph_max_tokens: int | None = None
+    n_sms: int | None = None  # default: the device's
+
+
+def _row_for(op: str, name: str, t: int, h: int, s: int, nbytes: int, graph: GraphTiming | None,
+             eager: EagerTiming | None, copy_gbps: float) -> BenchRow:
+    graph_us = graph.us if graph else None
+    eager_us = eager.us if eager else None
+    us = per_call_us(graph_us, eager_us)
+    gbps = nbytes / (us * 1e-6) / 1e9 if us else None
+    notes = [graph.not_capturable] if graph and graph.not_capturable else []
+    return BenchRow(op, name, t, h, s, us, nbytes, gbps, gbps / copy_gbps if gbps else None, "; ".join(notes),
+                    graph_us=graph_us, eager_us=eager_us, host_us=eager.host_us if eager else None,
+                    graph_calls=graph.calls if graph else 0)
+
+
 def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...], hidden: tuple[int, ...],
-              rows: list[BenchRow], progress: Callable[[str], None] = print) -> tuple[float, dict[str, Any]]:
-    """Appends to ``rows`` as it goes, so an interrupted run keeps what it measured."""
-    device = torch.device("cuda")
+              rows: list[BenchRow], progress: Callable[[str], None] = print, *, config: BenchConfig | None = None,
+              copy_gbps: float | None = None, sink: RowSink | None = None) -> tuple[float, dict[str, Any]]:
+    """Appends to ``rows`` (and ``sink``) as it goes, so an interrupted run keeps what it measured.
+
+    Loop order H -> op -> T -> backend: every backend of one (op, T, H) is timed on the same inputs
+    one after the other, so a stopped run still has whole side-by-side comparisons."""
+    config = config or BenchConfig()
+    device = config.device
     infos = select(backends, discover([b for b in backends if ":" in b]))
-    copy_bw = copy_bandwidth(device)
-    progress(f"copy bandwidth {copy_bw:.0f} GB/s")
-    n_sms = torch.cuda.get_device_properties(device).multi_processor_count
+    if copy_gbps is None:
+        copy_gbps = copy_bandwidth(device)
+    _last_copy_bw["gbps"] = copy_gbps
+    progress(f"copy bandwidth {copy_gbps:.0f} GB/s")
+    n_sms = config.n_sms or torch.cuda.get_device_properties(device).multi_processor_count
+
+    def add(row: BenchRow) -> None:
+        rows.append(row)
+        if sink is not None:
+            sink.add(row)
+
+    live = {}
     for name, info in infos.items():
         if not info.available:
             progress(f"{name}: unavailable: {info.reason}")
             for op in ops:
-                rows.append(BenchRow(op, name, 0, 0, 0, None, 0, None, None, f"unavailable: {info.reason}"))
-            continue
-        backend = info.backend
+                add(BenchRow(op, name, 0, 0, 0, None, 0, None, None, f"unavailable: {info.reason}"))
+        elif info.backend.device_type != device.type:
+            for op in ops:
+                add(BenchRow(op, name, 0, 0, 0, None, 0, None, None,
+                             f"runs on {info.backend.device_type}, this run times {device.type}"))
+        else:
+            live[name] = info.backend
+            for op in ops:
+                if op not in info.backend.implements():
+                    why = info.backend.not_implemented.get(op, "")
+                    add(BenchRow(op, name, 0, 0, 0, None, 0, None, None, "not implemented" + (f": {why}" if why else "")))
+    for h in hidden:
         for op in ops:
-            if op not in backend.implements():
-                rows.append(BenchRow(op, name, 0, 0, 0, None, 0, None, None, "not implemented"))
-                continue
-            for h in hidden:
-                for t in tokens:
-                    s = op_splits(op, t, h, n_sms)
-                    inputs, params = make_inputs(op, t, h, s, device)
-                    sizes = dim_sizes(t, N, h, s)
+            spec = get_op(op)
+            for t in tokens:
+                s = op_splits(op, t, h, n_sms)
+                inputs, params = make_inputs(op, t, h, s, device)
+                nbytes = op_bytes(op, inputs, t, h, s)
+                sizes = dim_sizes(t, N, h, s)
+                for name, backend in live.items():
+                    if op not in backend.implements():
+                        continue
                     why = backend.supports(op, sizes, inputs, {**params})
                     if why:
-                        rows.append(BenchRow(op, name, t, h, s, None, 0, None, None, f"n/a: {why}"))
+                        add(BenchRow(op, name, t, h, s, None, 0, None, None, f"n/a: {why}"))
                         continue
-                    nbytes = op_bytes(op, inputs, t, h, s)
-                    try:
-                        backend.run(op, inputs, params)  # once through the contract checks (and compile)
-                    except torch.OutOfMemoryError:
-                        raise
-                    except Exception as e:  # noqa: BLE001 - a kernel that fails here is a row saying so;
-                        # the other backends' rows are still measured
-                        rows.append(BenchRow(op, name, t, h, s, None, nbytes, None, None,
-                                             f"FAILED: {type(e).__name__}: {str(e)[:200]}"))
-                        progress(f"{op:15s} {name:13s} T={t:6d} H={h} FAILED: {type(e).__name__}: {e}")
-                        continue
-                    method = getattr(backend, op)
-                    spec = get_op(op)
-                    kwargs = {name: inputs.get(name) for name in spec.input_names}
-                    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
-                    try:
-                        sec = time_call(lambda: method(**kwargs))  # the kernels alone, no Python checks
-                    except torch.OutOfMemoryError as e:  # a failure, never a skip
-                        rows.append(BenchRow(op, name, t, h, s, None, nbytes, None, None, f"FAILED: OOM: {e}"))
-                        raise
-                    gbps = nbytes / sec / 1e9
-                    rows.append(BenchRow(op, name, t, h, s, sec * 1e6, nbytes, gbps, gbps / copy_bw))
-                    progress(f"{op:15s} {name:13s} T={t:6d} H={h} S={s:2d} {sec*1e6:10.1f} us "
-                             f"{gbps:8.0f} GB/s {gbps / copy_bw:6.1%}")
-                    del inputs
-            torch.cuda.empty_cache()
-    prov = {name: (info.provenance if info.available else {"unavailable": info.reason}) for name, info in infos.items()}
-    return copy_bw, prov
+                    add(_measure(backend, name, spec, op, inputs, params, t, h, s, nbytes, copy_gbps, config, progress))
+                del inputs
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+    prov = {name: (info.backend.provenance() if info.available and info.backend else {"unavailable": info.reason})
+            for name, info in infos.items()}  # after the run: compile counts and engine calls are in it
+    return copy_gbps, prov
+
+
+def _measure(backend, name: str, spec, op: str, inputs: dict, params: dict, t: int, h: int, s: int, nbytes: int,
+             copy_gbps: float, config: BenchConfig, progress: Callable[[str], None]) -> BenchRow:
+    """One backend at one (op, T, H): a contract-checked call first (it compiles), then the kernels
+    alone (the method, no Python checks) eagerly and/or replayed from a graph."""
+    where = f"{op:15s} {name:14s} T={t:6d} H={h}"
+    try:
+        backend.run(op, inputs, params)
+    except torch.OutOfMemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a kernel that fails here is a row saying so
+        reraise_if_stopping(e)  # TVM FFI turns our SIGTERM into RuntimeError('') mid-compile: that is the stop
+        progress(f"{where} FAILED: {type(e).__name__}: {e}")
+        return BenchRow(op, name, t, h, s, None, nbytes, None, None, f"FAILED: {type(e).__name__}: {str(e)[:200]}")
+    method = getattr(backend, op)
+    kwargs = {n: inputs.get(n) for n in spec.input_names}
+    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
+
+    def call() -> Any:
+        return method(**kwargs)
+
+    graph = eager = None
+    try:
+        if config.mode in ("both", "eager"):
+            eager = config.timer.eager(call, t)
+        if config.mode in ("both", "graph"):
+            if config.graph_max_tokens is not None and t > config.graph_max_tokens:
+                graph = GraphTiming(None, 0, 0, f"graph not measured above T={config.graph_max_tokens}")
+                if eager is None:
+                    eager = config.timer.eager(call, t)  # the row still gets a time
+            else:
+                graph = config.timer.graph(call, t)
+                if graph.us is None and eager is None:
+                    eager = config.timer.eager(call, t)  # not capturable: its eager time beside the reason
+    except torch.OutOfMemoryError:  # a failure, never a skip: run_and_write writes what it has
+        progress(f"{where} FAILED: OOM")
+        raise
+    except Exception as e:  # noqa: BLE001
+        reraise_if_stopping(e)
+        progress(f"{where} FAILED while timing: {type(e).__name__}: {e}")
+        return BenchRow(op, name, t, h, s, None, nbytes, None, None,
+                        f"FAILED while timing: {type(e).__name__}: {str(e)[:200]}")
+    row = _row_for(op, name, t, h, s, nbytes, graph, eager, copy_gbps)
+    g = f"graph {row.graph_us:9.1f}" if row.graph_us is not None else "graph         -"
+    e_ = f"eager {row.eager_us:9.1f} host {row.host_us:7.1f}" if row.eager_us is not None else ""
+    ratio = f" {row.gbps:8.0f} GB/s {row.of_copy:6.1%}" if row.gbps is not None else ""
+    progress(f"{where} S={s:2d} {g} {e_} us{ratio}" + (f"  [{row.note}]" if row.note else ""))
+    return row
+
+
+def _git_rev() -> str:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return (rev or "not a git checkout") + (" (uncommitted changes)" if dirty else "")
+    except Exception as e:  # noqa: BLE001
+        return f"unknown ({type(e).__name__})"
 
 
 def environment(command: str) -> dict[str, Any]:
+    import os
+
     env: dict[str, Any] = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                           "command": command, "python": platform.python_version(), "torch": torch.__version__,
-                           "cuda": torch.version.cuda, "hip": torch.version.hip}
+                           "command": command, "git": _git_rev(), "python": platform.python_version(),
+                           "torch": torch.__version__, "cuda": torch.version.cuda, "hip": torch.version.hip}
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name()
         env["sms"] = torch.cuda.get_device_properties(0).multi_processor_count
@@ -218,51 +285,18 @@ def environment(command: str) -> dict[str, Any]:
                                        capture_output=True, text=True, timeout=20).stdout.strip()
     except Exception as e:  # noqa: BLE001
         env["driver"] = f"unknown ({type(e).__name__})"
-    for dist in ("tilelang", "tile-kernels", "triton"):
-        try:
-            from importlib.metadata import version
+    from importlib.metadata import version
 
+    for dist in ("tilelang", "tile-kernels", "triton", "vllm", "amd-aiter", "sglang"):
+        try:
             env[dist] = version(dist)
         except Exception:  # noqa: BLE001
             env[dist] = "not installed"
+    env["tilelang cache dir"] = os.environ.get("TILELANG_CACHE_DIR", "~/.tilelang/cache (default)")
     return env
 
 
-def write(out: Path, copy_bw: float, rows: list[BenchRow], prov: dict, env: dict) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps({"environment": env, "copy_gbps": copy_bw,
-                                                "rows": [asdict(r) for r in rows], "provenance": prov},
-                                               indent=1, default=str))
-    lines = ["# mHC kernel benchmark", "", *[f"- {k}: {v}" for k, v in env.items()],
-             f"- device-to-device copy bandwidth measured in this run: **{copy_bw:.0f} GB/s**", "",
-             "GB/s counts every input read once and every output written once (contract shapes); "
-             "'of copy' is that rate over the copy bandwidth above. Below ~4096 tokens the working set "
-             "fits in L2 (50 MB) and the launch latency dominates: read the ratio at >= 4096 tokens.", ""]
-    backends = sorted({r.backend for r in rows})
-    for op in dict.fromkeys(r.op for r in rows):
-        lines += [f"## {op}", "", "| T | H | S | " + " | ".join(f"{b} us | {b} GB/s (of copy)" for b in backends) + " |",
-                  "|---|---|---|" + "---|---|" * len(backends)]
-        keys = sorted({(r.T, r.H) for r in rows if r.op == op and r.T})
-        for t, h in sorted(keys, key=lambda k: (k[1], k[0])):
-            cells, s_used = [], ""
-            for b in backends:
-                r = next((r for r in rows if r.op == op and r.backend == b and r.T == t and r.H == h), None)
-                if r is None or r.us is None:
-                    cells += ["-", (r.note[:40] if r else "-")]
-                else:
-                    s_used = str(r.n_splits)
-                    cells += [f"{r.us:.1f}", f"{r.gbps:.0f} ({r.of_copy:.0%})"]
-            lines.append(f"| {t} | {h} | {s_used} | " + " | ".join(cells) + " |")
-        notes = {r.backend: r.note for r in rows if r.op == op and not r.T}
-        for b, note in notes.items():
-            lines.append(f"\n{b}: {note}")
-        lines.append("")
-    path = out / "bench.md"
-    path.write_text("\n".join(lines))
-    return path
-
-
-BENCH_FILES = ("bench.md",)
+BENCH_FILES = ("bench.md", "bench.jsonl")
 PROG = "python -m mhc_verify.bench"
 
 
@@ -272,15 +306,29 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(_main, list(sys.argv[1:] if argv is None else argv), PROG)
 
 
+def _flat(values: list[list[int]] | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(v for vs in values for v in vs) if values else default
+
+
 def _main(argv: list[str]) -> int:
     from mhc_verify.front_door import (FrontDoorParser, UsageError, add_debug_flag, add_force_flag,
-                                       explicit_backends, output_dir, positive_int, refuse_existing_report)
+                                       explicit_backends, output_dir, positive_int, positive_int_list,
+                                       refuse_existing_report)
 
     p = FrontDoorParser(prog=PROG, description=__doc__.split("\n")[0])
-    p.add_argument("--backend", action="append", help="repeatable; default tilelang, tile_kernels, torch-cuda")
+    p.add_argument("--backend", action="append",
+                   help=f"repeatable; default every available one of {', '.join(DEFAULT_BACKENDS)}")
     p.add_argument("--op", action="append", choices=OPS)
-    p.add_argument("--tokens", type=positive_int, action="append")
-    p.add_argument("--hidden", type=positive_int, action="append")
+    p.add_argument("--tokens", type=positive_int_list, action="append",
+                   help=f"repeatable or comma list; default {','.join(map(str, TOKENS))}")
+    p.add_argument("--hidden", type=positive_int_list, action="append", help="default 4096,7168")
+    p.add_argument("--mode", choices=MODES, default="both",
+                   help="graph: CUDA-graph replay per call; eager: eager GPU and host time; both (default)")
+    p.add_argument("--graph-max-tokens", type=positive_int, default=None,
+                   help="capture graphs only up to this T (larger T: eager only, the table says so)")
+    p.add_argument("--precompile", choices=("auto", "off"), default="auto",
+                   help="auto: compile our TileLang kernels for the grid's hidden sizes in parallel processes "
+                        "first (into TileLang's disk cache); off: each compiles at its first call")
     p.add_argument("--out", type=output_dir, required=True)
     add_force_flag(p, "bench.md")
     add_debug_flag(p)
@@ -290,19 +338,72 @@ def _main(argv: list[str]) -> int:
         explicit_backends(args.backend, discover([b for b in args.backend if ":" in b]))
     if not torch.cuda.is_available():
         raise UsageError("needs a GPU: torch.cuda.is_available() is False")
-    backends = args.backend or ["tilelang", "tile_kernels", "torch-cuda"]
+    if args.backend:
+        backends = args.backend
+    else:  # the default set: those that run here (an unavailable default is no error, only absent)
+        found = discover()
+        backends = [b for b in DEFAULT_BACKENDS if b in found and found[b].available]
+    hidden = _flat(args.hidden, HIDDEN)
     env = environment(f"{PROG} " + " ".join(argv))
+    env.update({"mode": args.mode, "graph max tokens": args.graph_max_tokens or "every T",
+                "timer": vars(CudaTimer())})
+    config = BenchConfig(timer=CudaTimer(), device=torch.device("cuda"), mode=args.mode,
+                         graph_max_tokens=args.graph_max_tokens)
+    return run_and_write(args.out, backends, tuple(args.op or OPS), _flat(args.tokens, TOKENS), hidden, config, env,
+                         precompile=args.precompile == "auto" and "tilelang" in backends)
+
+
+def _precompile_tilelang(hidden: tuple[int, ...], progress: Callable[[str], None]) -> dict[str, Any]:
+    """Our TileLang kernels for every hidden size, compiled in parallel into TileLang's disk cache
+    before timing (a cold run otherwise spends minutes compiling one kernel after another)."""
+    from mhc_kernels.tilelang._build import device_target
+    from mhc_kernels.tilelang.precompile import precompile
+
+    start = time.perf_counter()
+    result = precompile(hidden, device_target())
+    progress(f"tilelang precompile: {result['configs']} kernel configurations, {result['compiled']} compiled, "
+             f"{result['seconds']:.0f} s ({result['workers']} processes, {result['from_cache']} from TileLang's disk cache)" +
+             (f"; failed: {result['failed']}" if result["failed"] else ""))
+    result["wall_seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def run_and_write(out: Path, backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...],
+                  hidden: tuple[int, ...], config: BenchConfig, env: dict[str, Any], *,
+                  copy_gbps: float | None = None, precompile: bool = False,
+                  progress: Callable[[str], None] = print) -> int:
+    """Run the grid and write bench.jsonl (as it goes) and bench.md/json/png (at the end, or on a
+    stop request: SIGTERM or Ctrl-C, marked INTERRUPTED). Returns the exit status."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**env, "grid": {"backends": list(backends), "ops": list(ops), "tokens": list(tokens),
+                           "hidden": list(hidden)}}
     rows: list[BenchRow] = []
-    signal.signal(signal.SIGTERM, _interrupt)  # `timeout` stops us: keep the rows measured so far
+    prov: dict[str, Any] = {}
+    status = 0
+    sink = RowSink(out / "bench.jsonl", env)
+    restore = install_stop_handlers()  # `timeout` stops us: keep the rows measured so far
     try:
-        copy_bw, prov = run_bench(backends, tuple(args.op or OPS), tuple(args.tokens or TOKENS),
-                                  tuple(args.hidden or HIDDEN), rows)
+        if precompile:
+            env["tilelang precompile"] = _precompile_tilelang(hidden, progress)
+        copy_gbps, prov = run_bench(list(backends), ops, tokens, hidden, rows, progress, config=config,
+                                    copy_gbps=copy_gbps, sink=sink)
     except KeyboardInterrupt:
-        env["interrupted"] = f"stopped after {len(rows)} rows; the table is partial"
-        copy_bw, prov = _last_copy_bw.get("gbps", float("nan")), {}
-    path = write(args.out, copy_bw, rows, prov, env)
-    print(f"wrote {path}")
-    return 0
+        env["interrupted"] = (f"stopped (SIGTERM or Ctrl-C) after {len(rows)} rows; the tables are partial, "
+                              f"the rest of the grid was not measured")
+        progress(f"INTERRUPTED after {len(rows)} rows: writing what was measured")
+    except torch.OutOfMemoryError as e:
+        env["interrupted"] = f"stopped by out of memory after {len(rows)} rows: {str(e)[:200]}"
+        status = 1
+    finally:
+        restore()
+        sink.close()
+    copy = copy_gbps if copy_gbps is not None else _last_copy_bw.get("gbps", float("nan"))
+    path = write_report(out, rows, env, copy, prov)
+    progress(f"wrote {path}")
+    return status
+
+
+_last_copy_bw: dict[str, float] = {}
 
 
 if __name__ == "__main__":

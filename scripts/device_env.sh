@@ -28,3 +28,7 @@ export VLLM_USE_DEEP_GEMM=${VLLM_USE_DEEP_GEMM:-0}
 # SGLang's mhc_pre takes its TileLang GEMM (the bundle lacks SGLang's DeepGEMM wrapper; prepare() sets the same)
 export SGLANG_OPT_DEEPGEMM_HC_PRENORM=${SGLANG_OPT_DEEPGEMM_HC_PRENORM:-0}
 export PYTHONUNBUFFERED=1
+# TileLang's disk cache of compiled kernels inside the tree (ignored by git): every process of a run
+# reuses what an earlier one compiled, and a copy carried to a fresh machine (carry .tilelang-cache)
+# spares it the compiles. tilelang keys entries on the kernel text, target and version.
+export TILELANG_CACHE_DIR=${TILELANG_CACHE_DIR:-$here/.tilelang-cache}

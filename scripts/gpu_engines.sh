@@ -7,10 +7,12 @@
 #   swap      mhc-verify swap for the engines' actual swaps (SWAP_PAIRS)
 #   depth     mhc-verify depth: 61 layers at DSV4-Pro shape (H = 7168), decode (DEPTH_TOKENS: 64 and 4096),
 #             every available backend in one chain run, plus the swap verdicts at depth (SWAP_PAIRS)
-#   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels
+#   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels, CUDA-graph
+#             replay per call over the decode T grid (BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE)
 # Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
-#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=200,
-#        BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments such as --op mhc_pre)
+#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=230,
+#        BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE, BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments
+#        such as --op mhc_pre)
 # Bundles (carried in .gpu-site, unpacked by scripts/device_env.sh): ../shared/device/gpu-site.sh,
 # WITH_DEEPGEMM=1 ../shared/device/vllm-site.sh, scripts/aiter_site.sh <aiter checkout>,
 # ../shared/device/sglang-site.sh.
@@ -108,9 +110,13 @@ if [[ $stages == *" depth "* ]]; then
 fi
 
 if [[ $stages == *" bench "* ]]; then
+  # Decode as the engines run it: per-call time replayed from CUDA graphs (eager and host time beside
+  # it), T = 1..4096 plus 65 536 at H = 7168, every backend side by side. A stop writes what it has.
   stamp bench
-  timeout -k 15 "${BENCH_S:-200}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
-    --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend sglang-tilelang --backend torch-cuda \
-    ${BENCH_ARGS:-} --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+  timeout -k 15 "${BENCH_S:-230}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels \
+    --backend vllm-tilelang --backend aiter-triton --backend vllm-triton --backend sglang-tilelang --backend sglang-triton \
+    --backend torch-cuda --op mhc_pre --op fused_post_pre --op hc_post --op hc_head --op pre_big_fuse --op prenorm_gemm \
+    --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536}" --hidden "${BENCH_HIDDEN:-7168}" \
+    --mode "${BENCH_MODE:-both}" ${BENCH_ARGS:-} --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 stamp done

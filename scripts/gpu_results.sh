@@ -53,7 +53,8 @@ fi
 
 if [[ $stages == *" bench "* ]]; then
 stamp "bench"
-timeout "${BENCH_S:-150}" python3 -m mhc_verify.bench --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
+timeout "${BENCH_S:-150}" python3 -m mhc_verify.bench --backend tilelang --backend tile_kernels --backend torch-cuda \
+  --tokens "${BENCH_TOKENS:-1,8,64,512,4096,65536,80000}" --out "$out/bench" --force 2>&1 | grep -v ':INFO\]' | tee "$out/bench.log"
 fi
 
 if [[ $stages == *" stress "* ]]; then

@@ -1,0 +1,233 @@
+"""The benchmark's outputs: bench.jsonl (one line per row as it is measured), bench.json, bench.md
+(op x T tables, backends side by side, the fastest marked) and bench-H<H>.png (time per call
+against T, log-log, one panel per op).
+
+Rows reach bench.jsonl the moment they are measured, flushed, so even a run killed with SIGKILL
+leaves what it had; bench.md/json/png are written at the end, or on SIGTERM / Ctrl-C with the run
+marked INTERRUPTED.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+OURS = "tilelang"
+
+
+@dataclass
+class BenchRow:
+    """One (op, backend, T, H) measurement, or why there is none (note)."""
+
+    op: str
+    backend: str
+    T: int
+    H: int
+    n_splits: int
+    us: float | None  # per-call time an engine pays: graph replay where captured, else eager GPU time
+    bytes: int
+    gbps: float | None
+    of_copy: float | None
+    note: str = ""
+    graph_us: float | None = None
+    eager_us: float | None = None
+    host_us: float | None = None  # host time to issue one eager call
+    graph_calls: int = 0
+
+
+def per_call_us(graph_us: float | None, eager_us: float | None) -> float | None:
+    """What an engine pays per call: the graph replay time where the op was captured (engines
+    replay decode from graphs), else the eager GPU time (an op it cannot capture runs eagerly)."""
+    return graph_us if graph_us is not None else eager_us
+
+
+class RowSink:
+    """Appends each row to bench.jsonl as one flushed JSON line (the first line is the header)."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self._file: IO[str] = path.open("w")
+        self._write({"header": header})
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self._file.write(json.dumps(obj, default=str) + "\n")
+        self._file.flush()  # in the OS's hands now: survives SIGKILL of this process
+
+    def add(self, row: BenchRow) -> None:
+        self._write({"row": asdict(row)})
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_rows(path: Path) -> list[BenchRow]:
+    """Rows of a bench.jsonl (a truncated last line, from a kill mid-write, is dropped)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "row" in obj:
+            rows.append(BenchRow(**obj["row"]))
+    return rows
+
+
+def _fmt(us: float | None) -> str:
+    if us is None:
+        return "-"
+    return f"{us:.1f}" if us < 1000 else f"{us:,.0f}"
+
+
+def winners(rows: list[BenchRow]) -> dict[tuple[str, int, int], tuple[str, float]]:
+    """(op, T, H) -> (fastest backend, its per-call us), over rows that have a time."""
+    best: dict[tuple[str, int, int], tuple[str, float]] = {}
+    for r in rows:
+        if r.us is None or not r.T:
+            continue
+        key = (r.op, r.T, r.H)
+        if key not in best or r.us < best[key][1]:
+            best[key] = (r.backend, r.us)
+    return best
+
+
+def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str = OURS) -> str:
+    """'yes', 'no: <backend> <x>x faster', or '-' where ours has no time here."""
+    mine = next((r for r in rows if (r.op, r.T, r.H, r.backend) == (op, t, h, ours) and r.us is not None), None)
+    win = winners(rows).get((op, t, h))
+    if mine is None or win is None:
+        return "-"
+    if win[0] == ours or win[1] >= mine.us:
+        return "yes"
+    return f"no: {win[0]} {mine.us / win[1]:.2f}x faster"
+
+
+def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float, prov: dict[str, Any],
+                    pngs: list[str]) -> str:
+    interrupted = env.get("interrupted")
+    lines = ["# mHC kernel benchmark" + (" (INTERRUPTED)" if interrupted else ""), ""]
+    if interrupted:
+        lines += [f"**INTERRUPTED**: {interrupted}", ""]
+    lines += [f"- {k}: {v}" for k, v in env.items() if k != "interrupted"]
+    lines += [f"- device-to-device copy bandwidth measured in this run: **{copy_gbps:.0f} GB/s**", "",
+              "Each cell: per-call time in us an engine pays (graph replay where the op was captured, "
+              "else the eager GPU time, marked `e`), then `graph / eager / host` us: graph = median CUDA-graph "
+              "replay over the calls captured; eager = back-to-back eager calls, GPU time per call (launch gaps "
+              "included); host = host time to issue one eager call. **bold** = fastest at that T. "
+              "GB/s (of copy) counts every input read once and every output written once; below ~4096 tokens "
+              "the working set fits in L2 and launch latency dominates: read the ratio at >= 4096 tokens.", ""]
+    backends = list(dict.fromkeys(r.backend for r in rows))
+    best = winners(rows)
+    for h in sorted({r.H for r in rows if r.T}):
+        for op in dict.fromkeys(r.op for r in rows):
+            keys = sorted({r.T for r in rows if r.op == op and r.H == h and r.T})
+            if not keys:
+                continue
+            lines += [f"## {op}, H = {h}", "",
+                      "| T | S | " + " | ".join(backends) + " | ours fastest? |",
+                      "|---|---|" + "---|" * len(backends) + "---|"]
+            for t in keys:
+                cells, s_used = [], ""
+                for b in backends:
+                    r = next((r for r in rows if (r.op, r.T, r.H, r.backend) == (op, t, h, b)), None)
+                    if r is None:
+                        cells.append("-")
+                        continue
+                    if r.us is None:
+                        cells.append(r.note[:60] or "-")
+                        continue
+                    s_used = str(r.n_splits)
+                    mark = "" if r.graph_us is not None else " e"
+                    head = f"{_fmt(r.us)}{mark}"
+                    if best.get((op, t, h), ("",))[0] == b:
+                        head = f"**{head}**"
+                    detail = f"{_fmt(r.graph_us)} / {_fmt(r.eager_us)} / {_fmt(r.host_us)}"
+                    ratio = f", {r.gbps:.0f} GB/s ({r.of_copy:.0%})" if r.gbps is not None and r.of_copy is not None \
+                        and math.isfinite(r.of_copy) else ""
+                    note = f"; {r.note[:48]}" if r.note else ""
+                    cells.append(f"{head} ({detail}{ratio}{note})")
+                lines.append(f"| {t} | {s_used} | " + " | ".join(cells) + f" | {ours_verdict(rows, op, t, h)} |")
+            lines.append("")
+    notes = {(r.backend, r.op): r.note for r in rows if not r.T}
+    if notes:
+        lines += ["## Not measured", ""] + [f"- {b} / {op}: {note}" for (b, op), note in notes.items()] + [""]
+    not_fastest = [(op, t, h, ours_verdict(rows, op, t, h)) for (op, t, h) in sorted(best)
+                   if ours_verdict(rows, op, t, h).startswith("no")]
+    lines += ["## Where ours (tilelang) is not fastest", ""]
+    lines += [f"- {op} T={t} H={h}: {v}" for op, t, h, v in not_fastest] or ["- nowhere measured"]
+    lines += ["", *[f"![{p}]({p})" for p in pngs], "", "## Backend provenance", "", "```",
+              json.dumps(prov, indent=1, default=str), "```", ""]
+    return "\n".join(lines)
+
+
+def plot(rows: list[BenchRow], out: Path, title: str) -> list[str]:
+    """bench-H<H>.png per hidden size: per-call us against T, log-log, one panel per op, one colour
+    per backend, graph replay solid, eager dashed. Returns the file names written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    backends = list(dict.fromkeys(r.backend for r in rows))
+    colours = {b: plt.get_cmap("tab10")(i % 10) for i, b in enumerate(backends)}
+    for h in sorted({r.H for r in rows if r.T}):
+        ops = [op for op in dict.fromkeys(r.op for r in rows) if any(r.H == h and r.op == op and r.us for r in rows)]
+        if not ops:
+            continue
+        cols = min(3, len(ops))
+        nrows = -(-len(ops) // cols)
+        fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 3.8 * nrows), squeeze=False)
+        for ax, op in zip(axes.flat, ops):
+            for b in backends:
+                pts = sorted((r.T, r.graph_us, r.eager_us) for r in rows if (r.op, r.H, r.backend) == (op, h, b) and r.T)
+                for idx, style, label in ((1, "-", "graph"), (2, "--", "eager")):
+                    xs = [p[0] for p in pts if p[idx] is not None]
+                    ys = [p[idx] for p in pts if p[idx] is not None]
+                    if xs:
+                        ax.plot(xs, ys, style, marker="o" if idx == 1 else "x", markersize=3, color=colours[b],
+                                label=f"{b} {label}")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{op} (H={h})")
+            ax.set_xlabel("tokens T")
+            ax.set_ylabel("us per call")
+            ax.grid(True, which="both", alpha=0.3)
+        for ax in list(axes.flat)[len(ops):]:
+            ax.axis("off")
+        legend: dict[str, Any] = {}  # every panel's lines: a backend may be absent from the first op
+        for ax in axes.flat:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(label, handle)
+        handles, labels = list(legend.values()), list(legend)
+        fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
+        fig.suptitle(title, fontsize=9)
+        fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+        name = f"bench-H{h}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def write_report(out: Path, rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
+                 prov: dict[str, Any]) -> Path:
+    """bench.json, bench.md and the plots; returns bench.md's path. A plot that fails (no
+    matplotlib) is named in bench.md instead of losing the tables."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps({"environment": env, "copy_gbps": copy_gbps,
+                                                "rows": [asdict(r) for r in rows], "provenance": prov},
+                                               indent=1, default=str))
+    title = f"{env.get('gpu', 'no GPU')} | {env.get('date', '')} | git {env.get('git', '?')}" + \
+        (" | INTERRUPTED" if env.get("interrupted") else "")
+    try:
+        pngs = plot(rows, out, title)
+    except Exception as e:  # noqa: BLE001 - the tables matter more than the picture
+        env = {**env, "plot": f"not drawn: {type(e).__name__}: {e}"}
+        pngs = []
+    path = out / "bench.md"
+    path.write_text(render_markdown(rows, env, copy_gbps, prov, pngs))
+    return path

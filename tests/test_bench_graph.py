@@ -1,0 +1,255 @@
+"""The benchmark's logic on a CPU (issue 16): tables, the winner and "ours fastest?", plots, rows on
+disk as they are measured, a stop (SIGTERM, or its echo from a kernel library) writing what was
+measured marked INTERRUPTED, and compiled TileLang kernels reused by the next process.
+
+CUDA graphs need a GPU, so the timer is injected: ``FakeTimer`` calls the op (the torch backend on
+the CPU, really computing) and returns times from a table, so every expected cell is known.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mhc_kernels.torch_native import TorchNativeBackend
+from mhc_verify import bench
+from mhc_verify.bench_report import BenchRow, ours_verdict, read_rows, render_markdown, winners
+from mhc_verify.timing import EagerTiming, GraphTiming
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeOurs(TorchNativeBackend):
+    """Stands in for our backend (the report's "ours" is the backend named tilelang)."""
+
+    name = "tilelang"
+
+
+class Uncapturable(TorchNativeBackend):
+    """An engine backend whose op cannot be captured (the fake timer refuses it, as a host sync would)."""
+
+    name = "syncs"
+
+
+class EchoesTheStop(TorchNativeBackend):
+    """Turns a stop request arriving mid-call into RuntimeError(''), as TVM FFI does mid-compile."""
+
+    name = "echo"
+
+    def hc_post(self, *args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises KeyboardInterrupt right here
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("")  # noqa: B904 - the library's echo hides the interrupt
+        return super().hc_post(*args, **kwargs)
+
+
+class RaisesPlainly(TorchNativeBackend):
+    """A RuntimeError('') without any stop request: a failing kernel, one row, the run goes on."""
+
+    name = "plainfail"
+
+    def hc_post(self, *args, **kwargs):
+        raise RuntimeError("")
+
+
+SPEC = {cls.name: f"{__name__}:{cls.__name__}" for cls in (FakeOurs, Uncapturable, EchoesTheStop, RaisesPlainly)}
+
+# us per call: ours is faster at T=1, twice as slow as torch at T=4.
+GRAPH_US = {("tilelang", 1): 2.0, ("tilelang", 4): 8.0, ("torch", 1): 3.0, ("torch", 4): 4.0}
+
+
+class FakeTimer:
+    """Calls the op once (so a raising op raises) and reports the table's times; eager = graph + 10."""
+
+    def __init__(self, on_call=None) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.on_call = on_call
+        self.backend = ""
+
+    def graph(self, fn, tokens):
+        fn()
+        if self.on_call:
+            self.on_call(self, "graph", tokens)
+        if self.backend == "syncs":
+            return GraphTiming(None, 20, 0, "not capturable: RuntimeError: operation not permitted when stream is capturing")
+        return GraphTiming(GRAPH_US.get((self.backend, tokens), 5.0), 20, 10)
+
+    def eager(self, fn, tokens):
+        fn()
+        if self.on_call:
+            self.on_call(self, "eager", tokens)
+        return EagerTiming(GRAPH_US.get((self.backend, tokens), 5.0) + 10.0, 30.0, 7)
+
+
+@pytest.fixture
+def fake_timer(monkeypatch):
+    """A FakeTimer that knows which backend it is timing (bench._measure gets the name)."""
+    timer = FakeTimer()
+    real = bench._measure
+
+    def measure(backend, name, *args, **kwargs):
+        timer.backend = name
+        timer.calls.append((name, args[4]))  # args: spec, op, inputs, params, t, ...
+        return real(backend, name, *args, **kwargs)
+
+    monkeypatch.setattr(bench, "_measure", measure)
+    return timer
+
+
+def _run(out: Path, backends, timer, ops=("hc_post",), tokens=(1, 4), mode="both", progress=None):
+    config = bench.BenchConfig(timer=timer, device=torch.device("cpu"), mode=mode, n_sms=8)
+    lines: list[str] = []
+    code = bench.run_and_write(out, backends, ops, tokens, (64,), config, {"command": "test", "gpu": "fake"},
+                               copy_gbps=100.0, progress=progress or lines.append)
+    return code, (out / "bench.md").read_text(), lines
+
+
+def test_table_marks_the_fastest_and_where_ours_is_not(tmp_path, fake_timer):
+    code, md, _ = _run(tmp_path, [SPEC["tilelang"], "torch"], fake_timer)
+    assert code == 0
+    rows = {(r["backend"], r["T"]): r for r in json.loads((tmp_path / "bench.json").read_text())["rows"]}
+    assert rows[("tilelang", 1)]["graph_us"] == 2.0 and rows[("tilelang", 1)]["eager_us"] == 12.0
+    assert rows[("tilelang", 1)]["host_us"] == 30.0 and rows[("torch", 4)]["us"] == 4.0  # graph time is the per-call time
+    table = [line for line in md.splitlines() if line.startswith("| 1 |") or line.startswith("| 4 |")]
+    assert len(table) == 2, md
+    t1, t4 = table
+    assert "**2.0**" in t1 and t1.rstrip().endswith("| yes |"), t1
+    assert "**4.0**" in t4 and "**8.0**" not in t4, t4
+    assert t4.rstrip().endswith("| no: torch 2.00x faster |"), t4
+    assert "- hc_post T=4 H=64: no: torch 2.00x faster" in md
+    assert "hc_post T=1 H=64" not in md.split("## Where ours")[1]
+    png = tmp_path / "bench-H64.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "![bench-H64.png](bench-H64.png)" in md
+
+
+def test_an_uncapturable_op_is_a_row_with_the_reason_and_its_eager_time(tmp_path, fake_timer):
+    _, md, lines = _run(tmp_path, ["torch", SPEC["tilelang"].replace("FakeOurs", "Uncapturable")], fake_timer)
+    rows = [r for r in read_rows(tmp_path / "bench.jsonl") if r.backend == "syncs"]
+    assert len(rows) == 2 and all(r.graph_us is None for r in rows)
+    assert [r.us for r in rows] == [15.0, 15.0]  # the eager GPU time stands in for the graph's
+    assert all(r.note.startswith("not capturable: RuntimeError: operation not permitted") for r in rows)
+    row_t1 = next(line for line in md.splitlines() if line.startswith("| 1 |"))
+    assert "15.0 e (- / 15.0 / 30.0" in row_t1 and "not capturable" in row_t1, row_t1
+    assert any("not capturable" in line for line in lines)
+
+
+def test_eager_only_mode_never_captures(tmp_path):
+    timer = FakeTimer()
+    timer.graph = lambda fn, tokens: pytest.fail("graph timing in --mode eager")  # type: ignore[method-assign]
+    _, md, _ = _run(tmp_path, ["torch"], timer, mode="eager")
+    assert "**15.0 e** (- / 15.0 / 30.0" in md  # 5.0 + 10 (unknown backend name: timer.backend is ""), alone: fastest
+
+
+def test_graph_max_tokens_measures_larger_t_eagerly_and_says_so(tmp_path, fake_timer):
+    config = bench.BenchConfig(timer=fake_timer, device=torch.device("cpu"), graph_max_tokens=2, n_sms=8)
+    bench.run_and_write(tmp_path, ["torch"], ("hc_post",), (1, 4), (64,), config, {}, copy_gbps=1.0,
+                        progress=lambda s: None)
+    rows = {r.T: r for r in read_rows(tmp_path / "bench.jsonl")}
+    assert rows[1].graph_us == 3.0 and rows[4].graph_us is None and rows[4].us == 14.0
+    assert rows[4].note == "graph not measured above T=2"
+
+
+def test_rows_reach_the_jsonl_as_they_are_measured(tmp_path, fake_timer):
+    seen = []
+
+    def on_call(timer, kind, tokens):
+        if kind == "graph":
+            seen.append(len(read_rows(tmp_path / "bench.jsonl")))
+
+    fake_timer.on_call = on_call
+    _run(tmp_path, [SPEC["tilelang"], "torch"], fake_timer, ops=("hc_post", "layer_input"))
+    assert seen == list(range(8)), seen  # every earlier row is on disk while the next is timed
+    header = json.loads((tmp_path / "bench.jsonl").read_text().splitlines()[0])["header"]
+    assert header["grid"]["tokens"] == [1, 4] and header["command"] == "test"
+
+
+def test_a_stop_echoed_as_runtime_error_ends_the_run_with_a_partial_report(tmp_path, fake_timer):
+    previous = signal.getsignal(signal.SIGTERM)
+    code, md, lines = _run(tmp_path, ["torch", SPEC["echo"]], fake_timer, tokens=(1, 4, 8))
+    assert code == 0
+    assert signal.getsignal(signal.SIGTERM) == previous  # handlers put back
+    assert md.startswith("# mHC kernel benchmark (INTERRUPTED)") and "**INTERRUPTED**: stopped" in md
+    rows = read_rows(tmp_path / "bench.jsonl")
+    assert [(r.backend, r.T) for r in rows] == [("torch", 1)], rows  # echo's T=1 call was the stop, not a row
+    assert not any(r.note.startswith("FAILED") for r in rows)
+    assert json.loads((tmp_path / "bench.json").read_text())["environment"]["interrupted"]
+    assert any(line.startswith("INTERRUPTED after 1 rows") for line in lines)
+
+
+def test_the_same_error_without_a_stop_is_a_failed_row_and_the_run_goes_on(tmp_path, fake_timer):
+    _, md, _ = _run(tmp_path, ["torch", SPEC["plainfail"]], fake_timer, tokens=(1, 4))
+    rows = read_rows(tmp_path / "bench.jsonl")
+    assert [(r.backend, r.T, r.note) for r in rows] == [("torch", 1, ""), ("plainfail", 1, "FAILED: RuntimeError: "),
+                                                        ("torch", 4, ""), ("plainfail", 4, "FAILED: RuntimeError: ")]
+    assert "INTERRUPTED" not in md
+
+
+def test_read_rows_drops_a_line_cut_by_a_kill(tmp_path):
+    row = BenchRow("hc_post", "torch", 1, 64, 1, 1.0, 10, 1.0, 0.5)
+    path = tmp_path / "bench.jsonl"
+    from dataclasses import asdict
+
+    path.write_text(json.dumps({"header": {}}) + "\n" + json.dumps({"row": asdict(row)}) + "\n" + '{"row": {"op": "hc')
+    assert read_rows(path) == [row]
+
+
+def test_verdict_compares_per_call_times_and_skips_missing(tmp_path):
+    rows = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 0, None, None, graph_us=3.0),
+            BenchRow("hc_post", "vllm-tilelang", 8, 64, 1, 2.0, 0, None, None, graph_us=2.0),
+            BenchRow("hc_post", "aiter-triton", 8, 64, 1, None, 0, None, None, "FAILED: x"),
+            BenchRow("hc_head", "vllm-tilelang", 8, 64, 1, 2.0, 0, None, None)]
+    assert winners(rows)[("hc_post", 8, 64)] == ("vllm-tilelang", 2.0)
+    assert ours_verdict(rows, "hc_post", 8, 64) == "no: vllm-tilelang 1.50x faster"
+    assert ours_verdict(rows, "hc_head", 8, 64) == "-"  # ours has no time there: no claim either way
+    md = render_markdown(rows, {"interrupted": ""}, 100.0, {}, [])
+    assert "FAILED: x" in md and "INTERRUPTED" not in md
+
+
+def test_cli_token_lists_flatten():
+    assert bench._flat([[1, 2], [4]], (9,)) == (1, 2, 4) and bench._flat(None, (9,)) == (9,)
+    assert bench.TOKENS[:8] == (1, 2, 4, 8, 16, 32, 64, 128) and 65_536 in bench.TOKENS
+
+
+def test_precompile_jobs_name_real_kernel_getters():
+    from mhc_kernels.tilelang import precompile
+
+    jobs = precompile.jobs(7168)
+    assert len({j[0] for j in jobs}) == len(jobs) >= 15
+    for _label, getter, _args, _kwargs in jobs:
+        assert callable(precompile._getter(getter)), getter
+
+
+_COMPILE_ONE = textwrap.dedent("""
+    import sys, time
+    from mhc_kernels.tilelang._build import explicit_target
+    from mhc_kernels.tilelang.post import hc_post_kernel
+    import tilelang.cache, tilelang.jit  # imported lazily by the first compile: not part of the time
+    start = time.perf_counter()
+    hc_post_kernel(4, 64, explicit_target("cuda", "sm_90a"))
+    print(f"SECONDS {time.perf_counter() - start:.3f}")
+""")
+
+
+def test_a_second_process_reuses_the_compiled_kernel(tmp_path):
+    """Our kernels go through tilelang.compile's disk cache: the next process loads, not compiles."""
+    pytest.importorskip("tilelang")
+    env = {**os.environ, "TILELANG_CACHE_DIR": str(tmp_path / "cache")}
+    seconds = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", _COMPILE_ONE], env=env, capture_output=True, text=True,
+                              timeout=600, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        seconds.append(float(proc.stdout.split("SECONDS")[-1]))
+    assert any((tmp_path / "cache").rglob("*.so")) or any((tmp_path / "cache").rglob("*.cubin"))
+    assert seconds[1] < 1.0 and seconds[1] < seconds[0] / 4, seconds
