@@ -97,47 +97,86 @@ def row_runs(rows: torch.Tensor) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist()))
 
 
+@dataclass
+class PreparedOutput:
+    """What the comparison of one output needs that does not depend on the kernel's values: the
+    float64 reference, the whole tolerance (bound + half an ulp) and, for bf16 outputs, the
+    correctly rounded reference. Built once per (case, inputs), it serves every rerun's comparison
+    (mhc_verify.judge_cache): the part of a judgement that must be redone is check_prepared."""
+    ref: torch.Tensor  # float64, on the output's device
+    total: torch.Tensor  # float64: bound + output rounding
+    # round_to_bf16(ref) stored as bf16: every value it yields (bf16 normals, subnormals, +-inf,
+    # NaN) is a bf16 value, so the cast is exact and `o == nearest` is unchanged at a quarter the bytes
+    nearest: torch.Tensor | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (self.ref, self.total, self.nearest) if t is not None)
+
+
+def prepare_output(ref: torch.Tensor, bound: torch.Tensor, dtype: torch.dtype, device: torch.device
+                   ) -> PreparedOutput:
+    """The kernel-independent part of check_output for an output of ``dtype`` on ``device``."""
+    r = ref.to(device)
+    b = bound.to(device)
+    total = b + output_rounding(r, b, dtype)
+    nearest = round_to_bf16(r).to(torch.bfloat16) if dtype == torch.bfloat16 else None
+    return PreparedOutput(r, total, nearest)
+
+
 def check_output(name: str, out: torch.Tensor, ref: torch.Tensor, bound: torch.Tensor) -> OutputCheck:
+    return check_prepared(name, out, prepare_output(ref, bound, out.dtype, out.device))
+
+
+def check_prepared(name: str, out: torch.Tensor, prepared: PreparedOutput) -> OutputCheck:
+    # Each full-size pass and each host sync is paid once per judgement on every rerun judged: the
+    # masks are computed once, fills are scalars, and the counts come back in one sync.
     o = out.double()
-    r = ref.to(o.device)
-    b = bound.to(o.device)
+    r, total = prepared.ref, prepared.total
     finite_ref = torch.isfinite(r)
+    finite_o = torch.isfinite(o)
     same_nonfinite = (torch.isnan(r) & torch.isnan(o)) | (torch.isinf(r) & (o == r))
-    mismatch = (finite_ref & ~torch.isfinite(o)) | (~finite_ref & ~same_nonfinite)
+    mismatch = (finite_ref & ~finite_o) | (~finite_ref & ~same_nonfinite)
     err = (o - r).abs()
-    total = b + output_rounding(r, b, out.dtype)
-    unbounded = finite_ref & ~torch.isfinite(total)
-    checked = finite_ref & torch.isfinite(o) & torch.isfinite(total)
-    ratio = torch.where(checked, err / total, torch.zeros_like(err))
-    ratio = torch.where(checked & (err == 0), torch.zeros_like(ratio), ratio)
+    finite_total = torch.isfinite(total)
+    unbounded = finite_ref & ~finite_total
+    checked = finite_ref & finite_o & finite_total
+    # err / total where checked and err != 0, else 0 (0/0 where both vanish is no error)
+    ratio = (err / total).masked_fill_(~checked | (err == 0), 0.0)
     over = checked & (err > total)
     bad = over | mismatch | unbounded
-    max_ratio = float(ratio.max()) if ratio.numel() else 0.0
-    worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape)) if ratio.numel() else None
+    counts = torch.stack([over.sum(), mismatch.sum(), unbounded.sum(), checked.sum(), bad.sum()]).tolist()
+    n_over, n_mismatch, n_unbounded, n_checked, n_bad = counts
+    max_ratio, worst = 0.0, None
+    if ratio.numel():
+        at = ratio.argmax()  # the first maximum: its value is ratio.max(), NaN included
+        max_ratio = float(ratio.reshape(-1)[at])
+        worst = tuple(int(i) for i in torch.unravel_index(at, ratio.shape))
     bad_rows: list[int] = []
     bad_row_runs: list[tuple[int, int]] = []
-    if bad.any() and bad.dim() > 0:
+    if n_bad and bad.dim() > 0:
         rows_dim = 1 if name.endswith("_partial") and bad.dim() > 1 else 0
         rows = bad.movedim(rows_dim, 0).reshape(bad.shape[rows_dim], -1).any(-1).nonzero().flatten().cpu()
         bad_rows = [int(i) for i in rows[:64]]
         bad_row_runs = row_runs(rows)
     result = OutputCheck(
         name=name, elements=out.numel(), max_ratio=max_ratio,
-        max_abs_err=float(torch.where(checked, err, torch.zeros_like(err)).max()) if err.numel() else 0.0,
-        violations=int(over.sum()), nonfinite_mismatches=int(mismatch.sum()), unbounded=int(unbounded.sum()),
+        max_abs_err=float(torch.where(checked, err, 0.0).max()) if err.numel() else 0.0,
+        violations=n_over, nonfinite_mismatches=n_mismatch, unbounded=n_unbounded,
         worst_index=worst, bad_rows=bad_rows, bad_row_runs=bad_row_runs)
-    if checked.any():
+    if n_checked:
         flat = ratio[checked]
-        k = min(256, flat.numel())
-        result.ratio_sample = [float(v) for v in torch.topk(flat, k).values[:8]]
-    if out.dtype == torch.bfloat16 and checked.any():
-        nearest = round_to_bf16(r)
-        cr = (o == nearest) & checked
-        result.correctly_rounded = float(cr.sum()) / float(checked.sum())
+        # the 8 largest (their values do not depend on how many more topk would sort)
+        result.ratio_sample = torch.topk(flat, min(8, flat.numel())).values.tolist()
+    if out.dtype == torch.bfloat16 and n_checked:
+        assert prepared.nearest is not None, "prepared for another dtype"
+        cr = (o == prepared.nearest) & checked
         miss = checked & ~cr & (r != 0)
         toward = miss & (o.abs() < r.abs())
-        result.toward_zero = int(toward.sum())
-        result.away_from_zero = int(miss.sum()) - result.toward_zero
+        n_cr, n_toward, n_miss_all = torch.stack([cr.sum(), toward.sum(), miss.sum()]).tolist()
+        result.correctly_rounded = float(n_cr) / float(n_checked)
+        result.toward_zero = n_toward
+        result.away_from_zero = n_miss_all - result.toward_zero
         n_miss = result.toward_zero + result.away_from_zero
         if n_miss >= SIGN_TEST_MIN:
             result.sign_test_p = _binomial_two_sided_p(result.toward_zero, n_miss)

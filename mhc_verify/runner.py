@@ -15,7 +15,7 @@ from mhc_reference import reference_for
 from mhc_reference.contract import ENGINE_SEMANTICS, ContractError, Semantics, dim_sizes, get_op
 from mhc_verify.bounds import op_bounds
 from mhc_verify.cases import Case, build_inputs
-from mhc_verify.compare import OutputCheck, check_output, merge_checks
+from mhc_verify.compare import OutputCheck, PreparedOutput, check_prepared, merge_checks, prepare_output
 from mhc_verify.interrupt import reraise_if_stopping
 
 
@@ -191,40 +191,76 @@ def _judge_step(case: Case, inputs: dict, outputs: dict) -> int:
     return max(1, JUDGE_CHUNK_ELEMENTS // max(1, per_token))
 
 
+@dataclass
+class JudgeChunk:
+    """One token chunk of a judgement: ``rows`` of the case, or None for the case in one piece."""
+    rows: slice | None
+
+    def of(self, spec, tensors: dict | None) -> dict | None:
+        return tensors if tensors is None or self.rows is None else _token_slice(spec, tensors, self.rows)
+
+
+def judge_chunks(case: Case, inputs: dict, outputs: dict) -> list[JudgeChunk]:
+    """How judge splits a case: one piece up to JUDGE_CHUNK_ELEMENTS per tensor, else token chunks."""
+    step = _judge_step(case, inputs, outputs)
+    if case.T <= step:
+        return [JudgeChunk(None)]
+    return [JudgeChunk(slice(start, min(case.T, start + step))) for start in range(0, case.T, step)]
+
+
 def judge(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict,
           ref: dict[str, torch.Tensor] | None = None) -> CaseResult:
     """The case's verdict: every output against the float64 reference within its bound, judged in
     token chunks of at most JUDGE_CHUNK_ELEMENTS. ``ref``: the whole case's reference
     (reference_outputs), if the caller built it already."""
     spec = get_op(case.op)
-    step = _judge_step(case, inputs, outputs)
-    if case.T <= step:
-        checks = _judge_chunk(backend, case, inputs, params, outputs, ref)
+    chunks = judge_chunks(case, inputs, outputs)
+    # one chunk at a time: its float64 reference and bounds are freed before the next is built
+    checks = [_judge_chunk(backend, case, chunk.of(spec, inputs), params, chunk.of(spec, outputs),
+                           chunk.of(spec, ref)) for chunk in chunks]
+    return verdict(backend, case, outputs, chunks, checks)
+
+
+def verdict(backend: Backend, case: Case, outputs: dict, chunks: list[JudgeChunk],
+            checks: list[list[OutputCheck]]) -> CaseResult:
+    """The CaseResult of the per-chunk checks (one list per chunk, in output order)."""
+    spec = get_op(case.op)
+    if len(chunks) == 1 and chunks[0].rows is None:
+        merged = checks[0]
     else:
         parts: dict[str, list] = {}
-        for start in range(0, case.T, step):
-            rows = slice(start, min(case.T, start + step))
-            chunk = _judge_chunk(backend, case, _token_slice(spec, inputs, rows), params,
-                                 _token_slice(spec, outputs, rows),
-                                 None if ref is None else _token_slice(spec, ref, rows))
-            for c in chunk:
-                parts.setdefault(c.name, []).append((start, c))
-        checks = [merge_checks(parts[name], spec.output(name).dims.index("T")) for name in outputs]
-    failed = [c for c in checks if not c.passed]
+        for chunk, chunk_checks in zip(chunks, checks):
+            for c in chunk_checks:
+                parts.setdefault(c.name, []).append((chunk.rows.start, c))
+        merged = [merge_checks(parts[name], spec.output(name).dims.index("T")) for name in outputs]
+    failed = [c for c in merged if not c.passed]
     status = "fail" if failed else "pass"
     reason = "; ".join(c.problem() for c in failed)
     known = backend.known_issues.get(case.op)
     if failed and known:
         reason += f" [known issue: {known}]"
-    return CaseResult(case, backend.name, status, reason, checks)
+    return CaseResult(case, backend.name, status, reason, merged)
+
+
+def prepare_chunk(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict,
+                  ref: dict[str, torch.Tensor] | None = None) -> dict[str, PreparedOutput]:
+    """The float64 reference and bounds of one chunk, ready for check_prepared: everything of a
+    judgement that does not read the kernel's values (except, for fused_post_pre, the residual
+    the pre reads: see mhc_verify.judge_cache.REFERENCE_READS)."""
+    if ref is None:
+        ref = reference_outputs(case, inputs, params, outputs, backend.semantics_for(case.op))
+    bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
+    return {name: prepare_output(ref[name], bounds[name], value.dtype, value.device)
+            for name, value in outputs.items()}
+
+
+def compare_chunk(outputs: dict, prepared: dict[str, PreparedOutput]) -> list[OutputCheck]:
+    return [check_prepared(name, value, prepared[name]) for name, value in outputs.items()]
 
 
 def _judge_chunk(backend: Backend, case: Case, inputs: dict, params: dict, outputs: dict,
                  ref: dict[str, torch.Tensor] | None = None) -> list[OutputCheck]:
-    if ref is None:
-        ref = reference_outputs(case, inputs, params, outputs, backend.semantics_for(case.op))
-    bounds = op_bounds(case.op, inputs, params, ref, outputs, backend.precision_for(case.op))
-    return [check_output(name, outputs[name], ref[name], bounds[name]) for name in outputs]
+    return compare_chunk(outputs, prepare_chunk(backend, case, inputs, params, outputs, ref))
 
 
 def _torch_ratio(case: Case, inputs: dict, params: dict, outputs: dict,

@@ -36,8 +36,9 @@ from mhc_kernels.base import Backend
 from mhc_reference.contract import get_op
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.interrupt import reraise_if_stopping, stop_requested
-from mhc_verify.runner import judge
+from mhc_verify.judge_cache import CachedJudge, bits_equal
 from mhc_verify.sm_partitions import SmPartitions
+from mhc_verify.stress_times import StressTimes
 
 BLOCK_TOKENS = 64
 BOUND_ROW = "bound"  # heatmap key of rows over the fp64 bound (bitwise differences are keyed by stream)
@@ -97,6 +98,7 @@ class StressResult:
     judge_seconds: float = 0.0  # time in the float64 bound checks (reference, bounds, comparison)
     variants: list[str] = field(default_factory=list)  # configurations alternated (--vary-config, --vary-sms)
     seconds_per_rerun: dict[str, float] = field(default_factory=dict)  # median call time per configuration
+    times: StressTimes = field(default_factory=StressTimes)  # where the case's wall time went
 
     @property
     def failed_reruns(self) -> int:
@@ -111,6 +113,8 @@ class StressResult:
         if self.kernel_seconds > 0:
             head += (f"; {self.judged} judged in fp64 ({self.judge_seconds:.1f} s = "
                      f"{self.judge_seconds / self.kernel_seconds:.1f}x the kernel's {self.kernel_seconds:.2f} s)")
+        if self.times.total:
+            head += f"; {self.times.describe(self.seconds)}"
         if len(self.seconds_per_rerun) > 1:
             head += "; ms per call: " + ", ".join(f"{k} {v * 1e3:.3g}" for k, v in self.seconds_per_rerun.items())
         if self.failures:
@@ -187,11 +191,21 @@ class _StressRun:
                  cuda_graph: bool, partitions: SmPartitions | None, progress=None) -> None:
         self.configs, self.case, self.judge_every, self.judge_budget = configs, case, judge_every, judge_budget
         self.cuda_graph, self.partitions, self.progress = cuda_graph, partitions, progress
+        self.times = StressTimes()
+        t0 = time.perf_counter()
         base = configs[""].backend
         self.device = torch.device("cuda" if base.device_type == "cuda" else "cpu")
         self.spec = get_op(case.op)
         self.params = case.param_dict()
         self.inputs = build_inputs(case, self.device)
+        # one judge per backend object (configurations on fewer SMs share the backend's): each keeps
+        # the float64 reference and bounds of these inputs for all its judgements
+        self._judges: dict[int, CachedJudge] = {
+            id(c.backend): CachedJudge(c.backend, case, self.inputs, self.params) for c in configs.values()}
+        self._first_calls: set[tuple[str, bool]] = set()  # (configuration, graph replay) called once
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.times.setup = time.perf_counter() - t0
         self.deterministic = base.precision_for(case.op).deterministic
         self.side = torch.cuda.Stream() if self.device.type == "cuda" else None
         self.failures: list[RerunFailure] = []
@@ -215,9 +229,12 @@ class _StressRun:
             self._rerun(r, names[(r // 6) % len(names)])
         self.done = reruns
 
+    def _graph_rerun(self, r: int, name: str) -> bool:
+        return self.cuda_graph and self.device.type == "cuda" and r % 3 == 2 and not self.configs[name].sms
+
     def _call(self, r: int, name: str) -> dict[str, torch.Tensor]:
         config = self.configs[name]
-        if self.cuda_graph and self.device.type == "cuda" and r % 3 == 2 and not config.sms:
+        if self._graph_rerun(r, name):
             if name not in self._replays:
                 self._replays[name] = _GraphReplay(config.backend, self.case.op, self.inputs, self.params)
             return self._replays[name]()
@@ -244,17 +261,27 @@ class _StressRun:
         elapsed = time.perf_counter() - t0
         self.kernel_seconds += elapsed
         self.kernel_by_config[name].append(elapsed)
+        first_call = (name, self._graph_rerun(r, name))
+        if first_call not in self._first_calls:  # compiles (and a graph's capture) happen here
+            self._first_calls.add(first_call)
+            self.times.first_calls += elapsed
+        else:
+            self.times.calls += elapsed
         self._out_bytes = sum(v.numel() * v.element_size() for v in outputs.values())
+        judge_ = self._judges[id(config.backend)]
         # The next judgement is expected to cost what the earlier ones did on average: judge only if
-        # the total stays within the budget after it (not only before it).
-        next_cost = self.judge_seconds / self.judged if self.judged else 0.0
-        within_budget = self.judge_seconds + next_cost <= self.judge_budget * self.kernel_seconds
+        # the total stays within the budget after it (not only before it). The reference and bounds
+        # a judge keeps for every judgement are paid once, like a compile: outside the budget.
+        once = sum(j.times.cached_seconds for j in self._judges.values())
+        per_judgement = self.judge_seconds - once
+        next_cost = per_judgement / self.judged if self.judged else 0.0
+        within_budget = per_judgement + next_cost <= self.judge_budget * self.kernel_seconds
         # Judge rerun 0, every judge_every-th, and every rerun until one passes: the bitwise
         # baseline must itself be right, or every healthy rerun after a bad first one would differ.
         if first is None or (r % self.judge_every == 0 and within_budget):
             self.judged += 1
             t1 = time.perf_counter()
-            result = judge(config.backend, self.case, self.inputs, self.params, outputs)
+            result = judge_(outputs)
             self.judge_seconds += time.perf_counter() - t1
             if result.status != "pass":
                 # every failing row (not only the first 64 per output): the heatmap shows where all are
@@ -267,10 +294,15 @@ class _StressRun:
                 self._baselines[config.baseline] = {k: v.clone() for k, v in outputs.items()}
                 return
         if first is not None and self.deterministic:
+            t2 = time.perf_counter()
             self._compare_bitwise(r, name, outputs, first)
+            self.times.bitwise += time.perf_counter() - t2
 
     def _compare_bitwise(self, r: int, name: str, outputs: dict, first: dict) -> None:
         for out_name, value in outputs.items():
+            if bits_equal(value, first[out_name]):  # one pass on the device, one sync: the usual case
+                continue
+            # NaN against NaN (any payload) and -0 against +0 count as equal: only then look closer
             same = (value == first[out_name]) | (torch.isnan(value) & torch.isnan(first[out_name]))
             if bool(same.all()):
                 continue
@@ -324,10 +356,11 @@ def stress_case(backend: Backend, case: Case, reruns: int, judge_every: int = 50
     # the median: a configuration's first call also compiles its kernels (seconds, not milliseconds)
     per_config = {name or backend.name: round(statistics.median(times), 6)
                   for name, times in run.kernel_by_config.items() if times}
+    run.times.add_judges([j.times for j in run._judges.values()], cached=any(j.cached for j in run._judges.values()))
     return StressResult(backend.name, json.loads(case.to_json()), run.done, run.judged, run.failures,
                         time.perf_counter() - start, run.kernel_seconds, run.heat, interrupted=interrupted,
                         judge_seconds=run.judge_seconds, variants=[n or backend.name for n in configs],
-                        seconds_per_rerun=per_config)
+                        seconds_per_rerun=per_config, times=run.times)
 
 
 def heatmap_grid(result: StressResult) -> tuple[list[str], torch.Tensor]:
@@ -402,7 +435,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from mhc_verify.case_json import check_case, check_fits
     from mhc_verify.front_door import explicit_backends
     from mhc_verify.registry import discover
+    from mhc_verify.stress_times import Stopwatch
 
+    watch = Stopwatch()
     infos = discover([b for b in args.backend + (args.require_backend or []) if ":" in b])
     chosen = explicit_backends(args.backend, infos)
     for name, info in explicit_backends(args.require_backend or [], infos, "--require-backend").items():
@@ -449,6 +484,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             return 1
         print(f"--vary-sms: reruns alternate over all {partitions.total} SMs and {', '.join(partitions.streams)}; "
               f"probe {partitions.describe()}", file=sys.stderr)
+    watch.lap("backends and plan")
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -473,6 +509,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:  # while building the inputs: nothing of this case to keep
                 stopped = True
                 break
+            watch.lap("cases")
             failed += bool(result.failures)
             rec = asdict(result)
             rec["failed_reruns"] = result.failed_reruns
@@ -483,6 +520,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             png = plot_heatmap(result, out / f"heatmap-{backend.name}-{case.op}-T{case.T}.png")
             lines.append(result.summary() + (f" [heatmap {png.name}]" if png else ""))
             print(lines[-1], file=sys.stderr)
+            watch.lap("records and heatmaps")
             if result.interrupted:
                 stopped = True
                 break
@@ -496,9 +534,10 @@ def cmd_stress(args: argparse.Namespace) -> int:
     if stopped:
         head += (f"**INTERRUPTED** after {len(lines)} of {len(plan)} cases (the last one partial); "
                  "run the same command again to resume.\n\n")
-    (out / "report.md").write_text(head + "\n".join(f"- {line}" for line in lines) + "\n")
+    watch.lap("records and heatmaps")
+    (out / "report.md").write_text(head + "\n".join(f"- {line}" for line in lines) + f"\n\n{watch.describe()}\n")
     print(f"stress: {len(plan)} cases, {failed} with failures{', INTERRUPTED' if stopped else ''}; "
-          f"report {out / 'report.md'}, log {log}")
+          f"report {out / 'report.md'}, log {log}; {watch.describe()}")
     return 1 if failed or stopped else 0
 
 
