@@ -154,7 +154,7 @@ def test_bad_arguments_are_one_line(capsys, tmp_path, argv, expected):
 def test_bench_front_door(capsys, tmp_path):
     """``python -m mhc_verify.bench`` has its own parser; the same front door (checked before its GPU test)."""
     _refused(capsys, ["--out", "/proc/x"], "argument --out: /proc/x: cannot write in /proc", run=bench.main)
-    _refused(capsys, ["--out", str(tmp_path), "--tokens", "0"], "argument --tokens: must be a positive integer",
+    _refused(capsys, ["--out", str(tmp_path), "--tokens", "0"], "argument --tokens: expected comma-separated positive integers, got '0'",
              run=bench.main)
     _refused(capsys, ["--out", str(tmp_path), "--backend", "os:path"], "--backend os:path: cannot load",
              run=bench.main)
