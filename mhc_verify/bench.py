@@ -54,25 +54,9 @@ __all__ = ["BenchRow", "OPS", "TOKENS", "HIDDEN", "copy_bandwidth", "engine_spli
 
 
 def time_call(fn: Callable[[], Any], min_seconds: float = 0.02, batches: int = 5) -> float:
-    """Median over batches of the mean time per call in seconds (CUDA events around each batch)."""
-    fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    one = max(time.perf_counter() - t0, 1e-6)
-    iters = max(1, min(200, int(min_seconds / one)))
-    samples = []
-    for _ in range(batches):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        end.synchronize()
-        samples.append(start.elapsed_time(end) / 1e3 / iters)
-    samples.sort()
-    return samples[len(samples) // 2]
+    """Median over batches of the mean GPU time per call in seconds (CudaTimer.eager: CUDA events
+    around each batch of back-to-back calls)."""
+    return CudaTimer(min_seconds=min_seconds, batches=batches).eager(fn, tokens=0).us / 1e6
 
 
 def engine_splits(tokens: int, k: int, block_m: int, n_sms: int, split_multiple: int = 64) -> int:
