@@ -27,8 +27,9 @@ from pathlib import Path
 
 import torch
 from hypothesis import HealthCheck, Phase, assume, given, settings, target
+from hypothesis.errors import Unsatisfiable
 
-from mhc_kernels.base import Backend
+from mhc_kernels.base import Backend, ConstraintError
 from mhc_reference.contract import OPS, dim_sizes
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.error_model import ulp
@@ -77,6 +78,9 @@ class CaseComparison:
     raised: str = ""  # "A" or "B": which one raised (A runs first; B is not run once A raised)
     b_worse: list[str] = field(default_factory=list)
     a_worse: list[str] = field(default_factory=list)
+    # a backend refused the built inputs under its declared constraints (e.g. strided views for a
+    # kernel that asserts contiguity): the case is outside the swap, not a crash
+    outside: str = ""
 
     @property
     def severity(self) -> float:
@@ -108,6 +112,8 @@ def compare_case(a: Backend, b: Backend, case: Case) -> CaseComparison:
     for tag, backend, inputs in (("A", a, inputs_a), ("B", b, inputs_b)):
         try:
             outs[tag] = backend.run(case.op, inputs, params)
+        except ConstraintError as e:
+            return CaseComparison(json.loads(case.to_json()), [], outside=f"{tag}: {e}")
         except Exception as e:  # noqa: BLE001 - a crash is reported, never a pass
             return CaseComparison(json.loads(case.to_json()), [], error=f"{tag} ({backend.name}) raised "
                                   f"{type(e).__name__}: {str(e)[:300]}", raised=tag)
@@ -151,6 +157,9 @@ class SwapResult:
     # how the user named the backends (a module:attr spec replays, a class's name may not)
     spec_a: str = ""
     spec_b: str = ""
+    # the first case outside a backend's declared constraints (B's, or A's on built inputs): why no case
+    # ran on both when every drawn case was (Hypothesis gives up)
+    outside_b: str = ""
 
     @property
     def b_raises(self) -> list[CaseComparison]:
@@ -163,7 +172,9 @@ class SwapResult:
         if self.interrupted:
             head = f"interrupted after {len(self.cases)} cases" + (f" ({self.verdict})" if self.verdict == LESS else "")
         else:
-            head = self.verdict if self.cases else "no case ran on both"
+            head = self.verdict if self.cases else (
+                f"no case ran on both: every drawn case is outside the declared constraints, e.g. {self.outside_b}"
+                if self.outside_b else "no case ran on both")
         parts = [head]
         if self.b_raises:
             parts.append(f"B raises where A runs ({len(self.b_raises)} cases)")
@@ -213,9 +224,14 @@ def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: i
 
     def body(case: Case) -> None:
         given_inputs = {"norm_weight": True} if case.norm_weight else {}
-        assume(b.supports(op, dim_sizes(case.T, case.n, case.H, case.n_splits), given_inputs,
-                          case.param_dict()) is None)
+        why_not = b.supports(op, dim_sizes(case.T, case.n, case.H, case.n_splits), given_inputs, case.param_dict())
+        if why_not is not None:
+            result.outside_b = result.outside_b or str(why_not)
+        assume(why_not is None)
         comp = compare_case(a, b, case)
+        if comp.outside:
+            result.outside_b = result.outside_b or comp.outside
+        assume(not comp.outside)
         if comp.error:
             result.errors.append(comp)
             return
@@ -235,6 +251,8 @@ def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: i
         test()
     except AssertionError:
         pass
+    except Unsatisfiable:
+        pass  # no case both run: full_verdict says so with B's reason, and it is not a pass
     except KeyboardInterrupt:
         result.interrupted = True  # the caller writes what was judged; never a pass
         raise
@@ -369,6 +387,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.case:
         case = case_from_json(parse_json(args.case, "--case"), "--case")
         comp = compare_case(a, b, case)
+        if comp.outside:
+            result.outside_b = result.outside_b or comp.outside
+        assume(not comp.outside)
         if comp.error:
             print(f"ERROR: {comp.error}")
             return 1

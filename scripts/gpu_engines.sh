@@ -10,7 +10,8 @@
 #   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels, CUDA-graph
 #             replay per call over the decode T grid (BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE)
 # Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
-#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), BENCH_S=230,
+#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), JUDGE_EVERY=100,
+#        DEPTH_BACKENDS, DEPTH_TOKENS, DEPTH_S, BENCH_S=230,
 #        BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE, BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments
 #        such as --op mhc_pre)
 # Bundles (carried in .gpu-site, unpacked by scripts/device_env.sh): ../shared/device/gpu-site.sh,
@@ -78,7 +79,7 @@ if [[ $stages == *" stress "* ]]; then
     b=${pair%%:*}; op=${pair#*:}
     stamp "stress $b $op"
     timeout -k 15 "${STRESS_S:-70}" python3 -m mhc_verify stress --backend "$b" --op "$op" --tokens 65536,80000 \
-      --reruns "${RERUNS:-1000}" --judge-every 100 --out "$out/stress-$b-$op" --no-progress 2>&1 \
+      --reruns "${RERUNS:-1000}" --judge-every "${JUDGE_EVERY:-100}" --out "$out/stress-$b-$op" --no-progress 2>&1 \
       | grep -v ':INFO\]' | tail -n 30 | tee "$out/stress-$b-$op.log"
   done
 fi
@@ -96,8 +97,8 @@ fi
 
 if [[ $stages == *" depth "* ]]; then
   # Only the backends available here are chained (an unavailable one is named in backends.log).
-  depth_backends=$(for b in torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton sglang-tilelang sglang-torch; do
-    python3 -m mhc_verify backends --require-backend "$b" >/dev/null 2>&1 && echo "--backend $b"; done)
+  depth_backends=$(python3 -c "from mhc_verify.registry import discover; d = discover()
+print(' '.join(f'--backend {b}' for b in '${DEPTH_BACKENDS:-torch-cuda tilelang tile_kernels vllm-tilelang vllm-torch aiter-triton sglang-tilelang sglang-torch}'.split() if b in d and d[b].available))" 2>/dev/null)
   swaps=$(for pair in ${SWAP_PAIRS:-vllm-torch:vllm-tilelang vllm-tilelang:tilelang vllm-tilelang:aiter-triton torch-cuda:aiter-triton tilelang:tile_kernels vllm-tilelang:sglang-tilelang torch-cuda:sglang-tilelang sglang-torch:sglang-tilelang}; do
     a=${pair%%:*}; b=${pair#*:}
     [[ $depth_backends == *"--backend $a"* && $depth_backends == *"--backend $b"* ]] && echo "--swap $a:$b"; done)

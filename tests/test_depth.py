@@ -83,7 +83,8 @@ def test_several_swaps_are_judged_from_one_run_of_the_chains(tmp_path, capsys):
     assert code == 1
     assert [(s["from"], s["to"], s["verdict"]) for s in report["swaps"]] == [
         ("torch", "test_depth:ShrunkComb", LESS), ("test_depth:ShrunkComb", "torch", SAME)]
-    assert len(report["backends"]) == 2  # each chain ran once
+    # each chain ran once, and the correctly rounded baseline chain is reported beside them
+    assert [b["backend"] for b in report["backends"]] == ["torch", "planted-shrunk-comb", "correctly-rounded"]
 
 
 def test_a_stopped_run_writes_the_layers_it_finished(tmp_path, monkeypatch, capsys):
@@ -106,3 +107,56 @@ def test_a_stopped_run_writes_the_layers_it_finished(tmp_path, monkeypatch, caps
     assert report["meta"]["interrupted"] == "stopped after layer 2 of 5"
     assert [e["layer"] for e in report["backends"][0]["layers"]["residual"]] == [1, 2]
     assert "INTERRUPTED" in (tmp_path / "depth.md").read_text()
+
+
+class NoPre(TorchNativeBackend):
+    """Like aiter's Triton kernels: post+pre and post, no mhc_pre of its own."""
+
+    name = "planted-no-pre"
+
+    def implements(self):
+        return tuple(op for op in super().implements() if op != "mhc_pre")
+
+
+def test_a_backend_without_mhc_pre_starts_from_the_rounded_reference_pre():
+    shape = ChainShape(layers=2, tokens=8, hidden=64, seed=0)
+    torch_chain, no_pre, _ = run_chains([TorchNativeBackend(), NoPre()], shape)
+    assert no_pre.error is None, no_pre.error
+    assert (torch_chain.first_pre, no_pre.first_pre) == ("backend", "reference")
+    assert [e.layer for e in no_pre.errors["residual"]] == [1, 2]
+    assert no_pre.errors["layer_input"][-1].rms_ulps < 8, no_pre.errors["layer_input"][-1]  # a sane chain
+
+
+def test_rounding_alone_drifts_and_a_healthy_kernel_is_judged_against_that_floor():
+    """At many tokens the correctly rounded chain (float64 ops, each output rounded once) itself drifts
+    significantly from the float64 chain (on an H200 at T = 4096 x 7168, p ~ 1e-26 for every
+    backend, torch fp32 included): a healthy kernel is tested for drift in excess of that floor, so it
+    is not called biased, while the floor's own drift is reported."""
+    shape = ChainShape(layers=1, tokens=32768, hidden=256, seed=0)
+    torch_chain, floor = run_chains([TorchNativeBackend()], shape)
+    assert floor.backend == "correctly-rounded"
+    assert floor.errors["residual"][0].drift_p < 1e-6 and floor.errors["residual"][0].drift_ulps < 0
+    assert biased_layer(floor, shape.layers) is None  # the floor is never a finding
+    assert biased_layer(torch_chain, shape.layers) is None, torch_chain.errors["residual"][0]
+
+
+def test_a_harness_failure_writes_the_layers_finished_and_fails(tmp_path, monkeypatch, capsys):
+    """Out of memory in the float64 chain (seen at T = 4096 on a shared H200) ended the command with a
+    traceback and no report; now the finished layers are written, marked, and the command fails."""
+    import torch
+
+    import mhc_verify.depth_chain as chain
+
+    real = chain.block_map
+
+    def oom_at_layer_3(shape, layer, device):
+        if layer == 3:
+            raise torch.OutOfMemoryError("CUDA out of memory (planted)")
+        return real(shape, layer, device)
+
+    monkeypatch.setattr(chain, "block_map", oom_at_layer_3)
+    code = main(["depth", "--backend", "torch", "--layers", "6", "--tokens", "8", "--hidden", "64",
+                 "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "depth.json").read_text())
+    assert code == 1
+    assert "stopped after layer 2 of 6 by a harness error: OutOfMemoryError" in report["meta"]["interrupted"]

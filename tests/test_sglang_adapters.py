@@ -69,8 +69,9 @@ def test_sglang_adapters_pass_through_their_double(cls, ops):
 
 def test_sglang_tilelang_calls_the_entry_points_sglang_calls():
     backend = sglang(SglangTileLangBackend)
-    for op in ("hc_post", "fused_post_pre", "prenorm_gemm", "pre_big_fuse", "sinkhorn"):
+    for op in ("hc_post", "fused_post_pre", "pre_big_fuse", "sinkhorn"):
         assert run_case(backend, Case(op, 3, 4, 128, seed=1)).status == "pass", op
+    assert run_case(backend, Case("prenorm_gemm", 33, 4, 128, seed=1)).status == "pass"
     assert run_case(backend, Case("pre_big_fuse", 3, 4, 128, seed=1, norm_weight=True)).status == "pass"
     assert run_case(backend, Case("mhc_pre", 5, 4, 4096, seed=1)).status == "pass"
     assert set(backend.provenance()["calls"]) == {
@@ -94,14 +95,18 @@ def test_mhc_pre_small_batch_rule_is_a_constraint_never_a_silent_skip():
 def test_guards_are_sglangs_own():
     """SGLang's call sites return before the kernel at T = 0 for mhc_pre (deepseek_v4.py:3381), the
     post (deepseek_v4_mhc.py:533), the fused post+pre (mhc.py:1670), hc_split_sinkhorn (mhc.py:436)
-    and hc_head (deepseek_v4.py:3923); the big fuse and the GEMM have none: T = 0 reaches the double's
-    empty-grid error."""
+    and hc_head (deepseek_v4.py:3923); the big fuse has none: T = 0 reaches the double's empty-grid
+    error. The prenorm GEMM is launched only above 32 tokens (mhc.py:1140, 1693): T = 0 and any T <= 32
+    are outside it, never an engine finding; the split-H post only up to 384 tokens."""
     tl = sglang(SglangTileLangBackend)
     for op in ("mhc_pre", "hc_post", "fused_post_pre", "sinkhorn"):
         assert run_case(tl, Case(op, 0, 4, 4096)).status == "pass", op
-    for op in ("pre_big_fuse", "prenorm_gemm"):
-        result = run_case(tl, Case(op, 0, 4, 128))
-        assert result.status == "error" and "grid dimension must be positive" in result.reason, op
+    result = run_case(tl, Case("pre_big_fuse", 0, 4, 128))
+    assert result.status == "error" and "grid dimension must be positive" in result.reason
+    for t in (0, 32):
+        result = run_case(tl, Case("prenorm_gemm", t, 4, 128))
+        assert result.status == "not_applicable" and "below the minimum 33" in result.reason, t
+    assert "above the maximum 384" in run_case(sglang(SglangTritonBackend), Case("hc_post", 385, 4, 128)).reason
     tr = sglang(SglangTritonBackend)
     for op in ("hc_head", "hc_post", "layer_input"):
         assert run_case(tr, Case(op, 0, 4, 128)).status == "pass", op
@@ -110,7 +115,7 @@ def test_guards_are_sglangs_own():
 def test_tf32_declaration_is_judged():
     """The TileLang GEMMs are declared TF32; the double rounds fn to TF32, so an fp32 declaration
     fails on the exact-integer family that exposes it."""
-    case = Case("prenorm_gemm", 9, 4, 128, family="exact_int")
+    case = Case("prenorm_gemm", 40, 4, 128, family="exact_int")
     backend = sglang(SglangTileLangBackend)
     assert backend.precision_for("prenorm_gemm").matmul == "tf32"
     assert run_case(backend, case).status == "pass"

@@ -95,6 +95,38 @@ def test_a_crash_of_b_is_its_own_finding_beside_the_accuracy_verdict(tmp_path):
     assert "grid dimension must be positive" in md and "--case" in md
 
 
+class OnlyHugeHidden(TorchNativeBackend):
+    """Runs only H a multiple of 2^20 (as SGLang's small-batch pre runs only n*H in {16384, 28672}):
+    no case of a small profile is one it runs."""
+
+    name = "planted-only-huge-hidden"
+    constraints = {"hc_post": Constraints(hidden_multiple_of=1 << 20)}
+
+
+def test_a_swap_where_b_runs_no_drawn_case_says_so_and_does_not_pass():
+    """Seen on an H200: SGLang's mhc_pre under the ci profile; Hypothesis gave up (Unsatisfiable) and
+    the whole swap command died with a traceback instead of a report."""
+    result = swap_pair(TorchNativeBackend(), OnlyHugeHidden(), "hc_post", PROFILES["dev"], max_examples=5)
+    assert not result.cases and not result.passed
+    assert result.full_verdict.startswith("no case ran on both: every drawn case is outside the declared constraints")
+    assert "multiple of 1048576" in result.full_verdict
+
+
+class ContiguousOnly(TorchNativeBackend):
+    """Refuses strided views, as SGLang's Triton kernels assert contiguity."""
+
+    name = "planted-contiguous-only"
+    constraints = {"layer_input": Constraints(strided_inputs=False)}
+
+
+def test_a_case_b_refuses_under_its_constraints_is_outside_the_swap_not_a_crash():
+    """Seen on an H200: a strided case refused by sglang-triton's declared contiguity was reported as
+    "B raises where A runs" (a false finding)."""
+    result = swap_pair(TorchNativeBackend(), ContiguousOnly(), "layer_input", PROFILES["ci"], max_examples=30)
+    assert not result.errors and result.cases and result.passed, result.full_verdict
+    assert "must be contiguous" in result.outside_b  # some drawn cases were refused, none counted as a crash
+
+
 pytest_plugins = ["pytester"]
 
 PLANTED = '''

@@ -122,8 +122,12 @@ class SglangTileLangBackend(_Sglang):
         # mhc.py:1140-1150 (split-K GEMM up to 2048 tokens), 1190 (n_splits == 1 otherwise), 610
         # (K % 256 in the GEMM above 2048 tokens); the call site passes no n_splits (deepseek_v4.py:3429).
         "mhc_pre": SmallBatchConstraints(hc_mult=(4,), hidden_multiple_of=64, n_splits=(1,), devices=_CUDA),
-        # mhc.py:610 asserts K % hidden_block (256); one split (out is [T, M]).
-        "prenorm_gemm": Constraints(hc_mult=(4,), hidden_multiple_of=64, n_splits=(1,), devices=_CUDA),
+        # mhc.py:610 asserts K % hidden_block (256); one split (out is [T, M]). SGLang launches this
+        # GEMM only above 2048 tokens in mhc_pre (mhc.py:1140, 1193) and above 32 in the fused op
+        # (mhc.py:1693, 1765): never at fewer than 33 tokens, so neither at T = 0, where it raises
+        # (an invalid TMA descriptor for zero rows; seen on an H200, not an engine finding).
+        "prenorm_gemm": Constraints(hc_mult=(4,), hidden_multiple_of=64, n_splits=(1,), min_tokens=33,
+                                    devices=_CUDA),
         # above 32 tokens the fused op runs the same GEMM (mhc.py:1765): K % 256; n_splits is chosen
         # inside (mhc.py:1694-1698), the call site passes none.
         "fused_post_pre": Constraints(hc_mult=(4,), hidden_multiple_of=64, n_splits=(1,), devices=_CUDA),
@@ -224,8 +228,11 @@ class SglangTritonBackend(_Sglang):
         # mhc_head.py:133 pads n to a power of two and the masks compare with the padded count
         # (mhc_head.py:63, 82): another n reads past fn, hc_base and the row.
         "hc_head": Constraints(hc_mult=(1, 2, 4, 8), devices=_CUDA),
-        # mhc_post_split_h.py:12-16 hardcode 4 streams; :40 asserts contiguous inputs.
-        "hc_post": Constraints(hc_mult=(4,), devices=_CUDA, strided_inputs=False),
+        # mhc_post_split_h.py:12-16 hardcode 4 streams; :40 asserts contiguous inputs. SGLang calls it
+        # for at most 384 tokens ("the kernel's own tile limit", srt/models/deepseek_v4_mhc.py:553-561;
+        # 1..64 on sm90, :578-583): its 32-bit offsets (token * 4 * H, mhc_post_split_h.py:15) pass
+        # 2^31 past 74 898 tokens at H = 7168 (an illegal address at 80 000 on an H200), never reached.
+        "hc_post": Constraints(hc_mult=(4,), devices=_CUDA, strided_inputs=False, max_tokens=384),
         # mhc.py:2747 asserts x_flat.stride(1) == 1 and :2182 reads stream k at k*H: a residual whose
         # rows are not dense [n*H] is outside it (SGLang's residual is dense; pre may be strided,
         # but the contract's strided layout strides both).

@@ -1,0 +1,118 @@
+"""Where the GPU time of one op call goes: every kernel it launches, with its device time, per
+(backend, op, T). One GPU run, well under a minute once the kernels are compiled.
+
+    source scripts/device_env.sh
+    python scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang \
+        --op mhc_pre --op fused_post_pre --op hc_head --tokens 1,8,32,128,65536 --hidden 7168 --out prof.md
+
+Each op is called once (compiles), then CALLS times eagerly under torch.profiler (CUDA activity
+only). Per call: the kernels in launch order with their device time, their sum (the GPU busy
+time), and the span from the first kernel's start to the last one's end (busy time plus the gaps
+between launches: at small T a chain of short kernels is bound by those gaps, and a CUDA graph
+replay shrinks them but does not remove them). The inputs are the benchmark's (`bench.make_inputs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections import defaultdict
+
+import torch
+
+
+def kernel_events(prof) -> list[tuple[str, float, float]]:
+    """(name, start us, duration us) of every GPU kernel the profiler saw, in start order."""
+    out = []
+    for e in prof.events():
+        if e.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        out.append((e.name, e.time_range.start, e.time_range.elapsed_us()))
+    return sorted(out, key=lambda k: k[1])
+
+
+def profile_one(backend, op: str, t: int, h: int, calls: int) -> tuple[list[tuple[str, float, int]], float, float]:
+    from mhc_verify.bench import make_inputs, op_splits
+    from mhc_reference.contract import get_op
+
+    device = torch.device("cuda")
+    n_sms = torch.cuda.get_device_properties(device).multi_processor_count
+    s = op_splits(op, t, h, n_sms)
+    inputs, params = make_inputs(op, t, h, s, device)
+    spec = get_op(op)
+    kwargs = {n: inputs.get(n) for n in spec.input_names}
+    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
+    method = getattr(backend, op)
+    backend.run(op, inputs, params)  # compiles, contract-checked
+    for _ in range(3):
+        method(**kwargs)
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            torch.cuda.synchronize()  # each call alone on the GPU: its span has no queued neighbour
+            method(**kwargs)
+        torch.cuda.synchronize()
+    events = kernel_events(prof)
+    per_call = len(events) // calls if calls else 0
+    if per_call == 0 or len(events) % calls:
+        # uneven (a one-off kernel): report totals over all calls
+        per_call = len(events)
+        calls = 1
+    per_kernel: dict[tuple[int, str], list[float]] = defaultdict(list)
+    spans, busy = [], []
+    for c in range(calls):
+        chunk = events[c * per_call:(c + 1) * per_call]
+        for i, (name, _, dur) in enumerate(chunk):
+            per_kernel[(i, name)].append(dur)
+        spans.append(chunk[-1][1] + chunk[-1][2] - chunk[0][1])
+        busy.append(sum(d for _, _, d in chunk))
+    rows = [(name, statistics.median(durs), len(durs)) for (i, name), durs in sorted(per_kernel.items())]
+    return rows, statistics.median(busy), statistics.median(spans)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", action="append", required=True)
+    p.add_argument("--op", action="append", required=True)
+    p.add_argument("--tokens", default="1,8,32,128,65536")
+    p.add_argument("--hidden", type=int, default=7168)
+    p.add_argument("--calls", type=int, default=10)
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    from mhc_verify.registry import discover, select
+
+    infos = select(a.backend, discover([b for b in a.backend if ":" in b]))
+    lines = [f"# Per-kernel device time per call ({torch.cuda.get_device_name()}, H = {a.hidden}, "
+             f"median of {a.calls} eager calls, each after a synchronize)", ""]
+    for name, info in infos.items():
+        if not info.available:
+            lines.append(f"- {name}: unavailable: {info.reason}")
+            continue
+        for op in a.op:
+            if op not in info.backend.implements():
+                continue
+            for t in (int(x) for x in a.tokens.split(",")):
+                try:
+                    rows, busy, span = profile_one(info.backend, op, t, a.hidden, a.calls)
+                except Exception as e:  # noqa: BLE001 - one failing point must not hide the others
+                    lines.append(f"\n## {name} {op} T={t}: FAILED {type(e).__name__}: {str(e)[:200]}")
+                    continue
+                lines.append(f"\n## {name} {op} T={t}: {len(rows)} kernels, busy {busy:.1f} us, "
+                             f"span {span:.1f} us (first start to last end)\n")
+                lines.append("| # | kernel | us |")
+                lines.append("|---|---|---|")
+                for i, (kname, us, _) in enumerate(rows):
+                    lines.append(f"| {i} | `{kname[:110]}` | {us:.2f} |")
+                print(f"{name} {op} T={t}: busy {busy:.1f} us span {span:.1f} us ({len(rows)} kernels)", flush=True)
+    text = "\n".join(lines) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
