@@ -154,3 +154,19 @@ def test_fused_post_pre_and_hc_head_decode_launches(rec):
     TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)
     assert rec.names == ["prenorm_gemm", "decode_head"]
     assert rec.launches[0][2][2] == (64, 32, N) and rec.launches[1][1] == (N, 4096, 64)
+
+
+def test_importing_the_decode_backend_does_not_touch_cuda():
+    """As test_tilelang_compile's check for the default backend: import and construction query no device."""
+    import subprocess
+    import sys
+
+    code = ("import torch\n"
+            "def forbidden(*a, **k):\n"
+            "    raise AssertionError('CUDA queried at import')\n"
+            "for name in ('get_device_capability', 'get_device_properties', 'is_available', 'device_count'):\n"
+            "    setattr(torch.cuda, name, forbidden)\n"
+            "import mhc_kernels.tilelang.decode_backend as d, mhc_kernels.tilelang.decode\n"
+            "d.TileLangDecode()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

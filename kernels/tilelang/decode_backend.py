@@ -31,6 +31,7 @@ from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBac
 
 # T = 1..32 is decode on DeepSeek V4 (issue 16); the GPU run decides whether the bound moves.
 DECODE_MAX_TOKENS = 32
+_MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 
 
 class TileLangDecode(TileLangBackend):
@@ -44,7 +45,7 @@ class TileLangDecode(TileLangBackend):
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens}
 
     def _decode(self, tokens: int) -> bool:
-        return 0 < tokens <= self.decode_max_tokens
+        return 0 < tokens <= min(self.decode_max_tokens, _MAX_GRID_Y)
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int
                      ) -> tuple[torch.Tensor, torch.Tensor]:
