@@ -14,11 +14,24 @@ Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up 
   hc_head         the head GEMM over the same K ranges, then decode.decode_head: H / 512 CTAs per
                   token, each computing the head weights and collapsing its columns
 
+Why (H = 7168, n = 4, 132 SMs; the default path at T = 1..32, where block_m is 64 so the grid does
+not grow with T): mhc_pre's GEMM at the benchmark's S = 16 keeps chunks = 1 (14 K tiles per split,
+under the 16 per CTA the schedule wants), 16 CTAs each streaming 14 x 20 KB of fn3 through a 2-deep
+cp.async pipeline: ~12 % of the SMs, latency bound per CTA, most of the ~25 us; then pre_big_fuse,
+one CTA per token (serial sum of the partials, 7 serial 1024-column collapse steps, then 20
+Sinkhorn repeats). hc_head (S = 1): 8 CTAs x 28 K tiles, then one CTA per token for the collapse.
+A schedule change alone (more K ranges) moves the cost into pre_big_fuse's serial, unrolled-by-
+nothing sum over the dynamic split count; hence the decode kernels, which sum a compile-time count.
+
 The ops compute what TileLangBackend computes with the same rounding points and the same declared
 precision (bf16x3 products, fp32 sums, the same elementwise formulas); only the partition of the
 K sum differs (n_splits fixes the reference's partials, which mhc_pre, fused_post_pre and hc_head do
 not return; their bound, from K / n_splits long chains, covers these shorter ones), so mixes may
 differ from the default path in their last bits. Every sum has a fixed order: bitwise reproducible.
+Like the default fused pre's chunks, the parts' sum crosses the caller's split boundaries (4 runs of
+parts / 4, then the runs): where every split's sum is exact in fp32 but the whole is not (exact-int
+inputs past 2^24 units) the model's gamma(S - 1) cross-split term counts fewer adds than this chain
+has; if the nightly check ever finds that, nest the sum in the caller's splits.
 """
 
 from __future__ import annotations
