@@ -20,8 +20,9 @@ under the 16 per CTA the schedule wants), 16 CTAs each streaming 14 x 20 KB of f
 cp.async pipeline: ~12 % of the SMs, latency bound per CTA, most of the ~25 us; then pre_big_fuse,
 one CTA per token (serial sum of the partials, 7 serial 1024-column collapse steps, then 20
 Sinkhorn repeats). hc_head (S = 1): 8 CTAs x 28 K tiles, then one CTA per token for the collapse.
-A schedule change alone (more K ranges) moves the cost into pre_big_fuse's serial, unrolled-by-
-nothing sum over the dynamic split count; hence the decode kernels, which sum a compile-time count.
+A schedule change alone (more K ranges) moves the cost into pre_big_fuse's serial loop over the
+dynamic split count (one L2 round trip per few partials); hence the decode kernels, whose sums
+run over a compile-time count, unrolled.
 
 The ops compute what TileLangBackend computes with the same rounding points and the same declared
 precision (bf16x3 products, fp32 sums, the same elementwise formulas); only the partition of the
