@@ -28,7 +28,8 @@ Job = tuple[str, str, tuple, dict]  # (label, getter in mhc_kernels.tilelang.<mo
 
 
 def jobs(hidden: int) -> list[Job]:
-    """Every kernel configuration TileLangBackend can pick at this hidden size (target excluded)."""
+    """Every kernel configuration TileLangBackend and TileLangDecode can pick at this hidden size
+    (target excluded)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
@@ -43,6 +44,20 @@ def jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
+    return out + decode_jobs(hidden)
+
+
+def decode_jobs(hidden: int) -> list[Job]:
+    """The decode path's own kernels (TileLangDecode, kernels/tilelang/decode.py) at this hidden size;
+    its GEMM is TileLangBackend's block_m 64 configuration, already in jobs()."""
+    from mhc_kernels.tilelang.decode import decode_parts
+
+    parts = decode_parts(N, hidden)
+    out: list[Job] = [(f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {})]
+    out += [(f"decode_pre[H={hidden},parts={parts},norm={b}]", "decode.decode_pre_kernel", (N, hidden, parts, b), {})
+            for b in (False, True)]
+    out.append((f"decode_norm[H={hidden}]", "decode.decode_norm_kernel", (hidden,), {}))
+    out.append((f"decode_head[H={hidden},parts={parts}]", "decode.decode_head_kernel", (N, hidden, parts), {}))
     return out
 
 

@@ -1,0 +1,345 @@
+"""Decode-speed kernels (few tokens): the work of a token spread over many CTAs.
+
+At T = 1..32 the default path runs one CTA per token for hc_post, the fused pre and the head
+collapse (a 4 x H collapse done by one CTA in H / 1024 serial steps), and the fused pre also does
+Sinkhorn (20 repeats, ~2 us of dependent shuffles and IEEE divisions) in the same CTA after its
+collapse. These kernels cut the hidden dimension into blocks of ``h_blk`` columns, one CTA each:
+
+``hc_post_wide``  grid (H / h_blk, T): hc_post's arithmetic unchanged (same products, same order,
+                  one rounding), one block of columns per CTA: bitwise the same as post.py.
+``decode_pre``    grid (H / h_blk + 1, T), after the prenorm GEMM cut into ``parts`` K ranges (a
+                  compile-time count, one CTA of the GEMM each): every CTA sums the parts' partials
+                  itself (the same code on the same values in every CTA of a token: bitwise the same
+                  pre weights everywhere), then CTA x < H / h_blk collapses its block of columns and
+                  the last CTA writes post_mix and runs Sinkhorn, beside the collapse instead of
+                  after it. With the RMSNorm weight, each collapse CTA also writes the fp32 sum of
+                  squares of its bf16 block, and ``decode_norm`` finishes the norm.
+``decode_norm``   grid (H / h_blk, T): the block sums added in block order, then layer_input =
+                  bf16(float(li) * rsqrt(sum / H + norm_eps) * float(w)) in place, the rounding
+                  points of pre.py's fused norm.
+``decode_head``   grid (H / h_blk, T): hc_head's weights from the head GEMM's parts (collapse.py's
+                  formula), then one block of the collapse.
+
+The parts' partial sums: ``groups`` groups of 32 lanes, lane c one column (the M mixes, then the sum
+of squares); group g adds its contiguous run of parts in ascending order (all loads independent and
+unrolled: one round trip to L2 instead of one per part), then the groups' sums are added in group
+order. A fixed order, no atomics: bitwise reproducible. Precision is that of the default path: fp32
+sums of fp32 partials (a shallower tree than its serial sum over S * chunks partials).
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+from mhc_kernels.tilelang.pre import butterfly, lane_masks
+
+THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums per warp
+LANES = 32
+DECODE_H_BLOCK = 512  # columns per CTA: 14 CTAs per token at H = 7168, 8 at 4096
+# The prenorm GEMM's K ranges on the decode path: K tiles of 128 (the default fused pre's tunables
+# at block_m 64), >= MIN_TILES_PER_PART per CTA, at most MAX_PARTS CTAs (one wave on 132 SMs).
+DECODE_BLOCK_K = 128
+MIN_TILES_PER_PART = 2
+MAX_PARTS = 128
+
+
+def decode_block(hidden: int) -> int:
+    """Columns per CTA of the decode kernels (a power of two dividing H, <= DECODE_H_BLOCK)."""
+    return hidden_block(hidden, DECODE_H_BLOCK)
+
+
+def decode_parts(n: int, hidden: int) -> int:
+    """How many K ranges (GEMM CTAs, partials) the decode path cuts K = n * H into: the most that
+    leave every range >= MIN_TILES_PER_PART whole 128-wide K tiles, at most MAX_PARTS. H = 7168:
+    224 tiles -> 112 parts of 2; H = 4096: 128 -> 64; H = 64: 2 -> 1."""
+    k_tiles = n * hidden // DECODE_BLOCK_K
+    assert k_tiles * DECODE_BLOCK_K == n * hidden, (n, hidden)
+    best = 1
+    for parts in range(1, min(MAX_PARTS, k_tiles // MIN_TILES_PER_PART) + 1):
+        if k_tiles % parts == 0:
+            best = parts
+    return best
+
+
+def _groups(parts: int) -> int:
+    """Groups of lanes summing the parts: 4 (one per warp) where they divide the parts evenly."""
+    return THREADS // LANES if parts % (THREADS // LANES) == 0 else 1
+
+
+def build_hc_post_wide(n: int, hidden: int, use_pdl: bool):
+    """hc_post (post.py's arithmetic) with one CTA per (block of h_blk columns, token)."""
+    import tilelang.language as T
+
+    h_blk = decode_block(hidden)
+    threads = threads_for(h_blk)
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def mhc_hc_post_wide(x: T.Tensor((tokens, hidden), "bfloat16"),
+                         residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                         post_mix: T.Tensor((tokens, n), "float32"),
+                         comb_mix: T.Tensor((tokens, n, n), "float32"),
+                         out: T.Tensor((tokens, n, hidden), "bfloat16")):
+        with T.Kernel(hidden // h_blk, tokens, threads=threads) as (hb, t):
+            comb = T.alloc_fragment((n, n), "float32")
+            post = T.alloc_fragment((n,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            xb = T.alloc_fragment((h_blk,), "bfloat16")
+            ob = T.alloc_fragment((n, h_blk), "bfloat16")
+            if use_pdl:
+                T.pdl_sync()  # the mixes come from the previous kernel
+            T.copy(comb_mix[t, 0, 0], comb)
+            T.copy(post_mix[t, 0], post)
+            T.copy(residual[t, 0, hb * h_blk], res)
+            T.copy(x[t, hb * h_blk], xb)
+            for j, h in T.Parallel(n, h_blk):
+                acc = T.alloc_var("float32")
+                acc = post[j] * xb[h]
+                for i in T.unroll(n):
+                    acc += comb[i, j] * res[i, h]
+                ob[j, h] = acc
+            T.copy(ob, out[t, 0, hb * h_blk])
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_hc_post_wide
+
+
+def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool):
+    """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
+    collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk]."""
+    import tilelang.language as T
+
+    if n & (n - 1) or n * n > 32:
+        raise ValueError(f"the lane Sinkhorn needs n a power of two with n*n <= 32, got n={n}")
+    mixes = n * n + 2 * n
+    assert mixes + 1 <= LANES, "one lane per mix and one for the sum of squares"
+    k_total = n * hidden
+    h_blk = decode_block(hidden)
+    nblk = hidden // h_blk
+    groups = _groups(parts)
+    per_group = parts // groups
+    row_masks, col_masks = lane_masks(n)
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def mhc_decode_pre(mixes_partial: T.Tensor((parts, tokens, mixes), "float32"),
+                       sqrsum_partial: T.Tensor((parts, tokens), "float32"),
+                       hc_scale: T.Tensor((3,), "float32"),
+                       hc_base: T.Tensor((mixes,), "float32"),
+                       residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                       post_mix: T.Tensor((tokens, n), "float32"),
+                       comb_mix: T.Tensor((tokens, n, n), "float32"),
+                       layer_input: T.Tensor((tokens, hidden), "bfloat16"),
+                       sq_blocks: T.Tensor((tokens, nblk), "float32"),
+                       rms_eps: T.float32, hc_pre_eps: T.float32, hc_sinkhorn_eps: T.float32,
+                       hc_post_mult_value: T.float32, sinkhorn_repeat: T.int32):
+        with T.Kernel(nblk + 1, tokens, threads=THREADS) as (bx, t):
+            tid = T.get_thread_binding()
+            sums = T.alloc_shared((groups, LANES), "float32")
+            logits = T.alloc_shared((mixes,), "float32")
+            pre = T.alloc_shared((n,), "float32")
+            rstd = T.alloc_shared((1,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            out = T.alloc_fragment((h_blk,), "bfloat16")
+            if with_norm:
+                sq_cols = T.alloc_fragment((h_blk,), "float32")
+                sq_total = T.alloc_fragment((1,), "float32")
+            if use_pdl:
+                T.pdl_sync()  # the partials come from the GEMM kernel
+            lane = tid % LANES
+            grp = tid // LANES
+            if grp < groups and lane <= mixes:
+                part = T.alloc_var("float32")
+                part = 0.0
+                for i in T.unroll(per_group):
+                    if lane < mixes:
+                        part += mixes_partial[grp * per_group + i, t, lane]
+                    else:
+                        part += sqrsum_partial[grp * per_group + i, t]
+                sums[grp, lane] = part
+            T.sync_threads()
+            if tid == mixes:
+                sq = T.alloc_var("float32")
+                sq = sums[0, mixes]
+                for g in T.unroll(groups - 1):
+                    sq += sums[g + 1, mixes]
+                rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+            T.sync_threads()
+            if tid < mixes:
+                m = T.alloc_var("float32")
+                m = sums[0, tid]
+                for g in T.unroll(groups - 1):
+                    m += sums[g + 1, tid]
+                group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+                z = m * rstd[0] * hc_scale[group] + hc_base[tid]
+                if tid < n:
+                    pre[tid] = T.sigmoid(z) + hc_pre_eps
+                elif tid < 2 * n:
+                    if bx == nblk:
+                        post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
+                else:
+                    logits[tid] = z
+            T.sync_threads()
+
+            if bx < nblk:
+                T.copy(residual[t, 0, bx * h_blk], res)
+                for h in T.Parallel(h_blk):
+                    acc = T.alloc_var("float32")
+                    acc = 0.0
+                    for k in T.unroll(n):
+                        acc += pre[k] * res[k, h]
+                    out[h] = acc
+                T.copy(out, layer_input[t, bx * h_blk])
+                if with_norm:
+                    for h in T.Parallel(h_blk):
+                        sq_cols[h] = T.Cast("float32", out[h]) * T.Cast("float32", out[h])
+                    T.reduce_sum(sq_cols, sq_total, dim=0)
+                    if tid == 0:
+                        sq_blocks[t, bx] = sq_total[0]
+            elif tid < 32:  # the extra CTA: Sinkhorn, as pre.py's warp 0
+                lane_sk = tid % (n * n)
+                v = T.alloc_var("float32")
+                red = T.alloc_var("float32")
+                v = logits[2 * n + lane_sk]
+                red = butterfly(T, v, row_masks, T.max)
+                v = T.exp(v - red)
+                red = butterfly(T, v, row_masks, _add)
+                v = v / red + hc_sinkhorn_eps
+                red = butterfly(T, v, col_masks, _add)
+                v = v / (red + hc_sinkhorn_eps)
+                for _ in T.serial(sinkhorn_repeat - 1):
+                    red = butterfly(T, v, row_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                    red = butterfly(T, v, col_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                if tid < n * n:
+                    comb_mix[t, lane_sk // n, lane_sk % n] = v
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_decode_pre
+
+
+def _add(a, b):
+    return a + b
+
+
+def build_decode_norm(hidden: int, use_pdl: bool):
+    """layer_input (the bf16 collapse) and its block sums of squares [T, H / h_blk] -> the RMSNorm'd
+    layer_input, in place: the block sums added in block order, then pre.py's rounding points."""
+    import tilelang.language as T
+
+    h_blk = decode_block(hidden)
+    nblk = hidden // h_blk
+    threads = threads_for(h_blk)
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def mhc_decode_norm(sq_blocks: T.Tensor((tokens, nblk), "float32"),
+                        norm_weight: T.Tensor((hidden,), "bfloat16"),
+                        layer_input: T.Tensor((tokens, hidden), "bfloat16"),
+                        norm_eps: T.float32):
+        with T.Kernel(nblk, tokens, threads=threads) as (hb, t):
+            li = T.alloc_fragment((h_blk,), "bfloat16")
+            w = T.alloc_fragment((h_blk,), "bfloat16")
+            y = T.alloc_fragment((h_blk,), "float32")
+            total = T.alloc_var("float32")
+            if use_pdl:
+                T.pdl_sync()  # the collapse and its sums come from decode_pre
+            total = sq_blocks[t, 0]
+            for b in T.unroll(nblk - 1):
+                total += sq_blocks[t, b + 1]
+            T.copy(layer_input[t, hb * h_blk], li)
+            T.copy(norm_weight[hb * h_blk], w)
+            for h in T.Parallel(h_blk):
+                y[h] = T.Cast("float32", li[h]) * T.rsqrt(total / hidden + norm_eps)
+                li[h] = y[h] * T.Cast("float32", w[h])
+            T.copy(li, layer_input[t, hb * h_blk])
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_decode_norm
+
+
+def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
+    """The head GEMM's partials [parts, T, n], [parts, T] -> out [T, H]: collapse.py's head weights
+    w_k = sigmoid(m_k * rsqrt(sq / K + rms_eps) * hc_scale[0] + hc_base[k]) + hc_eps, then the
+    collapse of this CTA's block of columns."""
+    import tilelang.language as T
+
+    assert n + 1 <= LANES
+    k_total = n * hidden
+    h_blk = decode_block(hidden)
+    nblk = hidden // h_blk
+    groups = _groups(parts)
+    per_group = parts // groups
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def mhc_decode_head(mixes_partial: T.Tensor((parts, tokens, n), "float32"),
+                        sqrsum_partial: T.Tensor((parts, tokens), "float32"),
+                        hc_scale: T.Tensor((1,), "float32"),
+                        hc_base: T.Tensor((n,), "float32"),
+                        residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                        out: T.Tensor((tokens, hidden), "bfloat16"),
+                        rms_eps: T.float32, hc_eps: T.float32):
+        with T.Kernel(nblk, tokens, threads=THREADS) as (hb, t):
+            tid = T.get_thread_binding()
+            sums = T.alloc_shared((groups, LANES), "float32")
+            w = T.alloc_shared((n,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            ob = T.alloc_fragment((h_blk,), "bfloat16")
+            if use_pdl:
+                T.pdl_sync()  # the partials come from the head GEMM
+            lane = tid % LANES
+            grp = tid // LANES
+            if grp < groups and lane <= n:
+                part = T.alloc_var("float32")
+                part = 0.0
+                for i in T.unroll(per_group):
+                    if lane < n:
+                        part += mixes_partial[grp * per_group + i, t, lane]
+                    else:
+                        part += sqrsum_partial[grp * per_group + i, t]
+                sums[grp, lane] = part
+            T.sync_threads()
+            if tid < n:
+                sq = T.alloc_var("float32")
+                m = T.alloc_var("float32")
+                sq = sums[0, n]
+                m = sums[0, tid]
+                for g in T.unroll(groups - 1):
+                    sq += sums[g + 1, n]
+                    m += sums[g + 1, tid]
+                w[tid] = T.sigmoid(m * T.rsqrt(sq / k_total + rms_eps) * hc_scale[0] + hc_base[tid]) + hc_eps
+            T.sync_threads()
+            T.copy(residual[t, 0, hb * h_blk], res)
+            for h in T.Parallel(h_blk):
+                acc = T.alloc_var("float32")
+                acc = 0.0
+                for k in T.unroll(n):
+                    acc += w[k] * res[k, h]
+                ob[h] = acc
+            T.copy(ob, out[t, hb * h_blk])
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_decode_head
+
+
+def hc_post_wide_kernel(n: int, hidden: int, target: Target):
+    return compile_cached("hc_post_wide", (n, hidden), lambda: build_hc_post_wide(n, hidden, target.pdl), target)
+
+
+def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target):
+    return compile_cached("decode_pre", (n, hidden, parts, with_norm),
+                          lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl), target)
+
+
+def decode_norm_kernel(hidden: int, target: Target):
+    return compile_cached("decode_norm", (hidden,), lambda: build_decode_norm(hidden, target.pdl), target)
+
+
+def decode_head_kernel(n: int, hidden: int, parts: int, target: Target):
+    return compile_cached("decode_head", (n, hidden, parts),
+                          lambda: build_decode_head(n, hidden, parts, target.pdl), target)

@@ -1,0 +1,133 @@
+"""``tilelang-decode``: our TileLang kernels with a decode path for few tokens (opt-in).
+
+Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up to
+``decode_max_tokens`` tokens it runs, per op (above that, and at T = 0, exactly TileLangBackend):
+
+  hc_post         decode.hc_post_wide: one CTA per (512 columns, token) instead of per token;
+                  bitwise the same as post.py (same arithmetic per element)
+  mhc_pre         prenorm GEMM (gemm.py, unchanged kernel and tunables) over ``decode_parts`` K
+                  ranges of 2+ K tiles (112 CTAs at H = 7168, 64 at 4096) instead of S * chunks
+                  ranges of 14-28 tiles (8-16 CTAs), then decode.decode_pre: (H / 512 + 1) CTAs per
+                  token, each summing the partials itself, one collapsing 512 columns each, the
+                  last running Sinkhorn; with norm_weight decode.decode_norm finishes the RMSNorm
+  fused_post_pre  the two above (hc_post_wide, GEMM, decode_pre [, decode_norm]), PDL-chained
+  hc_head         the head GEMM over the same K ranges, then decode.decode_head: H / 512 CTAs per
+                  token, each computing the head weights and collapsing its columns
+
+Why (H = 7168, n = 4, 132 SMs; the default path at T = 1..32, where block_m is 64 so the grid does
+not grow with T): mhc_pre's GEMM at the benchmark's S = 16 keeps chunks = 1 (14 K tiles per split,
+under the 16 per CTA the schedule wants), 16 CTAs each streaming 14 x 20 KB of fn3 through a 2-deep
+cp.async pipeline: ~12 % of the SMs, latency bound per CTA, most of the ~25 us; then pre_big_fuse,
+one CTA per token (serial sum of the partials, 7 serial 1024-column collapse steps, then 20
+Sinkhorn repeats). hc_head (S = 1): 8 CTAs x 28 K tiles, then one CTA per token for the collapse.
+A schedule change alone (more K ranges) moves the cost into pre_big_fuse's serial loop over the
+dynamic split count (one L2 round trip per few partials); hence the decode kernels, whose sums
+run over a compile-time count, unrolled.
+
+The ops compute what TileLangBackend computes with the same rounding points and the same declared
+precision (bf16x3 products, fp32 sums, the same elementwise formulas); only the partition of the
+K sum differs (n_splits fixes the reference's partials, which mhc_pre, fused_post_pre and hc_head do
+not return; their bound, from K / n_splits long chains, covers these shorter ones), so mixes may
+differ from the default path in their last bits. Every sum has a fixed order: bitwise reproducible.
+Like the default fused pre's chunks, the parts' sum crosses the caller's split boundaries (4 runs of
+parts / 4, then the runs): where every split's sum is exact in fp32 but the whole is not (exact-int
+inputs past 2^24 units) the model's gamma(S - 1) cross-split term counts fewer adds than this chain
+has; if the nightly check ever finds that, nest the sum in the caller's splits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
+
+# T = 1..32 is decode on DeepSeek V4 (issue 16); the GPU run decides whether the bound moves.
+DECODE_MAX_TOKENS = 32
+_MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
+
+
+class TileLangDecode(TileLangBackend):
+    """TileLangBackend with the decode path (module docstring) for 1..decode_max_tokens tokens."""
+
+    name = "tilelang-decode"
+    description = "our TileLang kernels, with decode-speed variants for few tokens (kernels/tilelang/decode.py)"
+    decode_max_tokens = DECODE_MAX_TOKENS
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens}
+
+    def _decode(self, tokens: int) -> bool:
+        return 0 < tokens <= min(self.decode_max_tokens, _MAX_GRID_Y)
+
+    def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (the kernel
+        takes its K ranges from the partials' first dimension: one CTA per range and token block)."""
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m = block_m_for(t)
+        tunables = dict(WIDE_K_TILES[block_m])
+        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        parts = decode_parts(n, hidden)
+        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+        return mixes, sqrsum
+
+    # -- ops --------------------------------------------------------------------------------------
+    def hc_post(self, x, residual, post_mix, comb_mix):
+        t, n, h = residual.shape
+        if not self._decode(t):
+            return super().hc_post(x, residual, post_mix, comb_mix)
+        from mhc_kernels.tilelang.decode import hc_post_wide_kernel
+
+        out = torch.empty_like(residual)
+        self._count("hc_post_wide")
+        hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
+        return out
+
+    def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
+                hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        t, n, h = residual.shape
+        if not self._decode(t):
+            return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
+                                   hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
+        from mhc_kernels.tilelang.decode import decode_block, decode_norm_kernel, decode_pre_kernel
+
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        parts = mixes.shape[0]
+        post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
+        comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
+        layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        # the collapse blocks' sums of squares (read only with norm_weight)
+        sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
+        with_norm = norm_weight is not None
+        self._count(f"decode_pre[parts={parts},norm={with_norm}]")
+        decode_pre_kernel(n, h, parts, with_norm, self._target())(
+            mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,
+            float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
+            int(sinkhorn_repeat))
+        if with_norm:
+            self._count("decode_norm")
+            decode_norm_kernel(h, self._target())(sq_blocks, norm_weight, layer_input, float(norm_eps))
+        return post.unsqueeze(-1), comb, layer_input
+
+    def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
+        t, n, h = residual.shape
+        if not self._decode(t):
+            return super().hc_head(residual, fn, hc_scale, hc_base, rms_eps, hc_eps)
+        from mhc_kernels.tilelang.decode import decode_head_kernel
+
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        self._count(f"decode_head[parts={mixes.shape[0]}]")
+        decode_head_kernel(n, h, mixes.shape[0], self._target())(mixes, sqrsum, hc_scale, hc_base, residual, out,
+                                                                  float(rms_eps), float(hc_eps))
+        return out
+
+    # fused_post_pre: TileLangBackend's (self.hc_post, then self.mhc_pre on its bf16 output) takes
+    # the decode path of both at few tokens: hc_post_wide, GEMM, decode_pre [, decode_norm].

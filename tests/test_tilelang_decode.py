@@ -1,0 +1,172 @@
+"""The decode path (TileLangDecode, kernels/tilelang/decode.py) on the CPU: its kernels compile for
+sm_90a (with PDL, without atomics), its schedule, and which kernels it launches with which buffers
+(the launches replaced by recorders). What they compute is checked on a GPU by
+scripts/debug/decode_check.py and the suite's check/stress runs with
+``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``."""
+
+import re
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import _build, decode, gemm, post, pre
+from mhc_kernels.tilelang import backend as be
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+PDL = ("cudaGridDependencySynchronize", "cudaTriggerProgrammaticLaunchCompletion")
+N = 4
+MIXES = N * N + 2 * N
+
+
+def decode_configurations(hidden: int, pdl: bool):
+    parts = decode.decode_parts(N, hidden)
+    yield "hc_post_wide", lambda: decode.build_hc_post_wide(N, hidden, pdl)
+    for norm in (False, True):
+        yield f"decode_pre[norm={norm}]", lambda m=norm: decode.build_decode_pre(N, hidden, parts, m, pdl)
+    yield "decode_norm", lambda: decode.build_decode_norm(hidden, pdl)
+    yield "decode_head", lambda: decode.build_decode_head(N, hidden, parts, pdl)
+
+
+def _source(build, arch: str) -> str:
+    import tilelang
+
+    return tilelang.compile(build(), target={"kind": "cuda", "arch": arch},
+                            pass_configs=_build.pass_configs()).get_kernel_source()
+
+
+@pytest.mark.parametrize("hidden", [64, 7168])
+def test_decode_kernels_compile_for_sm90a_with_pdl(hidden):
+    for name, build in decode_configurations(hidden, pdl=True):
+        source = _source(build, "sm_90a")
+        for marker in PDL:
+            assert marker in source, f"{name}: PDL enabled but no {marker}"
+        # bitwise reproducible: no float atomics, every sum in a fixed order
+        assert "atomic" not in source.lower(), f"{name}: atomics in a deterministic kernel"
+
+
+def test_decode_kernels_without_pdl_for_sm80():
+    for name, build in decode_configurations(4096, pdl=False):
+        source = _source(build, "sm_80")
+        assert not [m for m in PDL if m in source], f"{name}: PDL disabled but present"
+
+
+def test_decode_pre_sums_every_part_once_in_fixed_groups():
+    """The generated partial sums: 4 groups (one per warp) of parts/4 unrolled loads each, and the
+    Sinkhorn loop runs in the extra CTA (blockIdx.x == H / 512), not after a collapse."""
+    source = _source(lambda: decode.build_decode_pre(N, 7168, 112, False, True), "sm_90a")
+    assert re.search(r"for \(int i = 0; i < 28; \+\+i\)", source), "112 parts in 4 groups of 28"
+    assert "blockIdx.x) < 14" in source and "blockIdx.x) == 14" in source  # 14 collapse CTAs + Sinkhorn
+
+
+@pytest.mark.parametrize("hidden,parts", [(64, 1), (256, 4), (2048, 32), (4096, 64), (5120, 80), (7168, 112),
+                                          (8192, 128)])
+def test_decode_parts(hidden, parts):
+    assert decode.decode_parts(N, hidden) == parts
+
+
+def test_decode_parts_are_whole_k_tiles_within_one_wave():
+    for hidden in range(64, 16385, 64):
+        k_tiles = N * hidden // decode.DECODE_BLOCK_K
+        parts = decode.decode_parts(N, hidden)
+        assert k_tiles % parts == 0 and parts <= decode.MAX_PARTS
+        assert k_tiles // parts >= decode.MIN_TILES_PER_PART or parts == 1
+        assert decode.decode_block(hidden) <= decode.DECODE_H_BLOCK and hidden % decode.decode_block(hidden) == 0
+
+
+def test_decode_gemm_is_an_already_compiled_configuration():
+    """The decode GEMM runs TileLangBackend's block_m 64 tunables (compiled by test_tilelang_compile)
+    with its 128-wide K tiles, the unit decode_parts counts in."""
+    assert be.WIDE_K_TILES[gemm.SMALL_T_BLOCK_M] == TileLangDecode.gemm_tunables[gemm.SMALL_T_BLOCK_M]
+    assert be.WIDE_K_TILES[gemm.SMALL_T_BLOCK_M]["block_k"] == decode.DECODE_BLOCK_K
+    assert gemm.block_m_for(TileLangDecode.decode_max_tokens) == gemm.SMALL_T_BLOCK_M
+
+
+# -- which kernels run, with which buffers (launches recorded, nothing computed) ----------------------
+
+class _Recorder:
+    def __init__(self):
+        self.launches = []
+
+    def getter(self, name):
+        def get(*config, **tunables):
+            def launch(*args):
+                self.launches.append((name, config[:-1], [tuple(a.shape) if isinstance(a, torch.Tensor) else a
+                                                          for a in args]))
+            return launch
+        return get
+
+    @property
+    def names(self):
+        return [n for n, _, _ in self.launches]
+
+
+@pytest.fixture
+def rec(monkeypatch):
+    r = _Recorder()
+    for module, names in ((decode, ("hc_post_wide_kernel", "decode_pre_kernel", "decode_norm_kernel",
+                                    "decode_head_kernel")),
+                          (gemm, ("prenorm_gemm_kernel", "chunk_sum_kernel")),
+                          (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",))):
+        for name in names:
+            monkeypatch.setattr(module, name, r.getter(name.removesuffix("_kernel")))
+    from mhc_kernels.tilelang import collapse
+    monkeypatch.setattr(collapse, "collapse_kernel", r.getter("collapse"))
+    monkeypatch.setattr(gemm, "split_fn", lambda fn, target: gemm.split_fn_reference(fn))
+    monkeypatch.setattr(be.TileLangBackend, "_target", staticmethod(lambda: _build.explicit_target()))
+    monkeypatch.setitem(be._SM_COUNT, "cpu", 132)
+    return r
+
+
+def _pre_args(t, h, norm=False):
+    residual = torch.zeros(t, N, h, dtype=torch.bfloat16)
+    fn = torch.zeros(MIXES, N * h)
+    nw = torch.ones(h, dtype=torch.bfloat16) if norm else None
+    return (residual, fn, torch.ones(3), torch.zeros(MIXES), nw, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6, 16)
+
+
+@pytest.mark.parametrize("norm", [False, True])
+def test_mhc_pre_decode_launches(rec, norm):
+    post_mix, comb, li = TileLangDecode().mhc_pre(*_pre_args(1, 7168, norm))
+    assert rec.names == ["prenorm_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
+    _, config, args = rec.launches[0]
+    assert config[3] == 64 and args[2] == (112, 1, MIXES) and args[3] == (112, 1)  # 112 K ranges, 1 CTA each
+    _, config, args = rec.launches[1]
+    assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
+    assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((1, N, 1), (1, N, N), (1, 7168))
+
+
+def test_above_the_threshold_and_at_zero_tokens_it_is_the_default_path(rec):
+    TileLangDecode().mhc_pre(*_pre_args(TileLangDecode.decode_max_tokens + 1, 7168))
+    assert rec.names == ["prenorm_gemm", "pre_big_fuse"]
+    rec.launches.clear()
+    TileLangDecode().mhc_pre(*_pre_args(0, 7168))
+    assert rec.names == []
+
+
+def test_fused_post_pre_and_hc_head_decode_launches(rec):
+    residual, fn, scale, base, *rest = _pre_args(32, 4096)
+    x = torch.zeros(32, 4096, dtype=torch.bfloat16)
+    TileLangDecode().fused_post_pre(x, residual, torch.zeros(32, N, 1), torch.zeros(32, N, N), fn, scale, base,
+                                    *rest)
+    assert rec.names == ["hc_post_wide", "prenorm_gemm", "decode_pre"]
+    assert rec.launches[1][2][2] == (64, 32, MIXES)
+    rec.launches.clear()
+    TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)
+    assert rec.names == ["prenorm_gemm", "decode_head"]
+    assert rec.launches[0][2][2] == (64, 32, N) and rec.launches[1][1] == (N, 4096, 64)
+
+
+def test_importing_the_decode_backend_does_not_touch_cuda():
+    """As test_tilelang_compile's check for the default backend: import and construction query no device."""
+    import subprocess
+    import sys
+
+    code = ("import torch\n"
+            "def forbidden(*a, **k):\n"
+            "    raise AssertionError('CUDA queried at import')\n"
+            "for name in ('get_device_capability', 'get_device_properties', 'is_available', 'device_count'):\n"
+            "    setattr(torch.cuda, name, forbidden)\n"
+            "import mhc_kernels.tilelang.decode_backend as d, mhc_kernels.tilelang.decode\n"
+            "d.TileLangDecode()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
