@@ -38,6 +38,7 @@ from mhc_reference.contract import dim_sizes, get_op, shape_of
 from mhc_verify.bench_report import BenchRow, RowSink, per_call_us, write_report
 from mhc_verify.interrupt import install_stop_handlers, reraise_if_stopping
 from mhc_verify.registry import discover, select
+from mhc_verify.runner import DeviceLost, device_lost
 from mhc_verify.timing import CudaTimer, EagerTiming, GraphTiming, Timer, copy_bandwidth
 
 # Decode (engines replay these from CUDA graphs) up to prefill chunks and the stress sizes.
@@ -185,7 +186,12 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                     if why:
                         add(BenchRow(op, name, t, h, s, None, 0, None, None, f"n/a: {why}"))
                         continue
-                    add(_measure(backend, name, spec, op, inputs, params, t, h, s, nbytes, copy_gbps, config, progress))
+                    row = _measure(backend, name, spec, op, inputs, params, t, h, s, nbytes, copy_gbps, config, progress)
+                    add(row)
+                    if row.note.startswith("FAILED") and (lost := device_lost(backend)):
+                        # a fault is sticky for the process: every later row would fail and blame the
+                        # backend measured next (seen: vllm-triton's hc_head at 80 000 tokens)
+                        raise DeviceLost(f"the CUDA context was lost by {name} at {op} T={t} H={h} ({lost})")
                 del inputs
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -377,6 +383,14 @@ def run_and_write(out: Path, backends: list[str], ops: tuple[str, ...], tokens: 
         progress(f"INTERRUPTED after {len(rows)} rows: writing what was measured")
     except torch.OutOfMemoryError as e:
         env["interrupted"] = f"stopped by out of memory after {len(rows)} rows: {str(e)[:200]}"
+        status = 1
+    except DeviceLost as e:
+        env["interrupted"] = f"stopped after {len(rows)} rows: {e}; the rest of the grid was not measured"
+        progress(f"DEVICE LOST: {e}: writing what was measured")
+        status = 1
+    except Exception as e:  # noqa: BLE001 - the harness failing must not lose the rows measured
+        env["interrupted"] = f"stopped by {type(e).__name__} after {len(rows)} rows: {str(e)[:200]}"
+        progress(f"FAILED: {type(e).__name__}: {e}: writing what was measured")
         status = 1
     finally:
         restore()

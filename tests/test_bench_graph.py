@@ -195,6 +195,26 @@ def test_the_same_error_without_a_stop_is_a_failed_row_and_the_run_goes_on(tmp_p
     assert "INTERRUPTED" not in md
 
 
+def test_a_fault_that_loses_the_context_stops_the_run_with_a_partial_report(tmp_path, fake_timer, monkeypatch):
+    """Seen on an H200: vllm-triton's hc_head faulted at 80 000 tokens; every later row failed (blaming
+    the backends measured after it) and the run died with a traceback, without bench.md."""
+    lost = {"now": False}
+    real = bench._measure
+
+    def measure(backend, name, *args, **kwargs):
+        row = real(backend, name, *args, **kwargs)
+        lost["now"] = lost["now"] or row.note.startswith("FAILED")
+        return row
+
+    monkeypatch.setattr(bench, "_measure", measure)
+    monkeypatch.setattr(bench, "device_lost", lambda backend: "AcceleratorError: illegal address" if lost["now"] else None)
+    code, md, _ = _run(tmp_path, ["torch", SPEC["plainfail"]], fake_timer, tokens=(1, 4))
+    rows = read_rows(tmp_path / "bench.jsonl")
+    assert code == 1
+    assert [(r.backend, r.T) for r in rows] == [("torch", 1), ("plainfail", 1)]  # nothing after the fault
+    assert "**INTERRUPTED**" in md and "the CUDA context was lost by plainfail at hc_post T=1" in md
+
+
 def test_read_rows_drops_a_line_cut_by_a_kill(tmp_path):
     row = BenchRow("hc_post", "torch", 1, 64, 1, 1.0, 10, 1.0, 0.5)
     path = tmp_path / "bench.jsonl"
