@@ -7,6 +7,7 @@ accurate"."""
 import json
 
 import pytest
+import torch
 
 from mhc_kernels.torch_native import TorchNativeBackend, prenorm_gemm_fp32
 from mhc_verify.cases import Case
@@ -87,16 +88,23 @@ def test_several_swaps_are_judged_from_one_run_of_the_chains(tmp_path, capsys):
     assert [b["backend"] for b in report["backends"]] == ["torch", "planted-shrunk-comb", "correctly-rounded"]
 
 
-def test_a_stopped_run_writes_the_layers_it_finished(tmp_path, monkeypatch, capsys):
-    """`timeout` stops a long depth run: the report keeps the layers every chain finished, says it was
-    interrupted, and the command fails (never a pass)."""
+@pytest.mark.parametrize("raised, why", [
+    (KeyboardInterrupt(), "stopped after layer 2 of 5"),
+    # out of memory in the float64 chain (seen at T = 4096 on a shared H200) ended the command with a
+    # traceback and no report
+    (torch.OutOfMemoryError("CUDA out of memory (planted)"),
+     "stopped after layer 2 of 5 by a harness error: OutOfMemoryError: CUDA out of memory (planted)"),
+], ids=["stop", "harness-oom"])
+def test_a_stopped_or_failing_run_writes_the_layers_it_finished(tmp_path, monkeypatch, capsys, raised, why):
+    """`timeout` stops a long depth run, or the harness fails: the report keeps the layers every chain
+    finished, says why it ended, and the command fails (never a pass)."""
     import mhc_verify.depth_chain as chain
 
     real = chain.block_map
 
     def stop_at_layer_3(shape, layer, device):
         if layer == 3:
-            raise KeyboardInterrupt
+            raise raised
         return real(shape, layer, device)
 
     monkeypatch.setattr(chain, "block_map", stop_at_layer_3)
@@ -104,7 +112,7 @@ def test_a_stopped_run_writes_the_layers_it_finished(tmp_path, monkeypatch, caps
                  "--out", str(tmp_path)])
     report = json.loads((tmp_path / "depth.json").read_text())
     assert code == 1
-    assert report["meta"]["interrupted"] == "stopped after layer 2 of 5"
+    assert report["meta"]["interrupted"] == why
     assert [e["layer"] for e in report["backends"][0]["layers"]["residual"]] == [1, 2]
     assert "INTERRUPTED" in (tmp_path / "depth.md").read_text()
 
@@ -138,25 +146,3 @@ def test_rounding_alone_drifts_and_a_healthy_kernel_is_judged_against_that_floor
     assert floor.errors["residual"][0].drift_p < 1e-6 and floor.errors["residual"][0].drift_ulps < 0
     assert biased_layer(floor, shape.layers) is None  # the floor is never a finding
     assert biased_layer(torch_chain, shape.layers) is None, torch_chain.errors["residual"][0]
-
-
-def test_a_harness_failure_writes_the_layers_finished_and_fails(tmp_path, monkeypatch, capsys):
-    """Out of memory in the float64 chain (seen at T = 4096 on a shared H200) ended the command with a
-    traceback and no report; now the finished layers are written, marked, and the command fails."""
-    import torch
-
-    import mhc_verify.depth_chain as chain
-
-    real = chain.block_map
-
-    def oom_at_layer_3(shape, layer, device):
-        if layer == 3:
-            raise torch.OutOfMemoryError("CUDA out of memory (planted)")
-        return real(shape, layer, device)
-
-    monkeypatch.setattr(chain, "block_map", oom_at_layer_3)
-    code = main(["depth", "--backend", "torch", "--layers", "6", "--tokens", "8", "--hidden", "64",
-                 "--out", str(tmp_path)])
-    report = json.loads((tmp_path / "depth.json").read_text())
-    assert code == 1
-    assert "stopped after layer 2 of 6 by a harness error: OutOfMemoryError" in report["meta"]["interrupted"]
