@@ -46,7 +46,7 @@ class AiterTritonBackend(EngineBackend):
         # min_k: on NVIDIA, mhc_post_pre's split kernel does not compile where K = n*H <= 8. With
         # config={}, BLOCK_K = min(512, next_pow2(K)) (fusions/mhc.py:597-598) and the split kernel
         # gets BLOCK_C = BLOCK_K // n (:610, :709); its tl.dot(out_flat_cast, phi_flat)
-        # (_triton_kernels/fusions/mhc.py:940) then has K = n*BLOCK_C = next_pow2(n*H), and
+        # (_triton_kernels/fusions/mhc.py:940) then has K = n*BLOCK_C = min(512, next_pow2(n*H)), and
         # Triton's NVIDIA backend needs K >= 16 for bf16 (triton/backends/nvidia/compiler.py:19-29):
         # "CompilationError at 164:15 ... Input shapes should have M >= 1, N >= 1 and K >= 16".
         # Measured (aiter e4048607a535, Triton 3.6.0, sm_90; tests/test_aiter_triton_compile.py):
