@@ -63,6 +63,7 @@ class Constraints:
 
     hc_mult: tuple[int, ...] | None = None  # allowed n; None = 1..8
     hidden_multiple_of: int = 1
+    min_k: int = 0  # smallest K = n*H (the flattened residual's width) the backend supports
     n_splits: tuple[int, ...] | None = None  # allowed n_splits; None = any divisor of K
     split_multiple_of: int = 1  # K / n_splits (one split's K range) must be a multiple of this
     min_tokens: int = 0
@@ -79,6 +80,8 @@ class Constraints:
             raise ConstraintError(f"{where} hc_mult n={n} not supported (supports {list(self.hc_mult)})")
         if h is not None and h % self.hidden_multiple_of:
             raise ConstraintError(f"{where} hidden size H={h} must be a multiple of {self.hidden_multiple_of}")
+        if n is not None and h is not None and n * h < self.min_k:
+            raise ConstraintError(f"{where} K = n*H = {n}*{h} = {n * h} is below the minimum {self.min_k}")
         s = params.get("n_splits")
         if self.n_splits is not None and s is not None and s not in self.n_splits:
             raise ConstraintError(f"{where} n_splits={s} not supported (supports {list(self.n_splits)})")

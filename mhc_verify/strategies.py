@@ -90,13 +90,22 @@ def _divisors(k: int, candidates=(1, 2, 4, 8, 16)) -> list[int]:
     return [s for s in candidates if k % s == 0]
 
 
+def _smallest_hidden(c, n: int) -> int:
+    """The smallest H the constraints allow at this n (a multiple of hidden_multiple_of, n*H >= min_k)."""
+    h = c.hidden_multiple_of
+    while n * h < c.min_k:
+        h += c.hidden_multiple_of
+    return h
+
+
 @st.composite
 def cases(draw, op: str, backend: Backend, profile: Profile) -> Case:
     spec = get_op(op)
     c = backend.constraints_for(op)
     n_choices = list(c.hc_mult) if c.hc_mult else [4, 4, 4, 1, 2, 3, 5, 6, 8]
     n = draw(st.sampled_from(n_choices))
-    hs = [h for h in profile.hidden_sizes if h % c.hidden_multiple_of == 0] or [c.hidden_multiple_of]
+    hs = [h for h in profile.hidden_sizes if h % c.hidden_multiple_of == 0 and n * h >= c.min_k] \
+        or [_smallest_hidden(c, n)]
     h = draw(st.sampled_from(hs))
     t_max = max(0, min(profile.max_tokens, profile.max_elements // (n * h), c.max_tokens or 1 << 40))
     t = draw(token_counts(t_max, profile.large_tokens).filter(lambda v: v <= t_max))
@@ -130,7 +139,7 @@ def anchor_cases(op: str, backend: Backend, profile: Profile) -> list[Case]:
     out = []
     for t, h in profile.anchors:
         n = 4 if not c.hc_mult or 4 in c.hc_mult else c.hc_mult[0]
-        if h % c.hidden_multiple_of or (c.max_tokens is not None and t > c.max_tokens):
+        if h % c.hidden_multiple_of or n * h < c.min_k or (c.max_tokens is not None and t > c.max_tokens):
             continue
         out.append(Case(op=op, T=t, n=n, H=h, family="normal", seed=t,
                         norm_weight=bool(c.norm_weight) if "norm_weight" in spec.input_names else False))

@@ -117,6 +117,11 @@ def test_declared_constraints_are_enforced():
         backend.run("hc_post", inputs, params)
     with pytest.raises(ConstraintError, match="hc_mult n=2 not supported"):
         backend.run("hc_post", build_inputs(Case("hc_post", 3, 2, 64)), {})
+    backend = TorchNativeBackend().with_overrides(constraints={"hc_post": Constraints(min_k=9)})
+    with pytest.raises(ConstraintError, match=r"K = n\*H = 4\*2 = 8 is below the minimum 9"):
+        backend.run("hc_post", build_inputs(Case("hc_post", 3, 4, 2)), {})
+    backend.run("hc_post", build_inputs(Case("hc_post", 3, 4, 3)), {})  # K = 12
+    backend.run("hc_post", build_inputs(Case("hc_post", 3, 2, 5)), {})  # K = 10
 
 
 def test_bad_case_descriptors():

@@ -150,3 +150,38 @@ def test_aiter_triton_says_why_mhc_pre_is_not_implemented():
     backend = aiter()
     assert "mhc_pre" not in backend.implements()
     assert "another function" in backend.not_implemented["mhc_pre"]
+
+
+def test_aiter_triton_fused_post_pre_declares_exactly_where_it_does_not_compile_on_nvidia():
+    """mhc_post_pre's split kernel does not compile on NVIDIA where K = n*H <= 8 (a tl.dot with K
+    below 16; measured for sm_90 in tests/test_aiter_triton_compile.py, which also checks that this
+    declaration matches the compiler). The adapter refuses exactly those shapes on a CUDA build of
+    torch, nothing on ROCm (Triton's AMD backend compiles them), and the case generator never draws
+    them; a case that asks anyway is not applicable, with the reason, never an error."""
+    from hypothesis import given, settings
+
+    from mhc_reference.contract import dim_sizes
+    from mhc_verify.strategies import anchor_cases, cases
+
+    backend = aiter()
+    expected_min = 0 if getattr(torch.version, "hip", None) else 9
+    assert backend.constraints_for("fused_post_pre").min_k == expected_min
+    assert backend.constraints_for("hc_post").min_k == 0  # mhc_post has no dot: it compiles at H = 1
+    for n in (2, 4, 8):
+        for h in (1, 2, 3, 4, 5, 8, 16, 7168):
+            refused = backend.supports("fused_post_pre", dim_sizes(1, n, h), {}, {})
+            assert bool(refused) == (n * h < expected_min), (n, h, refused)
+    drawn = set()
+
+    @settings(max_examples=60, database=None, derandomize=True)
+    @given(cases("fused_post_pre", backend, PROFILES["ci"]))
+    def collect(case):
+        drawn.add((case.n, case.H))
+
+    collect()
+    assert drawn and all(n * h >= expected_min for n, h in drawn), drawn
+    assert all(c.n * c.H >= expected_min for c in anchor_cases("fused_post_pre", backend, PROFILES["ci"]))
+    if expected_min:
+        result = run_case(backend, Case("fused_post_pre", 1, 4, 1))
+        assert result.status == "not_applicable" and "K = n*H = 4*1 = 4 is below the minimum 9" in result.reason
+        assert run_case(backend, Case("fused_post_pre", 1, 4, 3)).status == "pass"

@@ -43,7 +43,18 @@ class AiterTritonBackend(EngineBackend):
     constraints = {
         # tl.arange(0, n) over the streams and n*n Sinkhorn tiles need powers of two.
         "hc_post": Constraints(hc_mult=(2, 4, 8), devices=("cuda",)),
-        "fused_post_pre": Constraints(hc_mult=(2, 4, 8), devices=("cuda",), norm_weight=False),
+        # min_k: on NVIDIA, mhc_post_pre's split kernel does not compile where K = n*H <= 8. With
+        # config={}, BLOCK_K = min(512, next_pow2(K)) (fusions/mhc.py:597-598) and the split kernel
+        # gets BLOCK_C = BLOCK_K // n (:610, :709); its tl.dot(out_flat_cast, phi_flat)
+        # (_triton_kernels/fusions/mhc.py:940) then has K = n*BLOCK_C = min(512, next_pow2(n*H)), and
+        # Triton's NVIDIA backend needs K >= 16 for bf16 (triton/backends/nvidia/compiler.py:19-29):
+        # "CompilationError at 164:15 ... Input shapes should have M >= 1, N >= 1 and K >= 16".
+        # Measured (aiter e4048607a535, Triton 3.6.0, sm_90; tests/test_aiter_triton_compile.py):
+        # fails for (n, H) = (2, 1..4), (4, 1..2), (8, 1), compiles from n*H = 9 up (seen on an
+        # H200 as 7 swap cases at H = 1, n = 4). Engines run H = 4096 and 7168. Triton's AMD backend
+        # has no lower bound on a dot's K (backends/amd/compiler.py:15-18; gfx942 compiles it).
+        "fused_post_pre": Constraints(hc_mult=(2, 4, 8), devices=("cuda",), norm_weight=False,
+                                      min_k=0 if getattr(torch.version, "hip", None) else 9),
     }
     not_implemented = {
         "mhc_pre": ("aiter's Triton has no standalone pre with the engines' Sinkhorn: mhc() computes another "
