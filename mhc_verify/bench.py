@@ -200,6 +200,15 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
     return copy_gbps, prov
 
 
+def direct_call(backend, spec, inputs: dict, params: dict) -> Callable[[], Any]:
+    """The backend's op method bound to these inputs and params: the kernels alone, without the
+    contract checks of ``Backend.run`` (what an engine's hot path pays)."""
+    method = getattr(backend, spec.name)
+    kwargs = {n: inputs.get(n) for n in spec.input_names}
+    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
+    return lambda: method(**kwargs)
+
+
 def _measure(backend, name: str, spec, op: str, inputs: dict, params: dict, t: int, h: int, s: int, nbytes: int,
              copy_gbps: float, config: BenchConfig, progress: Callable[[str], None]) -> BenchRow:
     """One backend at one (op, T, H): a contract-checked call first (it compiles), then the kernels
@@ -213,13 +222,7 @@ def _measure(backend, name: str, spec, op: str, inputs: dict, params: dict, t: i
         reraise_if_stopping(e)  # TVM FFI turns our SIGTERM into RuntimeError('') mid-compile: that is the stop
         progress(f"{where} FAILED: {type(e).__name__}: {e}")
         return BenchRow(op, name, t, h, s, None, nbytes, None, None, f"FAILED: {type(e).__name__}: {str(e)[:200]}")
-    method = getattr(backend, op)
-    kwargs = {n: inputs.get(n) for n in spec.input_names}
-    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
-
-    def call() -> Any:
-        return method(**kwargs)
-
+    call = direct_call(backend, spec, inputs, params)
     graph = eager = None
     try:
         if config.mode in ("both", "eager"):

@@ -132,11 +132,16 @@ def _model_params(op: str) -> dict:
     return {p.name: p.default for p in get_op(op).params}
 
 
+def _chain_state(fused_out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """fused_post_pre's outputs under the names the chain carries to the next layer."""
+    return {"residual": fused_out["residual_out"], "post_mix": fused_out["post_mix_out"],
+            "comb_mix": fused_out["comb_mix_out"], "layer_input": fused_out["layer_input"]}
+
+
 def _run_fused(backend: Backend, inputs: dict) -> dict[str, torch.Tensor]:
     if "fused_post_pre" in backend.implements():
         out = backend.run("fused_post_pre", inputs, _model_params("fused_post_pre"))
-        return {"residual": out["residual_out"], "post_mix": out["post_mix_out"], "comb_mix": out["comb_mix_out"],
-                "layer_input": out["layer_input"]}
+        return _chain_state(out)
     residual = backend.run("hc_post", {k: inputs[k] for k in ("x", "residual", "post_mix", "comb_mix")}, {})["out"]
     return {"residual": residual, **_run_pre(backend, residual, inputs)}
 
@@ -156,16 +161,14 @@ def _exact_fused(inputs: dict) -> dict[str, torch.Tensor]:
 
     exact_residual = hc_post(inputs["x"], inputs["residual"], inputs["post_mix"], inputs["comb_mix"])
     out = fused_reference.reference(inputs, _model_params("fused_post_pre"), pre_input=exact_residual)
-    return {"residual": out["residual_out"], "post_mix": out["post_mix_out"], "comb_mix": out["comb_mix_out"],
-            "layer_input": out["layer_input"]}
+    return _chain_state(out)
 
 
 def _ideal_fused(inputs: dict, device: str) -> dict[str, torch.Tensor]:
     """The correctly rounded fused post+pre: the float64 reference on these (rounded) inputs, each
     output rounded once to its contract dtype."""
     out = _rounded_outputs("fused_post_pre", fused_reference.reference(inputs, _model_params("fused_post_pre")), device)
-    return {"residual": out["residual_out"], "post_mix": out["post_mix_out"], "comb_mix": out["comb_mix_out"],
-            "layer_input": out["layer_input"]}
+    return _chain_state(out)
 
 
 def _rounded_outputs(op: str, exact: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:

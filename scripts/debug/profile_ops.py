@@ -33,25 +33,22 @@ def kernel_events(prof) -> list[tuple[str, float, float]]:
 
 
 def profile_one(backend, op: str, t: int, h: int, calls: int) -> tuple[list[tuple[str, float, int]], float, float]:
-    from mhc_verify.bench import make_inputs, op_splits
+    from mhc_verify.bench import direct_call, make_inputs, op_splits
     from mhc_reference.contract import get_op
 
     device = torch.device("cuda")
     n_sms = torch.cuda.get_device_properties(device).multi_processor_count
     s = op_splits(op, t, h, n_sms)
     inputs, params = make_inputs(op, t, h, s, device)
-    spec = get_op(op)
-    kwargs = {n: inputs.get(n) for n in spec.input_names}
-    kwargs.update({p.name: params.get(p.name, p.default) for p in spec.params})
-    method = getattr(backend, op)
+    call = direct_call(backend, get_op(op), inputs, params)
     backend.run(op, inputs, params)  # compiles, contract-checked
     for _ in range(3):
-        method(**kwargs)
+        call()
     torch.cuda.synchronize()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         for _ in range(calls):
             torch.cuda.synchronize()  # each call alone on the GPU: its span has no queued neighbour
-            method(**kwargs)
+            call()
         torch.cuda.synchronize()
     events = kernel_events(prof)
     per_call = len(events) // calls if calls else 0
