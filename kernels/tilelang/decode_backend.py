@@ -54,12 +54,18 @@ class TileLangDecode(TileLangBackend):
     name = "tilelang-decode"
     description = "our TileLang kernels, with decode-speed variants for few tokens (kernels/tilelang/decode.py)"
     decode_max_tokens = DECODE_MAX_TOKENS
+    # Per-op overrides of decode_max_tokens (op -> largest T on the decode kernels). hc_post and
+    # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
+    # CTAs, which may pay further up than the GEMM ops' do; the benchmark decides.
+    decode_max_tokens_by_op: dict[str, int] = {}
 
     def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens}
+        return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
+                "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op)}
 
-    def _decode(self, tokens: int) -> bool:
-        return 0 < tokens <= min(self.decode_max_tokens, _MAX_GRID_Y)
+    def _decode(self, tokens: int, op: str) -> bool:
+        limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
+        return 0 < tokens <= min(limit, _MAX_GRID_Y)
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int
                      ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +87,7 @@ class TileLangDecode(TileLangBackend):
     # -- ops --------------------------------------------------------------------------------------
     def hc_post(self, x, residual, post_mix, comb_mix):
         t, n, h = residual.shape
-        if not self._decode(t):
+        if not self._decode(t, "hc_post"):
             return super().hc_post(x, residual, post_mix, comb_mix)
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
@@ -90,15 +96,24 @@ class TileLangDecode(TileLangBackend):
         hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
-    def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+    def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+        """decode_pre over the given partials (parts = their count, a compile-time constant): the
+        default mhc_pre above the decode GEMM's range reaches this too, with its S * chunks partials."""
         t, n, h = residual.shape
-        if not self._decode(t):
-            return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
-                                   hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
+        if not self._decode(t, "pre_big_fuse"):
+            return super().pre_big_fuse(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight,
+                                        rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
+                                        norm_eps)
+        return self._decode_pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                                hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+
+    def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+        """decode.decode_pre (and decode_norm with the RMSNorm weight) on partials [P, T, M], [P, T]."""
         from mhc_kernels.tilelang.decode import decode_block, decode_norm_kernel, decode_pre_kernel
 
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        t, n, h = residual.shape
         parts = mixes.shape[0]
         post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
         comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
@@ -116,9 +131,19 @@ class TileLangDecode(TileLangBackend):
             decode_norm_kernel(h, self._target())(sq_blocks, norm_weight, layer_input, float(norm_eps))
         return post.unsqueeze(-1), comb, layer_input
 
+    def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
+                hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        t, n, h = residual.shape
+        if not self._decode(t, "mhc_pre"):
+            return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
+                                   hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                                hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
-        if not self._decode(t):
+        if not self._decode(t, "hc_head"):
             return super().hc_head(residual, fn, hc_scale, hc_base, rms_eps, hc_eps)
         from mhc_kernels.tilelang.decode import decode_head_kernel
 
@@ -131,3 +156,15 @@ class TileLangDecode(TileLangBackend):
 
     # fused_post_pre: TileLangBackend's (self.hc_post, then self.mhc_pre on its bf16 output) takes
     # the decode path of both at few tokens: hc_post_wide, GEMM, decode_pre [, decode_norm].
+
+
+class TileLangDecodeEverywhere(TileLangDecode):
+    """The decode kernels far above decode_max_tokens: a benchmark probe that locates, per op, the
+    token count where they stop paying against the default kernels (``--backend
+    mhc_kernels.tilelang.decode_backend:TileLangDecodeEverywhere``). Same arithmetic and declared
+    precision as TileLangDecode; not a default."""
+
+    name = "tilelang-decode-everywhere"
+    description = "our decode kernels up to 4096 tokens (a benchmark probe for TileLangDecode's thresholds)"
+    decode_max_tokens = 128
+    decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 4096, "hc_head": 512}

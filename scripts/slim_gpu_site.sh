@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Repacks .gpu-site/site.tar.xz (made by ../shared/device/gpu-site.sh: tilelang, tile-kernels, z3,
+# tvm_ffi) smaller, so that the tree, that bundle and vLLM's bundle with DeepGEMM (6.8 MB) fit in the
+# 64 MiB a device call carries (46 MB -> about 37 MB):
+#   - z3/lib/libz3.so is a second 22.6 MB copy of libz3.so.4.15: it becomes a symlink to it;
+#   - tvm_ffi/3rdparty/libbacktrace (sources of a library already linked into tvm_ffi's .so) and
+#     tvm_ffi/lib/libtvm_ffi_testing.so (tvm_ffi's own tests) are dropped;
+#   - xz -9e instead of the default preset.
+# Nothing that tilelang loads or compiles against is removed: TileLang's cutlass/tvm headers and
+# templates stay. The bundle is replaced in place (../shared/device/gpu-site.sh rebuilds the original).
+#
+#   bash scripts/slim_gpu_site.sh     # about 2 minutes on 2 cores
+set -euo pipefail
+top=$(git rev-parse --show-toplevel)
+src=$top/.gpu-site/site.tar.xz
+[ -f "$src" ] || { echo "no $src: run ../shared/device/gpu-site.sh first" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+tar -xJf "$src" -C "$tmp"
+z3=$tmp/site/z3/lib
+if [ -f "$z3/libz3.so" ] && [ ! -L "$z3/libz3.so" ] && cmp -s "$z3/libz3.so" "$z3/libz3.so.4.15"; then
+  ln -sf libz3.so.4.15 "$z3/libz3.so"
+fi
+rm -rf "$tmp/site/tvm_ffi/3rdparty/libbacktrace" "$tmp/site/tvm_ffi/lib/libtvm_ffi_testing.so"
+tar -C "$tmp" -cf - site | xz -9e -T"$(nproc)" > "$tmp/site.tar.xz"
+before=$(stat -c %s "$src")
+mv "$tmp/site.tar.xz" "$src"
+echo "$src: $before -> $(stat -c %s "$src") bytes"
