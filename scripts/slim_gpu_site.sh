@@ -3,8 +3,9 @@
 # tvm_ffi) smaller, so that the tree, that bundle and vLLM's bundle with DeepGEMM (6.8 MB) fit in the
 # 64 MiB a device call carries (46 MB -> about 37 MB):
 #   - z3/lib/libz3.so is a second 22.6 MB copy of libz3.so.4.15: it becomes a symlink to it;
-#   - tvm_ffi/3rdparty/libbacktrace (sources of a library already linked into tvm_ffi's .so) and
-#     tvm_ffi/lib/libtvm_ffi_testing.so (tvm_ffi's own tests) are dropped;
+#   - tvm_ffi/3rdparty/libbacktrace (sources of a library already linked into tvm_ffi's .so) is
+#     dropped. (tvm_ffi/lib/libtvm_ffi_testing.so stays: tilelang's import loads it; an H200 run
+#     without it found every tilelang and SGLang backend unavailable.)
 #   - xz -9e instead of the default preset.
 # Nothing that tilelang loads or compiles against is removed: TileLang's cutlass/tvm headers and
 # templates stay. The bundle is replaced in place (../shared/device/gpu-site.sh rebuilds the original).
@@ -21,7 +22,7 @@ z3=$tmp/site/z3/lib
 if [ -f "$z3/libz3.so" ] && [ ! -L "$z3/libz3.so" ] && cmp -s "$z3/libz3.so" "$z3/libz3.so.4.15"; then
   ln -sf libz3.so.4.15 "$z3/libz3.so"
 fi
-rm -rf "$tmp/site/tvm_ffi/3rdparty/libbacktrace" "$tmp/site/tvm_ffi/lib/libtvm_ffi_testing.so"
+rm -rf "$tmp/site/tvm_ffi/3rdparty/libbacktrace"
 tar -C "$tmp" -cf - site | xz -9e -T"$(nproc)" > "$tmp/site.tar.xz"
 before=$(stat -c %s "$src")
 mv "$tmp/site.tar.xz" "$src"
