@@ -160,13 +160,14 @@ def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Targ
 def decode_gemm_reference(x, fn, parts: int):
     """What the kernel computes, in float64 (CPU or GPU), for the GPU check: x [T, K] (bf16), fn
     [M, K] -> (mixes_partial [parts, T, M], sqrsum_partial [parts, T]) over ``parts`` contiguous
-    K ranges. Exact up to float64 rounding: the kernel's fp32 sums are judged against it."""
-    import torch
-
+    K ranges. Exact up to float64 rounding: the kernel's fp32 sums are judged against it. The
+    products are elementwise (not a BLAS call), so non-finite values propagate by IEEE rules
+    (inf * 0 = NaN, inf + -inf = NaN) as in the kernel; memory: T * M * K doubles (350 MB at
+    T = 64, M = 24, K = 28672)."""
     t, k_total = x.shape
     m = fn.shape[0]
     assert fn.shape[1] == k_total and k_total % parts == 0, (x.shape, fn.shape, parts)
     kc = k_total // parts
     xd = x.double().view(t, parts, kc).transpose(0, 1)  # [parts, T, kc]
     fd = fn.double().view(m, parts, kc).transpose(0, 1)  # [parts, M, kc]
-    return torch.bmm(xd, fd.transpose(1, 2)), (xd * xd).sum(-1)
+    return (xd.unsqueeze(2) * fd.unsqueeze(1)).sum(-1), (xd * xd).sum(-1)
