@@ -6,6 +6,7 @@ decode_gemm_reference, tested here) and the suite's check/stress runs with
 ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``."""
 
 import re
+import subprocess
 
 import pytest
 import torch
@@ -115,6 +116,58 @@ def test_decode_gemm_reference_is_the_per_range_sum():
     fn[2, 7] = 0.0
     mixes, sq = decode_gemm.decode_gemm_reference(x, fn, parts)
     assert mixes[0, 1, 2].isnan() and torch.isinf(sq[0, 1]) and torch.isfinite(mixes[1:]).all()
+
+
+DECODE_GEMM_DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+int main(int argc, char** argv) {  // K M parts threads block_t tokens smem x.bin fn.bin mixes.bin sq.bin
+  long K = atol(argv[1]), M = atol(argv[2]), parts = atol(argv[3]), threads = atol(argv[4]), bt = atol(argv[5]);
+  long T = atol(argv[6]), smem = atol(argv[7]);
+  std::vector<bfloat16_t> x(T * K); std::vector<float> fn(M * K), mixes(parts * T * M, NAN), sq(parts * T, NAN);
+  FILE* f = fopen(argv[8], "rb"); if (fread(x.data(), 2, x.size(), f) != x.size()) return 3; fclose(f);
+  f = fopen(argv[9], "rb"); if (fread(fn.data(), 4, fn.size(), f) != fn.size()) return 3; fclose(f);
+  launch(parts, (T + bt - 1) / bt, threads, smem,
+         [&] { mhc_decode_gemm_kernel(fn.data(), mixes.data(), sq.data(), x.data(), int(T)); });
+  f = fopen(argv[10], "wb"); fwrite(mixes.data(), 4, mixes.size(), f); fclose(f);
+  f = fopen(argv[11], "wb"); fwrite(sq.data(), 4, sq.size(), f); fclose(f);
+}
+"""
+
+
+@pytest.mark.parametrize("hidden,mixes,parts,threads,block_t", [(64, MIXES, 1, 256, 32), (256, N, 4, 128, 32),
+                                                                (256, MIXES, 2, 256, 8)])
+def test_decode_gemm_generated_source_run_on_the_cpu(tmp_path, hidden, mixes, parts, threads, block_t):
+    """The kernel's CUDA source (sm_90a) run by tests/cuda_on_cpu.py's emulator: every partial within
+    the fp32 bound of decode_gemm_reference (|err| < sum |x fn| * 2^-24 * K / parts), none left unwritten,
+    at T = 1, 5 and 33 (two CTA rows of 32 tokens, the second with one token)."""
+    import numpy as np
+
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    source = _source(lambda: decode_gemm.build_decode_gemm(N, hidden, mixes, parts, True, threads=threads,
+                                                           block_t=block_t), "sm_90a")
+    exe = cuda_on_cpu.compile_program(source, DECODE_GEMM_DRIVER, tmp_path)
+    k_total = N * hidden
+    kc = k_total // parts
+    smem = 4 * max(mixes * kc, threads * (mixes + 1))
+    for tokens in (1, 5, 33):
+        gen = torch.Generator().manual_seed(tokens)
+        x = (torch.randn(tokens, k_total, generator=gen) * torch.rand(tokens, 1, generator=gen) * 4).to(torch.bfloat16)
+        fn = torch.randn(mixes, k_total, generator=gen) * 1e-3
+        x.view(torch.int16).numpy().tofile(tmp_path / "x.bin")
+        fn.numpy().tofile(tmp_path / "fn.bin")
+        subprocess.run([str(exe), str(k_total), str(mixes), str(parts), str(threads), str(block_t), str(tokens),
+                        str(smem)] + [str(tmp_path / f) for f in ("x.bin", "fn.bin", "m.bin", "s.bin")], check=True)
+        got_m = torch.from_numpy(np.fromfile(tmp_path / "m.bin", np.float32)).view(parts, tokens, mixes)
+        got_s = torch.from_numpy(np.fromfile(tmp_path / "s.bin", np.float32)).view(parts, tokens)
+        ref_m, ref_s = decode_gemm.decode_gemm_reference(x, fn, parts)
+        abs_m, abs_s = decode_gemm.decode_gemm_reference(x.abs(), fn.abs(), parts)
+        assert torch.isfinite(got_m).all() and torch.isfinite(got_s).all(), f"T={tokens}: unwritten partials"
+        assert ((got_m.double() - ref_m).abs() < abs_m * 2.0 ** -24 * kc).all(), f"T={tokens}: mixes"
+        assert ((got_s.double() - ref_s).abs() < abs_s * 2.0 ** -24 * kc).all(), f"T={tokens}: sums of squares"
 
 
 @pytest.mark.parametrize("hidden,parts", [(64, 1), (256, 4), (2048, 32), (4096, 64), (5120, 80), (7168, 112),
