@@ -1,15 +1,17 @@
-"""The decode path (TileLangDecode, kernels/tilelang/decode.py) on the CPU: its kernels compile for
-sm_90a (with PDL, without atomics), its schedule, and which kernels it launches with which buffers
-(the launches replaced by recorders). What they compute is checked on a GPU by
-scripts/debug/decode_check.py and the suite's check/stress runs with
+"""The decode path (TileLangDecode, kernels/tilelang/decode.py and decode_gemm.py) on the CPU: its
+kernels compile for sm_90a (with PDL, without atomics), its schedule, and which kernels it launches
+with which buffers (the launches replaced by recorders). What they compute is checked on a GPU by
+scripts/debug/decode_check.py, scripts/debug/decode_gemm_check.py (the FMA GEMM against
+decode_gemm_reference, tested here) and the suite's check/stress runs with
 ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``."""
 
 import re
+import subprocess
 
 import pytest
 import torch
 
-from mhc_kernels.tilelang import _build, decode, gemm, post, pre
+from mhc_kernels.tilelang import _build, decode, decode_gemm, gemm, post, pre
 from mhc_kernels.tilelang import backend as be
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
@@ -20,6 +22,8 @@ MIXES = N * N + 2 * N
 
 def decode_configurations(hidden: int, pdl: bool):
     parts = decode.decode_parts(N, hidden)
+    for mixes in (MIXES, N):  # mhc_pre's GEMM and hc_head's
+        yield f"decode_gemm[M={mixes}]", lambda m=mixes: decode_gemm.build_decode_gemm(N, hidden, m, parts, pdl)
     yield "hc_post_wide", lambda: decode.build_hc_post_wide(N, hidden, pdl)
     for norm in (False, True):
         yield f"decode_pre[norm={norm}]", lambda m=norm: decode.build_decode_pre(N, hidden, parts, m, pdl)
@@ -34,7 +38,7 @@ def _source(build, arch: str) -> str:
                             pass_configs=_build.pass_configs()).get_kernel_source()
 
 
-@pytest.mark.parametrize("hidden", [64, 7168])
+@pytest.mark.parametrize("hidden", [64, 4096, 7168])
 def test_decode_kernels_compile_for_sm90a_with_pdl(hidden):
     for name, build in decode_configurations(hidden, pdl=True):
         source = _source(build, "sm_90a")
@@ -58,6 +62,114 @@ def test_decode_pre_sums_every_part_once_in_fixed_groups():
     assert "blockIdx.x) < 14" in source and "blockIdx.x) == 14" in source  # 14 collapse CTAs + Sinkhorn
 
 
+def test_decode_gemm_inner_loop_is_broadcast_fma_in_fixed_order():
+    """H = 7168, M = 24, 112 parts (256 columns), 8 warps: each thread runs 8 groups of 4 columns,
+    per group one float4 shared read of fn per mix (a broadcast: the address does not depend on the
+    lane) and 4 multiply-adds per mix; x comes in 16-byte vectors straight from global memory; the
+    8 slots' sums are added in slot order (7 adds, unrolled); shared memory for fn and the sums."""
+    source = _source(lambda: decode_gemm.build_decode_gemm(N, 7168, MIXES, 112, True), "sm_90a")
+    assert "for (int g = 0; g < 8; ++g)" in source
+    fn_reads = re.findall(r"\*\(float4\*\)\(fv \+ 0\) = \*\(float4\*\)\(\(\(float\*\)fn_sh\) \+ ([^;]*)\);", source)
+    assert fn_reads and all("& 31" not in r and "% 32" not in r for r in fn_reads), fn_reads  # no lane term
+    assert re.search(r"acc\[j_1\] = \(acc\[j_1\] \+ \(\(\(float\)xr\[[^]]*\]\) \* fv\[e_1\]\)\)", source)
+    assert "*(uint4*)(xr + (v * 8)) = *(uint4*)(x + " in source
+    assert "for (int s = 0; s < 7; ++s)" in source
+    assert "__launch_bounds__(256" in source and "atomic" not in source.lower()
+
+
+@pytest.mark.parametrize("hidden,mixes,parts,threads,block_t,cols", [
+    (7168, MIXES, 112, 256, 32, 32), (7168, MIXES, 56, 256, 32, 64), (7168, MIXES, 224, 256, 32, 16),
+    (7168, N, 112, 128, 32, 64), (7168, MIXES, 112, 256, 8, 8), (4096, MIXES, 64, 256, 32, 32),
+    (64, MIXES, 1, 256, 32, 32)])
+def test_decode_gemm_configurations_divide(hidden, mixes, parts, threads, block_t, cols):
+    assert decode_gemm.slot_columns(N * hidden, parts, threads, block_t) == cols
+
+
+@pytest.mark.parametrize("parts,threads,block_t", [(224, 256, 8), (5, 256, 32), (112, 96 + 1, 32), (112, 256, 3)])
+def test_decode_gemm_rejects_configurations_that_do_not_divide(parts, threads, block_t):
+    with pytest.raises(ValueError):
+        decode_gemm.slot_columns(N * 7168, parts, threads, block_t)
+
+
+def test_decode_gemm_default_parts_divide_for_every_hidden_size():
+    for hidden in range(64, 16385, 64):
+        parts = decode.decode_parts(N, hidden)
+        assert decode_gemm.slot_columns(N * hidden, parts, decode_gemm.THREADS, decode_gemm.BLOCK_T) % 8 == 0
+
+
+def test_decode_gemm_reference_is_the_per_range_sum():
+    """decode_gemm_reference: partials over contiguous K ranges, in float64; the parts add up to
+    the full product and sum of squares; non-finite inputs propagate (inf * 0 = NaN)."""
+    gen = torch.Generator().manual_seed(0)
+    t, k, m, parts = 3, 512, 5, 4
+    x = torch.randn(t, k, generator=gen).to(torch.bfloat16)
+    fn = torch.randn(m, k, generator=gen)
+    mixes, sq = decode_gemm.decode_gemm_reference(x, fn, parts)
+    assert mixes.shape == (parts, t, m) and sq.shape == (parts, t) and mixes.dtype == sq.dtype == torch.float64
+    xd, fd = x.double(), fn.double()
+    for p in range(parts):
+        cols = slice(p * k // parts, (p + 1) * k // parts)
+        assert torch.allclose(mixes[p], xd[:, cols] @ fd[:, cols].T, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(sq[p], (xd[:, cols] ** 2).sum(1), rtol=1e-12, atol=1e-12)
+    assert torch.allclose(mixes.sum(0), xd @ fd.T, rtol=1e-12, atol=1e-10)
+    x[1, 7] = float("inf")
+    fn[2, 7] = 0.0
+    mixes, sq = decode_gemm.decode_gemm_reference(x, fn, parts)
+    assert mixes[0, 1, 2].isnan() and torch.isinf(sq[0, 1]) and torch.isfinite(mixes[1:]).all()
+
+
+DECODE_GEMM_DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+int main(int argc, char** argv) {  // K M parts threads block_t tokens smem x.bin fn.bin mixes.bin sq.bin
+  long K = atol(argv[1]), M = atol(argv[2]), parts = atol(argv[3]), threads = atol(argv[4]), bt = atol(argv[5]);
+  long T = atol(argv[6]), smem = atol(argv[7]);
+  std::vector<bfloat16_t> x(T * K); std::vector<float> fn(M * K), mixes(parts * T * M, NAN), sq(parts * T, NAN);
+  FILE* f = fopen(argv[8], "rb"); if (fread(x.data(), 2, x.size(), f) != x.size()) return 3; fclose(f);
+  f = fopen(argv[9], "rb"); if (fread(fn.data(), 4, fn.size(), f) != fn.size()) return 3; fclose(f);
+  launch(parts, (T + bt - 1) / bt, threads, smem,
+         [&] { mhc_decode_gemm_kernel(fn.data(), mixes.data(), sq.data(), x.data(), int(T)); });
+  f = fopen(argv[10], "wb"); fwrite(mixes.data(), 4, mixes.size(), f); fclose(f);
+  f = fopen(argv[11], "wb"); fwrite(sq.data(), 4, sq.size(), f); fclose(f);
+}
+"""
+
+
+@pytest.mark.parametrize("hidden,mixes,parts,threads,block_t", [(64, MIXES, 1, 256, 32), (256, N, 4, 128, 32),
+                                                                (256, MIXES, 2, 256, 8)])
+def test_decode_gemm_generated_source_run_on_the_cpu(tmp_path, hidden, mixes, parts, threads, block_t):
+    """The kernel's CUDA source (sm_90a) run by tests/cuda_on_cpu.py's emulator: every partial within
+    the fp32 bound of decode_gemm_reference (|err| < sum |x fn| * 2^-24 * K / parts), none left unwritten,
+    at T = 1, 5 and 33 (two CTA rows of 32 tokens, the second with one token)."""
+    import numpy as np
+
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    source = _source(lambda: decode_gemm.build_decode_gemm(N, hidden, mixes, parts, True, threads=threads,
+                                                           block_t=block_t), "sm_90a")
+    exe = cuda_on_cpu.compile_program(source, DECODE_GEMM_DRIVER, tmp_path)
+    k_total = N * hidden
+    kc = k_total // parts
+    smem = 4 * max(mixes * kc, threads * (mixes + 1))
+    for tokens in (1, 5, 33):
+        gen = torch.Generator().manual_seed(tokens)
+        x = (torch.randn(tokens, k_total, generator=gen) * torch.rand(tokens, 1, generator=gen) * 4).to(torch.bfloat16)
+        fn = torch.randn(mixes, k_total, generator=gen) * 1e-3
+        x.view(torch.int16).numpy().tofile(tmp_path / "x.bin")
+        fn.numpy().tofile(tmp_path / "fn.bin")
+        subprocess.run([str(exe), str(k_total), str(mixes), str(parts), str(threads), str(block_t), str(tokens),
+                        str(smem)] + [str(tmp_path / f) for f in ("x.bin", "fn.bin", "m.bin", "s.bin")], check=True)
+        got_m = torch.from_numpy(np.fromfile(tmp_path / "m.bin", np.float32)).view(parts, tokens, mixes)
+        got_s = torch.from_numpy(np.fromfile(tmp_path / "s.bin", np.float32)).view(parts, tokens)
+        ref_m, ref_s = decode_gemm.decode_gemm_reference(x, fn, parts)
+        abs_m, abs_s = decode_gemm.decode_gemm_reference(x.abs(), fn.abs(), parts)
+        assert torch.isfinite(got_m).all() and torch.isfinite(got_s).all(), f"T={tokens}: unwritten partials"
+        assert ((got_m.double() - ref_m).abs() < abs_m * 2.0 ** -24 * kc).all(), f"T={tokens}: mixes"
+        assert ((got_s.double() - ref_s).abs() < abs_s * 2.0 ** -24 * kc).all(), f"T={tokens}: sums of squares"
+
+
 @pytest.mark.parametrize("hidden,parts", [(64, 1), (256, 4), (2048, 32), (4096, 64), (5120, 80), (7168, 112),
                                           (8192, 128)])
 def test_decode_parts(hidden, parts):
@@ -74,8 +186,8 @@ def test_decode_parts_are_whole_k_tiles_within_one_wave():
 
 
 def test_decode_gemm_is_an_already_compiled_configuration():
-    """The decode GEMM runs TileLangBackend's block_m 64 tunables (compiled by test_tilelang_compile)
-    with its 128-wide K tiles, the unit decode_parts counts in."""
+    """The "wgmma" decode GEMM runs TileLangBackend's block_m 64 tunables (compiled by
+    test_tilelang_compile) with its 128-wide K tiles, the unit decode_parts counts in."""
     assert be.WIDE_K_TILES[gemm.SMALL_T_BLOCK_M] == TileLangDecode.gemm_tunables[gemm.SMALL_T_BLOCK_M]
     assert be.WIDE_K_TILES[gemm.SMALL_T_BLOCK_M]["block_k"] == decode.DECODE_BLOCK_K
     assert gemm.block_m_for(TileLangDecode.decode_max_tokens) == gemm.SMALL_T_BLOCK_M
@@ -104,7 +216,7 @@ class _Recorder:
 def rec(monkeypatch):
     r = _Recorder()
     for module, names in ((decode, ("hc_post_wide_kernel", "decode_pre_kernel", "decode_norm_kernel",
-                                    "decode_head_kernel")),
+                                    "decode_head_kernel")), (decode_gemm, ("decode_gemm_kernel",)),
                           (gemm, ("prenorm_gemm_kernel", "chunk_sum_kernel")),
                           (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",))):
         for name in names:
@@ -126,13 +238,46 @@ def _pre_args(t, h, norm=False):
 
 @pytest.mark.parametrize("norm", [False, True])
 def test_mhc_pre_decode_launches(rec, norm):
-    post_mix, comb, li = TileLangDecode().mhc_pre(*_pre_args(1, 7168, norm))
-    assert rec.names == ["prenorm_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
+    backend = TileLangDecode()
+    post_mix, comb, li = backend.mhc_pre(*_pre_args(1, 7168, norm))
+    assert rec.names == ["decode_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
     _, config, args = rec.launches[0]
-    assert config[3] == 64 and args[2] == (112, 1, MIXES) and args[3] == (112, 1)  # 112 K ranges, 1 CTA each
+    assert config == (N, 7168, MIXES, 112)  # 112 K ranges of 256 columns
+    assert args[0] == (1, N * 7168) and args[1] == (MIXES, N * 7168)  # x as [T, K] and fn in fp32, unsplit
+    assert args[2] == (112, 1, MIXES) and args[3] == (112, 1)
     _, config, args = rec.launches[1]
     assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
     assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((1, N, 1), (1, N, N), (1, 7168))
+    assert backend.calls["decode_gemm[parts=112]"] == 1 and "split_fn" not in backend.calls
+
+
+@pytest.mark.parametrize("norm", [False, True])
+def test_mhc_pre_decode_launches_with_the_wgmma_gemm(rec, norm):
+    """decode_gemm = "wgmma": the previous decode GEMM (gemm.py, block_m 64, one CTA per K range)."""
+    backend = TileLangDecode()
+    backend.decode_gemm = "wgmma"
+    backend.mhc_pre(*_pre_args(1, 7168, norm))
+    assert rec.names == ["prenorm_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
+    _, config, args = rec.launches[0]
+    assert config[3] == 64 and args[2] == (112, 1, MIXES) and args[3] == (112, 1)  # 112 K ranges, 1 CTA each
+    assert rec.launches[1][1] == (N, 7168, 112, norm)
+
+
+def test_an_unknown_decode_gemm_is_an_error(rec):
+    backend = TileLangDecode()
+    backend.decode_gemm = "tf32"
+    with pytest.raises(ValueError, match="decode_gemm"):
+        backend.mhc_pre(*_pre_args(1, 7168))
+
+
+def test_decode_gemm_tunables_reach_the_kernel(rec, monkeypatch):
+    seen = []
+    monkeypatch.setattr(decode_gemm, "decode_gemm_kernel",
+                        lambda *config, **tunables: seen.append(tunables) or (lambda *args: None))
+    backend = TileLangDecode()
+    backend.decode_gemm_tunables = {"block_t": 8}
+    backend.mhc_pre(*_pre_args(2, 4096))
+    assert seen == [{"block_t": 8}]
 
 
 def test_above_the_threshold_and_at_zero_tokens_it_is_the_default_path(rec):
@@ -148,12 +293,13 @@ def test_fused_post_pre_and_hc_head_decode_launches(rec):
     x = torch.zeros(32, 4096, dtype=torch.bfloat16)
     TileLangDecode().fused_post_pre(x, residual, torch.zeros(32, N, 1), torch.zeros(32, N, N), fn, scale, base,
                                     *rest)
-    assert rec.names == ["hc_post_wide", "prenorm_gemm", "decode_pre"]
-    assert rec.launches[1][2][2] == (64, 32, MIXES)
+    assert rec.names == ["hc_post_wide", "decode_gemm", "decode_pre"]
+    assert rec.launches[1][1] == (N, 4096, MIXES, 64) and rec.launches[1][2][2] == (64, 32, MIXES)
     rec.launches.clear()
     TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)
-    assert rec.names == ["prenorm_gemm", "decode_head"]
-    assert rec.launches[0][2][2] == (64, 32, N) and rec.launches[1][1] == (N, 4096, 64)
+    assert rec.names == ["decode_gemm", "decode_head"]
+    assert rec.launches[0][1] == (N, 4096, N, 64) and rec.launches[0][2][2] == (64, 32, N)
+    assert rec.launches[1][1] == (N, 4096, 64)
 
 
 def test_importing_the_decode_backend_does_not_touch_cuda():

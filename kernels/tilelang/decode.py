@@ -8,7 +8,9 @@ collapse. These kernels cut the hidden dimension into blocks of ``h_blk`` column
 ``hc_post_wide``  grid (H / h_blk, T): hc_post's arithmetic unchanged (same products, same order,
                   one rounding), one block of columns per CTA: bitwise the same as post.py.
 ``decode_pre``    grid (H / h_blk + 1, T), after the prenorm GEMM cut into ``parts`` K ranges (a
-                  compile-time count, one CTA of the GEMM each): every CTA sums the parts' partials
+                  compile-time count; decode_gemm.py's fp32 FMA kernel, one CTA per range and 32
+                  tokens, or with TileLangDecode.decode_gemm = "wgmma" gemm.py's tensor-core
+                  kernel, one CTA per range): every CTA sums the parts' partials
                   itself (the same code on the same values in every CTA of a token: bitwise the same
                   pre weights everywhere), then CTA x < H / h_blk collapses its block of columns and
                   the last CTA writes post_mix and runs Sinkhorn, beside the collapse instead of
@@ -36,7 +38,9 @@ THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums pe
 LANES = 32
 DECODE_H_BLOCK = 512  # columns per CTA: 14 CTAs per token at H = 7168, 8 at 4096
 # The prenorm GEMM's K ranges on the decode path: K tiles of 128 (the default fused pre's tunables
-# at block_m 64), >= MIN_TILES_PER_PART per CTA, at most MAX_PARTS CTAs (one wave on 132 SMs).
+# at block_m 64, which the "wgmma" decode GEMM runs), >= MIN_TILES_PER_PART per CTA, at most
+# MAX_PARTS CTAs (one wave on 132 SMs). The FMA decode GEMM (decode_gemm.py) takes the same parts:
+# 256 columns each at H = 7168 and 4096, 8 warps x 32 columns, the partial sums' shape unchanged.
 DECODE_BLOCK_K = 128
 MIN_TILES_PER_PART = 2
 MAX_PARTS = 128

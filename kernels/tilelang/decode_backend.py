@@ -5,14 +5,23 @@ Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up 
 
   hc_post         decode.hc_post_wide: one CTA per (512 columns, token) instead of per token;
                   bitwise the same as post.py (same arithmetic per element)
-  mhc_pre         prenorm GEMM (gemm.py, unchanged kernel and tunables) over ``decode_parts`` K
-                  ranges of 2+ K tiles (112 CTAs at H = 7168, 64 at 4096) instead of S * chunks
-                  ranges of 14-28 tiles (8-16 CTAs), then decode.decode_pre: (H / 512 + 1) CTAs per
-                  token, each summing the partials itself, one collapsing 512 columns each, the
-                  last running Sinkhorn; with norm_weight decode.decode_norm finishes the RMSNorm
-  fused_post_pre  the two above (hc_post_wide, GEMM, decode_pre [, decode_norm]), PDL-chained
-  hc_head         the head GEMM over the same K ranges, then decode.decode_head: H / 512 CTAs per
-                  token, each computing the head weights and collapsing its columns
+  mhc_pre         decode_gemm.decode_gemm: the prenorm GEMM as fp32 FMAs on the CUDA cores over
+                  ``decode_parts`` K ranges of 256+ columns (112 CTAs at H = 7168, 64 at 4096; one
+                  more CTA row per 32 tokens), reading fn in fp32 (no bf16x3 split, no fn3 cache,
+                  no tensor cores), instead of S * chunks ranges of 14-28 K tiles (8-16 CTAs), then
+                  decode.decode_pre: (H / 512 + 1) CTAs per token, each summing the partials itself,
+                  one collapsing 512 columns each, the last running Sinkhorn; with norm_weight
+                  decode.decode_norm finishes the RMSNorm
+  fused_post_pre  the two above (hc_post_wide, decode_gemm, decode_pre [, decode_norm]), PDL-chained
+  hc_head         decode_gemm over the same K ranges (M = n), then decode.decode_head: H / 512 CTAs
+                  per token, each computing the head weights and collapsing its columns
+
+``decode_gemm = "wgmma"`` (a class attribute) runs the previous GEMM instead: gemm.py's tensor-core
+kernel (bf16x3 split of fn, block_m 64 wgmma tiles) over the same K ranges, for timing comparisons
+(scripts/debug/decode_gemm_check.py). Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x
+28672 FMAs on 2.75 MB of fn, latency bound; the tensor-core kernel spends three bf16 products per
+term and 64-row tiles (63 of 64 rows wasted at T = 1) on it: 13.6 us for mhc_pre at T = 1 on an
+H200 (graph-replayed), the GEMM the largest piece.
 
 Why (H = 7168, n = 4, 132 SMs; the default path at T = 1..32, where block_m is 64 so the grid does
 not grow with T): mhc_pre's GEMM at the benchmark's S = 16 keeps chunks = 1 (14 K tiles per split,
@@ -25,10 +34,13 @@ dynamic split count (one L2 round trip per few partials); hence the decode kerne
 run over a compile-time count, unrolled.
 
 The ops compute what TileLangBackend computes with the same rounding points and the same declared
-precision (bf16x3 products, fp32 sums, the same elementwise formulas); only the partition of the
-K sum differs (n_splits fixes the reference's partials, which mhc_pre, fused_post_pre and hc_head do
-not return; their bound, from K / n_splits long chains, covers these shorter ones), so mixes may
-differ from the default path in their last bits. Every sum has a fixed order: bitwise reproducible.
+precision (bf16x3: exact products, fp32 sums; the same elementwise formulas). The FMA GEMM is within
+it: x is bf16, each term one fp32 FMA (the product exact inside it, one rounding per add, where
+bf16x3 adds three pieces). Only the partition and order of the K sum differ (n_splits fixes the
+reference's partials, which mhc_pre, fused_post_pre and hc_head do not return; their bound, from K
+/ n_splits long chains, covers these shorter ones: K / parts / 8 FMAs per thread, 8 slot sums,
+then the parts), so mixes may differ from the default path in their last bits. Every sum has a
+fixed order: bitwise reproducible.
 Like the default fused pre's chunks, the parts' sum crosses the caller's split boundaries (4 runs of
 parts / 4, then the runs): where every split's sum is exact in fp32 but the whole is not (exact-int
 inputs past 2^24 units) the model's gamma(S - 1) cross-split term counts fewer adds than this chain
@@ -58,10 +70,15 @@ class TileLangDecode(TileLangBackend):
     # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
     # CTAs, which may pay further up than the GEMM ops' do; the benchmark decides.
     decode_max_tokens_by_op: dict[str, int] = {}
+    # The decode GEMM: "fma" (decode_gemm.py, fp32 CUDA-core FMAs) or "wgmma" (gemm.py's tensor-core
+    # kernel on the bf16x3 split, the decode path's GEMM until 2026-12-04; kept to time against).
+    decode_gemm = "fma"
+    decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
-                "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op)}
+                "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
+                "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults"}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -69,19 +86,31 @@ class TileLangDecode(TileLangBackend):
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (the kernel
-        takes its K ranges from the partials' first dimension: one CTA per range and token block)."""
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
-        from mhc_kernels.tilelang.gemm import block_m_for
+        """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (decode_pre
+        and decode_head take P at compile time). One launch: decode_gemm's FMA kernel, or with
+        ``decode_gemm = "wgmma"`` gemm.py's tensor-core kernel (which takes its K ranges from the
+        partials' first dimension) on fn's cached bf16x3 split."""
+        from mhc_kernels.tilelang.decode import decode_parts
 
         t, m = x.shape[0], fn.shape[0]
-        block_m = block_m_for(t)
-        tunables = dict(WIDE_K_TILES[block_m])
-        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
         parts = decode_parts(n, hidden)
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+        if self.decode_gemm == "fma":
+            from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
+
+            self._count(f"decode_gemm[parts={parts}]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), **self.decode_gemm_tunables)(x, fn, mixes, sqrsum)
+        elif self.decode_gemm == "wgmma":
+            from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+            from mhc_kernels.tilelang.gemm import block_m_for
+
+            block_m = block_m_for(t)
+            tunables = dict(WIDE_K_TILES[block_m])
+            assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+        else:
+            raise ValueError(f"{type(self).__name__}.decode_gemm must be 'fma' or 'wgmma', got {self.decode_gemm!r}")
         return mixes, sqrsum
 
     # -- ops --------------------------------------------------------------------------------------
@@ -155,7 +184,7 @@ class TileLangDecode(TileLangBackend):
         return out
 
     # fused_post_pre: TileLangBackend's (self.hc_post, then self.mhc_pre on its bf16 output) takes
-    # the decode path of both at few tokens: hc_post_wide, GEMM, decode_pre [, decode_norm].
+    # the decode path of both at few tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm].
 
 
 class TileLangDecodeEverywhere(TileLangDecode):

@@ -48,12 +48,15 @@ def jobs(hidden: int) -> list[Job]:
 
 
 def decode_jobs(hidden: int) -> list[Job]:
-    """The decode path's own kernels (TileLangDecode, kernels/tilelang/decode.py) at this hidden size;
-    its GEMM is TileLangBackend's block_m 64 configuration, already in jobs()."""
+    """The decode path's own kernels (TileLangDecode, kernels/tilelang/decode.py and decode_gemm.py)
+    at this hidden size; its "wgmma" GEMM is TileLangBackend's block_m 64 configuration, already in
+    jobs()."""
     from mhc_kernels.tilelang.decode import decode_parts
 
     parts = decode_parts(N, hidden)
-    out: list[Job] = [(f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {})]
+    out: list[Job] = [(f"decode_gemm[H={hidden},M={m},parts={parts}]", "decode_gemm.decode_gemm_kernel",
+                       (N, hidden, m, parts), {}) for m in (MIXES, N)]
+    out.append((f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {}))
     out += [(f"decode_pre[H={hidden},parts={parts},norm={b}]", "decode.decode_pre_kernel", (N, hidden, parts, b), {})
             for b in (False, True)]
     out.append((f"decode_norm[H={hidden}]", "decode.decode_norm_kernel", (hidden,), {}))
