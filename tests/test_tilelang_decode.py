@@ -248,7 +248,7 @@ def test_mhc_pre_decode_launches(rec, norm):
     _, config, args = rec.launches[1]
     assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
     assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((1, N, 1), (1, N, N), (1, 7168))
-    assert backend.calls["decode_gemm[parts=112]"] == 1 and "split_fn" not in backend.calls
+    assert backend.calls["decode_gemm[parts=112,block_t=8]"] == 1 and "split_fn" not in backend.calls
 
 
 @pytest.mark.parametrize("norm", [False, True])
@@ -293,13 +293,27 @@ def test_fused_post_pre_and_hc_head_decode_launches(rec):
     x = torch.zeros(32, 4096, dtype=torch.bfloat16)
     TileLangDecode().fused_post_pre(x, residual, torch.zeros(32, N, 1), torch.zeros(32, N, N), fn, scale, base,
                                     *rest)
-    assert rec.names == ["hc_post_wide", "decode_gemm", "decode_pre"]
-    assert rec.launches[1][1] == (N, 4096, MIXES, 64) and rec.launches[1][2][2] == (64, 32, MIXES)
+    # at 32 tokens the M = 24 GEMM is the tensor-core one (DECODE_GEMM_PLAN), over the same 64 K ranges
+    assert rec.names == ["hc_post_wide", "prenorm_gemm", "decode_pre"]
+    assert rec.launches[1][1][3] == 64 and rec.launches[1][2][2] == (64, 32, MIXES)
     rec.launches.clear()
     TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)
     assert rec.names == ["decode_gemm", "decode_head"]
     assert rec.launches[0][1] == (N, 4096, N, 64) and rec.launches[0][2][2] == (64, 32, N)
     assert rec.launches[1][1] == (N, 4096, 64)
+
+
+def test_the_decode_gemm_plan():
+    """decode_gemm = "auto" follows DECODE_GEMM_PLAN; "fma" / "wgmma" force one kernel at every T."""
+    backend = TileLangDecode()
+    assert backend._decode_gemm_choice(MIXES, 1) == ("fma", {"block_t": 8})
+    assert backend._decode_gemm_choice(MIXES, 8) == ("fma", {"block_t": 8})
+    assert backend._decode_gemm_choice(MIXES, 9) == ("wgmma", {})
+    assert backend._decode_gemm_choice(MIXES, 32) == ("wgmma", {})
+    assert backend._decode_gemm_choice(N, 8) == ("fma", {"block_t": 8})
+    assert backend._decode_gemm_choice(N, 32) == ("fma", {})
+    backend.decode_gemm, backend.decode_gemm_tunables = "fma", {"threads": 128}
+    assert backend._decode_gemm_choice(MIXES, 32) == ("fma", {"threads": 128})
 
 
 def test_importing_the_decode_backend_does_not_touch_cuda():

@@ -42,7 +42,10 @@ def test_hc_post_threshold_is_its_own(rec):
     _Thresholds().hc_post(x, residual, torch.zeros(128, N, 1), torch.zeros(128, N, N))
     assert rec.names == ["hc_post_wide"]
     rec.launches.clear()
-    TileLangDecode().hc_post(x, residual, torch.zeros(128, N, 1), torch.zeros(128, N, N))
+    above = TileLangDecode.decode_max_tokens_by_op["hc_post"] + 1
+    assert above > TileLangDecode.decode_max_tokens
+    x, residual = torch.zeros(above, 64, dtype=torch.bfloat16), torch.zeros(above, N, 64, dtype=torch.bfloat16)
+    TileLangDecode().hc_post(x, residual, torch.zeros(above, N, 1), torch.zeros(above, N, N))
     assert rec.names == ["hc_post"]
 
 

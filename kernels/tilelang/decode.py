@@ -152,15 +152,21 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                 T.pdl_sync()  # the partials come from the GEMM kernel
             lane = tid % LANES
             grp = tid // LANES
-            if grp < groups and lane <= mixes:
+            # One loop per source, no branch inside: a branch per part made nvcc wait for each load
+            # before the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on
+            # an H200); branch-free, every load of the group is issued at once. Same adds, same order.
+            if grp < groups and lane < mixes:
                 part = T.alloc_var("float32")
                 part = 0.0
                 for i in T.unroll(per_group):
-                    if lane < mixes:
-                        part += mixes_partial[grp * per_group + i, t, lane]
-                    else:
-                        part += sqrsum_partial[grp * per_group + i, t]
+                    part += mixes_partial[grp * per_group + i, t, lane]
                 sums[grp, lane] = part
+            elif grp < groups and lane == mixes:
+                part_sq = T.alloc_var("float32")
+                part_sq = 0.0
+                for i in T.unroll(per_group):
+                    part_sq += sqrsum_partial[grp * per_group + i, t]
+                sums[grp, lane] = part_sq
             T.sync_threads()
             if tid == mixes:
                 sq = T.alloc_var("float32")
@@ -297,15 +303,21 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
                 T.pdl_sync()  # the partials come from the head GEMM
             lane = tid % LANES
             grp = tid // LANES
-            if grp < groups and lane <= n:
+            # One loop per source, no branch inside: a branch per part made nvcc wait for each load
+            # before the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on
+            # an H200); branch-free, every load of the group is issued at once. Same adds, same order.
+            if grp < groups and lane < n:
                 part = T.alloc_var("float32")
                 part = 0.0
                 for i in T.unroll(per_group):
-                    if lane < n:
-                        part += mixes_partial[grp * per_group + i, t, lane]
-                    else:
-                        part += sqrsum_partial[grp * per_group + i, t]
+                    part += mixes_partial[grp * per_group + i, t, lane]
                 sums[grp, lane] = part
+            elif grp < groups and lane == n:
+                part_sq = T.alloc_var("float32")
+                part_sq = 0.0
+                for i in T.unroll(per_group):
+                    part_sq += sqrsum_partial[grp * per_group + i, t]
+                sums[grp, lane] = part_sq
             T.sync_threads()
             if tid < n:
                 sq = T.alloc_var("float32")

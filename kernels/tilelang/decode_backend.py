@@ -55,9 +55,32 @@ import torch
 
 from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
 
-# T = 1..32 is decode on DeepSeek V4 (issue 16); the GPU run decides whether the bound moves.
-DECODE_MAX_TOKENS = 32
+# The largest T on the decode kernels for the GEMM ops (mhc_pre, fused_post_pre's pre), and per op
+# where another bound paid better. From the H200 runs of 2026-12-04 (results/gpu/2026-12-04-h200-
+# engines-4, graph-replayed, H = 7168; TileLangDecodeEverywhere beside the default path):
+#   hc_post       the wide kernel was at least as fast as the default at every T up to 4096
+#   pre_big_fuse  decode_pre on the caller's S = 16 partials won up to 32 tokens, lost from 64
+#                 (5.2 us against TileKernels' 5.0 and our default's 6.6)
+#   hc_head       won up to 64 (8.9 against 16.9), 12.7 against 17.0 at 128, lost at 256
+#   mhc_pre       the decode GEMM plus decode_pre, estimated below the default up to 128 once
+#                 decode_pre's partial sums were branch-free (call 4's profile: 11.3 of 14.9 us at
+#                 T = 1 were decode_pre's serial loads); TileLangDecodeEverywhere ran its nightly
+#                 check and 1000 stress reruns up to these counts
+DECODE_MAX_TOKENS = 128
+DECODE_MAX_TOKENS_BY_OP = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128}
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
+# decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
+# H200 timing of call 3 (results/gpu/2026-12-04-h200-engines-4, scripts/debug/decode_gemm_check.py;
+# graph-replayed, us at T = 1 / 8 / 32, H = 7168): M = 24 fma block_t 8: 2.25 / 2.62 / 6.24,
+# fma block_t 32: 3.63 / 3.79 / 4.45, wgmma 3.34 / 3.39 / 3.75; M = 4 fma block_t 8: 1.45 / 1.57 /
+# 2.55, fma block_t 32: 1.77 / 1.75 / 2.24, wgmma 2.44 / 2.51 / 2.58. Above 8 tokens a CTA of 8
+# tokens per slot repeats fn's loads per 8 tokens; the tensor cores take M = 24 from there.
+DECODE_GEMM_PLAN: tuple[tuple[int, int | None, str, dict[str, int]], ...] = (
+    (24, 8, "fma", {"block_t": 8}),
+    (24, None, "wgmma", {}),
+    (4, 8, "fma", {"block_t": 8}),
+    (4, None, "fma", {}),
+)
 
 
 class TileLangDecode(TileLangBackend):
@@ -69,10 +92,11 @@ class TileLangDecode(TileLangBackend):
     # Per-op overrides of decode_max_tokens (op -> largest T on the decode kernels). hc_post and
     # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
     # CTAs, which may pay further up than the GEMM ops' do; the benchmark decides.
-    decode_max_tokens_by_op: dict[str, int] = {}
-    # The decode GEMM: "fma" (decode_gemm.py, fp32 CUDA-core FMAs) or "wgmma" (gemm.py's tensor-core
-    # kernel on the bf16x3 split, the decode path's GEMM until 2026-12-04; kept to time against).
-    decode_gemm = "fma"
+    decode_max_tokens_by_op: dict[str, int] = DECODE_MAX_TOKENS_BY_OP
+    # The decode GEMM: "auto" (per (M, T), DECODE_GEMM_PLAN), or for timing one kernel at every T:
+    # "fma" (decode_gemm.py, fp32 CUDA-core FMAs, on decode_gemm_tunables) or "wgmma" (gemm.py's
+    # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
+    decode_gemm = "auto"
     decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
 
     def provenance(self) -> dict[str, Any]:
@@ -96,12 +120,14 @@ class TileLangDecode(TileLangBackend):
         parts = decode_parts(n, hidden)
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        if self.decode_gemm == "fma":
+        kernel, tunables = self._decode_gemm_choice(m, t)
+        if kernel == "fma":
             from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
 
-            self._count(f"decode_gemm[parts={parts}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), **self.decode_gemm_tunables)(x, fn, mixes, sqrsum)
-        elif self.decode_gemm == "wgmma":
+            extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
+            self._count(f"decode_gemm[parts={parts}{extra}]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables)(x, fn, mixes, sqrsum)
+        elif kernel == "wgmma":
             from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
             from mhc_kernels.tilelang.gemm import block_m_for
 
@@ -110,8 +136,18 @@ class TileLangDecode(TileLangBackend):
             assert tunables["block_k"] == DECODE_BLOCK_K, tunables
             self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
         else:
-            raise ValueError(f"{type(self).__name__}.decode_gemm must be 'fma' or 'wgmma', got {self.decode_gemm!r}")
+            raise ValueError(f"{type(self).__name__}.decode_gemm must be 'auto', 'fma' or 'wgmma', "
+                             f"got {self.decode_gemm!r}")
         return mixes, sqrsum
+
+    def _decode_gemm_choice(self, mixes: int, tokens: int) -> tuple[str, dict[str, int]]:
+        """Which decode GEMM runs for M mixes and T tokens, with which tunables."""
+        if self.decode_gemm != "auto":
+            return self.decode_gemm, dict(self.decode_gemm_tunables)
+        for m, largest_t, kernel, tunables in DECODE_GEMM_PLAN:
+            if m == mixes and (largest_t is None or tokens <= largest_t):
+                return kernel, dict(tunables)
+        return "fma", dict(self.decode_gemm_tunables)  # another M (a contract variant): the default FMA
 
     # -- ops --------------------------------------------------------------------------------------
     def hc_post(self, x, residual, post_mix, comb_mix):

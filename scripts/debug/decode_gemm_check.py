@@ -18,7 +18,7 @@ Sections (each in its own try/except: one failure does not hide the rest):
    us per call): the FMA kernel over (parts, threads, block_t); the previous decode GEMM
    (gemm.prenorm_gemm, block_m 64 wgmma on fn's bf16x3 split, computed beforehand as
    TileLangDecode caches it) over decode_parts; the whole TileLangDecode mhc_pre and hc_head with
-   decode_gemm = "fma" and "wgmma".
+   decode_gemm = "auto" (what runs), "fma" and "wgmma".
 
 Prints a line per check (``ok`` or ``FAIL``), a final timing table, and exits 1 on any FAIL (a
 timing section that fails prints FAIL too). A hard budget (BUDGET_S after the compiles) skips what
@@ -292,7 +292,7 @@ def time_wgmma(rows: list, budget: Budget) -> bool:
 def time_ops(rows: list, budget: Budget, n_sms: int) -> bool:
     ok = True
     for op in ("mhc_pre", "hc_head"):
-        for which in ("fma", "wgmma"):
+        for which in ("auto", "fma", "wgmma"):
             for t in TIME_TOKENS:
                 if budget.left() < 0:
                     say(f"skip {op} {which} T={t}: over the budget")
