@@ -37,7 +37,7 @@ import torch
 from mhc_reference.contract import dim_sizes, get_op, shape_of
 from mhc_verify.bench_report import BenchRow, RowSink, per_call_us, write_report
 from mhc_verify.interrupt import install_stop_handlers, reraise_if_stopping
-from mhc_verify.registry import discover, select
+from mhc_verify.registry import discover, discover_named, select
 from mhc_verify.runner import DeviceLost, device_lost
 from mhc_verify.timing import CudaTimer, EagerTiming, GraphTiming, Timer, copy_bandwidth
 
@@ -143,7 +143,7 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
     one after the other, so a stopped run still has whole side-by-side comparisons."""
     config = config or BenchConfig()
     device = config.device
-    infos = select(backends, discover([b for b in backends if ":" in b]))
+    infos = select(backends, discover_named(backends))
     if copy_gbps is None:
         copy_gbps = copy_bandwidth(device)
     _last_copy_bw["gbps"] = copy_gbps
@@ -328,7 +328,7 @@ def _main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     refuse_existing_report(args.out, BENCH_FILES, args.force)
     if args.backend:
-        explicit_backends(args.backend, discover([b for b in args.backend if ":" in b]))
+        explicit_backends(args.backend, discover_named(args.backend))
     if not torch.cuda.is_available():
         raise UsageError("needs a GPU: torch.cuda.is_available() is False")
     if args.backend:

@@ -145,9 +145,9 @@ def write_depth_report(out_dir: Path, shape: ChainShape, results: list[ChainResu
 
 
 def _backends(names: list[str]) -> list[Backend]:
-    from mhc_verify.registry import discover
+    from mhc_verify.registry import discover_named
 
-    infos = explicit_backends(names, discover([n for n in names if ":" in n]))
+    infos = explicit_backends(names, discover_named(names))
     for info in infos.values():
         if not info.available:
             raise UsageError(f"backend {info.name} unavailable: {info.reason}")

@@ -434,11 +434,11 @@ def _done_cases(log: Path) -> set[str]:
 def cmd_stress(args: argparse.Namespace) -> int:
     from mhc_verify.case_json import check_case, check_fits
     from mhc_verify.front_door import explicit_backends
-    from mhc_verify.registry import discover
+    from mhc_verify.registry import discover_named
     from mhc_verify.stress_times import Stopwatch
 
     watch = Stopwatch()
-    infos = discover([b for b in args.backend + (args.require_backend or []) if ":" in b])
+    infos = discover_named(args.backend + (args.require_backend or []))
     chosen = explicit_backends(args.backend, infos)
     for name, info in explicit_backends(args.require_backend or [], infos, "--require-backend").items():
         chosen.setdefault(name, info)

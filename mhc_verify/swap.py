@@ -371,10 +371,10 @@ def write_swap_report(out_dir: Path, results: list[SwapResult], command: str) ->
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from mhc_verify.registry import discover
+    from mhc_verify.registry import discover_named
 
     names = [args.from_backend, args.to_backend]
-    infos = explicit_backends(names, discover([n for n in names if ":" in n]))
+    infos = explicit_backends(names, discover_named(names))
     a_info, b_info = infos[next(iter(infos))], list(infos.values())[-1]
     for info in (a_info, b_info):
         if not info.available:
