@@ -35,7 +35,7 @@ from typing import Any, Callable
 import torch
 
 from mhc_reference.contract import dim_sizes, get_op, shape_of
-from mhc_verify.bench_report import BenchRow, RowSink, per_call_us, write_report
+from mhc_verify.bench_report import OURS, BenchRow, RowSink, per_call_us, write_report
 from mhc_verify.interrupt import install_stop_handlers, reraise_if_stopping
 from mhc_verify.registry import discover, discover_named, select
 from mhc_verify.runner import DeviceLost, device_lost
@@ -322,6 +322,9 @@ def _main(argv: list[str]) -> int:
     p.add_argument("--precompile", choices=("auto", "off"), default="auto",
                    help="auto: compile our TileLang kernels for the grid's hidden sizes in parallel processes "
                         "first (into TileLang's disk cache); off: each compiles at its first call")
+    p.add_argument("--ours", action="append",
+                   help="one of our backends for the 'ours fastest?' column (repeatable; default tilelang): "
+                        "the fastest of them is compared with every other backend")
     p.add_argument("--out", type=output_dir, required=True)
     add_force_flag(p, "bench.md")
     add_debug_flag(p)
@@ -338,7 +341,7 @@ def _main(argv: list[str]) -> int:
         backends = [b for b in DEFAULT_BACKENDS if b in found and found[b].available]
     hidden = _flat(args.hidden, HIDDEN)
     env = environment(f"{PROG} " + " ".join(argv))
-    env.update({"mode": args.mode, "graph max tokens": args.graph_max_tokens or "every T",
+    env.update({"ours": list(args.ours or OURS), "mode": args.mode, "graph max tokens": args.graph_max_tokens or "every T",
                 "timer": vars(CudaTimer())})
     config = BenchConfig(timer=CudaTimer(), device=torch.device("cuda"), mode=args.mode,
                          graph_max_tokens=args.graph_max_tokens)

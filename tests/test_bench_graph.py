@@ -273,3 +273,34 @@ def test_a_second_process_reuses_the_compiled_kernel(tmp_path):
         seconds.append(float(proc.stdout.split("SECONDS")[-1]))
     assert any((tmp_path / "cache").rglob("*.so")) or any((tmp_path / "cache").rglob("*.cubin"))
     assert seconds[1] < 1.0 and seconds[1] < seconds[0] / 4, seconds
+
+
+def test_ours_can_be_several_backends_and_the_report_says_which_won():
+    rows = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, None, None),
+            BenchRow("hc_post", "tilelang-decode", 8, 64, 1, 1.0, 1, None, None),
+            BenchRow("hc_post", "sglang-tilelang", 8, 64, 1, 1.5, 1, None, None),
+            BenchRow("hc_post", "tilelang", 64, 64, 1, 3.0, 1, None, None),
+            BenchRow("hc_post", "tilelang-decode", 64, 64, 1, 2.5, 1, None, None),
+            BenchRow("hc_post", "sglang-tilelang", 64, 64, 1, 2.0, 1, None, None)]
+    ours = ("tilelang", "tilelang-decode")
+    assert ours_verdict(rows, "hc_post", 8, 64, ours) == "yes: tilelang-decode"
+    assert ours_verdict(rows, "hc_post", 64, 64, ours) == "no: sglang-tilelang 1.25x faster"  # 2.5 / 2.0
+    assert ours_verdict(rows, "hc_post", 8, 64) == "no: tilelang-decode 3.00x faster"  # default: tilelang alone
+    md = render_markdown(rows, {"ours": list(ours)}, 1000.0, {}, [])
+    assert "## Where ours (tilelang, tilelang-decode) is not fastest" in md and "hc_post T=64" in md
+    md = render_markdown(rows, {"ours": ["tilelang-decod"]}, 1000.0, {}, [])
+    assert "no rows of tilelang-decod" in md
+
+
+def test_a_benchmark_renders_again_from_its_bench_json(tmp_path):
+    from mhc_verify.bench_report import main, write_report
+
+    rows = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, None, None),
+            BenchRow("hc_post", "tilelang-decode", 8, 64, 1, 1.0, 1, None, None)]
+    write_report(tmp_path, rows, {"command": "bench ..."}, 1000.0, {})
+    assert "no: tilelang-decode 3.00x faster" in (tmp_path / "bench.md").read_text()
+    assert main([str(tmp_path), "--ours", "tilelang", "--ours", "tilelang-decode"]) == 0
+    md = (tmp_path / "bench.md").read_text()
+    assert "yes: tilelang-decode" in md and "rendered again: python -m mhc_verify.bench_report" in md
+    assert "- command: bench ..." in md  # the run's own provenance is kept
+    assert main([str(tmp_path / "nothing")]) == 2
