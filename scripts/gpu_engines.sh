@@ -10,7 +10,9 @@
 #   bench     python -m mhc_verify.bench: the engines' kernels beside ours and TileKernels, CUDA-graph
 #             replay per call over the decode T grid (BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE)
 # Usage: bash scripts/gpu_engines.sh OUT_DIR   (STAGES, EXAMPLES=8, RERUNS=1000, PAIR_S=90 per checked
-#        (backend, op) of CHECK_PAIRS (default: every op of every engine), STRESS_S=70 per stressed (backend, op), JUDGE_EVERY=100,
+#        (backend, op) of CHECK_PAIRS (default: every op of every engine; an entry is BACKEND:OP, BACKEND a
+#        name or a module:attr spec such as mhc_kernels.tilelang.decode_backend:TileLangDecode),
+#        STRESS_PAIRS (the same form), STRESS_S=70 per stressed (backend, op), JUDGE_EVERY=100,
 #        DEPTH_BACKENDS, DEPTH_TOKENS, DEPTH_S, BENCH_S=230,
 #        BENCH_TOKENS, BENCH_HIDDEN, BENCH_MODE, BENCH_ARGS: extra bench arguments, SWAP_ARGS: extra swap arguments
 #        such as --op mhc_pre)
@@ -62,7 +64,7 @@ if [[ $stages == *" check "* ]]; then
     done
   fi
   for pair in $pairs; do
-    b=${pair%%:*}; op=${pair#*:}
+    b=${pair%:*}; op=${pair##*:}  # split at the last colon: the backend may be a module:attr spec
     {
       stamp "check $b $op (nightly, model parameters)"
       if [ "$op" = - ]; then op_args=(); else op_args=(--op "$op"); fi
@@ -76,7 +78,7 @@ fi
 
 if [[ $stages == *" stress "* ]]; then
   for pair in ${STRESS_PAIRS:-vllm-tilelang:mhc_pre vllm-tilelang:fused_post_pre vllm-tilelang:hc_post aiter-triton:hc_post aiter-triton:fused_post_pre sglang-tilelang:mhc_pre sglang-tilelang:fused_post_pre sglang-tilelang:hc_post}; do
-    b=${pair%%:*}; op=${pair#*:}
+    b=${pair%:*}; op=${pair##*:}  # split at the last colon: the backend may be a module:attr spec
     stamp "stress $b $op"
     timeout -k 15 "${STRESS_S:-70}" python3 -m mhc_verify stress --backend "$b" --op "$op" --tokens 65536,80000 \
       --reruns "${RERUNS:-1000}" --judge-every "${JUDGE_EVERY:-100}" --out "$out/stress-$b-$op" --no-progress 2>&1 \
