@@ -1,14 +1,17 @@
 """``tilelang-decode``: our TileLang kernels with a decode path for few tokens (opt-in).
 
-Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up to
-``decode_max_tokens`` tokens it runs, per op (above that, and at T = 0, exactly TileLangBackend):
+Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up to its thresholds
+(``decode_max_tokens`` for the GEMM ops, ``decode_max_tokens_by_op`` per op: DECODE_MAX_TOKENS and
+DECODE_MAX_TOKENS_BY_OP below, each from a benchmark on record) it runs, per op (above them, and at
+T = 0, exactly TileLangBackend):
 
   hc_post         decode.hc_post_wide: one CTA per (512 columns, token) instead of per token;
                   bitwise the same as post.py (same arithmetic per element)
-  mhc_pre         decode_gemm.decode_gemm: the prenorm GEMM as fp32 FMAs on the CUDA cores over
-                  ``decode_parts`` K ranges of 256+ columns (112 CTAs at H = 7168, 64 at 4096; one
-                  more CTA row per 32 tokens), reading fn in fp32 (no bf16x3 split, no fn3 cache,
-                  no tensor cores), instead of S * chunks ranges of 14-28 K tiles (8-16 CTAs), then
+  mhc_pre         the prenorm GEMM over ``decode_parts`` K ranges of 256+ columns (112 CTAs at
+                  H = 7168, 64 at 4096, per block of tokens) instead of S * chunks ranges of 14-28 K
+                  tiles (8-16 CTAs), by DECODE_GEMM_PLAN either decode_gemm.decode_gemm (fp32 FMAs on
+                  the CUDA cores, fn read in fp32: no bf16x3 split, no tensor cores) or gemm.py's
+                  tensor-core kernel on fn's cached bf16x3 split, then
                   decode.decode_pre: (H / 512 + 1) CTAs per token, each summing the partials itself,
                   one collapsing 512 columns each, the last running Sinkhorn; with norm_weight
                   decode.decode_norm finishes the RMSNorm
@@ -16,9 +19,8 @@ Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up 
   hc_head         decode_gemm over the same K ranges (M = n), then decode.decode_head: H / 512 CTAs
                   per token, each computing the head weights and collapsing its columns
 
-``decode_gemm = "wgmma"`` (a class attribute) runs the previous GEMM instead: gemm.py's tensor-core
-kernel (bf16x3 split of fn, block_m 64 wgmma tiles) over the same K ranges, for timing comparisons
-(scripts/debug/decode_gemm_check.py). Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x
+``decode_gemm = "fma"`` or ``"wgmma"`` (a class attribute; default ``"auto"``, the plan) runs one of
+the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x
 28672 FMAs on 2.75 MB of fn, latency bound; the tensor-core kernel spends three bf16 products per
 term and 64-row tiles (63 of 64 rows wasted at T = 1) on it: 13.6 us for mhc_pre at T = 1 on an
 H200 (graph-replayed), the GEMM the largest piece.
