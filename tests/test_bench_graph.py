@@ -248,6 +248,17 @@ def test_precompile_jobs_name_real_kernel_getters():
     assert len({j[0] for j in jobs}) == len(jobs) >= 15
     for _label, getter, _args, _kwargs in jobs:
         assert callable(precompile._getter(getter)), getter
+    decode = precompile.decode_jobs(7168)
+    assert len({j[0] for j in decode}) == len(decode)
+    for _label, getter, _args, _kwargs in decode:
+        assert callable(precompile._getter(getter)), getter
+    # every FMA configuration the decode GEMM plan runs is compiled ahead
+    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
+
+    compiled = {(args[2], tuple(sorted(kw.items()))) for _l, g, args, kw in decode if g.endswith("decode_gemm_kernel")}
+    for m, _t, kernel, tunables in DECODE_GEMM_PLAN:
+        if kernel == "fma":
+            assert (m, tuple(sorted(tunables.items()))) in compiled
 
 
 _COMPILE_ONE = textwrap.dedent("""

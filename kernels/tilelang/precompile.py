@@ -52,10 +52,14 @@ def decode_jobs(hidden: int) -> list[Job]:
     at this hidden size; its "wgmma" GEMM is TileLangBackend's block_m 64 configuration, already in
     jobs()."""
     from mhc_kernels.tilelang.decode import decode_parts
+    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
 
     parts = decode_parts(N, hidden)
-    out: list[Job] = [(f"decode_gemm[H={hidden},M={m},parts={parts}]", "decode_gemm.decode_gemm_kernel",
-                       (N, hidden, m, parts), {}) for m in (MIXES, N)]
+    # the FMA configurations the plan runs (and the kernel defaults, which decode_gemm = "fma" runs)
+    fma = {(m, tuple(sorted(tun.items()))) for m, _, kernel, tun in DECODE_GEMM_PLAN if kernel == "fma"}
+    fma |= {(m, ()) for m in (MIXES, N)}
+    out: list[Job] = [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}]",
+                       "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), dict(tun)) for m, tun in sorted(fma)]
     out.append((f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {}))
     out += [(f"decode_pre[H={hidden},parts={parts},norm={b}]", "decode.decode_pre_kernel", (N, hidden, parts, b), {})
             for b in (False, True)]
