@@ -2,7 +2,10 @@
 thread (a std::barrier for __syncthreads), blocks one after another, shared memory filled with NaN
 bytes before each block and outputs starting as NaN (what a kernel forgets to write shows). Only
 what the small kernels here use is emulated: threadIdx/blockIdx, dynamic shared memory, float4 /
-uint4 vector casts, bfloat16_t, PDL markers (no-ops). Needs g++ with C++20."""
+uint4 vector casts, bfloat16_t, PDL markers (no-ops), float __shfl_xor_sync within a warp whose 32
+lanes all call it (a std::barrier per warp), expf and rsqrtf (1 / sqrtf: not the GPU's
+approximation, so compare emulated kernels with each other, or within a bound, never bitwise
+with a GPU). Needs g++ with C++20."""
 
 import shutil
 import subprocess
@@ -37,6 +40,18 @@ std::barrier<>* g_barrier;
 #define __syncthreads() g_barrier->arrive_and_wait()
 #define cudaGridDependencySynchronize()
 #define cudaTriggerProgrammaticLaunchCompletion()
+typedef unsigned int uint;
+std::vector<std::barrier<>*> g_warp_barriers;
+float g_shfl[1024];
+inline float __shfl_xor_sync(uint, float v, int lane_mask, int) {
+  int t = threadIdx.x;
+  std::barrier<>* b = g_warp_barriers[t / 32];
+  g_shfl[t] = v; b->arrive_and_wait();
+  float r = g_shfl[(t & ~31) + ((t & 31) ^ lane_mask)]; b->arrive_and_wait();
+  return r;
+}
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float max(float a, float b) { return fmaxf(a, b); }
 """
 
 
@@ -60,9 +75,13 @@ template <class F> void launch(int gx, int gy, int threads, size_t smem, F kerne
   for (int by = 0; by < gy; ++by) for (int bx = 0; bx < gx; ++bx) {
     memset(g_smem, 0xff, smem);
     std::barrier<> bar(threads); g_barrier = &bar;
+    std::vector<std::barrier<>*> warps;
+    for (int w = 0; w < (threads + 31) / 32; ++w) warps.push_back(new std::barrier<>(32));
+    g_warp_barriers = warps;
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) ts.emplace_back([&, t] { threadIdx = {t, 0, 0}; blockIdx = {bx, by, 0}; kernel(); });
     for (auto& th : ts) th.join();
+    for (auto* w : warps) delete w;
   }
 }
 """

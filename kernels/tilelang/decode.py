@@ -27,6 +27,13 @@ of squares); group g adds its contiguous run of parts in ascending order (all lo
 unrolled: one round trip to L2 instead of one per part), then the groups' sums are added in group
 order. A fixed order, no atomics: bitwise reproducible. Precision is that of the default path: fp32
 sums of fp32 partials (a shallower tree than its serial sum over S * chunks partials).
+
+Opt-in variants (parameters whose defaults generate today's code exactly; TileLangDecode's
+hc_post_wide_block_from and token_major_partials select them; scripts/debug/decode_variants_check.py):
+hc_post_wide's ``h_blk`` (e.g. 1024 columns, 128 threads per CTA), and ``token_major`` partials
+[T, parts, M], [T, parts] for decode_pre / decode_head (decode_gemm's ``token_major`` writes them),
+with decode_head's residual load moved before its PDL wait. Same values, same order of every sum:
+bitwise the same outputs.
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
@@ -69,11 +76,17 @@ def _groups(parts: int) -> int:
     return THREADS // LANES if parts % (THREADS // LANES) == 0 else 1
 
 
-def build_hc_post_wide(n: int, hidden: int, use_pdl: bool):
-    """hc_post (post.py's arithmetic) with one CTA per (block of h_blk columns, token)."""
+def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = None):
+    """hc_post (post.py's arithmetic) with one CTA per (block of h_blk columns, token). ``h_blk``:
+    columns per CTA, decode_block(hidden) (512 at H = 7168) where None; threads_for(h_blk) threads
+    (1024 columns: 128 threads, SGLang's shape). The arithmetic per element does not depend on it:
+    bitwise the same output for every h_blk."""
     import tilelang.language as T
 
-    h_blk = decode_block(hidden)
+    if h_blk is None:
+        h_blk = decode_block(hidden)
+    if h_blk <= 0 or hidden % h_blk:
+        raise ValueError(f"h_blk={h_blk} must divide hidden={hidden}")
     threads = threads_for(h_blk)
     tokens = T.dynamic("tokens")
 
@@ -108,9 +121,11 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool):
     return mhc_hc_post_wide
 
 
-def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool):
+def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
-    collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk]."""
+    collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
+    ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
+    token_major output): the same values added in the same order, bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -125,9 +140,11 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     row_masks, col_masks = lane_masks(n)
     tokens = T.dynamic("tokens")
 
+    m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
+
     @T.prim_func
-    def mhc_decode_pre(mixes_partial: T.Tensor((parts, tokens, mixes), "float32"),
-                       sqrsum_partial: T.Tensor((parts, tokens), "float32"),
+    def mhc_decode_pre(mixes_partial: T.Tensor(m_shape, "float32"),
+                       sqrsum_partial: T.Tensor(s_shape, "float32"),
                        hc_scale: T.Tensor((3,), "float32"),
                        hc_base: T.Tensor((mixes,), "float32"),
                        residual: T.Tensor((tokens, n, hidden), "bfloat16"),
@@ -158,14 +175,22 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
             if grp < groups and lane < mixes:
                 part = T.alloc_var("float32")
                 part = 0.0
-                for i in T.unroll(per_group):
-                    part += mixes_partial[grp * per_group + i, t, lane]
+                if token_major:
+                    for i in T.unroll(per_group):
+                        part += mixes_partial[t, grp * per_group + i, lane]
+                else:
+                    for i in T.unroll(per_group):
+                        part += mixes_partial[grp * per_group + i, t, lane]
                 sums[grp, lane] = part
             elif grp < groups and lane == mixes:
                 part_sq = T.alloc_var("float32")
                 part_sq = 0.0
-                for i in T.unroll(per_group):
-                    part_sq += sqrsum_partial[grp * per_group + i, t]
+                if token_major:
+                    for i in T.unroll(per_group):
+                        part_sq += sqrsum_partial[t, grp * per_group + i]
+                else:
+                    for i in T.unroll(per_group):
+                        part_sq += sqrsum_partial[grp * per_group + i, t]
                 sums[grp, lane] = part_sq
             T.sync_threads()
             if tid == mixes:
@@ -271,10 +296,16 @@ def build_decode_norm(hidden: int, use_pdl: bool):
     return mhc_decode_norm
 
 
-def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
+def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_major: bool = False):
     """The head GEMM's partials [parts, T, n], [parts, T] -> out [T, H]: collapse.py's head weights
     w_k = sigmoid(m_k * rsqrt(sq / K + rms_eps) * hc_scale[0] + hc_base[k]) + hc_eps, then the
-    collapse of this CTA's block of columns."""
+    collapse of this CTA's block of columns.
+
+    ``token_major`` (opt-in, TileLangDecode.token_major_partials): the partials laid out [T, parts, n]
+    and [T, parts] (decode_gemm's token_major output), so a token's parts are contiguous (the
+    default layout puts consecutive parts T * 4 * n bytes apart, one 32-byte sector per load), and
+    the residual block is loaded before the PDL wait. The same values are added in the same order:
+    bitwise the same output as the default layout."""
     import tilelang.language as T
 
     assert n + 1 <= LANES
@@ -285,9 +316,11 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
     per_group = parts // groups
     tokens = T.dynamic("tokens")
 
+    m_shape, s_shape = _partial_shapes(parts, tokens, n, token_major)
+
     @T.prim_func
-    def mhc_decode_head(mixes_partial: T.Tensor((parts, tokens, n), "float32"),
-                        sqrsum_partial: T.Tensor((parts, tokens), "float32"),
+    def mhc_decode_head(mixes_partial: T.Tensor(m_shape, "float32"),
+                        sqrsum_partial: T.Tensor(s_shape, "float32"),
                         hc_scale: T.Tensor((1,), "float32"),
                         hc_base: T.Tensor((n,), "float32"),
                         residual: T.Tensor((tokens, n, hidden), "bfloat16"),
@@ -299,6 +332,15 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
             w = T.alloc_shared((n,), "float32")
             res = T.alloc_fragment((n, h_blk), "bfloat16")
             ob = T.alloc_fragment((h_blk,), "bfloat16")
+            if token_major:
+                # The residual block before the PDL wait, its latency overlapping the GEMM's tail.
+                # Safe: PDL orders this kernel only against the previous kernel in the stream, the
+                # head GEMM (decode_gemm, FMA: TileLangDecode forces it with token_major), which
+                # writes only the partials. Whatever wrote the residual ran before the GEMM, and
+                # this kernel cannot start before the GEMM's pdl_trigger (or its end), which follows
+                # the GEMM's own pdl_sync: the wait for its predecessors to complete, their writes
+                # flushed. So the residual is final and visible here, with or without PDL.
+                T.copy(residual[t, 0, hb * h_blk], res)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the head GEMM
             lane = tid % LANES
@@ -309,14 +351,22 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
             if grp < groups and lane < n:
                 part = T.alloc_var("float32")
                 part = 0.0
-                for i in T.unroll(per_group):
-                    part += mixes_partial[grp * per_group + i, t, lane]
+                if token_major:
+                    for i in T.unroll(per_group):
+                        part += mixes_partial[t, grp * per_group + i, lane]
+                else:
+                    for i in T.unroll(per_group):
+                        part += mixes_partial[grp * per_group + i, t, lane]
                 sums[grp, lane] = part
             elif grp < groups and lane == n:
                 part_sq = T.alloc_var("float32")
                 part_sq = 0.0
-                for i in T.unroll(per_group):
-                    part_sq += sqrsum_partial[grp * per_group + i, t]
+                if token_major:
+                    for i in T.unroll(per_group):
+                        part_sq += sqrsum_partial[t, grp * per_group + i]
+                else:
+                    for i in T.unroll(per_group):
+                        part_sq += sqrsum_partial[grp * per_group + i, t]
                 sums[grp, lane] = part_sq
             T.sync_threads()
             if tid < n:
@@ -329,7 +379,8 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
                     m += sums[g + 1, tid]
                 w[tid] = T.sigmoid(m * T.rsqrt(sq / k_total + rms_eps) * hc_scale[0] + hc_base[tid]) + hc_eps
             T.sync_threads()
-            T.copy(residual[t, 0, hb * h_blk], res)
+            if not token_major:
+                T.copy(residual[t, 0, hb * h_blk], res)
             for h in T.Parallel(h_blk):
                 acc = T.alloc_var("float32")
                 acc = 0.0
@@ -343,11 +394,25 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool):
     return mhc_decode_head
 
 
-def hc_post_wide_kernel(n: int, hidden: int, target: Target):
-    return compile_cached("hc_post_wide", (n, hidden), lambda: build_hc_post_wide(n, hidden, target.pdl), target)
+def _partial_shapes(parts: int, tokens, mixes: int, token_major: bool):
+    """The GEMM partials' shapes: [parts, T, M] and [parts, T], or token-major [T, parts, M], [T, parts]."""
+    if token_major:
+        return (tokens, parts, mixes), (tokens, parts)
+    return (parts, tokens, mixes), (parts, tokens)
 
 
-def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target):
+def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None = None):
+    """h_blk None (or decode_block(hidden)): today's kernel, under today's cache key."""
+    if h_blk is None or h_blk == decode_block(hidden):
+        return compile_cached("hc_post_wide", (n, hidden), lambda: build_hc_post_wide(n, hidden, target.pdl), target)
+    return compile_cached("hc_post_wide", (n, hidden, ("h_blk", h_blk)),
+                          lambda: build_hc_post_wide(n, hidden, target.pdl, h_blk), target)
+
+
+def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False):
+    if token_major:
+        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major"),
+                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True), target)
     return compile_cached("decode_pre", (n, hidden, parts, with_norm),
                           lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl), target)
 
@@ -356,6 +421,9 @@ def decode_norm_kernel(hidden: int, target: Target):
     return compile_cached("decode_norm", (hidden,), lambda: build_decode_norm(hidden, target.pdl), target)
 
 
-def decode_head_kernel(n: int, hidden: int, parts: int, target: Target):
+def decode_head_kernel(n: int, hidden: int, parts: int, target: Target, token_major: bool = False):
+    if token_major:
+        return compile_cached("decode_head", (n, hidden, parts, "token_major"),
+                              lambda: build_decode_head(n, hidden, parts, target.pdl, True), target)
     return compile_cached("decode_head", (n, hidden, parts),
                           lambda: build_decode_head(n, hidden, parts, target.pdl), target)

@@ -20,10 +20,15 @@ T = 0, exactly TileLangBackend):
                   per token, each computing the head weights and collapsing its columns
 
 ``decode_gemm = "fma"`` or ``"wgmma"`` (a class attribute; default ``"auto"``, the plan) runs one of
-the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x
-28672 FMAs on 2.75 MB of fn, latency bound; the tensor-core kernel spends three bf16 products per
-term and 64-row tiles (63 of 64 rows wasted at T = 1) on it: 13.6 us for mhc_pre at T = 1 on an
-H200 (graph-replayed), the GEMM the largest piece.
+the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Opt-in variants
+for probe subclasses (no default; scripts/debug/decode_variants_check.py checks them bitwise against
+today's kernels and times them): ``hc_post_wide_block_from`` (hc_post_wide's columns per CTA by T)
+and ``token_major_partials`` (the decode GEMM's partials [T, parts, M], FMA GEMM at every T).
+
+Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x 28672 FMAs on 2.75 MB of fn, latency
+bound; the tensor-core kernel spends three bf16 products per term and 64-row tiles (63 of 64 rows
+wasted at T = 1) on it: 13.6 us for mhc_pre at T = 1 on an H200 (graph-replayed), the GEMM the
+largest piece.
 
 Why (H = 7168, n = 4, 132 SMs; the default path at T = 1..32, where block_m is 64 so the grid does
 not grow with T): mhc_pre's GEMM at the benchmark's S = 16 keeps chunks = 1 (14 K tiles per split,
@@ -100,11 +105,27 @@ class TileLangDecode(TileLangBackend):
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
     decode_gemm = "auto"
     decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
+    # Opt-in variants, for probe subclasses to time (none is a default; empty / False: today's kernels).
+    # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
+    # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
+    # T = 32, SGLang's shape); no entry applies: decode_block(H) (512). Bitwise the same output.
+    hc_post_wide_block_from: dict[int, int] = {}
+    # The decode GEMM's partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous
+    # for decode_head / decode_pre's sums) on mhc_pre, hc_head and fused_post_pre's decode path, and
+    # decode_head's residual load before its PDL wait. Bitwise the same outputs as the default
+    # layout. gemm.py's tensor-core kernel writes only [parts, T, M], so with token_major_partials
+    # the decode GEMM is the FMA kernel at every T: the plan's "wgmma" rows run decode_gemm at
+    # decode_gemm_tunables (its defaults, block_t 32, where empty), and decode_gemm = "wgmma" is an
+    # error. pre_big_fuse (the caller's [S, T, M] partials) keeps the default layout.
+    token_major_partials = False
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
                 "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
-                "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults"}
+                "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
+                **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
+                   if self.hc_post_wide_block_from else {}),
+                **({"token_major_partials": True} if self.token_major_partials else {})}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -120,9 +141,21 @@ class TileLangDecode(TileLangBackend):
 
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
+        kernel, tunables = self._decode_gemm_choice(m, t)
+        if self.token_major_partials:
+            if kernel != "fma":
+                raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
+                                 f"(gemm.py's kernel writes [parts, T, M] only), got decode_gemm {kernel!r}")
+            from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
+
+            mixes = torch.empty(t, parts, m, dtype=torch.float32, device=x.device)
+            sqrsum = torch.empty(t, parts, dtype=torch.float32, device=x.device)
+            extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
+            self._count(f"decode_gemm[parts={parts}{extra},token_major]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables)(x, fn, mixes, sqrsum)
+            return mixes, sqrsum
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        kernel, tunables = self._decode_gemm_choice(m, t)
         if kernel == "fma":
             from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
 
@@ -143,11 +176,14 @@ class TileLangDecode(TileLangBackend):
         return mixes, sqrsum
 
     def _decode_gemm_choice(self, mixes: int, tokens: int) -> tuple[str, dict[str, int]]:
-        """Which decode GEMM runs for M mixes and T tokens, with which tunables."""
+        """Which decode GEMM runs for M mixes and T tokens, with which tunables. With
+        token_major_partials the plan's "wgmma" rows become the FMA kernel at decode_gemm_tunables."""
         if self.decode_gemm != "auto":
             return self.decode_gemm, dict(self.decode_gemm_tunables)
         for m, largest_t, kernel, tunables in DECODE_GEMM_PLAN:
             if m == mixes and (largest_t is None or tokens <= largest_t):
+                if kernel == "wgmma" and self.token_major_partials:
+                    return "fma", dict(self.decode_gemm_tunables)
                 return kernel, dict(tunables)
         return "fma", dict(self.decode_gemm_tunables)  # another M (a contract variant): the default FMA
 
@@ -159,9 +195,19 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
         out = torch.empty_like(residual)
-        self._count("hc_post_wide")
-        hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
+        h_blk = self._hc_post_wide_block(t)
+        if h_blk is None:
+            self._count("hc_post_wide")
+            hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
+        else:
+            self._count(f"hc_post_wide[h_blk={h_blk}]")
+            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk)(x, residual, post_mix.view(t, n), comb_mix, out)
         return out
+
+    def _hc_post_wide_block(self, tokens: int) -> int | None:
+        """hc_post_wide's columns per CTA at T tokens from hc_post_wide_block_from; None: the default."""
+        applies = [start for start in self.hc_post_wide_block_from if start <= tokens]
+        return self.hc_post_wide_block_from[max(applies)] if applies else None
 
     def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                      hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
@@ -176,20 +222,23 @@ class TileLangDecode(TileLangBackend):
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
-        """decode.decode_pre (and decode_norm with the RMSNorm weight) on partials [P, T, M], [P, T]."""
+                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False):
+        """decode.decode_pre (and decode_norm with the RMSNorm weight) on partials [P, T, M], [P, T]
+        (token_major: [T, P, M], [T, P])."""
         from mhc_kernels.tilelang.decode import decode_block, decode_norm_kernel, decode_pre_kernel
 
         t, n, h = residual.shape
-        parts = mixes.shape[0]
+        parts = mixes.shape[1 if token_major else 0]
         post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
         comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
         layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
-        self._count(f"decode_pre[parts={parts},norm={with_norm}]")
-        decode_pre_kernel(n, h, parts, with_norm, self._target())(
+        self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}]")
+        kernel = (decode_pre_kernel(n, h, parts, with_norm, self._target(), token_major=True) if token_major
+                  else decode_pre_kernel(n, h, parts, with_norm, self._target()))
+        kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
             int(sinkhorn_repeat))
@@ -206,7 +255,8 @@ class TileLangDecode(TileLangBackend):
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
         mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                                hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+                                hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
+                                token_major=self.token_major_partials)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
@@ -216,9 +266,14 @@ class TileLangDecode(TileLangBackend):
 
         mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
         out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-        self._count(f"decode_head[parts={mixes.shape[0]}]")
-        decode_head_kernel(n, h, mixes.shape[0], self._target())(mixes, sqrsum, hc_scale, hc_base, residual, out,
-                                                                  float(rms_eps), float(hc_eps))
+        if self.token_major_partials:
+            parts = mixes.shape[1]
+            self._count(f"decode_head[parts={parts},token_major]")
+            kernel = decode_head_kernel(n, h, parts, self._target(), token_major=True)
+        else:
+            self._count(f"decode_head[parts={mixes.shape[0]}]")
+            kernel = decode_head_kernel(n, h, mixes.shape[0], self._target())
+        kernel(mixes, sqrsum, hc_scale, hc_base, residual, out, float(rms_eps), float(hc_eps))
         return out
 
     # fused_post_pre: TileLangBackend's (self.hc_post, then self.mhc_pre on its bf16 output) takes

@@ -64,10 +64,11 @@ def slot_columns(k_total: int, parts: int, threads: int, block_t: int) -> int:
 
 
 def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool, *, threads: int = THREADS,
-                      block_t: int = BLOCK_T):
+                      block_t: int = BLOCK_T, token_major: bool = False):
     """x [T, K] bf16, fn [M, K] fp32 -> partials [parts, T, M] and [parts, T] over ``parts``
     contiguous K ranges (module docstring). Tunables: threads (a multiple of 32), block_t (tokens
-    per CTA, a divisor of 32)."""
+    per CTA, a divisor of 32). ``token_major`` (opt-in): the same values written as [T, parts, M]
+    and [T, parts] (a token's parts contiguous, for decode_head / decode_pre's token_major reads)."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -81,12 +82,16 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
     fn_loads = mixes * kc // VEC_FN  # float4s of fn's slice
     fn_rounds = -(-fn_loads // threads)
     tokens = T.dynamic("tokens")
+    if token_major:
+        m_shape, s_shape = (tokens, parts, mixes), (tokens, parts)
+    else:
+        m_shape, s_shape = (parts, tokens, mixes), (parts, tokens)
 
     @T.prim_func
     def mhc_decode_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
                         fn: T.Tensor((mixes, k_total), "float32"),
-                        mixes_partial: T.Tensor((parts, tokens, mixes), "float32"),
-                        sqrsum_partial: T.Tensor((parts, tokens), "float32")):
+                        mixes_partial: T.Tensor(m_shape, "float32"),
+                        sqrsum_partial: T.Tensor(s_shape, "float32")):
         with T.Kernel(parts, T.ceildiv(tokens, block_t), threads=threads) as (p, bt):
             fn_sh = T.alloc_shared((mixes, kc), "float32")
             sums_sh = T.alloc_shared((slots, block_t, width), "float32")
@@ -140,20 +145,30 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
                     total = sums_sh[0, o // width, o % width]
                     for s in T.unroll(slots - 1):
                         total += sums_sh[s + 1, o // width, o % width]
-                    if o % width < mixes:
-                        mixes_partial[p, row, o % width] = total
+                    if token_major:
+                        if o % width < mixes:
+                            mixes_partial[row, p, o % width] = total
+                        else:
+                            sqrsum_partial[row, p] = total
                     else:
-                        sqrsum_partial[p, row] = total
+                        if o % width < mixes:
+                            mixes_partial[p, row, o % width] = total
+                        else:
+                            sqrsum_partial[p, row] = total
             if use_pdl:
                 T.pdl_trigger()
 
     return mhc_decode_gemm
 
 
-def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Target, **tunables):
+def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Target, *, token_major: bool = False,
+                       **tunables):
+    """``token_major``: the partials' layout (build_decode_gemm), not a tunable: the cache key of the
+    default layout is today's."""
     tun = {**DEFAULT_TUNABLES, **tunables}
-    key = (n, hidden, mixes, parts, tuple(sorted(tun.items())))
-    return compile_cached("decode_gemm", key, lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl, **tun),
+    key = (n, hidden, mixes, parts, tuple(sorted(tun.items()))) + (("token_major",) if token_major else ())
+    return compile_cached("decode_gemm", key, lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl,
+                                                                        token_major=token_major, **tun),
                           target)
 
 
