@@ -1,0 +1,214 @@
+"""pre_big_fuse with Sinkhorn beside the collapse (opt-in; bitwise the same outputs as pre.py's kernel).
+
+pre.py's kernel runs, per token in one CTA of 128 threads, everything in series: the partial sums,
+the mixes, the collapse over H / 1024 serial blocks, and only then Sinkhorn on warp 0. Here one CTA
+per token has 32 + 128 threads:
+
+  warp 0       lanes < M sum the S mixes partials while lane M sums the sqrsum partials (one loop,
+               the same adds in the same order as pre.py); lane M forms rstd, a shuffle hands it to
+               the other lanes, which form pre / post_mix / the comb logits (pre.py's formulas). One
+               barrier (the only one of the whole CTA), then Sinkhorn (pre.py's code, unchanged).
+  warps 1..4   collapse thread c = tid - 32 plays pre.py's thread c: it loads block 0 of the residual
+               before the barrier and every next block before computing the current one (a register
+               double buffer), and computes each column exactly as pre.py does (acc = 0; acc += pre_k *
+               res_k for k = 0..n-1; one bf16 rounding). With norm_weight: the bf16 values are kept in
+               registers, the squares summed per thread in pre.py's slots, the slots in slot order,
+               then across the 128 threads in TileLang's AllReduce tree (xor 64 and 32 through shared
+               memory behind named barriers of these 128 threads only, then shuffles 16 .. 1), then
+               bf16(float(y) * rsqrt(sum / H + norm_eps) * float(w)) as pre.py.
+
+Which columns a collapse thread owns follows the layout TileLang infers for pre.py's fragments (the
+sum of squares is per thread, so its order depends on it): h_blk = 1024: 8 contiguous columns c * 8
++ i; h_blk = 256 / 512: columns i * 128 + c; h_blk <= 128: column c mod h_blk (threads past h_blk
+compute a copy and write nothing), the tree then min(128, h_blk) wide. tests/test_tilelang_pre_overlap.py
+checks bitwise equality on the CPU (tests/cuda_on_cpu.py) for every h_blk; scripts/debug/
+pre_overlap_check.py on a GPU.
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block
+from mhc_kernels.tilelang.pre import _add, butterfly, lane_masks
+
+LANES = 32
+COLLAPSE_THREADS = 128  # pre.py's THREADS: the same per-thread columns
+THREADS = LANES + COLLAPSE_THREADS
+NAMED_BARRIER = 1  # bar.sync 1, 128: the collapse warps only (0 is __syncthreads)
+
+
+def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
+    """(h_blk, columns per collapse thread and block, contiguous?, width of the sum-of-squares tree)."""
+    h_blk = hidden_block(hidden)
+    slots = max(1, h_blk // COLLAPSE_THREADS)
+    return h_blk, slots, slots == 8, min(COLLAPSE_THREADS, h_blk)
+
+
+def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool):
+    import tilelang.language as T
+
+    if n & (n - 1) or n * n > 32:
+        raise ValueError(f"the lane Sinkhorn needs n a power of two with n*n <= 32, got n={n}")
+    mixes = n * n + 2 * n
+    assert mixes < LANES, "one lane per mix and one for the sum of squares"
+    k_total = n * hidden
+    h_blk, slots, contiguous, width = collapse_layout(hidden)
+    nblk = hidden // h_blk
+    row_masks, col_masks = lane_masks(n)
+    offsets = [width >> b for b in range(1, width.bit_length())]  # width / 2, .. 2, 1
+    shared_offsets = [o for o in offsets if o >= LANES]
+    shuffle_offsets = [o for o in offsets if o < LANES]
+    tokens = T.dynamic("tokens")
+    splits = T.dynamic("splits")
+
+    def column(c, i):
+        """The column (inside a block) of collapse thread c's slot i, as pre.py's fragments place it."""
+        if contiguous:
+            return c * slots + i
+        if h_blk < COLLAPSE_THREADS:
+            return c % h_blk
+        return i * COLLAPSE_THREADS + c
+
+    @T.prim_func
+    def mhc_pre_big_fuse_overlap(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                                 sqrsum_partial: T.Tensor((splits, tokens), "float32"),
+                                 hc_scale: T.Tensor((3,), "float32"),
+                                 hc_base: T.Tensor((mixes,), "float32"),
+                                 residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                                 norm_weight: T.Tensor((hidden,), "bfloat16"),
+                                 post_mix: T.Tensor((tokens, n), "float32"),
+                                 comb_mix: T.Tensor((tokens, n, n), "float32"),
+                                 layer_input: T.Tensor((tokens, hidden), "bfloat16"),
+                                 rms_eps: T.float32, hc_pre_eps: T.float32, hc_sinkhorn_eps: T.float32,
+                                 hc_post_mult_value: T.float32, sinkhorn_repeat: T.int32, norm_eps: T.float32):
+        with T.Kernel(tokens, threads=THREADS) as t:
+            tid = T.get_thread_binding()
+            logits = T.alloc_shared((mixes,), "float32")
+            pre = T.alloc_shared((n,), "float32")
+            res = T.alloc_local((n * slots,), "bfloat16")
+            nxt = T.alloc_local((n * slots,), "bfloat16")
+            out = T.alloc_local((slots,), "bfloat16")
+            if with_norm:
+                red_buf = T.alloc_shared((COLLAPSE_THREADS,), "float32")
+                kept = T.alloc_local((nblk * slots,), "bfloat16")
+                sq_cols = T.alloc_local((slots,), "float32")
+                w = T.alloc_local((slots,), "bfloat16")
+            if use_pdl:
+                T.pdl_sync()  # the partials come from the GEMM kernel, the residual from the one before
+            if tid < LANES:
+                acc = T.alloc_var("float32")
+                rstd = T.alloc_var("float32")
+                acc = 0.0
+                for s in T.serial(splits):
+                    acc += T.if_then_else(tid < mixes, mixes_partial[s, t, T.min(tid, mixes - 1)],
+                                          sqrsum_partial[s, t])
+                rstd = T.rsqrt(acc / k_total + rms_eps)  # lane M's is pre.py's rstd
+                rstd = T.shfl_sync(rstd, mixes)
+                if tid < mixes:
+                    group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+                    z = acc * rstd * hc_scale[group] + hc_base[tid]
+                    if tid < n:
+                        pre[tid] = T.sigmoid(z) + hc_pre_eps
+                    elif tid < 2 * n:
+                        post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
+                    else:
+                        logits[tid] = z
+            else:
+                c = tid - LANES
+                for k in T.unroll(n):
+                    if contiguous:
+                        for i in T.vectorized(slots):
+                            res[k * slots + i] = residual[t, k, column(c, i)]
+                    else:
+                        for i in T.unroll(slots):
+                            res[k * slots + i] = residual[t, k, column(c, i)]
+            T.sync_threads()
+
+            if tid < LANES:
+                lane = tid % (n * n)
+                v = T.alloc_var("float32")
+                red = T.alloc_var("float32")
+                v = logits[2 * n + lane]
+                red = butterfly(T, v, row_masks, T.max)
+                v = T.exp(v - red)
+                red = butterfly(T, v, row_masks, _add)
+                v = v / red + hc_sinkhorn_eps
+                red = butterfly(T, v, col_masks, _add)
+                v = v / (red + hc_sinkhorn_eps)
+                for _ in T.serial(sinkhorn_repeat - 1):
+                    red = butterfly(T, v, row_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                    red = butterfly(T, v, col_masks, _add)
+                    v = v / (red + hc_sinkhorn_eps)
+                if tid < n * n:
+                    comb_mix[t, lane // n, lane % n] = v
+            else:
+                c = tid - LANES
+                if with_norm:
+                    for i in T.unroll(slots):
+                        sq_cols[i] = 0.0
+                for hb in T.unroll(nblk):
+                    if hb + 1 < nblk:  # the next block's loads go out before this block's arithmetic
+                        for k in T.unroll(n):
+                            if contiguous:
+                                for i in T.vectorized(slots):
+                                    nxt[k * slots + i] = residual[t, k, (hb + 1) * h_blk + column(c, i)]
+                            else:
+                                for i in T.unroll(slots):
+                                    nxt[k * slots + i] = residual[t, k, (hb + 1) * h_blk + column(c, i)]
+                    for i in T.unroll(slots):
+                        acc2 = T.alloc_var("float32")
+                        acc2 = 0.0
+                        for k in T.unroll(n):
+                            acc2 += pre[k] * res[k * slots + i]
+                        out[i] = acc2
+                    if with_norm:
+                        for i in T.unroll(slots):
+                            kept[hb * slots + i] = out[i]
+                            sq_cols[i] += T.Cast("float32", out[i]) * T.Cast("float32", out[i])
+                    elif contiguous:
+                        for i in T.vectorized(slots):
+                            layer_input[t, hb * h_blk + column(c, i)] = out[i]
+                    elif c < h_blk:
+                        for i in T.unroll(slots):
+                            layer_input[t, hb * h_blk + column(c, i)] = out[i]
+                    if hb + 1 < nblk:
+                        for j in T.unroll(n * slots):
+                            res[j] = nxt[j]
+                if with_norm:
+                    total = T.alloc_var("float32")
+                    total = 0.0
+                    for i in T.unroll(slots):
+                        total = total + sq_cols[i]
+                    for off in shared_offsets:  # TileLang's AllReduce: shared memory for xor >= 32
+                        T.sync_threads(NAMED_BARRIER, COLLAPSE_THREADS)
+                        red_buf[c] = total
+                        T.sync_threads(NAMED_BARRIER, COLLAPSE_THREADS)
+                        total = total + red_buf[c ^ off]
+                    for off in shuffle_offsets:
+                        total = total + T.shfl_xor(total, off)
+                    for hb in T.unroll(nblk):
+                        if contiguous:
+                            for i in T.vectorized(slots):
+                                w[i] = norm_weight[hb * h_blk + column(c, i)]
+                        else:
+                            for i in T.unroll(slots):
+                                w[i] = norm_weight[hb * h_blk + column(c, i)]
+                        for i in T.unroll(slots):
+                            y = T.alloc_var("float32")
+                            y = T.Cast("float32", kept[hb * slots + i]) * T.rsqrt(total / hidden + norm_eps)
+                            out[i] = y * T.Cast("float32", w[i])
+                        if contiguous:
+                            for i in T.vectorized(slots):
+                                layer_input[t, hb * h_blk + column(c, i)] = out[i]
+                        elif c < h_blk:
+                            for i in T.unroll(slots):
+                                layer_input[t, hb * h_blk + column(c, i)] = out[i]
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_pre_big_fuse_overlap
+
+
+def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target):
+    return compile_cached("pre_big_fuse_overlap", (n, hidden, with_norm),
+                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl), target)
