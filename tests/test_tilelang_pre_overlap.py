@@ -3,7 +3,8 @@ for sm_90a (PDL markers, no atomics) and sm_80 (no PDL), and the CUDA source Til
 it and for pre.py's kernel, both run by tests/cuda_on_cpu.py's emulator on the same random inputs,
 give bitwise the same post_mix, comb_mix and layer_input (every h_blk layout: H = 64, 128, 256, 512,
 768 (3 blocks of 256) and 2048 (2 blocks of 1024), T = 1..3, S = 1 and 4, with and without
-norm_weight). The GPU check is scripts/debug/pre_overlap_check.py."""
+norm_weight, random inputs and inputs on which a changed summation order shows; the kept-in-registers
+variant at H = 64, 512, 2048 with norm). The GPU check is scripts/debug/pre_overlap_check.py."""
 
 import subprocess
 
@@ -25,15 +26,18 @@ def _source(build, arch: str) -> str:
                             pass_configs=_build.pass_configs()).get_kernel_source()
 
 
-@pytest.mark.parametrize("hidden", [64, 4096, 7168])
-@pytest.mark.parametrize("norm", [False, True])
-def test_overlap_compiles_for_sm90a_with_pdl_and_sm80_without(hidden, norm):
-    source = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True), "sm_90a")
+@pytest.mark.parametrize("hidden,norm,kept_in_shared",
+                         [(h, m, True) for h in (64, 4096, 7168) for m in (False, True)] + [(7168, True, False)])
+def test_overlap_compiles_for_sm90a_with_pdl_and_sm80_without(hidden, norm, kept_in_shared):
+    source = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, kept_in_shared),
+                     "sm_90a")
     assert all(m in source for m in PDL), "PDL markers missing"
     assert "atomic" not in source.lower()
     assert "__launch_bounds__(160" in source
     assert "bar.sync" in source or "__sync_thread_partial" in source or not norm
-    source = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, False), "sm_80")
+    assert "__syncthreads" not in source.split("__syncthreads();", 1)[1], "one CTA-wide barrier only"
+    source = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, False, kept_in_shared),
+                     "sm_80")
     assert not any(m in source for m in PDL + ("griddepcontrol",))
 
 
@@ -91,15 +95,17 @@ int main(int argc, char** argv) {  // S T H smem floats.bin bf16.bin rms pre_eps
 """
 
 
-@pytest.mark.parametrize("hidden", [64, 128, 256, 512, 768, 2048])
-@pytest.mark.parametrize("norm", [False, True])
-def test_overlap_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm):
+@pytest.mark.parametrize("hidden,norm,kept_in_shared",
+                         [(h, m, True) for h in (64, 128, 256, 512, 768, 2048) for m in (False, True)]
+                         + [(h, True, False) for h in (64, 512, 2048)])
+def test_overlap_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, kept_in_shared):
     import cuda_on_cpu
 
     if not cuda_on_cpu.available():
         pytest.skip("no g++ for the CPU emulation")
     sources = [_source(lambda: pre.build_pre_big_fuse(N, hidden, norm, True), "sm_90a"),
-               _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True), "sm_90a")]
+               _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, kept_in_shared),
+                       "sm_90a")]
     exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n" + DRIVER, tmp_path)
     smem = 2 * hidden + 8192
     checked = 0

@@ -11,9 +11,10 @@ per token has 32 + 128 threads:
   warps 1..4   collapse thread c = tid - 32 plays pre.py's thread c: it loads block 0 of the residual
                before the barrier and every next block before computing the current one (a register
                double buffer), and computes each column exactly as pre.py does (acc = 0; acc += pre_k *
-               res_k for k = 0..n-1; one bf16 rounding). With norm_weight: the bf16 values are kept in
-               registers, the squares summed per thread in pre.py's slots, the slots in slot order,
-               then across the 128 threads in TileLang's AllReduce tree (xor 64 and 32 through shared
+               res_k for k = 0..n-1; one bf16 rounding). With norm_weight: the bf16 values are kept
+               (shared memory, each thread reading back only its own; or registers with
+               kept_in_shared=False), the squares summed per thread in pre.py's slots, the slots in
+               slot order, then across the 128 threads in TileLang's AllReduce tree (xor 64 and 32 through shared
                memory behind named barriers of these 128 threads only, then shuffles 16 .. 1), then
                bf16(float(y) * rsqrt(sum / H + norm_eps) * float(w)) as pre.py.
 
@@ -43,7 +44,7 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
     return h_blk, slots, slots == 8, min(COLLAPSE_THREADS, h_blk)
 
 
-def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool):
+def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True):
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -68,6 +69,16 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
             return c % h_blk
         return i * COLLAPSE_THREADS + c
 
+    # kept in registers needs static indices: the block loops unrolled; else a plain loop (fewer
+    # registers: at H = 7168 with norm 128 per thread unrolled with registers, 96 unrolled with shared)
+    blocks = T.unroll if with_norm and not kept_in_shared else T.serial
+
+    def kept_at(hb, i, c):
+        """Where collapse thread c keeps slot i of block hb (bank-conflict free in shared memory)."""
+        if kept_in_shared:
+            return (hb * slots + i) * COLLAPSE_THREADS + c
+        return hb * slots + i
+
     @T.prim_func
     def mhc_pre_big_fuse_overlap(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                                  sqrsum_partial: T.Tensor((splits, tokens), "float32"),
@@ -89,7 +100,10 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
             out = T.alloc_local((slots,), "bfloat16")
             if with_norm:
                 red_buf = T.alloc_shared((COLLAPSE_THREADS,), "float32")
-                kept = T.alloc_local((nblk * slots,), "bfloat16")
+                if kept_in_shared:  # [nblk, slots, 128]: thread c reads back only what it wrote
+                    kept = T.alloc_shared((nblk * slots * COLLAPSE_THREADS,), "bfloat16")
+                else:
+                    kept = T.alloc_local((nblk * slots,), "bfloat16")
                 sq_cols = T.alloc_local((slots,), "float32")
                 w = T.alloc_local((slots,), "bfloat16")
             if use_pdl:
@@ -146,7 +160,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 if with_norm:
                     for i in T.unroll(slots):
                         sq_cols[i] = 0.0
-                for hb in T.unroll(nblk):
+                for hb in blocks(nblk):
                     if hb + 1 < nblk:  # the next block's loads go out before this block's arithmetic
                         for k in T.unroll(n):
                             if contiguous:
@@ -163,7 +177,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                         out[i] = acc2
                     if with_norm:
                         for i in T.unroll(slots):
-                            kept[hb * slots + i] = out[i]
+                            kept[kept_at(hb, i, c)] = out[i]
                             sq_cols[i] += T.Cast("float32", out[i]) * T.Cast("float32", out[i])
                     elif contiguous:
                         for i in T.vectorized(slots):
@@ -186,7 +200,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                         total = total + red_buf[c ^ off]
                     for off in shuffle_offsets:
                         total = total + T.shfl_xor(total, off)
-                    for hb in T.unroll(nblk):
+                    for hb in blocks(nblk):
                         if contiguous:
                             for i in T.vectorized(slots):
                                 w[i] = norm_weight[hb * h_blk + column(c, i)]
@@ -195,7 +209,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                                 w[i] = norm_weight[hb * h_blk + column(c, i)]
                         for i in T.unroll(slots):
                             y = T.alloc_var("float32")
-                            y = T.Cast("float32", kept[hb * slots + i]) * T.rsqrt(total / hidden + norm_eps)
+                            y = T.Cast("float32", kept[kept_at(hb, i, c)]) * T.rsqrt(total / hidden + norm_eps)
                             out[i] = y * T.Cast("float32", w[i])
                         if contiguous:
                             for i in T.vectorized(slots):
@@ -209,6 +223,11 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     return mhc_pre_big_fuse_overlap
 
 
-def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target):
-    return compile_cached("pre_big_fuse_overlap", (n, hidden, with_norm),
-                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl), target)
+def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True):
+    """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
+    registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
+    CTAs per SM). Without norm there is nothing to keep: one kernel either way."""
+    kept_in_shared = kept_in_shared or not with_norm
+    return compile_cached("pre_big_fuse_overlap", (n, hidden, with_norm, kept_in_shared),
+                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared),
+                          target)

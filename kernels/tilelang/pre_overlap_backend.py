@@ -19,6 +19,9 @@ from mhc_kernels.tilelang.backend import TileLangBackend
 class TileLangPreOverlap(TileLangBackend):
     name = "tilelang-pre-overlap"
     description = "our TileLang kernels, the fused pre with Sinkhorn overlapping the collapse"
+    # With norm_weight, where the bf16 collapse waits for the sum of squares: shared memory (fewer
+    # registers, more CTAs per SM) or registers (pre_overlap.pre_big_fuse_overlap_kernel).
+    kept_in_shared = True
 
     def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                      hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
@@ -30,9 +33,9 @@ class TileLangPreOverlap(TileLangBackend):
         layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         if t:
             with_norm = norm_weight is not None
-            self._count(f"pre_big_fuse_overlap[norm={with_norm}]")
+            self._count(f"pre_big_fuse_overlap[norm={with_norm},kept_in_shared={self.kept_in_shared}]")
             weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
-            pre_big_fuse_overlap_kernel(n, h, with_norm, self._target())(
+            pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), self.kept_in_shared)(
                 mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, weight, post, comb, layer_input,
                 float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
                 int(sinkhorn_repeat), float(norm_eps))

@@ -4,15 +4,16 @@
 
 For T in 1, 8, 64, 256, 512, 1024, 4096, H in 4096, 7168, without and with the RMSNorm weight, on the
 benchmark's pre_big_fuse inputs (mhc_verify.bench.make_inputs, S = op_splits as the benchmark gives
-it), runs TileLangBackend's pre_big_fuse (pre.py) and TileLangPreOverlap's (pre_overlap.py) and
-checks, per output (post_mix, comb_mix, layer_input):
+it), runs TileLangBackend's pre_big_fuse (pre.py) and TileLangPreOverlap's (pre_overlap.py; with
+norm also its kept-in-registers variant, column "regs") and checks, per output (post_mix, comb_mix,
+layer_input):
 
 * the two kernels bitwise equal (the overlap kernel does the same operations in the same order);
 * each bitwise equal over RERUNS calls, and a CUDA-graph replay bitwise equal to the eager call;
 
 then times both graph-replayed (GRAPH_CALLS calls in one CUDA graph, median of REPLAYS replays) and
 prints a table. Exit status 1 on any mismatch (the timing is reported either way), 2 without a GPU.
-The kernels are compiled first (8 compiles), so the checks and timings themselves take seconds.
+The kernels are compiled first (12 compiles), so the checks and timings themselves take seconds.
 """
 
 from __future__ import annotations
@@ -83,42 +84,45 @@ def graph_us(call: Callable[[], Any]) -> float:
     return statistics.median(times)
 
 
-def precompile(base: TileLangBackend, ov: TileLangPreOverlap, hidden: tuple[int, ...]) -> None:
+def precompile(backends: dict, hidden: tuple[int, ...]) -> None:
     """Every (kernel, H, norm) once, on T = 1 inputs: the timing loop then compiles nothing."""
     start = time.perf_counter()
     for h in hidden:
         for norm in (False, True):
             inputs, params = make_inputs(OP, 1, h, 1, torch.device("cuda"), norm=norm)
-            for backend in (base, ov):
+            for backend in backends.values():
                 backend.run(OP, inputs, params)
     torch.cuda.synchronize()
     print(f"compiled in {time.perf_counter() - start:.1f} s", flush=True)
 
 
-def check_case(base, ov, t: int, h: int, norm: bool, n_sms: int) -> tuple[bool, str]:
+def check_case(backends: dict, t: int, h: int, norm: bool, n_sms: int) -> tuple[bool, str]:
     splits = op_splits(OP, t, h, n_sms)
     inputs, params = make_inputs(OP, t, h, splits, torch.device("cuda"), norm=norm)
-    runs = {name: [b.run(OP, inputs, params) for _ in range(RERUNS)] for name, b in (("base", base), ("ov", ov))}
+    names = [name for name in backends if norm or name != "regs"]  # without norm regs is ov's kernel
+    runs = {name: [backends[name].run(OP, inputs, params) for _ in range(RERUNS)] for name in names}
     torch.cuda.synchronize()
-    graphs = {name: graph_replay(lambda b=b: b.run(OP, inputs, params)) for name, b in (("base", base), ("ov", ov))}
+    graphs = {name: graph_replay(lambda b=backends[name]: b.run(OP, inputs, params)) for name in names}
     notes = []
     ok = True
-    for name in get_op(OP).output_names:
-        b, o = runs["base"][0][name], runs["ov"][0][name]
-        if not torch.equal(_bits(b), _bits(o)):
-            ok = False
-            notes.append(f"{name}: {differing(b, o)} of {b.numel()} differ")
-    for who in ("base", "ov"):
+    for who in names[1:]:
+        for name in get_op(OP).output_names:
+            b, o = runs["base"][0][name], runs[who][0][name]
+            if not torch.equal(_bits(b), _bits(o)):
+                ok = False
+                notes.append(f"{who} {name}: {differing(b, o)} of {b.numel()} differ")
+    for who in names:
         if not all(same_bits(r, runs[who][0]) for r in runs[who][1:]):
             ok = False
             notes.append(f"{who} reruns differ")
         if not same_bits(graphs[who], runs[who][0]):
             ok = False
             notes.append(f"{who} graph replay differs")
-    us_base = graph_us(lambda: base.run(OP, inputs, params))
-    us_ov = graph_us(lambda: ov.run(OP, inputs, params))
-    line = (f"{'ok  ' if ok else 'FAIL'} T={t:<5} H={h} norm={int(norm)} S={splits:<3} base {us_base:8.2f} us  "
-            f"overlap {us_ov:8.2f} us  ratio {us_ov / us_base:5.3f}  {'; '.join(notes) or 'bitwise equal'}")
+    us = {name: graph_us(lambda b=backends[name]: b.run(OP, inputs, params)) for name in names}
+    regs = f"regs {us['regs']:8.2f} us" if "regs" in us else f"regs {'-':>8}   "
+    line = (f"{'ok  ' if ok else 'FAIL'} T={t:<5} H={h} norm={int(norm)} S={splits:<3} base {us['base']:8.2f} us  "
+            f"overlap {us['ov']:8.2f} us  {regs}  overlap/base {us['ov'] / us['base']:5.3f}  "
+            f"{'; '.join(notes) or 'bitwise equal'}")
     return ok, line
 
 
@@ -130,25 +134,28 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("needs a GPU", file=sys.stderr)
         return 2
-    base, ov = TileLangBackend(), TileLangPreOverlap()
-    for backend in (base, ov):
+    regs = TileLangPreOverlap()
+    regs.kept_in_shared = False
+    backends = {"base": TileLangBackend(), "ov": TileLangPreOverlap(), "regs": regs}
+    for backend in backends.values():
         available, why = backend.available()
         print(f"{backend.name}: {why}")
         if not available:
             return 2
     n_sms = torch.cuda.get_device_properties(0).multi_processor_count
-    precompile(base, ov, args.hidden)
+    precompile(backends, args.hidden)
     failed = 0
     for h in args.hidden:
         for norm in (False, True):
             for t in args.tokens:
                 try:
-                    ok, line = check_case(base, ov, t, h, norm, n_sms)
+                    ok, line = check_case(backends, t, h, norm, n_sms)
                 except Exception as e:  # noqa: BLE001 - reported, the run goes on
                     ok, line = False, f"FAIL T={t} H={h} norm={int(norm)}: {type(e).__name__}: {e}"
                 failed += not ok
                 print(line, flush=True)
-    print(f"calls: base {base.calls} overlap {ov.calls}")
+    for name, backend in backends.items():
+        print(f"calls {name}: {backend.calls}")
     print(f"{'ALL OK' if not failed else f'{failed} case(s) FAILED'}")
     return 1 if failed else 0
 
