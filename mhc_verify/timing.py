@@ -142,6 +142,31 @@ def _recover_after_failed_capture() -> None:
         pass
 
 
+def graph_us_per_call(call: Callable[[], Any], calls: int = 20, replays: int = 5) -> float:
+    """us per call of ``call``: ``calls`` calls captured in one CUDA graph (after one warm-up call),
+    the median over ``replays`` timed replays. The GPU debug scripts' plain timer; the benchmark's
+    CudaTimer adds batches, a minimum time and a capture-failure fallback."""
+    import statistics
+
+    call()
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(calls):
+            call()
+    graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(replays):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e3 / calls)
+    return statistics.median(times)
+
+
 def copy_bandwidth(device: torch.device, nbytes: int = 1 << 31, reps: int = 20) -> float:
     """Device-to-device copy rate in GB/s (bytes read + bytes written), best of ``reps``."""
     src = torch.empty(nbytes // 2, dtype=torch.bfloat16, device=device).fill_(1.0)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import statistics
 import sys
 import time
 import traceback
@@ -37,6 +36,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable
 
 import torch
+
+from mhc_verify.timing import graph_us_per_call
 
 from mhc_kernels.tilelang import gemm
 from mhc_kernels.tilelang._build import device_target
@@ -209,23 +210,7 @@ def check_nonfinite(n_sms: int) -> bool:
 
 def graph_us(call: Callable[[], Any]) -> float:
     """us per call: GRAPH_CALLS calls captured in one CUDA graph, median of REPLAYS replays."""
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(GRAPH_CALLS):
-            call()
-    graph.replay()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(REPLAYS):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e3 / GRAPH_CALLS)
-    return statistics.median(times)
+    return graph_us_per_call(call, GRAPH_CALLS, REPLAYS)
 
 
 def gemm_inputs(t: int, m: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,12 +19,13 @@ The kernels are compiled first (12 compiles), so the checks and timings themselv
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from typing import Any, Callable
 
 import torch
+
+from mhc_verify.timing import graph_us_per_call
 
 from mhc_kernels.tilelang.backend import TileLangBackend
 from mhc_kernels.tilelang.pre_overlap_backend import TileLangPreOverlap
@@ -65,23 +66,7 @@ def graph_replay(call: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch
 
 def graph_us(call: Callable[[], Any]) -> float:
     """us per call: GRAPH_CALLS calls captured in one CUDA graph, median of REPLAYS replays."""
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(GRAPH_CALLS):
-            call()
-    graph.replay()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(REPLAYS):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e3 / GRAPH_CALLS)
-    return statistics.median(times)
+    return graph_us_per_call(call, GRAPH_CALLS, REPLAYS)
 
 
 def precompile(backends: dict, hidden: tuple[int, ...]) -> None:
