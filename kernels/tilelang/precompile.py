@@ -90,7 +90,13 @@ def precompile(hidden: tuple[int, ...] | list[int], target: Target, workers: int
     the CPU count, at most the number of jobs). Kernels already in the disk cache load in well under
     a second. Returns counts, seconds and failures (a failure is reported, never raised: the
     benchmark then meets the same error at the kernel's first call and reports it in its row)."""
-    todo = list({j[0]: j for h in hidden for j in jobs(h)}.values())
+    return compile_in_parallel([j for h in hidden for j in jobs(h)], target, workers)
+
+
+def compile_in_parallel(todo: list[Job], target: Target, workers: int | None = None) -> dict[str, Any]:
+    """Compile these configurations (duplicate labels once) in ``workers`` spawned processes; the
+    statistics precompile() returns. Also the GPU debug scripts' precompile step."""
+    todo = list({j[0]: j for j in todo}.values())
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
     start = time.perf_counter()
     done, failed = {}, {}

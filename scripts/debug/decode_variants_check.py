@@ -35,11 +35,9 @@ Prints ``ok`` / ``FAIL`` per check, then a timing table; exits 1 on any mismatch
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable
 
 import torch
@@ -52,7 +50,7 @@ from mhc_kernels.tilelang.backend import WIDE_K_TILES
 from mhc_kernels.tilelang.decode import decode_parts
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
-from mhc_kernels.tilelang.precompile import compile_job, decode_jobs
+from mhc_kernels.tilelang.precompile import compile_in_parallel, decode_jobs
 from mhc_reference.contract import get_op
 from mhc_verify.bench import direct_call, make_inputs, op_splits
 
@@ -116,19 +114,10 @@ def compile_jobs() -> list[tuple[str, str, tuple, dict]]:
 
 
 def precompile_all() -> None:
-    jobs = compile_jobs()
-    start = time.perf_counter()
-    failed = []
-    ctx = multiprocessing.get_context("spawn")  # this process holds a CUDA context
-    with ProcessPoolExecutor(min(len(jobs), 16), mp_context=ctx) as pool:
-        futures = {pool.submit(compile_job, job, device_target()): job[0] for job in jobs}
-        for fut in as_completed(futures):
-            try:
-                fut.result()
-            except Exception as e:  # noqa: BLE001 - the kernel's first call meets it again, in its check
-                failed.append(f"{futures[fut]}: {type(e).__name__}: {str(e)[:300]}")
-    say(f"compile: {len(jobs)} configurations in {time.perf_counter() - start:.0f} s"
-        + (f"; FAILED: {failed}" if failed else ""))
+    # spawned workers (this process holds a CUDA context); a failure is met again at the first call
+    stats = compile_in_parallel(compile_jobs(), device_target(), 16)
+    say(f"compile: {stats['configs']} configurations in {stats['seconds']:.0f} s"
+        + (f"; FAILED: {stats['failed']}" if stats["failed"] else ""))
 
 
 # -- bitwise ----------------------------------------------------------------------------------------
