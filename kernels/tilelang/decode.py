@@ -121,6 +121,42 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
     return mhc_hc_post_wide
 
 
+def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bool):
+    """decode_pre's and decode_head's first step as a TileLang macro: group ``grp`` of lanes adds its
+    run of ``per_group`` parts in ascending order, lane c < width one column of the mixes, lane width
+    the sum of squares, into ``sums[grp, lane]``; partials [parts, T, M] and [parts, T], or with
+    ``token_major`` [T, parts, M] and [T, parts].
+
+    One loop per source, no branch inside: a branch per part made nvcc wait for each load before
+    the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on an H200);
+    branch-free, every load of the group is issued at once."""
+
+    @T.macro
+    def sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane):
+        if grp < groups and lane < width:
+            part = T.alloc_var("float32")
+            part = 0.0
+            if token_major:
+                for i in T.unroll(per_group):
+                    part += mixes_partial[t, grp * per_group + i, lane]
+            else:
+                for i in T.unroll(per_group):
+                    part += mixes_partial[grp * per_group + i, t, lane]
+            sums[grp, lane] = part
+        elif grp < groups and lane == width:
+            part_sq = T.alloc_var("float32")
+            part_sq = 0.0
+            if token_major:
+                for i in T.unroll(per_group):
+                    part_sq += sqrsum_partial[t, grp * per_group + i]
+            else:
+                for i in T.unroll(per_group):
+                    part_sq += sqrsum_partial[grp * per_group + i, t]
+            sums[grp, lane] = part_sq
+
+    return sum_group
+
+
 def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
@@ -138,6 +174,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     groups = _groups(parts)
     per_group = parts // groups
     row_masks, col_masks = lane_masks(n)
+    sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
     tokens = T.dynamic("tokens")
 
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
@@ -169,29 +206,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                 T.pdl_sync()  # the partials come from the GEMM kernel
             lane = tid % LANES
             grp = tid // LANES
-            # One loop per source, no branch inside: a branch per part made nvcc wait for each load
-            # before the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on
-            # an H200); branch-free, every load of the group is issued at once. Same adds, same order.
-            if grp < groups and lane < mixes:
-                part = T.alloc_var("float32")
-                part = 0.0
-                if token_major:
-                    for i in T.unroll(per_group):
-                        part += mixes_partial[t, grp * per_group + i, lane]
-                else:
-                    for i in T.unroll(per_group):
-                        part += mixes_partial[grp * per_group + i, t, lane]
-                sums[grp, lane] = part
-            elif grp < groups and lane == mixes:
-                part_sq = T.alloc_var("float32")
-                part_sq = 0.0
-                if token_major:
-                    for i in T.unroll(per_group):
-                        part_sq += sqrsum_partial[t, grp * per_group + i]
-                else:
-                    for i in T.unroll(per_group):
-                        part_sq += sqrsum_partial[grp * per_group + i, t]
-                sums[grp, lane] = part_sq
+            sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
             T.sync_threads()
             if tid == mixes:
                 sq = T.alloc_var("float32")
@@ -314,6 +329,7 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_majo
     nblk = hidden // h_blk
     groups = _groups(parts)
     per_group = parts // groups
+    sum_group = _group_sum_macro(T, n, groups, per_group, token_major)
     tokens = T.dynamic("tokens")
 
     m_shape, s_shape = _partial_shapes(parts, tokens, n, token_major)
@@ -345,29 +361,7 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_majo
                 T.pdl_sync()  # the partials come from the head GEMM
             lane = tid % LANES
             grp = tid // LANES
-            # One loop per source, no branch inside: a branch per part made nvcc wait for each load
-            # before the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on
-            # an H200); branch-free, every load of the group is issued at once. Same adds, same order.
-            if grp < groups and lane < n:
-                part = T.alloc_var("float32")
-                part = 0.0
-                if token_major:
-                    for i in T.unroll(per_group):
-                        part += mixes_partial[t, grp * per_group + i, lane]
-                else:
-                    for i in T.unroll(per_group):
-                        part += mixes_partial[grp * per_group + i, t, lane]
-                sums[grp, lane] = part
-            elif grp < groups and lane == n:
-                part_sq = T.alloc_var("float32")
-                part_sq = 0.0
-                if token_major:
-                    for i in T.unroll(per_group):
-                        part_sq += sqrsum_partial[t, grp * per_group + i]
-                else:
-                    for i in T.unroll(per_group):
-                        part_sq += sqrsum_partial[grp * per_group + i, t]
-                sums[grp, lane] = part_sq
+            sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
             T.sync_threads()
             if tid < n:
                 sq = T.alloc_var("float32")
