@@ -39,7 +39,7 @@ bitwise the same outputs.
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
-from mhc_kernels.tilelang.pre import butterfly, lane_masks
+from mhc_kernels.tilelang.pre import sinkhorn_macro
 
 THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums per warp
 LANES = 32
@@ -173,7 +173,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     nblk = hidden // h_blk
     groups = _groups(parts)
     per_group = parts // groups
-    row_masks, col_masks = lane_masks(n)
+    lane_sinkhorn = sinkhorn_macro(T, n)
     sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
     tokens = T.dynamic("tokens")
 
@@ -247,31 +247,11 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                     if tid == 0:
                         sq_blocks[t, bx] = sq_total[0]
             elif tid < 32:  # the extra CTA: Sinkhorn, as pre.py's warp 0
-                lane_sk = tid % (n * n)
-                v = T.alloc_var("float32")
-                red = T.alloc_var("float32")
-                v = logits[2 * n + lane_sk]
-                red = butterfly(T, v, row_masks, T.max)
-                v = T.exp(v - red)
-                red = butterfly(T, v, row_masks, _add)
-                v = v / red + hc_sinkhorn_eps
-                red = butterfly(T, v, col_masks, _add)
-                v = v / (red + hc_sinkhorn_eps)
-                for _ in T.serial(sinkhorn_repeat - 1):
-                    red = butterfly(T, v, row_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                    red = butterfly(T, v, col_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                if tid < n * n:
-                    comb_mix[t, lane_sk // n, lane_sk % n] = v
+                lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
             if use_pdl:
                 T.pdl_trigger()
 
     return mhc_decode_pre
-
-
-def _add(a, b):
-    return a + b
 
 
 def build_decode_norm(hidden: int, use_pdl: bool):

@@ -39,6 +39,40 @@ def _add(a, b):
     return a + b
 
 
+def sinkhorn_macro(T, n: int):
+    """The lane Sinkhorn of the fused pre as a TileLang macro, shared by pre.py's big fuse,
+    decode.py's decode_pre and pre_overlap.py (the same instructions in each: the same bits).
+
+    Lanes 0..n*n-1 of the calling warp hold comb logits [2n, 2n + n*n) of ``logits``, lane
+    (i, j) = i * n + j; the other lanes of the warp run along (their shuffles pair with the first
+    n*n). Row softmax (max, exp, sum by butterfly), + eps, then a column normalisation, then
+    ``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``; lane (i, j)
+    writes comb_mix[t, i, j]. Called under ``tid < 32`` (one warp)."""
+    row_masks, col_masks = lane_masks(n)
+
+    @T.macro
+    def lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        lane = tid % (n * n)
+        v = T.alloc_var("float32")
+        red = T.alloc_var("float32")
+        v = logits[2 * n + lane]
+        red = butterfly(T, v, row_masks, T.max)
+        v = T.exp(v - red)
+        red = butterfly(T, v, row_masks, _add)
+        v = v / red + hc_sinkhorn_eps
+        red = butterfly(T, v, col_masks, _add)
+        v = v / (red + hc_sinkhorn_eps)
+        for _ in T.serial(sinkhorn_repeat - 1):
+            red = butterfly(T, v, row_masks, _add)
+            v = v / (red + hc_sinkhorn_eps)
+            red = butterfly(T, v, col_masks, _add)
+            v = v / (red + hc_sinkhorn_eps)
+        if tid < n * n:
+            comb_mix[t, lane // n, lane % n] = v
+
+    return lane_sinkhorn
+
+
 def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
     import tilelang.language as T
 
@@ -47,7 +81,7 @@ def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
     mixes = n * n + 2 * n
     k_total = n * hidden
     h_blk = hidden_block(hidden)
-    row_masks, col_masks = lane_masks(n)
+    lane_sinkhorn = sinkhorn_macro(T, n)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
     assert threads_for(h_blk) <= THREADS and mixes < THREADS
@@ -127,23 +161,7 @@ def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
                     T.copy(out, layer_input[t, hb * h_blk])
 
             if tid < 32:
-                lane = tid % (n * n)
-                v = T.alloc_var("float32")
-                red = T.alloc_var("float32")
-                v = logits[2 * n + lane]
-                red = butterfly(T, v, row_masks, T.max)
-                v = T.exp(v - red)
-                red = butterfly(T, v, row_masks, _add)
-                v = v / red + hc_sinkhorn_eps
-                red = butterfly(T, v, col_masks, _add)
-                v = v / (red + hc_sinkhorn_eps)
-                for _ in T.serial(sinkhorn_repeat - 1):
-                    red = butterfly(T, v, row_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                    red = butterfly(T, v, col_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                if tid < n * n:
-                    comb_mix[t, lane // n, lane % n] = v
+                lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
             if use_pdl:
                 T.pdl_trigger()
 

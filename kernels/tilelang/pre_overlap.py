@@ -37,7 +37,7 @@ kernel keeps mul + add for rstd, this one fuses): both equal unless rms_eps / no
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block
-from mhc_kernels.tilelang.pre import _add, butterfly, lane_masks
+from mhc_kernels.tilelang.pre import sinkhorn_macro
 
 LANES = 32
 COLLAPSE_THREADS = 128  # pre.py's THREADS: the same per-thread columns
@@ -62,7 +62,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     k_total = n * hidden
     h_blk, slots, contiguous, width = collapse_layout(hidden)
     nblk = hidden // h_blk
-    row_masks, col_masks = lane_masks(n)
+    lane_sinkhorn = sinkhorn_macro(T, n)
     offsets = [width >> b for b in range(1, width.bit_length())]  # width / 2, .. 2, 1
     shared_offsets = [o for o in offsets if o >= LANES]
     shuffle_offsets = [o for o in offsets if o < LANES]
@@ -146,23 +146,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
             T.sync_threads()
 
             if tid < LANES:
-                lane = tid % (n * n)
-                v = T.alloc_var("float32")
-                red = T.alloc_var("float32")
-                v = logits[2 * n + lane]
-                red = butterfly(T, v, row_masks, T.max)
-                v = T.exp(v - red)
-                red = butterfly(T, v, row_masks, _add)
-                v = v / red + hc_sinkhorn_eps
-                red = butterfly(T, v, col_masks, _add)
-                v = v / (red + hc_sinkhorn_eps)
-                for _ in T.serial(sinkhorn_repeat - 1):
-                    red = butterfly(T, v, row_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                    red = butterfly(T, v, col_masks, _add)
-                    v = v / (red + hc_sinkhorn_eps)
-                if tid < n * n:
-                    comb_mix[t, lane // n, lane % n] = v
+                lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
             else:
                 c = tid - LANES
                 if with_norm:
