@@ -12,12 +12,31 @@ fp32 accumulation in a fixed order, one rounding to bf16. T dynamic; one compile
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
 
 
+def collapse_block_macro(T, n: int, h_blk: int):
+    """One block of ``h_blk`` columns of the stream collapse as a TileLang macro:
+    out[h] = sum_k w[k] * res[k, h] in fp32 (from 0.0, k ascending), rounded once to out's dtype.
+    Shared by collapse.py, pre.py's big fuse and decode.py's decode_pre / decode_head, so the same
+    weights and residual give the same bits in each."""
+
+    @T.macro
+    def collapse_block(w, res, out):
+        for h in T.Parallel(h_blk):
+            acc = T.alloc_var("float32")
+            acc = 0.0
+            for k in T.unroll(n):
+                acc += w[k] * res[k, h]
+            out[h] = acc
+
+    return collapse_block
+
+
 def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
     import tilelang.language as T
 
     k_total = n * hidden
     h_blk = hidden_block(hidden)
     threads = threads_for(h_blk)
+    collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
 
@@ -51,12 +70,7 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
             T.sync_threads()
             for hb in T.serial(hidden // h_blk):
                 T.copy(residual[t, 0, hb * h_blk], res)
-                for h in T.Parallel(h_blk):
-                    acc = T.alloc_var("float32")
-                    acc = 0.0
-                    for k in T.unroll(n):
-                        acc += w[k] * res[k, h]
-                    ob[h] = acc
+                collapse_block(w, res, ob)
                 T.copy(ob, out[t, hb * h_blk])
             if use_pdl:
                 T.pdl_trigger()

@@ -39,6 +39,8 @@ bitwise the same outputs.
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+from mhc_kernels.tilelang.collapse import collapse_block_macro
+from mhc_kernels.tilelang.post import post_block_macro
 from mhc_kernels.tilelang.pre import sinkhorn_macro
 
 THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums per warp
@@ -88,6 +90,7 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
     if h_blk <= 0 or hidden % h_blk:
         raise ValueError(f"h_blk={h_blk} must divide hidden={hidden}")
     threads = threads_for(h_blk)
+    post_block = post_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
 
     @T.prim_func
@@ -108,12 +111,7 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
             T.copy(post_mix[t, 0], post)
             T.copy(residual[t, 0, hb * h_blk], res)
             T.copy(x[t, hb * h_blk], xb)
-            for j, h in T.Parallel(n, h_blk):
-                acc = T.alloc_var("float32")
-                acc = post[j] * xb[h]
-                for i in T.unroll(n):
-                    acc += comb[i, j] * res[i, h]
-                ob[j, h] = acc
+            post_block(comb, post, res, xb, ob)
             T.copy(ob, out[t, 0, hb * h_blk])
             if use_pdl:
                 T.pdl_trigger()
@@ -175,6 +173,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     per_group = parts // groups
     lane_sinkhorn = sinkhorn_macro(T, n)
     sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
+    collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
 
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
@@ -233,12 +232,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
 
             if bx < nblk:
                 T.copy(residual[t, 0, bx * h_blk], res)
-                for h in T.Parallel(h_blk):
-                    acc = T.alloc_var("float32")
-                    acc = 0.0
-                    for k in T.unroll(n):
-                        acc += pre[k] * res[k, h]
-                    out[h] = acc
+                collapse_block(pre, res, out)
                 T.copy(out, layer_input[t, bx * h_blk])
                 if with_norm:
                     for h in T.Parallel(h_blk):
@@ -310,6 +304,7 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_majo
     groups = _groups(parts)
     per_group = parts // groups
     sum_group = _group_sum_macro(T, n, groups, per_group, token_major)
+    collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
 
     m_shape, s_shape = _partial_shapes(parts, tokens, n, token_major)
@@ -355,12 +350,7 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_majo
             T.sync_threads()
             if not token_major:
                 T.copy(residual[t, 0, hb * h_blk], res)
-            for h in T.Parallel(h_blk):
-                acc = T.alloc_var("float32")
-                acc = 0.0
-                for k in T.unroll(n):
-                    acc += w[k] * res[k, h]
-                ob[h] = acc
+            collapse_block(w, res, ob)
             T.copy(ob, out[t, hb * h_blk])
             if use_pdl:
                 T.pdl_trigger()

@@ -10,11 +10,29 @@ n+1 products accumulated in a fixed order, then rounded once to bf16 (round to n
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
 
 
+def post_block_macro(T, n: int, h_blk: int):
+    """One block of ``h_blk`` columns of hc_post as a TileLang macro: out[j, h] = post[j] * x[h]
+    + sum_i comb[i, j] * res[i, h] in fp32 (i ascending), rounded once to ob's dtype. Shared by
+    post.py and decode.py's hc_post_wide: the same arithmetic per element, the same bits."""
+
+    @T.macro
+    def post_block(comb, post, res, xb, ob):
+        for j, h in T.Parallel(n, h_blk):
+            acc = T.alloc_var("float32")
+            acc = post[j] * xb[h]
+            for i in T.unroll(n):
+                acc += comb[i, j] * res[i, h]
+            ob[j, h] = acc
+
+    return post_block
+
+
 def build_hc_post(n: int, hidden: int, use_pdl: bool):
     import tilelang.language as T
 
     h_blk = hidden_block(hidden)
     threads = threads_for(h_blk)
+    post_block = post_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
 
     @T.prim_func
@@ -36,12 +54,7 @@ def build_hc_post(n: int, hidden: int, use_pdl: bool):
             for hb in T.serial(hidden // h_blk):
                 T.copy(residual[t, 0, hb * h_blk], res)
                 T.copy(x[t, hb * h_blk], xb)
-                for j, h in T.Parallel(n, h_blk):
-                    acc = T.alloc_var("float32")
-                    acc = post[j] * xb[h]
-                    for i in T.unroll(n):
-                        acc += comb[i, j] * res[i, h]
-                    ob[j, h] = acc
+                post_block(comb, post, res, xb, ob)
                 T.copy(ob, out[t, 0, hb * h_blk])
             if use_pdl:
                 T.pdl_trigger()

@@ -18,6 +18,7 @@ constants: drawing new ones never recompiles. T and S are dynamic; one compile p
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+from mhc_kernels.tilelang.collapse import collapse_block_macro
 
 THREADS = 128
 
@@ -82,6 +83,7 @@ def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
     k_total = n * hidden
     h_blk = hidden_block(hidden)
     lane_sinkhorn = sinkhorn_macro(T, n)
+    collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
     assert threads_for(h_blk) <= THREADS and mixes < THREADS
@@ -138,12 +140,7 @@ def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
                 T.clear(sq_cols)
             for hb in T.serial(hidden // h_blk):
                 T.copy(residual[t, 0, hb * h_blk], res)
-                for h in T.Parallel(h_blk):
-                    acc = T.alloc_var("float32")
-                    acc = 0.0
-                    for k in T.unroll(n):
-                        acc += pre[k] * res[k, h]
-                    out[h] = acc
+                collapse_block(pre, res, out)
                 if with_norm:
                     T.copy(out, kept[hb * h_blk:(hb + 1) * h_blk])
                     for h in T.Parallel(h_blk):
