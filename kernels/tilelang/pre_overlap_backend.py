@@ -11,8 +11,6 @@ on a GPU by scripts/debug/pre_overlap_check.py). Nothing here is a default.
 
 from __future__ import annotations
 
-import torch
-
 from mhc_kernels.tilelang.backend import TileLangBackend
 
 
@@ -23,21 +21,8 @@ class TileLangPreOverlap(TileLangBackend):
     # registers, more CTAs per SM) or registers (pre_overlap.pre_big_fuse_overlap_kernel).
     kept_in_shared = True
 
-    def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
-                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+    def _pre_big_fuse_kernel(self, n: int, hidden: int, with_norm: bool):
         from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
 
-        t, n, h = residual.shape
-        post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
-        comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
-        layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-        if t:
-            with_norm = norm_weight is not None
-            self._count(f"pre_big_fuse_overlap[norm={with_norm},kept_in_shared={self.kept_in_shared}]")
-            weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
-            pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), self.kept_in_shared)(
-                mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, weight, post, comb, layer_input,
-                float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
-                int(sinkhorn_repeat), float(norm_eps))
-        return post.unsqueeze(-1), comb, layer_input
-
+        self._count(f"pre_big_fuse_overlap[norm={with_norm},kept_in_shared={self.kept_in_shared}]")
+        return pre_big_fuse_overlap_kernel(n, hidden, with_norm, self._target(), self.kept_in_shared)
