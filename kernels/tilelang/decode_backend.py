@@ -56,7 +56,8 @@ has; if the nightly check ever finds that, nest the sum in the caller's splits.
 
 from __future__ import annotations
 
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import torch
 
@@ -74,7 +75,7 @@ from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBac
 #                 T = 1 were decode_pre's serial loads); TileLangDecodeEverywhere ran its nightly
 #                 check and 1000 stress reruns up to these counts
 DECODE_MAX_TOKENS = 128
-DECODE_MAX_TOKENS_BY_OP = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128}
+DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128})
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
 # H200 timing of call 3 (results/gpu/2026-12-04-h200-engines-4, scripts/debug/decode_gemm_check.py;
@@ -99,7 +100,7 @@ class TileLangDecode(TileLangBackend):
     # Per-op overrides of decode_max_tokens (op -> largest T on the decode kernels). hc_post and
     # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
     # CTAs, which may pay further up than the GEMM ops' do; the benchmark decides.
-    decode_max_tokens_by_op: dict[str, int] = DECODE_MAX_TOKENS_BY_OP
+    decode_max_tokens_by_op: Mapping[str, int] = DECODE_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     # The decode GEMM: "auto" (per (M, T), DECODE_GEMM_PLAN), or for timing one kernel at every T:
     # "fma" (decode_gemm.py, fp32 CUDA-core FMAs, on decode_gemm_tunables) or "wgmma" (gemm.py's
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
