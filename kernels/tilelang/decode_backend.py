@@ -289,5 +289,5 @@ class TileLangDecodeEverywhere(TileLangDecode):
 
     name = "tilelang-decode-everywhere"
     description = "our decode kernels up to 4096 tokens (a benchmark probe for TileLangDecode's thresholds)"
-    decode_max_tokens = 128
+    decode_max_tokens = 1024  # 128 until 2026-12-04 (fifth session): now probes mhc_pre's middle counts
     decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 4096, "hc_head": 512}
