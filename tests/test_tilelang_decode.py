@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import torch
 
-from mhc_kernels.tilelang import _build, decode, decode_gemm, gemm, post, pre
+from mhc_kernels.tilelang import _build, decode, decode_gemm, gemm, post, pre, pre_overlap
 from mhc_kernels.tilelang import backend as be
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
@@ -218,7 +218,8 @@ def rec(monkeypatch):
     for module, names in ((decode, ("hc_post_wide_kernel", "decode_pre_kernel", "decode_norm_kernel",
                                     "decode_head_kernel")), (decode_gemm, ("decode_gemm_kernel",)),
                           (gemm, ("prenorm_gemm_kernel", "chunk_sum_kernel")),
-                          (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",))):
+                          (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",)),
+                          (pre_overlap, ("pre_big_fuse_overlap_kernel",))):
         for name in names:
             monkeypatch.setattr(module, name, r.getter(name.removesuffix("_kernel")))
     from mhc_kernels.tilelang import collapse
@@ -299,7 +300,8 @@ def test_fused_post_pre_and_hc_head_decode_launches(rec):
     rec.launches.clear()
     TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)
     assert rec.names == ["decode_gemm", "decode_head"]
-    assert rec.launches[0][1] == (N, 4096, N, 64) and rec.launches[0][2][2] == (64, 32, N)
+    # hc_head's partials are token-major by default (TileLangDecode.token_major_partials)
+    assert rec.launches[0][1] == (N, 4096, N, 64) and rec.launches[0][2][2] == (32, 64, N)
     assert rec.launches[1][1] == (N, 4096, 64)
 
 
@@ -330,3 +332,54 @@ def test_importing_the_decode_backend_does_not_touch_cuda():
             "d.TileLangDecode()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+class _Mid(TileLangDecode):
+    mid_max_tokens = 4096
+
+
+def test_mid_parts_fill_the_sms(rec):
+    """One wave of GEMM CTAs on 132 SMs (the docstring's table), two with mid_waves = 2; each K range
+    at least 2 of the 128-wide tiles."""
+    backend = _Mid()
+    cpu = torch.device("cpu")
+    assert [backend.mid_parts(t, N, 7168, cpu) for t in (1, 128, 129, 256, 512, 1024, 2048, 4096)] == \
+        [112, 112, 56, 56, 28, 28, 14, 7]
+    assert [backend.mid_parts(t, N, 4096, cpu) for t in (128, 256, 512, 4096)] == [64, 64, 32, 8]
+    backend.mid_waves = 2.0
+    assert [backend.mid_parts(t, N, 7168, cpu) for t in (256, 512, 4096)] == [112, 56, 14]
+    assert backend.mid_parts(1, N, 64, cpu) == 1  # K = 256: two tiles, one range
+
+
+@pytest.mark.parametrize("norm", [False, True])
+def test_mhc_pre_mid_launches(rec, norm):
+    backend = _Mid()
+    t = TileLangDecode.decode_max_tokens + 1
+    post_mix, comb, li = backend.mhc_pre(*_pre_args(t, 7168, norm))
+    assert rec.names == ["prenorm_gemm", "pre_big_fuse_overlap"]
+    _, config, args = rec.launches[0]
+    assert config[3] == 64 and args[2] == (56, t, MIXES) and args[3] == (56, t)  # block_m 64, 56 K ranges
+    _, config, args = rec.launches[1]
+    assert config == (N, 7168, norm) and args[0] == (56, t, MIXES)
+    assert backend.calls[f"pre_big_fuse_overlap[parts=56,norm={norm}]"] == 1
+    assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((t, N, 1), (t, N, N), (t, 7168))
+
+
+def test_the_mid_path_between_its_bounds(rec):
+    """Decode kernels up to their threshold, the middle path above it up to mid_max_tokens, the default
+    path above that (and with mid_max_tokens = 0, TileLangDecode's default, nowhere)."""
+    for t, path in ((TileLangDecode.decode_max_tokens, "decode_pre"), (4096, "pre_big_fuse_overlap"),
+                    (4097, "pre_big_fuse")):
+        rec.launches.clear()
+        _Mid().mhc_pre(*_pre_args(t, 256))
+        assert rec.names[-1] == path, t
+    rec.launches.clear()
+    TileLangDecode().mhc_pre(*_pre_args(4096, 256))
+    assert rec.names == ["prenorm_gemm", "pre_big_fuse"]
+
+
+def test_pre_big_fuse_mid_takes_the_callers_partials(rec):
+    residual = torch.zeros(64, N, 4096, dtype=torch.bfloat16)
+    _Mid().pre_big_fuse(torch.zeros(16, 64, MIXES), torch.zeros(16, 64), torch.ones(3), torch.zeros(MIXES), residual,
+                        None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6)
+    assert rec.names == ["pre_big_fuse_overlap"] and rec.launches[0][2][0] == (16, 64, MIXES)

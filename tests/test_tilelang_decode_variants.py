@@ -108,7 +108,7 @@ class _Wide1024(TileLangDecode):
 
 
 class _TokenMajor(TileLangDecode):
-    token_major_partials = True
+    token_major_partials = frozenset({"mhc_pre", "hc_head"})
 
 
 def test_hc_post_wide_block_from(rec, kw):  # noqa: F811
@@ -170,7 +170,7 @@ def test_token_major_rejects_the_wgmma_gemm(rec):  # noqa: F811
     backend.decode_gemm = "wgmma"
     with pytest.raises(ValueError, match="token_major"):
         backend.mhc_pre(*_pre_args(1, 7168))
-    assert _TokenMajor()._decode_gemm_choice(MIXES, 32) == ("fma", {})
+    assert _TokenMajor()._decode_gemm_choice(MIXES, 32, token_major=True) == ("fma", {})
     assert TileLangDecode()._decode_gemm_choice(MIXES, 32) == ("wgmma", {})
 
 

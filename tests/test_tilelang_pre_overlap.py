@@ -59,6 +59,9 @@ DRIVER = r"""
 #define NE
 #endif
 #include <cstdlib>
+#ifndef OV_SPLITS  // the overlap kernel's dynamic partials count; empty where it was compiled in (parts)
+#define OV_SPLITS S,
+#endif
 static void read(const char* path, void* data, size_t bytes) {
   FILE* f = fopen(path, "rb"); if (!f || fread(data, 1, bytes, f) != bytes) exit(3); fclose(f);
 }
@@ -85,7 +88,7 @@ int main(int argc, char** argv) {  // S T H smem floats.bin bf16.bin rms pre_eps
           post.data(), residual, sq, mult, pre_eps, sk_eps, NE rms, repeat, S, T); });
     else
       launch(T, 1, 160, smem, [&] { mhc_pre_big_fuse_overlap_kernel(comb.data(), base, scale, li.data(), mp,
-          NW post.data(), residual, sq, mult, pre_eps, sk_eps, NE rms, repeat, S, T); });
+          NW post.data(), residual, sq, mult, pre_eps, sk_eps, NE rms, repeat, OV_SPLITS T); });
     std::string tag = which ? "/ov_" : "/ref_";
     write((out_dir + tag + "post.bin").c_str(), post.data(), post.size() * 4);
     write((out_dir + tag + "comb.bin").c_str(), comb.data(), comb.size() * 4);
@@ -115,6 +118,27 @@ def test_overlap_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, kept
                 _run_case(exe, tmp_path, hidden, norm, tokens, splits, cancel, smem)
                 checked += 1
     assert checked == 12
+
+
+@pytest.mark.parametrize("hidden,norm", [(h, m) for h in (64, 512, 2048) for m in (False, True)])
+def test_overlap_with_compiled_in_parts_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm):
+    """The middle path's kernel (the partials' count a compile-time constant, one unrolled loop per
+    source) against pre.py's on the same partials."""
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    for parts in (1, 4):
+        sources = [_source(lambda: pre.build_pre_big_fuse(N, hidden, norm, True), "sm_90a"),
+                   _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, True, parts),
+                           "sm_90a")]
+        body = sources[1].split("mhc_pre_big_fuse_overlap_kernel", 1)[1]
+        assert parts == 1 or f"#pragma unroll\n      for (int s = 0; s < {parts}; ++s)" in body, "not unrolled"
+        exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n#define OV_SPLITS\n" + DRIVER,
+                                          tmp_path)
+        for tokens in (1, 3):
+            for cancel in (False, True):
+                _run_case(exe, tmp_path, hidden, norm, tokens, parts, cancel, 2 * hidden + 8192)
 
 
 def _run_case(exe, tmp_path, hidden, norm, tokens, splits, cancel, smem):

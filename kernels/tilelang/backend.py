@@ -380,6 +380,14 @@ def _version_of(fn: torch.Tensor) -> int | None:
         return None
 
 
+def _sm_count(device: torch.device) -> int:
+    """The device's SM count (asked once per device)."""
+    key = str(device)
+    if key not in _SM_COUNT:
+        _SM_COUNT[key] = torch.cuda.get_device_properties(device).multi_processor_count
+    return _SM_COUNT[key]
+
+
 def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, device: torch.device,
                       min_tiles: int = MIN_TILES_PER_CHUNK, reducing: bool = False) -> int:
     """Sub-ranges per split: a power of two, each a whole number of >= min_tiles K tiles, enough for
@@ -389,10 +397,7 @@ def _chunks_per_split(tokens: int, block_m: int, k_tiles: int, n_splits: int, de
     at 4096 tokens (S = 4, 128 CTAs of 56 K tiles) one wave of long CTAs beat two waves plus the sum
     (results/gpu/2026-11-25-h100-h200-session4: on an H100 the op went
     from 79.8 % to 92 % of copy at 4096 x 7168)."""
-    key = str(device)
-    if key not in _SM_COUNT:
-        _SM_COUNT[key] = torch.cuda.get_device_properties(device).multi_processor_count
-    sms = _SM_COUNT[key]
+    sms = _sm_count(device)
     blocks = max(1, -(-tokens // block_m))
     tiles = k_tiles // n_splits
 

@@ -76,6 +76,8 @@ from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBac
 #                 check and 1000 stress reruns up to these counts
 DECODE_MAX_TOKENS = 128
 DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128})
+MID_MAX_TOKENS = 0
+MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
 # H200 timing of call 3 (results/gpu/2026-12-04-h200-engines-4, scripts/debug/decode_gemm_check.py;
@@ -111,14 +113,28 @@ class TileLangDecode(TileLangBackend):
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
     # T = 32, SGLang's shape); no entry applies: decode_block(H) (512). Bitwise the same output.
     hc_post_wide_block_from: dict[int, int] = {}
-    # The decode GEMM's partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous
-    # for decode_head / decode_pre's sums) on mhc_pre, hc_head and fused_post_pre's decode path, and
-    # decode_head's residual load before its PDL wait. Bitwise the same outputs as the default
-    # layout. gemm.py's tensor-core kernel writes only [parts, T, M], so with token_major_partials
-    # the decode GEMM is the FMA kernel at every T: the plan's "wgmma" rows run decode_gemm at
-    # decode_gemm_tunables (its defaults, block_t 32, where empty), and decode_gemm = "wgmma" is an
-    # error. pre_big_fuse (the caller's [S, T, M] partials) keeps the default layout.
-    token_major_partials = False
+    # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
+    # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
+    # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
+    # outputs as the default layout. gemm.py's tensor-core kernel writes only [parts, T, M], so for
+    # these ops the decode GEMM is the FMA kernel at every T: the plan's "wgmma" rows run
+    # decode_gemm at decode_gemm_tunables (its defaults, block_t 32, where empty), and decode_gemm =
+    # "wgmma" is an error. pre_big_fuse (the caller's [S, T, M] partials) keeps the default layout.
+    # hc_head by default: its plan is the FMA GEMM at every T anyway (M = 4), and on an H200
+    # (results/gpu/2026-12-04-h200-engines-5, call 1, scripts/debug/decode_variants_check.py,
+    # graph-replayed, H = 7168) token-major took it from 5.38 / 7.34 / 10.91 / 18.34 us to 4.63 /
+    # 6.22 / 9.86 / 16.33 at T = 32 / 64 / 128 / 256, bitwise the same outputs. mhc_pre stays
+    # [parts, T, M]: token-major, its FMA GEMM lost to the plan's tensor cores from T = 32 (11.96
+    # against 10.37 us).
+    token_major_partials: frozenset[str] = frozenset({"hc_head"})
+    # The middle path (mhc_pre, so fused_post_pre's pre, and pre_big_fuse) above the decode kernels'
+    # range up to mid_max_tokens (0: off): mid_parts K ranges of the tensor-core GEMM, enough CTAs
+    # for mid_waves waves on the SMs (the default schedule keeps the caller's S ranges of 14-28 K
+    # tiles: 32 CTAs at T = 128 on 132 SMs), then pre_overlap.py's fused pre (Sinkhorn beside the
+    # collapse) with the parts' count compiled in (its sums unrolled). pre_big_fuse: that kernel on
+    # the caller's S partials.
+    mid_max_tokens = MID_MAX_TOKENS
+    mid_waves = MID_WAVES
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -126,24 +142,30 @@ class TileLangDecode(TileLangBackend):
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
-                **({"token_major_partials": True} if self.token_major_partials else {})}
+                "token_major_partials": sorted(self.token_major_partials),
+                "mid_max_tokens": self.mid_max_tokens, "mid_waves": self.mid_waves}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
         return 0 < tokens <= min(limit, _MAX_GRID_Y)
 
-    def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int
+    def _mid(self, tokens: int, op: str) -> bool:
+        """Above the decode kernels' range, up to mid_max_tokens: the middle path (class docstring)."""
+        return not self._decode(tokens, op) and 0 < tokens <= self.mid_max_tokens
+
+    def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False
                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (decode_pre
         and decode_head take P at compile time). One launch: decode_gemm's FMA kernel, or with
         ``decode_gemm = "wgmma"`` gemm.py's tensor-core kernel (which takes its K ranges from the
-        partials' first dimension) on fn's cached bf16x3 split."""
+        partials' first dimension) on fn's cached bf16x3 split. ``token_major``: [T, P, M], [T, P]
+        from the FMA kernel."""
         from mhc_kernels.tilelang.decode import decode_parts
 
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
-        kernel, tunables = self._decode_gemm_choice(m, t)
-        if self.token_major_partials:
+        kernel, tunables = self._decode_gemm_choice(m, t, token_major)
+        if token_major:
             if kernel != "fma":
                 raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
                                  f"(gemm.py's kernel writes [parts, T, M] only), got decode_gemm {kernel!r}")
@@ -176,14 +198,14 @@ class TileLangDecode(TileLangBackend):
                              f"got {self.decode_gemm!r}")
         return mixes, sqrsum
 
-    def _decode_gemm_choice(self, mixes: int, tokens: int) -> tuple[str, dict[str, int]]:
+    def _decode_gemm_choice(self, mixes: int, tokens: int, token_major: bool = False) -> tuple[str, dict[str, int]]:
         """Which decode GEMM runs for M mixes and T tokens, with which tunables. With
-        token_major_partials the plan's "wgmma" rows become the FMA kernel at decode_gemm_tunables."""
+        ``token_major`` the plan's "wgmma" rows become the FMA kernel at decode_gemm_tunables."""
         if self.decode_gemm != "auto":
             return self.decode_gemm, dict(self.decode_gemm_tunables)
         for m, largest_t, kernel, tunables in DECODE_GEMM_PLAN:
             if m == mixes and (largest_t is None or tokens <= largest_t):
-                if kernel == "wgmma" and self.token_major_partials:
+                if kernel == "wgmma" and token_major:
                     return "fma", dict(self.decode_gemm_tunables)
                 return kernel, dict(tunables)
         return "fma", dict(self.decode_gemm_tunables)  # another M (a contract variant): the default FMA
@@ -215,12 +237,64 @@ class TileLangDecode(TileLangBackend):
         """decode_pre over the given partials (parts = their count, a compile-time constant): the
         default mhc_pre above the decode GEMM's range reaches this too, with its S * chunks partials."""
         t, n, h = residual.shape
+        if self._mid(t, "pre_big_fuse"):
+            return self._overlap_pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
+                                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
         if not self._decode(t, "pre_big_fuse"):
             return super().pre_big_fuse(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight,
                                         rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
                                         norm_eps)
         return self._decode_pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+
+    def _overlap_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
+        """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in."""
+        from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
+
+        t, n, h = residual.shape
+        parts = mixes.shape[0]
+        post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
+        comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
+        layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+        with_norm = norm_weight is not None
+        weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
+        self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}]")
+        pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts)(
+            mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
+            float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
+            int(sinkhorn_repeat), float(norm_eps))
+        return post.unsqueeze(-1), comb, layer_input
+
+    def mid_parts(self, tokens: int, n: int, hidden: int, device: torch.device) -> int:
+        """The middle path's K ranges: the fewest (a divisor of the 128-wide K tiles, each range >=
+        MIN_TILES_PER_PART tiles) that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs; the
+        most allowed where none does. H = 7168 on 132 SMs, one wave: 112 parts at T <= 128, 56 at
+        256, 28 at 512 and 1024, 14 at 2048, 7 at 4096."""
+        from mhc_kernels.tilelang.backend import _sm_count
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        k_tiles = n * hidden // DECODE_BLOCK_K
+        blocks = -(-tokens // block_m_for(tokens))
+        allowed = [p for p in range(1, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0] or [1]
+        want = self.mid_waves * _sm_count(device)
+        return next((p for p in allowed if blocks * p >= want), allowed[-1])
+
+    def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int):
+        """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block):
+        partials [P, T, M], [P, T]."""
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m = block_m_for(t)
+        tunables = dict(WIDE_K_TILES[block_m])
+        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+        return mixes, sqrsum
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False):
@@ -251,13 +325,18 @@ class TileLangDecode(TileLangBackend):
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
         t, n, h = residual.shape
+        if self._mid(t, "mhc_pre"):
+            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, self.mid_parts(t, n, h, residual.device))
+            return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
         if not self._decode(t, "mhc_pre"):
             return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        token_major = "mhc_pre" in self.token_major_partials
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                token_major=self.token_major_partials)
+                                token_major=token_major)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
@@ -265,9 +344,10 @@ class TileLangDecode(TileLangBackend):
             return super().hc_head(residual, fn, hc_scale, hc_base, rms_eps, hc_eps)
         from mhc_kernels.tilelang.decode import decode_head_kernel
 
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h)
+        token_major = "hc_head" in self.token_major_partials
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major)
         out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-        if self.token_major_partials:
+        if token_major:
             parts = mixes.shape[1]
             self._count(f"decode_head[parts={parts},token_major]")
             kernel = decode_head_kernel(n, h, parts, self._target(), token_major=True)

@@ -52,7 +52,13 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
     return h_blk, slots, slots == 8, min(COLLAPSE_THREADS, h_blk)
 
 
-def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True):
+def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
+                               parts: int | None = None):
+    """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
+    GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
+    loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
+    same order as the dynamic loop (bitwise the same). None: the partials' count is dynamic (the
+    caller's S), one loop selecting the source per part, as before."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -67,7 +73,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     shared_offsets = [o for o in offsets if o >= LANES]
     shuffle_offsets = [o for o in offsets if o < LANES]
     tokens = T.dynamic("tokens")
-    splits = T.dynamic("splits")
+    splits = T.dynamic("splits") if parts is None else parts
 
     def column(c, i):
         """The column (inside a block) of collapse thread c's slot i, as pre.py's fragments place it."""
@@ -120,9 +126,16 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 acc = T.alloc_var("float32")
                 rstd = T.alloc_var("float32")
                 acc = 0.0
-                for s in T.serial(splits):
-                    acc += T.if_then_else(tid < mixes, mixes_partial[s, t, T.min(tid, mixes - 1)],
-                                          sqrsum_partial[s, t])
+                if parts is None:
+                    for s in T.serial(splits):
+                        acc += T.if_then_else(tid < mixes, mixes_partial[s, t, T.min(tid, mixes - 1)],
+                                              sqrsum_partial[s, t])
+                elif tid < mixes:  # one loop per source, no select inside: all loads go out at once
+                    for s in T.unroll(parts):
+                        acc += mixes_partial[s, t, tid]
+                else:
+                    for s in T.unroll(parts):
+                        acc += sqrsum_partial[s, t]
                 rstd = T.rsqrt(acc / k_total + rms_eps)  # lane M's is pre.py's rstd
                 rstd = T.shfl_sync(rstd, mixes)
                 if tid < mixes:
@@ -215,11 +228,14 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     return mhc_pre_big_fuse_overlap
 
 
-def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True):
+def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
+                                parts: int | None = None):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
-    CTAs per SM). Without norm there is nothing to keep: one kernel either way."""
+    CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
+    compile-time partials count (build_pre_big_fuse_overlap); None: dynamic, today's cache key."""
     kept_in_shared = kept_in_shared or not with_norm
-    return compile_cached("pre_big_fuse_overlap", (n, hidden, with_norm, kept_in_shared),
-                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared),
+    key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),))
+    return compile_cached("pre_big_fuse_overlap", key,
+                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts),
                           target)

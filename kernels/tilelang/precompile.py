@@ -44,7 +44,7 @@ def jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
-    return out + decode_jobs(hidden)
+    return out + decode_jobs(hidden) + mid_jobs(hidden)
 
 
 def decode_jobs(hidden: int) -> list[Job]:
@@ -114,3 +114,16 @@ def compile_in_parallel(todo: list[Job], target: Target, workers: int | None = N
             "from_cache": sum(1 for s in done.values() if s < 1.5),
             "seconds": round(time.perf_counter() - start, 1),
             "slowest": sorted(done.items(), key=lambda kv: -kv[1])[:3]}
+
+
+def mid_jobs(hidden: int) -> list[Job]:
+    """The middle path's fused pre (pre_overlap.py, the partials' count compiled in) for every count
+    it can take at this hidden size: TileLangDecode.mid_parts (a divisor of the 128-wide K tiles,
+    each range >= 2 tiles, at least 4 on a GPU of >= 64 SMs at <= 4096 tokens) and pre_big_fuse's
+    caller splits (1 .. 16); its GEMM is TileLangBackend's tensor-core configuration, in jobs()."""
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+
+    k_tiles = N * hidden // DECODE_BLOCK_K
+    parts = {p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0} | {1, 2, 4, 8, 16}
+    return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}]", "pre_overlap.pre_big_fuse_overlap_kernel",
+             (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)]

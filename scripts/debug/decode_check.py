@@ -1,6 +1,7 @@
 """Does the decode path (TileLangDecode) compute what the default TileLang path computes? One GPU run.
 
-    source scripts/device_env.sh && python scripts/debug/decode_check.py [--tokens 1,2,4] [--hidden 7168]
+    source scripts/device_env.sh && python scripts/debug/decode_check.py [--tokens 1,2,4] [--hidden 7168] \
+        [--decode-backend mhc_kernels.tilelang.mid_probes:TileLangMid]
 
 For T in 1, 2, 4, 8, 16, 32, 64 and H in 4096, 7168, on the benchmark's inputs
 (mhc_verify.bench.make_inputs, n_splits as the benchmark gives them: op_splits), runs
@@ -30,7 +31,6 @@ import sys
 import torch
 
 from mhc_kernels.tilelang.backend import TileLangBackend
-from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from mhc_reference.contract import get_op
 from mhc_verify.bench import make_inputs, op_splits
 
@@ -81,7 +81,7 @@ def check_case(base, dec, op: str, norm: bool, t: int, h: int, n_sms: int) -> bo
     torch.cuda.synchronize()
     ref = reference(op, inputs, params)
     graph_ok = same_bits(graph_replay(dec, op, inputs, params), runs["dec"][0])
-    decode_taken = t <= dec.decode_max_tokens
+    decode_taken = dec._decode(t, op) or dec._mid(t, op)  # the decode path's own kernels run
     ok = True
     for name in get_op(op).output_names:
         b, d = runs["base"][0][name], runs["dec"][0][name]
@@ -105,11 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tokens", type=lambda s: tuple(int(v) for v in s.split(",")), default=TOKENS)
     p.add_argument("--hidden", type=lambda s: tuple(int(v) for v in s.split(",")), default=HIDDEN)
+    p.add_argument("--decode-backend", default="mhc_kernels.tilelang.decode_backend:TileLangDecode",
+                   help="module:class of a TileLangDecode subclass (e.g. mhc_kernels.tilelang.mid_probes:TileLangMid)")
     args = p.parse_args(argv)
     if not torch.cuda.is_available():
         print("needs a GPU", file=sys.stderr)
         return 2
-    base, dec = TileLangBackend(), TileLangDecode()
+    module, _, cls = args.decode_backend.rpartition(":")
+    base, dec = TileLangBackend(), getattr(importlib.import_module(module), cls)()
     for backend in (base, dec):
         available, why = backend.available()
         print(f"{backend.name}: {why}")

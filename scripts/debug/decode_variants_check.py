@@ -79,7 +79,7 @@ class Wide(Base):
 
 
 class TokenMajor(Base):
-    token_major_partials = True
+    token_major_partials = frozenset({"mhc_pre", "hc_head"})
 
 
 class Both(TokenMajor):

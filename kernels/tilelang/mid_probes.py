@@ -1,0 +1,34 @@
+"""Benchmark probes for TileLangDecode's middle path (decode_backend.py): where it pays, and with
+how many CTAs. Not defaults; load as ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same
+arithmetic and declared precision as TileLangDecode."""
+
+from __future__ import annotations
+
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+
+class TileLangMid(TileLangDecode):
+    """The middle path up to 4096 tokens (one wave of GEMM CTAs), hc_post_wide's 1024-column CTAs
+    from 32 tokens."""
+
+    name = "tilelang-mid"
+    description = "our TileLang kernels, the middle path up to 4096 tokens (a benchmark probe)"
+    mid_max_tokens = 4096
+    hc_post_wide_block_from = {32: 1024}
+
+
+class TileLangMidTwoWaves(TileLangMid):
+    """TileLangMid with twice the GEMM CTAs (shorter K ranges, more partials to sum)."""
+
+    name = "tilelang-mid-2w"
+    description = "our TileLang kernels, the middle path with two waves of GEMM CTAs (a benchmark probe)"
+    mid_waves = 2.0
+
+
+class TileLangMidFrom16(TileLangMid):
+    """TileLangMid with the decode kernels only up to 16 tokens for mhc_pre: the middle path against
+    the decode path at 32 .. 128."""
+
+    name = "tilelang-mid-from16"
+    description = "our TileLang kernels, the middle path from 17 tokens (a benchmark probe)"
+    decode_max_tokens = 16
