@@ -9,7 +9,8 @@ the import error as the reason), never an import failure of the suite.
 BUILTIN_BACKENDS: dict[str, str] = {
     "torch": "mhc_kernels.torch_native:TorchNativeBackend",
     "torch-cuda": "mhc_kernels.torch_native:TorchNativeCudaBackend",
-    "tilelang": "mhc_kernels.tilelang.backend:TileLangBackend",
+    "tilelang": "mhc_kernels.tilelang.decode_backend:TileLangDecode",
+    "tilelang-base": "mhc_kernels.tilelang.backend:TileLangBackend",
     "tile_kernels": "mhc_kernels.tile_kernels_backend:TileKernelsBackend",
     "aiter": "mhc_kernels.aiter.hip:AiterBackend",
     "aiter-triton": "mhc_kernels.aiter.triton:AiterTritonBackend",

@@ -281,8 +281,8 @@ def test_decode_gemm_tunables_reach_the_kernel(rec, monkeypatch):
     assert seen == [{"block_t": 8}]
 
 
-def test_above_the_threshold_and_at_zero_tokens_it_is_the_default_path(rec):
-    TileLangDecode().mhc_pre(*_pre_args(TileLangDecode.decode_max_tokens + 1, 7168))
+def test_above_the_thresholds_and_at_zero_tokens_it_is_the_default_path(rec):
+    TileLangDecode().mhc_pre(*_pre_args(TileLangDecode.mid_max_tokens + 1, 256))
     assert rec.names == ["prenorm_gemm", "pre_big_fuse"]
     rec.launches.clear()
     TileLangDecode().mhc_pre(*_pre_args(0, 7168))
@@ -383,3 +383,21 @@ def test_pre_big_fuse_mid_takes_the_callers_partials(rec):
     _Mid().pre_big_fuse(torch.zeros(16, 64, MIXES), torch.zeros(16, 64), torch.ones(3), torch.zeros(MIXES), residual,
                         None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6)
     assert rec.names == ["pre_big_fuse_overlap"] and rec.launches[0][2][0] == (16, 64, MIXES)
+
+
+def test_hc_head_mid_launches(rec):
+    backend = _Mid()
+    t = 256  # above hc_head's decode threshold
+    out = backend.hc_head(torch.zeros(t, N, 7168, dtype=torch.bfloat16), torch.zeros(N, N * 7168), torch.ones(1),
+                          torch.zeros(N), 1e-6, 1e-6)
+    assert rec.names == ["prenorm_gemm", "collapse"] and tuple(out.shape) == (t, 7168)
+    assert rec.launches[0][2][2] == (56, t, N) and rec.launches[1][2][0] == (56, t, N)
+    assert backend.calls["collapse[head,parts=56]"] == 1
+
+
+def test_mid_block_m(rec):
+    backend = _Mid()
+    backend.mid_block_m = 128
+    assert backend.mid_parts(256, N, 7168, torch.device("cpu")) == 112  # 2 token blocks
+    backend.mhc_pre(*_pre_args(256, 7168))
+    assert rec.launches[0][1][3] == 128 and rec.launches[0][2][2] == (112, 256, MIXES)

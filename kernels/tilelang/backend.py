@@ -79,8 +79,8 @@ class GemmSchedule:
 
 
 class TileLangBackend(Backend):
-    name = "tilelang"
-    description = "mhc-verify's own TileLang mHC kernels (kernels/tilelang)"
+    name = "tilelang-base"
+    description = "mhc-verify's own TileLang mHC kernels without the decode and middle paths (kernels/tilelang)"
     device_type = "cuda"
     default_precision = _PRECISION
     default_constraints = _FUSED

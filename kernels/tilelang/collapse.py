@@ -30,15 +30,20 @@ def collapse_block_macro(T, n: int, h_blk: int):
     return collapse_block
 
 
-def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
+def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | None = None):
+    """``parts`` (head only): the partials' count compiled in (TileLangDecode's middle path), the
+    sums unrolled, the same adds in the same order; None: dynamic (the caller's splits)."""
     import tilelang.language as T
+
+    assert parts is None or head, "parts: the head weights' partials"
 
     k_total = n * hidden
     h_blk = hidden_block(hidden)
     threads = threads_for(h_blk)
     collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
-    splits = T.dynamic("splits")
+    splits = T.dynamic("splits") if parts is None else parts
+    split_loop = T.serial if parts is None else T.unroll
 
     @T.prim_func
     def mhc_collapse(weights_or_mixes: T.Tensor((splits, tokens, n), "float32"),
@@ -61,7 +66,7 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
                     m = T.alloc_var("float32")
                     sq = 0.0
                     m = 0.0
-                    for s in T.serial(splits):
+                    for s in split_loop(splits):
                         sq += sqrsum[s, t]
                         m += weights_or_mixes[s, t, tid]
                     w[tid] = T.sigmoid(m * T.rsqrt(sq / k_total + rms_eps) * hc_scale[0] + hc_base[tid]) + hc_eps
@@ -78,6 +83,6 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool):
     return mhc_collapse
 
 
-def collapse_kernel(n: int, hidden: int, head: bool, target: Target):
-    return compile_cached("collapse", (n, hidden, head),
-                          lambda: build_collapse(n, hidden, head, target.pdl), target)
+def collapse_kernel(n: int, hidden: int, head: bool, target: Target, parts: int | None = None):
+    key = (n, hidden, head) + (() if parts is None else (("parts", parts),))
+    return compile_cached("collapse", key, lambda: build_collapse(n, hidden, head, target.pdl, parts), target)

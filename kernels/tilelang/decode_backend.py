@@ -1,12 +1,12 @@
-"""``tilelang-decode``: our TileLang kernels with a decode path for few tokens (opt-in).
+"""``tilelang``: our TileLang kernels with a decode path for few tokens and a middle path above it.
 
-Load it as ``--backend mhc_kernels.tilelang.decode_backend:TileLangDecode``. Up to its thresholds
-(``decode_max_tokens`` for the GEMM ops, ``decode_max_tokens_by_op`` per op: DECODE_MAX_TOKENS and
-DECODE_MAX_TOKENS_BY_OP below, each from a benchmark on record) it runs, per op (above them, and at
-T = 0, exactly TileLangBackend):
+The default ``tilelang`` backend since 2026-12-04 (fifth session; the kernels without these paths
+are ``tilelang-base``, TileLangBackend). Up to its decode thresholds (``decode_max_tokens`` for the
+GEMM ops, ``decode_max_tokens_by_op`` per op: DECODE_MAX_TOKENS and DECODE_MAX_TOKENS_BY_OP below,
+each from a benchmark on record) it runs, per op:
 
-  hc_post         decode.hc_post_wide: one CTA per (512 columns, token) instead of per token;
-                  bitwise the same as post.py (same arithmetic per element)
+  hc_post         decode.hc_post_wide: one CTA per (512 or, from 32 tokens, 1024 columns, token)
+                  instead of per token; bitwise the same as post.py (same arithmetic per element)
   mhc_pre         the prenorm GEMM over ``decode_parts`` K ranges of 256+ columns (112 CTAs at
                   H = 7168, 64 at 4096, per block of tokens) instead of S * chunks ranges of 14-28 K
                   tiles (8-16 CTAs), by DECODE_GEMM_PLAN either decode_gemm.decode_gemm (fp32 FMAs on
@@ -15,15 +15,29 @@ T = 0, exactly TileLangBackend):
                   decode.decode_pre: (H / 512 + 1) CTAs per token, each summing the partials itself,
                   one collapsing 512 columns each, the last running Sinkhorn; with norm_weight
                   decode.decode_norm finishes the RMSNorm
+  pre_big_fuse    decode.decode_pre on the caller's partials
   fused_post_pre  the two above (hc_post_wide, decode_gemm, decode_pre [, decode_norm]), PDL-chained
-  hc_head         decode_gemm over the same K ranges (M = n), then decode.decode_head: H / 512 CTAs
-                  per token, each computing the head weights and collapsing its columns
+  hc_head         decode_gemm over the same K ranges (M = n), its partials token-major, then
+                  decode.decode_head: H / 512 CTAs per token, each computing the head weights and
+                  collapsing its columns
+
+Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
+
+  mhc_pre         gemm.py's tensor-core GEMM over ``mid_parts`` K ranges (one wave of CTAs on the SMs
+                  instead of the caller's S ranges), then pre_overlap.py's fused pre (Sinkhorn on one
+                  warp beside a four-warp collapse) with the parts' count compiled in
+  pre_big_fuse    that fused pre on the caller's S partials
+  fused_post_pre  hc_post_wide, then mhc_pre's middle path
+  hc_head         (off by default) the same GEMM with M = n, then collapse.py's head collapse with
+                  the parts compiled in
+
+Above those, and at T = 0, exactly TileLangBackend.
 
 ``decode_gemm = "fma"`` or ``"wgmma"`` (a class attribute; default ``"auto"``, the plan) runs one of
-the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Opt-in variants
-for probe subclasses (no default; scripts/debug/decode_variants_check.py checks them bitwise against
-today's kernels and times them): ``hc_post_wide_block_from`` (hc_post_wide's columns per CTA by T)
-and ``token_major_partials`` (the decode GEMM's partials [T, parts, M], FMA GEMM at every T).
+the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Variants
+checked bitwise against each other by scripts/debug/decode_variants_check.py:
+``hc_post_wide_block_from`` (hc_post_wide's columns per CTA by T) and ``token_major_partials`` (the
+ops whose decode GEMM writes [T, parts, M], the FMA GEMM at every T for them).
 
 Why the FMA kernel: at T <= 32 the GEMM is at most 32 x 24 x 28672 FMAs on 2.75 MB of fn, latency
 bound; the tensor-core kernel spends three bf16 products per term and 64-row tiles (63 of 64 rows
@@ -51,7 +65,9 @@ fixed order: bitwise reproducible.
 Like the default fused pre's chunks, the parts' sum crosses the caller's split boundaries (4 runs of
 parts / 4, then the runs): where every split's sum is exact in fp32 but the whole is not (exact-int
 inputs past 2^24 units) the model's gamma(S - 1) cross-split term counts fewer adds than this chain
-has; if the nightly check ever finds that, nest the sum in the caller's splits.
+has; if the nightly check ever finds that, nest the sum in the caller's splits. The middle path's
+GEMM partials are the same kind of sum (K / parts-long tensor-core chains, then the parts added in
+order), under the same bound.
 """
 
 from __future__ import annotations
@@ -63,20 +79,25 @@ import torch
 
 from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
 
-# The largest T on the decode kernels for the GEMM ops (mhc_pre, fused_post_pre's pre), and per op
-# where another bound paid better. From the H200 runs of 2026-12-04 (results/gpu/2026-12-04-h200-
-# engines-4, graph-replayed, H = 7168; TileLangDecodeEverywhere beside the default path):
-#   hc_post       the wide kernel was at least as fast as the default at every T up to 4096
-#   pre_big_fuse  decode_pre on the caller's S = 16 partials won up to 32 tokens, lost from 64
-#                 (5.2 us against TileKernels' 5.0 and our default's 6.6)
-#   hc_head       won up to 64 (8.9 against 16.9), 12.7 against 17.0 at 128, lost at 256
-#   mhc_pre       the decode GEMM plus decode_pre, estimated below the default up to 128 once
-#                 decode_pre's partial sums were branch-free (call 4's profile: 11.3 of 14.9 us at
-#                 T = 1 were decode_pre's serial loads); TileLangDecodeEverywhere ran its nightly
-#                 check and 1000 stress reruns up to these counts
-DECODE_MAX_TOKENS = 128
-DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128})
-MID_MAX_TOKENS = 0
+# The largest T on the decode kernels for the GEMM ops (mhc_pre, fused_post_pre's pre), per op where
+# another bound paid better, and the middle path's upper bound. From the H200 runs of 2026-12-04
+# (graph-replayed, H = 7168, every path side by side; results/gpu/2026-12-04-h200-engines-5, call 2,
+# us per call at the boundaries):
+#   mhc_pre       decode path to 32 (10.6 against the middle path's 10.8), the middle path from 64
+#                 (11.4 against 12.0) to 4096 (136.2 against the default's 139.5; 2048: 73.7 / 90.5)
+#   fused_post_pre  the same path as mhc_pre for its pre (11.8 / 11.8 at 32, 12.9 / 13.8 at 64)
+#   pre_big_fuse  decode_pre to 32 (4.9 / 5.4 at 16 / 32, the middle path's kernel 4.9 / 5.3), the
+#                 middle path's kernel on the caller's partials from 64 (5.3 against decode_pre's
+#                 6.8) to 4096 (71.4 against the default's 74.6)
+#   hc_post       the wide kernel at least as fast as the default at every T up to 4096
+#   hc_head       the decode path with token-major partials to 256 (scripts/debug/
+#                 decode_variants_check.py, call 1: 16.3 against the default's 17.7 at 256), the
+#                 default above (20.4 at 512 against the decode path's 32.4); no middle path (not
+#                 yet measured: mid_max_tokens_by_op)
+DECODE_MAX_TOKENS = 32
+DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 256})
+MID_MAX_TOKENS = 4096
+MID_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_head": 0})
 MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
@@ -94,10 +115,10 @@ DECODE_GEMM_PLAN: tuple[tuple[int, int | None, str, dict[str, int]], ...] = (
 
 
 class TileLangDecode(TileLangBackend):
-    """TileLangBackend with the decode path (module docstring) for 1..decode_max_tokens tokens."""
+    """TileLangBackend with the decode path and the middle path (module docstring): ``tilelang``."""
 
-    name = "tilelang-decode"
-    description = "our TileLang kernels, with decode-speed variants for few tokens (kernels/tilelang/decode.py)"
+    name = "tilelang"
+    description = "mhc-verify's own TileLang mHC kernels, with the decode and middle paths (kernels/tilelang)"
     decode_max_tokens = DECODE_MAX_TOKENS
     # Per-op overrides of decode_max_tokens (op -> largest T on the decode kernels). hc_post and
     # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
@@ -112,7 +133,10 @@ class TileLangDecode(TileLangBackend):
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
     # T = 32, SGLang's shape); no entry applies: decode_block(H) (512). Bitwise the same output.
-    hc_post_wide_block_from: dict[int, int] = {}
+    # 1024 columns from 32 tokens: on an H200 (call 1, decode_variants_check.py) 1.83 / 2.45 / 3.22 us
+    # at T = 32 / 64 / 128 against 1.86 / 2.52 / 3.60 with 512, 1.45 at 16 either way; call 2's
+    # benchmark: at least as fast as 512 columns at every T from 32 to 4096.
+    hc_post_wide_block_from: dict[int, int] = {32: 1024}
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
@@ -133,8 +157,11 @@ class TileLangDecode(TileLangBackend):
     # tiles: 32 CTAs at T = 128 on 132 SMs), then pre_overlap.py's fused pre (Sinkhorn beside the
     # collapse) with the parts' count compiled in (its sums unrolled). pre_big_fuse: that kernel on
     # the caller's S partials.
+    # hc_head: the same GEMM (M = n), then collapse.py's head collapse with the parts compiled in.
     mid_max_tokens = MID_MAX_TOKENS
+    mid_max_tokens_by_op: Mapping[str, int] = MID_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     mid_waves = MID_WAVES
+    mid_block_m: int | None = None  # the GEMM's token block: gemm.block_m_for(T) where None
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -143,7 +170,9 @@ class TileLangDecode(TileLangBackend):
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
                 "token_major_partials": sorted(self.token_major_partials),
-                "mid_max_tokens": self.mid_max_tokens, "mid_waves": self.mid_waves}
+                "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
+                "mid_waves": self.mid_waves,
+                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)"}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -151,7 +180,8 @@ class TileLangDecode(TileLangBackend):
 
     def _mid(self, tokens: int, op: str) -> bool:
         """Above the decode kernels' range, up to mid_max_tokens: the middle path (class docstring)."""
-        return not self._decode(tokens, op) and 0 < tokens <= self.mid_max_tokens
+        limit = self.mid_max_tokens_by_op.get(op, self.mid_max_tokens)
+        return not self._decode(tokens, op) and 0 < tokens <= limit
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False
                      ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -276,7 +306,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.gemm import block_m_for
 
         k_tiles = n * hidden // DECODE_BLOCK_K
-        blocks = -(-tokens // block_m_for(tokens))
+        blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
         allowed = [p for p in range(1, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0] or [1]
         want = self.mid_waves * _sm_count(device)
         return next((p for p in allowed if blocks * p >= want), allowed[-1])
@@ -288,7 +318,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.gemm import block_m_for
 
         t, m = x.shape[0], fn.shape[0]
-        block_m = block_m_for(t)
+        block_m = self.mid_block_m or block_m_for(t)
         tunables = dict(WIDE_K_TILES[block_m])
         assert tunables["block_k"] == DECODE_BLOCK_K, tunables
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
@@ -340,6 +370,16 @@ class TileLangDecode(TileLangBackend):
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
+        if self._mid(t, "hc_head"):
+            from mhc_kernels.tilelang.collapse import collapse_kernel
+
+            parts = self.mid_parts(t, n, h, residual.device)
+            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts)
+            out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
+            self._count(f"collapse[head,parts={parts}]")
+            collapse_kernel(n, h, True, self._target(), parts=parts)(mixes, sqrsum, hc_scale, hc_base, residual, out,
+                                                                     float(rms_eps), float(hc_eps))
+            return out
         if not self._decode(t, "hc_head"):
             return super().hc_head(residual, fn, hc_scale, hc_base, rms_eps, hc_eps)
         from mhc_kernels.tilelang.decode import decode_head_kernel

@@ -8,13 +8,14 @@ from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
 
 class TileLangMid(TileLangDecode):
-    """The middle path up to 4096 tokens (one wave of GEMM CTAs), hc_post_wide's 1024-column CTAs
-    from 32 tokens."""
+    """The middle path up to 4096 tokens (one wave of GEMM CTAs) for hc_head too, above its decode
+    kernels' 128 tokens."""
 
     name = "tilelang-mid"
     description = "our TileLang kernels, the middle path up to 4096 tokens (a benchmark probe)"
     mid_max_tokens = 4096
-    hc_post_wide_block_from = {32: 1024}
+    mid_max_tokens_by_op = {}
+    decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128}
 
 
 class TileLangMidTwoWaves(TileLangMid):
@@ -32,3 +33,12 @@ class TileLangMidFrom16(TileLangMid):
     name = "tilelang-mid-from16"
     description = "our TileLang kernels, the middle path from 17 tokens (a benchmark probe)"
     decode_max_tokens = 16
+
+
+class TileLangMidBlock128(TileLangMid):
+    """TileLangMid with 128-token GEMM blocks at every T: half the reads of fn's bf16x3 split (each
+    token block reads all of it) for the same x."""
+
+    name = "tilelang-mid-bm128"
+    description = "our TileLang kernels, the middle path with 128-token GEMM blocks (a benchmark probe)"
+    mid_block_m = 128
