@@ -118,11 +118,28 @@ def test_hc_post_wide_block_from(rec, kw):  # noqa: F811
         out = _Wide1024().hc_post(x, torch.zeros(t, N, 4096, dtype=torch.bfloat16), torch.zeros(t, N, 1),
                                   torch.zeros(t, N, N))
         assert kw == [("hc_post_wide", expect)] and tuple(out.shape) == (t, N, 4096)
-    assert TileLangDecode.hc_post_wide_block_from == {}
+    assert TileLangDecode.hc_post_wide_block_from == {32: 1024}  # the default since call 1 of 2026-12-04 (5th)
     b = _Wide1024()
     b.hc_post_wide_block_from = {16: 1024, 64: 2048}
-    assert [b._hc_post_wide_block(t) for t in (8, 16, 63, 64, 4096)] == [None, 1024, 1024, 2048, 2048]
+    assert [b._hc_post_wide_block(t, 4096) for t in (8, 16, 63, 64, 4096)] == [None, 1024, 1024, 2048, 2048]
+    # capped at the largest power of two dividing H, the default where that is decode_block(H):
+    # 1024 columns asked at H = 64 once raised "h_blk=1024 must divide hidden=64" (the nightly check,
+    # results/gpu/2026-12-04-h200-engines-5, call 3)
+    assert [b._hc_post_wide_block(64, h) for h in (64, 256, 512, 768, 5120, 7168)] == \
+        [None, None, None, None, 1024, 1024]
     assert rec.names[-1] == "hc_post_wide"
+
+
+@pytest.mark.parametrize("hidden", [64, 256, 512, 768, 1024, 5120])
+def test_the_default_hc_post_takes_every_hidden_size(rec, kw, hidden):  # noqa: F811
+    for t in (1, 32, 61):
+        kw.clear()
+        out = TileLangDecode().hc_post(torch.zeros(t, hidden, dtype=torch.bfloat16),
+                                       torch.zeros(t, N, hidden, dtype=torch.bfloat16), torch.zeros(t, N, 1),
+                                       torch.zeros(t, N, N))
+        assert tuple(out.shape) == (t, N, hidden)
+        h_blk = kw[0][1].get("h_blk")
+        assert h_blk is None or (hidden % h_blk == 0 and h_blk == 1024 and t >= 32), (hidden, t, kw)
 
 
 @pytest.mark.parametrize("t", [1, 8, 32, 128])

@@ -248,7 +248,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
         out = torch.empty_like(residual)
-        h_blk = self._hc_post_wide_block(t)
+        h_blk = self._hc_post_wide_block(t, h)
         if h_blk is None:
             self._count("hc_post_wide")
             hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
@@ -257,10 +257,18 @@ class TileLangDecode(TileLangBackend):
             hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk)(x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
-    def _hc_post_wide_block(self, tokens: int) -> int | None:
-        """hc_post_wide's columns per CTA at T tokens from hc_post_wide_block_from; None: the default."""
+    def _hc_post_wide_block(self, tokens: int, hidden: int) -> int | None:
+        """hc_post_wide's columns per CTA at T tokens from hc_post_wide_block_from, at most the largest
+        power of two dividing H (a block of 1024 columns asked at H = 64 .. 512 is H itself or
+        less); None: the default, decode_block(H)."""
+        from mhc_kernels.tilelang._build import hidden_block
+        from mhc_kernels.tilelang.decode import decode_block
+
         applies = [start for start in self.hc_post_wide_block_from if start <= tokens]
-        return self.hc_post_wide_block_from[max(applies)] if applies else None
+        if not applies:
+            return None
+        h_blk = hidden_block(hidden, self.hc_post_wide_block_from[max(applies)])
+        return None if h_blk == decode_block(hidden) else h_blk
 
     def pre_big_fuse(self, mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                      hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
