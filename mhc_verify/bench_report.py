@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Sequence
 
 # Our backends: the verdict column asks whether the fastest of these is the fastest of all. A run
-# may name more (``--ours``, e.g. the opt-in decode path); the report records which.
+# may name more (``--ours``, e.g. tilelang-base or a probe); the report records which.
 OURS: tuple[str, ...] = ("tilelang",)
 
 

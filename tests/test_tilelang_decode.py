@@ -335,7 +335,11 @@ def test_importing_the_decode_backend_does_not_touch_cuda():
 
 
 class _Mid(TileLangDecode):
+    """The middle path for every op it has (hc_head's too) from above its decode thresholds."""
+
     mid_max_tokens = 4096
+    mid_max_tokens_by_op = {}
+    decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128}
 
 
 def test_mid_parts_fill_the_sms(rec):
@@ -354,7 +358,7 @@ def test_mid_parts_fill_the_sms(rec):
 @pytest.mark.parametrize("norm", [False, True])
 def test_mhc_pre_mid_launches(rec, norm):
     backend = _Mid()
-    t = TileLangDecode.decode_max_tokens + 1
+    t = 256
     post_mix, comb, li = backend.mhc_pre(*_pre_args(t, 7168, norm))
     assert rec.names == ["prenorm_gemm", "pre_big_fuse_overlap"]
     _, config, args = rec.launches[0]
@@ -373,8 +377,15 @@ def test_the_mid_path_between_its_bounds(rec):
         rec.launches.clear()
         _Mid().mhc_pre(*_pre_args(t, 256))
         assert rec.names[-1] == path, t
+    for t, path in ((TileLangDecode.decode_max_tokens + 1, "pre_big_fuse_overlap"),
+                    (TileLangDecode.mid_max_tokens + 1, "pre_big_fuse")):  # TileLangDecode's own bounds
+        rec.launches.clear()
+        TileLangDecode().mhc_pre(*_pre_args(t, 256))
+        assert rec.names == ["prenorm_gemm", path], t
     rec.launches.clear()
-    TileLangDecode().mhc_pre(*_pre_args(4096, 256))
+    backend = TileLangDecode()
+    backend.mid_max_tokens = 0  # off
+    backend.mhc_pre(*_pre_args(64, 256))
     assert rec.names == ["prenorm_gemm", "pre_big_fuse"]
 
 

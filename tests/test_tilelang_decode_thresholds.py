@@ -11,6 +11,7 @@ from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is
 class _Thresholds(TileLangDecode):
     decode_max_tokens = 32
     decode_max_tokens_by_op = {"pre_big_fuse": 256, "hc_post": 128}
+    mid_max_tokens = 0  # the decode kernels' thresholds alone (the middle path: test_tilelang_decode.py)
 
 
 def _partials(parts, t):
