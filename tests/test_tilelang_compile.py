@@ -16,6 +16,7 @@ from mhc_kernels.tilelang.gemm import (LARGE_T_BLOCK_M, SMALL_T_BLOCK_M, block_m
 from mhc_kernels.tilelang.backend import TileLangBackend, TileLangNarrowTiles
 from mhc_kernels.tilelang.post import build_hc_post
 from mhc_kernels.tilelang.pre import build_pre_big_fuse
+from mhc_kernels.tilelang.pre_overlap import build_pre_big_fuse_overlap
 
 PDL_MARKERS = ("cudaGridDependencySynchronize", "cudaTriggerProgrammaticLaunchCompletion", "griddepcontrol")
 N = 4
@@ -44,6 +45,13 @@ def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNa
     yield "hc_post", lambda: build_hc_post(N, hidden, pdl)
     for head in (False, True):
         yield f"collapse[head={head}]", lambda h=head: build_collapse(N, hidden, h, pdl)
+    # TileLangDecode's middle path: the overlap pre and the head collapse with the parts compiled in
+    # (mid_parts: a divisor of the 128-wide K tiles; pre_big_fuse: the caller's splits)
+    for parts in ((7, 16, 112) if hidden == 7168 else (1,)):
+        for norm in (False, True):
+            yield (f"pre_big_fuse_overlap[parts={parts},norm={norm}]",
+                   lambda p=parts, m=norm: build_pre_big_fuse_overlap(N, hidden, m, pdl, True, p))
+        yield f"collapse[head=True,parts={parts}]", lambda p=parts: build_collapse(N, hidden, True, pdl, p)
 
 
 def _compile(build, arch: str):
