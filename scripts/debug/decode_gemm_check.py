@@ -274,6 +274,8 @@ def time_ops(rows: list, budget: Budget, n_sms: int) -> bool:
                 try:
                     backend = TileLangDecode()
                     backend.decode_gemm = which
+                    if which != "auto":  # one GEMM forced: the [parts, T, M] layout both kernels write
+                        backend.token_major_partials = frozenset()
                     inputs, params = make_inputs(op, t, TIME_HIDDEN, op_splits(op, t, TIME_HIDDEN, n_sms),
                                                  torch.device("cuda"))
                     backend.run(op, inputs, params)  # contract-checked; compiles, caches fn3 for wgmma

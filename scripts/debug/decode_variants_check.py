@@ -1,4 +1,4 @@
-"""The decode path's opt-in variants against today's kernels: bitwise equal, and are they faster?
+"""The decode path's variants against its plain kernels: bitwise equal, and are they faster?
 One GPU run (H100/H200), well under a minute after its compiles:
 
     source scripts/device_env.sh && python scripts/debug/decode_variants_check.py
@@ -68,10 +68,16 @@ WIDE = 1024
 
 
 class Base(TileLangDecode):
-    """Today's decode kernels at every T checked here (the thresholds lifted, nothing else)."""
+    """The decode kernels without either variant (512-column hc_post, [parts, T, M] partials) at every
+    T checked here: the decode thresholds lifted, the middle path off. Since 2026-12-04 (fifth
+    session) TileLangDecode itself runs both variants by default (hc_post 1024 columns from 32
+    tokens, hc_head token-major), so they are switched off here explicitly."""
 
     decode_max_tokens = 512
     decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 512}
+    mid_max_tokens = 0
+    hc_post_wide_block_from: dict[int, int] = {}
+    token_major_partials: frozenset[str] = frozenset()
 
 
 class Wide(Base):
@@ -223,9 +229,9 @@ def graph_us(call: Callable[[], Any]) -> float:
     return graph_us_per_call(call, GRAPH_CALLS, REPLAYS)
 
 
-TIMED = [("hc_post", "512 columns (today)", Base, POST_TOKENS), ("hc_post", f"{WIDE} columns", Wide, POST_TOKENS),
-         ("hc_head", "default layout (today)", Base, HEAD_TOKENS), ("hc_head", "token-major", TokenMajor, HEAD_TOKENS),
-         ("mhc_pre", "the plan (today)", Base, PRE_TOKENS), ("mhc_pre", "token-major (fma)", TokenMajor, PRE_TOKENS)]
+TIMED = [("hc_post", "512 columns", Base, POST_TOKENS), ("hc_post", f"{WIDE} columns", Wide, POST_TOKENS),
+         ("hc_head", "default layout", Base, HEAD_TOKENS), ("hc_head", "token-major", TokenMajor, HEAD_TOKENS),
+         ("mhc_pre", "the plan", Base, PRE_TOKENS), ("mhc_pre", "token-major (fma)", TokenMajor, PRE_TOKENS)]
 
 
 def time_all(rows: list, n_sms: int) -> int:
