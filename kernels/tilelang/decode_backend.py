@@ -135,8 +135,9 @@ class TileLangDecode(TileLangBackend):
     # T = 32, SGLang's shape); no entry applies: decode_block(H) (512). Bitwise the same output.
     # 1024 columns from 32 tokens: on an H200 (call 1, decode_variants_check.py) 1.83 / 2.45 / 3.22 us
     # at T = 32 / 64 / 128 against 1.86 / 2.52 / 3.60 with 512, 1.45 at 16 either way; call 2's
-    # benchmark: at least as fast as 512 columns at every T from 32 to 4096.
-    hc_post_wide_block_from: dict[int, int] = {32: 1024}
+    # benchmark: at least as fast as 512 columns at every T from 32 to 4096. Capped at the largest
+    # power of two dividing H (_hc_post_wide_block): 1024 asked at H = 64 failed the nightly check.
+    hc_post_wide_block_from: Mapping[int, int] = MappingProxyType({32: 1024})  # read-only: a subclass sets its own
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
