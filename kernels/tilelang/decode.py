@@ -28,7 +28,7 @@ unrolled: one round trip to L2 instead of one per part), then the groups' sums a
 order. A fixed order, no atomics: bitwise reproducible. Precision is that of the default path: fp32
 sums of fp32 partials (a shallower tree than its serial sum over S * chunks partials).
 
-Opt-in variants (parameters whose defaults generate today's code exactly; TileLangDecode's
+Variants (parameters whose defaults generate the plain kernels' code exactly; TileLangDecode's
 hc_post_wide_block_from and token_major_partials select them; scripts/debug/decode_variants_check.py):
 hc_post_wide's ``h_blk`` (e.g. 1024 columns, 128 threads per CTA), and ``token_major`` partials
 [T, parts, M], [T, parts] for decode_pre / decode_head (decode_gemm's ``token_major`` writes them),
@@ -290,7 +290,7 @@ def build_decode_head(n: int, hidden: int, parts: int, use_pdl: bool, token_majo
     w_k = sigmoid(m_k * rsqrt(sq / K + rms_eps) * hc_scale[0] + hc_base[k]) + hc_eps, then the
     collapse of this CTA's block of columns.
 
-    ``token_major`` (opt-in, TileLangDecode.token_major_partials): the partials laid out [T, parts, n]
+    ``token_major`` (TileLangDecode.token_major_partials, hc_head's default): the partials laid out [T, parts, n]
     and [T, parts] (decode_gemm's token_major output), so a token's parts are contiguous (the
     default layout puts consecutive parts T * 4 * n bytes apart, one 32-byte sector per load), and
     the residual block is loaded before the PDL wait. The same values are added in the same order:

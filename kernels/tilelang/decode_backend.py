@@ -129,7 +129,7 @@ class TileLangDecode(TileLangBackend):
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
     decode_gemm = "auto"
     decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
-    # Opt-in variants, for probe subclasses to time (none is a default; empty / False: today's kernels).
+    # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
     # T = 32, SGLang's shape); no entry applies: decode_block(H) (512). Bitwise the same output.

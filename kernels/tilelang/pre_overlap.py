@@ -1,4 +1,6 @@
-"""pre_big_fuse with Sinkhorn beside the collapse (opt-in; bitwise the same outputs as pre.py's kernel).
+"""pre_big_fuse with Sinkhorn beside the collapse (bitwise the same outputs as pre.py's kernel); the
+`tilelang` backend's middle path (TileLangDecode, 33-4096 tokens) runs it with the partials' count
+compiled in (``parts``).
 
 pre.py's kernel runs, per token in one CTA of 128 threads, everything in series: the partial sums,
 the mixes, the collapse over H / 1024 serial blocks, and only then Sinkhorn on warp 0. Here one CTA

@@ -6,7 +6,8 @@ launches pre_overlap.pre_big_fuse_overlap instead of pre.pre_big_fuse: warp 0 su
 forms the mixes and runs Sinkhorn while four more warps collapse the residual streams (and finish
 the RMSNorm), the same operations in the same order per output element as pre.py's kernel, so the
 outputs are meant to be bitwise the same (checked on the CPU by tests/test_tilelang_pre_overlap.py,
-on a GPU by scripts/debug/pre_overlap_check.py). Nothing here is a default.
+on a GPU by scripts/debug/pre_overlap_check.py). This class is a probe (the kernel at every T on
+the base path); the default `tilelang` runs the kernel on its middle path (decode_backend.py).
 """
 
 from __future__ import annotations
