@@ -412,3 +412,36 @@ def test_mid_block_m(rec):
     assert backend.mid_parts(256, N, 7168, torch.device("cpu")) == 112  # 2 token blocks
     backend.mhc_pre(*_pre_args(256, 7168))
     assert rec.launches[0][1][3] == 128 and rec.launches[0][2][2] == (112, 256, MIXES)
+
+
+class _GemmOp(TileLangDecode):
+    op_gemm_max_tokens = 4096
+
+
+def test_prenorm_gemm_op_on_the_decode_gemm(rec):
+    """T <= the decode threshold: the decode GEMM's 112 K ranges, then chunk_sum adds each of the 16
+    splits' 7 parts (split s owns parts 7 s .. 7 s + 6: contiguous K)."""
+    x = torch.zeros(1, N * 7168, dtype=torch.bfloat16)
+    mixes, sqrsum = _GemmOp().prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)
+    assert rec.names == ["decode_gemm", "chunk_sum"]
+    assert rec.launches[0][2][2] == (112, 1, MIXES)
+    assert rec.launches[1][1] == (MIXES, 7) and rec.launches[1][2][0] == (16, 7, 1, MIXES)
+    assert tuple(mixes.shape) == (16, 1, MIXES) and tuple(sqrsum.shape) == (16, 1)
+
+
+def test_prenorm_gemm_op_on_the_mid_gemm(rec):
+    backend = _GemmOp()
+    cpu = torch.device("cpu")
+    # multiples of S dividing 224 tiles, >= 2 tiles each: S = 16 -> 16, 32, 112; one wave on 132 SMs
+    assert [backend._op_gemm_parts(t, N, 7168, 16, cpu) for t in (64, 256, 1024, 4096)] == [112, 112, 32, 16]
+    assert backend._op_gemm_parts(256, N, 7168, 8, cpu) == 56
+    assert backend._op_gemm_parts(4097, N, 7168, 16, cpu) is None  # above op_gemm_max_tokens: the base op
+    assert TileLangDecode()._op_gemm_parts(1, N, 7168, 16, cpu) is None  # off by default
+    x = torch.zeros(256, N * 7168, dtype=torch.bfloat16)
+    mixes, _ = backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)
+    assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.launches[0][2][2] == (112, 256, MIXES)
+    assert rec.launches[1][2][0] == (16, 7, 256, MIXES) and tuple(mixes.shape) == (16, 256, MIXES)
+    rec.launches.clear()
+    x = torch.zeros(4096, N * 7168, dtype=torch.bfloat16)
+    backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)  # 16 parts = 16 splits: no sum
+    assert rec.names == ["prenorm_gemm"] and rec.launches[0][2][2] == (16, 4096, MIXES)

@@ -163,6 +163,13 @@ class TileLangDecode(TileLangBackend):
     mid_max_tokens_by_op: Mapping[str, int] = MID_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     mid_waves = MID_WAVES
     mid_block_m: int | None = None  # the GEMM's token block: gemm.block_m_for(T) where None
+    # The prenorm_gemm op (its caller's S partials returned) on the decode path's GEMM (up to the decode
+    # threshold: decode_parts K ranges) or the middle path's (mid_parts, rounded to a multiple of S),
+    # then chunk_sum adding each split's parts back in order (the parts nest in the caller's splits,
+    # as the base path's chunks do), up to op_gemm_max_tokens. 0: off, not measured yet (the base op
+    # runs 16 CTAs at S = 16 below 64 tokens: 10.5 us at T = 1 against DeepGEMM's 8.8 on an H200);
+    # the probe mid_probes.TileLangGemmOp turns it on.
+    op_gemm_max_tokens = 0
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -173,7 +180,7 @@ class TileLangDecode(TileLangBackend):
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
-                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)"}
+                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)", "op_gemm_max_tokens": self.op_gemm_max_tokens}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -241,7 +248,47 @@ class TileLangDecode(TileLangBackend):
                 return kernel, dict(tunables)
         return "fma", dict(self.decode_gemm_tunables)  # another M (a contract variant): the default FMA
 
+    def _op_gemm_parts(self, tokens: int, n: int, hidden: int, n_splits: int, device: torch.device) -> int | None:
+        """The prenorm_gemm op's K ranges on the decode / middle GEMM, or None (the base op): a multiple
+        of n_splits (each split's parts contiguous) dividing the 128-wide K tiles. On the decode path
+        decode_parts (where n_splits divides it); above, the fewest such ranges that give mid_waves
+        waves of CTAs (the most allowed where none does)."""
+        from mhc_kernels.tilelang.backend import _sm_count
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        if not 0 < tokens <= self.op_gemm_max_tokens or (n * hidden) % DECODE_BLOCK_K:
+            return None
+        if self._decode(tokens, "prenorm_gemm"):
+            parts = decode_parts(n, hidden)
+            return parts if parts % n_splits == 0 else None
+        k_tiles = n * hidden // DECODE_BLOCK_K
+        allowed = [p for p in range(n_splits, k_tiles // MIN_TILES_PER_PART + 1, n_splits) if k_tiles % p == 0]
+        if not allowed:
+            return None
+        blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
+        want = self.mid_waves * _sm_count(device)
+        return next((p for p in allowed if blocks * p >= want), allowed[-1])
+
     # -- ops --------------------------------------------------------------------------------------
+    def prenorm_gemm(self, x, fn, n_splits):
+        from mhc_reference.contract import hc_mult_from_mix_count
+
+        t, m = x.shape[0], fn.shape[0]
+        n = hc_mult_from_mix_count(m)
+        h = x.shape[1] // n
+        parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
+        if parts is None:
+            return super().prenorm_gemm(x, fn, n_splits)
+        if self._decode(t, "prenorm_gemm"):
+            mixes, sqrsum = self._decode_gemm(x, fn, n, h)
+        else:
+            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts)
+        if parts == n_splits:
+            return mixes, sqrsum
+        chunks = parts // n_splits
+        return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
+
     def hc_post(self, x, residual, post_mix, comb_mix):
         t, n, h = residual.shape
         if not self._decode(t, "hc_post"):

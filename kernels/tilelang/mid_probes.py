@@ -42,3 +42,12 @@ class TileLangMidBlock128(TileLangMid):
     name = "tilelang-mid-bm128"
     description = "our TileLang kernels, the middle path with 128-token GEMM blocks (a benchmark probe)"
     mid_block_m = 128
+
+
+class TileLangGemmOp(TileLangDecode):
+    """The prenorm_gemm op on the decode and middle paths' GEMMs up to 4096 tokens (chunk_sum adds each
+    split's parts back): TileLangDecode.op_gemm_max_tokens."""
+
+    name = "tilelang-gemm-op"
+    description = "our TileLang kernels, the prenorm_gemm op on the decode / middle GEMMs (a benchmark probe)"
+    op_gemm_max_tokens = 4096
