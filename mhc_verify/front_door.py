@@ -188,12 +188,20 @@ def readable_file(text: str) -> Path:
 
 
 def read_json(path: Path, what: str = "") -> Any:
-    """The JSON document in ``path``; a file that is missing, unreadable or not JSON is a UsageError."""
+    """The JSON document in ``path`` (xz-compressed where the name ends in ``.xz``, as large reports
+    are committed); a file that is missing, unreadable, not xz or not JSON is a UsageError."""
+    import lzma
+
     label = f"{what} {path}".strip()
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        if path.name.endswith(".xz"):
+            data = lzma.decompress(data)
+        text = data.decode("utf-8")
     except OSError as e:
         raise UsageError(f"{label}: cannot read: {e.strerror or e}") from e
+    except lzma.LZMAError as e:
+        raise UsageError(f"{label}: not an xz file: {e}") from e
     except UnicodeDecodeError as e:
         raise UsageError(f"{label}: not UTF-8 text (byte {e.start})") from e
     return parse_json(text, label)

@@ -177,7 +177,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     paths: list[Path] = []
     for p in args.reports:
-        paths += sorted(p.rglob("report.json")) if p.is_dir() else [p]
+        # report.json.xz: a large report committed compressed (front_door.read_json reads either)
+        paths += sorted([*p.rglob("report.json"), *p.rglob("report.json.xz")]) if p.is_dir() else [p]
     out = args.out.resolve()
     paths = [p for p in paths if p.resolve().parent != out]  # never merge an earlier merged report into itself
     if not paths:
@@ -193,7 +194,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("merge", help="merge the reports of shards of a check run into one report")
-    p.add_argument("reports", nargs="+", type=existing_path, help="report.json files, or directories searched for them")
+    p.add_argument("reports", nargs="+", type=existing_path,
+                   help="report.json (or report.json.xz) files, or directories searched for them")
     p.add_argument("--out", type=output_dir, required=True, help="directory of the merged report")
     add_force_flag(p, "merged report")
     p.set_defaults(func=cmd_merge)

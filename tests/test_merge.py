@@ -46,3 +46,24 @@ def test_one_failing_shard_fails_the_merge(tmp_path):
     assert main(["merge", str(tmp_path / "ok"), str(tmp_path / "bad"), "--out", str(tmp_path / "m")]) == 1
     m = _pair(tmp_path / "m", "torch-bf16-math")
     assert m["verdict"] == "FAIL" and m["failure"]["reproducer"].startswith("mhc-verify replay")
+
+
+def test_a_compressed_report_merges_like_its_json(tmp_path, capsys):
+    """Large reports are committed as report.json.xz (results/): merge reads them, found in a directory
+    or named, and says in one line what is wrong with a file that is not xz."""
+    import lzma
+
+    assert _check(tmp_path / "a", "--backend", "torch", "--seed", "1") == 0
+    plain = tmp_path / "a" / "report.json"
+    packed = tmp_path / "z" / "report.json.xz"
+    packed.parent.mkdir()
+    packed.write_bytes(lzma.compress(plain.read_bytes()))
+    assert main(["merge", str(tmp_path / "z"), "--out", str(tmp_path / "m1")]) == 0
+    assert main(["merge", str(packed), "--out", str(tmp_path / "m2")]) == 0
+    assert _pair(tmp_path / "m1", "torch")["cases"] == _pair(tmp_path / "a", "torch")["cases"]
+    assert _pair(tmp_path / "m2", "torch")["ratios"] == _pair(tmp_path / "a", "torch")["ratios"]
+    broken = tmp_path / "broken.json.xz"
+    broken.write_bytes(plain.read_bytes())  # JSON under an .xz name
+    capsys.readouterr()
+    assert main(["merge", str(broken), "--out", str(tmp_path / "m3")]) == 2
+    assert "not an xz file" in capsys.readouterr().err
