@@ -253,22 +253,14 @@ class TileLangDecode(TileLangBackend):
         of n_splits (each split's parts contiguous) dividing the 128-wide K tiles. On the decode path
         decode_parts (where n_splits divides it); above, the fewest such ranges that give mid_waves
         waves of CTAs (the most allowed where none does)."""
-        from mhc_kernels.tilelang.backend import _sm_count
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
-        from mhc_kernels.tilelang.gemm import block_m_for
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
 
         if not 0 < tokens <= self.op_gemm_max_tokens or (n * hidden) % DECODE_BLOCK_K:
             return None
         if self._decode(tokens, "prenorm_gemm"):
             parts = decode_parts(n, hidden)
             return parts if parts % n_splits == 0 else None
-        k_tiles = n * hidden // DECODE_BLOCK_K
-        allowed = [p for p in range(n_splits, k_tiles // MIN_TILES_PER_PART + 1, n_splits) if k_tiles % p == 0]
-        if not allowed:
-            return None
-        blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
-        want = self.mid_waves * _sm_count(device)
-        return next((p for p in allowed if blocks * p >= want), allowed[-1])
+        return self._fewest_parts(tokens, n, hidden, n_splits, device)
 
     # -- ops --------------------------------------------------------------------------------------
     def prenorm_gemm(self, x, fn, n_splits):
@@ -357,13 +349,21 @@ class TileLangDecode(TileLangBackend):
         MIN_TILES_PER_PART tiles) that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs; the
         most allowed where none does. H = 7168 on 132 SMs, one wave: 112 parts at T <= 128, 56 at
         256, 28 at 512 and 1024, 14 at 2048, 7 at 4096."""
+        return self._fewest_parts(tokens, n, hidden, 1, device) or 1
+
+    def _fewest_parts(self, tokens: int, n: int, hidden: int, multiple_of: int, device: torch.device) -> int | None:
+        """The fewest K ranges, a multiple of ``multiple_of`` dividing the 128-wide K tiles with >=
+        MIN_TILES_PER_PART tiles each, that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs;
+        the most allowed where none does; None where none is allowed."""
         from mhc_kernels.tilelang.backend import _sm_count
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
         from mhc_kernels.tilelang.gemm import block_m_for
 
         k_tiles = n * hidden // DECODE_BLOCK_K
+        allowed = [p for p in range(multiple_of, k_tiles // MIN_TILES_PER_PART + 1, multiple_of) if k_tiles % p == 0]
+        if not allowed:
+            return None
         blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
-        allowed = [p for p in range(1, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0] or [1]
         want = self.mid_waves * _sm_count(device)
         return next((p for p in allowed if blocks * p >= want), allowed[-1])
 
