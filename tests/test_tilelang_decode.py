@@ -445,3 +445,15 @@ def test_prenorm_gemm_op_on_the_mid_gemm(rec):
     x = torch.zeros(4096, N * 7168, dtype=torch.bfloat16)
     backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)  # 16 parts = 16 splits: no sum
     assert rec.names == ["prenorm_gemm"] and rec.launches[0][2][2] == (16, 4096, MIXES)
+
+
+def test_mid_pre_min_blocks_per_sm_reaches_the_kernel(rec, monkeypatch):
+    seen = []
+    monkeypatch.setattr(pre_overlap, "pre_big_fuse_overlap_kernel",
+                        lambda *config, **kw: seen.append(kw) or (lambda *args: None))
+    backend = TileLangDecode()
+    backend.mhc_pre(*_pre_args(256, 7168))
+    backend.mid_pre_min_blocks_per_sm = 8
+    backend.mhc_pre(*_pre_args(256, 7168))
+    assert seen == [{"kept_in_shared": True, "parts": 56}, {"kept_in_shared": True, "parts": 56, "min_blocks_per_sm": 8}]
+    assert backend.calls["pre_big_fuse_overlap[parts=56,norm=False,min_blocks_per_sm=8]"] == 1

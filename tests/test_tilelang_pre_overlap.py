@@ -190,3 +190,11 @@ def _run_case(exe, tmp_path, hidden, norm, tokens, splits, cancel, smem):
         assert np.isfinite(as_float.view(np.float32)).all(), f"{name}: the reference left NaN or overflowed"
         assert (ref == got).all(), (f"H={hidden} norm={norm} T={tokens} S={splits} cancel={cancel} {name}: "
                                     f"{int((ref != got).sum())} of {count} differ")
+
+
+def test_min_blocks_per_sm_changes_only_the_launch_bounds():
+    """The occupancy variant (a probe): the same code but for __launch_bounds__'s second argument."""
+    base = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, 4096, False, True, True, 16), "sm_90a")
+    eight = _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, 4096, False, True, True, 16, 8), "sm_90a")
+    assert "__launch_bounds__(160, 1)" in base and "__launch_bounds__(160, 8)" in eight
+    assert eight.replace("__launch_bounds__(160, 8)", "__launch_bounds__(160, 1)") == base

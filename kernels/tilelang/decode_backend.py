@@ -163,6 +163,10 @@ class TileLangDecode(TileLangBackend):
     mid_max_tokens_by_op: Mapping[str, int] = MID_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     mid_waves = MID_WAVES
     mid_block_m: int | None = None  # the GEMM's token block: gemm.block_m_for(T) where None
+    # The middle path's fused pre with __launch_bounds__(160, n) (pre_overlap.build_pre_big_fuse_overlap's
+    # min_blocks_per_sm): None, the default, leaves ptxas free (56 registers at 16-32 parts: 7 CTAs per
+    # SM, so 1024 tokens take two waves on 132 SMs). Not yet measured: a probe (mid_probes).
+    mid_pre_min_blocks_per_sm: int | None = None
     # The prenorm_gemm op (its caller's S partials returned) on the decode path's GEMM (up to the decode
     # threshold: decode_parts K ranges) or the middle path's (mid_parts, rounded to a multiple of S),
     # then chunk_sum adding each split's parts back in order (the parts nest in the caller's splits,
@@ -180,7 +184,9 @@ class TileLangDecode(TileLangBackend):
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
-                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)", "op_gemm_max_tokens": self.op_gemm_max_tokens}
+                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)", "op_gemm_max_tokens": self.op_gemm_max_tokens,
+                **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
+                   if self.mid_pre_min_blocks_per_sm else {})}
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -337,8 +343,11 @@ class TileLangDecode(TileLangBackend):
         layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         with_norm = norm_weight is not None
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
-        self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}]")
-        pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts)(
+        blocks = self.mid_pre_min_blocks_per_sm
+        self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
+                    + (f",min_blocks_per_sm={blocks}]" if blocks else "]"))
+        kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
+        pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
             int(sinkhorn_repeat), float(norm_eps))

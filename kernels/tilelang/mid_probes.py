@@ -51,3 +51,12 @@ class TileLangGemmOp(TileLangDecode):
     name = "tilelang-gemm-op"
     description = "our TileLang kernels, the prenorm_gemm op on the decode / middle GEMMs (a benchmark probe)"
     op_gemm_max_tokens = 4096
+
+
+class TileLangMidEightPerSm(TileLangDecode):
+    """TileLangDecode with the middle path's fused pre under __launch_bounds__(160, 8): 48 registers
+    (ptxas, sm_90a; 44 bytes of spills) instead of 56-80, 8 CTAs per SM, 1024 tokens in one wave."""
+
+    name = "tilelang-mid-8sm"
+    description = "our TileLang kernels, the middle path's pre at 8 CTAs per SM (a benchmark probe)"
+    mid_pre_min_blocks_per_sm = 8

@@ -55,12 +55,17 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
 
 
 def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
-                               parts: int | None = None):
+                               parts: int | None = None, min_blocks_per_sm: int | None = None):
     """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
     GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
     loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
     same order as the dynamic loop (bitwise the same). None: the partials' count is dynamic (the
-    caller's S), one loop selecting the source per part, as before."""
+    caller's S), one loop selecting the source per part, as before.
+
+    ``min_blocks_per_sm`` (opt-in, not yet measured): __launch_bounds__(160, n), so ptxas keeps the
+    registers to what n CTAs per SM allow. Without it the kernel takes 56 registers at H = 4096 (7
+    CTAs per SM: 1024 tokens are 1024 CTAs for 924 places on 132 SMs, a second wave); the same
+    instructions either way (the register allocation changes, not the arithmetic)."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -108,6 +113,8 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                                  rms_eps: T.float32, hc_pre_eps: T.float32, hc_sinkhorn_eps: T.float32,
                                  hc_post_mult_value: T.float32, sinkhorn_repeat: T.int32, norm_eps: T.float32):
         with T.Kernel(tokens, threads=THREADS) as t:
+            if min_blocks_per_sm is not None:
+                T.annotate_min_blocks_per_sm(min_blocks_per_sm)
             tid = T.get_thread_binding()
             logits = T.alloc_shared((mixes,), "float32")
             pre = T.alloc_shared((n,), "float32")
@@ -231,13 +238,15 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 
 
 def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
-                                parts: int | None = None):
+                                parts: int | None = None, min_blocks_per_sm: int | None = None):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
     CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
     compile-time partials count (build_pre_big_fuse_overlap); None: dynamic, today's cache key."""
     kept_in_shared = kept_in_shared or not with_norm
-    key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),))
+    key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),)) \
+        + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),))
     return compile_cached("pre_big_fuse_overlap", key,
-                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts),
+                          lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
+                                                             min_blocks_per_sm),
                           target)
