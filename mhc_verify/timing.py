@@ -142,6 +142,20 @@ def _recover_after_failed_capture() -> None:
         pass
 
 
+def graph_replay_once(call: Callable[[], Any]) -> Any:
+    """``call()`` captured in a CUDA graph (after one eager warm-up call), replayed once; returns what
+    the captured call returned (its outputs live in the graph's memory pool). The GPU debug scripts'
+    "does a graph replay give the eager bits" step."""
+    call()
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = call()
+    graph.replay()
+    torch.cuda.synchronize()
+    return out
+
+
 def graph_us_per_call(call: Callable[[], Any], calls: int = 20, replays: int = 5) -> float:
     """us per call of ``call``: ``calls`` calls captured in one CUDA graph (after one warm-up call),
     the median over ``replays`` timed replays. The GPU debug scripts' plain timer; the benchmark's

@@ -33,6 +33,8 @@ import torch
 from mhc_kernels.tilelang.backend import TileLangBackend
 from mhc_reference.contract import get_op
 from mhc_verify.bench import make_inputs, op_splits
+from mhc_verify.judge_cache import bits_equal
+from mhc_verify.timing import graph_replay_once
 
 TOKENS = (1, 2, 4, 8, 16, 32, 64)
 HIDDEN = (4096, 7168)
@@ -41,12 +43,8 @@ CASES = (("mhc_pre", False), ("mhc_pre", True), ("fused_post_pre", False), ("fus
 RERUNS = 3
 
 
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    return t.contiguous().view(torch.int16 if t.element_size() == 2 else torch.int32)
-
-
 def same_bits(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return all(torch.equal(_bits(a[k]), _bits(b[k])) for k in a)
+    return all(bits_equal(a[k], b[k]) for k in a)
 
 
 def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -63,13 +61,7 @@ def reference(op: str, inputs: dict, params: dict) -> dict[str, torch.Tensor]:
 
 def graph_replay(backend, op: str, inputs: dict, params: dict) -> dict[str, torch.Tensor]:
     """The op captured in a CUDA graph (after a warm-up call that compiles), replayed once."""
-    backend.run(op, inputs, params)
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = backend.run(op, inputs, params)
-    graph.replay()
-    torch.cuda.synchronize()
+    out = graph_replay_once(lambda: backend.run(op, inputs, params))
     return {k: v.clone() for k, v in out.items()}
 
 
@@ -85,9 +77,9 @@ def check_case(base, dec, op: str, norm: bool, t: int, h: int, n_sms: int) -> bo
     ok = True
     for name in get_op(op).output_names:
         b, d = runs["base"][0][name], runs["dec"][0][name]
-        reruns = {k: all(torch.equal(_bits(r[name]), _bits(v[0][name])) for r in v[1:]) for k, v in runs.items()}
+        reruns = {k: all(bits_equal(r[name], v[0][name]) for r in v[1:]) for k, v in runs.items()}
         nonfinite_same = torch.equal(torch.isfinite(b), torch.isfinite(d))
-        equal = torch.equal(_bits(b), _bits(d))
+        equal = bits_equal(b, d)
         must_equal = name == "residual_out" or not decode_taken
         good = reruns["dec"] and reruns["base"] and graph_ok and nonfinite_same and (equal or not must_equal)
         ok &= good

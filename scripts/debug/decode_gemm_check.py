@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 import torch
 
-from mhc_verify.timing import graph_us_per_call
+from mhc_verify.judge_cache import bits_equal
+from mhc_verify.timing import graph_replay_once, graph_us_per_call
 
 from mhc_kernels.tilelang import gemm
 from mhc_kernels.tilelang._build import device_target
@@ -116,10 +117,6 @@ def precompile_all() -> None:
 
 # -- correctness ------------------------------------------------------------------------------------
 
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    return t.contiguous().view(torch.int32)
-
-
 def run_kernel(x: torch.Tensor, fn: torch.Tensor, parts: int, h: int, **tunables) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernel into fresh outputs that start as NaN (an element it does not write stays NaN)."""
     t, m = x.shape[0], fn.shape[0]
@@ -139,18 +136,6 @@ def err_over_bound(out: torch.Tensor, ref: torch.Tensor, abs_ref: torch.Tensor, 
     return float(ratio.max())
 
 
-def graph_once(call: Callable[[], Any]) -> Any:
-    """call() captured in a CUDA graph (outputs allocated inside), replayed once; returns its outputs."""
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = call()
-    graph.replay()
-    torch.cuda.synchronize()
-    return out
-
-
 def check_case(h: int, t: int, m: int, n_sms: int) -> bool:
     op = MIXES_OP[m]
     inputs, _ = make_inputs(op, t, h, op_splits(op, t, h, n_sms), torch.device("cuda"))
@@ -159,14 +144,14 @@ def check_case(h: int, t: int, m: int, n_sms: int) -> bool:
     parts = decode_parts(N, h)
     kc = N * h // parts
     runs = [run_kernel(x, fn, parts, h) for _ in range(RERUNS)]
-    graphed = graph_once(lambda: run_kernel(x, fn, parts, h))
+    graphed = graph_replay_once(lambda: run_kernel(x, fn, parts, h))
     torch.cuda.synchronize()
     ref_m, ref_s = decode_gemm_reference(x, fn, parts)
     abs_m, abs_s = decode_gemm_reference(x.abs(), fn.abs(), parts)
     ratio_m = err_over_bound(runs[0][0], ref_m, abs_m, kc)
     ratio_s = err_over_bound(runs[0][1], ref_s, abs_s, kc)
-    rerun = all(torch.equal(_bits(a), _bits(b)) for r in runs[1:] for a, b in zip(r, runs[0]))
-    graph = all(torch.equal(_bits(a), _bits(b)) for a, b in zip(graphed, runs[0]))
+    rerun = all(bits_equal(a, b) for r in runs[1:] for a, b in zip(r, runs[0]))
+    graph = all(bits_equal(a, b) for a, b in zip(graphed, runs[0]))
     good = ratio_m < 1 and ratio_s < 1 and rerun and graph
     say(f"{'ok  ' if good else 'FAIL'} check H={h} T={t:<3} M={m:<2} parts={parts} err/bound mixes {ratio_m:.3e} "
         f"sqrsum {ratio_s:.3e} rerun {rerun} graph {graph}")

@@ -42,7 +42,8 @@ from typing import Any, Callable
 
 import torch
 
-from mhc_verify.timing import graph_us_per_call
+from mhc_verify.judge_cache import bits_equal
+from mhc_verify.timing import graph_replay_once, graph_us_per_call
 
 from mhc_kernels.tilelang import gemm
 from mhc_kernels.tilelang._build import device_target
@@ -128,11 +129,6 @@ def precompile_all() -> None:
 
 # -- bitwise ----------------------------------------------------------------------------------------
 
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    t = t.contiguous()
-    return t.view(torch.int16) if t.element_size() == 2 else t.view(torch.int32)
-
-
 def _flat(out: Any) -> list[torch.Tensor]:
     if isinstance(out, torch.Tensor):
         return [out]
@@ -141,7 +137,7 @@ def _flat(out: Any) -> list[torch.Tensor]:
 
 def same_bits(a: Any, b: Any) -> bool:
     fa, fb = _flat(a), _flat(b)
-    return len(fa) == len(fb) and all(x.shape == y.shape and torch.equal(_bits(x), _bits(y)) for x, y in zip(fa, fb))
+    return len(fa) == len(fb) and all(bits_equal(x.contiguous(), y.contiguous()) for x, y in zip(fa, fb))
 
 
 def report(good: bool, what: str) -> bool:
@@ -197,7 +193,7 @@ def check_ops(h: int, t: int, n_sms: int) -> int:
     got = _call(tm, "hc_head", inputs, params)
     failed += not report(same_bits(got, _call(_same_gemm_base(t), "hc_head", inputs, params)),
                          f"hc_head        H={h} T={t:<3} token-major == default layout   calls {dict(tm.calls)}")
-    graphed = graph_once(direct_call(tm, get_op("hc_head"), inputs, params))
+    graphed = graph_replay_once(direct_call(tm, get_op("hc_head"), inputs, params))
     failed += not report(same_bits(graphed, got), f"hc_head        H={h} T={t:<3} token-major graph replay == eager")
     for norm in (False, True):
         inputs, params = make_inputs("mhc_pre", t, h, op_splits("mhc_pre", t, h, n_sms), dev, norm=norm)
@@ -212,17 +208,6 @@ def check_ops(h: int, t: int, n_sms: int) -> int:
 
 
 # -- timing -----------------------------------------------------------------------------------------
-
-def graph_once(call: Callable[[], Any]) -> Any:
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = call()
-    graph.replay()
-    torch.cuda.synchronize()
-    return out
-
 
 def graph_us(call: Callable[[], Any]) -> float:
     """us per call: GRAPH_CALLS calls captured in one CUDA graph, median of REPLAYS replays."""

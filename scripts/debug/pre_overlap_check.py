@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 import torch
 
-from mhc_verify.timing import graph_us_per_call
+from mhc_verify.judge_cache import bits_equal
+from mhc_verify.timing import graph_replay_once, graph_us_per_call
 
 from mhc_kernels.tilelang.backend import TileLangBackend
 from mhc_kernels.tilelang.pre_overlap_backend import TileLangPreOverlap
@@ -45,7 +46,7 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
 
 
 def same_bits(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return all(torch.equal(_bits(a[k]), _bits(b[k])) for k in a)
+    return all(bits_equal(a[k], b[k]) for k in a)
 
 
 def differing(a: torch.Tensor, b: torch.Tensor) -> int:
@@ -54,14 +55,7 @@ def differing(a: torch.Tensor, b: torch.Tensor) -> int:
 
 def graph_replay(call: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """call() captured in a CUDA graph (after an eager warm-up), replayed once; its outputs cloned."""
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = call()
-    graph.replay()
-    torch.cuda.synchronize()
-    return {k: v.clone() for k, v in out.items()}
+    return {k: v.clone() for k, v in graph_replay_once(call).items()}
 
 
 def graph_us(call: Callable[[], Any]) -> float:
@@ -93,7 +87,7 @@ def check_case(backends: dict, t: int, h: int, norm: bool, n_sms: int) -> tuple[
     for who in names[1:]:
         for name in get_op(OP).output_names:
             b, o = runs["base"][0][name], runs[who][0][name]
-            if not torch.equal(_bits(b), _bits(o)):
+            if not bits_equal(b, o):
                 ok = False
                 notes.append(f"{who} {name}: {differing(b, o)} of {b.numel()} differ")
     for who in names:
