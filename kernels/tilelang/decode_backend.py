@@ -72,6 +72,7 @@ order), under the same bound.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -112,6 +113,16 @@ DECODE_GEMM_PLAN: tuple[tuple[int, int | None, str, dict[str, int]], ...] = (
     (4, 8, "fma", {"block_t": 8}),
     (4, None, "fma", {}),
 )
+
+
+@lru_cache(maxsize=None)
+def _fewest_ranges(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, want: float) -> int | None:
+    """TileLangDecode._fewest_parts' search, cached: it runs on every eager call of the middle path
+    (a loop over up to k_tiles / 2 candidates, host time the eager benchmark counts)."""
+    allowed = [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
+    if not allowed:
+        return None
+    return next((p for p in allowed if blocks * p >= want), allowed[-1])
 
 
 class TileLangDecode(TileLangBackend):
@@ -368,13 +379,9 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
         from mhc_kernels.tilelang.gemm import block_m_for
 
-        k_tiles = n * hidden // DECODE_BLOCK_K
-        allowed = [p for p in range(multiple_of, k_tiles // MIN_TILES_PER_PART + 1, multiple_of) if k_tiles % p == 0]
-        if not allowed:
-            return None
         blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
-        want = self.mid_waves * _sm_count(device)
-        return next((p for p in allowed if blocks * p >= want), allowed[-1])
+        return _fewest_ranges(n * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, multiple_of, blocks,
+                              self.mid_waves * _sm_count(device))
 
     def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int):
         """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block):
