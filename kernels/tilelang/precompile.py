@@ -65,6 +65,12 @@ def decode_jobs(hidden: int) -> list[Job]:
             for b in (False, True)]
     out.append((f"decode_norm[H={hidden}]", "decode.decode_norm_kernel", (hidden,), {}))
     out.append((f"decode_head[H={hidden},parts={parts}]", "decode.decode_head_kernel", (N, hidden, parts), {}))
+    # hc_head's default since 2026-12-04: token-major partials (TileLangDecode.token_major_partials)
+    out += [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)},token_major]",
+             "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), {**dict(tun), "token_major": True})
+            for m, tun in sorted(fma) if m == N]
+    out.append((f"decode_head[H={hidden},parts={parts},token_major]", "decode.decode_head_kernel",
+                (N, hidden, parts), {"token_major": True}))
     return out
 
 
@@ -127,3 +133,26 @@ def mid_jobs(hidden: int) -> list[Job]:
     parts = {p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0} | {1, 2, 4, 8, 16}
     return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}]", "pre_overlap.pre_big_fuse_overlap_kernel",
              (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mhc_kernels.tilelang.precompile --hidden 7168,4096``: fill the disk cache for this
+    machine's GPU (or ``--arch sm_90a`` without one), printing the statistics."""
+    import argparse
+    import json
+
+    from mhc_kernels.tilelang._build import device_target, pdl_supported
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
+    p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
+    p.add_argument("--workers", type=int, default=None)
+    args = p.parse_args(argv)
+    target = Target("cuda", args.arch, pdl_supported("cuda", args.arch)) if args.arch else device_target()
+    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers)
+    print(json.dumps(result, indent=1))
+    return 1 if result["failed"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
