@@ -30,9 +30,13 @@ def collapse_block_macro(T, n: int, h_blk: int):
     return collapse_block
 
 
-def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | None = None):
+def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | None = None,
+                   prefetch_residual: bool = False):
     """``parts`` (head only): the partials' count compiled in (TileLangDecode's middle path), the
-    sums unrolled, the same adds in the same order; None: dynamic (the caller's splits)."""
+    sums unrolled, the same adds in the same order; None: dynamic (the caller's splits).
+    ``prefetch_residual`` (TileLangDecode.pdl_early, inside hc_head only): the first block of the
+    residual loaded before the PDL wait (decode.build_decode_pre's argument: our GEMM before this
+    kernel triggers only after its own wait). The same values: bitwise the same output."""
     import tilelang.language as T
 
     assert parts is None or head, "parts: the head weights' partials"
@@ -58,6 +62,8 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | 
             w = T.alloc_shared((n,), "float32")
             res = T.alloc_fragment((n, h_blk), "bfloat16")
             ob = T.alloc_fragment((h_blk,), "bfloat16")
+            if prefetch_residual:
+                T.copy(residual[t, 0, 0], res)
             if use_pdl:
                 T.pdl_sync()
             if tid < n:
@@ -74,7 +80,11 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | 
                     w[tid] = weights_or_mixes[0, t, tid]
             T.sync_threads()
             for hb in T.serial(hidden // h_blk):
-                T.copy(residual[t, 0, hb * h_blk], res)
+                if prefetch_residual:
+                    if hb > 0:
+                        T.copy(residual[t, 0, hb * h_blk], res)
+                else:
+                    T.copy(residual[t, 0, hb * h_blk], res)
                 collapse_block(w, res, ob)
                 T.copy(ob, out[t, hb * h_blk])
             if use_pdl:
@@ -83,6 +93,9 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | 
     return mhc_collapse
 
 
-def collapse_kernel(n: int, hidden: int, head: bool, target: Target, parts: int | None = None):
-    key = (n, hidden, head) + (() if parts is None else (("parts", parts),))
-    return compile_cached("collapse", key, lambda: build_collapse(n, hidden, head, target.pdl, parts), target)
+def collapse_kernel(n: int, hidden: int, head: bool, target: Target, parts: int | None = None,
+                    prefetch_residual: bool = False):
+    key = (n, hidden, head) + (() if parts is None else (("parts", parts),)) \
+        + (("prefetch_residual",) if prefetch_residual else ())
+    return compile_cached("collapse", key,
+                          lambda: build_collapse(n, hidden, head, target.pdl, parts, prefetch_residual), target)

@@ -78,11 +78,12 @@ def _groups(parts: int) -> int:
     return THREADS // LANES if parts % (THREADS // LANES) == 0 else 1
 
 
-def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = None):
+def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = None, early_trigger: bool = False):
     """hc_post (post.py's arithmetic) with one CTA per (block of h_blk columns, token). ``h_blk``:
     columns per CTA, decode_block(hidden) (512 at H = 7168) where None; threads_for(h_blk) threads
     (1024 columns: 128 threads, SGLang's shape). The arithmetic per element does not depend on it:
-    bitwise the same output for every h_blk."""
+    bitwise the same output for every h_blk. ``early_trigger``: PDL's launch_dependents right after
+    the wait (gemm.build_prenorm_gemm's), for fused_post_pre's GEMM behind it."""
     import tilelang.language as T
 
     if h_blk is None:
@@ -107,13 +108,15 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
             ob = T.alloc_fragment((n, h_blk), "bfloat16")
             if use_pdl:
                 T.pdl_sync()  # the mixes come from the previous kernel
+                if early_trigger:
+                    T.pdl_trigger()
             T.copy(comb_mix[t, 0, 0], comb)
             T.copy(post_mix[t, 0], post)
             T.copy(residual[t, 0, hb * h_blk], res)
             T.copy(x[t, hb * h_blk], xb)
             post_block(comb, post, res, xb, ob)
             T.copy(ob, out[t, 0, hb * h_blk])
-            if use_pdl:
+            if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
     return mhc_hc_post_wide
@@ -155,11 +158,17 @@ def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bo
     return sum_group
 
 
-def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False):
+def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False,
+                     prefetch_residual: bool = False):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
     ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
-    token_major output): the same values added in the same order, bitwise the same results."""
+    token_major output): the same values added in the same order, bitwise the same results.
+    ``prefetch_residual`` (TileLangDecode.pdl_early, inside mhc_pre only): the collapse CTAs load their
+    residual block before the PDL wait, its latency overlapping the GEMM (decode_head's token_major
+    argument: the GEMM before this kernel is ours and triggers only after its own wait, so whatever
+    wrote the residual has completed). Not for the pre_big_fuse op, whose predecessor is the
+    caller's. The same values: bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -201,6 +210,8 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
             if with_norm:
                 sq_cols = T.alloc_fragment((h_blk,), "float32")
                 sq_total = T.alloc_fragment((1,), "float32")
+            if prefetch_residual and bx < nblk:
+                T.copy(residual[t, 0, bx * h_blk], res)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel
             lane = tid % LANES
@@ -231,7 +242,8 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
             T.sync_threads()
 
             if bx < nblk:
-                T.copy(residual[t, 0, bx * h_blk], res)
+                if not prefetch_residual:
+                    T.copy(residual[t, 0, bx * h_blk], res)
                 collapse_block(pre, res, out)
                 T.copy(out, layer_input[t, bx * h_blk])
                 if with_norm:
@@ -365,20 +377,26 @@ def _partial_shapes(parts: int, tokens, mixes: int, token_major: bool):
     return (parts, tokens, mixes), (parts, tokens)
 
 
-def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None = None):
-    """h_blk None (or decode_block(hidden)): today's kernel, under today's cache key."""
+def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None = None, early_trigger: bool = False):
+    """h_blk None (or decode_block(hidden)) and no early_trigger: today's kernel, under today's cache key."""
+    early = (("early_trigger",) if early_trigger else ())
     if h_blk is None or h_blk == decode_block(hidden):
-        return compile_cached("hc_post_wide", (n, hidden), lambda: build_hc_post_wide(n, hidden, target.pdl), target)
-    return compile_cached("hc_post_wide", (n, hidden, ("h_blk", h_blk)),
-                          lambda: build_hc_post_wide(n, hidden, target.pdl, h_blk), target)
+        return compile_cached("hc_post_wide", (n, hidden) + early,
+                              lambda: build_hc_post_wide(n, hidden, target.pdl, early_trigger=early_trigger), target)
+    return compile_cached("hc_post_wide", (n, hidden, ("h_blk", h_blk)) + early,
+                          lambda: build_hc_post_wide(n, hidden, target.pdl, h_blk, early_trigger), target)
 
 
-def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False):
+def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False,
+                      prefetch_residual: bool = False):
+    pre = (("prefetch_residual",) if prefetch_residual else ())
     if token_major:
-        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major"),
-                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True), target)
-    return compile_cached("decode_pre", (n, hidden, parts, with_norm),
-                          lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl), target)
+        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major") + pre,
+                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True, prefetch_residual),
+                              target)
+    return compile_cached("decode_pre", (n, hidden, parts, with_norm) + pre,
+                          lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl,
+                                                   prefetch_residual=prefetch_residual), target)
 
 
 def decode_norm_kernel(hidden: int, target: Target):

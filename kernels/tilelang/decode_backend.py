@@ -28,7 +28,7 @@ Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP
                   warp beside a four-warp collapse) with the parts' count compiled in
   pre_big_fuse    that fused pre on the caller's S partials
   fused_post_pre  hc_post_wide, then mhc_pre's middle path
-  hc_head         (off by default) the same GEMM with M = n, then collapse.py's head collapse with
+  hc_head         (129-1024 tokens) the same GEMM with M = n, then collapse.py's head collapse with
                   the parts compiled in
 
 Above those, and at T = 0, exactly TileLangBackend.
@@ -91,14 +91,20 @@ from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBac
 #                 middle path's kernel on the caller's partials from 64 (5.3 against decode_pre's
 #                 6.8) to 4096 (71.4 against the default's 74.6)
 #   hc_post       the wide kernel at least as fast as the default at every T up to 4096
-#   hc_head       the decode path with token-major partials to 256 (scripts/debug/
-#                 decode_variants_check.py, call 1: 16.3 against the default's 17.7 at 256), the
-#                 default above (20.4 at 512 against the decode path's 32.4); no middle path (not
-#                 yet measured: mid_max_tokens_by_op)
+#   hc_head       the decode path with token-major partials to 128, the middle path from 129 to 1024
+#                 (sixth session, results/gpu/2026-12-04-h200-engines-6, call 1, mid_probes.TileLangMid:
+#                 H = 7168: 10.3 / 9.0 / 13.7 / 34.2 us at T = 128 / 256 / 512 / 1024 against the
+#                 decode path's 10.2 / 16.8 and the default's 22.1 / 43.1; H = 4096: 6.5 / 6.7 / 9.0
+#                 / 17.4 against 6.6 / 10.2 / 12.4 / 21.4), the default above (not measured there)
+#   prenorm_gemm  (the op, its caller's S partials) on the decode GEMM to 32 tokens, the middle GEMM to
+#                 128 (op_gemm_max_tokens; same call, mid_probes.TileLangGemmOp: H = 7168 5.2 / 5.5 /
+#                 6.0 / 7.1 us at T = 16 / 32 / 64 / 128 against the default's 10.6 / 10.7 / 11.4 /
+#                 11.3 and DeepGEMM's 8.6 / 8.6 / 8.7 / 8.8; it lost from 256: 11.6 against 11.3)
 DECODE_MAX_TOKENS = 32
-DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 256})
+DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128})
 MID_MAX_TOKENS = 4096
-MID_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_head": 0})
+MID_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_head": 1024})
+OP_GEMM_MAX_TOKENS = 128
 MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
@@ -181,10 +187,16 @@ class TileLangDecode(TileLangBackend):
     # The prenorm_gemm op (its caller's S partials returned) on the decode path's GEMM (up to the decode
     # threshold: decode_parts K ranges) or the middle path's (mid_parts, rounded to a multiple of S),
     # then chunk_sum adding each split's parts back in order (the parts nest in the caller's splits,
-    # as the base path's chunks do), up to op_gemm_max_tokens. 0: off, not measured yet (the base op
-    # runs 16 CTAs at S = 16 below 64 tokens: 10.5 us at T = 1 against DeepGEMM's 8.8 on an H200);
-    # the probe mid_probes.TileLangGemmOp turns it on.
-    op_gemm_max_tokens = 0
+    # as the base path's chunks do), up to op_gemm_max_tokens (OP_GEMM_MAX_TOKENS; 0: off). The base
+    # op runs 16 CTAs at S = 16 below 64 tokens: 10.5 us at T = 1 against DeepGEMM's 8.8 on an H200.
+    op_gemm_max_tokens = OP_GEMM_MAX_TOKENS
+    # PDL's launch_dependents early in the decode and middle paths' kernels (right after their own
+    # wait, not at their end: the GEMMs, decode_gemm, hc_post_wide), and, inside mhc_pre /
+    # fused_post_pre / hc_head (where the kernel before the consumer is our GEMM), the consumer's
+    # first residual block loaded before its wait: decode_pre, the middle path's fused pre and head
+    # collapse. Same instructions otherwise, the same bits (gemm.build_prenorm_gemm explains why
+    # it is safe). Not yet the default: a probe (mid_probes.TileLangPdlEarly).
+    pdl_early = False
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -196,6 +208,7 @@ class TileLangDecode(TileLangBackend):
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
                 "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)", "op_gemm_max_tokens": self.op_gemm_max_tokens,
+                "pdl_early": self.pdl_early,
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
                    if self.mid_pre_min_blocks_per_sm else {})}
 
@@ -230,7 +243,8 @@ class TileLangDecode(TileLangBackend):
             sqrsum = torch.empty(t, parts, dtype=torch.float32, device=x.device)
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
             self._count(f"decode_gemm[parts={parts}{extra},token_major]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables)(x, fn, mixes, sqrsum)
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, early_trigger=self.pdl_early,
+                               **tunables)(x, fn, mixes, sqrsum)
             return mixes, sqrsum
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
@@ -239,7 +253,8 @@ class TileLangDecode(TileLangBackend):
 
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
             self._count(f"decode_gemm[parts={parts}{extra}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables)(x, fn, mixes, sqrsum)
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), early_trigger=self.pdl_early, **tunables)(
+                x, fn, mixes, sqrsum)
         elif kernel == "wgmma":
             from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
             from mhc_kernels.tilelang.gemm import block_m_for
@@ -247,7 +262,7 @@ class TileLangDecode(TileLangBackend):
             block_m = block_m_for(t)
             tunables = dict(WIDE_K_TILES[block_m])
             assert tunables["block_k"] == DECODE_BLOCK_K, tunables
-            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), self.pdl_early)
         else:
             raise ValueError(f"{type(self).__name__}.decode_gemm must be 'auto', 'fma' or 'wgmma', "
                              f"got {self.decode_gemm!r}")
@@ -308,10 +323,12 @@ class TileLangDecode(TileLangBackend):
         h_blk = self._hc_post_wide_block(t, h)
         if h_blk is None:
             self._count("hc_post_wide")
-            hc_post_wide_kernel(n, h, self._target())(x, residual, post_mix.view(t, n), comb_mix, out)
+            hc_post_wide_kernel(n, h, self._target(), early_trigger=self.pdl_early)(
+                x, residual, post_mix.view(t, n), comb_mix, out)
         else:
             self._count(f"hc_post_wide[h_blk={h_blk}]")
-            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk)(x, residual, post_mix.view(t, n), comb_mix, out)
+            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk, early_trigger=self.pdl_early)(
+                x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
     def _hc_post_wide_block(self, tokens: int, hidden: int) -> int | None:
@@ -343,8 +360,9 @@ class TileLangDecode(TileLangBackend):
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def _overlap_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps):
-        """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in."""
+                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, after_our_gemm: bool = False):
+        """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in. ``after_our_gemm``:
+        the kernel before it is our GEMM (inside mhc_pre), so with pdl_early it prefetches."""
         from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
 
         t, n, h = residual.shape
@@ -355,9 +373,12 @@ class TileLangDecode(TileLangBackend):
         with_norm = norm_weight is not None
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
+        prefetch = self.pdl_early and after_our_gemm
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
-                    + (f",min_blocks_per_sm={blocks}]" if blocks else "]"))
+                    + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch]" if prefetch else "]"))
         kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
+        if prefetch:
+            kwargs["prefetch_residual"] = True
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -395,13 +416,14 @@ class TileLangDecode(TileLangBackend):
         assert tunables["block_k"] == DECODE_BLOCK_K, tunables
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1))
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), self.pdl_early)
         return mixes, sqrsum
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False):
+                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False,
+                    after_our_gemm: bool = False):
         """decode.decode_pre (and decode_norm with the RMSNorm weight) on partials [P, T, M], [P, T]
-        (token_major: [T, P, M], [T, P])."""
+        (token_major: [T, P, M], [T, P]). ``after_our_gemm``: as _overlap_pre's."""
         from mhc_kernels.tilelang.decode import decode_block, decode_norm_kernel, decode_pre_kernel
 
         t, n, h = residual.shape
@@ -412,9 +434,11 @@ class TileLangDecode(TileLangBackend):
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
-        self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}]")
-        kernel = (decode_pre_kernel(n, h, parts, with_norm, self._target(), token_major=True) if token_major
-                  else decode_pre_kernel(n, h, parts, with_norm, self._target()))
+        prefetch = self.pdl_early and after_our_gemm
+        self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
+                    f"{',prefetch' if prefetch else ''}]")
+        kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), token_major=token_major,
+                                   prefetch_residual=prefetch)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -430,7 +454,7 @@ class TileLangDecode(TileLangBackend):
         if self._mid(t, "mhc_pre"):
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, self.mid_parts(t, n, h, residual.device))
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, after_our_gemm=True)
         if not self._decode(t, "mhc_pre"):
             return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
@@ -438,7 +462,7 @@ class TileLangDecode(TileLangBackend):
         mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                token_major=token_major)
+                                token_major=token_major, after_our_gemm=True)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
@@ -448,9 +472,9 @@ class TileLangDecode(TileLangBackend):
             parts = self.mid_parts(t, n, h, residual.device)
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts)
             out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-            self._count(f"collapse[head,parts={parts}]")
-            collapse_kernel(n, h, True, self._target(), parts=parts)(mixes, sqrsum, hc_scale, hc_base, residual, out,
-                                                                     float(rms_eps), float(hc_eps))
+            self._count(f"collapse[head,parts={parts}{',prefetch' if self.pdl_early else ''}]")
+            collapse_kernel(n, h, True, self._target(), parts=parts, prefetch_residual=self.pdl_early)(
+                mixes, sqrsum, hc_scale, hc_base, residual, out, float(rms_eps), float(hc_eps))
             return out
         if not self._decode(t, "hc_head"):
             return super().hc_head(residual, fn, hc_scale, hc_base, rms_eps, hc_eps)

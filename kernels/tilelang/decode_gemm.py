@@ -64,11 +64,12 @@ def slot_columns(k_total: int, parts: int, threads: int, block_t: int) -> int:
 
 
 def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool, *, threads: int = THREADS,
-                      block_t: int = BLOCK_T, token_major: bool = False):
+                      block_t: int = BLOCK_T, token_major: bool = False, early_trigger: bool = False):
     """x [T, K] bf16, fn [M, K] fp32 -> partials [parts, T, M] and [parts, T] over ``parts``
     contiguous K ranges (module docstring). Tunables: threads (a multiple of 32), block_t (tokens
     per CTA, a divisor of 32). ``token_major`` (opt-in): the same values written as [T, parts, M]
-    and [T, parts] (a token's parts contiguous, for decode_head / decode_pre's token_major reads)."""
+    and [T, parts] (a token's parts contiguous, for decode_head / decode_pre's token_major reads).
+    ``early_trigger``: PDL's launch_dependents right after the wait (gemm.build_prenorm_gemm's)."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -105,6 +106,8 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
             k0 = p * kc
             if use_pdl:
                 T.pdl_sync()  # x (and, in general, fn) may be the previous kernel's output
+                if early_trigger:
+                    T.pdl_trigger()
             # fn's slice, row by row, 16 bytes per thread per round, every load independent (unrolled)
             for r in T.unroll(fn_rounds):
                 f4 = r * threads + tid
@@ -155,20 +158,22 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
                             mixes_partial[p, row, o % width] = total
                         else:
                             sqrsum_partial[p, row] = total
-            if use_pdl:
+            if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
     return mhc_decode_gemm
 
 
 def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Target, *, token_major: bool = False,
-                       **tunables):
-    """``token_major``: the partials' layout (build_decode_gemm), not a tunable: the cache key of the
-    default layout is today's."""
+                       early_trigger: bool = False, **tunables):
+    """``token_major``: the partials' layout (build_decode_gemm), not a tunable; ``early_trigger``
+    likewise. Without them the cache key is today's."""
     tun = {**DEFAULT_TUNABLES, **tunables}
-    key = (n, hidden, mixes, parts, tuple(sorted(tun.items()))) + (("token_major",) if token_major else ())
+    key = (n, hidden, mixes, parts, tuple(sorted(tun.items()))) + (("token_major",) if token_major else ()) \
+        + (("early_trigger",) if early_trigger else ())
     return compile_cached("decode_gemm", key, lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl,
-                                                                        token_major=token_major, **tun),
+                                                                        token_major=token_major,
+                                                                        early_trigger=early_trigger, **tun),
                           target)
 
 

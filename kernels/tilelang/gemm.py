@@ -102,12 +102,19 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
-                       sq_flush: int = SQ_FLUSH):
+                       sq_flush: int = SQ_FLUSH, early_trigger: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
     Tunables (keywords): block_k (K tile, multiple of 64), num_stages (cp.async pipeline depth),
-    threads (128 or 256; a multiple of block_m), sq_flush (K tiles per run of the sum of squares)."""
+    threads (128 or 256; a multiple of block_m), sq_flush (K tiles per run of the sum of squares).
+
+    ``early_trigger`` (TileLangDecode.pdl_early): PDL's launch_dependents right after this kernel's
+    own wait instead of at its end, so the next kernel's CTAs launch (and run what precedes their
+    own wait) while this one computes. Safe for any consumer: griddepcontrol.wait still waits for
+    this whole grid to complete and its writes to be visible, wherever the trigger is; what the
+    consumer may read before its wait is only what this kernel's predecessors wrote, final by then
+    (every CTA triggers after its own wait). The same instructions otherwise: the same bits."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -160,6 +167,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             tiles_per_cta = tiles_per_split // halves
             if use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
+                if early_trigger:
+                    T.pdl_trigger()
             first = bs * tiles_per_split + (by % halves) * tiles_per_cta
             for tile in T.Pipelined(first, first + tiles_per_cta, num_stages=num_stages):
                 T.copy(x[bm * block_m, tile * block_k], x_sh)
@@ -204,7 +213,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + total
                 else:
                     T.atomic_add(sqrsum_partial[bs, row], total)
-            if use_pdl:
+            if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
     return mhc_prenorm_gemm
@@ -272,11 +281,13 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
-                        **tunables):
+                        early_trigger: bool = False, **tunables):
+    """``early_trigger``: not a tunable (build_prenorm_gemm); without it, today's cache key."""
     tun = {**DEFAULT_TUNABLES, **tunables}
-    key = (n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
+    key = (n, hidden, mixes, block_m, planted, tuple(sorted(tun.items()))) + (("early_trigger",) if early_trigger else ())
     return compile_cached("prenorm_gemm", key,
-                          lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun), target)
+                          lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
+                                                     early_trigger=early_trigger), target)
 
 
 def split_fn(fn, target: Target):
@@ -304,10 +315,10 @@ def split_fn_reference(fn):
 
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
-                 planted: str | None = None, fn3=None, **tunables) -> None:
+                 planted: str | None = None, fn3=None, early_trigger: bool = False, **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0."""
     if fn3 is None:
         fn3 = split_fn(fn, target)
-    prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, **tunables)(
+    prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, early_trigger, **tunables)(
         x, fn3, mixes_partial, sqrsum_partial)

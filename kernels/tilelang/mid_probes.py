@@ -60,3 +60,13 @@ class TileLangMidEightPerSm(TileLangDecode):
     name = "tilelang-mid-8sm"
     description = "our TileLang kernels, the middle path's pre at 8 CTAs per SM (a benchmark probe)"
     mid_pre_min_blocks_per_sm = 8
+
+
+class TileLangPdlEarly(TileLangDecode):
+    """TileLangDecode with ``pdl_early``: the decode and middle paths' kernels trigger their dependents
+    right after their own PDL wait, and the consumers inside mhc_pre / hc_head load their first
+    residual block before theirs (decode_backend.TileLangDecode.pdl_early)."""
+
+    name = "tilelang-pdl-early"
+    description = "our TileLang kernels, PDL dependents launched early (a benchmark probe)"
+    pdl_early = True

@@ -36,7 +36,7 @@ class _PlantedGemm(TileLangBackend):
     def _gemm_output(self, shape, device):
         return (torch.zeros if self.zero_outputs else torch.empty)(shape, dtype=torch.float32, device=device)
 
-    def _launch_gemm(self, x, fn, mixes, sqrsum, n, hidden, plan):
+    def _launch_gemm(self, x, fn, mixes, sqrsum, n, hidden, plan, early_trigger=False):
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         self._count(f"prenorm_gemm[planted={self.planted},block_m={plan.block_m}]")

@@ -55,7 +55,8 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
 
 
 def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
-                               parts: int | None = None, min_blocks_per_sm: int | None = None):
+                               parts: int | None = None, min_blocks_per_sm: int | None = None,
+                               prefetch_residual: bool = False):
     """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
     GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
     loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
@@ -65,7 +66,11 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     ``min_blocks_per_sm`` (opt-in, not yet measured): __launch_bounds__(160, n), so ptxas keeps the
     registers to what n CTAs per SM allow. Without it the kernel takes 56 registers at H = 4096 (7
     CTAs per SM: 1024 tokens are 1024 CTAs for 924 places on 132 SMs, a second wave); the same
-    instructions either way (the register allocation changes, not the arithmetic)."""
+    instructions either way (the register allocation changes, not the arithmetic).
+
+    ``prefetch_residual`` (TileLangDecode.pdl_early, inside mhc_pre only): the collapse warps load
+    their block 0 of the residual before the PDL wait (decode.build_decode_pre's argument: our GEMM
+    before this kernel triggers only after its own wait). The same values: bitwise the same."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -129,6 +134,15 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     kept = T.alloc_local((nblk * slots,), "bfloat16")
                 sq_cols = T.alloc_local((slots,), "float32")
                 w = T.alloc_local((slots,), "bfloat16")
+            if prefetch_residual and tid >= LANES:
+                c = tid - LANES
+                for k in T.unroll(n):
+                    if contiguous:
+                        for i in T.vectorized(slots):
+                            res[k * slots + i] = residual[t, k, column(c, i)]
+                    else:
+                        for i in T.unroll(slots):
+                            res[k * slots + i] = residual[t, k, column(c, i)]
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel, the residual from the one before
             if tid < LANES:
@@ -156,7 +170,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                         post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
                     else:
                         logits[tid] = z
-            else:
+            elif not prefetch_residual:
                 c = tid - LANES
                 for k in T.unroll(n):
                     if contiguous:
@@ -238,15 +252,17 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 
 
 def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
-                                parts: int | None = None, min_blocks_per_sm: int | None = None):
+                                parts: int | None = None, min_blocks_per_sm: int | None = None,
+                                prefetch_residual: bool = False):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
     CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
     compile-time partials count (build_pre_big_fuse_overlap); None: dynamic, today's cache key."""
     kept_in_shared = kept_in_shared or not with_norm
     key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),)) \
-        + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),))
+        + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),)) \
+        + (("prefetch_residual",) if prefetch_residual else ())
     return compile_cached("pre_big_fuse_overlap", key,
                           lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
-                                                             min_blocks_per_sm),
+                                                             min_blocks_per_sm, prefetch_residual),
                           target)

@@ -126,13 +126,55 @@ def mid_jobs(hidden: int) -> list[Job]:
     """The middle path's fused pre (pre_overlap.py, the partials' count compiled in) for every count
     it can take at this hidden size: TileLangDecode.mid_parts (a divisor of the 128-wide K tiles,
     each range >= 2 tiles, at least 4 on a GPU of >= 64 SMs at <= 4096 tokens) and pre_big_fuse's
-    caller splits (1 .. 16); its GEMM is TileLangBackend's tensor-core configuration, in jobs()."""
+    caller splits (1 .. 16); hc_head's head collapse at the same counts; its GEMM is TileLangBackend's
+    tensor-core configuration, in jobs()."""
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
 
     k_tiles = N * hidden // DECODE_BLOCK_K
     parts = {p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0} | {1, 2, 4, 8, 16}
     return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}]", "pre_overlap.pre_big_fuse_overlap_kernel",
-             (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)]
+             (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)] \
+        + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
+           for p in sorted(parts) if p >= 4]  # hc_head's middle path
+
+
+def pdl_early_jobs(hidden: int) -> list[Job]:
+    """The kernels TileLangDecode runs with ``pdl_early`` (mid_probes.TileLangPdlEarly) at this hidden
+    size: the GEMMs, decode_gemm and hc_post_wide with the early trigger, decode_pre, the middle
+    path's fused pre and head collapse with the residual prefetch."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
+    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
+
+    early = {"early_trigger": True}
+    out: list[Job] = []
+    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+        tun = dict(WIDE_K_TILES[block_m])
+        out += [(f"prenorm_gemm[H={hidden},M={m},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
+                 (N, hidden, m, block_m), {**tun, **early}) for m in (MIXES, N)]
+    parts = decode_parts(N, hidden)
+    fma = {(m, tuple(sorted(tun.items()))) for m, _, kernel, tun in DECODE_GEMM_PLAN if kernel == "fma"}
+    fma |= {(m, ()) for m in (MIXES, N)}
+    for m, tun in sorted(fma):
+        out.append((f"decode_gemm[H={hidden},M={m},parts={parts}{dict(tun)},early]", "decode_gemm.decode_gemm_kernel",
+                    (N, hidden, m, parts), {**dict(tun), **early}))
+        if m == N:
+            out.append((f"decode_gemm[H={hidden},M={m},parts={parts}{dict(tun)},token_major,early]",
+                        "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
+                        {**dict(tun), **early, "token_major": True}))
+    out += [(f"hc_post_wide[H={hidden},h_blk={b},early]", "decode.hc_post_wide_kernel", (N, hidden),
+             {"h_blk": b, **early}) for b in (None, 1024) if b is None or hidden % b == 0]
+    out += [(f"decode_pre[H={hidden},parts={parts},norm={b},prefetch]", "decode.decode_pre_kernel",
+             (N, hidden, parts, b), {"prefetch_residual": True}) for b in (False, True)]
+    k_tiles = N * hidden // DECODE_BLOCK_K
+    mids = sorted(p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0)
+    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},prefetch]", "pre_overlap.pre_big_fuse_overlap_kernel",
+             (N, hidden, b), {"kept_in_shared": True, "parts": p, "prefetch_residual": True})
+            for p in mids for b in (False, True)]
+    out += [(f"collapse[H={hidden},head,parts={p},prefetch]", "collapse.collapse_kernel", (N, hidden, True),
+             {"parts": p, "prefetch_residual": True}) for p in mids]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,9 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--pdl-early", action="store_true", help="also the kernels of TileLangDecode.pdl_early")
     args = p.parse_args(argv)
     target = Target("cuda", args.arch, pdl_supported("cuda", args.arch)) if args.arch else device_target()
-    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers)
+    hidden = [int(h) for h in args.hidden.split(",")]
+    todo = [j for h in hidden for j in jobs(h) + (pdl_early_jobs(h) if args.pdl_early else [])]
+    result = compile_in_parallel(todo, target, args.workers)
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
 
