@@ -195,15 +195,24 @@ def test_decode_gemm_is_an_already_compiled_configuration():
 
 # -- which kernels run, with which buffers (launches recorded, nothing computed) ----------------------
 
+@pytest.fixture(autouse=True)
+def _no_pdl_early(monkeypatch):
+    """These tests pin the kernels' structure and labels without TileLangDecode.pdl_early_max_tokens
+    (its variants and where it applies: test_tilelang_pdl_early.py)."""
+    monkeypatch.setattr(TileLangDecode, "pdl_early_max_tokens", {})
+
+
 class _Recorder:
     def __init__(self):
         self.launches = []
+        self.keywords = []  # the getter's keyword arguments (tunables, variants), one dict per launch
 
     def getter(self, name):
         def get(*config, **tunables):
             def launch(*args):
                 self.launches.append((name, config[:-1], [tuple(a.shape) if isinstance(a, torch.Tensor) else a
                                                           for a in args]))
+                self.keywords.append(tunables)
             return launch
         return get
 
@@ -436,7 +445,9 @@ def test_prenorm_gemm_op_on_the_mid_gemm(rec):
     assert [backend._op_gemm_parts(t, N, 7168, 16, cpu) for t in (64, 256, 1024, 4096)] == [112, 112, 32, 16]
     assert backend._op_gemm_parts(256, N, 7168, 8, cpu) == 56
     assert backend._op_gemm_parts(4097, N, 7168, 16, cpu) is None  # above op_gemm_max_tokens: the base op
-    assert TileLangDecode()._op_gemm_parts(1, N, 7168, 16, cpu) is None  # off by default
+    # by default to OP_GEMM_MAX_TOKENS (128): the decode GEMM's 112 ranges at 1 token, the base op above
+    assert TileLangDecode()._op_gemm_parts(1, N, 7168, 16, cpu) == 112
+    assert TileLangDecode()._op_gemm_parts(129, N, 7168, 16, cpu) is None
     x = torch.zeros(256, N * 7168, dtype=torch.bfloat16)
     mixes, _ = backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)
     assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.launches[0][2][2] == (112, 256, MIXES)

@@ -19,6 +19,7 @@ import torch
 from mhc_kernels.tilelang import decode, decode_gemm
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from test_tilelang_decode import DECODE_GEMM_DRIVER, MIXES, N, PDL, _pre_args, _source, rec  # noqa: F401
+from test_tilelang_decode import _no_pdl_early  # noqa: F401  (autouse)
 
 
 def variant_configurations(hidden: int, pdl: bool):

@@ -233,7 +233,7 @@ class TileLangBackend(Backend):
 
     def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
                      plan: GemmSchedule, early_trigger: bool = False) -> None:
-        """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early)."""
+        """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens)."""
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"

@@ -34,7 +34,7 @@ def build_collapse(n: int, hidden: int, head: bool, use_pdl: bool, parts: int | 
                    prefetch_residual: bool = False):
     """``parts`` (head only): the partials' count compiled in (TileLangDecode's middle path), the
     sums unrolled, the same adds in the same order; None: dynamic (the caller's splits).
-    ``prefetch_residual`` (TileLangDecode.pdl_early, inside hc_head only): the first block of the
+    ``prefetch_residual`` (TileLangDecode.pdl_early_max_tokens, inside hc_head only): the first block of the
     residual loaded before the PDL wait (decode.build_decode_pre's argument: our GEMM before this
     kernel triggers only after its own wait). The same values: bitwise the same output."""
     import tilelang.language as T

@@ -164,7 +164,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
     ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
     token_major output): the same values added in the same order, bitwise the same results.
-    ``prefetch_residual`` (TileLangDecode.pdl_early, inside mhc_pre only): the collapse CTAs load their
+    ``prefetch_residual`` (TileLangDecode.pdl_early_max_tokens, inside mhc_pre only): the collapse CTAs load their
     residual block before the PDL wait, its latency overlapping the GEMM (decode_head's token_major
     argument: the GEMM before this kernel is ours and triggers only after its own wait, so whatever
     wrote the residual has completed). Not for the pre_big_fuse op, whose predecessor is the

@@ -105,6 +105,18 @@ DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, 
 MID_MAX_TOKENS = 4096
 MID_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_head": 1024})
 OP_GEMM_MAX_TOKENS = 128
+# TileLangDecode.mid_block_m_128_from. Sixth session, call 1 (mid_probes.TileLangMidBlock128, 128-token
+# blocks at every T, graph-replayed): mhc_pre 20.2 us at 512 tokens against 22.1 (H = 7168; vLLM 21.2),
+# 14.5 against 14.8 (H = 4096), slower below 512 (14.3 against 12.9 at 128); fused_post_pre even at 512
+# (37.0 / 36.9), hc_head's middle path slower (14.1 / 13.7): mhc_pre alone.
+MID_BLOCK_M_128_FROM: Mapping[str, int] = MappingProxyType({"mhc_pre": 512})
+# TileLangDecode.pdl_early_max_tokens. Sixth session, call 2 (graph-replayed, every op also with it
+# everywhere: mid_probes.TileLangPdlEarly): mhc_pre H = 7168 6.9 / 9.1 / 9.9 / 10.4 / 11.5 / 12.5 us at
+# T = 1 / 16 / 32 / 64 / 128 / 256 against 7.0 / 9.3 / 10.5 / 11.2 / 12.9 / 14.6, but 23.6 / 42.0 at 512
+# / 1024 against 22.2 / 40.5 (H = 4096: 9.8 / 11.5 at 128 / 256 against 11.6 / 12.1); hc_head even or
+# faster at every T (8.5 against 8.9 at 256; H = 4096: 16.2 against 17.5 at 1024); prenorm_gemm even
+# (on, to run what its gate ran); fused_post_pre slower from 8 tokens (12.8 against 11.3 at 32), off.
+PDL_EARLY_MAX_TOKENS: Mapping[str, int] = MappingProxyType({"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 128})
 MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
@@ -179,7 +191,10 @@ class TileLangDecode(TileLangBackend):
     mid_max_tokens = MID_MAX_TOKENS
     mid_max_tokens_by_op: Mapping[str, int] = MID_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     mid_waves = MID_WAVES
-    mid_block_m: int | None = None  # the GEMM's token block: gemm.block_m_for(T) where None
+    mid_block_m: int | None = None  # the GEMM's token block at every T (a probe); None: as below
+    # Per op, the T from which the middle path's GEMM takes 128-token blocks (gemm.py's large-T
+    # block, which gemm.block_m_for gives from 1024): MID_BLOCK_M_128_FROM, from a measurement.
+    mid_block_m_128_from: Mapping[str, int] = MID_BLOCK_M_128_FROM  # read-only: a subclass sets its own
     # The middle path's fused pre with __launch_bounds__(160, n) (pre_overlap.build_pre_big_fuse_overlap's
     # min_blocks_per_sm): None, the default, leaves ptxas free (56 registers at 16-32 parts: 7 CTAs per
     # SM, so 1024 tokens take two waves on 132 SMs). Not yet measured: a probe (mid_probes).
@@ -190,13 +205,12 @@ class TileLangDecode(TileLangBackend):
     # as the base path's chunks do), up to op_gemm_max_tokens (OP_GEMM_MAX_TOKENS; 0: off). The base
     # op runs 16 CTAs at S = 16 below 64 tokens: 10.5 us at T = 1 against DeepGEMM's 8.8 on an H200.
     op_gemm_max_tokens = OP_GEMM_MAX_TOKENS
-    # PDL's launch_dependents early in the decode and middle paths' kernels (right after their own
-    # wait, not at their end: the GEMMs, decode_gemm, hc_post_wide), and, inside mhc_pre /
-    # fused_post_pre / hc_head (where the kernel before the consumer is our GEMM), the consumer's
-    # first residual block loaded before its wait: decode_pre, the middle path's fused pre and head
-    # collapse. Same instructions otherwise, the same bits (gemm.build_prenorm_gemm explains why
-    # it is safe). Not yet the default: a probe (mid_probes.TileLangPdlEarly).
-    pdl_early = False
+    # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
+    # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
+    # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
+    # the middle path's fused pre and head collapse). The same instructions otherwise, the same bits
+    # (gemm.build_prenorm_gemm says why it is safe). PDL_EARLY_MAX_TOKENS, from a measurement.
+    pdl_early_max_tokens: Mapping[str, int] = PDL_EARLY_MAX_TOKENS  # read-only: a subclass sets its own
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -207,10 +221,15 @@ class TileLangDecode(TileLangBackend):
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
-                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)", "op_gemm_max_tokens": self.op_gemm_max_tokens,
-                "pdl_early": self.pdl_early,
+                "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)",
+                "mid_block_m_128_from": dict(self.mid_block_m_128_from), "op_gemm_max_tokens": self.op_gemm_max_tokens,
+                "pdl_early_max_tokens": dict(self.pdl_early_max_tokens),
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
                    if self.mid_pre_min_blocks_per_sm else {})}
+
+    def _early(self, op: str, tokens: int) -> bool:
+        """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
+        return 0 < tokens <= self.pdl_early_max_tokens.get(op, 0)
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -221,8 +240,8 @@ class TileLangDecode(TileLangBackend):
         limit = self.mid_max_tokens_by_op.get(op, self.mid_max_tokens)
         return not self._decode(tokens, op) and 0 < tokens <= limit
 
-    def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False,
+                     early: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (decode_pre
         and decode_head take P at compile time). One launch: decode_gemm's FMA kernel, or with
         ``decode_gemm = "wgmma"`` gemm.py's tensor-core kernel (which takes its K ranges from the
@@ -242,9 +261,10 @@ class TileLangDecode(TileLangBackend):
             mixes = torch.empty(t, parts, m, dtype=torch.float32, device=x.device)
             sqrsum = torch.empty(t, parts, dtype=torch.float32, device=x.device)
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
-            self._count(f"decode_gemm[parts={parts}{extra},token_major]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, early_trigger=self.pdl_early,
-                               **tunables)(x, fn, mixes, sqrsum)
+            self._count(f"decode_gemm[parts={parts}{extra},token_major{',early_trigger' if early else ''}]")
+            if early:
+                tunables["early_trigger"] = True
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables)(x, fn, mixes, sqrsum)
             return mixes, sqrsum
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
@@ -252,8 +272,8 @@ class TileLangDecode(TileLangBackend):
             from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
 
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
-            self._count(f"decode_gemm[parts={parts}{extra}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), early_trigger=self.pdl_early, **tunables)(
+            self._count(f"decode_gemm[parts={parts}{extra}{',early_trigger' if early else ''}]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables, **({"early_trigger": True} if early else {}))(
                 x, fn, mixes, sqrsum)
         elif kernel == "wgmma":
             from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
@@ -262,7 +282,7 @@ class TileLangDecode(TileLangBackend):
             block_m = block_m_for(t)
             tunables = dict(WIDE_K_TILES[block_m])
             assert tunables["block_k"] == DECODE_BLOCK_K, tunables
-            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), self.pdl_early)
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
         else:
             raise ValueError(f"{type(self).__name__}.decode_gemm must be 'auto', 'fma' or 'wgmma', "
                              f"got {self.decode_gemm!r}")
@@ -304,16 +324,21 @@ class TileLangDecode(TileLangBackend):
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         if parts is None:
             return super().prenorm_gemm(x, fn, n_splits)
+        early = self._early("prenorm_gemm", t)
         if self._decode(t, "prenorm_gemm"):
-            mixes, sqrsum = self._decode_gemm(x, fn, n, h)
+            mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
         else:
-            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts)
+            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early)
         if parts == n_splits:
             return mixes, sqrsum
         chunks = parts // n_splits
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
 
     def hc_post(self, x, residual, post_mix, comb_mix):
+        return self._hc_post(x, residual, post_mix, comb_mix, self._early("hc_post", residual.shape[0]))
+
+    def _hc_post(self, x, residual, post_mix, comb_mix, early: bool):
+        """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens)."""
         t, n, h = residual.shape
         if not self._decode(t, "hc_post"):
             return super().hc_post(x, residual, post_mix, comb_mix)
@@ -321,13 +346,13 @@ class TileLangDecode(TileLangBackend):
 
         out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
+        kwargs = {"early_trigger": True} if early else {}
         if h_blk is None:
-            self._count("hc_post_wide")
-            hc_post_wide_kernel(n, h, self._target(), early_trigger=self.pdl_early)(
-                x, residual, post_mix.view(t, n), comb_mix, out)
+            self._count("hc_post_wide" + ("[early_trigger]" if early else ""))
+            hc_post_wide_kernel(n, h, self._target(), **kwargs)(x, residual, post_mix.view(t, n), comb_mix, out)
         else:
-            self._count(f"hc_post_wide[h_blk={h_blk}]")
-            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk, early_trigger=self.pdl_early)(
+            self._count(f"hc_post_wide[h_blk={h_blk}{',early_trigger' if early else ''}]")
+            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk, **kwargs)(
                 x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
@@ -360,9 +385,10 @@ class TileLangDecode(TileLangBackend):
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def _overlap_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, after_our_gemm: bool = False):
-        """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in. ``after_our_gemm``:
-        the kernel before it is our GEMM (inside mhc_pre), so with pdl_early it prefetches."""
+                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch: bool = False):
+        """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in. ``prefetch``: its
+        residual block 0 loaded before the PDL wait (only where the kernel before it is our GEMM with
+        the early trigger: inside mhc_pre, pdl_early_max_tokens)."""
         from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
 
         t, n, h = residual.shape
@@ -373,7 +399,6 @@ class TileLangDecode(TileLangBackend):
         with_norm = norm_weight is not None
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
-        prefetch = self.pdl_early and after_our_gemm
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch]" if prefetch else "]"))
         kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
@@ -385,45 +410,56 @@ class TileLangDecode(TileLangBackend):
             int(sinkhorn_repeat), float(norm_eps))
         return post.unsqueeze(-1), comb, layer_input
 
-    def mid_parts(self, tokens: int, n: int, hidden: int, device: torch.device) -> int:
+    def mid_parts(self, tokens: int, n: int, hidden: int, device: torch.device, op: str | None = None) -> int:
         """The middle path's K ranges: the fewest (a divisor of the 128-wide K tiles, each range >=
         MIN_TILES_PER_PART tiles) that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs; the
-        most allowed where none does. H = 7168 on 132 SMs, one wave: 112 parts at T <= 128, 56 at
-        256, 28 at 512 and 1024, 14 at 2048, 7 at 4096."""
-        return self._fewest_parts(tokens, n, hidden, 1, device) or 1
+        most allowed where none does. H = 7168 on 132 SMs, one wave, 64-token blocks below 1024
+        tokens: 112 parts at T <= 128, 56 at 256, 28 at 512 and 1024, 14 at 2048, 7 at 4096.
+        ``op``: whose block size (_mid_block_m); None: gemm.block_m_for's."""
+        return self._fewest_parts(tokens, n, hidden, 1, device, op) or 1
 
-    def _fewest_parts(self, tokens: int, n: int, hidden: int, multiple_of: int, device: torch.device) -> int | None:
+    def _mid_block_m(self, op: str | None, tokens: int) -> int:
+        """The middle path GEMM's token block for ``op`` at T: mid_block_m where set, else 128 from
+        mid_block_m_128_from[op], else gemm.block_m_for(T)."""
+        from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, block_m_for
+
+        if self.mid_block_m:
+            return self.mid_block_m
+        start = self.mid_block_m_128_from.get(op) if op else None
+        return LARGE_T_BLOCK_M if start is not None and tokens >= start else block_m_for(tokens)
+
+    def _fewest_parts(self, tokens: int, n: int, hidden: int, multiple_of: int, device: torch.device,
+                      op: str | None = None) -> int | None:
         """The fewest K ranges, a multiple of ``multiple_of`` dividing the 128-wide K tiles with >=
         MIN_TILES_PER_PART tiles each, that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs;
         the most allowed where none does; None where none is allowed."""
         from mhc_kernels.tilelang.backend import _sm_count
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
-        from mhc_kernels.tilelang.gemm import block_m_for
 
-        blocks = -(-tokens // (self.mid_block_m or block_m_for(tokens)))
+        blocks = -(-tokens // self._mid_block_m(op, tokens))
         return _fewest_ranges(n * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, multiple_of, blocks,
                               self.mid_waves * _sm_count(device))
 
-    def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int):
-        """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block):
-        partials [P, T, M], [P, T]."""
+    def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, early: bool = False,
+                  op: str | None = None):
+        """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block of
+        _mid_block_m(op, T)): partials [P, T, M], [P, T]."""
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
-        from mhc_kernels.tilelang.gemm import block_m_for
 
         t, m = x.shape[0], fn.shape[0]
-        block_m = self.mid_block_m or block_m_for(t)
+        block_m = self._mid_block_m(op, t)
         tunables = dict(WIDE_K_TILES[block_m])
         assert tunables["block_k"] == DECODE_BLOCK_K, tunables
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), self.pdl_early)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
         return mixes, sqrsum
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False,
-                    after_our_gemm: bool = False):
+                    prefetch: bool = False):
         """decode.decode_pre (and decode_norm with the RMSNorm weight) on partials [P, T, M], [P, T]
-        (token_major: [T, P, M], [T, P]). ``after_our_gemm``: as _overlap_pre's."""
+        (token_major: [T, P, M], [T, P]). ``prefetch``: as _overlap_pre's."""
         from mhc_kernels.tilelang.decode import decode_block, decode_norm_kernel, decode_pre_kernel
 
         t, n, h = residual.shape
@@ -434,11 +470,10 @@ class TileLangDecode(TileLangBackend):
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
-        prefetch = self.pdl_early and after_our_gemm
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}]")
-        kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), token_major=token_major,
-                                   prefetch_residual=prefetch)
+        variants = {**({"token_major": True} if token_major else {}), **({"prefetch_residual": True} if prefetch else {})}
+        kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -450,30 +485,41 @@ class TileLangDecode(TileLangBackend):
 
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        return self._mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
+                             hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits, "mhc_pre")
+
+    def _mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
+                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits, op: str):
+        """mhc_pre, as ``op`` ("mhc_pre", or "fused_post_pre" for its pre) runs it: its GEMM triggers
+        early and the pre behind it prefetches where pdl_early_max_tokens[op] says, the middle GEMM's
+        token block is _mid_block_m(op, T)."""
         t, n, h = residual.shape
+        early = self._early(op, t)
         if self._mid(t, "mhc_pre"):
-            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, self.mid_parts(t, n, h, residual.device))
+            parts = self.mid_parts(t, n, h, residual.device, op)
+            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op)
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, after_our_gemm=True)
+                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
         if not self._decode(t, "mhc_pre"):
             return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
         token_major = "mhc_pre" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                token_major=token_major, after_our_gemm=True)
+                                token_major=token_major, prefetch=early)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
+        early = self._early("hc_head", t)
         if self._mid(t, "hc_head"):
             from mhc_kernels.tilelang.collapse import collapse_kernel
 
-            parts = self.mid_parts(t, n, h, residual.device)
-            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts)
+            parts = self.mid_parts(t, n, h, residual.device, "hc_head")
+            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, "hc_head")
             out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-            self._count(f"collapse[head,parts={parts}{',prefetch' if self.pdl_early else ''}]")
-            collapse_kernel(n, h, True, self._target(), parts=parts, prefetch_residual=self.pdl_early)(
+            self._count(f"collapse[head,parts={parts}{',prefetch' if early else ''}]")
+            collapse_kernel(n, h, True, self._target(), parts=parts, **({"prefetch_residual": True} if early else {}))(
                 mixes, sqrsum, hc_scale, hc_base, residual, out, float(rms_eps), float(hc_eps))
             return out
         if not self._decode(t, "hc_head"):
@@ -481,7 +527,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import decode_head_kernel
 
         token_major = "hc_head" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early)
         out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         if token_major:
             parts = mixes.shape[1]
@@ -493,8 +539,17 @@ class TileLangDecode(TileLangBackend):
         kernel(mixes, sqrsum, hc_scale, hc_base, residual, out, float(rms_eps), float(hc_eps))
         return out
 
-    # fused_post_pre: TileLangBackend's (self.hc_post, then self.mhc_pre on its bf16 output) takes
-    # the decode path of both at few tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm].
+    def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
+                       hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
+        """TileLangBackend's (hc_post, then mhc_pre on its bf16 output; the decode path of both at few
+        tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm]), with fused_post_pre's own
+        pdl_early_max_tokens entry for both."""
+        early = self._early("fused_post_pre", residual.shape[0])
+        new_residual = self._hc_post(x, residual, post_mix, comb_mix, early)
+        post, comb, layer_input = self._mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
+                                                hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
+                                                norm_eps, n_splits, "fused_post_pre")
+        return new_residual, post, comb, layer_input
 
 
 class TileLangDecodeEverywhere(TileLangDecode):

@@ -109,7 +109,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     Tunables (keywords): block_k (K tile, multiple of 64), num_stages (cp.async pipeline depth),
     threads (128 or 256; a multiple of block_m), sq_flush (K tiles per run of the sum of squares).
 
-    ``early_trigger`` (TileLangDecode.pdl_early): PDL's launch_dependents right after this kernel's
+    ``early_trigger`` (TileLangDecode.pdl_early_max_tokens): PDL's launch_dependents right after this kernel's
     own wait instead of at its end, so the next kernel's CTAs launch (and run what precedes their
     own wait) while this one computes. Safe for any consumer: griddepcontrol.wait still waits for
     this whole grid to complete and its writes to be visible, wherever the trigger is; what the
@@ -320,5 +320,7 @@ def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, bloc
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0."""
     if fn3 is None:
         fn3 = split_fn(fn, target)
-    prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, early_trigger, **tunables)(
+    if early_trigger:
+        tunables = {**tunables, "early_trigger": True}
+    prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, **tunables)(
         x, fn3, mixes_partial, sqrsum_partial)

@@ -63,10 +63,11 @@ class TileLangMidEightPerSm(TileLangDecode):
 
 
 class TileLangPdlEarly(TileLangDecode):
-    """TileLangDecode with ``pdl_early``: the decode and middle paths' kernels trigger their dependents
-    right after their own PDL wait, and the consumers inside mhc_pre / hc_head load their first
-    residual block before theirs (decode_backend.TileLangDecode.pdl_early)."""
+    """TileLangDecode with the pdl_early kernels for every op at every T of the decode and middle paths:
+    their kernels trigger their dependents right after their own PDL wait, and the consumers behind
+    our GEMM load their first residual block before theirs (TileLangDecode.pdl_early_max_tokens).
+    Sixth session, call 2: faster for mhc_pre to 256 tokens and hc_head, slower for fused_post_pre."""
 
     name = "tilelang-pdl-early"
     description = "our TileLang kernels, PDL dependents launched early (a benchmark probe)"
-    pdl_early = True
+    pdl_early_max_tokens = {op: 4096 for op in ("mhc_pre", "fused_post_pre", "hc_head", "hc_post", "prenorm_gemm")}

@@ -68,7 +68,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     CTAs per SM: 1024 tokens are 1024 CTAs for 924 places on 132 SMs, a second wave); the same
     instructions either way (the register allocation changes, not the arithmetic).
 
-    ``prefetch_residual`` (TileLangDecode.pdl_early, inside mhc_pre only): the collapse warps load
+    ``prefetch_residual`` (TileLangDecode.pdl_early_max_tokens, inside mhc_pre only): the collapse warps load
     their block 0 of the residual before the PDL wait (decode.build_decode_pre's argument: our GEMM
     before this kernel triggers only after its own wait). The same values: bitwise the same."""
     import tilelang.language as T

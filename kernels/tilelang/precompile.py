@@ -44,7 +44,7 @@ def jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
-    return out + decode_jobs(hidden) + mid_jobs(hidden)
+    return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden)
 
 
 def decode_jobs(hidden: int) -> list[Job]:
@@ -139,9 +139,10 @@ def mid_jobs(hidden: int) -> list[Job]:
 
 
 def pdl_early_jobs(hidden: int) -> list[Job]:
-    """The kernels TileLangDecode runs with ``pdl_early`` (mid_probes.TileLangPdlEarly) at this hidden
-    size: the GEMMs, decode_gemm and hc_post_wide with the early trigger, decode_pre, the middle
-    path's fused pre and head collapse with the residual prefetch."""
+    """The kernels TileLangDecode runs where pdl_early_max_tokens applies (and the probe
+    mid_probes.TileLangPdlEarly everywhere) at this hidden size: the GEMMs, decode_gemm and
+    hc_post_wide with the early trigger, decode_pre, the middle path's fused pre and head collapse
+    with the residual prefetch."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
     from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
@@ -189,12 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--pdl-early", action="store_true", help="also the kernels of TileLangDecode.pdl_early")
     args = p.parse_args(argv)
     target = Target("cuda", args.arch, pdl_supported("cuda", args.arch)) if args.arch else device_target()
-    hidden = [int(h) for h in args.hidden.split(",")]
-    todo = [j for h in hidden for j in jobs(h) + (pdl_early_jobs(h) if args.pdl_early else [])]
-    result = compile_in_parallel(todo, target, args.workers)
+    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers)
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
 
