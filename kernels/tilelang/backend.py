@@ -239,7 +239,7 @@ class TileLangBackend(Backend):
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger]" if early_trigger else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
-                     early_trigger=early_trigger, **plan.tunables)
+                     **plan.tunables, **({"early_trigger": True} if early_trigger else {}))
 
     def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for
