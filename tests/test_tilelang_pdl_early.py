@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS, TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangPdlEarly
+from mhc_kernels.tilelang.mid_probes import TileLangPdlEarly, TileLangPdlEarlyFusedPost, TileLangPdlEarlyFusedPre
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 H = 7168
@@ -169,3 +169,14 @@ def test_fused_post_pre_keeps_64_token_blocks_below_1024(rec):
                                     *rest)
     assert rec.names == ["hc_post_wide", "prenorm_gemm", "pre_big_fuse_overlap"]
     assert rec.launches[1][1][3] == 64 and rec.launches[1][2][2] == (28, 512, MIXES)
+
+
+@pytest.mark.parametrize("probe, post_early, pre_early", [(TileLangPdlEarlyFusedPre, False, True),
+                                                           (TileLangPdlEarlyFusedPost, True, False)])
+def test_the_fused_probes_split_hc_post_from_the_pre(rec, probe, post_early, pre_early):
+    residual, fn, scale, base, *rest = _pre_args(64, H)
+    x = torch.zeros(64, H, dtype=torch.bfloat16)
+    probe().fused_post_pre(x, residual, torch.zeros(64, N, 1), torch.zeros(64, N, N), fn, scale, base, *rest)
+    assert rec.names == ["hc_post_wide", "prenorm_gemm", "pre_big_fuse_overlap"]
+    assert _early(_kw(rec, "hc_post_wide")) == [post_early] and _early(_kw(rec, "prenorm_gemm")) == [pre_early]
+    assert _prefetch(_kw(rec, "pre_big_fuse_overlap")) == [pre_early]

@@ -117,6 +117,7 @@ MID_BLOCK_M_128_FROM: Mapping[str, int] = MappingProxyType({"mhc_pre": 512})
 # faster at every T (8.5 against 8.9 at 256; H = 4096: 16.2 against 17.5 at 1024); prenorm_gemm even
 # (on, to run what its gate ran); fused_post_pre slower from 8 tokens (12.8 against 11.3 at 32), off.
 PDL_EARLY_MAX_TOKENS: Mapping[str, int] = MappingProxyType({"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 128})
+FUSED_HC_POST = "fused_post_pre/hc_post"  # fused_post_pre's hc_post_wide in pdl_early_max_tokens
 MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
@@ -542,10 +543,10 @@ class TileLangDecode(TileLangBackend):
     def fused_post_pre(self, x, residual, post_mix, comb_mix, fn, hc_scale, hc_base, norm_weight, rms_eps,
                        hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
         """TileLangBackend's (hc_post, then mhc_pre on its bf16 output; the decode path of both at few
-        tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm]), with fused_post_pre's own
-        pdl_early_max_tokens entry for both."""
-        early = self._early("fused_post_pre", residual.shape[0])
-        new_residual = self._hc_post(x, residual, post_mix, comb_mix, early)
+        tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm]), with entries of its own in
+        pdl_early_max_tokens: "fused_post_pre" for its pre (GEMM and consumer), FUSED_HC_POST for its
+        hc_post_wide (apart, to find which of the two made the op slower with PDL early)."""
+        new_residual = self._hc_post(x, residual, post_mix, comb_mix, self._early(FUSED_HC_POST, residual.shape[0]))
         post, comb, layer_input = self._mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
                                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
                                                 norm_eps, n_splits, "fused_post_pre")

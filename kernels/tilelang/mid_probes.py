@@ -4,7 +4,7 @@ arithmetic and declared precision as TileLangDecode."""
 
 from __future__ import annotations
 
-from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.decode_backend import FUSED_HC_POST, PDL_EARLY_MAX_TOKENS, TileLangDecode
 
 
 class TileLangMid(TileLangDecode):
@@ -70,4 +70,23 @@ class TileLangPdlEarly(TileLangDecode):
 
     name = "tilelang-pdl-early"
     description = "our TileLang kernels, PDL dependents launched early (a benchmark probe)"
-    pdl_early_max_tokens = {op: 4096 for op in ("mhc_pre", "fused_post_pre", "hc_head", "hc_post", "prenorm_gemm")}
+    pdl_early_max_tokens = {op: 4096 for op in ("mhc_pre", "fused_post_pre", FUSED_HC_POST, "hc_head", "hc_post",
+                                                "prenorm_gemm")}
+
+
+class TileLangPdlEarlyFusedPre(TileLangDecode):
+    """The default's PDL early, and in fused_post_pre for its pre only (its GEMM and the consumer
+    behind it, not hc_post_wide): which of the two made fused_post_pre slower in the sixth session's
+    call 2 (12.8 against 11.3 us at 32 tokens with both)."""
+
+    name = "tilelang-pdl-fused-pre"
+    description = "our TileLang kernels, PDL early in fused_post_pre's pre only (a benchmark probe)"
+    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "fused_post_pre": 4096}
+
+
+class TileLangPdlEarlyFusedPost(TileLangDecode):
+    """The default's PDL early, and in fused_post_pre for its hc_post_wide only."""
+
+    name = "tilelang-pdl-fused-post"
+    description = "our TileLang kernels, PDL early in fused_post_pre's hc_post only (a benchmark probe)"
+    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, FUSED_HC_POST: 4096}
