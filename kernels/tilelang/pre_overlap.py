@@ -105,6 +105,17 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
             return (hb * slots + i) * COLLAPSE_THREADS + c
         return hb * slots + i
 
+    @T.macro
+    def first_block(residual, res, t, c):
+        """Collapse thread c's slots of the residual's first block of columns, every stream."""
+        for k in T.unroll(n):
+            if contiguous:
+                for i in T.vectorized(slots):
+                    res[k * slots + i] = residual[t, k, column(c, i)]
+            else:
+                for i in T.unroll(slots):
+                    res[k * slots + i] = residual[t, k, column(c, i)]
+
     @T.prim_func
     def mhc_pre_big_fuse_overlap(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                                  sqrsum_partial: T.Tensor((splits, tokens), "float32"),
@@ -135,14 +146,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 sq_cols = T.alloc_local((slots,), "float32")
                 w = T.alloc_local((slots,), "bfloat16")
             if prefetch_residual and tid >= LANES:
-                c = tid - LANES
-                for k in T.unroll(n):
-                    if contiguous:
-                        for i in T.vectorized(slots):
-                            res[k * slots + i] = residual[t, k, column(c, i)]
-                    else:
-                        for i in T.unroll(slots):
-                            res[k * slots + i] = residual[t, k, column(c, i)]
+                first_block(residual, res, t, tid - LANES)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel, the residual from the one before
             if tid < LANES:
@@ -171,14 +175,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     else:
                         logits[tid] = z
             elif not prefetch_residual:
-                c = tid - LANES
-                for k in T.unroll(n):
-                    if contiguous:
-                        for i in T.vectorized(slots):
-                            res[k * slots + i] = residual[t, k, column(c, i)]
-                    else:
-                        for i in T.unroll(slots):
-                            res[k * slots + i] = residual[t, k, column(c, i)]
+                first_block(residual, res, t, tid - LANES)
             T.sync_threads()
 
             if tid < LANES:
