@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Where our kernels still lose at 16-1024 tokens (issue 16; the sixth session's list in
-# results/gpu/2026-12-04-h200-engines-6/README.md), in one GPU call of about 5 minutes:
+# results/gpu/2026-12-04-h200-engines-6/README.md), in one GPU call of about 9 minutes:
 #   profile  scripts/debug/profile_ops.py: every kernel of mhc_pre and fused_post_pre with its device
 #            time, ours (`tilelang`) beside vLLM on DeepGEMM, T = 16 .. 1024, H = 4096 (where mhc_pre
 #            loses by up to 1.18 x; H = 7168 is on record in that folder's profile.md)
-#   bench    graph-replayed, H = 7168 and 4096, T = 8 .. 1024: `tilelang` beside the probes that split
+#   bench    graph-replayed, H = 7168 and 4096, T = 8 .. 4096: `tilelang` beside the probes that split
 #            PDL early in fused_post_pre (its pre only, its hc_post only: which one made the op slower
-#            in that session's call 2) and vLLM
-# Usage: bash scripts/probe_middle_counts.sh OUT_DIR   (PROFILE_S=150, BENCH_S=240, TOKENS, HIDDEN)
+#            in that session's call 2), the decode kernels everywhere (pre_big_fuse's decode_pre at
+#            256-4096 tokens: the overlap kernel loses 1.51 x at 1024 x 4096), the prenorm_gemm op's
+#            middle GEMM by wave cost (256-1024), vLLM (both paths) and TileKernels
+# Usage: bash scripts/probe_middle_counts.sh OUT_DIR   (PROFILE_S=150, BENCH_S=300, TOKENS, HIDDEN)
 # Bundles as for scripts/gpu_engines.sh (carried in .gpu-site, unpacked by scripts/device_env.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,7 @@ source scripts/device_env.sh
 out=${1:?usage: scripts/probe_middle_counts.sh OUT_DIR}
 mkdir -p "$out"
 export PYTHONWARNINGS=ignore VLLM_USE_DEEP_GEMM=1
-TOKENS=${TOKENS:-8,16,32,64,128,256,512,1024}
+TOKENS=${TOKENS:-8,16,32,64,128,256,512,1024,4096}
 HIDDEN=${HIDDEN:-7168,4096}
 P=mhc_kernels.tilelang.mid_probes
 quiet() { grep -v ':INFO\]\|Warning: T.vectorized'; }
@@ -26,9 +28,11 @@ timeout -k 10 "${PROFILE_S:-150}" python3 scripts/debug/profile_ops.py --backend
   --op mhc_pre --op fused_post_pre --tokens 16,32,64,128,256,512,1024 --hidden 4096 \
   --out "$out/profile.md" 2>&1 | quiet > "$out/profile.log"
 echo "== $(date -u +%T) bench" | tee -a "$out/timeline.txt"
-timeout -k 15 "${BENCH_S:-240}" python3 -m mhc_verify.bench --backend tilelang --backend "$P:TileLangPdlEarlyFusedPre" \
-  --backend "$P:TileLangPdlEarlyFusedPost" --backend vllm-tilelang --op mhc_pre --op fused_post_pre \
+timeout -k 15 "${BENCH_S:-300}" python3 -m mhc_verify.bench --backend tilelang --backend "$P:TileLangPdlEarlyFusedPre" \
+  --backend "$P:TileLangPdlEarlyFusedPost" --backend mhc_kernels.tilelang.decode_backend:TileLangDecodeEverywhere \
+  --backend "$P:TileLangGemmOpWaveCost" --backend vllm-tilelang --backend vllm-deepgemm --backend tile_kernels \
+  --op mhc_pre --op fused_post_pre --op pre_big_fuse --op prenorm_gemm \
   --tokens "$TOKENS" --hidden "$HIDDEN" --mode graph --precompile off \
-  --ours tilelang --ours tilelang-pdl-fused-pre --ours tilelang-pdl-fused-post \
-  --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
+  --ours tilelang --ours tilelang-pdl-fused-pre --ours tilelang-pdl-fused-post --ours tilelang-decode-everywhere \
+  --ours tilelang-gemm-op-waves --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
 echo "== $(date -u +%T) done" | tee -a "$out/timeline.txt"

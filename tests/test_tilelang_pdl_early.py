@@ -180,3 +180,16 @@ def test_the_fused_probes_split_hc_post_from_the_pre(rec, probe, post_early, pre
     assert rec.names == ["hc_post_wide", "prenorm_gemm", "pre_big_fuse_overlap"]
     assert _early(_kw(rec, "hc_post_wide")) == [post_early] and _early(_kw(rec, "prenorm_gemm")) == [pre_early]
     assert _prefetch(_kw(rec, "pre_big_fuse_overlap")) == [pre_early]
+
+
+def test_the_wave_cost_probe_picks_whole_waves(rec):
+    """mid_probes.TileLangGemmOpWaveCost (132 SMs, from the rec fixture): at 256 tokens 32 ranges (one
+    wave of 7 tiles) where TileLangDecode's rule takes 112 (four waves of 2); the same choice up to 128."""
+    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpWaveCost
+
+    cpu = torch.device("cpu")
+    probe = TileLangGemmOpWaveCost()
+    assert [probe._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128, 256, 512, 1024)] == [112, 112, 32, 16, 16]
+    assert [probe._op_gemm_parts(t, N, 4096, 16, cpu) for t in (128, 256, 512)] == [64, 32, 16]
+    assert probe._op_gemm_parts(1025, N, H, 16, cpu) is None
+    assert [TileLangDecode()._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128)] == [112, 112]

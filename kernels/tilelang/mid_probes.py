@@ -90,3 +90,31 @@ class TileLangPdlEarlyFusedPost(TileLangDecode):
     name = "tilelang-pdl-fused-post"
     description = "our TileLang kernels, PDL early in fused_post_pre's hc_post only (a benchmark probe)"
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, FUSED_HC_POST: 4096}
+
+
+class TileLangGemmOpWaveCost(TileLangDecode):
+    """The prenorm_gemm op on the middle GEMM up to 1024 tokens, its K ranges chosen by the cost of
+    whole waves instead of "the fewest that give one wave": the multiple of S dividing the K tiles
+    that minimises ceil(CTAs / SMs) * tiles per range (ties: the fewest ranges). At 256 tokens and H =
+    7168 that is 32 ranges (128 CTAs, one wave of 7 tiles) where the default rule jumps to 112 (448
+    CTAs, four waves of 2): the sixth session's TileLangGemmOp lost there (11.6 against DeepGEMM's
+    8.8 us)."""
+
+    name = "tilelang-gemm-op-waves"
+    description = "our TileLang kernels, the prenorm_gemm op's middle GEMM by wave cost (a benchmark probe)"
+    op_gemm_max_tokens = 1024
+    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "prenorm_gemm": 1024}
+
+    def _op_gemm_parts(self, tokens, n, hidden, n_splits, device):
+        from mhc_kernels.tilelang.backend import _sm_count
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+
+        if self._decode(tokens, "prenorm_gemm") or not 0 < tokens <= self.op_gemm_max_tokens:
+            return super()._op_gemm_parts(tokens, n, hidden, n_splits, device)
+        k_tiles = n * hidden // DECODE_BLOCK_K
+        blocks = -(-tokens // self._mid_block_m(None, tokens))
+        sms = _sm_count(device)
+        allowed = [p for p in range(n_splits, k_tiles // MIN_TILES_PER_PART + 1, n_splits) if k_tiles % p == 0]
+        if not allowed:
+            return None
+        return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))
