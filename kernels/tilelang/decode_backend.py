@@ -20,6 +20,8 @@ each from a benchmark on record) it runs, per op:
   hc_head         decode_gemm over the same K ranges (M = n), its partials token-major, then
                   decode.decode_head: H / 512 CTAs per token, each computing the head weights and
                   collapsing its columns
+  prenorm_gemm    (the op, up to OP_GEMM_MAX_TOKENS over both paths) mhc_pre's GEMM, then chunk_sum
+                  adding each of the caller's splits' parts back in order
 
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
 
@@ -31,7 +33,11 @@ Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP
   hc_head         (129-1024 tokens) the same GEMM with M = n, then collapse.py's head collapse with
                   the parts compiled in
 
-Above those, and at T = 0, exactly TileLangBackend.
+Above those, and at T = 0, exactly TileLangBackend. On either path, per op and T
+(``pdl_early_max_tokens``, PDL_EARLY_MAX_TOKENS), the GEMMs launch their PDL dependents right after
+their own wait and the consumer behind them loads its first residual block before its wait (the
+same instructions otherwise, the same bits); mhc_pre's middle GEMM takes 128-token blocks from 512
+tokens (``mid_block_m_128_from``, MID_BLOCK_M_128_FROM).
 
 ``decode_gemm = "fma"`` or ``"wgmma"`` (a class attribute; default ``"auto"``, the plan) runs one of
 the two at every T, for timing comparisons (scripts/debug/decode_gemm_check.py). Variants
