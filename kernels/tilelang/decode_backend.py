@@ -259,6 +259,7 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
         kernel, tunables = self._decode_gemm_choice(m, t, token_major)
+        early_kw = {"early_trigger": True} if early else {}  # passed only when set: the plain call otherwise
         if token_major:
             if kernel != "fma":
                 raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
@@ -269,9 +270,8 @@ class TileLangDecode(TileLangBackend):
             sqrsum = torch.empty(t, parts, dtype=torch.float32, device=x.device)
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
             self._count(f"decode_gemm[parts={parts}{extra},token_major{',early_trigger' if early else ''}]")
-            if early:
-                tunables["early_trigger"] = True
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables)(x, fn, mixes, sqrsum)
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables, **early_kw)(
+                x, fn, mixes, sqrsum)
             return mixes, sqrsum
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
@@ -280,8 +280,7 @@ class TileLangDecode(TileLangBackend):
 
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
             self._count(f"decode_gemm[parts={parts}{extra}{',early_trigger' if early else ''}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables, **({"early_trigger": True} if early else {}))(
-                x, fn, mixes, sqrsum)
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables, **early_kw)(x, fn, mixes, sqrsum)
         elif kernel == "wgmma":
             from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
             from mhc_kernels.tilelang.gemm import block_m_for
