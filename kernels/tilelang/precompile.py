@@ -47,19 +47,34 @@ def jobs(hidden: int) -> list[Job]:
     return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden)
 
 
+def _fma_configs() -> list[tuple[int, tuple]]:
+    """(M, sorted tunables) of every FMA decode GEMM the plan runs, and the kernel defaults (which
+    decode_gemm = "fma" runs)."""
+    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
+
+    fma = {(m, tuple(sorted(tun.items()))) for m, _, kernel, tun in DECODE_GEMM_PLAN if kernel == "fma"}
+    return sorted(fma | {(m, ()) for m in (MIXES, N)})
+
+
+def _mid_part_counts(hidden: int) -> list[int]:
+    """Every K-range count TileLangDecode.mid_parts can take at this hidden size: a divisor (>= 4) of
+    the 128-wide K tiles, each range >= MIN_TILES_PER_PART tiles."""
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+
+    k_tiles = N * hidden // DECODE_BLOCK_K
+    return [p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0]
+
+
 def decode_jobs(hidden: int) -> list[Job]:
     """The decode path's own kernels (TileLangDecode, kernels/tilelang/decode.py and decode_gemm.py)
     at this hidden size; its "wgmma" GEMM is TileLangBackend's block_m 64 configuration, already in
     jobs()."""
     from mhc_kernels.tilelang.decode import decode_parts
-    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
 
     parts = decode_parts(N, hidden)
-    # the FMA configurations the plan runs (and the kernel defaults, which decode_gemm = "fma" runs)
-    fma = {(m, tuple(sorted(tun.items()))) for m, _, kernel, tun in DECODE_GEMM_PLAN if kernel == "fma"}
-    fma |= {(m, ()) for m in (MIXES, N)}
+    fma = _fma_configs()
     out: list[Job] = [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}]",
-                       "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), dict(tun)) for m, tun in sorted(fma)]
+                       "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), dict(tun)) for m, tun in fma]
     out.append((f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {}))
     out += [(f"decode_pre[H={hidden},parts={parts},norm={b}]", "decode.decode_pre_kernel", (N, hidden, parts, b), {})
             for b in (False, True)]
@@ -68,7 +83,7 @@ def decode_jobs(hidden: int) -> list[Job]:
     # hc_head's default since 2026-12-04: token-major partials (TileLangDecode.token_major_partials)
     out += [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)},token_major]",
              "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), {**dict(tun), "token_major": True})
-            for m, tun in sorted(fma) if m == N]
+            for m, tun in fma if m == N]
     out.append((f"decode_head[H={hidden},parts={parts},token_major]", "decode.decode_head_kernel",
                 (N, hidden, parts), {"token_major": True}))
     return out
@@ -128,10 +143,7 @@ def mid_jobs(hidden: int) -> list[Job]:
     each range >= 2 tiles, at least 4 on a GPU of >= 64 SMs at <= 4096 tokens) and pre_big_fuse's
     caller splits (1 .. 16); hc_head's head collapse at the same counts; its GEMM is TileLangBackend's
     tensor-core configuration, in jobs()."""
-    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
-
-    k_tiles = N * hidden // DECODE_BLOCK_K
-    parts = {p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0} | {1, 2, 4, 8, 16}
+    parts = set(_mid_part_counts(hidden)) | {1, 2, 4, 8, 16}
     return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}]", "pre_overlap.pre_big_fuse_overlap_kernel",
              (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)] \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
@@ -144,8 +156,7 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
     hc_post_wide with the early trigger, decode_pre, the middle path's fused pre and head collapse
     with the residual prefetch."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
-    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
-    from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN
+    from mhc_kernels.tilelang.decode import decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
     early = {"early_trigger": True}
@@ -155,9 +166,7 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
         out += [(f"prenorm_gemm[H={hidden},M={m},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
                  (N, hidden, m, block_m), {**tun, **early}) for m in (MIXES, N)]
     parts = decode_parts(N, hidden)
-    fma = {(m, tuple(sorted(tun.items()))) for m, _, kernel, tun in DECODE_GEMM_PLAN if kernel == "fma"}
-    fma |= {(m, ()) for m in (MIXES, N)}
-    for m, tun in sorted(fma):
+    for m, tun in _fma_configs():
         out.append((f"decode_gemm[H={hidden},M={m},parts={parts}{dict(tun)},early]", "decode_gemm.decode_gemm_kernel",
                     (N, hidden, m, parts), {**dict(tun), **early}))
         if m == N:
@@ -168,8 +177,7 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
              {"h_blk": b, **early}) for b in (None, 1024) if b is None or hidden % b == 0]
     out += [(f"decode_pre[H={hidden},parts={parts},norm={b},prefetch]", "decode.decode_pre_kernel",
              (N, hidden, parts, b), {"prefetch_residual": True}) for b in (False, True)]
-    k_tiles = N * hidden // DECODE_BLOCK_K
-    mids = sorted(p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0)
+    mids = _mid_part_counts(hidden)
     out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},prefetch]", "pre_overlap.pre_big_fuse_overlap_kernel",
              (N, hidden, b), {"kept_in_shared": True, "parts": p, "prefetch_residual": True})
             for p in mids for b in (False, True)]
@@ -184,14 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    from mhc_kernels.tilelang._build import device_target, pdl_supported
+    from mhc_kernels.tilelang._build import device_target, explicit_target
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
     args = p.parse_args(argv)
-    target = Target("cuda", args.arch, pdl_supported("cuda", args.arch)) if args.arch else device_target()
+    target = explicit_target("cuda", args.arch) if args.arch else device_target()
     result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers)
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
