@@ -234,7 +234,7 @@ class TileLangDecode(TileLangBackend):
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
                    if self.mid_pre_min_blocks_per_sm else {})}
 
-    def _early(self, op: str, tokens: int) -> bool:
+    def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
         return 0 < tokens <= self.pdl_early_max_tokens.get(op, 0)
 
@@ -330,7 +330,7 @@ class TileLangDecode(TileLangBackend):
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         if parts is None:
             return super().prenorm_gemm(x, fn, n_splits)
-        early = self._early("prenorm_gemm", t)
+        early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
         else:
@@ -341,7 +341,7 @@ class TileLangDecode(TileLangBackend):
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
 
     def hc_post(self, x, residual, post_mix, comb_mix):
-        return self._hc_post(x, residual, post_mix, comb_mix, self._early("hc_post", residual.shape[0]))
+        return self._hc_post(x, residual, post_mix, comb_mix, self._early(residual.shape[0], "hc_post"))
 
     def _hc_post(self, x, residual, post_mix, comb_mix, early: bool):
         """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens)."""
@@ -500,7 +500,7 @@ class TileLangDecode(TileLangBackend):
         early and the pre behind it prefetches where pdl_early_max_tokens[op] says, the middle GEMM's
         token block is _mid_block_m(op, T)."""
         t, n, h = residual.shape
-        early = self._early(op, t)
+        early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
             parts = self.mid_parts(t, n, h, residual.device, op)
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op)
@@ -517,7 +517,7 @@ class TileLangDecode(TileLangBackend):
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
-        early = self._early("hc_head", t)
+        early = self._early(t, "hc_head")
         if self._mid(t, "hc_head"):
             from mhc_kernels.tilelang.collapse import collapse_kernel
 
@@ -551,7 +551,7 @@ class TileLangDecode(TileLangBackend):
         tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm]), with entries of its own in
         pdl_early_max_tokens: "fused_post_pre" for its pre (GEMM and consumer), FUSED_HC_POST for its
         hc_post_wide (apart, to find which of the two made the op slower with PDL early)."""
-        new_residual = self._hc_post(x, residual, post_mix, comb_mix, self._early(FUSED_HC_POST, residual.shape[0]))
+        new_residual = self._hc_post(x, residual, post_mix, comb_mix, self._early(residual.shape[0], FUSED_HC_POST))
         post, comb, layer_input = self._mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
                                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
                                                 norm_eps, n_splits, "fused_post_pre")
