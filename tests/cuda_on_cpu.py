@@ -8,14 +8,16 @@ markers (no-ops), warp shuffles (__shfl_xor_sync / __shfl_sync, tl::shfl_xor_syn
 kernels here do), named barriers (bar.sync id, count: tl::__sync_thread_partial and
 tl::NamedBarrier, one std::barrier per id, made at the first arrival) and tl::AllReduce's scalar
 butterfly (reduce.h's tree: shared memory for xor >= 32, shuffles below). Math: expf and sqrtf of the
-C library, rsqrtf as 1 / sqrtf, max as fmaxf: not the GPU's functions, but the same ones for every
-kernel, so two kernels that do the same operations in the same order agree bitwise here (compare
-emulated kernels with each other, or within a bound, never bitwise with a GPU). g++ does
+C library, rsqrtf as 1 / sqrtf, max as fmaxf, __fmaf_rn as fmaf (exact, as the GPU's), tl::fast_rcp
+(the GPU's rcp.approx) as the correctly rounded 1 / x: not all the GPU's functions, but the same ones
+for every kernel, so two kernels that do the same operations in the same order agree bitwise here
+(compare emulated kernels with each other, or within a bound, never bitwise with a GPU). g++ does
 not contract a * b + c into an FMA (ISO C++ mode, no -mfma), nvcc does: a CPU run does not see
 contraction differences. Needs g++ with C++20.
 
 Several kernels can go in one program (``compile_program`` takes a list of sources)."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,6 +57,7 @@ inline __nv_bfloat162 __float22bfloat162_rn(float2 v) { return {bfloat16_t(v.x),
 inline float max(float a, float b) { return fmaxf(a, b); }
 inline float min(float a, float b) { return fminf(a, b); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float __fmaf_rn(float a, float b, float c) { return std::fmaf(a, b, c); }
 struct dim3_ { int x, y, z; };
 thread_local dim3_ threadIdx, blockIdx;
 uchar* g_smem;
@@ -91,6 +94,7 @@ void named_barrier_sync(int id, int count) {
   bar->arrive_and_wait();
 }
 namespace tl {
+inline float fast_rcp(float x) { return 1.0f / x; }
 template <class T> T shfl_xor_sync(unsigned mask, T v, int lane_mask) { return __shfl_xor_sync(mask, v, lane_mask); }
 inline void __sync_thread_partial(int id = 0, int count = 0) { named_barrier_sync(id, count); }
 struct SumOp { template <class T> T operator()(T const& x, T const& y) { return x + y; } };
@@ -134,7 +138,8 @@ def available() -> bool:
 def kernel_body(source: str) -> str:
     """The __global__ function of TileLang's source, its shared memory pointed at g_smem."""
     body = source[source.index('extern "C" __global__ void __launch_bounds__'):]
-    body = body.replace("extern __shared__ __align__(1024) uchar buf_dyn_shmem[];", "uchar* buf_dyn_shmem = g_smem;")
+    # TileLang declares its dynamic shared memory as one typed array (uchar, or the type of a lone buffer)
+    body = re.sub(r"extern __shared__ __align__\(1024\) (\w+) (\w+)\[\];", r"\1* \2 = (\1*)g_smem;", body)
     return body.replace('extern "C" ', "")
 
 

@@ -41,7 +41,7 @@ bitwise the same outputs.
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
 from mhc_kernels.tilelang.collapse import collapse_block_macro
 from mhc_kernels.tilelang.post import post_block_macro
-from mhc_kernels.tilelang.pre import sinkhorn_macro
+from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums per warp
 LANES = 32
@@ -159,7 +159,7 @@ def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bo
 
 
 def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False,
-                     prefetch_residual: bool = False):
+                     prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
     ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
@@ -168,7 +168,8 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     residual block before the PDL wait, its latency overlapping the GEMM (decode_head's token_major
     argument: the GEMM before this kernel is ours and triggers only after its own wait, so whatever
     wrote the residual has completed). Not for the pre_big_fuse op, whose predecessor is the
-    caller's. The same values: bitwise the same results."""
+    caller's. The same values: bitwise the same results. ``sinkhorn_layout``: sinkhorn.py's "lanes"
+    (default) or "rows", bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -180,7 +181,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     nblk = hidden // h_blk
     groups = _groups(parts)
     per_group = parts // groups
-    lane_sinkhorn = sinkhorn_macro(T, n)
+    lane_sinkhorn = sinkhorn_macro(T, n, sinkhorn_layout)
     sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
     collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
@@ -388,15 +389,20 @@ def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None =
 
 
 def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False,
-                      prefetch_residual: bool = False):
-    pre = (("prefetch_residual",) if prefetch_residual else ())
+                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
+    """Without the variants (token_major, prefetch_residual, the "rows" Sinkhorn): today's kernel under
+    today's cache key; each variant adds its tag to the key."""
+    tags = (("prefetch_residual",) if prefetch_residual else ()) \
+        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ())
+    layout = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
     if token_major:
-        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major") + pre,
-                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True, prefetch_residual),
+        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major") + tags,
+                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True, prefetch_residual,
+                                                       **layout),
                               target)
-    return compile_cached("decode_pre", (n, hidden, parts, with_norm) + pre,
+    return compile_cached("decode_pre", (n, hidden, parts, with_norm) + tags,
                           lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl,
-                                                   prefetch_residual=prefetch_residual), target)
+                                                   prefetch_residual=prefetch_residual, **layout), target)
 
 
 def decode_norm_kernel(hidden: int, target: Target):

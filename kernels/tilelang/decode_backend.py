@@ -160,7 +160,7 @@ class TileLangDecode(TileLangBackend):
     # pre_big_fuse have no GEMM of their own: their decode kernels only spread a token over more
     # CTAs, which may pay further up than the GEMM ops' do; the benchmark decides.
     decode_max_tokens_by_op: Mapping[str, int] = DECODE_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
-    # The decode GEMM: "auto" (per (M, T), DECODE_GEMM_PLAN), or for timing one kernel at every T:
+    # The decode GEMM: "auto" (per (M, T), decode_gemm_plan), or for timing one kernel at every T:
     # "fma" (decode_gemm.py, fp32 CUDA-core FMAs, on decode_gemm_tunables) or "wgmma" (gemm.py's
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
     decode_gemm = "auto"
@@ -218,6 +218,13 @@ class TileLangDecode(TileLangBackend):
     # the middle path's fused pre and head collapse). The same instructions otherwise, the same bits
     # (gemm.build_prenorm_gemm says why it is safe). PDL_EARLY_MAX_TOKENS, from a measurement.
     pdl_early_max_tokens: Mapping[str, int] = PDL_EARLY_MAX_TOKENS  # read-only: a subclass sets its own
+    # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "lanes" (a lane
+    # per element, nvcc's ``/``) or "rows" (a lane per row, nvcc's division fast path written out so a
+    # half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
+    # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster.
+    sinkhorn_layout = "lanes"
+    # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
+    decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
@@ -231,6 +238,9 @@ class TileLangDecode(TileLangBackend):
                 "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)",
                 "mid_block_m_128_from": dict(self.mid_block_m_128_from), "op_gemm_max_tokens": self.op_gemm_max_tokens,
                 "pdl_early_max_tokens": dict(self.pdl_early_max_tokens),
+                **({"sinkhorn_layout": self.sinkhorn_layout} if self.sinkhorn_layout != "lanes" else {}),
+                **({"decode_gemm_plan": [list(row) for row in self.decode_gemm_plan]}
+                   if self.decode_gemm_plan != DECODE_GEMM_PLAN else {}),
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
                    if self.mid_pre_min_blocks_per_sm else {})}
 
@@ -299,7 +309,7 @@ class TileLangDecode(TileLangBackend):
         ``token_major`` the plan's "wgmma" rows become the FMA kernel at decode_gemm_tunables."""
         if self.decode_gemm != "auto":
             return self.decode_gemm, dict(self.decode_gemm_tunables)
-        for m, largest_t, kernel, tunables in DECODE_GEMM_PLAN:
+        for m, largest_t, kernel, tunables in self.decode_gemm_plan:
             if m == mixes and (largest_t is None or tokens <= largest_t):
                 if kernel == "wgmma" and token_major:
                     return "fma", dict(self.decode_gemm_tunables)
@@ -406,10 +416,13 @@ class TileLangDecode(TileLangBackend):
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
-                    + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch]" if prefetch else "]"))
+                    + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
+                    + (f",sinkhorn={self.sinkhorn_layout}]" if self.sinkhorn_layout != "lanes" else "]"))
         kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
         if prefetch:
             kwargs["prefetch_residual"] = True
+        if self.sinkhorn_layout != "lanes":
+            kwargs["sinkhorn_layout"] = self.sinkhorn_layout
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -476,9 +489,11 @@ class TileLangDecode(TileLangBackend):
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
+        layout = self.sinkhorn_layout
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
-                    f"{',prefetch' if prefetch else ''}]")
-        variants = {**({"token_major": True} if token_major else {}), **({"prefetch_residual": True} if prefetch else {})}
+                    f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}]")
+        variants = {**({"token_major": True} if token_major else {}), **({"prefetch_residual": True} if prefetch else {}),
+                    **({"sinkhorn_layout": layout} if layout != "lanes" else {})}
         kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,

@@ -1,10 +1,11 @@
-"""Benchmark probes for TileLangDecode's middle path (decode_backend.py): where it pays, and with
-how many CTAs. Not defaults; load as ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same
-arithmetic and declared precision as TileLangDecode."""
+"""Benchmark probes for TileLangDecode (decode_backend.py): where its middle path pays and with how
+many CTAs, PDL early per op, the decode path's Sinkhorn layout and GEMM tunables. Not defaults; load as
+``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same arithmetic and declared precision as
+TileLangDecode."""
 
 from __future__ import annotations
 
-from mhc_kernels.tilelang.decode_backend import FUSED_HC_POST, PDL_EARLY_MAX_TOKENS, TileLangDecode
+from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN, FUSED_HC_POST, PDL_EARLY_MAX_TOKENS, TileLangDecode
 
 
 class TileLangMid(TileLangDecode):
@@ -118,3 +119,47 @@ class TileLangGemmOpWaveCost(TileLangDecode):
         if not allowed:
             return None
         return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))
+
+
+class TileLangSinkhornRows(TileLangDecode):
+    """TileLangDecode with sinkhorn.py's "rows" layout in decode_pre and the middle path's fused pre: a
+    lane per row of the comb matrix, the row sums local (no shuffles), the divisions nvcc's fast path
+    written out so a half-step's n divisions interleave (the lanes layout queues each behind its
+    branch region). Bitwise the same results. On the CPU (sm_90a SASS of the loop): the row half-step
+    one reciprocal, no shuffle and no branch region per division; the column half-step the lanes
+    layout's two shuffle levels on four columns at once. The 16-32-token floor of mhc_pre is what it
+    is for (9.0 / 9.7 us at H = 7168, decode_pre's chain about 2-4 us of it)."""
+
+    name = "tilelang-sinkhorn-rows"
+    description = "our TileLang kernels, the rows layout of the warp Sinkhorn (a benchmark probe)"
+    sinkhorn_layout = "rows"
+
+
+def _plan_with_block_t16(largest_t: int) -> tuple:
+    """DECODE_GEMM_PLAN with the FMA kernel at block_t 16 for M = 24 between its block_t 8 row and the
+    tensor cores, up to ``largest_t`` tokens."""
+    rows = []
+    for row in DECODE_GEMM_PLAN:
+        rows.append(row)
+        if row[0] == 24 and row[2] == "fma":
+            rows.append((24, largest_t, "fma", {"block_t": 16}))
+    return tuple(rows)
+
+
+class TileLangGemmBlockT16(TileLangDecode):
+    """TileLangDecode with the FMA decode GEMM at 16 tokens per CTA for mhc_pre's M = 24 at 9-32 tokens,
+    where the plan takes the tensor cores (3.4 / 3.75 us at 8 / 32 tokens alone against the FMA
+    kernel's 2.62 at 8 with block_t 8; block_t 8 at 32 tokens: 6.24, four times the CTAs re-reading
+    fn; block_t 16 was never timed): 112 CTAs at 16 tokens, 224 at 32, each thread 16 columns."""
+
+    name = "tilelang-gemm-bt16"
+    description = "our TileLang kernels, the FMA decode GEMM at 16 tokens per CTA to 32 tokens (a benchmark probe)"
+    decode_gemm_plan = _plan_with_block_t16(32)
+
+
+class TileLangDecodeFloor(TileLangSinkhornRows):
+    """Both of the above: the candidate for mhc_pre's and fused_post_pre's 16-32-token floor."""
+
+    name = "tilelang-decode-floor"
+    description = "our TileLang kernels, the rows Sinkhorn and the block_t 16 FMA GEMM (a benchmark probe)"
+    decode_gemm_plan = _plan_with_block_t16(32)

@@ -8,9 +8,9 @@ Per token t (128 threads):
   2. all threads: layer_input[t, h] = sum_k pre_k * residual[t, k, h] in fp32, rounded once to bf16.
      With norm_weight: the bf16 values are kept in shared memory, their squares summed (fp32, per
      thread then one block reduction), and layer_input = bf16(y * rsqrt(mean(y^2) + norm_eps) * w).
-  3. warp 0: Sinkhorn on the n x n logits, one lane per element; row and column sums by butterfly
-     shuffles inside aligned groups of lanes (n a power of two, n*n <= 32), so every lane of a row
-     sees the same sum and the result does not depend on the schedule.
+  3. warp 0: Sinkhorn on the n x n logits (sinkhorn.py's "lanes" layout), one lane per element; row
+     and column sums by butterfly shuffles inside aligned groups of lanes (n a power of two, n*n <=
+     32), so every lane of a row sees the same sum and the result does not depend on the schedule.
 Scalars (epsilons, post multiplier, Sinkhorn repeat) are kernel arguments, not compile-time
 constants: drawing new ones never recompiles. T and S are dynamic; one compile per (n, H, norm).
 """
@@ -19,59 +19,9 @@ constants: drawing new ones never recompiles. T and S are dynamic; one compile p
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
 from mhc_kernels.tilelang.collapse import collapse_block_macro
+from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 THREADS = 128
-
-
-def lane_masks(n: int) -> tuple[list[int], list[int]]:
-    """xor masks that reach the other lanes of a row (1, 2, .. n/2) and of a column (n, 2n, .. n*n/2)."""
-    levels = range(n.bit_length() - 1)
-    return [1 << b for b in levels], [n << b for b in levels]
-
-
-def butterfly(T, value, masks, op):
-    """op-reduce ``value`` over the lanes reached by ``masks``; every lane gets the same result."""
-    for m in masks:
-        value = op(value, T.shfl_xor(value, m))
-    return value
-
-
-def _add(a, b):
-    return a + b
-
-
-def sinkhorn_macro(T, n: int):
-    """The lane Sinkhorn of the fused pre as a TileLang macro, shared by pre.py's big fuse,
-    decode.py's decode_pre and pre_overlap.py (the same instructions in each: the same bits).
-
-    Lanes 0..n*n-1 of the calling warp hold comb logits [2n, 2n + n*n) of ``logits``, lane
-    (i, j) = i * n + j; the other lanes of the warp run along (their shuffles pair with the first
-    n*n). Row softmax (max, exp, sum by butterfly), + eps, then a column normalisation, then
-    ``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``; lane (i, j)
-    writes comb_mix[t, i, j]. Called under ``tid < 32`` (one warp)."""
-    row_masks, col_masks = lane_masks(n)
-
-    @T.macro
-    def lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
-        lane = tid % (n * n)
-        v = T.alloc_var("float32")
-        red = T.alloc_var("float32")
-        v = logits[2 * n + lane]
-        red = butterfly(T, v, row_masks, T.max)
-        v = T.exp(v - red)
-        red = butterfly(T, v, row_masks, _add)
-        v = v / red + hc_sinkhorn_eps
-        red = butterfly(T, v, col_masks, _add)
-        v = v / (red + hc_sinkhorn_eps)
-        for _ in T.serial(sinkhorn_repeat - 1):
-            red = butterfly(T, v, row_masks, _add)
-            v = v / (red + hc_sinkhorn_eps)
-            red = butterfly(T, v, col_masks, _add)
-            v = v / (red + hc_sinkhorn_eps)
-        if tid < n * n:
-            comb_mix[t, lane // n, lane % n] = v
-
-    return lane_sinkhorn
 
 
 def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):

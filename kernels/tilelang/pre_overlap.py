@@ -39,7 +39,7 @@ kernel keeps mul + add for rstd, this one fuses): both equal unless rms_eps / no
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block
-from mhc_kernels.tilelang.pre import sinkhorn_macro
+from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 LANES = 32
 COLLAPSE_THREADS = 128  # pre.py's THREADS: the same per-thread columns
@@ -56,7 +56,7 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
 
 def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
                                parts: int | None = None, min_blocks_per_sm: int | None = None,
-                               prefetch_residual: bool = False):
+                               prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
     """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
     GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
     loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
@@ -70,7 +70,10 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 
     ``prefetch_residual`` (TileLangDecode.pdl_early_max_tokens, inside mhc_pre only): the collapse warps load
     their block 0 of the residual before the PDL wait (decode.build_decode_pre's argument: our GEMM
-    before this kernel triggers only after its own wait). The same values: bitwise the same."""
+    before this kernel triggers only after its own wait). The same values: bitwise the same.
+
+    ``sinkhorn_layout``: sinkhorn.py's "lanes" (default) or "rows" for warp 0's Sinkhorn, bitwise the
+    same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -80,7 +83,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     k_total = n * hidden
     h_blk, slots, contiguous, width = collapse_layout(hidden)
     nblk = hidden // h_blk
-    lane_sinkhorn = sinkhorn_macro(T, n)
+    lane_sinkhorn = sinkhorn_macro(T, n, sinkhorn_layout)
     offsets = [width >> b for b in range(1, width.bit_length())]  # width / 2, .. 2, 1
     shared_offsets = [o for o in offsets if o >= LANES]
     shuffle_offsets = [o for o in offsets if o < LANES]
@@ -250,7 +253,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 
 def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
                                 parts: int | None = None, min_blocks_per_sm: int | None = None,
-                                prefetch_residual: bool = False):
+                                prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
     CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
@@ -258,8 +261,10 @@ def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Ta
     kept_in_shared = kept_in_shared or not with_norm
     key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),)) \
         + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),)) \
-        + (("prefetch_residual",) if prefetch_residual else ())
+        + (("prefetch_residual",) if prefetch_residual else ()) \
+        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ())
+    layout = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
     return compile_cached("pre_big_fuse_overlap", key,
                           lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
-                                                             min_blocks_per_sm, prefetch_residual),
+                                                             min_blocks_per_sm, prefetch_residual, **layout),
                           target)

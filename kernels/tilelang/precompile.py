@@ -186,6 +186,34 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
     return out
 
 
+def floor_probe_jobs(hidden: int) -> list[Job]:
+    """The kernels only the decode-floor probes run (mid_probes.TileLangSinkhornRows, TileLangGemmBlockT16,
+    TileLangDecodeFloor): the rows Sinkhorn's decode_pre and middle-path fused pre (with and without
+    the prefetch of PDL early) and the FMA decode GEMM at block_t 16 (with and without the early trigger)."""
+    from mhc_kernels.tilelang.decode import decode_parts
+
+    rows = {"sinkhorn_layout": "rows"}
+    parts = decode_parts(N, hidden)
+    out: list[Job] = [(f"decode_gemm[H={hidden},M={MIXES},parts={parts},block_t=16{',early' if e else ''}]",
+                       "decode_gemm.decode_gemm_kernel", (N, hidden, MIXES, parts),
+                       {"block_t": 16, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    for pre in (False, True):
+        tag, extra = (",prefetch", {"prefetch_residual": True}) if pre else ("", {})
+        out += [(f"decode_pre[H={hidden},parts={parts},norm={b}{tag},rows]", "decode.decode_pre_kernel",
+                 (N, hidden, parts, b), {**extra, **rows}) for b in (False, True)]
+        out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}{tag},rows]",
+                 "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
+                 {"kept_in_shared": True, "parts": p, **extra, **rows})
+                for p in _mid_part_counts(hidden) for b in (False, True)]
+    # the pre_big_fuse op on the caller's S partials (the benchmark's S: 16 at decode counts, 1 .. 16 above)
+    out += [(f"decode_pre[H={hidden},parts=16,norm={b},rows]", "decode.decode_pre_kernel", (N, hidden, 16, b), rows)
+            for b in (False, True)]
+    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},rows]", "pre_overlap.pre_big_fuse_overlap_kernel",
+             (N, hidden, b), {"kept_in_shared": True, "parts": p, **rows})
+            for p in (1, 2, 4, 8, 16) for b in (False, True)]
+    return list({j[0]: j for j in out}.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m mhc_kernels.tilelang.precompile --hidden 7168,4096``: fill the disk cache for this
     machine's GPU (or ``--arch sm_90a`` without one), printing the statistics."""
@@ -198,9 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--floor-probes", action="store_true",
+                   help="also the kernels of the decode-floor probes (floor_probe_jobs)")
     args = p.parse_args(argv)
     target = explicit_target("cuda", args.arch) if args.arch else device_target()
-    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers)
+    hidden = [int(h) for h in args.hidden.split(",")]
+    if args.floor_probes:
+        result = compile_in_parallel([j for h in hidden for j in jobs(h) + floor_probe_jobs(h)], target, args.workers)
+    else:
+        result = precompile(hidden, target, args.workers)
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
 

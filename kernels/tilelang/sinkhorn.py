@@ -1,0 +1,214 @@
+"""Sinkhorn on one warp, for every fused pre of ours (pre.py's big fuse, decode.py's decode_pre,
+pre_overlap.py): softmax of each row of the n x n comb logits, + eps, a column normalisation, then
+``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``. Two layouts of the same
+operations, bitwise the same results:
+
+``lanes`` (the default; the only one until 2026-12-04)
+    lane (i, j) = i * n + j holds one element; row and column sums by butterfly shuffles (xor 1 ..
+    n/2 reach a row's lanes, xor n .. n*n/2 a column's); each division is nvcc's IEEE ``/``.
+    The chain per half-step: two dependent shuffle + add pairs, the eps add, then one division,
+    whose slow-path branch (FCHK, a call for denormal or extreme operands) nvcc wraps in its own
+    convergence region.
+
+``rows`` (TileLangDecode.sinkhorn_layout = "rows"; a probe until a GPU run says it pays)
+    lane i holds row i (n registers). The row sums are local adds in the butterfly's association,
+    ((a0 + a1) + (a2 + a3)) for n = 4, which is what every lane of a row gets from the shuffles
+    (each add commutes), so no shuffle in the row half-steps; the column sums are the same butterfly
+    as ``lanes``' over the n lanes of a token (xor 1 .. n/2), on n values at once. The n divisions of a
+    half-step are ``exact_quotient``: nvcc's own fast path of ``/`` written out (below), so the n
+    divisions interleave instead of queuing behind n branch regions, and the row half shares one
+    reciprocal.
+
+``exact_quotient``: the sequence nvcc emits for an IEEE fp32 division before its check (sm_90a SASS
+of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r * v + 0; FFMA t =
+-d * q + v; FFMA q = r * t + q, then FCHK v, d and a branch to a slow path). TileLang's fast_rcp is
+rcp.approx.ftz.f32, the same MUFU.RCP; __fmaf_rn the same FFMAs. nvcc takes that quotient wherever FCHK
+passes, and FCHK guards only operands near the ends of the exponent range (denormal, zero, huge):
+here the quotient is kept only where |d| and |q| lie in [2^-40, 2^40] (so |v|, the residual and every
+intermediate are normal and far from overflow), otherwise the whole half-step is redone with ``/``.
+Inside that range the two are the same instructions on the same operands: the same bits. What backs
+the claim, and what would break it:
+  * the six-instruction sequence is correctly rounded only with MUFU.RCP's accuracy: with a
+    reciprocal one ulp off the correctly rounded one it returns 0x1p-1 for 1 / 0x1.fffffep+0 (an
+    all-ones significand), where the quotient is 0x1.000002p-1 (a CPU sweep over every significand
+    of d in [1, 2) with eight numerators each: that one case per ulp of error, none with the exact
+    reciprocal). nvcc relies on MUFU.RCP being accurate enough; so does this.
+  * tests/test_tilelang_sinkhorn.py runs both layouts on the CPU (tests/cuda_on_cpu.py, the reciprocal
+    emulated exactly) over ordinary, underflowing, infinite and NaN logits and odd epsilons:
+    bitwise equal. scripts/debug/sinkhorn_rows_check.py compares exact_quotient with ``/`` on a GPU
+    over every significand of d and the kernels' outputs bitwise; run it before this layout becomes a
+    default.
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+LAYOUTS = ("lanes", "rows")
+# exact_quotient's range: |d| and |q| in [2^-40, 2^40] keep |v| = |q d| in [2^-80, 2^80], the residual
+# v - d q (about ulp(v)) normal and exactly representable, far from FCHK's denormal / overflow ends.
+FAST_LO = 2.0 ** -40
+FAST_HI = 2.0 ** 40
+
+
+def lane_masks(n: int) -> tuple[list[int], list[int]]:
+    """xor masks that reach the other lanes of a row (1, 2, .. n/2) and of a column (n, 2n, .. n*n/2)."""
+    levels = range(n.bit_length() - 1)
+    return [1 << b for b in levels], [n << b for b in levels]
+
+
+def butterfly(T, value, masks, op):
+    """op-reduce ``value`` over the lanes reached by ``masks``; every lane gets the same result."""
+    for m in masks:
+        value = op(value, T.shfl_xor(value, m))
+    return value
+
+
+def _add(a, b):
+    return a + b
+
+
+def pairwise(values: list, op):
+    """The butterfly's association on values held by one lane: adjacent pairs, then pairs of those
+    (((a0 + a1) + (a2 + a3)) for four), what every lane of the group gets from butterfly(masks 1 ..)."""
+    while len(values) > 1:
+        values = [op(values[2 * i], values[2 * i + 1]) for i in range(len(values) // 2)]
+    return values[0]
+
+
+def sinkhorn_macro(T, n: int, layout: str = "lanes"):
+    """The Sinkhorn of one token on the calling warp (call under ``tid < 32``; every lane of the warp
+    takes part in the shuffles) as a TileLang macro ``(logits, comb_mix, t, tid, hc_sinkhorn_eps,
+    sinkhorn_repeat)``: the comb logits are ``logits[2n : 2n + n*n]`` (shared), comb_mix[t] is written.
+    ``layout``: "lanes" or "rows" (module docstring), bitwise the same results."""
+    if layout == "lanes":
+        return _lane_sinkhorn_macro(T, n)
+    if layout == "rows":
+        return _row_sinkhorn_macro(T, n)
+    raise ValueError(f"sinkhorn layout must be one of {LAYOUTS}, got {layout!r}")
+
+
+def _lane_sinkhorn_macro(T, n: int):
+    """Lanes 0..n*n-1 of the calling warp hold comb logits [2n, 2n + n*n) of ``logits``, lane
+    (i, j) = i * n + j; the other lanes of the warp run along (their shuffles pair with the first
+    n*n). Row softmax (max, exp, sum by butterfly), + eps, then a column normalisation, then
+    ``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``; lane (i, j)
+    writes comb_mix[t, i, j]. The same instructions in every kernel that calls it: the same bits."""
+    row_masks, col_masks = lane_masks(n)
+
+    @T.macro
+    def lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        lane = tid % (n * n)
+        v = T.alloc_var("float32")
+        red = T.alloc_var("float32")
+        v = logits[2 * n + lane]
+        red = butterfly(T, v, row_masks, T.max)
+        v = T.exp(v - red)
+        red = butterfly(T, v, row_masks, _add)
+        v = v / red + hc_sinkhorn_eps
+        red = butterfly(T, v, col_masks, _add)
+        v = v / (red + hc_sinkhorn_eps)
+        for _ in T.serial(sinkhorn_repeat - 1):
+            red = butterfly(T, v, row_masks, _add)
+            v = v / (red + hc_sinkhorn_eps)
+            red = butterfly(T, v, col_masks, _add)
+            v = v / (red + hc_sinkhorn_eps)
+        if tid < n * n:
+            comb_mix[t, lane // n, lane % n] = v
+
+    return lane_sinkhorn
+
+
+def fast_range(T, x):
+    """Whether |x| lies in exact_quotient's range [FAST_LO, FAST_HI] (false for NaN)."""
+    return T.And(T.abs(x) >= T.float32(FAST_LO), T.abs(x) <= T.float32(FAST_HI))
+
+
+def exact_quotient_macros(T):
+    """nvcc's fast path of an fp32 ``v / d`` written out (module docstring), as two TileLang macros:
+    ``reciprocal(rcp, j, d)`` sets rcp[j] to the refined reciprocal of d (the division's first three
+    instructions, shared by every numerator over d), ``quotient(q, j, v, d, r)`` sets q[j] to v / d
+    from it (the last three). The quotient is IEEE's only where fast_range holds for d and q[j]."""
+
+    @T.macro
+    def reciprocal(rcp, j, d):
+        rcp[j] = T.fast_rcp(d)
+        rcp[j] = T.ieee_fmaf(rcp[j], T.ieee_fmaf(-d, rcp[j], T.float32(1.0)), rcp[j])
+
+    @T.macro
+    def quotient(q, j, v, d, r):
+        q[j] = T.ieee_fmaf(r, v, T.float32(0.0))
+        q[j] = T.ieee_fmaf(r, T.ieee_fmaf(-d, q[j], v), q[j])
+
+    return reciprocal, quotient
+
+
+def _row_sinkhorn_macro(T, n: int):
+    """Lane l of the calling warp holds row l % n of the token's comb logits (lanes >= n hold copies
+    and write nothing); see the module docstring."""
+    col_masks = lane_masks(n)[0]  # over the lanes of a token's rows: xor 1 .. n/2
+    reciprocal, quotient = exact_quotient_macros(T)
+
+    @T.macro
+    def divide_row(v, q, rcp, s):
+        """v[j] = v[j] / s for every j: exact_quotient, or ``/`` where one operand leaves its range."""
+        reciprocal(rcp, 0, s)
+        ok = T.alloc_var("bool")
+        ok = fast_range(T, s)
+        for j in T.unroll(n):
+            quotient(q, j, v[j], s, rcp[0])
+            ok = T.And(ok, fast_range(T, q[j]))
+        if ok:
+            for j in T.unroll(n):
+                v[j] = q[j]
+        else:
+            for j in T.unroll(n):
+                v[j] = v[j] / s
+
+    @T.macro
+    def divide_columns(v, q, rcp, d):
+        """v[j] = v[j] / d[j] for every j, as divide_row."""
+        ok = T.alloc_var("bool")
+        ok = True
+        for j in T.unroll(n):
+            reciprocal(rcp, j, d[j])
+            quotient(q, j, v[j], d[j], rcp[j])
+            ok = T.And(ok, T.And(fast_range(T, d[j]), fast_range(T, q[j])))
+        if ok:
+            for j in T.unroll(n):
+                v[j] = q[j]
+        else:
+            for j in T.unroll(n):
+                v[j] = v[j] / d[j]
+
+    @T.macro
+    def normalize_columns(v, q, rcp, d, hc_sinkhorn_eps):
+        for j in T.unroll(n):
+            d[j] = butterfly(T, v[j], col_masks, _add) + hc_sinkhorn_eps
+        divide_columns(v, q, rcp, d)
+
+    @T.macro
+    def row_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        row = tid % n
+        v = T.alloc_local((n,), "float32")
+        q = T.alloc_local((n,), "float32")
+        d = T.alloc_local((n,), "float32")
+        rcp = T.alloc_local((n,), "float32")
+        s = T.alloc_var("float32")
+        for j in T.unroll(n):
+            v[j] = logits[2 * n + row * n + j]
+        s = pairwise([v[j] for j in range(n)], T.max)
+        for j in T.unroll(n):
+            v[j] = T.exp(v[j] - s)
+        s = pairwise([v[j] for j in range(n)], _add)
+        divide_row(v, q, rcp, s)
+        for j in T.unroll(n):
+            v[j] = v[j] + hc_sinkhorn_eps
+        normalize_columns(v, q, rcp, d, hc_sinkhorn_eps)
+        for _ in T.serial(sinkhorn_repeat - 1):
+            s = pairwise([v[j] for j in range(n)], _add) + hc_sinkhorn_eps
+            divide_row(v, q, rcp, s)
+            normalize_columns(v, q, rcp, d, hc_sinkhorn_eps)
+        if tid < n:
+            for j in T.unroll(n):
+                comb_mix[t, row, j] = v[j]
+
+    return row_sinkhorn

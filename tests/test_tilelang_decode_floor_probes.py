@@ -1,0 +1,90 @@
+"""The probes for mhc_pre's 16-32-token floor (mid_probes.TileLangSinkhornRows, TileLangGemmBlockT16,
+TileLangDecodeFloor): which kernels they launch with which variants, recorded as in
+test_tilelang_decode.py (nothing computed), and that the default backend launches none of it."""
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import decode, pre_overlap
+from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN, TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangDecodeFloor, TileLangGemmBlockT16, TileLangSinkhornRows
+from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
+
+H = 7168
+
+
+def _kw(rec, name):
+    return [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n == name]
+
+
+@pytest.mark.parametrize("tokens, consumer", [(1, "decode_pre"), (32, "decode_pre"), (64, "pre_big_fuse_overlap"),
+                                              (1024, "pre_big_fuse_overlap")])
+def test_rows_probe_runs_the_rows_sinkhorn_in_both_fused_pres(rec, tokens, consumer):
+    TileLangSinkhornRows().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("sinkhorn_layout") for kw in _kw(rec, consumer)] == ["rows"], rec.names
+
+
+def test_rows_probe_in_pre_big_fuse_and_fused_post_pre(rec):
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(16, H)
+    TileLangSinkhornRows().pre_big_fuse(torch.zeros(16, 16, MIXES), torch.zeros(16, 16), scale, base, residual, nw,
+                                        *eps)
+    x = torch.zeros(16, H, dtype=torch.bfloat16)
+    TileLangSinkhornRows().fused_post_pre(x, residual, torch.zeros(16, N, 1), torch.zeros(16, N, N), fn, scale, base,
+                                          nw, *eps, n_splits)
+    assert [kw.get("sinkhorn_layout") for kw in _kw(rec, "decode_pre")] == ["rows", "rows"], rec.names
+
+
+@pytest.mark.parametrize("tokens", [1, 16, 64])
+def test_the_default_passes_no_layout(rec, tokens):
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    assert not any("sinkhorn_layout" in kw for kw in rec.keywords), rec.keywords
+
+
+@pytest.mark.parametrize("probe", [TileLangGemmBlockT16, TileLangDecodeFloor])
+@pytest.mark.parametrize("tokens, block_t", [(1, 8), (8, 8), (9, 16), (16, 16), (32, 16)])
+def test_block_t16_probes_take_the_fma_gemm_to_32_tokens(rec, probe, tokens, block_t):
+    probe().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("block_t") for kw in _kw(rec, "decode_gemm")] == [block_t], (rec.names, rec.keywords)
+
+
+def test_the_default_plan_is_untouched():
+    assert TileLangDecode.decode_gemm_plan is DECODE_GEMM_PLAN
+    assert TileLangDecode()._decode_gemm_choice(24, 16) == ("wgmma", {})
+    assert TileLangDecodeFloor()._decode_gemm_choice(4, 16) == TileLangDecode()._decode_gemm_choice(4, 16)
+    assert "sinkhorn_layout" not in TileLangDecode().provenance()
+    assert TileLangDecodeFloor().provenance()["sinkhorn_layout"] == "rows"
+    assert [24, 32, "fma", {"block_t": 16}] in TileLangGemmBlockT16().provenance()["decode_gemm_plan"]
+
+
+def test_block_t16_divides_both_hiddens():
+    from mhc_kernels.tilelang.decode_gemm import slot_columns
+
+    for h in (7168, 4096):
+        assert slot_columns(N * h, decode.decode_parts(N, h), 256, 16) == 16
+
+
+def test_the_rows_kernels_have_their_own_cache_keys(monkeypatch):
+    keys = []
+    monkeypatch.setattr(decode, "compile_cached", lambda name, key, build, target: keys.append((name, key)))
+    monkeypatch.setattr(pre_overlap, "compile_cached", lambda name, key, build, target: keys.append((name, key)))
+    for layout in ("lanes", "rows"):
+        decode.decode_pre_kernel(N, H, 112, False, None, sinkhorn_layout=layout)
+        pre_overlap.pre_big_fuse_overlap_kernel(N, H, False, None, parts=28, sinkhorn_layout=layout)
+    assert keys[0] == ("decode_pre", (N, H, 112, False)), "the default key is today's"
+    assert keys[2] == ("decode_pre", (N, H, 112, False, ("sinkhorn", "rows")))
+    assert keys[1] == ("pre_big_fuse_overlap", (N, H, False, True, ("parts", 28)))
+    assert keys[3] == ("pre_big_fuse_overlap", (N, H, False, True, ("parts", 28), ("sinkhorn", "rows")))
+
+
+def test_precompile_covers_the_probes_kernels():
+    """floor_probe_jobs names real getters with the probes' variants (the GPU script precompiles them)."""
+    from mhc_kernels.tilelang import precompile
+
+    for h in (7168, 4096):
+        jobs = precompile.floor_probe_jobs(h)
+        assert len({j[0] for j in jobs}) == len(jobs)
+        for label, getter, args, kwargs in jobs:
+            assert callable(precompile._getter(getter)), getter
+            assert kwargs.get("sinkhorn_layout") == "rows" or kwargs.get("block_t") == 16, label
+        parts = decode.decode_parts(N, h)
+        assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})

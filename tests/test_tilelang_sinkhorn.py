@@ -1,0 +1,178 @@
+"""sinkhorn.py's two layouts of our warp Sinkhorn on the CPU: "rows" (a lane per row, nvcc's division
+fast path written out) gives bitwise what "lanes" (the default, a lane per element) gives, through
+tests/cuda_on_cpu.py's emulator: a one-warp kernel per layout around the macro, on ordinary logits and
+on logits that send the rows layout to its ``/`` fallback (exp underflowing to zeros and denormals,
+infinities, NaN, epsilons of zero, negative and large), n = 2 and 4, 1, 2 and 20 repeats; and the
+middle path's fused pre (pre_overlap.py) with the rows layout against pre.py's kernel. The emulator's
+reciprocal is exact, so this checks the order of every operation and the fallback, not the GPU's
+MUFU.RCP: scripts/debug/sinkhorn_rows_check.py does that on a GPU."""
+
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from mhc_kernels.tilelang import _build, pre, pre_overlap
+from mhc_kernels.tilelang.sinkhorn import LAYOUTS, pairwise, sinkhorn_macro
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _probe(n: int, layout: str):
+    """logits [T, 2n + n*n] (only the comb block is read) -> comb_mix [T, n, n]: one 32-thread CTA per
+    token, the logits staged in shared memory as the fused pres stage them, then the macro."""
+    import tilelang.language as T
+
+    mixes = n * n + 2 * n
+    sinkhorn = sinkhorn_macro(T, n, layout)
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def sinkhorn_probe(logits_in: T.Tensor((tokens, mixes), "float32"), comb_mix: T.Tensor((tokens, n, n), "float32"),
+                       hc_sinkhorn_eps: T.float32, sinkhorn_repeat: T.int32):
+        with T.Kernel(tokens, threads=32) as t:
+            tid = T.get_thread_binding()
+            logits = T.alloc_shared((mixes,), "float32")
+            if tid < mixes:
+                logits[tid] = logits_in[t, tid]
+            T.sync_threads()
+            sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
+
+    return sinkhorn_probe
+
+
+def _source(build, arch: str = "sm_90a") -> str:
+    import tilelang
+
+    return tilelang.compile(build(), target={"kind": "cuda", "arch": arch},
+                            pass_configs=_build.pass_configs()).get_kernel_source()
+
+
+DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+int main(int argc, char** argv) {  // n T repeat eps logits.bin out_dir
+  int n = atoi(argv[1]), T = atoi(argv[2]), repeat = atoi(argv[3]); float eps = strtof(argv[4], 0);
+  int M = n * n + 2 * n;
+  std::vector<float> logits(T * M);
+  FILE* f = fopen(argv[5], "rb"); if (!f || fread(logits.data(), 4, logits.size(), f) != logits.size()) return 3; fclose(f);
+  std::string out = argv[6];
+  for (int which = 0; which < 2; ++which) {
+    std::vector<float> comb(T * n * n, NAN);
+    if (which == 0) launch(T, 1, 32, 1024, [&] { lanes_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    else launch(T, 1, 32, 1024, [&] { rows_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    FILE* o = fopen((out + (which ? "/rows.bin" : "/lanes.bin")).c_str(), "wb");
+    fwrite(comb.data(), 4, comb.size(), o); fclose(o);
+  }
+}
+"""
+
+
+def _logits(n: int, tokens: int, family: str, seed: int) -> torch.Tensor:
+    """Comb logits per token (the other mixes are zeros): each family reaches other branches."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(tokens, n * n, generator=gen, dtype=torch.float64)
+    per_token = torch.exp(torch.randn(tokens, 1, generator=gen, dtype=torch.float64) * 2)  # magnitudes per token
+    if family == "ordinary":
+        comb = z * per_token
+    elif family == "underflow":  # exp(v - max) to zero and to denormals: the rows layout's ``/`` fallback
+        comb = z * 60 + torch.where(torch.rand(tokens, n * n, generator=gen) < 0.3, -95.0, 0.0).double()
+    elif family == "nonfinite":
+        comb = z.clone()
+        pick = torch.randint(0, 4, (tokens, n * n), generator=gen)
+        comb[pick == 0] = float("inf")
+        comb[(pick == 1) & (torch.rand(tokens, n * n, generator=gen) < 0.2)] = float("-inf")
+        comb[(pick == 2) & (torch.rand(tokens, n * n, generator=gen) < 0.1)] = float("nan")
+    else:
+        raise ValueError(family)
+    logits = torch.zeros(tokens, n * n + 2 * n, dtype=torch.float32)
+    logits[:, 2 * n:] = comb.float()
+    return logits
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    built = {}
+    for n in (2, 4):
+        sources = [_source(lambda: _probe(n, layout)).replace("sinkhorn_probe_kernel", f"{layout}_kernel")
+                   for layout in LAYOUTS]
+        built[n] = cuda_on_cpu.compile_program(sources, DRIVER, tmp_path_factory.mktemp(f"sinkhorn{n}"))
+    return built
+
+
+@pytest.mark.parametrize("n", [2, 4])
+@pytest.mark.parametrize("family", ["ordinary", "underflow", "nonfinite"])
+@pytest.mark.parametrize("repeat,eps", [(20, 1e-6), (1, 1e-6), (2, 0.0), (20, -1e-3), (20, 1e3), (20, 2.0 ** -45)])
+def test_rows_layout_is_bitwise_the_lanes_layout_on_the_cpu(programs, tmp_path, n, family, repeat, eps):
+    tokens = 48
+    logits = _logits(n, tokens, family, seed=zlib.crc32(f"{n} {family} {repeat}".encode()))
+    logits.numpy().tofile(tmp_path / "logits.bin")
+    subprocess.run([str(programs[n]), str(n), str(tokens), str(repeat), float(eps).hex(), str(tmp_path / "logits.bin"),
+                    str(tmp_path)], check=True, timeout=300)
+    lanes = np.fromfile(tmp_path / "lanes.bin", np.float32)
+    rows = np.fromfile(tmp_path / "rows.bin", np.float32)
+    assert lanes.size == rows.size == tokens * n * n
+    nan = np.isnan(lanes)
+    if family == "ordinary" and eps >= 0:
+        assert not nan.any(), "ordinary logits gave NaN: the case checks nothing"
+    # NaN's payload follows the operand order of x86's adds; the GPU's is canonical
+    assert (nan == np.isnan(rows)).all(), f"NaN at other places: {int((nan != np.isnan(rows)).sum())}"
+    same = lanes[~nan].view(np.uint32) == rows[~nan].view(np.uint32)
+    assert same.all(), (f"n={n} {family} repeat={repeat} eps={eps}: {int((~same).sum())} of {same.size} differ, "
+                        f"first lanes {lanes[~nan][~same][:3]} rows {rows[~nan][~same][:3]}")
+
+
+def test_the_families_reach_the_fallback_and_the_fast_path():
+    """The underflow family has zeros after exp (the rows layout's ``/`` path); the ordinary one none."""
+    for family, zeros in (("ordinary", False), ("underflow", True)):
+        logits = _logits(4, 48, family, seed=1)[:, 8:].double().view(48, 4, 4)
+        e = torch.exp(logits.float() - logits.float().amax(-1, keepdim=True))
+        assert bool((e == 0).any()) == zeros, family
+
+
+def test_pairwise_is_the_butterfly_association():
+    assert pairwise(["a", "b", "c", "d"], lambda x, y: f"({x}+{y})") == "((a+b)+(c+d))"
+    assert pairwise(["a", "b"], lambda x, y: f"({x}+{y})") == "(a+b)"
+    assert pairwise(["a"], lambda x, y: f"({x}+{y})") == "a"
+
+
+def test_rows_layout_divides_by_the_fast_path_with_a_fallback():
+    """The generated rows Sinkhorn: every half-step's divisions are the written-out fast path (one
+    reciprocal for a row, one per column), each followed by its ``/`` fallback; the lanes layout is
+    nvcc's ``/`` only. Unknown layouts are refused."""
+    rows = _source(lambda: _probe(4, "rows"))
+    lanes = _source(lambda: _probe(4, "lanes"))
+    body = rows.split("for (int __1 = 0", 1)[1]
+    assert body.count("tl::fast_rcp(") == 2, "one reciprocal per row half-step, one per column (a loop of 4)"
+    assert body.count("__fmaf_rn(") == 2 * 5, "per half-step: two FMAs refine the reciprocal, three make the quotient"
+    assert body.count(" / ") == 2, "one ``/`` fallback per half-step"
+    assert "fast_rcp" not in lanes and "__fmaf_rn" not in lanes
+    with pytest.raises(ValueError, match="layout"):
+        _probe(4, "columns")
+
+
+@pytest.mark.parametrize("hidden,norm", [(64, False), (512, True)])
+def test_overlap_with_the_rows_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm):
+    """The middle path's fused pre with the rows layout against pre.py's kernel (the lanes layout), on
+    test_tilelang_pre_overlap's inputs."""
+    import cuda_on_cpu
+    import test_tilelang_pre_overlap as overlap_tests
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    parts = 4
+    sources = [_source(lambda: pre.build_pre_big_fuse(4, hidden, norm, True)),
+               _source(lambda: pre_overlap.build_pre_big_fuse_overlap(4, hidden, norm, True, True, parts,
+                                                                      sinkhorn_layout="rows"))]
+    assert "fast_rcp" in sources[1] and "fast_rcp" not in sources[0]
+    exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n#define OV_SPLITS\n"
+                                      + overlap_tests.DRIVER, tmp_path)
+    for tokens in (1, 3):
+        overlap_tests._run_case(exe, tmp_path, hidden, norm, tokens, parts, False, 2 * hidden + 8192)
