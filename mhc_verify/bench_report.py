@@ -38,6 +38,8 @@ class BenchRow:
     eager_us: float | None = None
     host_us: float | None = None  # host time to issue one eager call
     graph_calls: int = 0
+    graph_lo_us: float | None = None  # the fastest and the slowest graph replay, per call
+    graph_hi_us: float | None = None
 
 
 def per_call_us(graph_us: float | None, eager_us: float | None) -> float | None:
@@ -98,7 +100,8 @@ def winners(rows: list[BenchRow]) -> dict[tuple[str, int, int], tuple[str, float
 
 def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str | Sequence[str] = OURS) -> str:
     """'yes' (with several of ours: 'yes: <which>'), 'no: <backend> <x>x faster' (the fastest of
-    all against the fastest of ours), or '-' where none of ours has a time here."""
+    all against the fastest of ours; "(within the replays' ranges: ...)" added where our fastest
+    graph replay was no slower than their slowest), or '-' where none of ours has a time here."""
     names = (ours,) if isinstance(ours, str) else tuple(ours)
     mine = [r for r in rows if (r.op, r.T, r.H) == (op, t, h) and r.backend in names and r.us is not None]
     win = winners(rows).get((op, t, h))
@@ -107,7 +110,23 @@ def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str | Sequ
     best = min(mine, key=lambda r: r.us)
     if win[0] in names or win[1] >= best.us:
         return "yes" if len(names) == 1 else f"yes: {best.backend}"
-    return f"no: {win[0]} {best.us / win[1]:.2f}x faster"
+    verdict = f"no: {win[0]} {best.us / win[1]:.2f}x faster"
+    theirs = next(r for r in rows if (r.op, r.T, r.H, r.backend) == (op, t, h, win[0]) and r.us == win[1])
+    if _replays_overlap(best, theirs):
+        verdict += (f" (within the replays' ranges: ours {_fmt(best.graph_lo_us)}-{_fmt(best.graph_hi_us)}, "
+                    f"theirs {_fmt(theirs.graph_lo_us)}-{_fmt(theirs.graph_hi_us)} us)")
+    return verdict
+
+
+def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
+    """Both graph-timed with replay ranges (the per-call medians are what is compared), and ours's
+    fastest replay no slower than their slowest: the medians' order is within the replay-to-replay
+    spread of this run."""
+    if ours.us != ours.graph_us or theirs.us != theirs.graph_us:  # an eager time: no replay range
+        return False
+    if None in (ours.graph_lo_us, theirs.graph_hi_us):
+        return False
+    return ours.graph_lo_us <= theirs.graph_hi_us
 
 
 def ours_of(env: dict[str, Any]) -> tuple[str, ...]:
@@ -129,7 +148,9 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
               "replay over the calls captured; eager = back-to-back eager calls, GPU time per call (launch gaps "
               "included); host = host time to issue one eager call. **bold** = fastest at that T. "
               "GB/s (of copy) counts every input read once and every output written once; below ~4096 tokens "
-              "the working set fits in L2 and launch latency dominates: read the ratio at >= 4096 tokens.", ""]
+              "the working set fits in L2 and launch latency dominates: read the ratio at >= 4096 tokens. "
+              "A 'no' verdict says where it lies within the replays' ranges (our fastest graph replay no "
+              "slower than the winner's slowest); bench.json keeps every row's range.", ""]
     backends = list(dict.fromkeys(r.backend for r in rows))
     best = winners(rows)
     ours = ours_of(env)

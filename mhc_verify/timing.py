@@ -7,7 +7,7 @@ So a call is timed both ways:
 
 * graph: warm up eagerly (compiles, autotuning, allocator growth), capture ``calls`` calls in one
   ``torch.cuda.CUDAGraph`` on a side stream, replay it ``replays`` times between CUDA events; the
-  per-call time is the median replay over ``calls``. A call that cannot be captured (a host sync,
+  per-call time is the median replay over ``calls``, kept with the fastest and slowest replay. A call that cannot be captured (a host sync,
   a ``.item()``, a blocking allocation, a non-capturable library call) raises during capture: the
   result says "not capturable: <reason>" and the eager time stands beside it, never a gap.
 * eager: back-to-back calls between CUDA events (GPU time per call, launch gaps included, which is
@@ -37,6 +37,10 @@ class GraphTiming:
     calls: int = 0  # calls captured in the graph
     replays: int = 0
     not_capturable: str = ""  # the capture error, when us is None
+    # the fastest and slowest replay's per-call time: how far apart two backends' medians must be
+    # before "faster" means more than this run's replay-to-replay spread
+    lo_us: float | None = None
+    hi_us: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class CudaTimer:
         finally:
             del graph
         samples.sort()
-        return GraphTiming(samples[len(samples) // 2], calls, self.replays)
+        return GraphTiming(samples[len(samples) // 2], calls, self.replays, lo_us=samples[0], hi_us=samples[-1])
 
     def eager(self, fn: Callable[[], Any], tokens: int) -> EagerTiming:
         fn()

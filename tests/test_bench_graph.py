@@ -236,6 +236,30 @@ def test_verdict_compares_per_call_times_and_skips_missing(tmp_path):
     assert "FAILED: x" in md and "INTERRUPTED" not in md
 
 
+def test_verdict_says_where_the_replays_ranges_overlap():
+    """A loss inside this run's replay-to-replay spread is still "no", with both ranges beside it;
+    apart ranges, and eager times (no replays), get no such note."""
+    def row(backend, us, lo, hi, graph=True):
+        return BenchRow("mhc_pre", backend, 16, 4096, 16, us, 0, None, None, graph_us=us if graph else None,
+                        eager_us=None if graph else us, graph_lo_us=lo, graph_hi_us=hi)
+
+    close = [row("tilelang", 8.2, 8.1, 8.4), row("vllm-tilelang", 8.1, 8.0, 8.3)]
+    assert ours_verdict(close, "mhc_pre", 16, 4096) == \
+        "no: vllm-tilelang 1.01x faster (within the replays' ranges: ours 8.1-8.4, theirs 8.0-8.3 us)"
+    apart = [row("tilelang", 9.6, 9.5, 9.8), row("vllm-tilelang", 8.1, 8.0, 8.3)]
+    assert ours_verdict(apart, "mhc_pre", 16, 4096) == "no: vllm-tilelang 1.19x faster"
+    eager = [row("tilelang", 8.2, 8.1, 8.4, graph=False), row("vllm-tilelang", 8.1, 8.0, 8.3)]
+    assert ours_verdict(eager, "mhc_pre", 16, 4096) == "no: vllm-tilelang 1.01x faster"
+    assert "within the replays' ranges" in render_markdown(close, {"interrupted": ""}, 100.0, {}, [])
+
+
+def test_graph_timing_keeps_the_replays_range(monkeypatch):
+    """_row_for carries the timer's fastest and slowest replay into the row (and so bench.json)."""
+    timing = GraphTiming(5.0, 20, 10, lo_us=4.5, hi_us=6.0)
+    r = bench._row_for("hc_post", "tilelang", 8, 64, 1, 1000, timing, None, 3000.0)
+    assert (r.graph_us, r.graph_lo_us, r.graph_hi_us) == (5.0, 4.5, 6.0)
+
+
 def test_cli_token_lists_flatten():
     assert bench._flat([[1, 2], [4]], (9,)) == (1, 2, 4) and bench._flat(None, (9,)) == (9,)
     assert bench.TOKENS[:8] == (1, 2, 4, 8, 16, 32, 64, 128) and 65_536 in bench.TOKENS
