@@ -14,7 +14,7 @@ Sections (each in its own try/except: one failure does not hide the rest):
    parts fp32 adds could not be worse), no unwritten element (outputs start as NaN), bitwise the
    same over 3 calls, and a CUDA-graph replay bitwise equal to the eager call. One extra case
    with inf and NaN in x and zeros in fn: the non-finite pattern must be the reference's.
-3. timing (H = 7168, T = 1, 8, 32, M = 24 and 4; a CUDA graph of 20 calls, median of 5 replays,
+3. timing (H = 7168, T = 1, 8, 16, 32, M = 24 and 4; a CUDA graph of 20 calls, median of 5 replays,
    us per call): the FMA kernel over (parts, threads, block_t); the previous decode GEMM
    (gemm.prenorm_gemm, block_m 64 wgmma on fn's bf16x3 split, computed beforehand as
    TileLangDecode caches it) over decode_parts; the whole TileLangDecode mhc_pre and hc_head with
@@ -53,12 +53,13 @@ CHECK_HIDDEN = (4096, 7168)
 CHECK_TOKENS = (1, 2, 4, 8, 16, 32, 33, 64)
 MIXES_OP = {24: "mhc_pre", 4: "hc_head"}  # the op whose fn has M rows (make_inputs' inputs)
 TIME_HIDDEN = 7168
-TIME_TOKENS = (1, 8, 32)
-# (parts, threads, block_t) timed per M: parts x threads at one token per lane, and block_t = 8
-# (a quarter of the per-thread chain, 4 x the CTAs) at two of them; fewer for M = 4.
+TIME_TOKENS = (1, 8, 16, 32)
+# (parts, threads, block_t) timed per M: parts x threads at one token per lane, block_t = 8 (a
+# quarter of the per-thread chain, 4 x the CTAs) at two of them, block_t = 16 (half, 2 x; the
+# decode-floor probe mid_probes.TileLangGemmBlockT16 at 9-32 tokens) at three; fewer for M = 4.
 TIME_CONFIGS = {
     24: [(56, 128, 32), (56, 256, 32), (112, 128, 32), (112, 256, 32), (224, 128, 32), (224, 256, 32),
-         (112, 256, 8), (224, 128, 8)],
+         (112, 256, 8), (224, 128, 8), (112, 256, 16), (112, 128, 16), (224, 256, 16)],
     4: [(56, 256, 32), (112, 256, 32), (224, 256, 32), (112, 256, 8)],
 }
 GRAPH_CALLS = 20
