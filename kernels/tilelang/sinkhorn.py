@@ -23,21 +23,25 @@ operations, bitwise the same results:
 of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r * v + 0; FFMA t =
 -d * q + v; FFMA q = r * t + q, then FCHK v, d and a branch to a slow path). TileLang's fast_rcp is
 rcp.approx.ftz.f32, the same MUFU.RCP; __fmaf_rn the same FFMAs. nvcc takes that quotient wherever FCHK
-passes, and FCHK guards only operands near the ends of the exponent range (denormal, zero, huge):
-here the quotient is kept only where |d| and |q| lie in [2^-40, 2^40] (so |v|, the residual and every
-intermediate are normal and far from overflow), otherwise the whole half-step is redone with ``/``.
-Inside that range the two are the same instructions on the same operands: the same bits. What backs
-the claim, and what would break it:
+passes. FCHK is undocumented; what is known of it is that it sends to the slow path the operand pairs
+near the ends of the exponent range (denormals, zeros, infinities, NaN, quotients that would
+overflow or underflow). Here the quotient is kept only where |d| and |q| lie in [2^-40, 2^40] (so
+|v|, the residual and every intermediate are normal and far from both ends), otherwise the whole
+half-step is redone with ``/``. Inside that range, wherever FCHK passes, the two are the same
+instructions on the same operands: the same bits. What backs the claim, and what would break it:
   * the six-instruction sequence is correctly rounded only with MUFU.RCP's accuracy: with a
     reciprocal one ulp off the correctly rounded one it returns 0x1p-1 for 1 / 0x1.fffffep+0 (an
     all-ones significand), where the quotient is 0x1.000002p-1 (a CPU sweep over every significand
     of d in [1, 2) with eight numerators each: that one case per ulp of error, none with the exact
     reciprocal). nvcc relies on MUFU.RCP being accurate enough; so does this.
+  * should FCHK also fail somewhere inside the range (an undocumented case), ``/`` would take its
+    slow path there and the two could differ: scripts/debug/sinkhorn_rows_check.py compares
+    exact_quotient with ``/`` on a GPU over every significand of d (times eight numerators, three
+    exponent ranges) and the kernels' outputs bitwise. It has not run yet: run it before this layout
+    becomes a default.
   * tests/test_tilelang_sinkhorn.py runs both layouts on the CPU (tests/cuda_on_cpu.py, the reciprocal
     emulated exactly) over ordinary, underflowing, infinite and NaN logits and odd epsilons:
-    bitwise equal. scripts/debug/sinkhorn_rows_check.py compares exact_quotient with ``/`` on a GPU
-    over every significand of d and the kernels' outputs bitwise; run it before this layout becomes a
-    default.
+    bitwise equal. That checks the order of every operation and the fallback, not MUFU.RCP.
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
