@@ -78,6 +78,8 @@ def _logits(n: int, tokens: int, family: str, seed: int) -> torch.Tensor:
     per_token = torch.exp(torch.randn(tokens, 1, generator=gen, dtype=torch.float64) * 2)  # magnitudes per token
     if family == "ordinary":
         comb = z * per_token
+    elif family == "moderate":  # spreads of a few units: every exp far above 2^-80
+        comb = z * 3
     elif family == "underflow":  # exp(v - max) to zero and to denormals: the rows layout's ``/`` fallback
         comb = z * 60 + torch.where(torch.rand(tokens, n * n, generator=gen) < 0.3, -95.0, 0.0).double()
     elif family == "nonfinite":
@@ -127,6 +129,28 @@ def test_rows_layout_is_bitwise_the_lanes_layout_on_the_cpu(programs, tmp_path, 
     same = lanes[~nan].view(np.uint32) == rows[~nan].view(np.uint32)
     assert same.all(), (f"n={n} {family} repeat={repeat} eps={eps}: {int((~same).sum())} of {same.size} differ, "
                         f"first lanes {lanes[~nan][~same][:3]} rows {rows[~nan][~same][:3]}")
+
+
+def test_ordinary_logits_take_the_fast_path_and_underflow_the_fallback(tmp_path):
+    """The rows kernel with every ``/`` (its fallbacks, nothing else divides) poisoned to NaN: logits
+    of moderate spread come out NaN-free (the fast path took every division; a range check that always
+    failed would still be bitwise right, and slow), underflowing ones do not (the fallback is reached)."""
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    rows = _source(lambda: _probe(4, "rows")).replace("sinkhorn_probe_kernel", "rows_kernel")
+    fallbacks = [line for line in rows.splitlines() if " / " in line]
+    assert len(fallbacks) == 4, fallbacks  # divide_row and divide_columns, before and in the loop
+    poisoned = rows.replace(" / ", " * NAN * ")
+    lanes = _source(lambda: _probe(4, "lanes")).replace("sinkhorn_probe_kernel", "lanes_kernel")
+    exe = cuda_on_cpu.compile_program([lanes, poisoned], DRIVER, tmp_path)
+    for family, reaches_fallback in (("moderate", False), ("underflow", True)):
+        _logits(4, 48, family, seed=5).numpy().tofile(tmp_path / "logits.bin")
+        subprocess.run([str(exe), "4", "48", "20", (1e-6).hex(), str(tmp_path / "logits.bin"), str(tmp_path)],
+                       check=True, timeout=300)
+        got = np.fromfile(tmp_path / "rows.bin", np.float32)
+        assert bool(np.isnan(got).any()) == reaches_fallback, family
 
 
 def test_the_families_reach_the_fallback_and_the_fast_path():

@@ -25,9 +25,10 @@ of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r
 rcp.approx.ftz.f32, the same MUFU.RCP; __fmaf_rn the same FFMAs. nvcc takes that quotient wherever FCHK
 passes. FCHK is undocumented; what is known of it is that it sends to the slow path the operand pairs
 near the ends of the exponent range (denormals, zeros, infinities, NaN, quotients that would
-overflow or underflow). Here the quotient is kept only where |d| and |q| lie in [2^-40, 2^40] (so
-|v|, the residual and every intermediate are normal and far from both ends), otherwise the whole
-half-step is redone with ``/``. Inside that range, wherever FCHK passes, the two are the same
+overflow or underflow). Here the quotient is kept only where |v| lies in [2^-80, 2^80] and |d| in
+[2^-40, 2^40] (so the quotient, the residual and every intermediate are normal and far from both
+ends); an element outside takes ``/`` (a branch taken only then: exps below 2^-80 in the softmax's
+normalisation, zeros, non-finite values; logits of moderate spread never take it, a CPU test shows). Inside that range, wherever FCHK passes, the two are the same
 instructions on the same operands: the same bits. What backs the claim, and what would break it:
   * the six-instruction sequence is correctly rounded only with MUFU.RCP's accuracy: with a
     reciprocal one ulp off the correctly rounded one it returns 0x1p-1 for 1 / 0x1.fffffep+0 (an
@@ -47,10 +48,12 @@ instructions on the same operands: the same bits. What backs the claim, and what
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 LAYOUTS = ("lanes", "rows")
-# exact_quotient's range: |d| and |q| in [2^-40, 2^40] keep |v| = |q d| in [2^-80, 2^80], the residual
-# v - d q (about ulp(v)) normal and exactly representable, far from FCHK's denormal / overflow ends.
-FAST_LO = 2.0 ** -40
-FAST_HI = 2.0 ** 40
+# exact_quotient's range, on the operands (known before the division, so the check overlaps it):
+# |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
+# the residual v - d q exactly representable (a multiple of ulp(d) ulp(q) >= 2^-126) and every
+# intermediate far from the denormal and overflow ends, where FCHK sends ``/`` to its slow path.
+V_LO, V_HI = 2.0 ** -80, 2.0 ** 80
+D_LO, D_HI = 2.0 ** -40, 2.0 ** 40
 
 
 def lane_masks(n: int) -> tuple[list[int], list[int]]:
@@ -121,16 +124,18 @@ def _lane_sinkhorn_macro(T, n: int):
     return lane_sinkhorn
 
 
-def fast_range(T, x):
-    """Whether |x| lies in exact_quotient's range [FAST_LO, FAST_HI] (false for NaN)."""
-    return T.And(T.abs(x) >= T.float32(FAST_LO), T.abs(x) <= T.float32(FAST_HI))
+def fast_operands(T, v, d):
+    """Whether exact_quotient(v, d) is inside its range (V_LO .. D_HI above; false for NaN, zeros and
+    infinities, which take ``/``)."""
+    return T.And(T.And(T.abs(v) >= T.float32(V_LO), T.abs(v) <= T.float32(V_HI)),
+                 T.And(T.abs(d) >= T.float32(D_LO), T.abs(d) <= T.float32(D_HI)))
 
 
 def exact_quotient_macros(T):
     """nvcc's fast path of an fp32 ``v / d`` written out (module docstring), as two TileLang macros:
     ``reciprocal(rcp, j, d)`` sets rcp[j] to the refined reciprocal of d (the division's first three
     instructions, shared by every numerator over d), ``quotient(q, j, v, d, r)`` sets q[j] to v / d
-    from it (the last three). The quotient is IEEE's only where fast_range holds for d and q[j]."""
+    from it (the last three). The quotient is IEEE's only where fast_operands(v, d) holds."""
 
     @T.macro
     def reciprocal(rcp, j, d):
@@ -153,35 +158,30 @@ def _row_sinkhorn_macro(T, n: int):
 
     @T.macro
     def divide_row(v, q, rcp, s):
-        """v[j] = v[j] / s for every j: exact_quotient, or ``/`` where one operand leaves its range."""
+        """v[j] = v[j] / s for every j: exact_quotient where fast_operands holds (one branch when it holds
+        for all of them, the common case), ``/`` for the others."""
         reciprocal(rcp, 0, s)
-        ok = T.alloc_var("bool")
-        ok = fast_range(T, s)
         for j in T.unroll(n):
             quotient(q, j, v[j], s, rcp[0])
-            ok = T.And(ok, fast_range(T, q[j]))
-        if ok:
+        if pairwise([fast_operands(T, v[j], s) for j in range(n)], T.And):
             for j in T.unroll(n):
                 v[j] = q[j]
         else:
             for j in T.unroll(n):
-                v[j] = v[j] / s
+                v[j] = T.if_then_else(fast_operands(T, v[j], s), q[j], v[j] / s)
 
     @T.macro
     def divide_columns(v, q, rcp, d):
         """v[j] = v[j] / d[j] for every j, as divide_row."""
-        ok = T.alloc_var("bool")
-        ok = True
         for j in T.unroll(n):
             reciprocal(rcp, j, d[j])
             quotient(q, j, v[j], d[j], rcp[j])
-            ok = T.And(ok, T.And(fast_range(T, d[j]), fast_range(T, q[j])))
-        if ok:
+        if pairwise([fast_operands(T, v[j], d[j]) for j in range(n)], T.And):
             for j in T.unroll(n):
                 v[j] = q[j]
         else:
             for j in T.unroll(n):
-                v[j] = v[j] / d[j]
+                v[j] = T.if_then_else(fast_operands(T, v[j], d[j]), q[j], v[j] / d[j])
 
     @T.macro
     def normalize_columns(v, q, rcp, d, hc_sinkhorn_eps):
