@@ -200,3 +200,56 @@ def test_overlap_with_the_rows_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_p
                                       + overlap_tests.DRIVER, tmp_path)
     for tokens in (1, 3):
         overlap_tests._run_case(exe, tmp_path, hidden, norm, tokens, parts, False, 2 * hidden + 8192)
+
+
+QUOTIENT_SWEEP = r"""
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+static float from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static uint32_t bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+// exact_quotient's last five instructions from a given reciprocal r of d (sinkhorn.py)
+static float quotient(float v, float d, float r) {
+  float r2 = fmaf(r, fmaf(-d, r, 1.0f), r);
+  float q0 = fmaf(r2, v, 0.0f);
+  return fmaf(r2, fmaf(-d, q0, v), q0);
+}
+int main() {  // every significand of d in [1, 2) x 8 numerators; the reciprocal exact, 1 ulp low, 1 ulp high
+  std::mt19937 g(7);
+  long wrong[3] = {0, 0, 0}, cases = 0;
+  for (uint32_t m = 0; m < (1u << 23); ++m) {
+    float d = from_bits(0x3f800000u | m), r = 1.0f / d;
+    for (int j = 0; j < 8; ++j) {
+      float v = j == 0 ? 1.0f : j == 1 ? from_bits(0x3fffffffu) : j == 2 ? from_bits(0x3f800000u | (m ^ 1))
+                                                               : from_bits(0x3f800000u | (g() & 0x7fffff));
+      float want = v / d;
+      ++cases;
+      for (int k = -1; k <= 1; ++k)
+        if (bits(quotient(v, d, from_bits(bits(r) + k))) != bits(want)) ++wrong[k + 1];
+    }
+  }
+  printf("%ld %ld %ld %ld\n", cases, wrong[0], wrong[1], wrong[2]);
+}
+"""
+
+
+def test_the_division_sequence_is_correctly_rounded_with_an_exact_reciprocal(tmp_path):
+    """What sinkhorn.py's docstring says of exact_quotient's arithmetic, on the CPU (IEEE fmaf and
+    division): from the correctly rounded reciprocal it gives '/''s bits for every significand of d in
+    [1, 2) times eight numerators (67 million cases); from a reciprocal one ulp off it does not always
+    (1 / 0x1.fffffep+0): the sequence leans on MUFU.RCP's accuracy, as nvcc's own division does. The
+    GPU's MUFU.RCP itself: scripts/debug/sinkhorn_rows_check.py."""
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("no g++")
+    (tmp_path / "sweep.cpp").write_text(QUOTIENT_SWEEP)
+    subprocess.run(["g++", "-O2", "-std=c++17", "-ffp-contract=off", str(tmp_path / "sweep.cpp"), "-o",
+                    str(tmp_path / "sweep")], check=True, capture_output=True)
+    out = subprocess.run([str(tmp_path / "sweep")], check=True, capture_output=True, text=True, timeout=300).stdout
+    cases, low, exact, high = map(int, out.split())
+    assert cases == 8 << 23
+    assert exact == 0, f"{exact} wrong quotients from the exact reciprocal"
+    assert low > 0 and high > 0, "a reciprocal one ulp off should fail somewhere (the all-ones significand)"

@@ -28,17 +28,19 @@ near the ends of the exponent range (denormals, zeros, infinities, NaN, quotient
 overflow or underflow). Here the quotient is kept only where |v| lies in [2^-80, 2^80] and |d| in
 [2^-40, 2^40] (so the quotient, the residual and every intermediate are normal and far from both
 ends); an element outside takes ``/`` (a branch taken only then: exps below 2^-80 in the softmax's
-normalisation, zeros, non-finite values; logits of moderate spread never take it, a CPU test shows). Inside that range, wherever FCHK passes, the two are the same
-instructions on the same operands: the same bits. What backs the claim, and what would break it:
+normalisation, zeros, non-finite values; logits of moderate spread never take it, a CPU test
+shows). Inside that range, wherever FCHK passes, the two are the same instructions on the same
+operands: the same bits. What backs the claim, and what would break it:
   * the six-instruction sequence is correctly rounded only with MUFU.RCP's accuracy: with a
     reciprocal one ulp off the correctly rounded one it returns 0x1p-1 for 1 / 0x1.fffffep+0 (an
-    all-ones significand), where the quotient is 0x1.000002p-1 (a CPU sweep over every significand
-    of d in [1, 2) with eight numerators each: that one case per ulp of error, none with the exact
-    reciprocal). nvcc relies on MUFU.RCP being accurate enough; so does this.
+    all-ones significand), where the quotient is 0x1.000002p-1 (tests/test_tilelang_sinkhorn.py sweeps
+    every significand of d in [1, 2) with eight numerators each on the CPU: wrong quotients with a
+    reciprocal one ulp off, none with the exact one). nvcc relies on MUFU.RCP being accurate
+    enough; so does this.
   * should FCHK also fail somewhere inside the range (an undocumented case), ``/`` would take its
     slow path there and the two could differ: scripts/debug/sinkhorn_rows_check.py compares
-    exact_quotient with ``/`` on a GPU over every significand of d (times eight numerators, three
-    exponent ranges) and the kernels' outputs bitwise. It has not run yet: run it before this layout
+    exact_quotient with ``/`` on a GPU over every significand of d (times eight numerators, at both
+    ends of the range) and the kernels' outputs bitwise. It has not run yet: run it before this layout
     becomes a default.
   * tests/test_tilelang_sinkhorn.py runs both layouts on the CPU (tests/cuda_on_cpu.py, the reciprocal
     emulated exactly) over ordinary, underflowing, infinite and NaN logits and odd epsilons:
@@ -50,8 +52,9 @@ instructions on the same operands: the same bits. What backs the claim, and what
 LAYOUTS = ("lanes", "rows")
 # exact_quotient's range, on the operands (known before the division, so the check overlaps it):
 # |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
-# the residual v - d q exactly representable (a multiple of ulp(d) ulp(q) >= 2^-126) and every
-# intermediate far from the denormal and overflow ends, where FCHK sends ``/`` to its slow path.
+# the residual v - d q exactly representable (a multiple of ulp(d) ulp(q), about 2^-46 |v| >= 2^-127,
+# on the fp32 grid) and every intermediate far from the denormal and overflow ends, where FCHK sends
+# ``/`` to its slow path.
 V_LO, V_HI = 2.0 ** -80, 2.0 ** 80
 D_LO, D_HI = 2.0 ** -40, 2.0 ** 40
 
