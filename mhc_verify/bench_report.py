@@ -202,7 +202,8 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
 
 def plot(rows: list[BenchRow], out: Path, title: str) -> list[str]:
     """bench-H<H>.png per hidden size: per-call us against T, log-log, one panel per op, one colour
-    per backend, graph replay solid, eager dashed. Returns the file names written."""
+    per backend, graph replay solid (its replays' range shaded), eager dashed. Returns the file
+    names written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,6 +228,13 @@ def plot(rows: list[BenchRow], out: Path, title: str) -> list[str]:
                     if xs:
                         ax.plot(xs, ys, style, marker="o" if idx == 1 else "x", markersize=3, color=colours[b],
                                 label=f"{b} {label}")
+                # the graph replays' range (fastest to slowest), shaded where the run kept it
+                spread = sorted((r.T, r.graph_lo_us, r.graph_hi_us) for r in rows
+                                if (r.op, r.H, r.backend) == (op, h, b) and r.T and r.graph_lo_us is not None
+                                and r.graph_hi_us is not None)
+                if len(spread) > 1:
+                    ax.fill_between([p[0] for p in spread], [p[1] for p in spread], [p[2] for p in spread],
+                                    color=colours[b], alpha=0.15, linewidth=0)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_title(f"{op} (H={h})")

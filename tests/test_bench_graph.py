@@ -83,7 +83,8 @@ class FakeTimer:
             self.on_call(self, "graph", tokens)
         if self.backend == "syncs":
             return GraphTiming(None, 20, 0, "not capturable: RuntimeError: operation not permitted when stream is capturing")
-        return GraphTiming(GRAPH_US.get((self.backend, tokens), 5.0), 20, 10)
+        us = GRAPH_US.get((self.backend, tokens), 5.0)
+        return GraphTiming(us, 20, 10, lo_us=us * 0.98, hi_us=us * 1.02)
 
     def eager(self, fn, tokens):
         fn()
