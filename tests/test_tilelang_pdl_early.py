@@ -193,3 +193,22 @@ def test_the_wave_cost_probe_picks_whole_waves(rec):
     assert [probe._op_gemm_parts(t, N, 4096, 16, cpu) for t in (128, 256, 512)] == [64, 32, 16]
     assert probe._op_gemm_parts(1025, N, H, 16, cpu) is None
     assert [TileLangDecode()._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128)] == [112, 112]
+
+
+@pytest.mark.parametrize("tokens", [4096, 65536])
+def test_base_gemm_probe_triggers_early_above_the_op_gemm_range(rec, tokens):
+    """mid_probes.TileLangPdlEarlyBaseGemm: the prenorm_gemm op on TileLangBackend's GEMM (above
+    op_gemm_max_tokens) with the early trigger; the default there without it (BASE_GEMM is not in
+    its table)."""
+    from mhc_kernels.tilelang.decode_backend import BASE_GEMM
+    from mhc_kernels.tilelang.mid_probes import TileLangPdlEarlyBaseGemm
+
+    h = 4096
+    x = torch.zeros(tokens, N * h, dtype=torch.bfloat16)
+    fn = torch.zeros(MIXES, N * h)
+    splits = 4 if tokens == 4096 else 1
+    assert BASE_GEMM not in PDL_EARLY_MAX_TOKENS
+    TileLangDecode().prenorm_gemm(x, fn, splits)
+    TileLangPdlEarlyBaseGemm().prenorm_gemm(x, fn, splits)
+    assert _early(_kw(rec, "prenorm_gemm")) == [False, True], rec.names
+    assert "early_trigger" not in _kw(rec, "prenorm_gemm")[0], "the default's call form is unchanged"

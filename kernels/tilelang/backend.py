@@ -211,17 +211,19 @@ class TileLangBackend(Backend):
                                    reducing=reduce and self.one_wave_when_reducing)
         return GemmSchedule(block_m, plan.tunables, chunks)
 
-    def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True):
+    def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True,
+              early_trigger: bool = False):
         """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
         are summed back to n_splits partials (``_reduce_chunks``, ascending chunk order: deterministic);
-        without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway)."""
+        without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway).
+        ``early_trigger``: _launch_gemm's."""
         t, m = x.shape[0], fn.shape[0]
         plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
         parts = n_splits * plan.chunks
         mixes = self._gemm_output((parts, t, m), x.device)
         sqrsum = self._gemm_output((parts, t), x.device)
         if t:
-            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, plan)
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, plan, early_trigger)
         if reduce and plan.chunks > 1:
             mixes, sqrsum = self._reduce_chunks(mixes.view(n_splits, plan.chunks, t, m),
                                                 sqrsum.view(n_splits, plan.chunks, t))

@@ -124,6 +124,10 @@ MID_BLOCK_M_128_FROM: Mapping[str, int] = MappingProxyType({"mhc_pre": 512})
 # (on, to run what its gate ran); fused_post_pre slower from 8 tokens (12.8 against 11.3 at 32), off.
 PDL_EARLY_MAX_TOKENS: Mapping[str, int] = MappingProxyType({"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 128})
 FUSED_HC_POST = "fused_post_pre/hc_post"  # fused_post_pre's hc_post_wide in pdl_early_max_tokens
+# The prenorm_gemm op above op_gemm_max_tokens (TileLangBackend's GEMM on the caller's S splits, then
+# chunk_sum where it cuts them further) in pdl_early_max_tokens: not in the default table (never
+# measured there); mid_probes.TileLangPdlEarlyBaseGemm sets it, for the 4096-token copy floor.
+BASE_GEMM = "prenorm_gemm/base"
 MID_WAVES = 1.0
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
@@ -339,6 +343,8 @@ class TileLangDecode(TileLangBackend):
         h = x.shape[1] // n
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         if parts is None:
+            if self._early(t, BASE_GEMM):
+                return self._gemm(x, fn, n, h, n_splits, early_trigger=True)
             return super().prenorm_gemm(x, fn, n_splits)
         early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):

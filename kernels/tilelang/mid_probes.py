@@ -5,7 +5,8 @@ TileLangDecode."""
 
 from __future__ import annotations
 
-from mhc_kernels.tilelang.decode_backend import DECODE_GEMM_PLAN, FUSED_HC_POST, PDL_EARLY_MAX_TOKENS, TileLangDecode
+from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, FUSED_HC_POST, PDL_EARLY_MAX_TOKENS,
+                                                TileLangDecode)
 
 
 class TileLangMid(TileLangDecode):
@@ -163,3 +164,16 @@ class TileLangDecodeFloor(TileLangSinkhornRows):
     name = "tilelang-decode-floor"
     description = "our TileLang kernels, the rows Sinkhorn and the block_t 16 FMA GEMM (a benchmark probe)"
     decode_gemm_plan = _plan_with_block_t16(32)
+
+
+class TileLangPdlEarlyBaseGemm(TileLangDecode):
+    """The default's PDL early, and the prenorm_gemm op's GEMM above op_gemm_max_tokens triggering its
+    dependents right after its own wait too (at every T): in a graph of back-to-back calls the next
+    call's CTAs are then resident and waiting when this one ends, instead of launching after it. For
+    the 4096-token copy floor (85.5 % at 4096 x 4096 in the sixth session's run: 128 CTAs of 32 K
+    tiles, whose launch and first loads are a larger share than at 7168's 56 tiles). Same kernel
+    arithmetic: the same bits."""
+
+    name = "tilelang-pdl-base-gemm"
+    description = "our TileLang kernels, the prenorm_gemm op's large-T GEMM launching its dependents early (a probe)"
+    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, BASE_GEMM: 1 << 30}

@@ -186,11 +186,15 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
     return out
 
 
-def floor_probe_jobs(hidden: int) -> list[Job]:
-    """The kernels only the decode-floor probes run (mid_probes.TileLangSinkhornRows, TileLangGemmBlockT16,
-    TileLangDecodeFloor): the rows Sinkhorn's decode_pre and middle-path fused pre (with and without
-    the prefetch of PDL early) and the FMA decode GEMM at block_t 16 (with and without the early trigger)."""
+def probe_jobs(hidden: int) -> list[Job]:
+    """The kernels only the seventh session's probes run (mid_probes): the decode floor's
+    (TileLangSinkhornRows, TileLangGemmBlockT16, TileLangDecodeFloor: the rows Sinkhorn's decode_pre and
+    middle-path fused pre, with and without the prefetch of PDL early, and the FMA decode GEMM at
+    block_t 16, with and without the early trigger) and TileLangPdlEarlyBaseGemm's (the prenorm_gemm
+    op's large-T GEMM with the early trigger)."""
+    from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import decode_parts
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
     rows = {"sinkhorn_layout": "rows"}
     parts = decode_parts(N, hidden)
@@ -211,6 +215,10 @@ def floor_probe_jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},rows]", "pre_overlap.pre_big_fuse_overlap_kernel",
              (N, hidden, b), {"kept_in_shared": True, "parts": p, **rows})
             for p in (1, 2, 4, 8, 16) for b in (False, True)]
+    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+        tun = dict(TileLangBackend.op_gemm_tunables.get(block_m, {}))
+        out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
+                     (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
     return list({j[0]: j for j in out}.values())
 
 
@@ -226,13 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default="7168,4096", help="comma-separated hidden sizes")
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--floor-probes", action="store_true",
-                   help="also the kernels of the decode-floor probes (floor_probe_jobs)")
+    p.add_argument("--probes", action="store_true", help="also the kernels only the probes run (probe_jobs)")
     args = p.parse_args(argv)
     target = explicit_target("cuda", args.arch) if args.arch else device_target()
     hidden = [int(h) for h in args.hidden.split(",")]
-    if args.floor_probes:
-        result = compile_in_parallel([j for h in hidden for j in jobs(h) + floor_probe_jobs(h)], target, args.workers)
+    if args.probes:
+        result = compile_in_parallel([j for h in hidden for j in jobs(h) + probe_jobs(h)], target, args.workers)
     else:
         result = precompile(hidden, target, args.workers)
     print(json.dumps(result, indent=1))
