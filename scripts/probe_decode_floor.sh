@@ -18,8 +18,8 @@
 #               pre_big_fuse (--examples 12), 1000 stress reruns on both sides of its GEMM threshold
 # A probe becomes a default only after check and gate pass and bench shows it faster (README's rule).
 # Usage: bash scripts/probe_decode_floor.sh OUT_DIR   (STAGES="precompile check bench gate"; the caps
-# PRECOMPILE_S=140 CHECK_S=120 BENCH_S=170 GATE_S=150: the sixth session's gate took up to 230 s per
-# nightly check, so a gate alone, STAGES="precompile gate", may take GATE_S=230)
+# PRECOMPILE_S=140 CHECK_S=120 BENCH_S=170 GATE_S=150: the sixth session's gate gave each
+# nightly check 230 s, so a gate alone, STAGES="precompile gate", may take GATE_S=230)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/device_env.sh
