@@ -86,6 +86,23 @@ def test_precompile_covers_the_probes_kernels():
         for label, getter, args, kwargs in jobs:
             assert callable(precompile._getter(getter)), getter
             assert kwargs.get("sinkhorn_layout") == "rows" or kwargs.get("block_t") == 16 \
-                or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")), label
+                or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
+                or kwargs.get("parts") == N * h // 128, label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
+
+
+@pytest.mark.parametrize("hidden, tokens, default_parts, probe_parts", [(4096, 64, 64, 128), (4096, 128, 64, 128),
+                                                                        (7168, 64, 112, 224), (7168, 128, 112, 112)])
+def test_one_tile_probe_cuts_the_middle_gemm_finer(rec, hidden, tokens, default_parts, probe_parts):
+    """mid_probes.TileLangMidOneTile: the middle GEMM's K ranges down to one tile where two tiles per
+    range leave fewer CTAs than SMs; the fused pre takes the parts' count compiled in."""
+    from mhc_kernels.tilelang.mid_probes import TileLangMidOneTile
+
+    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    TileLangMidOneTile().mhc_pre(*_pre_args(tokens, hidden))
+    assert rec.names == ["prenorm_gemm", "pre_big_fuse_overlap"] * 2
+    gemm_parts = [shapes[2][0] for name, _, shapes in rec.launches if name == "prenorm_gemm"]
+    assert gemm_parts == [default_parts, probe_parts], rec.launches
+    assert [kw["parts"] for kw in _kw(rec, "pre_big_fuse_overlap")] == [default_parts, probe_parts]
+    assert "mid_min_tiles_per_part" not in TileLangDecode().provenance()

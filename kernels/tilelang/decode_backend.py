@@ -202,6 +202,11 @@ class TileLangDecode(TileLangBackend):
     mid_max_tokens = MID_MAX_TOKENS
     mid_max_tokens_by_op: Mapping[str, int] = MID_MAX_TOKENS_BY_OP  # read-only: a subclass sets its own
     mid_waves = MID_WAVES
+    # The middle GEMM's shortest K range, in 128-wide K tiles (decode.MIN_TILES_PER_PART, 2): with
+    # fewer tiles than CTAs wanted, _fewest_parts takes the most ranges this allows (at H = 4096 and 64
+    # tokens: 64 CTAs of 2 tiles on 132 SMs). The GEMM itself takes any count (its tiles per CTA are
+    # a runtime value); a probe (mid_probes.TileLangMidOneTile) sets 1.
+    mid_min_tiles_per_part = 2
     mid_block_m: int | None = None  # the GEMM's token block at every T (a probe); None: as below
     # Per op, the T from which the middle path's GEMM takes 128-token blocks (gemm.py's large-T
     # block, which gemm.block_m_for gives from 1024): MID_BLOCK_M_128_FROM, from a measurement.
@@ -239,6 +244,8 @@ class TileLangDecode(TileLangBackend):
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
+                **({"mid_min_tiles_per_part": self.mid_min_tiles_per_part}
+                   if self.mid_min_tiles_per_part != 2 else {}),
                 "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)",
                 "mid_block_m_128_from": dict(self.mid_block_m_128_from), "op_gemm_max_tokens": self.op_gemm_max_tokens,
                 "pdl_early_max_tokens": dict(self.pdl_early_max_tokens),
@@ -456,13 +463,13 @@ class TileLangDecode(TileLangBackend):
     def _fewest_parts(self, tokens: int, n: int, hidden: int, multiple_of: int, device: torch.device,
                       op: str | None = None) -> int | None:
         """The fewest K ranges, a multiple of ``multiple_of`` dividing the 128-wide K tiles with >=
-        MIN_TILES_PER_PART tiles each, that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs;
+        mid_min_tiles_per_part tiles each, that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs;
         the most allowed where none does; None where none is allowed."""
         from mhc_kernels.tilelang.backend import _sm_count
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
 
         blocks = -(-tokens // self._mid_block_m(op, tokens))
-        return _fewest_ranges(n * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, multiple_of, blocks,
+        return _fewest_ranges(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, multiple_of, blocks,
                               self.mid_waves * _sm_count(device))
 
     def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, early: bool = False,

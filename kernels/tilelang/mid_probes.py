@@ -177,3 +177,16 @@ class TileLangPdlEarlyBaseGemm(TileLangDecode):
     name = "tilelang-pdl-base-gemm"
     description = "our TileLang kernels, the prenorm_gemm op's large-T GEMM launching its dependents early (a probe)"
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, BASE_GEMM: 1 << 30}
+
+
+class TileLangMidOneTile(TileLangDecode):
+    """TileLangDecode with the middle GEMM's K ranges down to one 128-wide tile: where two tiles per
+    range cap the CTAs below a wave (H = 4096: 128 K tiles, so 64 CTAs at 64 tokens and 128 at 128
+    where 132 SMs want more; H = 7168 at 64 tokens: 112), the probe takes 128 / 256 / 224 CTAs; the
+    fused pre then adds twice the partials (one unrolled load each). For mhc_pre at H = 4096, 64-128
+    tokens (vLLM 1.16-1.35 x faster in the sixth session's probe run). Same arithmetic: the K sum cut
+    into more, shorter ranges, within the bound (decode_backend's docstring)."""
+
+    name = "tilelang-mid-one-tile"
+    description = "our TileLang kernels, the middle GEMM's K ranges down to one tile (a benchmark probe)"
+    mid_min_tiles_per_part = 1

@@ -190,10 +190,11 @@ def probe_jobs(hidden: int) -> list[Job]:
     """The kernels only the seventh session's probes run (mid_probes): the decode floor's
     (TileLangSinkhornRows, TileLangGemmBlockT16, TileLangDecodeFloor: the rows Sinkhorn's decode_pre and
     middle-path fused pre, with and without the prefetch of PDL early, and the FMA decode GEMM at
-    block_t 16, with and without the early trigger) and TileLangPdlEarlyBaseGemm's (the prenorm_gemm
-    op's large-T GEMM with the early trigger)."""
+    block_t 16, with and without the early trigger), TileLangPdlEarlyBaseGemm's (the prenorm_gemm
+    op's large-T GEMM with the early trigger) and TileLangMidOneTile's (the middle path's pre over
+    one-tile K ranges)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
-    from mhc_kernels.tilelang.decode import decode_parts
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
     rows = {"sinkhorn_layout": "rows"}
@@ -219,6 +220,12 @@ def probe_jobs(hidden: int) -> list[Job]:
         tun = dict(TileLangBackend.op_gemm_tunables.get(block_m, {}))
         out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
                      (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
+    # TileLangMidOneTile: the middle path's pre over one-tile K ranges (as many parts as K tiles)
+    one_tile = N * hidden // DECODE_BLOCK_K
+    out += [(f"pre_big_fuse_overlap[H={hidden},parts={one_tile},norm={b}{',prefetch' if pre else ''}]",
+             "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
+             {"kept_in_shared": True, "parts": one_tile, **({"prefetch_residual": True} if pre else {})})
+            for b in (False, True) for pre in (False, True)]
     return list({j[0]: j for j in out}.values())
 
 
