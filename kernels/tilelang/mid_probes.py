@@ -169,7 +169,8 @@ class TileLangDecodeFloor(TileLangSinkhornRows):
 class TileLangPdlEarlyBaseGemm(TileLangDecode):
     """The default's PDL early, and the prenorm_gemm op's GEMM above op_gemm_max_tokens triggering its
     dependents right after its own wait too (at every T): in a graph of back-to-back calls the next
-    call's CTAs are then resident and waiting when this one ends, instead of launching after it. For
+    call's grid is launched while this one runs and its CTAs take SMs as they free up (then wait for
+    this grid to finish), instead of the launch starting after it. For
     the 4096-token copy floor (85.5 % at 4096 x 4096 in the sixth session's run: 128 CTAs of 32 K
     tiles, whose launch and first loads are a larger share than at 7168's 56 tiles). Same kernel
     arithmetic: the same bits."""
