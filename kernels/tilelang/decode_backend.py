@@ -85,6 +85,7 @@ from typing import Any, Mapping
 import torch
 
 from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
+from mhc_kernels.tilelang.decode import MIN_TILES_PER_PART
 
 # The largest T on the decode kernels for the GEMM ops (mhc_pre, fused_post_pre's pre), per op where
 # another bound paid better, and the middle path's upper bound. From the H200 runs of 2026-12-04
@@ -206,7 +207,7 @@ class TileLangDecode(TileLangBackend):
     # fewer tiles than CTAs wanted, _fewest_parts takes the most ranges this allows (at H = 4096 and 64
     # tokens: 64 CTAs of 2 tiles on 132 SMs). The GEMM itself takes any count (its tiles per CTA are
     # a runtime value); a probe (mid_probes.TileLangMidOneTile) sets 1.
-    mid_min_tiles_per_part = 2
+    mid_min_tiles_per_part = MIN_TILES_PER_PART
     mid_block_m: int | None = None  # the GEMM's token block at every T (a probe); None: as below
     # Per op, the T from which the middle path's GEMM takes 128-token blocks (gemm.py's large-T
     # block, which gemm.block_m_for gives from 1024): MID_BLOCK_M_128_FROM, from a measurement.
@@ -245,7 +246,7 @@ class TileLangDecode(TileLangBackend):
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
                 **({"mid_min_tiles_per_part": self.mid_min_tiles_per_part}
-                   if self.mid_min_tiles_per_part != 2 else {}),
+                   if self.mid_min_tiles_per_part != MIN_TILES_PER_PART else {}),
                 "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)",
                 "mid_block_m_128_from": dict(self.mid_block_m_128_from), "op_gemm_max_tokens": self.op_gemm_max_tokens,
                 "pdl_early_max_tokens": dict(self.pdl_early_max_tokens),
@@ -349,10 +350,8 @@ class TileLangDecode(TileLangBackend):
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
-        if parts is None:
-            if self._early(t, BASE_GEMM):
-                return self._gemm(x, fn, n, h, n_splits, early_trigger=True)
-            return super().prenorm_gemm(x, fn, n_splits)
+        if parts is None:  # TileLangBackend's op (its _gemm), early only where BASE_GEMM says
+            return self._gemm(x, fn, n, h, n_splits, early_trigger=self._early(t, BASE_GEMM))
         early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
@@ -444,7 +443,7 @@ class TileLangDecode(TileLangBackend):
 
     def mid_parts(self, tokens: int, n: int, hidden: int, device: torch.device, op: str | None = None) -> int:
         """The middle path's K ranges: the fewest (a divisor of the 128-wide K tiles, each range >=
-        MIN_TILES_PER_PART tiles) that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs; the
+        mid_min_tiles_per_part tiles) that give ceil(T / block_m) * parts >= mid_waves * SMs CTAs; the
         most allowed where none does. H = 7168 on 132 SMs, one wave, 64-token blocks below 1024
         tokens: 112 parts at T <= 128, 56 at 256, 28 at 512 and 1024, 14 at 2048, 7 at 4096.
         ``op``: whose block size (_mid_block_m); None: gemm.block_m_for's."""

@@ -106,12 +106,14 @@ def compile_job(job: Job, target: Target) -> tuple[str, float]:
     return label, time.perf_counter() - start
 
 
-def precompile(hidden: tuple[int, ...] | list[int], target: Target, workers: int | None = None) -> dict[str, Any]:
-    """Compile every configuration for these hidden sizes, ``workers`` processes at a time (default:
-    the CPU count, at most the number of jobs). Kernels already in the disk cache load in well under
-    a second. Returns counts, seconds and failures (a failure is reported, never raised: the
+def precompile(hidden: tuple[int, ...] | list[int], target: Target, workers: int | None = None,
+               probes: bool = False) -> dict[str, Any]:
+    """Compile every configuration for these hidden sizes (with ``probes``, probe_jobs' too),
+    ``workers`` processes at a time (default: the CPU count, at most the number of jobs). Kernels
+    already in the disk cache load in well under a second. Returns counts, seconds and failures (a failure is reported, never raised: the
     benchmark then meets the same error at the kernel's first call and reports it in its row)."""
-    return compile_in_parallel([j for h in hidden for j in jobs(h)], target, workers)
+    return compile_in_parallel([j for h in hidden for j in jobs(h) + (probe_jobs(h) if probes else [])], target,
+                               workers)
 
 
 def compile_in_parallel(todo: list[Job], target: Target, workers: int | None = None) -> dict[str, Any]:
@@ -244,11 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probes", action="store_true", help="also the kernels only the probes run (probe_jobs)")
     args = p.parse_args(argv)
     target = explicit_target("cuda", args.arch) if args.arch else device_target()
-    hidden = [int(h) for h in args.hidden.split(",")]
-    if args.probes:
-        result = compile_in_parallel([j for h in hidden for j in jobs(h) + probe_jobs(h)], target, args.workers)
-    else:
-        result = precompile(hidden, target, args.workers)
+    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers, args.probes)
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
 
