@@ -141,6 +141,39 @@ def test_overlap_with_compiled_in_parts_is_bitwise_pre_big_fuse_on_the_cpu(tmp_p
                 _run_case(exe, tmp_path, hidden, norm, tokens, parts, cancel, 2 * hidden + 8192)
 
 
+@pytest.mark.parametrize("hidden,norm,parts", [(768, False, None), (768, True, 4), (2048, False, 4), (2048, True, None),
+                                               (3072, True, 1)])
+def test_one_buffer_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, parts):
+    """prefetch_next_block=False (mid_probes.TileLangMidLean: each block's residual loaded into the one
+    buffer at the top of its iteration) against pre.py's kernel: 3 blocks of 256 (columns i * 128 + c),
+    2 and 3 blocks of 1024 (8 contiguous columns per thread), dynamic and compiled-in partials."""
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    sources = [_source(lambda: pre.build_pre_big_fuse(N, hidden, norm, True), "sm_90a"),
+               _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, True, parts,
+                                                                      prefetch_next_block=False), "sm_90a")]
+    exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n"
+                                      + ("#define OV_SPLITS\n" if parts else "") + DRIVER, tmp_path)
+    for tokens in (1, 3):
+        for cancel in (False, True):
+            _run_case(exe, tmp_path, hidden, norm, tokens, parts or 4, cancel, 2 * hidden + 8192)
+
+
+@pytest.mark.parametrize("hidden", [768, 4096])
+def test_one_buffer_drops_the_second_buffer_only(hidden):
+    """The default's source is the one it always was (True spelled out changes nothing); the one-buffer
+    variant has no second buffer and keeps every residual load and the PDL markers."""
+    build = pre_overlap.build_pre_big_fuse_overlap
+    base = _source(lambda: build(N, hidden, False, True, True, 16), "sm_90a")
+    assert _source(lambda: build(N, hidden, False, True, True, 16, prefetch_next_block=True), "sm_90a") == base
+    lean = _source(lambda: build(N, hidden, False, True, True, 16, prefetch_next_block=False), "sm_90a")
+    assert "nxt" in base and "nxt" not in lean
+    assert all(m in lean for m in PDL)
+    assert lean.count("residual[") == base.count("residual["), "one load site per block kind in either"
+
+
 def _run_case(exe, tmp_path, hidden, norm, tokens, splits, cancel, smem):
     """One input draw through both kernels; ``cancel``: inputs on which the order of the k-sum and of
     the sum of squares shows in the outputs (random inputs rarely show a last-bit fp32 difference

@@ -214,8 +214,15 @@ class TileLangDecode(TileLangBackend):
     mid_block_m_128_from: Mapping[str, int] = MID_BLOCK_M_128_FROM  # read-only: a subclass sets its own
     # The middle path's fused pre with __launch_bounds__(160, n) (pre_overlap.build_pre_big_fuse_overlap's
     # min_blocks_per_sm): None, the default, leaves ptxas free (56 registers at 16-32 parts: 7 CTAs per
-    # SM, so 1024 tokens take two waves on 132 SMs). Not yet measured: a probe (mid_probes).
+    # SM, so 1024 tokens take two waves on 132 SMs). 8 (mid_probes.TileLangMidEightPerSm) was slower
+    # at every T in the sixth session's run: ptxas then spills (44 bytes at H = 4096, 48 registers).
     mid_pre_min_blocks_per_sm: int | None = None
+    # The middle path's fused pre loading each residual block into a second register buffer while it
+    # computes the one before (True, the default) or into one buffer at the top of each block (False:
+    # 40 registers instead of 56 at H = 4096 without norm, 10 CTAs per SM instead of 7, no spill;
+    # pre_overlap.build_pre_big_fuse_overlap's prefetch_next_block). A probe (mid_probes.TileLangMidLean)
+    # for pre_big_fuse at 1024 x 4096 (13.0 us against TileKernels' 8.4: the second wave).
+    mid_pre_prefetch_next_block = True
     # The prenorm_gemm op (its caller's S partials returned) on the decode path's GEMM (up to the decode
     # threshold: decode_parts K ranges) or the middle path's (mid_parts, rounded to a multiple of S),
     # then chunk_sum adding each split's parts back in order (the parts nest in the caller's splits,
@@ -254,7 +261,8 @@ class TileLangDecode(TileLangBackend):
                 **({"decode_gemm_plan": [list(row) for row in self.decode_gemm_plan]}
                    if self.decode_gemm_plan != DECODE_GEMM_PLAN else {}),
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
-                   if self.mid_pre_min_blocks_per_sm else {})}
+                   if self.mid_pre_min_blocks_per_sm else {}),
+                **({"mid_pre_prefetch_next_block": False} if not self.mid_pre_prefetch_next_block else {})}
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
@@ -429,12 +437,15 @@ class TileLangDecode(TileLangBackend):
         blocks = self.mid_pre_min_blocks_per_sm
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
-                    + (f",sinkhorn={self.sinkhorn_layout}]" if self.sinkhorn_layout != "lanes" else "]"))
+                    + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
+                    + (",one_buffer]" if not self.mid_pre_prefetch_next_block else "]"))
         kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
         if prefetch:
             kwargs["prefetch_residual"] = True
         if self.sinkhorn_layout != "lanes":
             kwargs["sinkhorn_layout"] = self.sinkhorn_layout
+        if not self.mid_pre_prefetch_next_block:
+            kwargs["prefetch_next_block"] = False
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

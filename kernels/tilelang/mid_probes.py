@@ -5,8 +5,8 @@ TileLangDecode."""
 
 from __future__ import annotations
 
-from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, FUSED_HC_POST, PDL_EARLY_MAX_TOKENS,
-                                                TileLangDecode)
+from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DECODE_MAX_TOKENS_BY_OP, FUSED_HC_POST,
+                                                PDL_EARLY_MAX_TOKENS, TileLangDecode)
 
 
 class TileLangMid(TileLangDecode):
@@ -191,3 +191,31 @@ class TileLangMidOneTile(TileLangDecode):
     name = "tilelang-mid-one-tile"
     description = "our TileLang kernels, the middle GEMM's K ranges down to one tile (a benchmark probe)"
     mid_min_tiles_per_part = 1
+
+
+class TileLangMidLean(TileLangDecode):
+    """TileLangDecode with the middle path's fused pre on one residual buffer (mid_pre_prefetch_next_block
+    False): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a, no spill), so 10 CTAs
+    per SM instead of 7 and 1024 tokens in one wave of 1320 places instead of two of 924. For
+    pre_big_fuse at 1024 x 4096 (13.0 us against TileKernels' 8.4 in the sixth session; at 512
+    tokens, one wave either way, 6.3 against 6.0) and mhc_pre's pre there. A CTA keeps its place until
+    warp 0's Sinkhorn ends, so its collapse losing the overlap of one block's loads with the next
+    block's arithmetic may cost less than the wave it saves: only a GPU run can say. Bitwise the same
+    outputs (the same arithmetic)."""
+
+    name = "tilelang-mid-lean"
+    description = "our TileLang kernels, the middle path's pre on one residual buffer (a benchmark probe)"
+    mid_pre_prefetch_next_block = False
+
+
+class TileLangPostPerToken(TileLangDecode):
+    """TileLangDecode with hc_post (and fused_post_pre's hc_post) on post.py's kernel above 256 tokens:
+    one CTA per token walking H in 1024-column blocks, SGLang's shape at that size, instead of
+    hc_post_wide's CTA per (1024 columns, token). For hc_post at 512 x 4096, where the inputs and output
+    (38 MB) stay in the H200's L2 across graph replays and SGLang's kernel took 6.5 us against ours
+    7.1 (sixth session); fused_post_pre at 512-1024 x 4096 (vLLM 1.04-1.05 x). The same per-element
+    arithmetic (post.post_block_macro in both): bitwise the same output."""
+
+    name = "tilelang-post-per-token"
+    description = "our TileLang kernels, hc_post one CTA per token above 256 tokens (a benchmark probe)"
+    decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "hc_post": 256}

@@ -56,7 +56,8 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
 
 def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
                                parts: int | None = None, min_blocks_per_sm: int | None = None,
-                               prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
+                               prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
+                               prefetch_next_block: bool = True):
     """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
     GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
     loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
@@ -73,7 +74,16 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     before this kernel triggers only after its own wait). The same values: bitwise the same.
 
     ``sinkhorn_layout``: sinkhorn.py's "lanes" (default) or "rows" for warp 0's Sinkhorn, bitwise the
-    same results."""
+    same results.
+
+    ``prefetch_next_block`` (default True): the collapse threads load block hb + 1 of the residual into
+    a second register buffer before computing block hb. False (TileLangDecode.mid_pre_prefetch_next_block,
+    a probe until a GPU run says it pays): one buffer, each block's loads at the top of its own
+    iteration. Why: the register count sets how many CTAs an SM holds, and a CTA holds its place
+    until warp 0's Sinkhorn ends, however early its collapse is done. For sm_90a (ptxas -v, nvcc
+    13.0) at H = 4096 without norm: 56 registers with the second buffer (7 CTAs per SM: 924 places
+    on 132 SMs, so 1024 tokens take a second wave), 40 without (10 per SM, 1320 places); with norm
+    79 against 56. The same arithmetic in the same order: bitwise the same outputs."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -138,7 +148,8 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
             logits = T.alloc_shared((mixes,), "float32")
             pre = T.alloc_shared((n,), "float32")
             res = T.alloc_local((n * slots,), "bfloat16")
-            nxt = T.alloc_local((n * slots,), "bfloat16")
+            if prefetch_next_block:
+                nxt = T.alloc_local((n * slots,), "bfloat16")
             out = T.alloc_local((slots,), "bfloat16")
             if with_norm:
                 red_buf = T.alloc_shared((COLLAPSE_THREADS,), "float32")
@@ -189,7 +200,15 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     for i in T.unroll(slots):
                         sq_cols[i] = 0.0
                 for hb in blocks(nblk):
-                    if hb + 1 < nblk:  # the next block's loads go out before this block's arithmetic
+                    if not prefetch_next_block and hb > 0:  # this block's loads, into the one buffer
+                        for k in T.unroll(n):
+                            if contiguous:
+                                for i in T.vectorized(slots):
+                                    res[k * slots + i] = residual[t, k, hb * h_blk + column(c, i)]
+                            else:
+                                for i in T.unroll(slots):
+                                    res[k * slots + i] = residual[t, k, hb * h_blk + column(c, i)]
+                    if prefetch_next_block and hb + 1 < nblk:  # the next block's loads before this block's arithmetic
                         for k in T.unroll(n):
                             if contiguous:
                                 for i in T.vectorized(slots):
@@ -213,7 +232,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     elif c < h_blk:
                         for i in T.unroll(slots):
                             layer_input[t, hb * h_blk + column(c, i)] = out[i]
-                    if hb + 1 < nblk:
+                    if prefetch_next_block and hb + 1 < nblk:
                         for j in T.unroll(n * slots):
                             res[j] = nxt[j]
                 if with_norm:
@@ -253,7 +272,8 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 
 def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
                                 parts: int | None = None, min_blocks_per_sm: int | None = None,
-                                prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
+                                prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
+                                prefetch_next_block: bool = True):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
     CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
@@ -262,9 +282,13 @@ def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Ta
     key = (n, hidden, with_norm, kept_in_shared) + (() if parts is None else (("parts", parts),)) \
         + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),)) \
         + (("prefetch_residual",) if prefetch_residual else ()) \
-        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ())
-    layout = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
+        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ()) \
+        + (() if prefetch_next_block else ("one_buffer",))
+    # the options off their defaults only: the defaults' cache keys and build calls stay as they were
+    options = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
+    if not prefetch_next_block:
+        options["prefetch_next_block"] = False
     return compile_cached("pre_big_fuse_overlap", key,
                           lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
-                                                             min_blocks_per_sm, prefetch_residual, **layout),
+                                                             min_blocks_per_sm, prefetch_residual, **options),
                           target)

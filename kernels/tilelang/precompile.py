@@ -193,8 +193,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     (TileLangSinkhornRows, TileLangGemmBlockT16, TileLangDecodeFloor: the rows Sinkhorn's decode_pre and
     middle-path fused pre, with and without the prefetch of PDL early, and the FMA decode GEMM at
     block_t 16, with and without the early trigger), TileLangPdlEarlyBaseGemm's (the prenorm_gemm
-    op's large-T GEMM with the early trigger) and TileLangMidOneTile's (the middle path's pre over
-    one-tile K ranges)."""
+    op's large-T GEMM with the early trigger), TileLangMidOneTile's (the middle path's pre over
+    one-tile K ranges) and TileLangMidLean's (the middle path's pre on one residual buffer)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -228,6 +228,15 @@ def probe_jobs(hidden: int) -> list[Job]:
              "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
              {"kept_in_shared": True, "parts": one_tile, **({"prefetch_residual": True} if pre else {})})
             for b in (False, True) for pre in (False, True)]
+    # TileLangMidLean: the middle path's pre on one residual buffer, at every count it takes (with the
+    # prefetch of PDL early where mhc_pre uses it) and on pre_big_fuse's caller splits
+    lean = {"kept_in_shared": True, "prefetch_next_block": False}
+    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}{',prefetch' if pre else ''},one_buffer]",
+             "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
+             {**lean, "parts": p, **({"prefetch_residual": True} if pre else {})})
+            for p in _mid_part_counts(hidden) for b in (False, True) for pre in (False, True)]
+    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},one_buffer]", "pre_overlap.pre_big_fuse_overlap_kernel",
+             (N, hidden, b), {**lean, "parts": p}) for p in (1, 2, 4, 8, 16) for b in (False, True)]
     return list({j[0]: j for j in out}.values())
 
 

@@ -1,0 +1,88 @@
+"""mid_probes.TileLangMidLean: the middle path's fused pre on one residual buffer (pre_overlap.py's
+prefetch_next_block=False). Which launches carry the option, recorded as in test_tilelang_decode.py
+(nothing computed); that the default carries none of it; its own cache key; precompile covers it. The
+kernel's bitwise equality is tests/test_tilelang_pre_overlap.py's (test_one_buffer_*)."""
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import pre_overlap
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangMidLean
+from test_tilelang_decode import MIXES, _pre_args, rec  # noqa: F401  (rec is a fixture)
+
+N = 4
+
+
+def _overlap_keywords(rec):
+    return [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "pre_big_fuse_overlap"]
+
+
+@pytest.mark.parametrize("hidden", [4096, 7168])
+@pytest.mark.parametrize("tokens", [64, 256, 1024])
+def test_lean_probe_runs_one_buffer_in_mhc_pre(rec, hidden, tokens):
+    TileLangMidLean().mhc_pre(*_pre_args(tokens, hidden))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    lean, default = _overlap_keywords(rec)
+    assert lean.get("prefetch_next_block") is False and "prefetch_next_block" not in default, rec.keywords
+    assert {k: v for k, v in lean.items() if k != "prefetch_next_block"} == default, "nothing else changes"
+
+
+def test_lean_probe_in_pre_big_fuse_on_the_callers_partials(rec):
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(1024, 4096)
+    for backend in (TileLangMidLean(), TileLangDecode()):
+        backend.pre_big_fuse(torch.zeros(16, 1024, MIXES), torch.zeros(16, 1024), scale, base, residual, nw, *eps)
+    lean, default = _overlap_keywords(rec)
+    assert lean["parts"] == default["parts"] == 16
+    assert lean.get("prefetch_next_block") is False and "prefetch_next_block" not in default
+    assert TileLangMidLean().provenance()["mid_pre_prefetch_next_block"] is False
+    assert "mid_pre_prefetch_next_block" not in TileLangDecode().provenance()
+
+
+def test_decode_counts_stay_on_decode_pre(rec):
+    """At <= 32 tokens the probe runs decode_pre as the default does: the option is the middle path's."""
+    TileLangMidLean().mhc_pre(*_pre_args(16, 7168))
+    assert "pre_big_fuse_overlap" not in rec.names and "decode_pre" in rec.names
+
+
+def test_one_buffer_has_its_own_cache_key(monkeypatch):
+    keys = []
+    monkeypatch.setattr(pre_overlap, "compile_cached", lambda name, key, build, target: keys.append(key))
+    pre_overlap.pre_big_fuse_overlap_kernel(N, 4096, False, None, parts=16)
+    pre_overlap.pre_big_fuse_overlap_kernel(N, 4096, False, None, parts=16, prefetch_next_block=False)
+    assert keys == [(N, 4096, False, True, ("parts", 16)), (N, 4096, False, True, ("parts", 16), "one_buffer")]
+
+
+def test_precompile_covers_the_lean_probe(rec):
+    """Every count the middle path takes on 132 SMs (rec's), and the benchmark's S = 16."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.decode_backend import MID_MAX_TOKENS
+
+    for hidden in (4096, 7168):
+        jobs = {label: kwargs for label, _, _, kwargs in precompile.probe_jobs(hidden)}
+        parts = {TileLangDecode().mid_parts(t, N, hidden, torch.device("cpu"), "mhc_pre")
+                 for t in (64, 128, 256, 512, 1024, 2048, MID_MAX_TOKENS)}
+        for p in parts | {16}:
+            for norm in (False, True):
+                label = f"pre_big_fuse_overlap[H={hidden},parts={p},norm={norm},one_buffer]"
+                assert jobs[label]["prefetch_next_block"] is False, label
+
+
+@pytest.mark.parametrize("tokens, kernel", [(256, "hc_post_wide"), (257, "hc_post"), (1024, "hc_post"),
+                                            (4096, "hc_post")])
+def test_post_per_token_probe_takes_post_py_above_256_tokens(rec, tokens, kernel):
+    """mid_probes.TileLangPostPerToken: hc_post, and fused_post_pre's hc_post, on post.py's kernel
+    (a CTA per token) above 256 tokens; the default keeps hc_post_wide to 4096."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPostPerToken
+
+    x = torch.zeros(tokens, 4096, dtype=torch.bfloat16)
+    residual = torch.zeros(tokens, N, 4096, dtype=torch.bfloat16)
+    mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
+    TileLangPostPerToken().hc_post(x, residual, *mixes)
+    TileLangDecode().hc_post(x, residual, *mixes)
+    assert rec.names == [kernel, "hc_post_wide"], rec.names
+    rec.launches.clear()
+    rec.keywords.clear()
+    _, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, 4096)
+    TileLangPostPerToken().fused_post_pre(x, residual, *mixes, fn, scale, base, nw, *eps, n_splits)
+    assert rec.names[0] == kernel, rec.names
