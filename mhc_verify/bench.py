@@ -10,6 +10,10 @@ both by default (mhc_verify/timing.py says how). It counts the bytes the op must
 (every input read once, every output written once, contract shapes) and reports GB/s and the ratio
 to the device-to-device copy bandwidth measured at the start of the same run. Small token counts fit
 in L2 and are launch-bound; the ratio is meaningful where the working set exceeds L2 (tens of MB).
+There (from BenchConfig.copy_beside_min_bytes, 128 MiB) each point also times a copy of its own bytes
+just before its backends, the way its rows are timed, and reports the ratio to that copy too: two
+eager runs in a row of the same kernel at 65 536 tokens differed by up to 8 % on an H200 (results/gpu/
+2026-12-04-h200-engines-6, call 4), which a copy timed at the start of the run cannot see.
 The gemm ops take the split count an engine would pick (enough CTAs for every SM, each split a whole
 number of 64-wide K tiles); the table says which.
 
@@ -120,6 +124,10 @@ class BenchConfig:
     mode: str = "both"
     graph_max_tokens: int | None = None
     n_sms: int | None = None  # default: the device's
+    # points whose op moves at least this many bytes get a copy of the same bytes timed beside them
+    # (BenchRow.copy_beside_gbps): above L2 (50 MB on an H100 / H200), where the ratio means DRAM;
+    # 128 MiB takes in the prenorm_gemm op at 4096 x 4096 (issue 16's 90 % floor)
+    copy_beside_min_bytes: int = 128 << 20
 
 
 def _row_for(op: str, name: str, t: int, h: int, s: int, nbytes: int, graph: GraphTiming | None,
@@ -180,6 +188,7 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                 inputs, params = make_inputs(op, t, h, s, device)
                 nbytes = op_bytes(op, inputs, t, h, s)
                 sizes = dim_sizes(t, N, h, s)
+                beside = _copy_beside(nbytes, t, config, progress) if nbytes >= config.copy_beside_min_bytes else None
                 for name, backend in live.items():
                     if op not in backend.implements():
                         continue
@@ -188,6 +197,7 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                         add(BenchRow(op, name, t, h, s, None, 0, None, None, f"n/a: {why}"))
                         continue
                     row = _measure(backend, name, spec, op, inputs, params, t, h, s, nbytes, copy_gbps, config, progress)
+                    row.copy_beside_gbps = beside
                     add(row)
                     if row.note.startswith("FAILED") and (lost := device_lost(backend)):
                         # a fault is sticky for the process: every later row would fail and blame the
@@ -199,6 +209,31 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
     prov = {name: (info.backend.provenance() if info.available and info.backend else {"unavailable": info.reason})
             for name, info in infos.items()}  # after the run: compile counts and engine calls are in it
     return copy_gbps, prov
+
+
+def _copy_beside(nbytes: int, tokens: int, config: BenchConfig, progress: Callable[[str], None]) -> float | None:
+    """GB/s of a device-to-device copy moving ``nbytes`` (half read, half written), timed as this
+    point's rows are: replayed from a CUDA graph where they are (no launch gaps), else eagerly. None
+    (said in the log) where it cannot be allocated: the rows then keep only the run's copy ratio."""
+    graphed = config.mode in ("both", "graph") and (config.graph_max_tokens is None or tokens <= config.graph_max_tokens)
+    try:
+        src = torch.empty(nbytes // 2, dtype=torch.uint8, device=config.device).fill_(1)
+        dst = torch.empty_like(src)
+        timing = (config.timer.graph if graphed else config.timer.eager)(lambda: dst.copy_(src), tokens)
+    except torch.OutOfMemoryError:
+        progress(f"copy beside {nbytes / 1e9:.1f} GB: not measured (out of memory)")
+        return None
+    finally:
+        src = dst = None
+        if config.device.type == "cuda":
+            torch.cuda.empty_cache()
+    if timing.us is None:  # a copy is always capturable; a timer that says otherwise is reported
+        progress(f"copy beside {nbytes / 1e9:.1f} GB: not measured ({getattr(timing, 'not_capturable', '')})")
+        return None
+    gbps = 2 * (nbytes // 2) / (timing.us * 1e-6) / 1e9
+    progress(f"copy beside {nbytes / 1e9:.2f} GB ({'graph' if graphed else 'eager'}): {timing.us:.1f} us, "
+             f"{gbps:.0f} GB/s")
+    return gbps
 
 
 def direct_call(backend, spec, inputs: dict, params: dict) -> Callable[[], Any]:

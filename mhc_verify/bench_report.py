@@ -40,6 +40,14 @@ class BenchRow:
     graph_calls: int = 0
     graph_lo_us: float | None = None  # the fastest and the slowest graph replay, per call
     graph_hi_us: float | None = None
+    # a device-to-device copy of the op's byte count, timed as the eager rows are and just before this
+    # point's backends (GB/s; rows whose bytes are below BenchConfig.copy_beside_min_bytes have none)
+    copy_beside_gbps: float | None = None
+
+    @property
+    def of_copy_beside(self) -> float | None:
+        """GB/s against the copy timed beside it: the same statistic, the same moment, the same bytes."""
+        return self.gbps / self.copy_beside_gbps if self.gbps and self.copy_beside_gbps else None
 
 
 def per_call_us(graph_us: float | None, eager_us: float | None) -> float | None:
@@ -149,6 +157,10 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
               "included); host = host time to issue one eager call. **bold** = fastest at that T. "
               "GB/s (of copy) counts every input read once and every output written once; below ~4096 tokens "
               "the working set fits in L2 and launch latency dominates: read the ratio at >= 4096 tokens. "
+              "Where the op moves at least the run's copy-beside threshold, a second ratio: against a "
+              "device-to-device copy of the same bytes timed just before that point's backends and as its "
+              "rows are (graph replay or eager, the median; the run's copy bandwidth above is the best of 20 "
+              "single copies), so a GPU running slower for a while (clocks, heat) moves both sides. "
               "A 'no' verdict says where it lies within the replays' ranges (our fastest graph replay no "
               "slower than the winner's slowest); bench.json keeps every row's range.", ""]
     backends = list(dict.fromkeys(r.backend for r in rows))
@@ -178,8 +190,11 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
                     if best.get((op, t, h), ("",))[0] == b:
                         head = f"**{head}**"
                     detail = f"{_fmt(r.graph_us)} / {_fmt(r.eager_us)} / {_fmt(r.host_us)}"
-                    ratio = f", {r.gbps:.0f} GB/s ({r.of_copy:.0%})" if r.gbps is not None and r.of_copy is not None \
+                    ratio = f", {r.gbps:.0f} GB/s ({r.of_copy:.0%}" if r.gbps is not None and r.of_copy is not None \
                         and math.isfinite(r.of_copy) else ""
+                    if ratio:
+                        beside = r.of_copy_beside
+                        ratio += f"; {beside:.1%} of the copy beside)" if beside is not None else ")"
                     note = f"; {r.note[:48]}" if r.note else ""
                     cells.append(f"{head} ({detail}{ratio}{note})")
                 lines.append(f"| {t} | {s_used} | " + " | ".join(cells) + f" | {ours_verdict(rows, op, t, h, ours)} |")

@@ -340,3 +340,51 @@ def test_a_benchmark_renders_again_from_its_bench_json(tmp_path):
     assert "yes: tilelang-decode" in md and "rendered again: python -m mhc_verify.bench_report" in md
     assert "- command: bench ..." in md  # the run's own provenance is kept
     assert main([str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("graph_max_tokens, copy_us, torch_us", [(None, 5.0, 4.0), (2, 15.0, 14.0)])
+def test_large_points_get_a_copy_of_the_same_bytes_timed_beside_them(tmp_path, fake_timer, monkeypatch,
+                                                                     graph_max_tokens, copy_us, torch_us):
+    """Above copy_beside_min_bytes each point times a copy of its bytes before its backends, as its
+    rows are timed: graph-replayed (FakeTimer: 5 us) or, above graph_max_tokens, eagerly (15 us); every
+    row of the point keeps that GB/s and the table shows the ratio beside the run's. Below the
+    threshold: none, and no copy."""
+    copies = []
+    fake_timer.on_call = lambda timer, kind, tokens: copies.append((kind, tokens)) if timer.backend == "copy" else None
+    real = bench._copy_beside
+
+    def copy_beside(*args):
+        before, fake_timer.backend = fake_timer.backend, "copy"
+        try:
+            return real(*args)
+        finally:
+            fake_timer.backend = before
+
+    monkeypatch.setattr(bench, "_copy_beside", copy_beside)
+    big = bench.op_bytes("hc_post", bench.make_inputs("hc_post", 4, 64, 1, torch.device("cpu"))[0], 4, 64, 1)
+    config = bench.BenchConfig(timer=fake_timer, device=torch.device("cpu"), n_sms=8, copy_beside_min_bytes=big,
+                               graph_max_tokens=graph_max_tokens)
+    bench.run_and_write(tmp_path, [SPEC["tilelang"], "torch"], ("hc_post",), (1, 4), (64,), config, {},
+                        copy_gbps=1.0, progress=lambda s: None)
+    rows = {(r.backend, r.T): r for r in read_rows(tmp_path / "bench.jsonl")}
+    assert copies == [("graph" if graph_max_tokens is None else "eager", 4)], "one copy, above the threshold only"
+    want = 2 * (big // 2) / (copy_us * 1e-6) / 1e9
+    assert rows[("torch", 4)].copy_beside_gbps == pytest.approx(want)
+    assert rows[("tilelang", 4)].copy_beside_gbps == pytest.approx(want)
+    assert rows[("torch", 1)].copy_beside_gbps is None and rows[("torch", 1)].of_copy_beside is None
+    assert rows[("torch", 4)].us == torch_us
+    ratio = copy_us / torch_us * big / (2 * (big // 2))
+    assert rows[("torch", 4)].of_copy_beside == pytest.approx(ratio)
+    md = (tmp_path / "bench.md").read_text()
+    assert f"{ratio:.1%} of the copy beside" in md
+    assert md.count("of the copy beside)") == 2
+
+
+def test_rows_written_before_the_copy_beside_existed_still_read(tmp_path):
+    from dataclasses import asdict
+
+    old = asdict(BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, None, None))
+    del old["copy_beside_gbps"]
+    (tmp_path / "bench.jsonl").write_text(json.dumps({"header": {}}) + "\n" + json.dumps({"row": old}) + "\n")
+    (row,) = read_rows(tmp_path / "bench.jsonl")
+    assert row.copy_beside_gbps is None and row.of_copy_beside is None
