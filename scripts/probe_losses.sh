@@ -13,6 +13,9 @@
 #                            1.05-1.28 x faster)
 #   tilelang-pdl-base-gemm   its large-T GEMM launching its dependents early (the 4096 x 4096 copy floor)
 #   tilelang-post-per-token  hc_post a CTA per token above 256 tokens (512 x 4096: SGLang 1.09 x)
+#   tilelang-pdl-fused-pre / -post  PDL early in fused_post_pre's pre / its hc_post alone (PDL early in
+#                            both slowed it from 8 tokens in the sixth session: which one; and its pre
+#                            alone may gain as mhc_pre did: fused_post_pre at 64-1024 x 4096, vLLM 1.04 x)
 # Stages (each under its own timeout; STAGES picks some; an env variable per cap):
 #   precompile  (PRECOMPILE_S=120) our kernels and the probes', 16 processes; beside it, once the
 #               defaults' kernels are in the cache, (PROFILE_S=80) scripts/debug/profile_ops.py at H =
@@ -24,7 +27,7 @@
 #               default, run to run, graph replay)
 #   bench       (BENCH_S=300 in all) graph-replayed, H = 7168 and 4096, four runs side by side with
 #               the rivals at those points: decode (T = 1, 16, 32), middle (64 .. 4096), the
-#               prenorm_gemm op (64 .. 4096), hc_post (256 .. 4096)
+#               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096)
 # A probe becomes a default only when its check passes and the bench shows it faster; one that changes
 # the sums (decode-floor's GEMM, one-tile, waves) also needs its gate (scripts/gate_and_bench.sh).
 # Usage: bash scripts/probe_losses.sh OUT_DIR   (STAGES="precompile check bench")
@@ -75,18 +78,19 @@ fi
 if [[ " $STAGES " == *" bench "* ]]; then
   stage bench
   bench_start=$(date +%s)
-  bench decode 70 --backend tilelang --backend "$P:TileLangSinkhornRows" --backend "$P:TileLangDecodeFloor" \
+  bench decode 60 --backend tilelang --backend "$P:TileLangSinkhornRows" --backend "$P:TileLangDecodeFloor" \
     --backend vllm-tilelang --backend tile_kernels --op mhc_pre --op fused_post_pre --op pre_big_fuse \
     --tokens 1,16,32 --ours tilelang --ours tilelang-sinkhorn-rows --ours tilelang-decode-floor
-  bench middle 130 --backend tilelang --backend "$P:TileLangMidLean" --backend "$P:TileLangMidOneTile" \
+  bench middle 120 --backend tilelang --backend "$P:TileLangMidLean" --backend "$P:TileLangMidOneTile" \
     --backend "$P:TileLangSinkhornRows" --backend vllm-tilelang --backend tile_kernels \
     --op mhc_pre --op fused_post_pre --op pre_big_fuse --tokens 64,128,256,512,1024,4096 \
     --ours tilelang --ours tilelang-mid-lean --ours tilelang-mid-one-tile --ours tilelang-sinkhorn-rows
-  bench gemm 50 --backend tilelang --backend "$P:TileLangGemmOpWaveCost" --backend "$P:TileLangPdlEarlyBaseGemm" \
+  bench gemm 45 --backend tilelang --backend "$P:TileLangGemmOpWaveCost" --backend "$P:TileLangPdlEarlyBaseGemm" \
     --backend vllm-deepgemm --op prenorm_gemm --tokens 64,128,256,512,1024,4096 \
     --ours tilelang --ours tilelang-gemm-op-waves --ours tilelang-pdl-base-gemm
-  bench post 50 --backend tilelang --backend "$P:TileLangPostPerToken" --backend sglang-tilelang \
-    --backend vllm-tilelang --op hc_post --op fused_post_pre --tokens 256,512,1024,4096 \
-    --ours tilelang --ours tilelang-post-per-token
+  bench post 75 --backend tilelang --backend "$P:TileLangPostPerToken" --backend "$P:TileLangPdlEarlyFusedPre" \
+    --backend "$P:TileLangPdlEarlyFusedPost" --backend sglang-tilelang --backend vllm-tilelang \
+    --op hc_post --op fused_post_pre --tokens 64,128,256,512,1024,4096 \
+    --ours tilelang --ours tilelang-post-per-token --ours tilelang-pdl-fused-pre --ours tilelang-pdl-fused-post
 fi
 stage done
