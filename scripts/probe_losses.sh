@@ -9,6 +9,7 @@
 #   tilelang-mid-lean        the middle path's pre on one residual buffer: 10 CTAs per SM instead of 7
 #                            (pre_big_fuse at 1024 x 4096: 13.0 us against TileKernels' 8.4)
 #   tilelang-mid-one-tile    the middle GEMM's K ranges down to one tile (mhc_pre at 64-128 x 4096)
+#   tilelang-mid-waves       the middle GEMM's K ranges by wave cost (mhc_pre at 256-1024 x 4096)
 #   tilelang-gemm-op-waves   the prenorm_gemm op's middle GEMM by wave cost (256-512 tokens, DeepGEMM
 #                            1.05-1.28 x faster)
 #   tilelang-pdl-base-gemm   its large-T GEMM launching its dependents early (the 4096 x 4096 copy floor)
@@ -26,7 +27,8 @@
 #               probe_bitwise_check.py for tilelang-mid-lean and tilelang-post-per-token (bitwise the
 #               default, run to run, graph replay)
 #   bench       (BENCH_S=300 in all) graph-replayed, H = 7168 and 4096, four runs side by side with
-#               the rivals at those points: decode (T = 1, 16, 32), middle (64 .. 4096), the
+#               the rivals at those points: decode (T = 1, 16, 32), middle (mhc_pre and pre_big_fuse,
+#               64 .. 4096; fused_post_pre takes mhc_pre's pre path), the
 #               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096)
 # A probe becomes a default only when its check passes and the bench shows it faster; one that changes
 # the sums (decode-floor's GEMM, one-tile, waves) also needs its gate (scripts/gate_and_bench.sh).
@@ -82,9 +84,10 @@ if [[ " $STAGES " == *" bench "* ]]; then
     --backend vllm-tilelang --backend tile_kernels --op mhc_pre --op fused_post_pre --op pre_big_fuse \
     --tokens 1,16,32 --ours tilelang --ours tilelang-sinkhorn-rows --ours tilelang-decode-floor
   bench middle 120 --backend tilelang --backend "$P:TileLangMidLean" --backend "$P:TileLangMidOneTile" \
-    --backend "$P:TileLangSinkhornRows" --backend vllm-tilelang --backend tile_kernels \
-    --op mhc_pre --op fused_post_pre --op pre_big_fuse --tokens 64,128,256,512,1024,4096 \
-    --ours tilelang --ours tilelang-mid-lean --ours tilelang-mid-one-tile --ours tilelang-sinkhorn-rows
+    --backend "$P:TileLangMidWaveCost" --backend "$P:TileLangSinkhornRows" --backend vllm-tilelang \
+    --backend tile_kernels --op mhc_pre --op pre_big_fuse --tokens 64,128,256,512,1024,4096 \
+    --ours tilelang --ours tilelang-mid-lean --ours tilelang-mid-one-tile --ours tilelang-mid-waves \
+    --ours tilelang-sinkhorn-rows
   bench gemm 45 --backend tilelang --backend "$P:TileLangGemmOpWaveCost" --backend "$P:TileLangPdlEarlyBaseGemm" \
     --backend vllm-deepgemm --op prenorm_gemm --tokens 64,128,256,512,1024,4096 \
     --ours tilelang --ours tilelang-gemm-op-waves --ours tilelang-pdl-base-gemm

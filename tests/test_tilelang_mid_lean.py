@@ -86,3 +86,21 @@ def test_post_per_token_probe_takes_post_py_above_256_tokens(rec, tokens, kernel
     _, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, 4096)
     TileLangPostPerToken().fused_post_pre(x, residual, *mixes, fn, scale, base, nw, *eps, n_splits)
     assert rec.names[0] == kernel, rec.names
+
+
+def test_mid_wave_cost_probe_picks_the_least_loaded_busiest_sm(rec):
+    """mid_probes.TileLangMidWaveCost on 132 SMs (rec's): mhc_pre's K ranges at H = 7168 / 4096; the
+    default's beside; the launches take the probe's count."""
+    from mhc_kernels.tilelang.mid_probes import TileLangMidWaveCost, wave_cost_parts
+
+    cpu = torch.device("cpu")
+    probe, default = TileLangMidWaveCost(), TileLangDecode()
+    counts = {(h, t): (probe.mid_parts(t, N, h, cpu, "mhc_pre"), default.mid_parts(t, N, h, cpu, "mhc_pre"))
+              for h in (7168, 4096) for t in (64, 256, 512, 1024)}
+    assert counts[(7168, 256)] == (32, 56) and counts[(7168, 512)] == (32, 56)  # 512: 128-token blocks
+    assert counts[(4096, 256)] == (32, 64) and counts[(7168, 1024)] == (16, 28)
+    assert counts[(7168, 64)] == (112, 112), "one block of 64 tokens: as many ranges as the tiles allow either way"
+    assert wave_cost_parts(224, 2, 16, 4, 132) == 32 and wave_cost_parts(3, 2, 2, 1, 132) is None
+    probe.mhc_pre(*_pre_args(256, 7168))
+    assert [shapes[2][0] for name, _, shapes in rec.launches if name == "prenorm_gemm"] == [32]
+    assert [kw["parts"] for kw in _overlap_keywords(rec)] == [32]
