@@ -28,7 +28,7 @@ import traceback
 
 import torch
 
-from decode_variants_check import _call, report, same_bits, say  # scripts/debug, beside this file
+from decode_variants_check import report, same_bits, say  # scripts/debug, beside this file
 from mhc_reference.contract import get_op
 from mhc_verify.bench import direct_call, make_inputs, op_splits
 from mhc_kernels import BUILTIN_BACKENDS
@@ -49,9 +49,17 @@ def spread_logits(inputs: dict) -> dict:
     return out
 
 
-def check_case(probe, against, op: str, h: int, t: int, norm: bool, n_sms: int, reruns: int) -> int:
+def _call(backend, op: str, inputs: dict, params: dict):
+    out = direct_call(backend, get_op(op), inputs, params)()
+    if inputs and next(iter(inputs.values())).is_cuda:
+        torch.cuda.synchronize()
+    return out
+
+
+def check_case(probe, against, op: str, h: int, t: int, norm: bool, n_sms: int, reruns: int,
+               device: torch.device) -> int:
     failed = 0
-    inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), torch.device("cuda"), norm=norm)
+    inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device, norm=norm)
     families = [("bench", inputs)] + ([("spread", spread_logits(inputs))] if "hc_base" in inputs else [])
     for family, ins in families:
         what = f"{op:<14} H={h} T={t:<5} norm={norm!s:<5} {family:<6}"
@@ -60,8 +68,9 @@ def check_case(probe, against, op: str, h: int, t: int, norm: bool, n_sms: int, 
         again = [same_bits(_call(probe, op, ins, params), got) for _ in range(reruns)]
         failed += not report(all(again), f"{what} {probe.name} {reruns} reruns == its first call "
                                          f"({again.count(False)} differ)")
-        graphed = graph_replay_once(direct_call(probe, get_op(op), ins, params))
-        failed += not report(same_bits(graphed, got), f"{what} {probe.name} graph replay == eager")
+        if device.type == "cuda":
+            graphed = graph_replay_once(direct_call(probe, get_op(op), ins, params))
+            failed += not report(same_bits(graphed, got), f"{what} {probe.name} graph replay == eager")
     return failed
 
 
@@ -73,21 +82,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tokens", default=",".join(map(str, TOKENS)))
     p.add_argument("--hidden", default=",".join(map(str, HIDDEN)))
     p.add_argument("--reruns", type=int, default=3)
+    p.add_argument("--device", default="cuda", help="cuda; cpu only to try the script on CPU backends (no graphs)")
     args = p.parse_args(argv)
-    if not torch.cuda.is_available():
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
         say("needs a GPU")
         return 2
     wall = time.perf_counter()
-    n_sms = torch.cuda.get_device_properties(0).multi_processor_count
+    n_sms = torch.cuda.get_device_properties(0).multi_processor_count if device.type == "cuda" else 8
     probe, against = (_load(BUILTIN_BACKENDS.get(spec, spec)) for spec in (args.probe, args.against))
-    say(f"{torch.cuda.get_device_name()} ({n_sms} SMs): {probe.name} against {against.name}")
+    gpu = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
+    say(f"{gpu} ({n_sms} SMs): {probe.name} against {against.name}")
     failed = 0
     for op in args.op.split(","):
         for h in map(int, args.hidden.split(",")):
             for t in map(int, args.tokens.split(",")):
                 for norm in ((False, True) if op == "mhc_pre" else (False,)):
                     try:
-                        failed += check_case(probe, against, op, h, t, norm, n_sms, args.reruns)
+                        failed += check_case(probe, against, op, h, t, norm, n_sms, args.reruns, device)
                     except Exception as e:  # noqa: BLE001 - reported, the other cases go on
                         failed += 1
                         say(f"FAIL {op} H={h} T={t} norm={norm}: {type(e).__name__}: {e}")
