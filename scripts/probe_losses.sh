@@ -29,11 +29,12 @@
 #               against '/' on every significand, the rows layout bitwise the default on every op);
 #               probe_bitwise_check.py for tilelang-mid-lean and tilelang-post-per-token (bitwise the
 #               default, run to run, graph replay)
-#   bench       (BENCH_S=320 in all) graph-replayed up to 4096 tokens, H = 7168 and 4096, five runs,
+#   bench       (BENCH_S=320 in all) graph-replayed, H = 7168 and 4096, five runs,
 #               the probes side by side with the rivals at their points: decode (T = 1, 16, 32), middle
 #               (mhc_pre and pre_big_fuse, 64 .. 4096; fused_post_pre takes mhc_pre's pre path), the
 #               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096), and mhc_pre and
-#               fused_post_pre at 65 536 tokens (eager, the copy of the same bytes timed beside)
+#               fused_post_pre at 65 536 x 7168 (eager and graph-replayed, the copy of the same bytes
+#               timed beside)
 # A probe becomes a default only when its check passes and the bench shows it faster; one that changes
 # the sums (decode-floor's GEMM, one-tile, waves) also needs its gate (scripts/gate_and_bench.sh).
 # Usage: bash scripts/probe_losses.sh OUT_DIR   (STAGES="precompile check bench")
@@ -54,8 +55,7 @@ bench() {  # name cap args...: one graph-replayed run into $out/bench-NAME, neve
   (( room < cap )) && cap=$room
   if (( cap < 20 )); then echo "skipped bench-$name: the stage's time is spent" | tee -a "$out/timeline.txt"; return; fi
   echo "   $(date -u +%T) bench-$name (cap $cap s)" >> "$out/timeline.txt"
-  timeout -k 15 "$cap" python3 -m mhc_verify.bench "$@" --hidden 7168,4096 --mode graph --graph-max-tokens 4096 \
-    --precompile off \
+  timeout -k 15 "$cap" python3 -m mhc_verify.bench "$@" ${HIDDEN:---hidden 7168,4096} ${MODE:---mode graph} --precompile off \
     --out "$out/bench-$name" --force 2>&1 | quiet > "$out/bench-$name.log"
 }
 if [[ " $STAGES " == *" precompile "* ]]; then
@@ -100,7 +100,9 @@ if [[ " $STAGES " == *" bench "* ]]; then
     --backend "$P:TileLangPdlEarlyFusedPost" --backend sglang-tilelang --backend vllm-tilelang \
     --op hc_post --op fused_post_pre --tokens 64,128,256,512,1024,4096 \
     --ours tilelang --ours tilelang-post-per-token --ours tilelang-pdl-fused-pre --ours tilelang-pdl-fused-post
-  bench large 30 --backend tilelang --backend "$P:TileLangChunked" --op mhc_pre --op fused_post_pre --tokens 65536 \
+  # both: eager (what a prefill pays, host launches included: the chunks are 128 launches of each
+  # kernel) and graph-replayed (the GPU's time alone)
+  MODE="--mode both" HIDDEN="--hidden 7168" bench large 30 --backend tilelang --backend "$P:TileLangChunked" --op mhc_pre --op fused_post_pre --tokens 65536 \
     --ours tilelang --ours tilelang-chunked
 fi
 stage done
