@@ -30,8 +30,10 @@ def shipped_rocm_config(candidate_env: dict[str, str] | None = None, server_env:
     """dsv4-pro-rocm.yaml as shipped (task, lm_eval, backends, evidence, gate), with the fake engine
     as the server command."""
     cfg = load_config(ROOT / "eval_configs" / "gsm8k" / "dsv4-pro-rocm.yaml")
+    # idle timeout: lm-eval builds the 1319 20-shot prompts (~19 s on 2 idle cores) before its first
+    # request; beside an xdist worker compiling kernels that took over 60 s and the engine had left
     command = ("{python}", str(FAKE_ENGINE), "--data-dir", "{data_dir}", "--port", "{port}",
-               "--served-model-name", "{model}", "--max-lifetime-s", "300", "--idle-timeout-s", "60")
+               "--served-model-name", "{model}", "--max-lifetime-s", "300", "--idle-timeout-s", "240")
     server = dataclasses.replace(cfg.server, command=command, port=0, startup_timeout_s=60, shutdown_timeout_s=15,
                                  env={**cfg.server.env, **(server_env or {})})
     backends = dict(cfg.backends)

@@ -29,6 +29,7 @@ import traceback
 import torch
 
 from decode_variants_check import _call, graph_us, report, same_bits, say  # scripts/debug, beside this file
+from probe_bitwise_check import spread_logits
 from mhc_kernels.tilelang._build import compile_cached, device_target
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from mhc_kernels.tilelang.mid_probes import TileLangDecodeFloor, TileLangGemmBlockT16, TileLangSinkhornRows
@@ -95,22 +96,13 @@ def check_division() -> int:
     return failed
 
 
-def _spread_logits(inputs: dict) -> dict:
-    """The comb logits over about +-100: hc_base's comb entries scaled by 60 (exp(v - max) underflows)."""
-    out = dict(inputs)
-    base = inputs["hc_base"].clone()
-    base[8:] = base[8:] * 60
-    out["hc_base"] = base
-    return out
-
-
 def check_ops(h: int, t: int, n_sms: int) -> int:
     failed = 0
     dev = torch.device("cuda")
     for op in OPS:
         for norm in ((False, True) if op == "mhc_pre" else (False,)):
             inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), dev, norm=norm)
-            for family, ins in (("bench", inputs), ("spread", _spread_logits(inputs))):
+            for family, ins in (("bench", inputs), ("spread", spread_logits(inputs))):
                 for new, old in (("sinkhorn-rows", "tilelang"), ("decode-floor", "gemm-bt16")):
                     got = _call(BACKENDS[new](), op, ins, params)
                     want = _call(BACKENDS[old](), op, ins, params)
