@@ -141,18 +141,21 @@ def test_overlap_with_compiled_in_parts_is_bitwise_pre_big_fuse_on_the_cpu(tmp_p
                 _run_case(exe, tmp_path, hidden, norm, tokens, parts, cancel, 2 * hidden + 8192)
 
 
-@pytest.mark.parametrize("hidden,norm,parts", [(768, False, None), (768, True, 4), (2048, False, 4), (2048, True, None),
-                                               (3072, True, 1)])
-def test_one_buffer_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, parts):
+@pytest.mark.parametrize("hidden,norm,parts,prefetch", [(768, False, None, False), (768, True, 4, False),
+                                                        (2048, False, 4, False), (2048, True, None, False),
+                                                        (3072, True, 1, False), (3072, False, 4, True)])
+def test_one_buffer_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, parts, prefetch):
     """prefetch_next_block=False (mid_probes.TileLangMidLean: each block's residual loaded into the one
     buffer at the top of its iteration) against pre.py's kernel: 3 blocks of 256 (columns i * 128 + c),
-    2 and 3 blocks of 1024 (8 contiguous columns per thread), dynamic and compiled-in partials."""
+    2 and 3 blocks of 1024 (8 contiguous columns per thread), dynamic and compiled-in partials, and with
+    block 0 loaded before the PDL wait (prefetch_residual, as inside mhc_pre with PDL early)."""
     import cuda_on_cpu
 
     if not cuda_on_cpu.available():
         pytest.skip("no g++ for the CPU emulation")
     sources = [_source(lambda: pre.build_pre_big_fuse(N, hidden, norm, True), "sm_90a"),
                _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, True, parts,
+                                                                      prefetch_residual=prefetch,
                                                                       prefetch_next_block=False), "sm_90a")]
     exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n"
                                       + ("#define OV_SPLITS\n" if parts else "") + DRIVER, tmp_path)
