@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every probe aimed at a point where ours still loses (issue 16; the sixth session's list in
-# results/gpu/2026-12-04-h200-engines-6/README.md), in one GPU call of at most 9.7 minutes (the caps
-# below add up to 580 s). The probes (kernels/tilelang/mid_probes.py) were built on the CPU in the
+# results/gpu/2026-12-04-h200-engines-6/README.md), in one GPU call of at most 9.2 minutes (the caps
+# below add up to 550 s). The probes (kernels/tilelang/mid_probes.py) were built on the CPU in the
 # seventh and eighth sessions and have never run on a GPU:
 #   tilelang-sinkhorn-rows   the warp Sinkhorn a lane per row (sinkhorn.py): bitwise the default's, a
 #                            shorter chain (mhc_pre's 8 us floor at 16-32 tokens)
@@ -14,9 +14,6 @@
 #                            1.05-1.28 x faster)
 #   tilelang-pdl-base-gemm   its large-T GEMM launching its dependents early (the 4096 x 4096 copy floor)
 #   tilelang-post-per-token  hc_post a CTA per token above 256 tokens (512 x 4096: SGLang 1.09 x)
-#   tilelang-chunked         mhc_pre and fused_post_pre above 4096 tokens in 512-token chunks on the
-#                            middle path, a chunk's residual still in L2 for its second read (the
-#                            stretch: mhc_pre in one pass over DRAM, >= 80 % of copy; 55 % today)
 #   tilelang-pdl-fused-pre / -post  PDL early in fused_post_pre's pre / its hc_post alone (PDL early in
 #                            both slowed it from 8 tokens in the sixth session: which one; and its pre
 #                            alone may gain as mhc_pre did: fused_post_pre at 64-1024 x 4096, vLLM 1.04 x)
@@ -29,12 +26,10 @@
 #               against '/' on every significand, the rows layout bitwise the default on every op);
 #               probe_bitwise_check.py for tilelang-mid-lean and tilelang-post-per-token (bitwise the
 #               default, run to run, graph replay)
-#   bench       (BENCH_S=320 in all) graph-replayed, H = 7168 and 4096, five runs,
+#   bench       (BENCH_S=290 in all) graph-replayed, H = 7168 and 4096, four runs,
 #               the probes side by side with the rivals at their points: decode (T = 1, 16, 32), middle
 #               (mhc_pre and pre_big_fuse, 64 .. 4096; fused_post_pre takes mhc_pre's pre path), the
-#               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096), and mhc_pre and
-#               fused_post_pre at 65 536 x 7168 (eager and graph-replayed, the copy of the same bytes
-#               timed beside)
+#               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096)
 # A probe becomes a default only when its check passes and the bench shows it faster; one that changes
 # the sums (decode-floor's GEMM, one-tile, waves) also needs its gate (scripts/gate_and_bench.sh).
 # Usage: bash scripts/probe_losses.sh OUT_DIR   (STAGES="precompile check bench")
@@ -48,14 +43,14 @@ STAGES=${STAGES:-precompile check bench}
 P=mhc_kernels.tilelang.mid_probes
 quiet() { grep -v ':INFO\]\|Warning: T.vectorized'; }
 stage() { echo "== $(date -u +%T) $1" | tee -a "$out/timeline.txt"; }
-left() { echo $(( ${BENCH_S:-320} - $(date +%s) + bench_start )); }
+left() { echo $(( ${BENCH_S:-290} - $(date +%s) + bench_start )); }
 bench() {  # name cap args...: one graph-replayed run into $out/bench-NAME, never past the stage's cap
   local name=$1 cap=$2; shift 2
   local room; room=$(left)
   (( room < cap )) && cap=$room
   if (( cap < 20 )); then echo "skipped bench-$name: the stage's time is spent" | tee -a "$out/timeline.txt"; return; fi
   echo "   $(date -u +%T) bench-$name (cap $cap s)" >> "$out/timeline.txt"
-  timeout -k 15 "$cap" python3 -m mhc_verify.bench "$@" ${HIDDEN:---hidden 7168,4096} ${MODE:---mode graph} --precompile off \
+  timeout -k 15 "$cap" python3 -m mhc_verify.bench "$@" --hidden 7168,4096 --mode graph --precompile off \
     --out "$out/bench-$name" --force 2>&1 | quiet > "$out/bench-$name.log"
 }
 if [[ " $STAGES " == *" precompile "* ]]; then
@@ -100,9 +95,5 @@ if [[ " $STAGES " == *" bench "* ]]; then
     --backend "$P:TileLangPdlEarlyFusedPost" --backend sglang-tilelang --backend vllm-tilelang \
     --op hc_post --op fused_post_pre --tokens 64,128,256,512,1024,4096 \
     --ours tilelang --ours tilelang-post-per-token --ours tilelang-pdl-fused-pre --ours tilelang-pdl-fused-post
-  # both: eager (what a prefill pays, host launches included: the chunks are 128 launches of each
-  # kernel) and graph-replayed (the GPU's time alone)
-  MODE="--mode both" HIDDEN="--hidden 7168" bench large 30 --backend tilelang --backend "$P:TileLangChunked" --op mhc_pre --op fused_post_pre --tokens 65536 \
-    --ours tilelang --ours tilelang-chunked
 fi
 stage done

@@ -155,12 +155,6 @@ def _fewest_ranges(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, 
     return next((p for p in allowed if blocks * p >= want), allowed[-1])
 
 
-def _pre_outputs(t: int, n: int, h: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """New (post_mix [T, n], comb_mix [T, n, n], layer_input [T, H]) for the fused pre to write."""
-    return (torch.empty(t, n, dtype=torch.float32, device=device), torch.empty(t, n, n, dtype=torch.float32, device=device),
-            torch.empty(t, h, dtype=torch.bfloat16, device=device))
-
-
 class TileLangDecode(TileLangBackend):
     """TileLangBackend with the decode path and the middle path (module docstring): ``tilelang``."""
 
@@ -246,12 +240,6 @@ class TileLangDecode(TileLangBackend):
     # half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
     # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster.
     sinkhorn_layout = "lanes"
-    # Above mid_max_tokens, mhc_pre and fused_post_pre over row chunks of chunk_tokens tokens, each on
-    # the middle path (fused_post_pre: its hc_post, then its pre, chunk by chunk), so the residual a
-    # chunk's GEMM reads is still in L2 when its pre reads it: one pass over DRAM where the default
-    # makes two (mhc_pre at 65 536 tokens: 55 % of copy). 0 (default): off. A probe
-    # (mid_probes.TileLangChunked) until a GPU run says it pays.
-    chunk_tokens = 0
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
@@ -274,8 +262,7 @@ class TileLangDecode(TileLangBackend):
                    if self.decode_gemm_plan != DECODE_GEMM_PLAN else {}),
                 **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
                    if self.mid_pre_min_blocks_per_sm else {}),
-                **({"mid_pre_prefetch_next_block": False} if not self.mid_pre_prefetch_next_block else {}),
-                **({"chunk_tokens": self.chunk_tokens} if self.chunk_tokens else {})}
+                **({"mid_pre_prefetch_next_block": False} if not self.mid_pre_prefetch_next_block else {})}
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
@@ -386,17 +373,14 @@ class TileLangDecode(TileLangBackend):
     def hc_post(self, x, residual, post_mix, comb_mix):
         return self._hc_post(x, residual, post_mix, comb_mix, self._early(residual.shape[0], "hc_post"))
 
-    def _hc_post(self, x, residual, post_mix, comb_mix, early: bool, out: torch.Tensor | None = None):
-        """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
-        ``out``: a [T, n, H] tensor to write into (hc_post_wide's range only: the chunked path's)."""
+    def _hc_post(self, x, residual, post_mix, comb_mix, early: bool):
+        """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens)."""
         t, n, h = residual.shape
         if not self._decode(t, "hc_post"):
-            if out is not None:
-                raise ValueError(f"_hc_post writes into out on hc_post_wide's range only, not at T={t}")
             return super().hc_post(x, residual, post_mix, comb_mix)
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
-        out = torch.empty_like(residual) if out is None else out
+        out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
         kwargs = {"early_trigger": True} if early else {}
         if h_blk is None:
@@ -437,17 +421,17 @@ class TileLangDecode(TileLangBackend):
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def _overlap_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch: bool = False,
-                     out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
+                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch: bool = False):
         """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in. ``prefetch``: its
         residual block 0 loaded before the PDL wait (only where the kernel before it is our GEMM with
-        the early trigger: inside mhc_pre, pdl_early_max_tokens). ``out``: (post [T, n], comb [T, n, n],
-        layer_input [T, H]) to write into (the chunked path's row slices), else new tensors."""
+        the early trigger: inside mhc_pre, pdl_early_max_tokens)."""
         from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
 
         t, n, h = residual.shape
         parts = mixes.shape[0]
-        post, comb, layer_input = out if out is not None else _pre_outputs(t, n, h, residual.device)
+        post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
+        comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
+        layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         with_norm = norm_weight is not None
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
@@ -554,9 +538,6 @@ class TileLangDecode(TileLangBackend):
         early and the pre behind it prefetches where pdl_early_max_tokens[op] says, the middle GEMM's
         token block is _mid_block_m(op, T)."""
         t, n, h = residual.shape
-        if self._chunked(t):
-            return self._chunked_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                                     hc_post_mult_value, sinkhorn_repeat, norm_eps, op)
         early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
             parts = self.mid_parts(t, n, h, residual.device, op)
@@ -571,36 +552,6 @@ class TileLangDecode(TileLangBackend):
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
                                 token_major=token_major, prefetch=early)
-
-    def _chunked(self, tokens: int) -> bool:
-        """Whether mhc_pre / fused_post_pre run the chunked path at T (chunk_tokens; above mid_max_tokens)."""
-        return bool(self.chunk_tokens) and tokens > max(self.mid_max_tokens, self.chunk_tokens)
-
-    def _chunks(self, tokens: int) -> list[tuple[int, int]]:
-        return [(c, min(tokens, c + self.chunk_tokens)) for c in range(0, tokens, self.chunk_tokens)]
-
-    def _chunked_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                     hc_post_mult_value, sinkhorn_repeat, norm_eps, op: str):
-        """mhc_pre over row chunks of chunk_tokens tokens, each the middle path (its GEMM, then the
-        fused pre) writing its rows of the outputs, so that the chunk's residual the GEMM has just read
-        is still in L2 when the pre reads it again."""
-        t, n, h = residual.shape
-        out = _pre_outputs(t, n, h, residual.device)
-        self._count(f"chunked[{self.chunk_tokens}]")
-        for c0, c1 in self._chunks(t):
-            self._chunk_pre(residual[c0:c1], fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                            hc_post_mult_value, sinkhorn_repeat, norm_eps, op, tuple(o[c0:c1] for o in out))
-        return out[0].unsqueeze(-1), out[1], out[2]
-
-    def _chunk_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                   hc_post_mult_value, sinkhorn_repeat, norm_eps, op: str, out) -> None:
-        """One chunk of the chunked path: the middle path's GEMM and fused pre on these rows."""
-        t, n, h = residual.shape
-        early = self._early(t, op)
-        parts = self.mid_parts(t, n, h, residual.device, op)
-        mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op)
-        self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
-                          hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early, out=out)
 
     def hc_head(self, residual, fn, hc_scale, hc_base, rms_eps, hc_eps):
         t, n, h = residual.shape
@@ -638,19 +589,6 @@ class TileLangDecode(TileLangBackend):
         tokens: hc_post_wide, decode_gemm, decode_pre [, decode_norm]), with entries of its own in
         pdl_early_max_tokens: "fused_post_pre" for its pre (GEMM and consumer), FUSED_HC_POST for its
         hc_post_wide (apart, to find which of the two made the op slower with PDL early)."""
-        t, n, h = residual.shape
-        if self._chunked(t):  # hc_post then the pre, chunk by chunk: the new residual read again from L2
-            new_residual = torch.empty_like(residual)
-            out = _pre_outputs(t, n, h, residual.device)
-            self._count(f"chunked[{self.chunk_tokens}]")
-            for c0, c1 in self._chunks(t):
-                rows = slice(c0, c1)
-                self._hc_post(x[rows], residual[rows], post_mix[rows], comb_mix[rows],
-                              self._early(c1 - c0, FUSED_HC_POST), out=new_residual[rows])
-                self._chunk_pre(new_residual[rows], fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
-                                hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, "fused_post_pre",
-                                tuple(o[rows] for o in out))
-            return new_residual, out[0].unsqueeze(-1), out[1], out[2]
         new_residual = self._hc_post(x, residual, post_mix, comb_mix, self._early(residual.shape[0], FUSED_HC_POST))
         post, comb, layer_input = self._mhc_pre(new_residual, fn, hc_scale, hc_base, norm_weight, rms_eps,
                                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,

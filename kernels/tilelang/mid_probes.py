@@ -246,16 +246,3 @@ class TileLangPostPerToken(TileLangDecode):
     name = "tilelang-post-per-token"
     description = "our TileLang kernels, hc_post one CTA per token above 256 tokens (a benchmark probe)"
     decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "hc_post": 256}
-
-
-class TileLangChunked(TileLangDecode):
-    """TileLangDecode with mhc_pre and fused_post_pre above 4096 tokens over chunks of 512 tokens, each on
-    the middle path (fused_post_pre: its hc_post, then its pre, chunk by chunk; chunk_tokens): a chunk's
-    residual (29 MB at H = 7168) is still in the 50 MB L2 when its pre reads it after its GEMM, so DRAM
-    sees one pass where the default makes two (mhc_pre at 65 536 x 7168: 2.85 ms, 55 % of copy; issue
-    16's stretch asks >= 80 %). The middle path's own sums (its K ranges at 512 tokens), within the bound;
-    the cost: the middle GEMM at 512 tokens is not at copy speed (the prenorm_gemm op: 62 % there)."""
-
-    name = "tilelang-chunked"
-    description = "our TileLang kernels, mhc_pre / fused_post_pre above 4096 tokens in 512-token chunks (a probe)"
-    chunk_tokens = 512
