@@ -57,7 +57,7 @@ if [[ " $STAGES " == *" precompile "* ]]; then
   stage precompile
   ( timeout -k 10 "${PRECOMPILE_S:-110}" python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 --probes \
       > "$out/precompile.log" 2>&1 ) &
-  ( sleep 40  # the defaults' kernels come first in the job list
+  ( sleep "${PROFILE_DELAY_S:-40}"  # the defaults' kernels come first in the job list
     timeout -k 10 "${PROFILE_S:-70}" python3 scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang \
       --op mhc_pre --op fused_post_pre --tokens 16,32,64,128,256,512,1024 --hidden 4096 \
       --out "$out/profile-H4096.md" 2>&1 | quiet > "$out/profile.log" ) &

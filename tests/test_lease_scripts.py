@@ -1,0 +1,87 @@
+"""The one-call GPU scripts (scripts/probe_losses.sh, scripts/gate_and_bench.sh) run with a stub
+``python3`` on PATH that logs its arguments: every stage runs the commands it should, into OUT, each
+report passing --force; a stage that has spent its time skips what is left and says so. A slip here
+would otherwise first show on a lent GPU, where each call is a third of the session's device time."""
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUB = """#!/bin/bash
+echo "python3 $*" >> "$STUB_LOG"
+case "$*" in -c*) echo "${STUB_NAME:-tilelang}";; esac
+sleep "${STUB_SLEEP:-0}"
+"""
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+
+
+def _run(tmp_path: Path, script: str, **env: str) -> tuple[list[str], str]:
+    stub_dir = tmp_path / "stub"
+    stub_dir.mkdir(exist_ok=True)
+    stub = stub_dir / "python3"
+    stub.write_text(STUB)
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "calls.log"
+    log.unlink(missing_ok=True)
+    out = tmp_path / "out"
+    full_env = {**os.environ, "PATH": f"{stub_dir}:{os.environ['PATH']}", "STUB_LOG": str(log), **env}
+    subprocess.run(["bash", str(ROOT / "scripts" / script), str(out)], env=full_env, check=True, timeout=120,
+                   capture_output=True)
+    return log.read_text().splitlines(), (out / "timeline.txt").read_text()
+
+
+def test_probe_losses_runs_every_stage_into_out(tmp_path):
+    calls, timeline = _run(tmp_path, "probe_losses.sh", PROFILE_DELAY_S="0")
+    out = tmp_path / "out"
+    assert calls[0].startswith("python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 --probes")
+    assert any("scripts/debug/profile_ops.py" in c and f"{out}/profile-H4096.md" in c for c in calls)
+    checks = [c for c in calls if "sinkhorn_rows_check.py" in c or "probe_bitwise_check.py" in c]
+    assert [c.split("--probe ")[1].split()[0] if "--probe" in c else "rows" for c in checks] == [
+        "rows", "mhc_kernels.tilelang.mid_probes:TileLangMidLean", "mhc_kernels.tilelang.mid_probes:TileLangPostPerToken"]
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [c.split("--out ")[1].split()[0] for c in benches] == [f"{out}/bench-{n}" for n in
+                                                                  ("decode", "middle", "gemm", "post")]
+    assert all("--force" in c and "--mode graph" in c and "--precompile off" in c for c in benches)
+    for probe in ("TileLangSinkhornRows", "TileLangDecodeFloor", "TileLangMidLean", "TileLangMidOneTile",
+                  "TileLangMidWaveCost", "TileLangGemmOpWaveCost", "TileLangPdlEarlyBaseGemm", "TileLangPostPerToken",
+                  "TileLangPdlEarlyFusedPre", "TileLangPdlEarlyFusedPost"):
+        assert any(f"mid_probes:{probe}" in c for c in benches), probe
+    assert "skipped" not in timeline and timeline.rstrip().endswith("done")
+
+
+def test_probe_losses_skips_what_its_bench_time_cannot_hold(tmp_path):
+    # 25 s for the stage, 4 s a run: decode (cap 25), middle (cap about 21), then less than 20 s left
+    calls, timeline = _run(tmp_path, "probe_losses.sh", STAGES="bench", BENCH_S="25", STUB_SLEEP="4")
+    assert [c.split("--out ")[1].split()[0].rsplit("-", 1)[1] for c in calls] == ["decode", "middle"]
+    assert "bench-decode (cap 25 s)" in timeline
+    assert "skipped bench-gemm" in timeline and "skipped bench-post" in timeline
+
+
+def test_gate_and_bench_gates_a_probe_and_benches_it_beside_ours(tmp_path):
+    calls, timeline = _run(tmp_path, "gate_and_bench.sh", BACKEND="mhc_kernels.tilelang.mid_probes:TileLangMidLean",
+                           STUB_NAME="tilelang-mid-lean", GATE_OPS="mhc_pre pre_big_fuse",
+                           STRESS="mhc_pre:512,1024 pre_big_fuse:1024")
+    out = tmp_path / "out"
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    assert [c.split("--out ")[1].split()[0] for c in stress] == [f"{out}/stress/mhc_pre_512-1024",
+                                                                 f"{out}/stress/pre_big_fuse_1024"]
+    assert all("--reruns 1000" in c and "--cuda-graph" in c for c in stress)
+    checks = sorted(c for c in calls if "mhc_verify check" in c)
+    assert len(checks) == 2 and all("--require-backend tilelang-mid-lean" in c and "--force" in c for c in checks)
+    assert any("mhc_verify merge" in c and "--force" in c for c in calls)
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangMidLean" in bench
+    assert "--ours tilelang --ours tilelang-mid-lean" in bench and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert "gate ops: mhc_pre pre_big_fuse" in timeline
+
+
+def test_gate_and_bench_of_the_default_names_it_once(tmp_path):
+    calls, _ = _run(tmp_path, "gate_and_bench.sh", STAGES="bench")
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert bench.count("--backend tilelang ") == 1 and bench.count("--ours") == 1
