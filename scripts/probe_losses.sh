@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Every probe aimed at a point where ours still loses (issue 16; the sixth session's list in
 # results/gpu/2026-12-04-h200-engines-6/README.md), in one GPU call of at most 9.2 minutes (the caps
-# below add up to 550 s). The probes (kernels/tilelang/mid_probes.py) were built on the CPU in the
+# below add up to 555 s). The probes (kernels/tilelang/mid_probes.py) were built on the CPU in the
 # seventh and eighth sessions and have never run on a GPU:
 #   tilelang-sinkhorn-rows   the warp Sinkhorn a lane per row (sinkhorn.py): bitwise the default's, a
 #                            shorter chain (mhc_pre's 8 us floor at 16-32 tokens)
 #   tilelang-decode-floor    that, and the FMA decode GEMM at 16 tokens per CTA for 9-32 tokens
+#   tilelang-decode-floor-tm that, with token-major partials (each token's 112 contiguous: hc_head's
+#                            layout, which took it from 5.38 to 4.63 us at 32 tokens)
 #   tilelang-mid-lean        the middle path's pre on one residual buffer: 10 CTAs per SM instead of 7
 #                            (pre_big_fuse at 1024 x 4096: 13.0 us against TileKernels' 8.4)
 #   tilelang-mid-one-tile    the middle GEMM's K ranges down to one tile (mhc_pre at 64-128 x 4096)
@@ -25,8 +27,9 @@
 #   check       (CHECK_S=150 in all) sinkhorn_rows_check.py --no-timing (the written-out division
 #               against '/' on every significand, the rows layout bitwise the default on every op);
 #               probe_bitwise_check.py for tilelang-mid-lean and tilelang-post-per-token (bitwise the
-#               default, run to run, graph replay)
-#   bench       (BENCH_S=290 in all) graph-replayed, H = 7168 and 4096, four runs,
+#               default, run to run, graph replay) and for tilelang-decode-floor-tm (bitwise
+#               tilelang-decode-floor, whose GEMM it shares)
+#   bench       (BENCH_S=295 in all) graph-replayed, H = 7168 and 4096, four runs,
 #               the probes side by side with the rivals at their points: decode (T = 1, 16, 32), middle
 #               (mhc_pre and pre_big_fuse, 64 .. 4096; fused_post_pre takes mhc_pre's pre path), the
 #               prenorm_gemm op (64 .. 4096), hc_post and fused_post_pre (64 .. 4096)
@@ -43,7 +46,7 @@ STAGES=${STAGES:-precompile check bench}
 P=mhc_kernels.tilelang.mid_probes
 quiet() { grep -v ':INFO\]\|Warning: T.vectorized'; }
 stage() { echo "== $(date -u +%T) $1" | tee -a "$out/timeline.txt"; }
-left() { echo $(( ${BENCH_S:-290} - $(date +%s) + bench_start )); }
+left() { echo $(( ${BENCH_S:-295} - $(date +%s) + bench_start )); }
 bench() {  # name cap args...: one graph-replayed run into $out/bench-NAME, never past the stage's cap
   local name=$1 cap=$2; shift 2
   local room; room=$(left)
@@ -69,20 +72,25 @@ if [[ " $STAGES " == *" check "* ]]; then
   timeout -k 10 "${ROWS_CHECK_S:-90}" python3 scripts/debug/sinkhorn_rows_check.py --no-timing 2>&1 | quiet \
     > "$out/check-rows.log"
   room=$(( ${CHECK_S:-150} - $(date +%s) + check_start ))
-  timeout -k 10 $(( room * 2 / 3 > 10 ? room * 2 / 3 : 10 )) python3 scripts/debug/probe_bitwise_check.py \
+  timeout -k 10 $(( room / 2 > 10 ? room / 2 : 10 )) python3 scripts/debug/probe_bitwise_check.py \
     --probe "$P:TileLangMidLean" --tokens 64,512,1024,4096 2>&1 | quiet > "$out/check-lean.log"
   room=$(( ${CHECK_S:-150} - $(date +%s) + check_start ))
-  timeout -k 10 $(( room > 10 ? room : 10 )) python3 scripts/debug/probe_bitwise_check.py \
+  timeout -k 10 $(( room / 2 > 10 ? room / 2 : 10 )) python3 scripts/debug/probe_bitwise_check.py \
     --probe "$P:TileLangPostPerToken" --op hc_post,fused_post_pre --tokens 257,512,1024,4096 2>&1 | quiet \
     > "$out/check-post.log"
+  room=$(( ${CHECK_S:-150} - $(date +%s) + check_start ))
+  timeout -k 10 $(( room > 10 ? room : 10 )) python3 scripts/debug/probe_bitwise_check.py \
+    --probe "$P:TileLangDecodeFloorTokenMajor" --against "$P:TileLangDecodeFloor" --op mhc_pre,fused_post_pre \
+    --tokens 1,8,9,16,32 2>&1 | quiet > "$out/check-floor-tm.log"
   grep -h "ALL OK\|FAILED$" "$out"/check-*.log | tee -a "$out/timeline.txt"
 fi
 if [[ " $STAGES " == *" bench "* ]]; then
   stage bench
   bench_start=$(date +%s)
-  bench decode 55 --backend tilelang --backend "$P:TileLangSinkhornRows" --backend "$P:TileLangDecodeFloor" \
-    --backend vllm-tilelang --backend tile_kernels --op mhc_pre --op fused_post_pre --op pre_big_fuse \
-    --tokens 1,16,32 --ours tilelang --ours tilelang-sinkhorn-rows --ours tilelang-decode-floor
+  bench decode 60 --backend tilelang --backend "$P:TileLangSinkhornRows" --backend "$P:TileLangDecodeFloor" \
+    --backend "$P:TileLangDecodeFloorTokenMajor" --backend vllm-tilelang --backend tile_kernels \
+    --op mhc_pre --op fused_post_pre --op pre_big_fuse --tokens 1,16,32 --ours tilelang \
+    --ours tilelang-sinkhorn-rows --ours tilelang-decode-floor --ours tilelang-decode-floor-tm
   bench middle 120 --backend tilelang --backend "$P:TileLangMidLean" --backend "$P:TileLangMidOneTile" \
     --backend "$P:TileLangMidWaveCost" --backend "$P:TileLangSinkhornRows" --backend vllm-tilelang \
     --backend tile_kernels --op mhc_pre --op pre_big_fuse --tokens 64,128,256,512,1024,4096 \

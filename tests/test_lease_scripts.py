@@ -43,12 +43,14 @@ def test_probe_losses_runs_every_stage_into_out(tmp_path):
     assert any("scripts/debug/profile_ops.py" in c and f"{out}/profile-H4096.md" in c for c in calls)
     checks = [c for c in calls if "sinkhorn_rows_check.py" in c or "probe_bitwise_check.py" in c]
     assert [c.split("--probe ")[1].split()[0] if "--probe" in c else "rows" for c in checks] == [
-        "rows", "mhc_kernels.tilelang.mid_probes:TileLangMidLean", "mhc_kernels.tilelang.mid_probes:TileLangPostPerToken"]
+        "rows", "mhc_kernels.tilelang.mid_probes:TileLangMidLean", "mhc_kernels.tilelang.mid_probes:TileLangPostPerToken",
+        "mhc_kernels.tilelang.mid_probes:TileLangDecodeFloorTokenMajor"]
+    assert "--against mhc_kernels.tilelang.mid_probes:TileLangDecodeFloor " in checks[-1]
     benches = [c for c in calls if "-m mhc_verify.bench" in c]
     assert [c.split("--out ")[1].split()[0] for c in benches] == [f"{out}/bench-{n}" for n in
                                                                   ("decode", "middle", "gemm", "post")]
     assert all("--force" in c and "--mode graph" in c and "--precompile off" in c for c in benches)
-    for probe in ("TileLangSinkhornRows", "TileLangDecodeFloor", "TileLangMidLean", "TileLangMidOneTile",
+    for probe in ("TileLangSinkhornRows", "TileLangDecodeFloor", "TileLangDecodeFloorTokenMajor", "TileLangMidLean", "TileLangMidOneTile",
                   "TileLangMidWaveCost", "TileLangGemmOpWaveCost", "TileLangPdlEarlyBaseGemm", "TileLangPostPerToken",
                   "TileLangPdlEarlyFusedPre", "TileLangPdlEarlyFusedPost"):
         assert any(f"mid_probes:{probe}" in c for c in benches), probe

@@ -87,7 +87,8 @@ def test_precompile_covers_the_probes_kernels():
             assert callable(precompile._getter(getter)), getter
             assert kwargs.get("sinkhorn_layout") == "rows" or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
-                or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False, label
+                or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
+                or kwargs.get("token_major"), label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
 
@@ -106,3 +107,23 @@ def test_one_tile_probe_cuts_the_middle_gemm_finer(rec, hidden, tokens, default_
     assert gemm_parts == [default_parts, probe_parts], rec.launches
     assert [kw["parts"] for kw in _kw(rec, "pre_big_fuse_overlap")] == [default_parts, probe_parts]
     assert "mid_min_tiles_per_part" not in TileLangDecode().provenance()
+
+
+@pytest.mark.parametrize("tokens, block_t", [(1, 8), (8, 8), (16, 16), (32, 16)])
+def test_token_major_floor_probe_runs_token_major_partials_into_the_rows_sinkhorn(rec, tokens, block_t):
+    """mid_probes.TileLangDecodeFloorTokenMajor: mhc_pre's decode GEMM (FMA, block_t 8 then 16) writes
+    token-major partials and decode_pre reads them so, with the rows Sinkhorn; fused_post_pre's pre too."""
+    from mhc_kernels.tilelang.mid_probes import TileLangDecodeFloorTokenMajor
+
+    TileLangDecodeFloorTokenMajor().mhc_pre(*_pre_args(tokens, H))
+    (gemm,) = _kw(rec, "decode_gemm")
+    (pre,) = _kw(rec, "decode_pre")
+    assert gemm.get("token_major") is True and gemm.get("block_t") == block_t, gemm
+    assert pre.get("token_major") is True and pre.get("sinkhorn_layout") == "rows", pre
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, H)
+    x = torch.zeros(tokens, H, dtype=torch.bfloat16)
+    TileLangDecodeFloorTokenMajor().fused_post_pre(x, residual, torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N),
+                                                   fn, scale, base, nw, *eps, n_splits)
+    assert [kw.get("token_major") for kw in _kw(rec, "decode_pre")] == [True, True]
+    assert "token_major_partials" in TileLangDecode().provenance()
+    assert sorted(TileLangDecodeFloorTokenMajor().provenance()["token_major_partials"]) == ["hc_head", "mhc_pre"]

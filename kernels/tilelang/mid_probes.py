@@ -193,6 +193,19 @@ class TileLangDecodeFloor(TileLangSinkhornRows):
     decode_gemm_plan = _plan_with_block_t16(32)
 
 
+class TileLangDecodeFloorTokenMajor(TileLangDecodeFloor):
+    """TileLangDecodeFloor with mhc_pre's (and fused_post_pre's) decode partials token-major ([T, parts,
+    M], as hc_head's by default): the FMA decode GEMM at every T <= 32 (block_t 8, then 16) writes each
+    token's 112 partials contiguously, and decode_pre's partial sums read them so. For hc_head that
+    took 5.38 us to 4.63 at 32 tokens (H = 7168, fifth session); for mhc_pre it was tried only with the
+    FMA GEMM at block_t 32, which lost to the tensor cores. The same values summed in the same order:
+    bitwise TileLangDecodeFloor's outputs."""
+
+    name = "tilelang-decode-floor-tm"
+    description = "our TileLang kernels, the decode floor's probe with token-major partials (a benchmark probe)"
+    token_major_partials = frozenset({"hc_head", "mhc_pre"})
+
+
 class TileLangPdlEarlyBaseGemm(TileLangDecode):
     """The default's PDL early, and the prenorm_gemm op's GEMM above op_gemm_max_tokens triggering its
     dependents right after its own wait too (at every T): in a graph of back-to-back calls the next

@@ -194,7 +194,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     middle-path fused pre, with and without the prefetch of PDL early, and the FMA decode GEMM at
     block_t 16, with and without the early trigger), TileLangPdlEarlyBaseGemm's (the prenorm_gemm
     op's large-T GEMM with the early trigger), TileLangMidOneTile's (the middle path's pre over
-    one-tile K ranges) and TileLangMidLean's (the middle path's pre on one residual buffer)."""
+    one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer) and
+    TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -227,6 +228,16 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse_overlap[H={hidden},parts={one_tile},norm={b}{',prefetch' if pre else ''}]",
              "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
              {"kept_in_shared": True, "parts": one_tile, **({"prefetch_residual": True} if pre else {})})
+            for b in (False, True) for pre in (False, True)]
+    # TileLangDecodeFloorTokenMajor: token-major partials from the FMA GEMM (block_t 8 and 16, with and
+    # without the early trigger) into the rows Sinkhorn's decode_pre (with and without the prefetch)
+    for bt in (8, 16):
+        out += [(f"decode_gemm[H={hidden},M={MIXES},parts={parts},block_t={bt},token_major{',early' if e else ''}]",
+                 "decode_gemm.decode_gemm_kernel", (N, hidden, MIXES, parts),
+                 {"block_t": bt, "token_major": True, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    out += [(f"decode_pre[H={hidden},parts={parts},norm={b},token_major{',prefetch' if pre else ''},rows]",
+             "decode.decode_pre_kernel", (N, hidden, parts, b),
+             {"token_major": True, **rows, **({"prefetch_residual": True} if pre else {})})
             for b in (False, True) for pre in (False, True)]
     # TileLangMidLean: the middle path's pre on one residual buffer, at every count it takes (with the
     # prefetch of PDL early where mhc_pre uses it) and on pre_big_fuse's caller splits
