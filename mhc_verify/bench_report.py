@@ -137,6 +137,43 @@ def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
     return ours.graph_lo_us <= theirs.graph_hi_us
 
 
+def _ranges_disjoint(a: BenchRow, b: BenchRow) -> bool:
+    """Both graph-timed with replay ranges that do not overlap: their order is not replay noise."""
+    if a.us != a.graph_us or b.us != b.graph_us or None in (a.graph_lo_us, a.graph_hi_us, b.graph_lo_us, b.graph_hi_us):
+        return False
+    return a.graph_hi_us < b.graph_lo_us or b.graph_hi_us < a.graph_lo_us
+
+
+def against_first_of_ours(rows: list[BenchRow], ours: Sequence[str]) -> list[str]:
+    """Markdown lines: each of ``ours`` after the first (the probes) against the first (the default),
+    per (op, H, T) where the first has a time: its per-call time over the first's (below 1: the probe
+    is faster; marked * where the two graph replays' ranges do not overlap), then the fastest backend
+    not ours. The table a probe's adoption is read from."""
+    base, probes = ours[0], [o for o in ours[1:] if any(r.backend == o for r in rows)]
+    if not probes:
+        return []
+    lines = [f"## Our probes against {base}", "",
+             f"Per-call us of {base}; each probe's time over it (below 1: faster; `*`: the two graph replays' "
+             "ranges do not overlap, so the order is not replay noise); the fastest backend not ours.", "",
+             "| op | H | T | " + " | ".join([base, *probes]) + " | fastest other |",
+             "|---|---|---|" + "---|" * (len(probes) + 2)]
+    by_key = {(r.op, r.H, r.T, r.backend): r for r in rows if r.T and r.us is not None}
+    points = sorted({(r.op, r.H, r.T) for r in rows if r.T}, key=lambda k: (k[0], -k[1], k[2]))
+    for op, h, t in points:
+        first = by_key.get((op, h, t, base))
+        if first is None:
+            continue
+        cells = [_fmt(first.us)]
+        for probe in probes:
+            r = by_key.get((op, h, t, probe))
+            cells.append("-" if r is None else f"{r.us / first.us:.3f}{'*' if _ranges_disjoint(r, first) else ''}")
+        others = [r for (o, hh, tt, b), r in by_key.items() if (o, hh, tt) == (op, h, t) and b not in ours]
+        other = min(others, key=lambda r: r.us) if others else None
+        cells.append("-" if other is None else f"{_fmt(other.us)} ({other.backend})")
+        lines.append(f"| {op} | {h} | {t} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def ours_of(env: dict[str, Any]) -> tuple[str, ...]:
     """The run's own backends as its environment records them (OURS where it does not)."""
     ours = env.get("ours")
@@ -210,7 +247,8 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
         lines += [f"- **no rows of {', '.join(absent)}**: named as ours but not a backend of this run "
                   f"(its rows are named: {', '.join(backends)})", ""]
     lines += [f"- {op} T={t} H={h}: {v}" for op, t, h, v in not_fastest] or ["- nowhere measured"]
-    lines += ["", *[f"![{p}]({p})" for p in pngs], "", "## Backend provenance", "", "```",
+    lines += ["", *against_first_of_ours(rows, ours)]
+    lines += [*[f"![{p}]({p})" for p in pngs], "", "## Backend provenance", "", "```",
               json.dumps(prov, indent=1, default=str), "```", ""]
     return "\n".join(lines)
 

@@ -388,3 +388,18 @@ def test_rows_written_before_the_copy_beside_existed_still_read(tmp_path):
     (tmp_path / "bench.jsonl").write_text(json.dumps({"header": {}}) + "\n" + json.dumps({"row": old}) + "\n")
     (row,) = read_rows(tmp_path / "bench.jsonl")
     assert row.copy_beside_gbps is None and row.of_copy_beside is None
+
+
+def test_probes_are_tabled_against_the_first_of_ours():
+    """With several of ours, bench.md tables each probe's time over the first's (the default), marked
+    where the replays' ranges are apart, beside the fastest backend that is not ours."""
+    def row(backend, t, us, lo, hi):
+        return BenchRow("mhc_pre", backend, t, 4096, 1, us, 1, None, None, graph_us=us, graph_lo_us=lo, graph_hi_us=hi)
+
+    rows = [row("tilelang", 64, 10.0, 9.9, 10.1), row("probe-a", 64, 9.0, 8.9, 9.1), row("probe-b", 64, 10.05, 9.95, 10.2),
+            row("vllm", 64, 9.5, 9.4, 9.6), row("tilelang", 128, 12.0, 11.9, 12.1), row("vllm", 128, 11.0, 10.9, 11.1)]
+    md = render_markdown(rows, {"ours": ["tilelang", "probe-a", "probe-b"]}, 1000.0, {}, [])
+    assert "## Our probes against tilelang" in md
+    assert "| mhc_pre | 4096 | 64 | 10.0 | 0.900* | 1.005 | 9.5 (vllm) |" in md
+    assert "| mhc_pre | 4096 | 128 | 12.0 | - | - | 11.0 (vllm) |" in md
+    assert "## Our probes" not in render_markdown(rows, {"ours": ["tilelang"]}, 1000.0, {}, [])
