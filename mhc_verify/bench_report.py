@@ -126,22 +126,26 @@ def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str | Sequ
     return verdict
 
 
+def _replay_range(r: BenchRow) -> tuple[float, float] | None:
+    """The fastest and slowest graph replay's per-call time where the row's time is a graph replay
+    that kept them; None for an eager time (no replay range) or a row written before ranges were."""
+    if r.us != r.graph_us or r.graph_lo_us is None or r.graph_hi_us is None:
+        return None
+    return r.graph_lo_us, r.graph_hi_us
+
+
 def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
     """Both graph-timed with replay ranges (the per-call medians are what is compared), and ours's
     fastest replay no slower than their slowest: the medians' order is within the replay-to-replay
     spread of this run."""
-    if ours.us != ours.graph_us or theirs.us != theirs.graph_us:  # an eager time: no replay range
-        return False
-    if None in (ours.graph_lo_us, theirs.graph_hi_us):
-        return False
-    return ours.graph_lo_us <= theirs.graph_hi_us
+    mine, other = _replay_range(ours), _replay_range(theirs)
+    return mine is not None and other is not None and mine[0] <= other[1]
 
 
 def _ranges_disjoint(a: BenchRow, b: BenchRow) -> bool:
     """Both graph-timed with replay ranges that do not overlap: their order is not replay noise."""
-    if a.us != a.graph_us or b.us != b.graph_us or None in (a.graph_lo_us, a.graph_hi_us, b.graph_lo_us, b.graph_hi_us):
-        return False
-    return a.graph_hi_us < b.graph_lo_us or b.graph_hi_us < a.graph_lo_us
+    ra, rb = _replay_range(a), _replay_range(b)
+    return ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0])
 
 
 def against_first_of_ours(rows: list[BenchRow], ours: Sequence[str]) -> list[str]:

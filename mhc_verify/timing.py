@@ -7,8 +7,9 @@ So a call is timed both ways:
 
 * graph: warm up eagerly (compiles, autotuning, allocator growth), capture ``calls`` calls in one
   ``torch.cuda.CUDAGraph`` on a side stream, replay it ``replays`` times between CUDA events; the
-  per-call time is the median replay over ``calls``, kept with the fastest and slowest replay. A call that cannot be captured (a host sync,
-  a ``.item()``, a blocking allocation, a non-capturable library call) raises during capture: the
+  per-call time is the median replay over ``calls``, kept with the fastest and slowest replay. A
+  call that cannot be captured (a host sync, a ``.item()``, a blocking allocation, a non-capturable
+  library call) raises during capture: the
   result says "not capturable: <reason>" and the eager time stands beside it, never a gap.
 * eager: back-to-back calls between CUDA events (GPU time per call, launch gaps included, which is
   what an eager engine pays), and the host wall time to issue one call (before the final sync).

@@ -132,6 +132,13 @@ def compile_cached(name: str, key: tuple, build: Callable[[], Any], target: Targ
         return _cache[full_key]
 
 
+def changed(**options: tuple[Any, Any]) -> dict[str, Any]:
+    """The keyword arguments whose value is not their default, given as ``name=(value, default)``: a
+    variant passes only what it changes, so a default's call (and the cache key it builds) is the
+    plain one."""
+    return {name: value for name, (value, default) in options.items() if value != default}
+
+
 def ceil_to(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 

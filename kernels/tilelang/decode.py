@@ -38,7 +38,7 @@ bitwise the same outputs.
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, threads_for
+from mhc_kernels.tilelang._build import Target, changed, compile_cached, hidden_block, threads_for
 from mhc_kernels.tilelang.collapse import collapse_block_macro
 from mhc_kernels.tilelang.post import post_block_macro
 from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
@@ -392,17 +392,13 @@ def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: 
                       prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
     """Without the variants (token_major, prefetch_residual, the "rows" Sinkhorn): today's kernel under
     today's cache key; each variant adds its tag to the key."""
-    tags = (("prefetch_residual",) if prefetch_residual else ()) \
+    key = (n, hidden, parts, with_norm) + (("token_major",) if token_major else ()) \
+        + (("prefetch_residual",) if prefetch_residual else ()) \
         + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ())
-    layout = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
-    if token_major:
-        return compile_cached("decode_pre", (n, hidden, parts, with_norm, "token_major") + tags,
-                              lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, True, prefetch_residual,
-                                                       **layout),
-                              target)
-    return compile_cached("decode_pre", (n, hidden, parts, with_norm) + tags,
-                          lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl,
-                                                   prefetch_residual=prefetch_residual, **layout), target)
+    variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
+                       sinkhorn_layout=(sinkhorn_layout, "lanes"))
+    return compile_cached("decode_pre", key,
+                          lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, **variants), target)
 
 
 def decode_norm_kernel(hidden: int, target: Target):

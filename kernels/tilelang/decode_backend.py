@@ -84,6 +84,7 @@ from typing import Any, Mapping
 
 import torch
 
+from mhc_kernels.tilelang._build import changed
 from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
 from mhc_kernels.tilelang.decode import MIN_TILES_PER_PART
 
@@ -145,11 +146,17 @@ DECODE_GEMM_PLAN: tuple[tuple[int, int | None, str, dict[str, int]], ...] = (
 )
 
 
+def allowed_ranges(k_tiles: int, min_tiles: int, multiple_of: int) -> list[int]:
+    """The K-range counts the middle GEMM can take: multiples of ``multiple_of`` dividing the K tiles,
+    each range at least ``min_tiles`` tiles, ascending."""
+    return [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
+
+
 @lru_cache(maxsize=None)
 def _fewest_ranges(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, want: float) -> int | None:
     """TileLangDecode._fewest_parts' search, cached: it runs on every eager call of the middle path
     (a loop over up to k_tiles / 2 candidates, host time the eager benchmark counts)."""
-    allowed = [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
+    allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
     if not allowed:
         return None
     return next((p for p in allowed if blocks * p >= want), allowed[-1])
@@ -289,7 +296,7 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
         kernel, tunables = self._decode_gemm_choice(m, t, token_major)
-        early_kw = {"early_trigger": True} if early else {}  # passed only when set: the plain call otherwise
+        early_kw = changed(early_trigger=(early, False))
         if token_major:
             if kernel != "fma":
                 raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
@@ -382,14 +389,12 @@ class TileLangDecode(TileLangBackend):
 
         out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
-        kwargs = {"early_trigger": True} if early else {}
         if h_blk is None:
             self._count("hc_post_wide" + ("[early_trigger]" if early else ""))
-            hc_post_wide_kernel(n, h, self._target(), **kwargs)(x, residual, post_mix.view(t, n), comb_mix, out)
         else:
             self._count(f"hc_post_wide[h_blk={h_blk}{',early_trigger' if early else ''}]")
-            hc_post_wide_kernel(n, h, self._target(), h_blk=h_blk, **kwargs)(
-                x, residual, post_mix.view(t, n), comb_mix, out)
+        hc_post_wide_kernel(n, h, self._target(), **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
+            x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
     def _hc_post_wide_block(self, tokens: int, hidden: int) -> int | None:
@@ -439,13 +444,9 @@ class TileLangDecode(TileLangBackend):
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
                     + (",one_buffer]" if not self.mid_pre_prefetch_next_block else "]"))
-        kwargs = {"min_blocks_per_sm": blocks} if blocks else {}
-        if prefetch:
-            kwargs["prefetch_residual"] = True
-        if self.sinkhorn_layout != "lanes":
-            kwargs["sinkhorn_layout"] = self.sinkhorn_layout
-        if not self.mid_pre_prefetch_next_block:
-            kwargs["prefetch_next_block"] = False
+        kwargs = changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
+                         sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
+                         prefetch_next_block=(self.mid_pre_prefetch_next_block, True))
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -515,8 +516,8 @@ class TileLangDecode(TileLangBackend):
         layout = self.sinkhorn_layout
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}]")
-        variants = {**({"token_major": True} if token_major else {}), **({"prefetch_residual": True} if prefetch else {}),
-                    **({"sinkhorn_layout": layout} if layout != "lanes" else {})}
+        variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
+                           sinkhorn_layout=(layout, "lanes"))
         kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,
@@ -563,7 +564,7 @@ class TileLangDecode(TileLangBackend):
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, "hc_head")
             out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
             self._count(f"collapse[head,parts={parts}{',prefetch' if early else ''}]")
-            collapse_kernel(n, h, True, self._target(), parts=parts, **({"prefetch_residual": True} if early else {}))(
+            collapse_kernel(n, h, True, self._target(), parts=parts, **changed(prefetch_residual=(early, False)))(
                 mixes, sqrsum, hc_scale, hc_base, residual, out, float(rms_eps), float(hc_eps))
             return out
         if not self._decode(t, "hc_head"):

@@ -6,7 +6,7 @@ TileLangDecode."""
 from __future__ import annotations
 
 from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DECODE_MAX_TOKENS_BY_OP, FUSED_HC_POST,
-                                                PDL_EARLY_MAX_TOKENS, TileLangDecode)
+                                                PDL_EARLY_MAX_TOKENS, TileLangDecode, allowed_ranges)
 
 
 class TileLangMid(TileLangDecode):
@@ -122,7 +122,7 @@ def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int,
     minimises the tiles the busiest SM works through, ceil(blocks * parts / sms) * tiles per range, the
     fewest ranges on a tie; None where none is allowed. It counts CTAs an SM holds at once as working
     in turn (their loads share its bandwidth), which only a GPU run can confirm."""
-    allowed = [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
+    allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
     if not allowed:
         return None
     return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))

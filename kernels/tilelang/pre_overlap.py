@@ -38,7 +38,7 @@ kernel keeps mul + add for rstd, this one fuses): both equal unless rms_eps / no
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block
+from mhc_kernels.tilelang._build import Target, changed, compile_cached, hidden_block
 from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 LANES = 32
@@ -284,10 +284,7 @@ def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Ta
         + (("prefetch_residual",) if prefetch_residual else ()) \
         + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ()) \
         + (() if prefetch_next_block else ("one_buffer",))
-    # the options off their defaults only: the defaults' cache keys and build calls stay as they were
-    options = {"sinkhorn_layout": sinkhorn_layout} if sinkhorn_layout != "lanes" else {}
-    if not prefetch_next_block:
-        options["prefetch_next_block"] = False
+    options = changed(sinkhorn_layout=(sinkhorn_layout, "lanes"), prefetch_next_block=(prefetch_next_block, True))
     return compile_cached("pre_big_fuse_overlap", key,
                           lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
                                                              min_blocks_per_sm, prefetch_residual, **options),

@@ -60,9 +60,9 @@ def _mid_part_counts(hidden: int) -> list[int]:
     """Every K-range count TileLangDecode.mid_parts can take at this hidden size: a divisor (>= 4) of
     the 128-wide K tiles, each range >= MIN_TILES_PER_PART tiles."""
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+    from mhc_kernels.tilelang.decode_backend import allowed_ranges
 
-    k_tiles = N * hidden // DECODE_BLOCK_K
-    return [p for p in range(4, k_tiles // MIN_TILES_PER_PART + 1) if k_tiles % p == 0]
+    return [p for p in allowed_ranges(N * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, 1) if p >= 4]
 
 
 def decode_jobs(hidden: int) -> list[Job]:
@@ -146,8 +146,7 @@ def mid_jobs(hidden: int) -> list[Job]:
     caller splits (1 .. 16); hc_head's head collapse at the same counts; its GEMM is TileLangBackend's
     tensor-core configuration, in jobs()."""
     parts = set(_mid_part_counts(hidden)) | {1, 2, 4, 8, 16}
-    return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}]", "pre_overlap.pre_big_fuse_overlap_kernel",
-             (N, hidden, b), {"kept_in_shared": True, "parts": p}) for p in sorted(parts) for b in (False, True)] \
+    return _overlap_jobs(hidden, sorted(parts), {}, "", prefetch=(False,)) \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
            for p in sorted(parts) if p >= 4]  # hc_head's middle path
 
@@ -177,15 +176,31 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
                         {**dict(tun), **early, "token_major": True}))
     out += [(f"hc_post_wide[H={hidden},h_blk={b},early]", "decode.hc_post_wide_kernel", (N, hidden),
              {"h_blk": b, **early}) for b in (None, 1024) if b is None or hidden % b == 0]
-    out += [(f"decode_pre[H={hidden},parts={parts},norm={b},prefetch]", "decode.decode_pre_kernel",
-             (N, hidden, parts, b), {"prefetch_residual": True}) for b in (False, True)]
+    out += _decode_pre_jobs(hidden, parts, {}, "", prefetch=(True,))
     mids = _mid_part_counts(hidden)
-    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},prefetch]", "pre_overlap.pre_big_fuse_overlap_kernel",
-             (N, hidden, b), {"kept_in_shared": True, "parts": p, "prefetch_residual": True})
-            for p in mids for b in (False, True)]
+    out += _overlap_jobs(hidden, mids, {}, "", prefetch=(True,))
     out += [(f"collapse[H={hidden},head,parts={p},prefetch]", "collapse.collapse_kernel", (N, hidden, True),
              {"parts": p, "prefetch_residual": True}) for p in mids]
     return out
+
+
+def _decode_pre_jobs(hidden: int, parts: int, variant: dict[str, Any], tag: str,
+                     prefetch: tuple[bool, ...] = (False, True)) -> list[Job]:
+    """decode_pre with ``variant`` (labelled ``tag``) at ``parts`` partials, with and without norm, and
+    with the residual prefetch of PDL early where ``prefetch`` has True."""
+    return [(f"decode_pre[H={hidden},parts={parts},norm={b}{',prefetch' if pre else ''}{tag}]",
+             "decode.decode_pre_kernel", (N, hidden, parts, b),
+             {**variant, **({"prefetch_residual": True} if pre else {})}) for b in (False, True) for pre in prefetch]
+
+
+def _overlap_jobs(hidden: int, counts, variant: dict[str, Any], tag: str,
+                  prefetch: tuple[bool, ...] = (False, True)) -> list[Job]:
+    """The middle path's fused pre with ``variant`` (labelled ``tag``) at each partials count in
+    ``counts``, with and without norm, and with the residual prefetch where ``prefetch`` has True."""
+    return [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}{',prefetch' if pre else ''}{tag}]",
+             "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
+             {"kept_in_shared": True, "parts": p, **variant, **({"prefetch_residual": True} if pre else {})})
+            for p in counts for b in (False, True) for pre in prefetch]
 
 
 def probe_jobs(hidden: int) -> list[Job]:
@@ -202,52 +217,34 @@ def probe_jobs(hidden: int) -> list[Job]:
 
     rows = {"sinkhorn_layout": "rows"}
     parts = decode_parts(N, hidden)
-    out: list[Job] = [(f"decode_gemm[H={hidden},M={MIXES},parts={parts},block_t=16{',early' if e else ''}]",
-                       "decode_gemm.decode_gemm_kernel", (N, hidden, MIXES, parts),
-                       {"block_t": 16, **({"early_trigger": True} if e else {})}) for e in (False, True)]
-    for pre in (False, True):
-        tag, extra = (",prefetch", {"prefetch_residual": True}) if pre else ("", {})
-        out += [(f"decode_pre[H={hidden},parts={parts},norm={b}{tag},rows]", "decode.decode_pre_kernel",
-                 (N, hidden, parts, b), {**extra, **rows}) for b in (False, True)]
-        out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}{tag},rows]",
-                 "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
-                 {"kept_in_shared": True, "parts": p, **extra, **rows})
-                for p in _mid_part_counts(hidden) for b in (False, True)]
-    # the pre_big_fuse op on the caller's S partials (the benchmark's S: 16 at decode counts, 1 .. 16 above)
-    out += [(f"decode_pre[H={hidden},parts=16,norm={b},rows]", "decode.decode_pre_kernel", (N, hidden, 16, b), rows)
-            for b in (False, True)]
-    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},rows]", "pre_overlap.pre_big_fuse_overlap_kernel",
-             (N, hidden, b), {"kept_in_shared": True, "parts": p, **rows})
-            for p in (1, 2, 4, 8, 16) for b in (False, True)]
+    mids = _mid_part_counts(hidden)
+    splits = (1, 2, 4, 8, 16)  # the pre_big_fuse op's caller partials (the benchmark's S: 16 at decode counts)
+    out: list[Job] = []
+    # the decode floor's: the FMA decode GEMM at block_t 16 (TileLangGemmBlockT16), and token-major
+    # at block_t 8 and 16 (TileLangDecodeFloorTokenMajor), with and without the early trigger
+    for bt, tm in ((16, False), (8, True), (16, True)):
+        out += [(f"decode_gemm[H={hidden},M={MIXES},parts={parts},block_t={bt}{',token_major' if tm else ''}"
+                 f"{',early' if e else ''}]", "decode_gemm.decode_gemm_kernel", (N, hidden, MIXES, parts),
+                 {"block_t": bt, **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {})})
+                for e in (False, True)]
+    # the rows Sinkhorn's decode_pre (TileLangSinkhornRows, TileLangDecodeFloor; token-major:
+    # TileLangDecodeFloorTokenMajor) and middle-path pre, and the pre_big_fuse op's on the caller's partials
+    out += _decode_pre_jobs(hidden, parts, rows, ",rows")
+    out += _decode_pre_jobs(hidden, parts, {"token_major": True, **rows}, ",token_major,rows")
+    out += _decode_pre_jobs(hidden, 16, rows, ",rows", prefetch=(False,))
+    out += _overlap_jobs(hidden, mids, rows, ",rows") + _overlap_jobs(hidden, splits, rows, ",rows", prefetch=(False,))
+    # TileLangPdlEarlyBaseGemm: the prenorm_gemm op's large-T GEMM with the early trigger
     for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
         tun = dict(TileLangBackend.op_gemm_tunables.get(block_m, {}))
         out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
                      (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
     # TileLangMidOneTile: the middle path's pre over one-tile K ranges (as many parts as K tiles)
-    one_tile = N * hidden // DECODE_BLOCK_K
-    out += [(f"pre_big_fuse_overlap[H={hidden},parts={one_tile},norm={b}{',prefetch' if pre else ''}]",
-             "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
-             {"kept_in_shared": True, "parts": one_tile, **({"prefetch_residual": True} if pre else {})})
-            for b in (False, True) for pre in (False, True)]
-    # TileLangDecodeFloorTokenMajor: token-major partials from the FMA GEMM (block_t 8 and 16, with and
-    # without the early trigger) into the rows Sinkhorn's decode_pre (with and without the prefetch)
-    for bt in (8, 16):
-        out += [(f"decode_gemm[H={hidden},M={MIXES},parts={parts},block_t={bt},token_major{',early' if e else ''}]",
-                 "decode_gemm.decode_gemm_kernel", (N, hidden, MIXES, parts),
-                 {"block_t": bt, "token_major": True, **({"early_trigger": True} if e else {})}) for e in (False, True)]
-    out += [(f"decode_pre[H={hidden},parts={parts},norm={b},token_major{',prefetch' if pre else ''},rows]",
-             "decode.decode_pre_kernel", (N, hidden, parts, b),
-             {"token_major": True, **rows, **({"prefetch_residual": True} if pre else {})})
-            for b in (False, True) for pre in (False, True)]
-    # TileLangMidLean: the middle path's pre on one residual buffer, at every count it takes (with the
-    # prefetch of PDL early where mhc_pre uses it) and on pre_big_fuse's caller splits
-    lean = {"kept_in_shared": True, "prefetch_next_block": False}
-    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b}{',prefetch' if pre else ''},one_buffer]",
-             "pre_overlap.pre_big_fuse_overlap_kernel", (N, hidden, b),
-             {**lean, "parts": p, **({"prefetch_residual": True} if pre else {})})
-            for p in _mid_part_counts(hidden) for b in (False, True) for pre in (False, True)]
-    out += [(f"pre_big_fuse_overlap[H={hidden},parts={p},norm={b},one_buffer]", "pre_overlap.pre_big_fuse_overlap_kernel",
-             (N, hidden, b), {**lean, "parts": p}) for p in (1, 2, 4, 8, 16) for b in (False, True)]
+    out += _overlap_jobs(hidden, (N * hidden // DECODE_BLOCK_K,), {}, "")
+    # TileLangMidLean: the middle path's pre on one residual buffer, at every count it takes and on
+    # pre_big_fuse's caller splits
+    lean = {"prefetch_next_block": False}
+    out += _overlap_jobs(hidden, mids, lean, ",one_buffer") + _overlap_jobs(hidden, splits, lean, ",one_buffer",
+                                                                            prefetch=(False,))
     return list({j[0]: j for j in out}.values())
 
 

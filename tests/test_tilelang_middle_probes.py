@@ -1,7 +1,9 @@
-"""mid_probes.TileLangMidLean: the middle path's fused pre on one residual buffer (pre_overlap.py's
-prefetch_next_block=False). Which launches carry the option, recorded as in test_tilelang_decode.py
-(nothing computed); that the default carries none of it; its own cache key; precompile covers it. The
-kernel's bitwise equality is tests/test_tilelang_pre_overlap.py's (test_one_buffer_*)."""
+"""The middle path's probes of mid_probes.py, recorded as in test_tilelang_decode.py (nothing
+computed): TileLangMidLean (the fused pre on one residual buffer, pre_overlap.py's
+prefetch_next_block=False: which launches carry it, the default none, its own cache key, precompile
+covers it; its bitwise equality is tests/test_tilelang_pre_overlap.py's test_one_buffer_*),
+TileLangPostPerToken (hc_post a CTA per token above 256 tokens) and TileLangMidWaveCost (the middle
+GEMM's K ranges by wave cost)."""
 
 import pytest
 import torch
