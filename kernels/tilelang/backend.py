@@ -236,12 +236,13 @@ class TileLangBackend(Backend):
     def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
                      plan: GemmSchedule, early_trigger: bool = False) -> None:
         """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens)."""
+        from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger]" if early_trigger else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
-                     **plan.tunables, **({"early_trigger": True} if early_trigger else {}))
+                     **plan.tunables, **changed(early_trigger=(early_trigger, False)))
 
     def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for

@@ -259,17 +259,16 @@ class TileLangDecode(TileLangBackend):
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
-                **({"mid_min_tiles_per_part": self.mid_min_tiles_per_part}
-                   if self.mid_min_tiles_per_part != MIN_TILES_PER_PART else {}),
                 "mid_block_m": self.mid_block_m or "gemm.block_m_for(T)",
                 "mid_block_m_128_from": dict(self.mid_block_m_128_from), "op_gemm_max_tokens": self.op_gemm_max_tokens,
                 "pdl_early_max_tokens": dict(self.pdl_early_max_tokens),
-                **({"sinkhorn_layout": self.sinkhorn_layout} if self.sinkhorn_layout != "lanes" else {}),
                 **({"decode_gemm_plan": [list(row) for row in self.decode_gemm_plan]}
                    if self.decode_gemm_plan != DECODE_GEMM_PLAN else {}),
-                **({"mid_pre_min_blocks_per_sm": self.mid_pre_min_blocks_per_sm}
-                   if self.mid_pre_min_blocks_per_sm else {}),
-                **({"mid_pre_prefetch_next_block": False} if not self.mid_pre_prefetch_next_block else {})}
+                # the probes' knobs, only where one sets them
+                **changed(mid_min_tiles_per_part=(self.mid_min_tiles_per_part, MIN_TILES_PER_PART),
+                          sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
+                          mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
+                          mid_pre_prefetch_next_block=(self.mid_pre_prefetch_next_block, True))}
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
