@@ -40,8 +40,8 @@ class BenchRow:
     graph_calls: int = 0
     graph_lo_us: float | None = None  # the fastest and the slowest graph replay, per call
     graph_hi_us: float | None = None
-    # a device-to-device copy of the op's byte count, timed as the eager rows are and just before this
-    # point's backends (GB/s; rows whose bytes are below BenchConfig.copy_beside_min_bytes have none)
+    # a device-to-device copy of the op's byte count, timed as this point's rows are (graph replay or
+    # eager) just before its backends (GB/s; rows below BenchConfig.copy_beside_min_bytes have none)
     copy_beside_gbps: float | None = None
 
     @property
