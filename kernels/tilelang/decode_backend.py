@@ -245,7 +245,9 @@ class TileLangDecode(TileLangBackend):
     # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "lanes" (a lane
     # per element, nvcc's ``/``) or "rows" (a lane per row, nvcc's division fast path written out so a
     # half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
-    # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster.
+    # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
+    # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
+    # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.
     sinkhorn_layout = "lanes"
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
