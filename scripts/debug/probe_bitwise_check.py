@@ -28,7 +28,7 @@ import traceback
 
 import torch
 
-from decode_variants_check import report, same_bits, say  # scripts/debug, beside this file
+from decode_variants_check import _call, report, same_bits, say  # scripts/debug, beside this file
 from mhc_reference.contract import get_op
 from mhc_verify.bench import direct_call, make_inputs, op_splits
 from mhc_kernels import BUILTIN_BACKENDS
@@ -46,13 +46,6 @@ def spread_logits(inputs: dict) -> dict:
     base = inputs["hc_base"].clone()
     base[8:] = base[8:] * 60
     out["hc_base"] = base
-    return out
-
-
-def _call(backend, op: str, inputs: dict, params: dict):
-    out = direct_call(backend, get_op(op), inputs, params)()
-    if inputs and next(iter(inputs.values())).is_cuda:
-        torch.cuda.synchronize()
     return out
 
 
