@@ -4,14 +4,26 @@ Both backends run on the same drawn cases (the same input tensors), each is judg
 float64 reference of the engines' op, and B is judged relative to A, per case and output:
 
 * B's max error <= k x A's max error + half an ulp of the output dtype at the output's largest
-  magnitude (k = 2 by default, the rule FlashAttention's tests use against their reference);
+  magnitude (k = 2 by default, the rule FlashAttention's tests use against their reference), over
+  the cases of one input family: each side's largest error over them, not case by case (B worse on
+  one case and A on another is rounding luck, as for "more accurate" below). Why: comb_mix (n x n
+  per token, 20 Sinkhorn steps amplifying every rounding) of an fp32 mhc_pre summed in reverse K
+  order had 3.45 x the forward sum's error on one case (1.4e-6 against 4.05e-7) and the same
+  largest error over all 25 cases (2.39e-6 against 2.42e-6); a targeted search for the worst
+  per-case ratio finds such a case in any pair that only rounds differently (dev profile, 25
+  examples, seeds 1-8, that pair: 3 of 8 runs "less accurate" case by case, 2 of 8 per family; fn
+  rounded to bf16: 8 of 8 either way). Maxima of a few heavy-tailed fp32 rounding errors still
+  differ by more than k at times (post_mix, family saturating, 12 cases: 2.27e-6 against 7.18e-7):
+  the remaining false alarms are a known limit of the rule. A non-finite output where the
+  reference is finite fails on its own case;
 * on bf16 outputs, B's correctly-rounded fraction no lower than A's by more than ``cr_margin``.
 
 Both are measured against the engines' semantics, whatever either backend declares (a declared
 departure is the change the swap makes). The change itself, |B - A| in ulps of the output, is
 summarised (max, p99, bitwise-equal fraction) with where it concentrates (families, token ranges).
-Verdict: "B less accurate" (the worst violating case, shrunk, with a reproducer replayable for both
-backends), "B more accurate" (B never violates, and on some output A's largest error over all cases
+Verdict: "B less accurate" (the case holding B's largest error in a violating family, or the
+shrunk case of a non-finite or correctly-rounded violation, with a reproducer replayable for both
+backends; a replay with ``--case`` judges that one case by the per-case rule), "B more accurate" (B never violates, and on some output A's largest error over all cases
 exceeds k x B's largest), or "B at least as accurate as A".
 """
 
@@ -239,9 +251,13 @@ def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: i
         comp.a_worse = [w for o in comp.outputs if (w := o.a_worse(k, cr_margin))]
         result.cases.append(comp)
         target(min(comp.severity, 1e6), label="B err / (k A err + half ulp)")
-        if comp.b_worse:
+        # judged over the family at the end (_family_violations); on its own case only what luck
+        # cannot explain: a non-finite output or fewer correctly rounded bf16 elements
+        alone = [w for o in comp.outputs if (w := o.b_worse(k, cr_margin))
+                 and (not math.isfinite(o.err_b) or w.startswith(f"{o.name}: correctly rounded"))]
+        if alone:
             worst[:] = [comp]
-            raise AssertionError("; ".join(comp.b_worse))
+            raise AssertionError("; ".join(alone))
 
     test = given(cases(op, a, profile))(body)
     test = settings(max_examples=max_examples or profile.max_examples, deadline=None, database=None,
@@ -262,11 +278,36 @@ def swap_pair(a: Backend, b: Backend, op: str, profile: Profile, max_examples: i
 
 
 def _finish(result: SwapResult, worst: list[CaseComparison], a: Backend, b: Backend, k: float) -> None:
+    if not worst and (violations := _family_violations(result, k)):
+        why, case = violations[0]
+        worst = [case]
+        case.b_worse = [why] + [w for w in case.b_worse if w not in (why,)]
     if worst:
         result.verdict, result.worst = LESS, worst[-1]  # the last raised is Hypothesis' shrunk case
         result.reproducer = replay_command(result, result.worst.case)
     elif result.cases and _a_worse_overall(result, k):
         result.verdict = MORE
+
+
+def _family_violations(result: SwapResult, k: float) -> list[tuple[str, CaseComparison]]:
+    """(why, the case holding B's largest error) for every (output, input family) where B's largest
+    error over the family's cases exceeds k x A's largest + half an ulp (the largest over them),
+    worst first."""
+    groups: dict[tuple[str, str], list[tuple[OutputComparison, CaseComparison]]] = {}
+    for c in result.cases:
+        for o in c.outputs:
+            groups.setdefault((o.name, c.case["family"]), []).append((o, c))
+    found = []
+    for (name, family), items in groups.items():
+        err_a = max(o.err_a for o, _ in items)
+        err_b = max((o.err_b for o, _ in items), key=lambda e: (math.isnan(e), e))
+        half = max(o.half_ulp for o, _ in items)
+        if not err_b <= k * err_a + half:
+            held = max(items, key=lambda oc: (math.isnan(oc[0].err_b), oc[0].err_b))[1]
+            why = (f"{name}, family {family}: B's largest error over its {len(items)} cases {err_b:.3g} > "
+                   f"{k:g} x A's {err_a:.3g} + {half:.3g}")
+            found.append((err_b / max(k * err_a + half, 1e-300), why, held))
+    return [(why, case) for _, why, case in sorted(found, key=lambda f: -f[0] if math.isfinite(f[0]) else -math.inf)]
 
 
 def replay_command(result: SwapResult, case: dict) -> str:

@@ -11,7 +11,8 @@
 #               vllm-triton (its hc_head faults at 80 000 tokens and takes the CUDA context, the first
 #               session's finding 4) and torch-cuda (our torch fallback, 219 us at T = 1: not a rival)
 # Usage: BACKEND=tilelang GATE_OPS="mhc_pre pre_big_fuse" STRESS="mhc_pre:16,32,33 pre_big_fuse:1024" \
-#        bash scripts/gate_and_bench.sh OUT_DIR      (STAGES="precompile gate bench")
+#        bash scripts/gate_and_bench.sh OUT_DIR      (STAGES="precompile gate bench"; BENCH_TOKENS: the
+#        bench's T list, default the issue's 1 .. 80 000 grid)
 # BACKEND may be a module:Class probe (then the bench puts it beside `tilelang` as one of ours).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +63,7 @@ if [[ " $STAGES " == *" bench "* ]]; then
   timeout -k 15 "${BENCH_S:-335}" python3 -m mhc_verify.bench --backend tilelang "${extra[@]}" --backend tile_kernels \
     --backend vllm-tilelang --backend vllm-deepgemm --backend sglang-tilelang --backend aiter-triton \
     --backend sglang-triton --op mhc_pre --op fused_post_pre --op hc_head --op hc_post --op pre_big_fuse \
-    --op prenorm_gemm --tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000 --hidden 7168,4096 --mode graph \
+    --op prenorm_gemm --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000}" --hidden 7168,4096 --mode graph \
     --graph-max-tokens 4096 --precompile off "${ours[@]}" --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
 fi
 stage done

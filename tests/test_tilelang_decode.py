@@ -13,7 +13,7 @@ import torch
 
 from mhc_kernels.tilelang import _build, decode, decode_gemm, gemm, post, pre, pre_overlap
 from mhc_kernels.tilelang import backend as be
-from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.decode_backend import OP_GEMM_MAX_TOKENS, TileLangDecode
 
 PDL = ("cudaGridDependencySynchronize", "cudaTriggerProgrammaticLaunchCompletion")
 N = 4
@@ -441,17 +441,19 @@ def test_prenorm_gemm_op_on_the_decode_gemm(rec):
 def test_prenorm_gemm_op_on_the_mid_gemm(rec):
     backend = _GemmOp()
     cpu = torch.device("cpu")
-    # multiples of S dividing 224 tiles, >= 2 tiles each: S = 16 -> 16, 32, 112; one wave on 132 SMs
-    assert [backend._op_gemm_parts(t, N, 7168, 16, cpu) for t in (64, 256, 1024, 4096)] == [112, 112, 32, 16]
-    assert backend._op_gemm_parts(256, N, 7168, 8, cpu) == 56
+    # multiples of S dividing 224 tiles, >= 2 tiles each: S = 16 -> 16, 32, 112, by wave cost on 132
+    # SMs (wave_cost_parts): 112 at 64 tokens (one wave of 2 tiles), 32 at 256 (128 CTAs of 7 tiles,
+    # where 112 would be four waves of 2), 16 at 1024 and 4096 (ties: the fewest)
+    assert [backend._op_gemm_parts(t, N, 7168, 16, cpu) for t in (64, 256, 1024, 4096)] == [112, 32, 16, 16]
+    assert backend._op_gemm_parts(256, N, 7168, 8, cpu) == 32
     assert backend._op_gemm_parts(4097, N, 7168, 16, cpu) is None  # above op_gemm_max_tokens: the base op
-    # by default to OP_GEMM_MAX_TOKENS (128): the decode GEMM's 112 ranges at 1 token, the base op above
+    # by default to OP_GEMM_MAX_TOKENS (1024): the decode GEMM's 112 ranges at 1 token, the base op above
     assert TileLangDecode()._op_gemm_parts(1, N, 7168, 16, cpu) == 112
-    assert TileLangDecode()._op_gemm_parts(129, N, 7168, 16, cpu) is None
+    assert TileLangDecode()._op_gemm_parts(OP_GEMM_MAX_TOKENS + 1, N, 7168, 16, cpu) is None
     x = torch.zeros(256, N * 7168, dtype=torch.bfloat16)
     mixes, _ = backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)
-    assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.launches[0][2][2] == (112, 256, MIXES)
-    assert rec.launches[1][2][0] == (16, 7, 256, MIXES) and tuple(mixes.shape) == (16, 256, MIXES)
+    assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.launches[0][2][2] == (32, 256, MIXES)
+    assert rec.launches[1][2][0] == (16, 2, 256, MIXES) and tuple(mixes.shape) == (16, 256, MIXES)
     rec.launches.clear()
     x = torch.zeros(4096, N * 7168, dtype=torch.bfloat16)
     backend.prenorm_gemm(x, torch.zeros(MIXES, N * 7168), 16)  # 16 parts = 16 splits: no sum

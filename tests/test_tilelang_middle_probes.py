@@ -21,13 +21,16 @@ def _overlap_keywords(rec):
 
 
 @pytest.mark.parametrize("hidden", [4096, 7168])
-@pytest.mark.parametrize("tokens", [64, 256, 1024])
+@pytest.mark.parametrize("tokens", [64, 256, 768, 769, 1024, 1535, 1536, 4096])
 def test_lean_probe_runs_one_buffer_in_mhc_pre(rec, hidden, tokens):
+    """The probe at every T; the default in MID_PRE_ONE_BUFFER_TOKENS (769 .. 1535) only."""
     TileLangMidLean().mhc_pre(*_pre_args(tokens, hidden))
     TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
     lean, default = _overlap_keywords(rec)
-    assert lean.get("prefetch_next_block") is False and "prefetch_next_block" not in default, rec.keywords
-    assert {k: v for k, v in lean.items() if k != "prefetch_next_block"} == default, "nothing else changes"
+    assert lean.get("prefetch_next_block") is False, rec.keywords
+    assert default.get("prefetch_next_block", True) is (not 769 <= tokens <= 1535), rec.keywords
+    assert {k: v for k, v in lean.items() if k != "prefetch_next_block"} == \
+        {k: v for k, v in default.items() if k != "prefetch_next_block"}, "nothing else changes"
 
 
 def test_lean_probe_in_pre_big_fuse_on_the_callers_partials(rec):
@@ -36,9 +39,10 @@ def test_lean_probe_in_pre_big_fuse_on_the_callers_partials(rec):
         backend.pre_big_fuse(torch.zeros(16, 1024, MIXES), torch.zeros(16, 1024), scale, base, residual, nw, *eps)
     lean, default = _overlap_keywords(rec)
     assert lean["parts"] == default["parts"] == 16
-    assert lean.get("prefetch_next_block") is False and "prefetch_next_block" not in default
-    assert TileLangMidLean().provenance()["mid_pre_prefetch_next_block"] is False
-    assert "mid_pre_prefetch_next_block" not in TileLangDecode().provenance()
+    assert lean.get("prefetch_next_block") is False and default.get("prefetch_next_block") is False  # 1024: both
+    assert TileLangMidLean().provenance()["mid_pre_one_buffer_tokens"] == (1, 1 << 30)
+    assert ("mid_pre_one_buffer_tokens" in TileLangDecode().provenance()) == (
+        TileLangDecode.mid_pre_one_buffer_tokens is not None)
 
 
 def test_decode_counts_stay_on_decode_pre(rec):

@@ -8,7 +8,7 @@ import re
 import pytest
 import torch
 
-from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS, TileLangDecode
+from mhc_kernels.tilelang.decode_backend import OP_GEMM_MAX_TOKENS, PDL_EARLY_MAX_TOKENS, TileLangDecode
 from mhc_kernels.tilelang.mid_probes import TileLangPdlEarly, TileLangPdlEarlyFusedPost, TileLangPdlEarlyFusedPre
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
@@ -30,8 +30,9 @@ def _prefetch(kws):
 
 def test_the_default_table_is_the_measured_one():
     # sixth session, call 2: mhc_pre to 256 tokens, hc_head, and the prenorm_gemm op (what its gate
-    # ran); fused_post_pre was slower with it
-    assert dict(PDL_EARLY_MAX_TOKENS) == {"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 128}
+    # ran; its whole middle range since the tenth session, as TileLangGemmOpWaveCost's run had it);
+    # fused_post_pre was slower with it
+    assert dict(PDL_EARLY_MAX_TOKENS) == {"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": OP_GEMM_MAX_TOKENS}
     assert "fused_post_pre" not in TileLangDecode.pdl_early_max_tokens
 
 
@@ -88,8 +89,11 @@ def test_prenorm_gemm_op_triggers_early_to_its_threshold(rec):
     TileLangDecode().prenorm_gemm(x, fn, 16)
     assert rec.names == ["prenorm_gemm", "chunk_sum"] and _early(_kw(rec, "prenorm_gemm")) == [True]
     rec.launches.clear(), rec.keywords.clear()
-    TileLangDecode().prenorm_gemm(torch.zeros(256, N * H, dtype=torch.bfloat16), fn, 16)  # the base op
-    assert not any(kw.get("early_trigger") for kw in rec.keywords)
+    TileLangDecode().prenorm_gemm(torch.zeros(OP_GEMM_MAX_TOKENS, N * H, dtype=torch.bfloat16), fn, 16)
+    assert _early(_kw(rec, "prenorm_gemm")) == [True]
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangDecode().prenorm_gemm(torch.zeros(OP_GEMM_MAX_TOKENS + 1, N * H, dtype=torch.bfloat16), fn, 16)  # base op
+    assert rec.names == ["prenorm_gemm"] and not any(kw.get("early_trigger") for kw in rec.keywords)
 
 
 # -- the generated CUDA (TileLang on the CPU, sm_90a) ---------------------------------------------------
@@ -182,17 +186,31 @@ def test_the_fused_probes_split_hc_post_from_the_pre(rec, probe, post_early, pre
     assert _prefetch(_kw(rec, "pre_big_fuse_overlap")) == [pre_early]
 
 
-def test_the_wave_cost_probe_picks_whole_waves(rec):
-    """mid_probes.TileLangGemmOpWaveCost (132 SMs, from the rec fixture): at 256 tokens 32 ranges (one
-    wave of 7 tiles) where TileLangDecode's rule takes 112 (four waves of 2); the same choice up to 128."""
-    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpWaveCost
+def test_the_op_gemm_picks_whole_waves(rec):
+    """TileLangDecode's prenorm_gemm op above the decode path (wave_cost_parts; 132 SMs, from the rec
+    fixture): at 256 tokens 32 ranges (one wave of 7 tiles) where "the fewest for one wave" took 112
+    (four waves of 2); the same choice as that rule up to 128. mid_probes.TileLangGemmOpWaveCost,
+    the probe it came from, is the default now; TileLangGemmOpBlock128 halves the blocks from 256."""
+    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpBlock128, TileLangGemmOpWaveCost
 
     cpu = torch.device("cpu")
-    probe = TileLangGemmOpWaveCost()
-    assert [probe._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128, 256, 512, 1024)] == [112, 112, 32, 16, 16]
-    assert [probe._op_gemm_parts(t, N, 4096, 16, cpu) for t in (128, 256, 512)] == [64, 32, 16]
-    assert probe._op_gemm_parts(1025, N, H, 16, cpu) is None
-    assert [TileLangDecode()._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128)] == [112, 112]
+    for backend in (TileLangDecode(), TileLangGemmOpWaveCost()):
+        assert [backend._op_gemm_parts(t, N, H, 16, cpu) for t in (33, 128, 256, 512, 1024)] == [112, 112, 32, 16, 16]
+        assert [backend._op_gemm_parts(t, N, 4096, 16, cpu) for t in (128, 256, 512)] == [64, 32, 16]
+        assert backend._op_gemm_parts(1025, N, H, 16, cpu) is None
+    bm128 = TileLangGemmOpBlock128()
+    assert [bm128._op_gemm_parts(t, N, 4096, 16, cpu) for t in (128, 256, 512)] == [64, 64, 32]
+    assert [bm128._op_gemm_parts(t, N, H, 16, cpu) for t in (128, 256)] == [112, 112]
+
+
+def test_the_block128_probe_reaches_the_op_gemm(rec):
+    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpBlock128
+
+    x = torch.zeros(256, N * 4096, dtype=torch.bfloat16)
+    TileLangGemmOpBlock128().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
+    TileLangDecode().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
+    gemms = [launch for launch in rec.launches if launch[0] == "prenorm_gemm"]
+    assert [g[1][3] for g in gemms] == [128, 64] and [g[2][2] for g in gemms] == [(64, 256, MIXES), (32, 256, MIXES)]
 
 
 @pytest.mark.parametrize("tokens", [4096, 65536])

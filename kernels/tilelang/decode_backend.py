@@ -21,13 +21,15 @@ each from a benchmark on record) it runs, per op:
                   decode.decode_head: H / 512 CTAs per token, each computing the head weights and
                   collapsing its columns
   prenorm_gemm    (the op, up to OP_GEMM_MAX_TOKENS over both paths) mhc_pre's GEMM, then chunk_sum
-                  adding each of the caller's splits' parts back in order
+                  adding each of the caller's splits' parts back in order; above the decode path its
+                  K ranges by wave_cost_parts
 
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
 
   mhc_pre         gemm.py's tensor-core GEMM over ``mid_parts`` K ranges (one wave of CTAs on the SMs
                   instead of the caller's S ranges), then pre_overlap.py's fused pre (Sinkhorn on one
-                  warp beside a four-warp collapse) with the parts' count compiled in
+                  warp beside a four-warp collapse) with the parts' count compiled in, at
+                  ``mid_pre_one_buffer_tokens`` (769-1535) on one residual buffer (bitwise the same)
   pre_big_fuse    that fused pre on the caller's S partials
   fused_post_pre  hc_post_wide, then mhc_pre's middle path
   hc_head         (129-1024 tokens) the same GEMM with M = n, then collapse.py's head collapse with
@@ -105,14 +107,19 @@ from mhc_kernels.tilelang.decode import MIN_TILES_PER_PART
 #                 decode path's 10.2 / 16.8 and the default's 22.1 / 43.1; H = 4096: 6.5 / 6.7 / 9.0
 #                 / 17.4 against 6.6 / 10.2 / 12.4 / 21.4), the default above (not measured there)
 #   prenorm_gemm  (the op, its caller's S partials) on the decode GEMM to 32 tokens, the middle GEMM to
-#                 128 (op_gemm_max_tokens; same call, mid_probes.TileLangGemmOp: H = 7168 5.2 / 5.5 /
-#                 6.0 / 7.1 us at T = 16 / 32 / 64 / 128 against the default's 10.6 / 10.7 / 11.4 /
-#                 11.3 and DeepGEMM's 8.6 / 8.6 / 8.7 / 8.8; it lost from 256: 11.6 against 11.3)
+#                 1024 (op_gemm_max_tokens; sixth session's call 1, mid_probes.TileLangGemmOp: H = 7168
+#                 5.2 / 5.5 / 6.0 / 7.1 us at T = 16 / 32 / 64 / 128 against the base op's 10.6 / 10.7 /
+#                 11.4 / 11.3 and DeepGEMM's 8.6 / 8.6 / 8.7 / 8.8; with "the fewest ranges for one
+#                 wave" it lost from 256, 11.6 against 11.3). From 129 tokens its K ranges are
+#                 wave_cost_parts' (results/gpu/2026-12-05-h200-engines-7, mid_probes.TileLangGemmOpWaveCost:
+#                 256 x 7168 8.8 against the base op's 11.5 and DeepGEMM's 9.0; 256 x 4096 6.8 against
+#                 7.6, DeepGEMM 5.9; 1024 x 7168 21.3 against 22.0; 512 even, 11.7 / 11.7 and 7.7 / 7.8;
+#                 the same ranges as the fewest-for-one-wave rule up to 128 tokens)
 DECODE_MAX_TOKENS = 32
 DECODE_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 128})
 MID_MAX_TOKENS = 4096
 MID_MAX_TOKENS_BY_OP: Mapping[str, int] = MappingProxyType({"hc_head": 1024})
-OP_GEMM_MAX_TOKENS = 128
+OP_GEMM_MAX_TOKENS = 1024
 # TileLangDecode.mid_block_m_128_from. Sixth session, call 1 (mid_probes.TileLangMidBlock128, 128-token
 # blocks at every T, graph-replayed): mhc_pre 20.2 us at 512 tokens against 22.1 (H = 7168; vLLM 21.2),
 # 14.5 against 14.8 (H = 4096), slower below 512 (14.3 against 12.9 at 128); fused_post_pre even at 512
@@ -123,8 +130,21 @@ MID_BLOCK_M_128_FROM: Mapping[str, int] = MappingProxyType({"mhc_pre": 512})
 # T = 1 / 16 / 32 / 64 / 128 / 256 against 7.0 / 9.3 / 10.5 / 11.2 / 12.9 / 14.6, but 23.6 / 42.0 at 512
 # / 1024 against 22.2 / 40.5 (H = 4096: 9.8 / 11.5 at 128 / 256 against 11.6 / 12.1); hc_head even or
 # faster at every T (8.5 against 8.9 at 256; H = 4096: 16.2 against 17.5 at 1024); prenorm_gemm even
-# (on, to run what its gate ran); fused_post_pre slower from 8 tokens (12.8 against 11.3 at 32), off.
-PDL_EARLY_MAX_TOKENS: Mapping[str, int] = MappingProxyType({"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 128})
+# (on, to run what its gate ran: over its whole middle range since the tenth session, as
+# mid_probes.TileLangGemmOpWaveCost ran it); fused_post_pre slower from 8 tokens (12.8 against 11.3 at
+# 32), off.
+PDL_EARLY_MAX_TOKENS: Mapping[str, int] = MappingProxyType({"mhc_pre": 256, "hc_head": 1024, "prenorm_gemm": 1024})
+# TileLangDecode.mid_pre_one_buffer_tokens: the middle pre on one residual buffer between the measured
+# neighbours of the one count where it paid. Graph-replayed, H = 7168, us, one buffer against two:
+# results/gpu/2026-12-05-h200-engines-7, mhc_pre 39.6 / 41.3 at 1024 tokens (vLLM 39.8), pre_big_fuse
+# 21.5 / 22.3, slower at 512 (21.3 / 21.0) and 4096 (136.5 / 135.4); tenth session's call 1
+# (results/gpu/2026-12-05-h200-engines-8) at 1024 mhc_pre 39.2 / 40.8 (vLLM 39.1), pre_big_fuse 21.0 /
+# 21.8, fused_post_pre 69.5 / 70.7; at 768 even or slower (31.9 / 32.0, 17.8 / 16.1, 56.6 / 56.3),
+# at 1536 slower (60.9 / 59.9, 30.8 / 29.6, 107.2 / 106.7), at 2048 within 0.5 us. Why there: at H =
+# 4096 without norm 7 CTAs per SM hold 924 tokens on 132 SMs (two waves at 1024) and 10 hold 1320.
+# Gated as TileLangMidLean (nightly checks of mhc_pre, pre_big_fuse, fused_post_pre; bitwise the
+# two-buffer kernel at 512 .. 4096 tokens; 1000 stress reruns at 1024) in that call.
+MID_PRE_ONE_BUFFER_TOKENS = (769, 1535)
 FUSED_HC_POST = "fused_post_pre/hc_post"  # fused_post_pre's hc_post_wide in pdl_early_max_tokens
 # The prenorm_gemm op above op_gemm_max_tokens (TileLangBackend's GEMM on the caller's S splits, then
 # chunk_sum where it cuts them further) in pdl_early_max_tokens: not in the default table (never
@@ -150,6 +170,19 @@ def allowed_ranges(k_tiles: int, min_tiles: int, multiple_of: int) -> list[int]:
     """The K-range counts the middle GEMM can take: multiples of ``multiple_of`` dividing the K tiles,
     each range at least ``min_tiles`` tiles, ascending."""
     return [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
+
+
+def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, sms: int) -> int | None:
+    """The K-range count (a multiple of ``multiple_of`` dividing the K tiles, >= min_tiles each) that
+    minimises the tiles the busiest SM works through, ceil(blocks * parts / sms) * tiles per range, the
+    fewest ranges on a tie; None where none is allowed. It counts the CTAs an SM holds at once as
+    working in turn (their loads share its bandwidth). The prenorm_gemm op's rule above the decode
+    path: at 256 tokens and H = 7168, 32 ranges (128 CTAs, one wave of 7 tiles) where "the fewest
+    that give one wave" jumps to 112 (448 CTAs, four waves of 2)."""
+    allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
+    if not allowed:
+        return None
+    return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))
 
 
 @lru_cache(maxsize=None)
@@ -224,12 +257,13 @@ class TileLangDecode(TileLangBackend):
     # SM, so 1024 tokens take two waves on 132 SMs). 8 (mid_probes.TileLangMidEightPerSm) was slower
     # at every T in the sixth session's run: ptxas then spills (44 bytes at H = 4096, 48 registers).
     mid_pre_min_blocks_per_sm: int | None = None
-    # The middle path's fused pre loading each residual block into a second register buffer while it
-    # computes the one before (True, the default) or into one buffer at the top of each block (False:
-    # 40 registers instead of 56 at H = 4096 without norm, 10 CTAs per SM instead of 7, no spill;
-    # pre_overlap.build_pre_big_fuse_overlap's prefetch_next_block). A probe (mid_probes.TileLangMidLean)
-    # for pre_big_fuse at 1024 x 4096 (13.0 us against TileKernels' 8.4: the second wave).
-    mid_pre_prefetch_next_block = True
+    # The T range (first, last; None: none) where the middle path's fused pre (mhc_pre's, fused_post_pre's,
+    # pre_big_fuse's) loads each residual block into one register buffer at the top of the block
+    # instead of into a second buffer while it computes the one before (pre_overlap.build_pre_big_fuse_overlap's
+    # prefetch_next_block=False: 40 registers instead of 56 at H = 4096 without norm, 10 CTAs per SM
+    # instead of 7, no spill). Bitwise the same outputs. MID_PRE_ONE_BUFFER_TOKENS, from the runs of
+    # mid_probes.TileLangMidLean (it at every T) below.
+    mid_pre_one_buffer_tokens: tuple[int, int] | None = MID_PRE_ONE_BUFFER_TOKENS
     # The prenorm_gemm op (its caller's S partials returned) on the decode path's GEMM (up to the decode
     # threshold: decode_parts K ranges) or the middle path's (mid_parts, rounded to a multiple of S),
     # then chunk_sum adding each split's parts back in order (the parts nest in the caller's splits,
@@ -270,11 +304,16 @@ class TileLangDecode(TileLangBackend):
                 **changed(mid_min_tiles_per_part=(self.mid_min_tiles_per_part, MIN_TILES_PER_PART),
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
-                          mid_pre_prefetch_next_block=(self.mid_pre_prefetch_next_block, True))}
+                          mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None))}
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
         return 0 < tokens <= self.pdl_early_max_tokens.get(op, 0)
+
+    def _one_buffer(self, tokens: int) -> bool:
+        """Whether the middle path's fused pre runs on one residual buffer at T (mid_pre_one_buffer_tokens)."""
+        span = self.mid_pre_one_buffer_tokens
+        return span is not None and span[0] <= tokens <= span[1]
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -347,8 +386,9 @@ class TileLangDecode(TileLangBackend):
     def _op_gemm_parts(self, tokens: int, n: int, hidden: int, n_splits: int, device: torch.device) -> int | None:
         """The prenorm_gemm op's K ranges on the decode / middle GEMM, or None (the base op): a multiple
         of n_splits (each split's parts contiguous) dividing the 128-wide K tiles. On the decode path
-        decode_parts (where n_splits divides it); above, the fewest such ranges that give mid_waves
-        waves of CTAs (the most allowed where none does)."""
+        decode_parts (where n_splits divides it); above, wave_cost_parts over the middle GEMM's token
+        blocks (_mid_block_m("prenorm_gemm", T))."""
+        from mhc_kernels.tilelang.backend import _sm_count
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
 
         if not 0 < tokens <= self.op_gemm_max_tokens or (n * hidden) % DECODE_BLOCK_K:
@@ -356,7 +396,9 @@ class TileLangDecode(TileLangBackend):
         if self._decode(tokens, "prenorm_gemm"):
             parts = decode_parts(n, hidden)
             return parts if parts % n_splits == 0 else None
-        return self._fewest_parts(tokens, n, hidden, n_splits, device)
+        blocks = -(-tokens // self._mid_block_m("prenorm_gemm", tokens))
+        return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, n_splits, blocks,
+                               _sm_count(device))
 
     # -- ops --------------------------------------------------------------------------------------
     def prenorm_gemm(self, x, fn, n_splits):
@@ -372,7 +414,7 @@ class TileLangDecode(TileLangBackend):
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
         else:
-            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early)
+            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm")
         if parts == n_splits:
             return mixes, sqrsum
         chunks = parts // n_splits
@@ -441,13 +483,14 @@ class TileLangDecode(TileLangBackend):
         with_norm = norm_weight is not None
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
+        one_buffer = self._one_buffer(t)
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
-                    + (",one_buffer]" if not self.mid_pre_prefetch_next_block else "]"))
+                    + (",one_buffer]" if one_buffer else "]"))
         kwargs = changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
                          sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
-                         prefetch_next_block=(self.mid_pre_prefetch_next_block, True))
+                         prefetch_next_block=(not one_buffer, True))
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

@@ -6,7 +6,8 @@ TileLangDecode."""
 from __future__ import annotations
 
 from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DECODE_MAX_TOKENS_BY_OP, FUSED_HC_POST,
-                                                PDL_EARLY_MAX_TOKENS, TileLangDecode, allowed_ranges)
+                                                MID_BLOCK_M_128_FROM, PDL_EARLY_MAX_TOKENS, TileLangDecode,
+                                                wave_cost_parts)
 
 
 class TileLangMid(TileLangDecode):
@@ -95,43 +96,34 @@ class TileLangPdlEarlyFusedPost(TileLangDecode):
 
 
 class TileLangGemmOpWaveCost(TileLangDecode):
-    """The prenorm_gemm op on the middle GEMM up to 1024 tokens, its K ranges chosen by the cost of
-    whole waves instead of "the fewest that give one wave": the multiple of S dividing the K tiles
-    that minimises ceil(CTAs / SMs) * tiles per range (ties: the fewest ranges). At 256 tokens and H =
-    7168 that is 32 ranges (128 CTAs, one wave of 7 tiles) where the default rule jumps to 112 (448
-    CTAs, four waves of 2): the sixth session's TileLangGemmOp lost there (11.6 against DeepGEMM's
-    8.8 us)."""
+    """The prenorm_gemm op on the middle GEMM up to 1024 tokens, its K ranges by wave_cost_parts: the
+    probe of the seventh / eighth sessions (256 x 7168: 8.8 against 11.5 us, results/gpu/
+    2026-12-05-h200-engines-7), TileLangDecode's own rule since the tenth session. Kept under its name
+    so that run's lease script reruns as it ran."""
 
     name = "tilelang-gemm-op-waves"
-    description = "our TileLang kernels, the prenorm_gemm op's middle GEMM by wave cost (a benchmark probe)"
-    op_gemm_max_tokens = 1024
-    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "prenorm_gemm": 1024}
-
-    def _op_gemm_parts(self, tokens, n, hidden, n_splits, device):
-        from mhc_kernels.tilelang.backend import _sm_count
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
-
-        if self._decode(tokens, "prenorm_gemm") or not 0 < tokens <= self.op_gemm_max_tokens:
-            return super()._op_gemm_parts(tokens, n, hidden, n_splits, device)
-        blocks = -(-tokens // self._mid_block_m(None, tokens))
-        return wave_cost_parts(n * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, n_splits, blocks, _sm_count(device))
+    description = "our TileLang kernels, the prenorm_gemm op's middle GEMM by wave cost (now the default's rule)"
 
 
-def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, sms: int) -> int | None:
-    """The K-range count (a multiple of ``multiple_of`` dividing the K tiles, >= min_tiles each) that
-    minimises the tiles the busiest SM works through, ceil(blocks * parts / sms) * tiles per range, the
-    fewest ranges on a tie; None where none is allowed. It counts CTAs an SM holds at once as working
-    in turn (their loads share its bandwidth), which only a GPU run can confirm."""
-    allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
-    if not allowed:
-        return None
-    return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))
+class TileLangGemmOpBlock128(TileLangDecode):
+    """The prenorm_gemm op's middle GEMM on 128-token blocks from 256 tokens (its K ranges still by
+    wave_cost_parts, over the halved block count): each token block reads all of fn's bf16x3 split,
+    so half the blocks read half of it again, and at 256 x 4096 the wave rule takes 64 ranges of 2
+    tiles (128 CTAs) where 64-token blocks take 32 of 4. For the op at 256-512 x 4096, where DeepGEMM
+    was faster in the seventh session (5.9 / 7.2 against 6.8 / 7.7 us). Other K ranges: other fp32
+    sums of the same products, within the declared bound; it needs its gate before adoption."""
+
+    name = "tilelang-gemm-op-bm128"
+    description = "our TileLang kernels, the prenorm_gemm op's middle GEMM on 128-token blocks from 256 (a probe)"
+    mid_block_m_128_from = {**MID_BLOCK_M_128_FROM, "prenorm_gemm": 256}
 
 
 class TileLangMidWaveCost(TileLangDecode):
-    """TileLangDecode with the middle path's K ranges (mhc_pre, fused_post_pre's pre, hc_head, the
-    prenorm_gemm op up to op_gemm_max_tokens) chosen by wave_cost_parts instead of "the fewest that
-    give one CTA per SM". At 256 tokens (and 512, 128-token blocks) H = 7168 that is 32 ranges (128
+    """TileLangDecode with the middle path's K ranges (mhc_pre, fused_post_pre's pre, hc_head; the
+    prenorm_gemm op's are wave_cost_parts' in the default since the tenth session) chosen by
+    wave_cost_parts instead of "the fewest that give one CTA per SM". Seventh run
+    (results/gpu/2026-12-05-h200-engines-7): faster at 128 x 7168 and 256 x 4096, much slower from 512
+    tokens (24.5 against 21.0 us at 512 x 7168), where two CTAs of 4 tiles on an SM beat one of 7. At 256 tokens (and 512, 128-token blocks) H = 7168 that is 32 ranges (128
     CTAs of 7 tiles) where the default takes 56 (224 CTAs of 4 tiles: 92 SMs work through 8 tiles,
     40 through 4); H = 4096: 32 (4 tiles each) for 64 (2 each). For mhc_pre at 256-1024 x 4096 (vLLM
     1.05-1.18 x faster in the sixth session). Other K ranges: other fp32 sums of the same products,
@@ -234,8 +226,8 @@ class TileLangMidOneTile(TileLangDecode):
 
 
 class TileLangMidLean(TileLangDecode):
-    """TileLangDecode with the middle path's fused pre on one residual buffer (mid_pre_prefetch_next_block
-    False): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a, no spill), so 10 CTAs
+    """TileLangDecode with the middle path's fused pre on one residual buffer at every T
+    (mid_pre_one_buffer_tokens): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a, no spill), so 10 CTAs
     per SM instead of 7 and 1024 tokens in one wave of 1320 places instead of two of 924. For
     pre_big_fuse at 1024 x 4096 (13.0 us against TileKernels' 8.4 in the sixth session; at 512
     tokens, one wave either way, 6.3 against 6.0) and mhc_pre's pre there. A CTA keeps its place until
@@ -245,7 +237,7 @@ class TileLangMidLean(TileLangDecode):
 
     name = "tilelang-mid-lean"
     description = "our TileLang kernels, the middle path's pre on one residual buffer (a benchmark probe)"
-    mid_pre_prefetch_next_block = False
+    mid_pre_one_buffer_tokens = (1, 1 << 30)
 
 
 class TileLangPostPerToken(TileLangDecode):

@@ -77,8 +77,8 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     same results.
 
     ``prefetch_next_block`` (default True): the collapse threads load block hb + 1 of the residual into
-    a second register buffer before computing block hb. False (TileLangDecode.mid_pre_prefetch_next_block,
-    a probe until a GPU run says it pays): one buffer, each block's loads at the top of its own
+    a second register buffer before computing block hb. False (TileLangDecode.mid_pre_one_buffer_tokens:
+    769 .. 1535 tokens, from a GPU run): one buffer, each block's loads at the top of its own
     iteration. Why: the register count sets how many CTAs an SM holds, and a CTA holds its place
     until warp 0's Sinkhorn ends, however early its collapse is done. For sm_90a (ptxas -v, nvcc
     13.0) at H = 4096 without norm: 56 registers with the second buffer (7 CTAs per SM: 924 places

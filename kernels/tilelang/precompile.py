@@ -146,7 +146,9 @@ def mid_jobs(hidden: int) -> list[Job]:
     caller splits (1 .. 16); hc_head's head collapse at the same counts; its GEMM is TileLangBackend's
     tensor-core configuration, in jobs()."""
     parts = set(_mid_part_counts(hidden)) | {1, 2, 4, 8, 16}
+    # and on one residual buffer (mid_pre_one_buffer_tokens: 769 .. 1535 tokens, above PDL early's range)
     return _overlap_jobs(hidden, sorted(parts), {}, "", prefetch=(False,)) \
+        + _overlap_jobs(hidden, sorted(parts), {"prefetch_next_block": False}, ",one_buffer", prefetch=(False,)) \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
            for p in sorted(parts) if p >= 4]  # hc_head's middle path
 

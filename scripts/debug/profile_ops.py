@@ -102,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
                 for i, (kname, us, _) in enumerate(rows):
                     lines.append(f"| {i} | `{kname[:110]}` | {us:.2f} |")
                 print(f"{name} {op} T={t}: busy {busy:.1f} us span {span:.1f} us ({len(rows)} kernels)", flush=True)
-    text = "\n".join(lines) + "\n"
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+                _write(a.out, lines)  # after every point: a run stopped by its timeout keeps what it measured
+    _write(a.out, lines)
+    if not a.out:
+        sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _write(path: str | None, lines: list[str]) -> None:
+    if path:
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
