@@ -41,8 +41,9 @@ departure is the change the swap makes). The change itself, |B - A| in ulps of t
 summarised (max, p99, bitwise-equal fraction) with where it concentrates (families, token ranges).
 Verdict: "B less accurate" (the case breaking the rule furthest on an output where the paired test
 holds, or the shrunk case of a non-finite output, with a reproducer replayable for both backends; a
-replay with ``--case`` judges that one case by the per-case rules), "B more accurate" (B never violates, and on some output A's largest error over all cases
-exceeds k x B's largest), or "B at least as accurate as A".
+replay with ``--case`` judges that one case by the per-case rules), "B more accurate" (B less
+accurate nowhere, and A so on some output, by the same rules with A and B exchanged), or "B at least
+as accurate as A".
 """
 
 from __future__ import annotations
@@ -381,9 +382,10 @@ def distinct_inputs(cases: list[CaseComparison]) -> list[CaseComparison]:
 
 
 def paired_violations(result: SwapResult, k: float, mirror: bool = False) -> list[tuple[str, CaseComparison]]:
-    """(why, the case breaking the rule furthest) for every output where a case breaks the max rule
-    (or the correctly rounded rule) and the paired test over all cases (module docstring) says B is
-    worse beyond chance; ``mirror``: the same with A and B exchanged."""
+    """(why, a case that shows it: B's largest error among the cases breaking the per-case rule) for
+    every output where the run breaks the max rule (or the correctly rounded rule) and the paired test
+    over the distinct inputs (module docstring) says B is worse beyond chance; ``mirror``: the same
+    with A and B exchanged."""
     found = []
     better, worse = ("B", "A") if mirror else ("A", "B")
     distinct = distinct_inputs(result.cases)
