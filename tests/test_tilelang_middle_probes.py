@@ -110,3 +110,21 @@ def test_mid_wave_cost_probe_picks_the_least_loaded_busiest_sm(rec):
     probe.mhc_pre(*_pre_args(256, 7168))
     assert [shapes[2][0] for name, _, shapes in rec.launches if name == "prenorm_gemm"] == [32]
     assert [kw["parts"] for kw in _overlap_keywords(rec)] == [32]
+
+
+def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
+    """mid_probes.TileLangMidCoResident (132 SMs, from the rec fixture): 56 ranges at 512 x 7168 (as the
+    default, which beat wave cost's 32 there), 112 at 768 (the default's 28 leave 36 SMs with 16
+    tiles); the default below 512 tokens, for hc_head and for the prenorm_gemm op."""
+    from mhc_kernels.tilelang.mid_probes import TileLangMidCoResident, co_resident_parts
+
+    cpu = torch.device("cpu")
+    probe, default = TileLangMidCoResident(), TileLangDecode()
+    assert [probe.mid_parts(t, N, 7168, cpu, "mhc_pre") for t in (256, 512, 768)] == [56, 56, 112]
+    assert [default.mid_parts(t, N, 7168, cpu, "mhc_pre") for t in (256, 512, 768)] == [56, 56, 28]
+    assert probe.mid_parts(768, N, 7168, cpu, "hc_head") == default.mid_parts(768, N, 7168, cpu, "hc_head")
+    assert probe._op_gemm_parts(768, N, 7168, 16, cpu) == default._op_gemm_parts(768, N, 7168, 16, cpu)
+    assert co_resident_parts(224, 2, 6, 132, 1) == 56 and co_resident_parts(1, 2, 1, 132, 2) is None
+    probe.mhc_pre(*_pre_args(768, 7168))
+    gemm = next(launch for launch in rec.launches if launch[0] == "prenorm_gemm")
+    assert gemm[1][3] == 128 and gemm[2][2] == (112, 768, MIXES)
