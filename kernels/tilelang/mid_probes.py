@@ -123,7 +123,8 @@ class TileLangMidWaveCost(TileLangDecode):
     prenorm_gemm op's are wave_cost_parts' in the default since the tenth session) chosen by
     wave_cost_parts instead of "the fewest that give one CTA per SM". Seventh run
     (results/gpu/2026-12-05-h200-engines-7): faster at 128 x 7168 and 256 x 4096, much slower from 512
-    tokens (24.5 against 21.0 us at 512 x 7168), where two CTAs of 4 tiles on an SM beat one of 7. At 256 tokens (and 512, 128-token blocks) H = 7168 that is 32 ranges (128
+    tokens (24.5 against 21.0 us at 512 x 7168), where two CTAs of 4 tiles on an SM beat one of 7.
+    At 256 tokens (and 512, 128-token blocks) H = 7168 that is 32 ranges (128
     CTAs of 7 tiles) where the default takes 56 (224 CTAs of 4 tiles: 92 SMs work through 8 tiles,
     40 through 4); H = 4096: 32 (4 tiles each) for 64 (2 each). For mhc_pre at 256-1024 x 4096 (vLLM
     1.05-1.18 x faster in the sixth session). Other K ranges: other fp32 sums of the same products,
@@ -227,7 +228,8 @@ class TileLangMidOneTile(TileLangDecode):
 
 class TileLangMidLean(TileLangDecode):
     """TileLangDecode with the middle path's fused pre on one residual buffer at every T
-    (mid_pre_one_buffer_tokens): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a, no spill), so 10 CTAs
+    (mid_pre_one_buffer_tokens): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a,
+    no spill), so 10 CTAs
     per SM instead of 7 and 1024 tokens in one wave of 1320 places instead of two of 924. For
     pre_big_fuse at 1024 x 4096 (13.0 us against TileKernels' 8.4 in the sixth session; at 512
     tokens, one wave either way, 6.3 against 6.0) and mhc_pre's pre there. A CTA keeps its place until
@@ -263,7 +265,12 @@ def co_resident_parts(k_tiles: int, min_tiles: int, blocks: int, sms: int, co_re
     allowed = allowed_ranges(k_tiles, min_tiles, 1)
     if not allowed:
         return None
-    return min(allowed, key=lambda p: (-(-(-(-blocks * p // sms)) // co_resident) * (k_tiles // p), p))
+
+    def rounds(p: int) -> int:  # the busiest SM's CTAs, in rounds of co_resident at once
+        per_sm = -(-blocks * p // sms)
+        return -(-per_sm // co_resident)
+
+    return min(allowed, key=lambda p: (rounds(p) * (k_tiles // p), p))
 
 
 class TileLangMidCoResident(TileLangDecode):
