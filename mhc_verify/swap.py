@@ -148,40 +148,39 @@ class CaseComparison:
         return max((o.err_b / max(2.0 * o.err_a + o.half_ulp, 1e-300) for o in self.outputs), default=0.0)
 
 
-def _max_err(out: torch.Tensor, ref: torch.Tensor) -> tuple[float, float | None]:
+def _errors(out: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """|out - ref| where the reference is finite (a non-finite output there: inf), 0 elsewhere; that
+    mask; for bf16 outputs, where the output is the reference rounded to bf16 (None otherwise)."""
     o, r = out.double(), ref.to(out.device).double()
     finite = torch.isfinite(r)
-    err = (o - r).abs()
-    if (finite & ~torch.isfinite(o)).any():
-        return math.inf, None
-    e = float(err[finite].max()) if finite.any() else 0.0
-    cr = None
-    if out.dtype == torch.bfloat16 and finite.any():
-        cr = float((o[finite] == r[finite].to(torch.bfloat16).double()).double().mean())
-    return e, cr
+    err = torch.where(finite, (o - r).abs().nan_to_num(nan=math.inf), torch.zeros_like(r))
+    rounded = (o == r.to(torch.bfloat16).double()) & finite if out.dtype == torch.bfloat16 else None
+    return err, finite, rounded
 
 
-def _paired_counts(out_a: torch.Tensor, out_b: torch.Tensor, ref: torch.Tensor, token_dim: int | None
-                   ) -> tuple[int, int, int, int]:
-    """(tokens whose largest error is B's, A's; bf16 elements only A, only B rounds correctly), over
-    the elements whose reference is finite; a non-finite output there is an infinite error."""
-    a, b, r = out_a.double(), out_b.double().to(out_a.device), ref.to(out_a.device).double()
-    finite = torch.isfinite(r)
-    e_a = torch.where(finite, (a - r).abs().nan_to_num(nan=math.inf), torch.zeros_like(r))
-    e_b = torch.where(finite, (b - r).abs().nan_to_num(nan=math.inf), torch.zeros_like(r))
-    if token_dim is None or r.dim() == 0:
-        e_a, e_b = e_a.reshape(1, -1), e_b.reshape(1, -1)
+def _max_err(err: torch.Tensor, finite: torch.Tensor, rounded: torch.Tensor | None) -> tuple[float, float | None]:
+    """The largest error and the correctly rounded fraction (bf16; None with a non-finite output)."""
+    e = float(err.max()) if err.numel() else 0.0
+    if math.isinf(e) or rounded is None or not finite.any():
+        return e, None
+    return e, float(rounded[finite].double().mean())
+
+
+def _paired_counts(err_a: torch.Tensor, err_b: torch.Tensor, rounded_a: torch.Tensor | None,
+                   rounded_b: torch.Tensor | None, token_dim: int | None) -> tuple[int, int, int, int]:
+    """(tokens whose largest error is B's, A's; bf16 elements only A, only B rounds correctly), from
+    _errors of each side against its own reference."""
+    if token_dim is None or err_a.dim() == 0:
+        e_a, e_b = err_a.reshape(1, -1), err_b.reshape(1, -1)
     else:
-        e_a, e_b = e_a.movedim(token_dim, 0).flatten(1), e_b.movedim(token_dim, 0).flatten(1)
+        e_a, e_b = err_a.movedim(token_dim, 0).flatten(1), err_b.movedim(token_dim, 0).flatten(1)
     if e_a.shape[1] == 0:
         return 0, 0, 0, 0
     worst_a, worst_b = e_a.amax(dim=1), e_b.amax(dim=1)
-    counts = [int((worst_b > worst_a).sum()), int((worst_a > worst_b).sum()), 0, 0]
-    if out_a.dtype == torch.bfloat16 and finite.any():
-        rounded = r[finite].to(torch.bfloat16).double()
-        cr_a, cr_b = a[finite] == rounded, b[finite] == rounded
-        counts[2:] = [int((cr_a & ~cr_b).sum()), int((cr_b & ~cr_a).sum())]
-    return counts[0], counts[1], counts[2], counts[3]
+    only_a = only_b = 0
+    if rounded_a is not None and rounded_b is not None:
+        only_a, only_b = int((rounded_a & ~rounded_b).sum()), int((rounded_b & ~rounded_a).sum())
+    return int((worst_b > worst_a).sum()), int((worst_a > worst_b).sum()), only_a, only_b
 
 
 def compare_case(a: Backend, b: Backend, case: Case) -> CaseComparison:
@@ -206,10 +205,11 @@ def compare_case(a: Backend, b: Backend, case: Case) -> CaseComparison:
     result = CaseComparison(json.loads(case.to_json()), [])
     for name, out_a in outs["A"].items():
         out_b = outs["B"][name].to(out_a.device)
-        err_a, cr_a = _max_err(out_a, ref_a[name])
-        err_b, cr_b = _max_err(out_b, ref_b[name])
+        errors_a, finite, rounded_a = _errors(out_a, ref_a[name])
+        errors_b, finite_b, rounded_b = _errors(out_b, ref_b[name])
+        err_a, cr_a = _max_err(errors_a, finite, rounded_a)
+        err_b, cr_b = _max_err(errors_b, finite_b, rounded_b)
         r = ref_a[name].to(out_a.device).double()
-        finite = torch.isfinite(r)
         magnitude = float(r[finite].abs().max()) if finite.any() else 0.0
         half = 0.5 * float(ulp(torch.tensor(magnitude, dtype=torch.float64), out_a.dtype))
         steps = ulp(r.abs(), out_a.dtype)
@@ -219,7 +219,8 @@ def compare_case(a: Backend, b: Backend, case: Case) -> CaseComparison:
         comp.elements = int(finite.sum())
         dims = get_op(case.op).output(name).dims
         (comp.tokens_b_worse, comp.tokens_a_worse, comp.cr_only_a,
-         comp.cr_only_b) = _paired_counts(out_a, out_b, ref_a[name], dims.index("T") if "T" in dims else None)
+         comp.cr_only_b) = _paired_counts(errors_a, errors_b, rounded_a, rounded_b,
+                                          dims.index("T") if "T" in dims else None)
         if change.numel():
             comp.change_max_ulps = float(change.max())
             comp.change_p99_ulps = float(torch.quantile(change.float()[:1 << 24], 0.99))

@@ -116,7 +116,8 @@ def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
     """mid_probes.TileLangMidCoResident (132 SMs, from the rec fixture): 56 ranges at 512 x 7168 (as the
     default, which beat wave cost's 32 there), 112 at 768 (the default's 28 leave 36 SMs with 16
     tiles); the default below 512 tokens, for hc_head and for the prenorm_gemm op."""
-    from mhc_kernels.tilelang.mid_probes import TileLangMidCoResident, co_resident_parts
+    from mhc_kernels.tilelang.decode_backend import wave_cost_parts
+    from mhc_kernels.tilelang.mid_probes import TileLangMidCoResident
 
     cpu = torch.device("cpu")
     probe, default = TileLangMidCoResident(), TileLangDecode()
@@ -124,7 +125,7 @@ def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
     assert [default.mid_parts(t, N, 7168, cpu, "mhc_pre") for t in (256, 512, 768)] == [56, 56, 28]
     assert probe.mid_parts(768, N, 7168, cpu, "hc_head") == default.mid_parts(768, N, 7168, cpu, "hc_head")
     assert probe._op_gemm_parts(768, N, 7168, 16, cpu) == default._op_gemm_parts(768, N, 7168, 16, cpu)
-    assert co_resident_parts(224, 2, 6, 132, 1) == 56 and co_resident_parts(1, 2, 1, 132, 2) is None
+    assert wave_cost_parts(224, 2, 1, 6, 132) == 56 and wave_cost_parts(1, 2, 1, 1, 132, co_resident=2) is None
     probe.mhc_pre(*_pre_args(768, 7168))
     gemm = next(launch for launch in rec.launches if launch[0] == "prenorm_gemm")
     assert gemm[1][3] == 128 and gemm[2][2] == (112, 768, MIXES)

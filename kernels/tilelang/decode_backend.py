@@ -173,18 +173,24 @@ def allowed_ranges(k_tiles: int, min_tiles: int, multiple_of: int) -> list[int]:
 
 
 @lru_cache(maxsize=None)  # on every eager call of the op: host time the eager benchmark counts
-def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, sms: int) -> int | None:
+def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, sms: int,
+                    co_resident: int = 1) -> int | None:
     """The K-range count (a multiple of ``multiple_of`` dividing the K tiles, >= min_tiles each) that
-    minimises the tiles the busiest SM works through, ceil(blocks * parts / sms) * tiles per range, the
-    fewest ranges on a tie; None where none is allowed. It counts the CTAs an SM holds at once as
-    working in turn (their loads share its bandwidth). The prenorm_gemm op's rule above the decode
+    minimises the tiles the busiest SM works through, ceil(ceil(blocks * parts / sms) / co_resident) *
+    tiles per range, the fewest ranges on a tie; None where none is allowed. With co_resident 1 (the
+    default's) it counts the CTAs an SM holds at once as working in turn (their loads share its
+    bandwidth); mid_probes.TileLangMidCoResident counts two as overlapping. The prenorm_gemm op's rule above the decode
     path: at 256 tokens and H = 7168, 32 ranges (128 CTAs, one wave of 7 tiles) where "the fewest
     that give one wave" jumps to 112 (448 CTAs, four waves of 2). Not mhc_pre's: from 512 tokens two
     co-resident CTAs of 4 tiles beat one of 7 there (mid_probes.TileLangMidWaveCost)."""
     allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
     if not allowed:
         return None
-    return min(allowed, key=lambda p: (-(-blocks * p // sms) * (k_tiles // p), p))
+
+    def rounds(p: int) -> int:  # the busiest SM's CTAs, in rounds of co_resident at once
+        return -(-(-(-blocks * p // sms)) // co_resident)
+
+    return min(allowed, key=lambda p: (rounds(p) * (k_tiles // p), p))
 
 
 @lru_cache(maxsize=None)

@@ -255,30 +255,12 @@ class TileLangPostPerToken(TileLangDecode):
     decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "hc_post": 256}
 
 
-def co_resident_parts(k_tiles: int, min_tiles: int, blocks: int, sms: int, co_resident: int) -> int | None:
-    """The K-range count (a divisor of the K tiles, >= min_tiles each) that minimises the busiest SM's
-    rounds of ``co_resident`` CTAs times the tiles per range, ceil(ceil(blocks * parts / sms) /
-    co_resident) * tiles, the fewest ranges on a tie; None where none is allowed. wave_cost_parts
-    with CTAs that share an SM counted as overlapping, not in turn."""
-    from mhc_kernels.tilelang.decode_backend import allowed_ranges
-
-    allowed = allowed_ranges(k_tiles, min_tiles, 1)
-    if not allowed:
-        return None
-
-    def rounds(p: int) -> int:  # the busiest SM's CTAs, in rounds of co_resident at once
-        per_sm = -(-blocks * p // sms)
-        return -(-per_sm // co_resident)
-
-    return min(allowed, key=lambda p: (rounds(p) * (k_tiles // p), p))
-
-
 class TileLangMidCoResident(TileLangDecode):
     """TileLangDecode with mhc_pre's (and fused_post_pre's) middle GEMM K ranges at 128-token blocks
-    (from 512 tokens) by co_resident_parts with two CTAs per SM (the block_m 128 GEMM's shared memory,
+    (from 512 tokens) by wave_cost_parts with two co-resident CTAs per SM (the block_m 128 GEMM's shared memory,
     104 KiB at 2 stages, fits two on an H100 / H200 SM). For mhc_pre at 768 x 7168, where vLLM took
     28.2 us against our 32.0 (tenth session): "the fewest ranges for one wave" gives 28 ranges of 8
-    tiles, 168 CTAs, 36 SMs working through 16 tiles; this rule keeps 56 at 512 tokens (which beat
+    tiles, 168 CTAs, 36 SMs working through 16 tiles; wave_cost_parts with two co-resident keeps 56 at 512 tokens (which beat
     wave_cost_parts' 32 there: 21.0 against 24.5 us) and takes 112 at 768 (672 CTAs of 2 tiles, at
     most 3 rounds of 2 per SM; four times the partials for the pre to sum). Other K ranges: other
     fp32 sums, within the declared bound (a gate before adoption)."""
@@ -294,5 +276,5 @@ class TileLangMidCoResident(TileLangDecode):
         block_m = self._mid_block_m(op, tokens)
         if op not in ("mhc_pre", "fused_post_pre") or block_m != LARGE_T_BLOCK_M or multiple_of != 1:
             return super()._fewest_parts(tokens, n, hidden, multiple_of, device, op)
-        return co_resident_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part,
-                                 -(-tokens // block_m), _sm_count(device), 2)
+        return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, 1, -(-tokens // block_m),
+                               _sm_count(device), co_resident=2)
