@@ -552,7 +552,10 @@ def add_parser(subparsers) -> None:
                    help="ops (default: mhc_pre, prenorm_gemm, hc_post, fused_post_pre)")
     p.add_argument("--tokens", type=positive_int_list, default=list(DEFAULT_TOKENS))
     p.add_argument("--hidden", type=positive_int, default=7168)
-    p.add_argument("--n-splits", type=positive_int_list, default=[1])
+    p.add_argument("--n-splits", type=positive_int_list, default=[1],
+                   help="split counts for the ops that take split-K partials (default 1; an engine passes "
+                        "16 up to ~1024 tokens, 1 at tens of thousands: mhc_verify.bench.engine_splits), "
+                        "comma-separated; a backend's kernel choice may depend on it")
     p.add_argument("--reruns", type=positive_int, default=1000)
     p.add_argument("--judge-every", type=positive_int, default=50, help="fp64 bound check on every N-th rerun")
     p.add_argument("--judge-budget", type=positive_float, default=DEFAULT_JUDGE_BUDGET,

@@ -88,7 +88,7 @@ def test_precompile_covers_the_probes_kernels():
             assert kwargs.get("sinkhorn_layout") == "rows" or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
-                or kwargs.get("token_major"), label
+                or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks"), label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
 

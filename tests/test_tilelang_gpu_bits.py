@@ -30,3 +30,41 @@ def test_three_and_two_stage_pipelines_give_the_same_bits(mhc_backend, tokens, h
         assert a.shape == b.shape and torch.isfinite(a).all(), name
         differ = int((a != b).sum())
         assert differ == 0, f"{name}: {differ} of {a.numel()} elements differ between 3 and 2 stages"
+
+
+def _op_inputs(tokens: int, hidden: int):
+    g = torch.Generator(device="cuda").manual_seed(tokens + hidden)
+    x = (torch.randn(tokens, N * hidden, device="cuda", generator=g)
+         * torch.exp(2 * torch.randn(tokens, 1, device="cuda", generator=g))).to(torch.bfloat16)
+    return x, torch.randn(N * N + 2 * N, N * hidden, device="cuda", generator=g) * 1e-2
+
+
+def _same_bits(probe_out, default_out, what: str) -> None:
+    for name, a, b in zip(("mixes", "sqrsum"), probe_out, default_out):
+        assert a.shape == b.shape and torch.isfinite(a).all(), (what, name)
+        differ = int((a != b).sum())
+        assert differ == 0, f"{what} {name}: {differ} of {a.numel()} elements differ from the default's"
+
+
+@pytest.mark.parametrize("tokens,hidden,splits", [(256, 4096, 16), (768, 7168, 16), (128, 7168, 16), (97, 4096, 16)])
+def test_the_cluster_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, splits):
+    """mid_probes.TileLangGemmOpCluster: each split's chunks summed after a cluster barrier, in chunk
+    order, against the GEMM + chunk_sum pair (2, 2, 7 and 4 chunks per split here)."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangGemmOpCluster")
+    x, fn = _op_inputs(tokens, hidden)
+    for rerun in range(3):  # a barrier that let chunk 0 read too early would show run to run
+        _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), f"rerun {rerun}")
+    assert any("cluster_chunks" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("tokens,hidden,splits", [(1, 7168, 16), (64, 4096, 16), (4096, 4096, 4),
+                                                  (80_000, 4096, 1)])
+def test_tma_loads_give_the_cp_async_kernels_bits(mhc_backend, tokens, hidden, splits):
+    """mid_probes.TileLangGemmTma: the prenorm GEMM on TMA loads and a producer warpgroup, the same
+    wgmma order and sum of squares as the default's cp.async kernel."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangGemmTma")
+    x, fn = _op_inputs(tokens, hidden)
+    _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), "tma")
+    assert any(",tma]" in label for label in probe.calls), probe.calls

@@ -112,6 +112,15 @@ class TileLangBackend(Backend):
     # The op's chunks (summed back) only up to one CTA per SM (_chunks_per_split); False: as many as
     # for the fused pre (>= WAVES CTAs per SM), the rule until 2026-11-25 (fourth session).
     one_wave_when_reducing = True
+    # The prenorm GEMM compiled with TMA lowering and TileLang's warp-specialised pipeline (_build.
+    # pass_configs(tma=True): a producer warpgroup issues each tile's loads as two TMA copies, the
+    # consumer warpgroups wait on mbarriers) where the target is CUDA and x's address is 16-byte aligned
+    # (TMA's rule; elsewhere the cp.async kernel). Off (a probe, mid_probes.TileLangGemmTma): the same
+    # wgmma k16 order and the same sum of squares, so the same bits, but a CTA of 64 tokens then holds
+    # 33 792 registers (24 per producer thread, 240 per consumer) where the cp.async kernel left room
+    # for two CTAs per SM. For mhc_pre at 64-512 x 4096 (our GEMM ~1 us behind DeepGEMM's TMA kernel at
+    # the same partition, tenth session's profile) and the op's copy ratio at 4096 x 4096.
+    gemm_tma = False
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -144,7 +153,8 @@ class TileLangBackend(Backend):
                 "op_gemm_tunables": self.op_gemm_tunables or "kernel defaults",
                 "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn,
                 "reduce_chunks_with": self.reduce_chunks_with,
-                "one_wave_when_reducing": self.one_wave_when_reducing}
+                "one_wave_when_reducing": self.one_wave_when_reducing,
+                **({"gemm_tma": True} if self.gemm_tma else {})}
         try:
             import tilelang
 
@@ -239,10 +249,15 @@ class TileLangBackend(Backend):
         from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
+        tma = self._tma(x)
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
-                    + (",early_trigger]" if early_trigger else "]"))
+                    + (",early_trigger" if early_trigger else "") + (",tma]" if tma else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
-                     **plan.tunables, **changed(early_trigger=(early_trigger, False)))
+                     **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False)))
+
+    def _tma(self, x: torch.Tensor) -> bool:
+        """Whether this GEMM call runs the TMA kernel (gemm_tma)."""
+        return self.gemm_tma and self._target().kind == "cuda" and x.data_ptr() % 16 == 0
 
     def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for

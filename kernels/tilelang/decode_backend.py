@@ -21,8 +21,9 @@ each from a benchmark on record) it runs, per op:
                   decode.decode_head: H / 512 CTAs per token, each computing the head weights and
                   collapsing its columns
   prenorm_gemm    (the op, up to OP_GEMM_MAX_TOKENS over both paths) mhc_pre's GEMM, then chunk_sum
-                  adding each of the caller's splits' parts back in order; above the decode path its
-                  K ranges by wave_cost_parts
+                  adding each of the caller's splits' parts back in order (op_chunks_in_cluster, a
+                  probe: inside the GEMM, a cluster per split); above the decode path its K ranges by
+                  wave_cost_parts
 
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
 
@@ -151,6 +152,8 @@ FUSED_HC_POST = "fused_post_pre/hc_post"  # fused_post_pre's hc_post_wide in pdl
 # measured there); mid_probes.TileLangPdlEarlyBaseGemm sets it, for the 4096-token copy floor.
 BASE_GEMM = "prenorm_gemm/base"
 MID_WAVES = 1.0
+# The most chunks of a split op_chunks_in_cluster puts in one cluster: 8, the portable cluster size.
+MAX_CLUSTER_CHUNKS = 8
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
 # H200 timing of call 3 (results/gpu/2026-12-04-h200-engines-4, scripts/debug/decode_gemm_check.py;
@@ -278,6 +281,14 @@ class TileLangDecode(TileLangBackend):
     # as the base path's chunks do), up to op_gemm_max_tokens (OP_GEMM_MAX_TOKENS; 0: off). The base
     # op runs 16 CTAs at S = 16 below 64 tokens: 10.5 us at T = 1 against DeepGEMM's 8.8 on an H200.
     op_gemm_max_tokens = OP_GEMM_MAX_TOKENS
+    # The prenorm_gemm op's middle GEMM where its K ranges cut each caller split into c = 2 .. 8 chunks:
+    # False (the default), chunk_sum adds them back in a second launch; True (a probe,
+    # mid_probes.TileLangGemmOpCluster), the c CTAs of a split form a thread-block cluster whose first
+    # CTA adds the others' sub-partials to its own in chunk order after a cluster barrier
+    # (gemm.build_prenorm_gemm's cluster_chunks): the same sums in the same order, bitwise the same
+    # outputs, one launch fewer. For the op at 256 x 4096 (the GEMM 5.25 us + chunk_sum 1.87, eager,
+    # against DeepGEMM's 5.78: results/gpu/2026-12-05-h200-engines-8/call1/profile-H4096.md).
+    op_chunks_in_cluster = False
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
@@ -312,7 +323,8 @@ class TileLangDecode(TileLangBackend):
                 **changed(mid_min_tiles_per_part=(self.mid_min_tiles_per_part, MIN_TILES_PER_PART),
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
-                          mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None))}
+                          mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
+                          op_chunks_in_cluster=(self.op_chunks_in_cluster, False))}
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
@@ -421,6 +433,8 @@ class TileLangDecode(TileLangBackend):
         early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
+        elif self.op_chunks_in_cluster and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
+            return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early)
         else:
             mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm")
         if parts == n_splits:
@@ -548,6 +562,30 @@ class TileLangDecode(TileLangBackend):
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
+        return mixes, sqrsum
+
+    def _mid_gemm_cluster_summed(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int,
+                                 chunks: int, early: bool = False):
+        """The prenorm_gemm op on _mid_gemm's kernel over n_splits * chunks K ranges, each split's chunks
+        one cluster summing them in the kernel (op_chunks_in_cluster): partials [S, T, M], [S, T]."""
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+        from mhc_kernels.tilelang.gemm import prenorm_gemm_kernel
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m = self._mid_block_m("prenorm_gemm", t)
+        tunables = dict(WIDE_K_TILES[block_m])
+        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        # chunks 1 .. c - 1's sub-partials (scratch, fully written before it is read), then the outputs
+        mixes_rest = torch.empty(n_splits, chunks - 1, t, m, dtype=torch.float32, device=x.device)
+        sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
+        mixes = torch.empty(n_splits, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(n_splits, t, dtype=torch.float32, device=x.device)
+        tma = self._tma(x)
+        self._count(f"prenorm_gemm[block_m={block_m},block_k={DECODE_BLOCK_K},cluster_chunks={chunks}"
+                    + (",early_trigger" if early else "") + (",tma]" if tma else "]"))
+        kernel = prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), cluster_chunks=chunks,
+                                     **changed(early_trigger=(early, False), tma=(tma, False)), **tunables)
+        kernel(x, self._split_fn(fn), mixes_rest, sqrsum_rest, mixes, sqrsum)
         return mixes, sqrsum
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,

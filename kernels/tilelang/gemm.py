@@ -31,7 +31,8 @@ of bf16 are exact, so fma or not is the same), lanes summed as a tree, tile sums
 block_m and sq_flush; the longest fp32 chain is a few dozen adds, not K / 8).
 
 The backend may cut a split's K range over several CTAs (sub-partials, "chunks"); for the
-prenorm_gemm op ``chunk_sum`` adds them back in chunk order (one more launch, PDL-chained).
+prenorm_gemm op ``chunk_sum`` adds them back in chunk order (one more launch, PDL-chained), or, with
+``cluster_chunks`` (a probe), the split's CTAs form a thread-block cluster whose first CTA adds them.
 
 ``block_m`` 64 is the variant for few tokens (more CTAs), 128 the one for >= 1024 tokens (fewer
 reads of fn3 from L2 per token). K / S must be a multiple of ``block_k``.
@@ -102,7 +103,7 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
-                       sq_flush: int = SQ_FLUSH, early_trigger: bool = False):
+                       sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -114,7 +115,18 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     own wait) while this one computes. Safe for any consumer: griddepcontrol.wait still waits for
     this whole grid to complete and its writes to be visible, wherever the trigger is; what the
     consumer may read before its wait is only what this kernel's predecessors wrote, final by then
-    (every CTA triggers after its own wait). The same instructions otherwise: the same bits."""
+    (every CTA triggers after its own wait). The same instructions otherwise: the same bits.
+
+    ``cluster_chunks`` c > 1 (TileLangDecode.op_chunks_in_cluster): each split's K range is cut over c
+    CTAs, one thread-block cluster (1, c, 1), and the kernel returns the split's sum itself instead of
+    c sub-partials for chunk_sum. The kernel then takes two more tensors before the outputs,
+    ``mixes_rest`` [S, c - 1, T, M] and ``sqrsum_rest`` [S, c - 1, T] (uninitialised scratch): chunks 1 ..
+    c - 1 write their sub-partials there, the cluster barrier (barrier.cluster.arrive, release, and
+    .wait, acquire, at cluster scope: it orders these global writes before the reads behind it), then
+    chunk 0 adds them to its own in chunk order, ((p0 + p1) + p2) + ..., chunk_sum's order on the same
+    sub-partials: bitwise the outputs of the GEMM + chunk_sum pair, one launch fewer. The cluster's
+    CTAs are co-scheduled, so the barrier cannot wait on a CTA that has not started; nothing outlives
+    the call (no counters, no state shared between calls or streams)."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -129,6 +141,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     # Planted races (mhc_kernels.tilelang.planted) split each split's K range over two CTAs that
     # both add into the same output; the healthy kernel has one CTA per (token block, split).
     halves = 2 if planted in ("splitk_no_atomic", "workspace_not_zeroed") else 1
+    assert cluster_chunks == 1 or (planted is None and 2 <= cluster_chunks <= 8), (planted, cluster_chunks)
+    per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
 
@@ -143,12 +157,17 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             return row < tokens - T.if_then_else(tokens % block_m != 0, 1, 0)
         return row < tokens
 
-    @T.prim_func
-    def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
-                         fn3: T.Tensor((n3, k_total), "bfloat16"),
-                         mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
-                         sqrsum_partial: T.Tensor((splits, tokens), "float32")):
-        with T.Kernel(T.ceildiv(tokens, block_m), splits * halves, threads=threads) as (bm, by):
+    def chunk_chain(first, rest, bs, *index):
+        # chunk 0's sub-partial, then chunks 1 .. c - 1 from the scratch, added in chunk order
+        value = first
+        for c in range(cluster_chunks - 1):
+            value = value + rest[(bs, c) + index]
+        return value
+
+    @T.macro
+    def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest):
+        with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
+                      cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
             x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
             b_sh = T.alloc_shared((n3, block_k), "bfloat16")
             acc = T.alloc_fragment((block_m, n3), "float32")
@@ -163,13 +182,13 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             run = T.float32(0)
             total = T.float32(0)
             tiles_per_split = k_tiles // splits
-            bs = by // halves
-            tiles_per_cta = tiles_per_split // halves
+            bs = by // per_split
+            tiles_per_cta = tiles_per_split // per_split
             if use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:
                     T.pdl_trigger()
-            first = bs * tiles_per_split + (by % halves) * tiles_per_cta
+            first = bs * tiles_per_split + (by % per_split) * tiles_per_cta
             for tile in T.Pipelined(first, first + tiles_per_cta, num_stages=num_stages):
                 T.copy(x[bm * block_m, tile * block_k], x_sh)
                 T.copy(fn3[0, tile * block_k], b_sh)
@@ -192,8 +211,11 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 row = bm * block_m + i
                 if written(row):
                     value = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
-                    if halves == 1:
+                    if per_split == 1:
                         mixes_partial[bs, row, j] = value
+                    elif cluster_chunks > 1:  # chunk 0 keeps its own in c_sh
+                        if by % per_split > 0:
+                            mixes_rest[bs, by % per_split - 1, row, j] = value
                     elif planted == "splitk_no_atomic":  # read-modify-write racing the other half
                         mixes_partial[bs, row, j] = mixes_partial[bs, row, j] + value
                     else:  # atomic, but into an output the host did not zero
@@ -207,14 +229,48 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                         total += sq_sh[p + 1, row_l]
             row = bm * block_m + row_l
             if tx < block_m and written(row):
-                if halves == 1:
+                if per_split == 1:
                     sqrsum_partial[bs, row] = total
+                elif cluster_chunks > 1:
+                    if by % per_split > 0:
+                        sqrsum_rest[bs, by % per_split - 1, row] = total
                 elif planted == "splitk_no_atomic":
                     sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + total
                 else:
                     T.atomic_add(sqrsum_partial[bs, row], total)
+            if cluster_chunks > 1:
+                T.cluster_sync()  # every thread of the cluster (.aligned): chunks 1 .. c - 1 written
+                if by % per_split == 0:
+                    for i, j in T.Parallel(block_m, mixes):
+                        sum_row = bm * block_m + i
+                        if sum_row < tokens:
+                            mixes_partial[bs, sum_row, j] = chunk_chain(
+                                exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j]), mixes_rest,
+                                bs, sum_row, j)
+                    sq_row = bm * block_m + row_l
+                    if tx < block_m and sq_row < tokens:
+                        sqrsum_partial[bs, sq_row] = chunk_chain(total, sqrsum_rest, bs, sq_row)
             if use_pdl and not early_trigger:
                 T.pdl_trigger()
+
+    if cluster_chunks == 1:
+        @T.prim_func
+        def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
+                             fn3: T.Tensor((n3, k_total), "bfloat16"),
+                             mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                             sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+            gemm_body(x, fn3, mixes_partial, sqrsum_partial, None, None)
+    else:
+        rest = cluster_chunks - 1
+
+        @T.prim_func
+        def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
+                             fn3: T.Tensor((n3, k_total), "bfloat16"),
+                             mixes_rest: T.Tensor((splits, rest, tokens, mixes), "float32"),
+                             sqrsum_rest: T.Tensor((splits, rest, tokens), "float32"),
+                             mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                             sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+            gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest)
 
     return mhc_prenorm_gemm
 
@@ -281,13 +337,19 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
-                        early_trigger: bool = False, **tunables):
-    """``early_trigger``: not a tunable (build_prenorm_gemm); without it, today's cache key."""
+                        early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, **tunables):
+    """``early_trigger``, ``cluster_chunks``: not tunables (build_prenorm_gemm); ``tma``: the same
+    kernel compiled with _build.pass_configs(tma=True) (TileLangBackend.gemm_tma). Without them,
+    today's cache key."""
     tun = {**DEFAULT_TUNABLES, **tunables}
-    key = (n, hidden, mixes, block_m, planted, tuple(sorted(tun.items()))) + (("early_trigger",) if early_trigger else ())
+    key = ((n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
+           + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
+                                                              if cluster_chunks != 1 else ())
+           + (("tma",) if tma else ()))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
-                                                     early_trigger=early_trigger), target)
+                                                     early_trigger=early_trigger, cluster_chunks=cluster_chunks),
+                          target, tma=tma)
 
 
 def split_fn(fn, target: Target):
@@ -315,12 +377,16 @@ def split_fn_reference(fn):
 
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
-                 planted: str | None = None, fn3=None, early_trigger: bool = False, **tunables) -> None:
+                 planted: str | None = None, fn3=None, early_trigger: bool = False, tma: bool = False,
+                 **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
-    partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0."""
+    partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0.
+    ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check)."""
     if fn3 is None:
         fn3 = split_fn(fn, target)
     if early_trigger:
         tunables = {**tunables, "early_trigger": True}
+    if tma:
+        tunables = {**tunables, "tma": True}
     prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, **tunables)(
         x, fn3, mixes_partial, sqrsum_partial)

@@ -118,6 +118,46 @@ class TileLangGemmOpBlock128(TileLangDecode):
     mid_block_m_128_from = {**MID_BLOCK_M_128_FROM, "prenorm_gemm": 256}
 
 
+class TileLangGemmOpCluster(TileLangDecode):
+    """The prenorm_gemm op's middle GEMM summing each split's chunks inside one thread-block cluster
+    (TileLangDecode.op_chunks_in_cluster) instead of a chunk_sum launch after it. For the op at 256 x
+    4096, where its 32 ranges make 2 chunks of each of the caller's 16 splits and DeepGEMM was faster
+    (5.9 against 6.8 us graph-replayed, tenth session; eager, the GEMM 5.25 us and chunk_sum 1.87). The
+    same sub-partials added in the same order: bitwise the default's outputs (a bitwise check, and
+    stress for the cluster barrier, before adoption)."""
+
+    name = "tilelang-gemm-op-cluster"
+    description = "our TileLang kernels, the prenorm_gemm op's chunks summed in a thread-block cluster (a probe)"
+    op_chunks_in_cluster = True
+
+
+class TileLangGemmOpCluster128(TileLangGemmOpCluster):
+    """TileLangGemmOpCluster with the op's middle GEMM on 128-token blocks from 512 tokens: at 512 x 7168 /
+    4096 wave_cost_parts then takes 32 ranges (2 chunks per split, 128 CTAs of 7 / 4 tiles) where 64-token
+    blocks take 16 of 14 / 8, and each block reads fn's bf16x3 split once for 128 tokens instead of 64
+    (half its L2 traffic). TileLangGemmOpBlock128 lost with chunk_sum behind it (12.1 against 11.8 us at
+    512 x 7168); the cluster's sum removes that launch. For the op at 512 tokens (DeepGEMM 11.0 / 7.2
+    against 11.8 / 7.7 at H = 7168 / 4096, tenth session). Other K ranges: other fp32 sums, within the
+    declared bound; not bitwise the default, so its gate is the nightly check and stress."""
+
+    name = "tilelang-gemm-op-cluster-bm128"
+    description = "our TileLang kernels, the op's cluster-summed chunks on 128-token blocks from 512 (a probe)"
+    mid_block_m_128_from = {**MID_BLOCK_M_128_FROM, "prenorm_gemm": 512}
+
+
+class TileLangGemmTma(TileLangDecode):
+    """TileLangDecode with every prenorm GEMM of gemm.py (the decode path's tensor-core GEMM, the
+    middle path's, the op's, the fused pre's above the middle path) compiled with TMA lowering and the
+    warp-specialised pipeline (TileLangBackend.gemm_tma). DeepGEMM's TF32 GEMM, which beat ours at the
+    same partition (mhc_pre at 64 x 4096: 3.07 against 4.13 us eager, tenth session), loads by TMA; ours
+    by every thread's cp.async. The same instructions on the same values: bitwise the default's
+    outputs (a bitwise check, and stress, before adoption)."""
+
+    name = "tilelang-gemm-tma"
+    description = "our TileLang kernels, the prenorm GEMMs on TMA loads and a producer warpgroup (a probe)"
+    gemm_tma = True
+
+
 class TileLangMidWaveCost(TileLangDecode):
     """TileLangDecode with the middle path's K ranges (mhc_pre, fused_post_pre's pre, hc_head; the
     prenorm_gemm op's are wave_cost_parts' in the default since the tenth session) chosen by

@@ -211,8 +211,9 @@ def probe_jobs(hidden: int) -> list[Job]:
     middle-path fused pre, with and without the prefetch of PDL early, and the FMA decode GEMM at
     block_t 16, with and without the early trigger), TileLangPdlEarlyBaseGemm's (the prenorm_gemm
     op's large-T GEMM with the early trigger), TileLangMidOneTile's (the middle path's pre over
-    one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer) and
-    TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn)."""
+    one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer),
+    TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
+    eleventh session the op's cluster-summed GEMMs (op_cluster_jobs) and TileLangGemmTma's (tma_jobs)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -247,7 +248,39 @@ def probe_jobs(hidden: int) -> list[Job]:
     lean = {"prefetch_next_block": False}
     out += _overlap_jobs(hidden, mids, lean, ",one_buffer") + _overlap_jobs(hidden, splits, lean, ",one_buffer",
                                                                             prefetch=(False,))
+    out += op_cluster_jobs(hidden) + tma_jobs(hidden)
     return list({j[0]: j for j in out}.values())
+
+
+def tma_jobs(hidden: int) -> list[Job]:
+    """mid_probes.TileLangGemmTma's GEMMs: every prenorm GEMM configuration the default runs (jobs and
+    pdl_early_jobs), compiled with TMA lowering and warp specialisation."""
+    gemms = [job for job in jobs(hidden) if job[1] == "gemm.prenorm_gemm_kernel"]
+    return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
+
+
+def op_cluster_jobs(hidden: int, sms: int = 132, n_splits: int = 16) -> list[Job]:
+    """The prenorm_gemm op's cluster-summed GEMMs that mid_probes.TileLangGemmOpCluster and
+    TileLangGemmOpCluster128 run on ``sms`` SMs at the benchmark's S (16 up to 1024 tokens) over the
+    middle path's counts, with the early trigger (the op's PDL early covers its middle path)."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+    from mhc_kernels.tilelang.decode_backend import MAX_CLUSTER_CHUNKS, wave_cost_parts
+    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpCluster, TileLangGemmOpCluster128
+
+    out: list[Job] = []
+    for probe in (TileLangGemmOpCluster(), TileLangGemmOpCluster128()):
+        for tokens in (64, 128, 256, 512, 768, 1024):
+            block_m = probe._mid_block_m("prenorm_gemm", tokens)
+            parts = wave_cost_parts(N * hidden // DECODE_BLOCK_K, probe.mid_min_tiles_per_part, n_splits,
+                                    -(-tokens // block_m), sms)
+            chunks = (parts or 0) // n_splits
+            if 2 <= chunks <= MAX_CLUSTER_CHUNKS:
+                tun = dict(WIDE_K_TILES[block_m])
+                out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={chunks}]",
+                            "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
+                            {**tun, "early_trigger": True, "cluster_chunks": chunks}))
+    return list({job[0]: job for job in out}.values())
 
 
 def main(argv: list[str] | None = None) -> int:
