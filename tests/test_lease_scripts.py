@@ -1,4 +1,5 @@
-"""The one-call GPU scripts (scripts/probe_losses.sh, scripts/gate_and_bench.sh) run with a stub
+"""The one-call GPU scripts (scripts/probe_losses.sh, scripts/gate_and_bench.sh, a results folder's
+lease/call*.sh not yet run) run with a stub
 ``python3`` on PATH that logs its arguments: every stage runs the commands it should, into OUT, each
 report passing --force; a stage that has spent its time skips what is left and says so. A slip here
 would otherwise first show on a lent GPU, where each call is a third of the session's device time."""
@@ -31,8 +32,8 @@ def _run(tmp_path: Path, script: str, **env: str) -> tuple[list[str], str]:
     log.unlink(missing_ok=True)
     out = tmp_path / "out"
     full_env = {**os.environ, "PATH": f"{stub_dir}:{os.environ['PATH']}", "STUB_LOG": str(log), **env}
-    subprocess.run(["bash", str(ROOT / "scripts" / script), str(out)], env=full_env, check=True, timeout=120,
-                   capture_output=True)
+    path = ROOT / script if "/" in script else ROOT / "scripts" / script  # a results folder's lease script
+    subprocess.run(["bash", str(path), str(out)], env=full_env, check=True, timeout=120, capture_output=True)
     return log.read_text().splitlines(), (out / "timeline.txt").read_text()
 
 
@@ -89,3 +90,27 @@ def test_gate_and_bench_of_the_default_names_it_once(tmp_path):
     calls, _ = _run(tmp_path, "gate_and_bench.sh", STAGES="bench")
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert bench.count("--backend tilelang ") == 1 and bench.count("--ours") == 1
+
+
+def test_the_eleventh_sessions_lease_call_gates_and_times_its_probes(tmp_path):
+    """results/gpu/2026-12-05-h200-engines-8/lease/call4.sh: each probe's bitwise check against what it
+    claims to equal, stress where its new code runs (the op at the benchmark's S = 16: at stress's
+    default S = 1 the cluster probes would run chunk_sum), benches beside the engines' kernels."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h200-engines-8/lease/call4.sh")
+    out = tmp_path / "out"
+    probes = "mhc_kernels.tilelang.mid_probes:"
+    checks = {c.split("--probe ")[1].split()[0].split(":")[1]: c.split("--against ")[1].split()[0]
+              for c in calls if "probe_bitwise_check.py" in c}
+    assert checks == {"TileLangGemmOpCluster": "tilelang", "TileLangGemmOpCluster128": probes + "TileLangGemmOpBlock128",
+                      "TileLangGemmTma": "tilelang", "TileLangSinkhornGather": "tilelang"}
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    assert len(stress) == 6 and all("--n-splits 16" in c and "--reruns 1000" in c and "--cuda-graph" in c
+                                    for c in stress)
+    for probe in ("TileLangGemmOpCluster", "TileLangGemmOpCluster128", "TileLangGemmTma", "TileLangSinkhornGather"):
+        assert any(f"--backend {probes}{probe} " in c for c in stress), probe
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [c.split("--out ")[1].split()[0] for c in benches] == [f"{out}/bench-op", f"{out}/bench-pre"]
+    assert all("--force" in c and "--mode graph" in c and "--precompile off" in c for c in benches)
+    assert "vllm-deepgemm" in benches[0] and "vllm-tilelang" in benches[1]
+    assert any("pytest" in c and "tests/test_tilelang_gpu_bits.py" in c for c in calls)
+    assert timeline.rstrip().endswith("done")

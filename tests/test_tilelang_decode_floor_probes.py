@@ -34,6 +34,15 @@ def test_rows_probe_in_pre_big_fuse_and_fused_post_pre(rec):
     assert [kw.get("sinkhorn_layout") for kw in _kw(rec, "decode_pre")] == ["rows", "rows"], rec.names
 
 
+@pytest.mark.parametrize("tokens, consumer", [(1, "decode_pre"), (32, "decode_pre"), (64, "pre_big_fuse_overlap"),
+                                              (1024, "pre_big_fuse_overlap")])
+def test_gather_probe_runs_the_gather_sinkhorn_in_both_fused_pres(rec, tokens, consumer):
+    from mhc_kernels.tilelang.mid_probes import TileLangSinkhornGather
+
+    TileLangSinkhornGather().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("sinkhorn_layout") for kw in _kw(rec, consumer)] == ["gather"], rec.names
+
+
 @pytest.mark.parametrize("tokens", [1, 16, 64])
 def test_the_default_passes_no_layout(rec, tokens):
     TileLangDecode().mhc_pre(*_pre_args(tokens, H))
@@ -85,7 +94,7 @@ def test_precompile_covers_the_probes_kernels():
         assert len({j[0] for j in jobs}) == len(jobs)
         for label, getter, args, kwargs in jobs:
             assert callable(precompile._getter(getter)), getter
-            assert kwargs.get("sinkhorn_layout") == "rows" or kwargs.get("block_t") == 16 \
+            assert kwargs.get("sinkhorn_layout") in ("rows", "gather") or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
                 or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks"), label

@@ -1,5 +1,6 @@
-"""sinkhorn.py's two layouts of our warp Sinkhorn on the CPU: "rows" (a lane per row, nvcc's division
-fast path written out) gives bitwise what "lanes" (the default, a lane per element) gives, through
+"""sinkhorn.py's layouts of our warp Sinkhorn on the CPU: "rows" (a lane per row, nvcc's division
+fast path written out) and "gather" (each sum's group fetched by independent shuffles) give bitwise
+what "lanes" (the default, a lane per element, butterfly sums) gives, through
 tests/cuda_on_cpu.py's emulator: a one-warp kernel per layout around the macro, on ordinary logits and
 on logits that send the rows layout to its ``/`` fallback (exp underflowing to zeros and denormals,
 infinities, NaN, epsilons of zero, negative and large), n = 2 and 4, 1, 2 and 20 repeats; and the
@@ -60,11 +61,13 @@ int main(int argc, char** argv) {  // n T repeat eps logits.bin out_dir
   std::vector<float> logits(T * M);
   FILE* f = fopen(argv[5], "rb"); if (!f || fread(logits.data(), 4, logits.size(), f) != logits.size()) return 3; fclose(f);
   std::string out = argv[6];
-  for (int which = 0; which < 2; ++which) {
+  const char* names[3] = {"lanes", "rows", "gather"};
+  for (int which = 0; which < 3; ++which) {
     std::vector<float> comb(T * n * n, NAN);
     if (which == 0) launch(T, 1, 32, 1024, [&] { lanes_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else launch(T, 1, 32, 1024, [&] { rows_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    FILE* o = fopen((out + (which ? "/rows.bin" : "/lanes.bin")).c_str(), "wb");
+    else if (which == 1) launch(T, 1, 32, 1024, [&] { rows_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    else launch(T, 1, 32, 1024, [&] { gather_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    FILE* o = fopen((out + "/" + names[which] + ".bin").c_str(), "wb");
     fwrite(comb.data(), 4, comb.size(), o); fclose(o);
   }
 }
@@ -109,26 +112,27 @@ def programs(tmp_path_factory):
     return built
 
 
+@pytest.mark.parametrize("layout", [layout for layout in LAYOUTS if layout != "lanes"])
 @pytest.mark.parametrize("n", [2, 4])
 @pytest.mark.parametrize("family", ["ordinary", "underflow", "nonfinite"])
 @pytest.mark.parametrize("repeat,eps", [(20, 1e-6), (1, 1e-6), (2, 0.0), (20, -1e-3), (20, 1e3), (20, 2.0 ** -45)])
-def test_rows_layout_is_bitwise_the_lanes_layout_on_the_cpu(programs, tmp_path, n, family, repeat, eps):
+def test_every_layout_is_bitwise_the_lanes_layout_on_the_cpu(programs, tmp_path, layout, n, family, repeat, eps):
     tokens = 48
     logits = _logits(n, tokens, family, seed=zlib.crc32(f"{n} {family} {repeat}".encode()))
     logits.numpy().tofile(tmp_path / "logits.bin")
     subprocess.run([str(programs[n]), str(n), str(tokens), str(repeat), float(eps).hex(), str(tmp_path / "logits.bin"),
                     str(tmp_path)], check=True, timeout=300)
     lanes = np.fromfile(tmp_path / "lanes.bin", np.float32)
-    rows = np.fromfile(tmp_path / "rows.bin", np.float32)
-    assert lanes.size == rows.size == tokens * n * n
+    other = np.fromfile(tmp_path / f"{layout}.bin", np.float32)
+    assert lanes.size == other.size == tokens * n * n
     nan = np.isnan(lanes)
     if family == "ordinary" and eps >= 0:
         assert not nan.any(), "ordinary logits gave NaN: the case checks nothing"
     # NaN's payload follows the operand order of x86's adds; the GPU's is canonical
-    assert (nan == np.isnan(rows)).all(), f"NaN at other places: {int((nan != np.isnan(rows)).sum())}"
-    same = lanes[~nan].view(np.uint32) == rows[~nan].view(np.uint32)
-    assert same.all(), (f"n={n} {family} repeat={repeat} eps={eps}: {int((~same).sum())} of {same.size} differ, "
-                        f"first lanes {lanes[~nan][~same][:3]} rows {rows[~nan][~same][:3]}")
+    assert (nan == np.isnan(other)).all(), f"NaN at other places: {int((nan != np.isnan(other)).sum())}"
+    same = lanes[~nan].view(np.uint32) == other[~nan].view(np.uint32)
+    assert same.all(), (f"{layout} n={n} {family} repeat={repeat} eps={eps}: {int((~same).sum())} of {same.size} "
+                        f"differ, first lanes {lanes[~nan][~same][:3]} {layout} {other[~nan][~same][:3]}")
 
 
 def test_ordinary_logits_take_the_fast_path_and_underflow_the_fallback(tmp_path):
@@ -144,7 +148,8 @@ def test_ordinary_logits_take_the_fast_path_and_underflow_the_fallback(tmp_path)
     assert len(fallbacks) == 4, fallbacks  # divide_row and divide_columns, before and in the loop
     poisoned = rows.replace(" / ", " * NAN * ")
     lanes = _source(lambda: _probe(4, "lanes")).replace("sinkhorn_probe_kernel", "lanes_kernel")
-    exe = cuda_on_cpu.compile_program([lanes, poisoned], DRIVER, tmp_path)
+    gather = _source(lambda: _probe(4, "gather")).replace("sinkhorn_probe_kernel", "gather_kernel")  # DRIVER runs all
+    exe = cuda_on_cpu.compile_program([lanes, poisoned, gather], DRIVER, tmp_path)
     for family, reaches_fallback in (("moderate", False), ("underflow", True)):
         _logits(4, 48, family, seed=5).numpy().tofile(tmp_path / "logits.bin")
         subprocess.run([str(exe), "4", "48", "20", (1e-6).hex(), str(tmp_path / "logits.bin"), str(tmp_path)],
@@ -159,6 +164,33 @@ def test_the_families_reach_the_fallback_and_the_fast_path():
         logits = _logits(4, 48, family, seed=1)[:, 8:].double().view(48, 4, 4)
         e = torch.exp(logits.float() - logits.float().amax(-1, keepdim=True))
         assert bool((e == 0).any()) == zeros, family
+
+
+class _WarpOfExpressions:
+    """Stands in for TileLang's T in butterfly / gathered: a value is the 32 lanes' expressions, a
+    shuffle hands lane i lane (i xor mask)'s."""
+
+    @staticmethod
+    def shfl_xor(value, mask):
+        return [value[lane ^ mask] for lane in range(32)]
+
+
+def _lanewise(a, b):
+    return [f"({x}+{y})" for x, y in zip(a, b)]
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_gathered_sums_are_the_butterflys_expressions_in_every_lane(n):
+    """Every lane's row and column sum, as an expression over the lanes' values: the gather layout's
+    independent shuffles build exactly what the butterfly's dependent rounds build (operand order
+    included, so the same bits in IEEE arithmetic)."""
+    from mhc_kernels.tilelang.sinkhorn import butterfly, gathered, lane_masks
+
+    values = [f"v{lane}" for lane in range(32)]
+    for masks in lane_masks(n):
+        assert gathered(_WarpOfExpressions, values, masks, _lanewise) == \
+            butterfly(_WarpOfExpressions, values, masks, _lanewise), masks
+    assert gathered(_WarpOfExpressions, values, [1, 2], _lanewise)[5] == "((v5+v4)+(v7+v6))"
 
 
 def test_pairwise_is_the_butterfly_association():
@@ -182,10 +214,11 @@ def test_rows_layout_divides_by_the_fast_path_with_a_fallback():
         _probe(4, "columns")
 
 
+@pytest.mark.parametrize("layout", ["rows", "gather"])
 @pytest.mark.parametrize("hidden,norm", [(64, False), (512, True)])
-def test_overlap_with_the_rows_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm):
-    """The middle path's fused pre with the rows layout against pre.py's kernel (the lanes layout), on
-    test_tilelang_pre_overlap's inputs."""
+def test_overlap_with_another_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, layout, hidden, norm):
+    """The middle path's fused pre with the rows or gather layout against pre.py's kernel (the lanes
+    layout), on test_tilelang_pre_overlap's inputs."""
     import cuda_on_cpu
     import test_tilelang_pre_overlap as overlap_tests
 
@@ -194,8 +227,9 @@ def test_overlap_with_the_rows_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_p
     parts = 4
     sources = [_source(lambda: pre.build_pre_big_fuse(4, hidden, norm, True)),
                _source(lambda: pre_overlap.build_pre_big_fuse_overlap(4, hidden, norm, True, True, parts,
-                                                                      sinkhorn_layout="rows"))]
-    assert "fast_rcp" in sources[1] and "fast_rcp" not in sources[0]
+                                                                      sinkhorn_layout=layout))]
+    marker = {"rows": "fast_rcp", "gather": "__shfl_xor_sync((uint)4294967295, v, 12, 32)"}[layout]
+    assert marker in sources[1] and marker not in sources[0]
     exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n#define OV_SPLITS\n"
                                       + overlap_tests.DRIVER, tmp_path)
     for tokens in (1, 3):

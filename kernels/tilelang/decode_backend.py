@@ -296,8 +296,9 @@ class TileLangDecode(TileLangBackend):
     # (gemm.build_prenorm_gemm says why it is safe). PDL_EARLY_MAX_TOKENS, from a measurement.
     pdl_early_max_tokens: Mapping[str, int] = PDL_EARLY_MAX_TOKENS  # read-only: a subclass sets its own
     # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "lanes" (a lane
-    # per element, nvcc's ``/``) or "rows" (a lane per row, nvcc's division fast path written out so a
-    # half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
+    # per element, nvcc's ``/``), "gather" (lanes, each sum's group fetched by independent shuffles: a
+    # probe, mid_probes.TileLangSinkhornGather) or "rows" (a lane per row, nvcc's division fast path
+    # written out so a half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
     # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
     # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
     # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.

@@ -196,6 +196,20 @@ class TileLangSinkhornRows(TileLangDecode):
     sinkhorn_layout = "rows"
 
 
+class TileLangSinkhornGather(TileLangDecode):
+    """TileLangDecode with sinkhorn.py's "gather" layout in decode_pre and the middle path's fused pre:
+    the lanes layout with each row / column sum's group fetched by independent shuffles (xor 1, 2, 3;
+    xor 4, 8, 12) and added in the butterfly's association, one shuffle latency per sum instead of two
+    dependent ones, over the 2 x 20 sums of the Sinkhorn chain. For mhc_pre's 16-32-token floor (9.0 /
+    9.7 us at H = 7168 against the 8 us issue 16 asks; decode_pre 6.0 / 6.5 us of it, its Sinkhorn
+    chain most). Bitwise the lanes layout (tests/test_tilelang_sinkhorn.py on the CPU emulator; a GPU
+    bitwise check before adoption)."""
+
+    name = "tilelang-sinkhorn-gather"
+    description = "our TileLang kernels, the warp Sinkhorn's sums by gathered shuffles (a benchmark probe)"
+    sinkhorn_layout = "gather"
+
+
 def _plan_with_block_t16(largest_t: int) -> tuple:
     """DECODE_GEMM_PLAN with the FMA kernel at block_t 16 for M = 24 between its block_t 8 row and the
     tensor cores, up to ``largest_t`` tokens."""

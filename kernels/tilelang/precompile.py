@@ -213,7 +213,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     op's large-T GEMM with the early trigger), TileLangMidOneTile's (the middle path's pre over
     one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer),
     TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
-    eleventh session the op's cluster-summed GEMMs (op_cluster_jobs) and TileLangGemmTma's (tma_jobs)."""
+    eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs) and
+    TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and middle-path pre)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -249,6 +250,12 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += _overlap_jobs(hidden, mids, lean, ",one_buffer") + _overlap_jobs(hidden, splits, lean, ",one_buffer",
                                                                             prefetch=(False,))
     out += op_cluster_jobs(hidden) + tma_jobs(hidden)
+    # TileLangSinkhornGather: the gather Sinkhorn's decode_pre and middle-path pre, as the rows ones above
+    gather = {"sinkhorn_layout": "gather"}
+    out += _decode_pre_jobs(hidden, parts, gather, ",gather") + _decode_pre_jobs(hidden, 16, gather, ",gather",
+                                                                                 prefetch=(False,))
+    out += _overlap_jobs(hidden, mids, gather, ",gather") + _overlap_jobs(hidden, splits, gather, ",gather",
+                                                                          prefetch=(False,))
     return list({j[0]: j for j in out}.values())
 
 

@@ -1,6 +1,6 @@
 """Sinkhorn on one warp, for every fused pre of ours (pre.py's big fuse, decode.py's decode_pre,
 pre_overlap.py): softmax of each row of the n x n comb logits, + eps, a column normalisation, then
-``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``. Two layouts of the same
+``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``. Three layouts of the same
 operations, bitwise the same results:
 
 ``lanes`` (the default; the only one until 2026-12-04)
@@ -10,7 +10,16 @@ operations, bitwise the same results:
     whose slow-path branch (FCHK, a call for denormal or extreme operands) nvcc wraps in its own
     convergence region.
 
-``rows`` (TileLangDecode.sinkhorn_layout = "rows"; a probe until a GPU run says it pays)
+``gather`` (TileLangDecode.sinkhorn_layout = "gather"; a probe, mid_probes.TileLangSinkhornGather)
+    ``lanes`` with each sum's group fetched at once: a lane takes its row's n - 1 other values by
+    independent shuffles (xor 1 .. n - 1; a column's: xor n .. (n - 1) n) and adds the n values in
+    the butterfly's association, ``pairwise`` below: ((v0 + v1) + (v2 + v3)) for n = 4, v_k the value
+    of lane (own lane xor k), which is what the butterfly's two rounds leave in every lane (its
+    second round adds the partner's (v2 + v3) to its own (v0 + v1); IEEE addition commutes exactly).
+    One shuffle latency per sum instead of log2(n) dependent ones: the Sinkhorn chain is 2 (repeat)
+    sums long, dependent shuffle + add pairs make most of it at decode counts (decode.py).
+
+``rows`` (TileLangDecode.sinkhorn_layout = "rows"; a probe: slower on an H200, tenth session)
     lane i holds row i (n registers). The row sums are local adds in the butterfly's association,
     ((a0 + a1) + (a2 + a3)) for n = 4, which is what every lane of a row gets from the shuffles
     (each add commutes), so no shuffle in the row half-steps; the column sums are the same butterfly
@@ -49,7 +58,7 @@ operands: the same bits. What backs the claim, and what would break it:
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-LAYOUTS = ("lanes", "rows")
+LAYOUTS = ("lanes", "rows", "gather")
 # exact_quotient's range, on the operands (known before the division, so the check overlaps it):
 # |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
 # the residual v - d q exactly representable (a multiple of ulp(d) ulp(q), about 2^-46 |v| >= 2^-127,
@@ -72,6 +81,14 @@ def butterfly(T, value, masks, op):
     return value
 
 
+def gathered(T, value, masks, op):
+    """butterfly's result, the group's values fetched by independent shuffles (the "gather" layout):
+    value_k = the value of lane (this lane xor k * masks[0]), k = 0 .. 2^len(masks) - 1, op-reduced in
+    pairwise's association."""
+    step = masks[0]
+    return pairwise([value] + [T.shfl_xor(value, k * step) for k in range(1, 2 ** len(masks))], op)
+
+
 def _add(a, b):
     return a + b
 
@@ -90,18 +107,21 @@ def sinkhorn_macro(T, n: int, layout: str = "lanes"):
     sinkhorn_repeat)``: the comb logits are ``logits[2n : 2n + n*n]`` (shared), comb_mix[t] is written.
     ``layout``: "lanes" or "rows" (module docstring), bitwise the same results."""
     if layout == "lanes":
-        return _lane_sinkhorn_macro(T, n)
+        return _lane_sinkhorn_macro(T, n, butterfly)
+    if layout == "gather":
+        return _lane_sinkhorn_macro(T, n, gathered)
     if layout == "rows":
         return _row_sinkhorn_macro(T, n)
     raise ValueError(f"sinkhorn layout must be one of {LAYOUTS}, got {layout!r}")
 
 
-def _lane_sinkhorn_macro(T, n: int):
+def _lane_sinkhorn_macro(T, n: int, group_reduce):
     """Lanes 0..n*n-1 of the calling warp hold comb logits [2n, 2n + n*n) of ``logits``, lane
     (i, j) = i * n + j; the other lanes of the warp run along (their shuffles pair with the first
-    n*n). Row softmax (max, exp, sum by butterfly), + eps, then a column normalisation, then
-    ``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``; lane (i, j)
-    writes comb_mix[t, i, j]. The same instructions in every kernel that calls it: the same bits."""
+    n*n). Row softmax (max, exp, sum by ``group_reduce``: butterfly, or gathered for the "gather" layout),
+    + eps, then a column normalisation, then ``sinkhorn_repeat - 1`` row / column normalisations, each
+    ``v / (sum + eps)``; lane (i, j) writes comb_mix[t, i, j]. The same instructions in every kernel
+    that calls it: the same bits."""
     row_masks, col_masks = lane_masks(n)
 
     @T.macro
@@ -110,16 +130,16 @@ def _lane_sinkhorn_macro(T, n: int):
         v = T.alloc_var("float32")
         red = T.alloc_var("float32")
         v = logits[2 * n + lane]
-        red = butterfly(T, v, row_masks, T.max)
+        red = group_reduce(T, v, row_masks, T.max)
         v = T.exp(v - red)
-        red = butterfly(T, v, row_masks, _add)
+        red = group_reduce(T, v, row_masks, _add)
         v = v / red + hc_sinkhorn_eps
-        red = butterfly(T, v, col_masks, _add)
+        red = group_reduce(T, v, col_masks, _add)
         v = v / (red + hc_sinkhorn_eps)
         for _ in T.serial(sinkhorn_repeat - 1):
-            red = butterfly(T, v, row_masks, _add)
+            red = group_reduce(T, v, row_masks, _add)
             v = v / (red + hc_sinkhorn_eps)
-            red = butterfly(T, v, col_masks, _add)
+            red = group_reduce(T, v, col_masks, _add)
             v = v / (red + hc_sinkhorn_eps)
         if tid < n * n:
             comb_mix[t, lane // n, lane % n] = v

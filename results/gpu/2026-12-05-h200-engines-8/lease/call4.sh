@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Lease call 4 (written in the eleventh session, not run: no device was lent). Two probes of the
-# prenorm GEMM, both claiming the default's bits:
+# Lease call 4 (written in the eleventh session, not run: no device was lent). Three probes, each
+# claiming the default's bits:
 #   mid_probes.TileLangGemmOpCluster (and TileLangGemmOpCluster128, 128-token blocks from 512): the op's
 #     chunks summed inside a thread-block cluster, no chunk_sum launch; for the op's losses to DeepGEMM
 #     at 256 x 4096 (5.9 against 6.8 us) and 512 x 7168 / 4096 (11.0 / 7.2 against 11.8 / 7.7)
 #   mid_probes.TileLangGemmTma: every prenorm GEMM on TMA loads and a producer warpgroup; for mhc_pre at
 #     64-512 x 4096 (vLLM 1.04-1.18 x; our GEMM ~1 us behind DeepGEMM's at the same partition) and the
 #     op's copy ratio at 4096 x 4096 (85.5 %) and 65 536+ (91 %)
+#   mid_probes.TileLangSinkhornGather: the warp Sinkhorn's sums by independent shuffles; for mhc_pre's
+#     16-32-token floor (9.0 / 9.7 us at H = 7168, 8 asked)
 # In one call of ~540 s:
-#   precompile (90 s) our kernels and the probes' (op_cluster_jobs and tma_jobs among them)
+#   precompile (90 s) our kernels and the probes' (op_cluster_jobs, tma_jobs and the gather Sinkhorn's)
 #   bitwise (150 s): TileLangGemmOpCluster == tilelang on the op; TileLangGemmOpCluster128 ==
 #     TileLangGemmOpBlock128 at 512 .. 1024 tokens (the same blocks and K ranges, chunk_sum behind);
-#     TileLangGemmTma == tilelang on mhc_pre, fused_post_pre, hc_head and the op, 1 .. 4096 tokens; all
-#     at both H, run to run and on graph replay; tests/test_tilelang_gpu_bits.py. Beside it 1000 stress reruns (every third a CUDA-graph
-#     replay) of each probe where its new code runs, the op at the benchmark's S = 16 (with stress's
-#     default S = 1 the op's chunks outnumber a cluster and chunk_sum runs instead)
-#   bench (260 s), graph-replayed (eager above 4096), both H: the op, ours and the probes beside
-#     DeepGEMM; mhc_pre and hc_head, ours and the TMA probe beside vLLM on DeepGEMM
+#     TileLangGemmTma == tilelang on mhc_pre, fused_post_pre, hc_head and the op; TileLangSinkhornGather
+#     == tilelang on mhc_pre, fused_post_pre and pre_big_fuse; both H, run to run and on graph replay;
+#     tests/test_tilelang_gpu_bits.py. Beside it 1000 stress reruns (every third a CUDA-graph replay)
+#     of each probe where its new code runs, the op at the benchmark's S = 16 (with stress's default
+#     S = 1 the op's chunks outnumber a cluster and chunk_sum runs instead)
+#   bench (270 s), graph-replayed (eager above 4096), both H: the op, ours and the GEMM probes beside
+#     DeepGEMM; mhc_pre and fused_post_pre, ours, the TMA and gather probes beside vLLM on DeepGEMM
 # Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 560 bash results/gpu/2026-12-05-h200-engines-8/lease/call4.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c4.tar.xz -C /tmp c4        (carry .gpu-site)
 set -u
@@ -41,8 +44,10 @@ bitwise() {  # name cap args...
     --tokens 33,64,128,256,257,512,768,1000,1024 --hidden 4096,7168
   bitwise cluster128 30 --probe $P:TileLangGemmOpCluster128 --against $P:TileLangGemmOpBlock128 --op prenorm_gemm \
     --tokens 512,640,768,1000,1024 --hidden 4096,7168
-  bitwise tma 80 --probe $P:TileLangGemmTma --against tilelang --op mhc_pre,fused_post_pre,hc_head,prenorm_gemm \
+  bitwise tma 60 --probe $P:TileLangGemmTma --against tilelang --op mhc_pre,fused_post_pre,hc_head,prenorm_gemm \
     --tokens 1,16,33,64,256,512,1024,4096 --hidden 4096,7168
+  bitwise gather 30 --probe $P:TileLangSinkhornGather --against tilelang --tokens 1,16,32,64,256,1024 \
+    --hidden 4096,7168
   timeout -k 10 40 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py --require-backend tilelang \
     2>&1 | quiet | tail -n 30 > "$O/pytest-gpu-bits.log" ) &
 stress() {  # probe op tokens hidden
@@ -55,16 +60,18 @@ stress TileLangGemmOpCluster prenorm_gemm 768 7168
 stress TileLangGemmOpCluster128 prenorm_gemm 512 7168
 stress TileLangGemmTma mhc_pre 64 4096
 stress TileLangGemmTma prenorm_gemm 4096 4096
+stress TileLangSinkhornGather mhc_pre 32 7168
 wait
 
 stage "bench"
-timeout -k 15 130 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmOpCluster \
+timeout -k 15 120 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmOpCluster \
   --backend $P:TileLangGemmOpCluster128 --backend $P:TileLangGemmTma --backend vllm-deepgemm --op prenorm_gemm \
   --tokens 64,128,256,512,768,1024,4096,65536 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
   --ours tilelang-gemm-op-cluster --ours tilelang-gemm-op-cluster-bm128 --ours tilelang-gemm-tma \
   --out "$O/bench-op" --force 2>&1 | quiet > "$O/bench-op.log"
-timeout -k 15 130 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmTma \
-  --backend vllm-deepgemm --op mhc_pre --op hc_head --tokens 1,16,32,64,128,256,512,1024,4096 --hidden 4096,7168 \
-  --mode graph --precompile off --ours tilelang --ours tilelang-gemm-tma --out "$O/bench-pre" --force 2>&1 \
-  | quiet > "$O/bench-pre.log"
+timeout -k 15 150 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmTma \
+  --backend $P:TileLangSinkhornGather --backend vllm-tilelang --op mhc_pre --op fused_post_pre \
+  --tokens 1,16,32,64,128,256,512,4096 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
+  --ours tilelang-gemm-tma --ours tilelang-sinkhorn-gather --out "$O/bench-pre" --force 2>&1 | quiet \
+  > "$O/bench-pre.log"
 stage "done"
