@@ -101,7 +101,8 @@ def test_the_eleventh_sessions_lease_call_gates_and_times_its_probes(tmp_path):
     probes = "mhc_kernels.tilelang.mid_probes:"
     checks = {c.split("--probe ")[1].split()[0].split(":")[1]: c.split("--against ")[1].split()[0]
               for c in calls if "probe_bitwise_check.py" in c}
-    assert checks == {"TileLangGemmOpCluster": "tilelang", "TileLangGemmOpCluster128": probes + "TileLangGemmOpBlock128",
+    assert checks == {"TileLangGemmOpCluster": "tilelang",
+                      "TileLangGemmOpCluster128": probes + "TileLangGemmOpBlock128",
                       "TileLangGemmTma": "tilelang", "TileLangSinkhornGather": "tilelang"}
     stress = [c for c in calls if "mhc_verify stress" in c]
     assert len(stress) == 6 and all("--n-splits 16" in c and "--reruns 1000" in c and "--cuda-graph" in c

@@ -121,3 +121,10 @@ def test_the_generated_cuda_sums_after_one_cluster_barrier():
     assert "* (tokens)) * 24))" not in first and "+ ((tokens) * 24))" in second
     sq_sum = re.search(r"sqrsum_partial\[.*\] = \(\(total \+ sqrsum_rest\[(.*)\]\) \+ sqrsum_rest\[(.*)\]\);", after)
     assert sq_sum and "+ (tokens))" in sq_sum.group(2) and "+ (tokens))" not in sq_sum.group(1)
+    # chunk 0 reads its own sub-partial from c_sh after the sums of squares went through sq_sh: TileLang's
+    # shared-memory plan must keep the two apart (it aliases them in the kernel without the cluster sum,
+    # where c_sh is dead by then)
+    offsets = dict(re.findall(r"void\* (\w+) = \(\(void\*\)\(\(char\*\)buf_dyn_shmem \+ (\d+)\)\);", source))
+    c_sh, sq_sh = int(offsets["c_sh"]), int(offsets["sq_sh"])
+    c_bytes, sq_bytes = 64 * 80 * 4, 2 * 64 * 4  # [block_m, fn3 rows] and [threads / block_m, block_m] floats
+    assert c_sh + c_bytes <= sq_sh or sq_sh + sq_bytes <= c_sh, offsets

@@ -116,10 +116,12 @@ class TileLangBackend(Backend):
     # pass_configs(tma=True): a producer warpgroup issues each tile's loads as two TMA copies, the
     # consumer warpgroups wait on mbarriers) where the target is CUDA and x's address is 16-byte aligned
     # (TMA's rule; elsewhere the cp.async kernel). Off (a probe, mid_probes.TileLangGemmTma): the same
-    # wgmma k16 order and the same sum of squares, so the same bits, but a CTA of 64 tokens then holds
-    # 33 792 registers (24 per producer thread, 240 per consumer) where the cp.async kernel left room
-    # for two CTAs per SM. For mhc_pre at 64-512 x 4096 (our GEMM ~1 us behind DeepGEMM's TMA kernel at
-    # the same partition, tenth session's profile) and the op's copy ratio at 4096 x 4096.
+    # wgmma k16 order and the same sum of squares, so the same bits, but one CTA per SM: it launches
+    # 256 threads at 240 registers each for 64 tokens (384 at 168 for 128; setmaxnreg then gives the
+    # producer warpgroup 24), where the cp.async kernel's 128 threads at 114 (sm_90a, H = 7168) leave
+    # three CTAs per SM by its 72 KiB of shared memory. For mhc_pre at 64-512 x 4096 (our GEMM ~1 us
+    # behind DeepGEMM's TMA kernel at the same partition, tenth session's profile) and the op's copy
+    # ratio at 4096 x 4096.
     gemm_tma = False
 
     def __init__(self) -> None:

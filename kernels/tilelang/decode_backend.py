@@ -298,8 +298,8 @@ class TileLangDecode(TileLangBackend):
     # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "lanes" (a lane
     # per element, nvcc's ``/``), "gather" (lanes, each sum's group fetched by independent shuffles: a
     # probe, mid_probes.TileLangSinkhornGather) or "rows" (a lane per row, nvcc's division fast path
-    # written out so a half-step's divisions interleave; bitwise the same results). "rows" is a probe until a GPU run
-    # (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
+    # written out so a half-step's divisions interleave; bitwise the same results). "rows" is a probe
+    # until a GPU run (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
     # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
     # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.
     sinkhorn_layout = "lanes"
@@ -554,16 +554,22 @@ class TileLangDecode(TileLangBackend):
                   op: str | None = None):
         """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block of
         _mid_block_m(op, T)): partials [P, T, M], [P, T]."""
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
-
         t, m = x.shape[0], fn.shape[0]
-        block_m = self._mid_block_m(op, t)
-        tunables = dict(WIDE_K_TILES[block_m])
-        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        block_m, tunables = self._mid_gemm_config(op, t)
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
         self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
         return mixes, sqrsum
+
+    def _mid_gemm_config(self, op: str | None, tokens: int) -> tuple[int, dict[str, int]]:
+        """The middle GEMM's token block (_mid_block_m) and tunables: 128-wide K tiles (the K ranges'
+        unit)."""
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+
+        block_m = self._mid_block_m(op, tokens)
+        tunables = dict(WIDE_K_TILES[block_m])
+        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        return block_m, tunables
 
     def _mid_gemm_cluster_summed(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int,
                                  chunks: int, early: bool = False):
@@ -573,9 +579,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.gemm import prenorm_gemm_kernel
 
         t, m = x.shape[0], fn.shape[0]
-        block_m = self._mid_block_m("prenorm_gemm", t)
-        tunables = dict(WIDE_K_TILES[block_m])
-        assert tunables["block_k"] == DECODE_BLOCK_K, tunables
+        block_m, tunables = self._mid_gemm_config("prenorm_gemm", t)
         # chunks 1 .. c - 1's sub-partials (scratch, fully written before it is read), then the outputs
         mixes_rest = torch.empty(n_splits, chunks - 1, t, m, dtype=torch.float32, device=x.device)
         sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
