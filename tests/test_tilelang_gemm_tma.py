@@ -107,3 +107,13 @@ def test_the_generated_cuda_changes_the_loads_only():
     combine = re.compile(r"condval = \(\(\(\(float\*\)c_sh\)\[.*?\] \+ \(\(float\*\)c_sh\)\[.*?\+ 24\)\]\) "
                          r"\+ \(\(float\*\)c_sh\)\[.*?\+ 48\)\]\);")
     assert combine.search(plain) and combine.search(tma)
+
+
+@pytest.mark.parametrize("tokens, pre_kernel", [(16, "decode_pre"), (64, "pre_big_fuse_overlap")])
+def test_the_combined_probe_runs_both(rec, tokens, pre_kernel):
+    from mhc_kernels.tilelang.mid_probes import TileLangTmaGather
+
+    TileLangTmaGather().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("tma") for kw in _gemm_keywords(rec)] == [True]
+    assert [kw.get("sinkhorn_layout") for (name, _, _), kw in zip(rec.launches, rec.keywords)
+            if name == pre_kernel] == ["gather"]

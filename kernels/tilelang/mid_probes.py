@@ -210,6 +210,17 @@ class TileLangSinkhornGather(TileLangDecode):
     sinkhorn_layout = "gather"
 
 
+class TileLangTmaGather(TileLangSinkhornGather):
+    """TileLangSinkhornGather and TileLangGemmTma together: for mhc_pre at 64-128 x 4096, where vLLM's
+    lead (8.3 / 8.5 against 9.8 / 9.8 us, tenth session) splits between the GEMM (DeepGEMM 3.07 against
+    our 4.13 us at 64 tokens, eager) and the pre (5.41 against 5.84). Bitwise the default's outputs if
+    each of the two is."""
+
+    name = "tilelang-tma-gather"
+    description = "our TileLang kernels, TMA prenorm GEMMs and the gather Sinkhorn (a benchmark probe)"
+    gemm_tma = True
+
+
 def _plan_with_block_t16(largest_t: int) -> tuple:
     """DECODE_GEMM_PLAN with the FMA kernel at block_t 16 for M = 24 between its block_t 8 row and the
     tensor cores, up to ``largest_t`` tokens."""

@@ -19,7 +19,8 @@
 #     of each probe where its new code runs, the op at the benchmark's S = 16 (with stress's default
 #     S = 1 the op's chunks outnumber a cluster and chunk_sum runs instead)
 #   bench (270 s), graph-replayed (eager above 4096), both H: the op, ours and the GEMM probes beside
-#     DeepGEMM; mhc_pre and fused_post_pre, ours, the TMA and gather probes beside vLLM on DeepGEMM
+#     DeepGEMM; mhc_pre, ours, the TMA and gather probes and the two together (TileLangTmaGather)
+#     beside vLLM on DeepGEMM
 # Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 560 bash results/gpu/2026-12-05-h200-engines-8/lease/call4.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c4.tar.xz -C /tmp c4        (carry .gpu-site)
 set -u
@@ -70,8 +71,8 @@ timeout -k 15 120 python3 -m mhc_verify.bench --backend tilelang --backend $P:Ti
   --ours tilelang-gemm-op-cluster --ours tilelang-gemm-op-cluster-bm128 --ours tilelang-gemm-tma \
   --out "$O/bench-op" --force 2>&1 | quiet > "$O/bench-op.log"
 timeout -k 15 150 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmTma \
-  --backend $P:TileLangSinkhornGather --backend vllm-tilelang --op mhc_pre --op fused_post_pre \
+  --backend $P:TileLangSinkhornGather --backend $P:TileLangTmaGather --backend vllm-tilelang --op mhc_pre \
   --tokens 1,16,32,64,128,256,512,4096 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
-  --ours tilelang-gemm-tma --ours tilelang-sinkhorn-gather --out "$O/bench-pre" --force 2>&1 | quiet \
-  > "$O/bench-pre.log"
+  --ours tilelang-gemm-tma --ours tilelang-sinkhorn-gather --ours tilelang-tma-gather --out "$O/bench-pre" \
+  --force 2>&1 | quiet > "$O/bench-pre.log"
 stage "done"
