@@ -9,9 +9,9 @@
 #     op's copy ratio at 4096 x 4096 (85.5 %) and 65 536+ (91 %)
 #   mid_probes.TileLangSinkhornGather: the warp Sinkhorn's sums by independent shuffles; for mhc_pre's
 #     16-32-token floor (9.0 / 9.7 us at H = 7168, 8 asked)
-# In one call of ~540 s:
+# In one call of at most ~550 s:
 #   precompile (90 s) our kernels and the probes' (op_cluster_jobs, tma_jobs and the gather Sinkhorn's)
-#   bitwise (150 s): TileLangGemmOpCluster == tilelang on the op; TileLangGemmOpCluster128 ==
+#   bitwise (180 s): TileLangGemmOpCluster == tilelang on the op; TileLangGemmOpCluster128 ==
 #     TileLangGemmOpBlock128 at 512 .. 1024 tokens (the same blocks and K ranges, chunk_sum behind);
 #     TileLangGemmTma == tilelang on mhc_pre, fused_post_pre, hc_head and the op; TileLangSinkhornGather
 #     == tilelang on mhc_pre, fused_post_pre and pre_big_fuse; both H, run to run and on graph replay;
@@ -21,7 +21,7 @@
 #   bench (270 s), graph-replayed (eager above 4096), both H: the op, ours and the GEMM probes beside
 #     DeepGEMM; mhc_pre, ours, the TMA and gather probes and the two together (TileLangTmaGather)
 #     beside vLLM on DeepGEMM
-# Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 560 bash results/gpu/2026-12-05-h200-engines-8/lease/call4.sh $W \
+# Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 570 bash results/gpu/2026-12-05-h200-engines-8/lease/call4.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c4.tar.xz -C /tmp c4        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
@@ -45,11 +45,11 @@ bitwise() {  # name cap args...
     --tokens 33,64,128,256,257,512,768,1000,1024 --hidden 4096,7168
   bitwise cluster128 30 --probe $P:TileLangGemmOpCluster128 --against $P:TileLangGemmOpBlock128 --op prenorm_gemm \
     --tokens 512,640,768,1000,1024 --hidden 4096,7168
-  bitwise tma 60 --probe $P:TileLangGemmTma --against tilelang --op mhc_pre,fused_post_pre,hc_head,prenorm_gemm \
+  bitwise tma 50 --probe $P:TileLangGemmTma --against tilelang --op mhc_pre,fused_post_pre,hc_head,prenorm_gemm \
     --tokens 1,16,33,64,256,512,1024,4096 --hidden 4096,7168
   bitwise gather 30 --probe $P:TileLangSinkhornGather --against tilelang --tokens 1,16,32,64,256,1024 \
     --hidden 4096,7168
-  timeout -k 10 40 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py --require-backend tilelang \
+  timeout -k 10 30 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py --require-backend tilelang \
     2>&1 | quiet | tail -n 30 > "$O/pytest-gpu-bits.log" ) &
 stress() {  # probe op tokens hidden
   timeout -k 10 30 python3 -m mhc_verify stress --backend $P:$1 --op $2 --tokens $3 --hidden $4 --n-splits 16 \
