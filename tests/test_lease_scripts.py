@@ -115,3 +115,17 @@ def test_the_eleventh_sessions_lease_call_gates_and_times_its_probes(tmp_path):
     assert "vllm-deepgemm" in benches[0] and "vllm-tilelang" in benches[1]
     assert any("pytest" in c and "tests/test_tilelang_gpu_bits.py" in c for c in calls)
     assert timeline.rstrip().endswith("done")
+
+
+def test_precompile_can_take_only_some_probes(monkeypatch):
+    """--probes-matching: the default's jobs and only the probe jobs whose label matches."""
+    from mhc_kernels.tilelang import precompile
+
+    seen = []
+    monkeypatch.setattr(precompile, "compile_in_parallel", lambda todo, target, workers=None: seen.append(todo) or {})
+    precompile.precompile([4096], None)
+    precompile.precompile([4096], None, probes_matching=(",gather]",))
+    precompile.precompile([4096], None, probes=True)
+    default, gather, every = ({j[0] for j in todo} for todo in seen)
+    assert default < gather < every
+    assert gather - default and all(",gather]" in label for label in gather - default)

@@ -107,13 +107,19 @@ def compile_job(job: Job, target: Target) -> tuple[str, float]:
 
 
 def precompile(hidden: tuple[int, ...] | list[int], target: Target, workers: int | None = None,
-               probes: bool = False) -> dict[str, Any]:
-    """Compile every configuration for these hidden sizes (with ``probes``, probe_jobs' too),
-    ``workers`` processes at a time (default: the CPU count, at most the number of jobs). Kernels
-    already in the disk cache load in well under a second. Returns counts, seconds and failures (a failure is reported, never raised: the
-    benchmark then meets the same error at the kernel's first call and reports it in its row)."""
-    return compile_in_parallel([j for h in hidden for j in jobs(h) + (probe_jobs(h) if probes else [])], target,
-                               workers)
+               probes: bool = False, probes_matching: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Compile every configuration for these hidden sizes (with ``probes``, probe_jobs' too; with
+    ``probes_matching``, only the probe jobs whose label contains one of these strings: a lease call
+    that times a few probes does not wait for all of them), ``workers`` processes at a time (default:
+    the CPU count, at most the number of jobs). Kernels already in the disk cache load in well under a
+    second. Returns counts, seconds and failures (a failure is reported, never raised: the benchmark
+    then meets the same error at the kernel's first call and reports it in its row)."""
+    todo = []
+    for h in hidden:
+        todo += jobs(h)
+        if probes or probes_matching:
+            todo += [j for j in probe_jobs(h) if not probes_matching or any(m in j[0] for m in probes_matching)]
+    return compile_in_parallel(todo, target, workers)
 
 
 def compile_in_parallel(todo: list[Job], target: Target, workers: int | None = None) -> dict[str, Any]:
@@ -303,9 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arch", default=None, help="a CUDA arch (e.g. sm_90a) instead of this machine's GPU")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--probes", action="store_true", help="also the kernels only the probes run (probe_jobs)")
+    p.add_argument("--probes-matching", action="append", default=[], metavar="TEXT",
+                   help="only the probe jobs whose label contains TEXT (repeatable; implies --probes for those)")
     args = p.parse_args(argv)
     target = explicit_target("cuda", args.arch) if args.arch else device_target()
-    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers, args.probes)
+    result = precompile([int(h) for h in args.hidden.split(",")], target, args.workers, args.probes,
+                        tuple(args.probes_matching))
     print(json.dumps(result, indent=1))
     return 1 if result["failed"] else 0
 

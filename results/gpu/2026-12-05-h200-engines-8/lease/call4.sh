@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lease call 4 (written in the eleventh session, not run: no device was lent). Three probes, each
-# claiming the default's bits:
+# Lease call 4 (written in the eleventh session, not run: no device was lent). Probes, each claiming
+# the default's bits:
 #   mid_probes.TileLangGemmOpCluster (and TileLangGemmOpCluster128, 128-token blocks from 512): the op's
 #     chunks summed inside a thread-block cluster, no chunk_sum launch; for the op's losses to DeepGEMM
 #     at 256 x 4096 (5.9 against 6.8 us) and 512 x 7168 / 4096 (11.0 / 7.2 against 11.8 / 7.7)
@@ -10,7 +10,8 @@
 #   mid_probes.TileLangSinkhornGather: the warp Sinkhorn's sums by independent shuffles; for mhc_pre's
 #     16-32-token floor (9.0 / 9.7 us at H = 7168, 8 asked)
 # In one call of at most ~550 s:
-#   precompile (90 s) our kernels and the probes' (op_cluster_jobs, tma_jobs and the gather Sinkhorn's)
+#   precompile (130 s: a fresh machine has no kernel cache, ~310 configurations) our kernels and these
+#     probes' (op_cluster_jobs, tma_jobs, the gather Sinkhorn's; not the earlier probes')
 #   bitwise (180 s): TileLangGemmOpCluster == tilelang on the op; TileLangGemmOpCluster128 ==
 #     TileLangGemmOpBlock128 at 512 .. 1024 tokens (the same blocks and K ranges, chunk_sum behind);
 #     TileLangGemmTma == tilelang on mhc_pre, fused_post_pre, hc_head and the op; TileLangSinkhornGather
@@ -18,7 +19,7 @@
 #     tests/test_tilelang_gpu_bits.py. Beside it 1000 stress reruns (every third a CUDA-graph replay)
 #     of each probe where its new code runs, the op at the benchmark's S = 16 (with stress's default
 #     S = 1 the op's chunks outnumber a cluster and chunk_sum runs instead)
-#   bench (270 s), graph-replayed (eager above 4096), both H: the op, ours and the GEMM probes beside
+#   bench (230 s), graph-replayed (eager above 4096), both H: the op, ours and the GEMM probes beside
 #     DeepGEMM; mhc_pre, ours, the TMA and gather probes and the two together (TileLangTmaGather)
 #     beside vLLM on DeepGEMM
 # Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 570 bash results/gpu/2026-12-05-h200-engines-8/lease/call4.sh $W \
@@ -34,7 +35,8 @@ stage() { echo "== $(date -u +%T) $1" | tee -a "$O/timeline.txt"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
 
 stage "precompile"
-timeout -k 10 90 python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 --probes > "$O/precompile.log" 2>&1
+timeout -k 10 130 python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 --probes-matching ",tma]" \
+  --probes-matching "cluster=" --probes-matching ",gather]" > "$O/precompile.log" 2>&1
 
 stage "bitwise + stress"
 bitwise() {  # name cap args...
@@ -65,12 +67,12 @@ stress TileLangSinkhornGather mhc_pre 32 7168
 wait
 
 stage "bench"
-timeout -k 15 120 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmOpCluster \
+timeout -k 15 100 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmOpCluster \
   --backend $P:TileLangGemmOpCluster128 --backend $P:TileLangGemmTma --backend vllm-deepgemm --op prenorm_gemm \
-  --tokens 64,128,256,512,768,1024,4096,65536 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
+  --tokens 64,256,512,768,1024,4096,65536 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
   --ours tilelang-gemm-op-cluster --ours tilelang-gemm-op-cluster-bm128 --ours tilelang-gemm-tma \
   --out "$O/bench-op" --force 2>&1 | quiet > "$O/bench-op.log"
-timeout -k 15 150 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmTma \
+timeout -k 15 130 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGemmTma \
   --backend $P:TileLangSinkhornGather --backend $P:TileLangTmaGather --backend vllm-tilelang --op mhc_pre \
   --tokens 1,16,32,64,128,256,512,4096 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
   --ours tilelang-gemm-tma --ours tilelang-sinkhorn-gather --ours tilelang-tma-gather --out "$O/bench-pre" \
