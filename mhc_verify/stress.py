@@ -41,6 +41,12 @@ from mhc_verify.sm_partitions import SmPartitions
 from mhc_verify.stress_times import StressTimes
 
 BLOCK_TOKENS = 64
+# --n-splits' default: per op and T the split count an engine passes (mhc_verify.bench.op_splits, what
+# the benchmark runs), on the backend's GPU's SM count, or ENGINE_SMS for a backend without one. At
+# the default token counts (13 313 and up) that is 1 for every op; at decode counts 16, where a
+# backend's kernel choice may depend on it (tilelang's prenorm_gemm op cuts each split into chunks).
+ENGINE_SPLITS = "engine"
+ENGINE_SMS = 132  # an H100's / H200's
 BOUND_ROW = "bound"  # heatmap key of rows over the fp64 bound (bitwise differences are keyed by stream)
 # fp64 judging may take at most this many times the kernel's time (CLI and the pytest stress job)
 DEFAULT_JUDGE_BUDGET = 5.0
@@ -431,6 +437,31 @@ def _done_cases(log: Path) -> set[str]:
     return done
 
 
+def n_splits_arg(text: str) -> list[int] | str:
+    """--n-splits: comma-separated split counts, or "engine" (ENGINE_SPLITS)."""
+    from mhc_verify.front_door import positive_int_list
+
+    return ENGINE_SPLITS if text.strip() == ENGINE_SPLITS else positive_int_list(text)
+
+
+def splits_for(choice: list[int] | str, op: str, tokens: int, hidden: int, backend: Backend) -> list[int]:
+    """The split counts a stress case of ``op`` at ``tokens`` runs: the given ones, or an engine's
+    (bench.op_splits); where the backend takes only some counts (vLLM's TileLang prenorm GEMM: 1), the
+    largest of them up to that, else its smallest: what the engine that ships the kernel passes it."""
+    if choice != ENGINE_SPLITS:
+        return list(choice)
+    from mhc_verify.bench import op_splits
+
+    sms = ENGINE_SMS
+    if backend.device_type == "cuda" and torch.cuda.is_available():
+        sms = torch.cuda.get_device_properties(torch.cuda.current_device()).multi_processor_count
+    splits = op_splits(op, tokens, hidden, sms)
+    allowed = backend.constraints_for(op).n_splits
+    if allowed and splits not in allowed:
+        splits = max((s for s in allowed if s <= splits), default=min(allowed))
+    return [splits]
+
+
 def cmd_stress(args: argparse.Namespace) -> int:
     from mhc_verify.case_json import check_case, check_fits
     from mhc_verify.front_door import explicit_backends
@@ -460,7 +491,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
                 print(f"{name}/{op}: not implemented", file=sys.stderr)
                 continue
             for t in args.tokens:
-                for splits in args.n_splits:
+                for splits in splits_for(args.n_splits, op, t, args.hidden, info.backend):
                     case = Case(op, t, 4, args.hidden, family="normal", seed=args.seed + t, n_splits=splits)
                     where = f"--tokens {t} --hidden {args.hidden} --n-splits {splits} ({op})"
                     check_case(case, where)
@@ -552,10 +583,10 @@ def add_parser(subparsers) -> None:
                    help="ops (default: mhc_pre, prenorm_gemm, hc_post, fused_post_pre)")
     p.add_argument("--tokens", type=positive_int_list, default=list(DEFAULT_TOKENS))
     p.add_argument("--hidden", type=positive_int, default=7168)
-    p.add_argument("--n-splits", type=positive_int_list, default=[1],
-                   help="split counts for the ops that take split-K partials (default 1; an engine passes "
-                        "16 up to ~1024 tokens, 1 at tens of thousands: mhc_verify.bench.engine_splits), "
-                        "comma-separated; a backend's kernel choice may depend on it")
+    p.add_argument("--n-splits", type=n_splits_arg, default=ENGINE_SPLITS,
+                   help="split counts for the ops that take split-K partials, comma-separated, or 'engine' "
+                        "(the default): per op and T what an engine passes, as the benchmark does (16 up to "
+                        "~1024 tokens, 1 at tens of thousands); a backend's kernel choice may depend on it")
     p.add_argument("--reruns", type=positive_int, default=1000)
     p.add_argument("--judge-every", type=positive_int, default=50, help="fp64 bound check on every N-th rerun")
     p.add_argument("--judge-budget", type=positive_float, default=DEFAULT_JUDGE_BUDGET,

@@ -227,3 +227,32 @@ def test_row_runs():
     assert row_runs(torch.tensor([], dtype=torch.long)) == []
     assert row_runs(torch.tensor([3])) == [(3, 4)]
     assert row_runs(torch.tensor([0, 1, 2, 5, 7, 8])) == [(0, 3), (5, 6), (7, 9)]
+
+
+def test_n_splits_default_is_what_an_engine_passes(tmp_path):
+    """--n-splits engine (the default): per op and T the benchmark's split count, 16 for the GEMM ops
+    at a few hundred tokens on an H100 / H200's 132 SMs (ENGINE_SMS for a CPU backend), 1 for the ops
+    without partials; a backend that takes only some counts gets the largest it takes up to that."""
+    import dataclasses
+
+    from mhc_verify.stress import ENGINE_SPLITS, splits_for
+
+    torch_backend = TorchNativeBackend()
+    assert splits_for(ENGINE_SPLITS, "prenorm_gemm", 256, 4096, torch_backend) == [16]
+    assert splits_for(ENGINE_SPLITS, "mhc_pre", 65_536, 7168, torch_backend) == [1]
+    assert splits_for(ENGINE_SPLITS, "hc_post", 256, 4096, torch_backend) == [1]
+    assert splits_for([2, 4], "prenorm_gemm", 256, 4096, torch_backend) == [2, 4]
+
+    class OnlySomeSplits(TorchNativeBackend):
+        def constraints_for(self, op):
+            return dataclasses.replace(super().constraints_for(op), n_splits=(1, 4))
+
+    assert splits_for(ENGINE_SPLITS, "prenorm_gemm", 256, 4096, OnlySomeSplits()) == [4]
+    args = ["stress", "--backend", "torch", "--op", "prenorm_gemm", "--tokens", "256", "--hidden", "4096",
+            "--reruns", "2", "--judge-every", "2", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    record = json.loads((tmp_path / "results.jsonl").read_text().splitlines()[0])
+    assert record["case"]["n_splits"] == 16
+    # a word other than "engine" is a usage error (exit 2), as a non-positive count is
+    assert main(args[:-3] + ["--n-splits", "engines", "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    assert main(args[:-3] + ["--n-splits", "0", "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
