@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mhc_verify.cases import Case
-from mhc_verify.stress import DEFAULT_JUDGE_BUDGET, plot_heatmap, stress_case
+from mhc_verify.stress import DEFAULT_JUDGE_BUDGET, ENGINE_SPLITS, plot_heatmap, splits_for, stress_case
 
 H = 7168
 HEALTHY = [(backend, op, t) for backend in ("tilelang", "tile_kernels")
@@ -19,6 +19,10 @@ HEALTHY = [(backend, op, t) for backend in ("tilelang", "tile_kernels")
 # the prenorm_gemm op alone (TileKernels has none): its schedule differs from the fused pre's GEMM
 # (no chunks up to 4096 tokens, a 3-stage pipeline), and --vary-config reruns it at two CTAs per SM
 HEALTHY += [("tilelang", "prenorm_gemm", t) for t in (80_000, 4093)]
+# decode and middle counts at the split count an engine passes there (16): where our kernels take the
+# decode / middle paths and the prenorm_gemm op cuts each split into chunks (its K ranges follow S)
+AT_ENGINE_SPLITS = [("tilelang", "prenorm_gemm", 256), ("tilelang", "prenorm_gemm", 1024),
+                    ("tilelang", "mhc_pre", 32), ("tilelang", "fused_post_pre", 64)]
 PLANTED = [("mhc_kernels.tilelang.planted:SplitKNoAtomic", "prenorm_gemm", 4093),
            ("mhc_kernels.tilelang.planted:WorkspaceNotZeroed", "prenorm_gemm", 4093),
            ("mhc_kernels.tilelang.planted:TailSkipsRows", "prenorm_gemm", 65_537),
@@ -61,6 +65,18 @@ def test_healthy_kernel_survives_every_rerun(mhc_backend, request, backend_name,
     result = stress_case(backend, case, request.config.getoption("--stress-reruns"),
                          judge_budget=DEFAULT_JUDGE_BUDGET, vary_config=backend_name == "tilelang",
                          partitions=_sm_partitions())
+    _record(request, result)
+    assert not result.failures, result.summary()
+
+
+@pytest.mark.parametrize("backend_name,op,tokens", AT_ENGINE_SPLITS)
+def test_healthy_kernel_survives_every_rerun_at_an_engines_split_count(mhc_backend, request, backend_name, op,
+                                                                        tokens):
+    backend = mhc_backend(backend_name)
+    splits, = splits_for(ENGINE_SPLITS, op, tokens, H, backend)
+    case = Case(op=op, T=tokens, n=4, H=H, family="normal", seed=tokens, n_splits=splits)
+    result = stress_case(backend, case, request.config.getoption("--stress-reruns"),
+                         judge_budget=DEFAULT_JUDGE_BUDGET, cuda_graph=True)
     _record(request, result)
     assert not result.failures, result.summary()
 
