@@ -291,13 +291,9 @@ class SwapResult:
                 for key, v in (("cr_a_min", o.cr_a), ("cr_b_min", o.cr_b)):
                     if v is not None:
                         s[key] = v if s[key] is None else min(s[key], v)
-        for c in distinct_inputs(self.cases):
-            for o in c.outputs:
-                s = per_output[o.name]
-                s["tokens_b_worse"] = s.get("tokens_b_worse", 0) + o.tokens_b_worse
-                s["tokens_a_worse"] = s.get("tokens_a_worse", 0) + o.tokens_a_worse
-        for s in per_output.values():
-            s["tokens_p"] = binomial_tail(s.get("tokens_b_worse", 0), s.get("tokens_a_worse", 0))
+        for name, (b_worse, a_worse) in token_counts(self.cases).items():
+            per_output[name].update(tokens_b_worse=b_worse, tokens_a_worse=a_worse,
+                                    tokens_p=binomial_tail(b_worse, a_worse))
         by_family: dict[str, int] = {}
         by_tokens: dict[str, int] = {}
         for c in self.cases:
@@ -382,6 +378,17 @@ def distinct_inputs(cases: list[CaseComparison]) -> list[CaseComparison]:
                  for c in reversed(cases)}.values())
 
 
+def token_counts(cases: list[CaseComparison]) -> dict[str, tuple[int, int]]:
+    """Per output, over the distinct inputs: (tokens whose largest error is B's, tokens whose is A's),
+    the paired test's counts (module docstring)."""
+    counts: dict[str, tuple[int, int]] = {}
+    for c in distinct_inputs(cases):
+        for o in c.outputs:
+            b_worse, a_worse = counts.get(o.name, (0, 0))
+            counts[o.name] = (b_worse + o.tokens_b_worse, a_worse + o.tokens_a_worse)
+    return counts
+
+
 def paired_violations(result: SwapResult, k: float, mirror: bool = False) -> list[tuple[str, CaseComparison]]:
     """(why, a case that shows it: B's largest error among the cases breaking the per-case rule) for
     every output where the run breaks the max rule (or the correctly rounded rule) and the paired test
@@ -390,13 +397,14 @@ def paired_violations(result: SwapResult, k: float, mirror: bool = False) -> lis
     found = []
     better, worse = ("B", "A") if mirror else ("A", "B")
     distinct = distinct_inputs(result.cases)
+    tokens_by_output = token_counts(result.cases)
     for name in dict.fromkeys(o.name for c in result.cases for o in c.outputs):
         pairs = [(o.swapped() if mirror else o, c) for c in result.cases for o in c.outputs if o.name == name]
         counted = [o.swapped() if mirror else o for c in distinct for o in c.outputs if o.name == name]
         err_a = max(o.err_a for o, _ in pairs)
         err_b = max((o.err_b for o, _ in pairs), key=lambda e: (math.isnan(e), e))
         half = max(o.half_ulp for o, _ in pairs)
-        tokens = (sum(o.tokens_b_worse for o in counted), sum(o.tokens_a_worse for o in counted))
+        tokens = tokens_by_output[name][::-1] if mirror else tokens_by_output[name]
         p = binomial_tail(*tokens)
         if not err_b <= k * err_a + half and p <= SIGNIFICANCE:
             broken = [(o, c) for o, c in pairs if not o.err_b <= k * o.err_a + o.half_ulp] or pairs
