@@ -63,7 +63,7 @@ if [[ " $STAGES " == *" bench "* ]]; then
   timeout -k 15 "${BENCH_S:-335}" python3 -m mhc_verify.bench --backend tilelang "${extra[@]}" --backend tile_kernels \
     --backend vllm-tilelang --backend vllm-deepgemm --backend sglang-tilelang --backend aiter-triton \
     --backend sglang-triton --op mhc_pre --op fused_post_pre --op hc_head --op hc_post --op pre_big_fuse \
-    --op prenorm_gemm --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000}" --hidden 7168,4096 --mode graph \
-    --graph-max-tokens 4096 --precompile off "${ours[@]}" --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
+    --op prenorm_gemm --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000}" \
+    --hidden 7168,4096 --mode graph --graph-max-tokens 4096 --precompile off "${ours[@]}" --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
 fi
 stage done

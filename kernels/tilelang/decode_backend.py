@@ -182,16 +182,17 @@ def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int,
     minimises the tiles the busiest SM works through, ceil(ceil(blocks * parts / sms) / co_resident) *
     tiles per range, the fewest ranges on a tie; None where none is allowed. With co_resident 1 (the
     default's) it counts the CTAs an SM holds at once as working in turn (their loads share its
-    bandwidth); mid_probes.TileLangMidCoResident counts two as overlapping. The prenorm_gemm op's rule above the decode
-    path: at 256 tokens and H = 7168, 32 ranges (128 CTAs, one wave of 7 tiles) where "the fewest
-    that give one wave" jumps to 112 (448 CTAs, four waves of 2). Not mhc_pre's: from 512 tokens two
-    co-resident CTAs of 4 tiles beat one of 7 there (mid_probes.TileLangMidWaveCost)."""
+    bandwidth); mid_probes.TileLangMidCoResident counts two as overlapping. The prenorm_gemm op's rule
+    above the decode path: at 256 tokens and H = 7168, 32 ranges (128 CTAs, one wave of 7 tiles) where
+    "the fewest that give one wave" jumps to 112 (448 CTAs, four waves of 2). Not mhc_pre's: from 512
+    tokens two co-resident CTAs of 4 tiles beat one of 7 there (mid_probes.TileLangMidWaveCost)."""
     allowed = allowed_ranges(k_tiles, min_tiles, multiple_of)
     if not allowed:
         return None
 
     def rounds(p: int) -> int:  # the busiest SM's CTAs, in rounds of co_resident at once
-        return -(-(-(-blocks * p // sms)) // co_resident)
+        busiest_sm_ctas = -(-blocks * p // sms)
+        return -(-busiest_sm_ctas // co_resident)
 
     return min(allowed, key=lambda p: (rounds(p) * (k_tiles // p), p))
 

@@ -321,14 +321,14 @@ class TileLangPostPerToken(TileLangDecode):
 
 
 class TileLangMidCoResident(TileLangDecode):
-    """TileLangDecode with mhc_pre's (and fused_post_pre's) middle GEMM K ranges at 128-token blocks
-    (from 512 tokens) by wave_cost_parts with two co-resident CTAs per SM (the block_m 128 GEMM's shared memory,
-    104 KiB at 2 stages, fits two on an H100 / H200 SM). For mhc_pre at 768 x 7168, where vLLM took
-    28.2 us against our 32.0 (tenth session): "the fewest ranges for one wave" gives 28 ranges of 8
-    tiles, 168 CTAs, 36 SMs working through 16 tiles; wave_cost_parts with two co-resident keeps 56 at 512 tokens (which beat
-    wave_cost_parts' 32 there: 21.0 against 24.5 us) and takes 112 at 768 (672 CTAs of 2 tiles, at
-    most 3 rounds of 2 per SM; four times the partials for the pre to sum). Other K ranges: other
-    fp32 sums, within the declared bound (a gate before adoption)."""
+    """TileLangDecode with mhc_pre's (and fused_post_pre's) middle GEMM K ranges at 128-token blocks (from 512 tokens)
+    by wave_cost_parts with two co-resident CTAs per SM (the block_m 128 GEMM's shared memory, 104 KiB at 2
+    stages, fits two on an H100 / H200 SM). For mhc_pre at 768 x 7168, where vLLM took 28.2 us against our 32.0
+    (tenth session): "the fewest ranges for one wave" gives 28 ranges of 8 tiles, 168 CTAs, 36 SMs working
+    through 16 tiles; wave_cost_parts with two co-resident keeps 56 at 512 tokens (which beat wave_cost_parts' 32
+    there: 21.0 against 24.5 us) and takes 112 at 768 (672 CTAs of 2 tiles, at most 3 rounds of 2 per SM; four
+    times the partials for the pre to sum). Other K ranges: other fp32 sums, within the declared bound (a gate
+    before adoption)."""
 
     name = "tilelang-mid-co-resident"
     description = "our TileLang kernels, mhc_pre's 128-token middle GEMM ranges for two CTAs per SM (a probe)"
