@@ -272,28 +272,26 @@ def tma_jobs(hidden: int) -> list[Job]:
     return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
 
 
-def op_cluster_jobs(hidden: int, sms: int = 132, n_splits: int = 16) -> list[Job]:
-    """The prenorm_gemm op's cluster-summed GEMMs that mid_probes.TileLangGemmOpCluster and
-    TileLangGemmOpCluster128 run on ``sms`` SMs at the benchmark's S (16 up to 1024 tokens) over the
-    middle path's counts, with the early trigger (the op's PDL early covers its middle path)."""
+def op_cluster_jobs(hidden: int, n_splits: int = 16) -> list[Job]:
+    """The prenorm_gemm op's cluster-summed GEMMs (mid_probes.TileLangGemmOpCluster and
+    TileLangGemmOpCluster128) at the benchmark's S (16 up to 1024 tokens): every cluster size a split can
+    take, c = 2 .. MAX_CLUSTER_CHUNKS where S * c K ranges of >= MIN_TILES_PER_PART 128-wide tiles divide
+    K (whichever the SM count makes wave_cost_parts pick), at both token blocks, with the early trigger
+    (the op's PDL early covers its middle path)."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
-    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
-    from mhc_kernels.tilelang.decode_backend import MAX_CLUSTER_CHUNKS, wave_cost_parts
-    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpCluster, TileLangGemmOpCluster128
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
+    from mhc_kernels.tilelang.decode_backend import MAX_CLUSTER_CHUNKS, allowed_ranges
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
+    chunk_counts = [p // n_splits for p in allowed_ranges(N * hidden // DECODE_BLOCK_K, MIN_TILES_PER_PART, n_splits)
+                    if 2 <= p // n_splits <= MAX_CLUSTER_CHUNKS]
     out: list[Job] = []
-    for probe in (TileLangGemmOpCluster(), TileLangGemmOpCluster128()):
-        for tokens in (64, 128, 256, 512, 768, 1024):
-            block_m = probe._mid_block_m("prenorm_gemm", tokens)
-            parts = wave_cost_parts(N * hidden // DECODE_BLOCK_K, probe.mid_min_tiles_per_part, n_splits,
-                                    -(-tokens // block_m), sms)
-            chunks = (parts or 0) // n_splits
-            if 2 <= chunks <= MAX_CLUSTER_CHUNKS:
-                tun = dict(WIDE_K_TILES[block_m])
-                out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={chunks}]",
-                            "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
-                            {**tun, "early_trigger": True, "cluster_chunks": chunks}))
-    return list({job[0]: job for job in out}.values())
+    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+        tun = dict(WIDE_K_TILES[block_m])
+        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={c}]",
+                 "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
+                 {**tun, "early_trigger": True, "cluster_chunks": c}) for c in chunk_counts]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
