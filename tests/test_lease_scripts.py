@@ -117,6 +117,28 @@ def test_the_eleventh_sessions_lease_call_gates_and_times_its_probes(tmp_path):
     assert timeline.rstrip().endswith("done")
 
 
+def test_the_twelfth_sessions_lease_call_gates_its_candidate(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-9/lease/call1.sh: gate_and_bench of TileLangGatherOpTma, its
+    precompile limited to the TMA and gather kernels, stress where the candidate's new code runs."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-9/lease/call1.sh",
+                           STUB_NAME="tilelang-gather-op-tma")
+    out = tmp_path / "out"
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather]")
+    stress = [c.split("--out ")[1].split()[0] for c in calls if "mhc_verify stress" in c]
+    assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
+                                                     "prenorm_gemm_1024-1025-4096")]
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
+                                                                      "prenorm_gemm"]
+    assert all("--require-backend tilelang-gather-op-tma" in c for c in checks)
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bench
+    assert "--ours tilelang-gather-op-tma" in bench
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096,65536,80000" in bench
+    assert timeline.rstrip().endswith("done")
+
+
 def test_precompile_can_take_only_some_probes(monkeypatch):
     """--probes-matching: the default's jobs and only the probe jobs whose label matches."""
     from mhc_kernels.tilelang import precompile

@@ -117,3 +117,47 @@ def test_the_combined_probe_runs_both(rec, tokens, pre_kernel):
     assert [kw.get("tma") for kw in _gemm_keywords(rec)] == [True]
     assert [kw.get("sinkhorn_layout") for (name, _, _), kw in zip(rec.launches, rec.keywords)
             if name == pre_kernel] == ["gather"]
+
+
+@pytest.mark.parametrize("tokens, splits, want_tma", [(256, 16, False), (1024, 16, False), (1025, 8, True),
+                                                      (4096, 4, True), (65536, 1, True)])
+def test_the_op_tma_probe_takes_tma_from_1025_tokens(rec, tokens, splits, want_tma):
+    """TileLangOpTma: the op's GEMM on TMA on the base path only (from op_gemm_tma_from_tokens), the
+    middle path below it on cp.async; its mhc_pre GEMMs never."""
+    from mhc_kernels.tilelang.mid_probes import TileLangOpTma
+
+    backend = TileLangOpTma()
+    backend.prenorm_gemm(torch.zeros(tokens, N * H, dtype=torch.bfloat16), torch.zeros(MIXES, N * H), splits)
+    assert [kw.get("tma", False) for kw in _gemm_keywords(rec)] == [want_tma]
+    rec.launches.clear(), rec.keywords.clear()
+    backend.mhc_pre(*_pre_args(min(tokens, 4096), H))
+    assert not any(kw.get("tma") for kw in _gemm_keywords(rec))
+    assert backend.provenance()["op_gemm_tma_from_tokens"] == 1025
+
+
+def test_the_gather_op_tma_candidate_runs_both(rec):
+    from mhc_kernels.tilelang.mid_probes import TileLangGatherOpTma
+
+    backend = TileLangGatherOpTma()
+    backend.prenorm_gemm(torch.zeros(4096, N * H, dtype=torch.bfloat16), torch.zeros(MIXES, N * H), 4)
+    backend.mhc_pre(*_pre_args(16, H))  # its decode GEMM on gemm.py's kernel (the plan's "wgmma" row)
+    assert [kw.get("tma", False) for kw in _gemm_keywords(rec)] == [True, False]
+    assert [kw.get("sinkhorn_layout") for (name, _, _), kw in zip(rec.launches, rec.keywords)
+            if name == "decode_pre"] == ["gather"]
+
+
+def test_precompile_covers_the_op_tma_probe(rec):
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangOpTma
+
+    for hidden in (4096, 7168):
+        jobs = {(args, tuple(sorted(kw.items()))) for _, getter, args, kw in precompile.probe_jobs(hidden)
+                if getter == "gemm.prenorm_gemm_kernel" and kw.get("tma")}
+        for tokens, splits in ((1025, 8), (1536, 8), (4096, 4), (65536, 1), (80000, 1)):
+            rec.launches.clear(), rec.keywords.clear()
+            TileLangOpTma().prenorm_gemm(torch.zeros(tokens, N * hidden, dtype=torch.bfloat16),
+                                         torch.zeros(MIXES, N * hidden), splits)
+            assert _gemm_keywords(rec), "the op launched no prenorm GEMM"
+            for (name, config, _), kw in zip(rec.launches, rec.keywords):
+                if name == "prenorm_gemm":
+                    assert kw.get("tma") and (tuple(config[:4]), tuple(sorted(kw.items()))) in jobs, (hidden, tokens)

@@ -224,18 +224,18 @@ class TileLangBackend(Backend):
         return GemmSchedule(block_m, plan.tunables, chunks)
 
     def _gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int, reduce: bool = True,
-              early_trigger: bool = False):
+              early_trigger: bool = False, tma: bool | None = None):
         """The prenorm GEMM's partials, on ``gemm_schedule``. With ``reduce`` the chunk sub-partials
         are summed back to n_splits partials (``_reduce_chunks``, ascending chunk order: deterministic);
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway).
-        ``early_trigger``: _launch_gemm's."""
+        ``early_trigger``, ``tma``: _launch_gemm's."""
         t, m = x.shape[0], fn.shape[0]
         plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
         parts = n_splits * plan.chunks
         mixes = self._gemm_output((parts, t, m), x.device)
         sqrsum = self._gemm_output((parts, t), x.device)
         if t:
-            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, plan, early_trigger)
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, plan, early_trigger, tma)
         if reduce and plan.chunks > 1:
             mixes, sqrsum = self._reduce_chunks(mixes.view(n_splits, plan.chunks, t, m),
                                                 sqrsum.view(n_splits, plan.chunks, t))
@@ -246,20 +246,24 @@ class TileLangBackend(Backend):
         return torch.empty(shape, dtype=torch.float32, device=device)
 
     def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
-                     plan: GemmSchedule, early_trigger: bool = False) -> None:
-        """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens)."""
+                     plan: GemmSchedule, early_trigger: bool = False, tma: bool | None = None) -> None:
+        """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens). ``tma``:
+        the TMA kernel wanted for this call (TileLangDecode.op_gemm_tma_from_tokens), None: gemm_tma's
+        rule; either way only where _tma allows it."""
         from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
-        tma = self._tma(x)
+        tma = self._tma(x, tma)
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger" if early_trigger else "") + (",tma]" if tma else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False)))
 
-    def _tma(self, x: torch.Tensor) -> bool:
-        """Whether this GEMM call runs the TMA kernel (gemm_tma)."""
-        return self.gemm_tma and self._target().kind == "cuda" and x.data_ptr() % 16 == 0
+    def _tma(self, x: torch.Tensor, wanted: bool | None = None) -> bool:
+        """Whether this GEMM call runs the TMA kernel: ``wanted`` (gemm_tma where None), on CUDA and for
+        a 16-byte-aligned x only (TMA's rule)."""
+        wanted = self.gemm_tma if wanted is None else wanted
+        return wanted and self._target().kind == "cuda" and x.data_ptr() % 16 == 0
 
     def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for

@@ -288,8 +288,15 @@ class TileLangDecode(TileLangBackend):
     # CTA adds the others' sub-partials to its own in chunk order after a cluster barrier
     # (gemm.build_prenorm_gemm's cluster_chunks): the same sums in the same order, bitwise the same
     # outputs, one launch fewer. For the op at 256 x 4096 (the GEMM 5.25 us + chunk_sum 1.87, eager,
-    # against DeepGEMM's 5.78: results/gpu/2026-12-05-h200-engines-8/call1/profile-H4096.md).
+    # against DeepGEMM's 5.78: results/gpu/2026-12-05-h200-engines-8/call1/profile-H4096.md). Bitwise
+    # equal but 1.26-1.80 x slower on an H100 (results/gpu/2026-12-05-h100-engines-9): it stays off.
     op_chunks_in_cluster = False
+    # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
+    # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere. A probe (TileLangOpTma): on
+    # an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the default's
+    # time at 4096 tokens and 0.96 x at 1024 x 4096, but 1.3-1.7 x at 768 (one CTA per SM where the
+    # K ranges count on co-resident ones) and its mhc_pre 1.03-1.28 x from 128 tokens.
+    op_gemm_tma_from_tokens: int | None = None
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
@@ -326,7 +333,14 @@ class TileLangDecode(TileLangBackend):
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
-                          op_chunks_in_cluster=(self.op_chunks_in_cluster, False))}
+                          op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
+                          op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None))}
+
+    def _op_tma(self, tokens: int) -> bool | None:
+        """True where the prenorm_gemm op's GEMM runs the TMA kernel (op_gemm_tma_from_tokens), else None
+        (gemm_tma's rule)."""
+        start = self.op_gemm_tma_from_tokens
+        return True if start is not None and tokens >= start else None
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
@@ -430,15 +444,16 @@ class TileLangDecode(TileLangBackend):
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
+        tma = self._op_tma(t)
         if parts is None:  # TileLangBackend's op (its _gemm), early only where BASE_GEMM says
-            return self._gemm(x, fn, n, h, n_splits, early_trigger=self._early(t, BASE_GEMM))
+            return self._gemm(x, fn, n, h, n_splits, early_trigger=self._early(t, BASE_GEMM), tma=tma)
         early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
         elif self.op_chunks_in_cluster and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
             return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early)
         else:
-            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm")
+            mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm", tma)
         if parts == n_splits:
             return mixes, sqrsum
         chunks = parts // n_splits
@@ -552,14 +567,14 @@ class TileLangDecode(TileLangBackend):
                               self.mid_waves * _sm_count(device))
 
     def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, early: bool = False,
-                  op: str | None = None):
+                  op: str | None = None, tma: bool | None = None):
         """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block of
-        _mid_block_m(op, T)): partials [P, T, M], [P, T]."""
+        _mid_block_m(op, T)): partials [P, T, M], [P, T]. ``tma``: _launch_gemm's."""
         t, m = x.shape[0], fn.shape[0]
         block_m, tunables = self._mid_gemm_config(op, t)
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma)
         return mixes, sqrsum
 
     def _mid_gemm_config(self, op: str | None, tokens: int) -> tuple[int, dict[str, int]]:

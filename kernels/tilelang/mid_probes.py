@@ -124,7 +124,9 @@ class TileLangGemmOpCluster(TileLangDecode):
     4096, where its 32 ranges make 2 chunks of each of the caller's 16 splits and DeepGEMM was faster
     (5.9 against 6.8 us graph-replayed, tenth session; eager, the GEMM 5.25 us and chunk_sum 1.87). The
     same sub-partials added in the same order: bitwise the default's outputs (a bitwise check, and
-    stress for the cluster barrier, before adoption)."""
+    stress for the cluster barrier, before adoption). On an H100 (results/gpu/2026-12-05-h100-engines-9):
+    bitwise equal, 0 / 1000 in stress, and 1.26-1.80 x the default's time wherever clusters form (64-768
+    tokens): rejected."""
 
     name = "tilelang-gemm-op-cluster"
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed in a thread-block cluster (a probe)"
@@ -151,7 +153,9 @@ class TileLangGemmTma(TileLangDecode):
     warp-specialised pipeline (TileLangBackend.gemm_tma). DeepGEMM's TF32 GEMM, which beat ours at the
     same partition (mhc_pre at 64 x 4096: 3.07 against 4.13 us eager, tenth session), loads by TMA; ours
     by every thread's cp.async. The same instructions on the same values: bitwise the default's
-    outputs (a bitwise check, and stress, before adoption)."""
+    outputs (a bitwise check, and stress, before adoption). On an H100 (-9): bitwise equal, and faster
+    only for the op at 512 x 4096 and from 1024 tokens (0.95-0.98 x); mhc_pre 1.03-1.28 x from 128
+    tokens, the op 1.3-1.7 x at 768: hence TileLangOpTma."""
 
     name = "tilelang-gemm-tma"
     description = "our TileLang kernels, the prenorm GEMMs on TMA loads and a producer warpgroup (a probe)"
@@ -203,7 +207,9 @@ class TileLangSinkhornGather(TileLangDecode):
     dependent ones, over the 2 x 20 sums of the Sinkhorn chain. For mhc_pre's 16-32-token floor (9.0 /
     9.7 us at H = 7168 against the 8 us issue 16 asks; decode_pre 6.0 / 6.5 us of it, its Sinkhorn
     chain most). Bitwise the lanes layout (tests/test_tilelang_sinkhorn.py on the CPU emulator; a GPU
-    bitwise check before adoption)."""
+    bitwise check before adoption). On an H100 (-9): bitwise equal at 246 points, 0 / 1000 in stress,
+    mhc_pre 0.94-0.97 x the default's time at 1-256 tokens: adopted once its nightly gate passes
+    (TileLangGatherOpTma, -9's lease/call1.sh)."""
 
     name = "tilelang-sinkhorn-gather"
     description = "our TileLang kernels, the warp Sinkhorn's sums by gathered shuffles (a benchmark probe)"
@@ -214,11 +220,37 @@ class TileLangTmaGather(TileLangSinkhornGather):
     """TileLangSinkhornGather and TileLangGemmTma together: for mhc_pre at 64-128 x 4096, where vLLM's
     lead (8.3 / 8.5 against 9.8 / 9.8 us, tenth session) splits between the GEMM (DeepGEMM 3.07 against
     our 4.13 us at 64 tokens, eager) and the pre (5.41 against 5.84). Bitwise the default's outputs if
-    each of the two is."""
+    each of the two is. On an H100 (-9): 1.23 / 1.05 x the default's time at 64 / 128 x 4096 (the TMA
+    GEMM's one CTA per SM): rejected."""
 
     name = "tilelang-tma-gather"
     description = "our TileLang kernels, TMA prenorm GEMMs and the gather Sinkhorn (a benchmark probe)"
     gemm_tma = True
+
+
+class TileLangOpTma(TileLangDecode):
+    """TileLangDecode with the prenorm_gemm op's GEMM on the TMA kernel from 1025 tokens (the base path:
+    TileLangDecode.op_gemm_tma_from_tokens), every other GEMM as the default's. On an H100
+    (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma, which runs every GEMM so, took the op at
+    4096 x 4096 / 7168 to 52.1 / 85.7 us from 53.2 / 89.4 (92.2 / 94.7 % of the copy beside it, issue
+    16 asks >= 90 % at both; the default's 89.5 % at 4096 x 4096 in the full run), but slowed mhc_pre
+    from 128 tokens and the op at 768 (the middle path's K ranges count on two co-resident CTAs, the TMA
+    kernel leaves one per SM). Below 1025 tokens the op's middle path keeps cp.async. The same bits
+    (the TMA kernel's bitwise check on the op at 4096 tokens, both H: ALL OK)."""
+
+    name = "tilelang-op-tma"
+    description = "our TileLang kernels, the prenorm_gemm op's GEMM on TMA loads from 1025 tokens (a probe)"
+    op_gemm_tma_from_tokens = 1025
+
+
+class TileLangGatherOpTma(TileLangSinkhornGather):
+    """TileLangSinkhornGather and TileLangOpTma together: the candidate default the next GPU call gates
+    (nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and prenorm_gemm, stress on both sides of
+    1025 tokens) and benchmarks beside the default."""
+
+    name = "tilelang-gather-op-tma"
+    description = "our TileLang kernels, the gather Sinkhorn and the op's TMA GEMM from 1025 tokens (a probe)"
+    op_gemm_tma_from_tokens = 1025
 
 
 def _plan_with_block_t16(largest_t: int) -> tuple:

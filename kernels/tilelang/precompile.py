@@ -219,8 +219,9 @@ def probe_jobs(hidden: int) -> list[Job]:
     op's large-T GEMM with the early trigger), TileLangMidOneTile's (the middle path's pre over
     one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer),
     TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
-    eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs) and
-    TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and middle-path pre)."""
+    eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs: also
+    TileLangOpTma's, a subset) and TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and
+    middle-path pre)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
