@@ -161,3 +161,16 @@ def test_precompile_covers_the_op_tma_probe(rec):
             for (name, config, _), kw in zip(rec.launches, rec.keywords):
                 if name == "prenorm_gemm":
                     assert kw.get("tma") and (tuple(config[:4]), tuple(sorted(kw.items()))) in jobs, (hidden, tokens)
+
+
+def test_the_ops_tma_wish_reaches_its_cluster_summed_gemm(rec):
+    """op_gemm_tma_from_tokens holds on every middle-path GEMM of the op, the cluster-summed one too."""
+    from mhc_kernels.tilelang.mid_probes import TileLangGemmOpCluster
+
+    class ClusterTmaFrom64(TileLangGemmOpCluster):
+        op_gemm_tma_from_tokens = 64
+
+    backend = ClusterTmaFrom64()
+    backend.prenorm_gemm(torch.zeros(256, N * H, dtype=torch.bfloat16), torch.zeros(MIXES, N * H), 16)
+    assert [kw.get("cluster_chunks", 0) > 1 and kw.get("tma", False) for kw in _gemm_keywords(rec)] == [True]
+    assert any("cluster_chunks" in label and ",tma]" in label for label in backend.calls)

@@ -336,11 +336,11 @@ class TileLangDecode(TileLangBackend):
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None))}
 
-    def _op_tma(self, tokens: int) -> bool | None:
-        """True where the prenorm_gemm op's GEMM runs the TMA kernel (op_gemm_tma_from_tokens), else None
-        (gemm_tma's rule)."""
+    def _op_tma(self, tokens: int) -> bool:
+        """Whether the prenorm_gemm op's GEMM at ``tokens`` wants the TMA kernel: gemm_tma, or from
+        op_gemm_tma_from_tokens (_tma still decides where it can run)."""
         start = self.op_gemm_tma_from_tokens
-        return True if start is not None and tokens >= start else None
+        return self.gemm_tma or (start is not None and tokens >= start)
 
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
@@ -451,7 +451,7 @@ class TileLangDecode(TileLangBackend):
         if self._decode(t, "prenorm_gemm"):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
         elif self.op_chunks_in_cluster and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
-            return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early)
+            return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early, tma)
         else:
             mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm", tma)
         if parts == n_splits:
@@ -588,7 +588,7 @@ class TileLangDecode(TileLangBackend):
         return block_m, tunables
 
     def _mid_gemm_cluster_summed(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int,
-                                 chunks: int, early: bool = False):
+                                 chunks: int, early: bool = False, tma: bool | None = None):
         """The prenorm_gemm op on _mid_gemm's kernel over n_splits * chunks K ranges, each split's chunks
         one cluster summing them in the kernel (op_chunks_in_cluster): partials [S, T, M], [S, T]."""
         from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
@@ -601,7 +601,7 @@ class TileLangDecode(TileLangBackend):
         sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
         mixes = torch.empty(n_splits, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(n_splits, t, dtype=torch.float32, device=x.device)
-        tma = self._tma(x)
+        tma = self._tma(x, tma)
         self._count(f"prenorm_gemm[block_m={block_m},block_k={DECODE_BLOCK_K},cluster_chunks={chunks}"
                     + (",early_trigger" if early else "") + (",tma]" if tma else "]"))
         kernel = prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), cluster_chunks=chunks,

@@ -243,14 +243,13 @@ class TileLangOpTma(TileLangDecode):
     op_gemm_tma_from_tokens = 1025
 
 
-class TileLangGatherOpTma(TileLangSinkhornGather):
-    """TileLangSinkhornGather and TileLangOpTma together: the candidate default the next GPU call gates
-    (nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and prenorm_gemm, stress on both sides of
-    1025 tokens) and benchmarks beside the default."""
+class TileLangGatherOpTma(TileLangSinkhornGather, TileLangOpTma):
+    """TileLangSinkhornGather and TileLangOpTma together (each one's knob from its class): the candidate
+    default the next GPU call gates (nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and
+    prenorm_gemm, stress on both sides of 1025 tokens) and benchmarks beside the default."""
 
     name = "tilelang-gather-op-tma"
     description = "our TileLang kernels, the gather Sinkhorn and the op's TMA GEMM from 1025 tokens (a probe)"
-    op_gemm_tma_from_tokens = 1025
 
 
 def _plan_with_block_t16(largest_t: int) -> tuple:
