@@ -136,3 +136,35 @@ def test_token_major_floor_probe_runs_token_major_partials_into_the_rows_sinkhor
     assert [kw.get("token_major") for kw in _kw(rec, "decode_pre")] == [True, True]
     assert "token_major_partials" in TileLangDecode().provenance()
     assert sorted(TileLangDecodeFloorTokenMajor().provenance()["token_major_partials"]) == ["hc_head", "mhc_pre"]
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens", [1, 16, 32])
+def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypatch, rec, hidden, tokens):
+    """mid_probes.TileLangNarrowSums: mhc_pre's, fused_post_pre's and pre_big_fuse's decode_pre with
+    narrow_sums and the gather Sinkhorn (the candidate default under it), PDL early as the backend has it,
+    each launch a configuration probe_jobs precompiles; the default launches no narrow_sums."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS
+    from mhc_kernels.tilelang.mid_probes import TileLangNarrowSums
+
+    monkeypatch.setattr(TileLangDecode, "pdl_early_max_tokens", PDL_EARLY_MAX_TOKENS)  # rec's module pins it off
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, hidden)
+    probe = TileLangNarrowSums()
+    probe.mhc_pre(*_pre_args(tokens, hidden))
+    probe.pre_big_fuse(torch.zeros(16, tokens, MIXES), torch.zeros(16, tokens), scale, base, residual, nw, *eps)
+    x = torch.zeros(tokens, hidden, dtype=torch.bfloat16)
+    probe.fused_post_pre(x, residual, torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N), fn, scale, base, nw,
+                         *eps, n_splits)
+    launched = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "decode_pre"]
+    assert len(launched) == 3 and all(kw.get("narrow_sums") and kw.get("sinkhorn_layout") == "gather"
+                                      for _, kw in launched), launched
+    jobs = {(tuple(args), tuple(sorted(kw.items()))) for _, getter, args, kw in precompile.probe_jobs(hidden)
+            if getter == "decode.decode_pre_kernel"}
+    for config, kw in launched:
+        assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)
+    assert probe.provenance()["decode_pre_narrow_sums"] is True
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    assert not any(kw.get("narrow_sums") for kw in rec.keywords)
+    assert "decode_pre_narrow_sums" not in TileLangDecode().provenance()

@@ -33,6 +33,8 @@ def variant_configurations(hidden: int, pdl: bool):
     for norm in (False, True):
         yield f"decode_pre[norm={norm},token_major]", lambda m=norm: decode.build_decode_pre(N, hidden, parts, m, pdl,
                                                                                              True)
+        yield f"decode_pre[norm={norm},narrow_sums]", lambda m=norm: decode.build_decode_pre(N, hidden, parts, m, pdl,
+                                                                                             narrow_sums=True)
     yield "decode_head[token_major]", lambda: decode.build_decode_head(N, hidden, parts, pdl, True)
 
 
@@ -59,6 +61,8 @@ def test_the_defaults_generate_todays_code():
               lambda: decode.build_decode_head(N, h, parts, True, False)),
              (lambda: decode.build_decode_pre(N, h, parts, True, True),
               lambda: decode.build_decode_pre(N, h, parts, True, True, False)),
+             (lambda: decode.build_decode_pre(N, h, parts, True, True),
+              lambda: decode.build_decode_pre(N, h, parts, True, True, narrow_sums=False)),
              (lambda: decode_gemm.build_decode_gemm(N, h, MIXES, parts, True),
               lambda: decode_gemm.build_decode_gemm(N, h, MIXES, parts, True, token_major=False))]
     for plain, explicit in pairs:
@@ -367,17 +371,20 @@ def test_decode_head_token_major_is_bitwise_the_default(tmp_path, emu):
         assert torch.equal(_bits(outs[True]), _bits(outs[False])), f"T={t}"
 
 
-def test_decode_pre_token_major_is_bitwise_the_default(tmp_path, emu):
+@pytest.mark.parametrize("variant", ["token_major", "narrow_sums"])
+def test_decode_pre_variant_is_bitwise_the_default(tmp_path, emu, variant):
     """Without the norm (its block sums use TileLang's AllReduce, not emulated; without it the
     unused sq_blocks is not a kernel argument): post_mix, comb_mix
-    (Sinkhorn through the emulated warp shuffles) and the collapse, bitwise equal."""
+    (Sinkhorn through the emulated warp shuffles) and the collapse, bitwise equal. narrow_sums: the
+    collapse CTAs' pre weights from the pre mixes' sums alone, the last CTA's post_mix and Sinkhorn
+    from all."""
     parts = decode.decode_parts(N, HIDDEN)
     exes = {}
-    for tm in (False, True):
-        d = tmp_path / str(tm)
+    for on in (False, True):
+        d = tmp_path / str(on)
         d.mkdir()
-        src = _source(lambda m=tm: decode.build_decode_pre(N, HIDDEN, parts, False, True, m), "sm_90a")
-        exes[tm] = (emu.compile_program(src, PRE_DRIVER, d), d)
+        src = _source(lambda o=on: decode.build_decode_pre(N, HIDDEN, parts, False, True, **{variant: o}), "sm_90a")
+        exes[on] = (emu.compile_program(src, PRE_DRIVER, d), d)
     for t in (1, 2, 3):
         gen = torch.Generator().manual_seed(30 + t)
         mixes, sq = _partials(gen, t, parts, MIXES)
@@ -385,12 +392,12 @@ def test_decode_pre_token_major_is_bitwise_the_default(tmp_path, emu):
         base, scale = torch.randn(MIXES, generator=gen), torch.rand(3, generator=gen)
         common = _write(tmp_path, res=res, base=base, scale=scale)
         outs = {}
-        for tm, (exe, d) in exes.items():
-            m, s = (mixes.transpose(0, 1), sq.T) if tm else (mixes, sq)
+        for on, (exe, d) in exes.items():
+            m, s = (mixes.transpose(0, 1), sq.T) if on and variant == "token_major" else (mixes, sq)
             part_files = _write(d, m=m, s=s)
             subprocess.run([str(exe), str(N), str(HIDDEN), "512", str(parts), str(t)] + part_files + common
                            + [str(d / f) for f in ("post.bin", "comb.bin", "li.bin")], check=True)
-            outs[tm] = (_read(d / "post.bin", torch.float32, (t, N)), _read(d / "comb.bin", torch.float32, (t, N, N)),
+            outs[on] = (_read(d / "post.bin", torch.float32, (t, N)), _read(d / "comb.bin", torch.float32, (t, N, N)),
                         _read(d / "li.bin", torch.bfloat16, (t, HIDDEN)))
         post, comb, li = outs[False]
         assert torch.isfinite(post).all() and torch.isfinite(comb).all() and not li.isnan().any(), "unwritten"

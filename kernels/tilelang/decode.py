@@ -122,7 +122,7 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
     return mhc_hc_post_wide
 
 
-def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bool):
+def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bool, narrow: int | None = None):
     """decode_pre's and decode_head's first step as a TileLang macro: group ``grp`` of lanes adds its
     run of ``per_group`` parts in ascending order, lane c < width one column of the mixes, lane width
     the sum of squares, into ``sums[grp, lane]``; partials [parts, T, M] and [parts, T], or with
@@ -130,7 +130,14 @@ def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bo
 
     One loop per source, no branch inside: a branch per part made nvcc wait for each load before
     the next (28 serial L2 round trips at 112 parts: 11 us of decode_pre's 11.3 on an H200);
-    branch-free, every load of the group is issued at once."""
+    branch-free, every load of the group is issued at once.
+
+    ``narrow`` (decode_pre's narrow_sums): the macro takes a seventh argument, ``wide``, and where it is
+    false only lanes c < narrow (and the sum of squares) load: a collapse CTA of decode_pre needs the
+    pre mixes alone, 16 of a part's 96 bytes (one L2 sector instead of three or four), and every
+    collapse CTA of a token reads every part."""
+    if narrow is not None:
+        return _narrow_group_sum_macro(T, width, groups, per_group, token_major, narrow)
 
     @T.macro
     def sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane):
@@ -158,8 +165,20 @@ def _group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bo
     return sum_group
 
 
+def _narrow_group_sum_macro(T, width: int, groups: int, per_group: int, token_major: bool, narrow: int):
+    """_group_sum_macro's with ``narrow``: the same loads in the same order for the lanes that load."""
+    full = _group_sum_macro(T, width, groups, per_group, token_major)
+
+    @T.macro
+    def sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane, wide):
+        if T.Or(wide, T.Or(lane < narrow, lane == width)):
+            full(mixes_partial, sqrsum_partial, sums, t, grp, lane)
+
+    return sum_group
+
+
 def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False,
-                     prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
+                     prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
     ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
@@ -169,7 +188,10 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     argument: the GEMM before this kernel is ours and triggers only after its own wait, so whatever
     wrote the residual has completed). Not for the pre_big_fuse op, whose predecessor is the
     caller's. The same values: bitwise the same results. ``sinkhorn_layout``: sinkhorn.py's "lanes"
-    (default) or "rows", bitwise the same results."""
+    (default) or "rows", bitwise the same results. ``narrow_sums`` (TileLangDecode.decode_pre_narrow_sums):
+    the collapse CTAs sum the parts of the n pre mixes and of the sum of squares only, not all M
+    (_group_sum_macro's ``narrow``); the last CTA, which writes post_mix and runs Sinkhorn, sums all.
+    The same sums in the same order where they are used: bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -182,7 +204,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     groups = _groups(parts)
     per_group = parts // groups
     lane_sinkhorn = sinkhorn_macro(T, n, sinkhorn_layout)
-    sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
+    sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major, n if narrow_sums else None)
     collapse_block = collapse_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
 
@@ -217,7 +239,10 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                 T.pdl_sync()  # the partials come from the GEMM kernel
             lane = tid % LANES
             grp = tid // LANES
-            sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
+            if narrow_sums:
+                sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane, bx == nblk)
+            else:
+                sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
             T.sync_threads()
             if tid == mixes:
                 sq = T.alloc_var("float32")
@@ -226,7 +251,8 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                     sq += sums[g + 1, mixes]
                 rstd[0] = T.rsqrt(sq / k_total + rms_eps)
             T.sync_threads()
-            if tid < mixes:
+            # narrow_sums: a collapse CTA has summed the pre mixes alone; its other lanes stay idle
+            if tid < (T.if_then_else(bx == nblk, mixes, n) if narrow_sums else mixes):
                 m = T.alloc_var("float32")
                 m = sums[0, tid]
                 for g in T.unroll(groups - 1):
@@ -389,14 +415,15 @@ def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None =
 
 
 def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False,
-                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes"):
-    """Without the variants (token_major, prefetch_residual, the "rows" Sinkhorn): today's kernel under
-    today's cache key; each variant adds its tag to the key."""
+                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False):
+    """Without the variants (token_major, prefetch_residual, another Sinkhorn layout, narrow_sums): today's
+    kernel under today's cache key; each variant adds its tag to the key."""
     key = (n, hidden, parts, with_norm) + (("token_major",) if token_major else ()) \
         + (("prefetch_residual",) if prefetch_residual else ()) \
-        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ())
+        + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ()) \
+        + (("narrow_sums",) if narrow_sums else ())
     variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
-                       sinkhorn_layout=(sinkhorn_layout, "lanes"))
+                       sinkhorn_layout=(sinkhorn_layout, "lanes"), narrow_sums=(narrow_sums, False))
     return compile_cached("decode_pre", key,
                           lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, **variants), target)
 

@@ -311,6 +311,13 @@ class TileLangDecode(TileLangBackend):
     # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
     # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.
     sinkhorn_layout = "lanes"
+    # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
+    # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
+    # T = 32 and H = 7168 the 15 CTAs of each of 32 tokens read the 112 parts' partials, 5.4 MB of L2
+    # reads in the default layout, 2.1 MB narrow (one 32-byte sector of a part's mixes instead of
+    # three or four, and the sum of squares). Bitwise the same outputs. A probe
+    # (mid_probes.TileLangNarrowSums) until a GPU run times it.
+    decode_pre_narrow_sums = False
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
@@ -331,6 +338,7 @@ class TileLangDecode(TileLangBackend):
                 # the probes' knobs, only where one sets them
                 **changed(mid_min_tiles_per_part=(self.mid_min_tiles_per_part, MIN_TILES_PER_PART),
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
+                          decode_pre_narrow_sums=(self.decode_pre_narrow_sums, False),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
@@ -624,11 +632,12 @@ class TileLangDecode(TileLangBackend):
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
-        layout = self.sinkhorn_layout
+        layout, narrow = self.sinkhorn_layout, self.decode_pre_narrow_sums
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
-                    f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}]")
+                    f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
+                    f"{',narrow_sums' if narrow else ''}]")
         variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
-                           sinkhorn_layout=(layout, "lanes"))
+                           sinkhorn_layout=(layout, "lanes"), narrow_sums=(narrow, False))
         kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,

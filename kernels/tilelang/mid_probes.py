@@ -374,3 +374,16 @@ class TileLangMidCoResident(TileLangDecode):
             return super()._fewest_parts(tokens, n, hidden, multiple_of, device, op)
         return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, 1, -(-tokens // block_m),
                                _sm_count(device), co_resident=2)
+
+
+class TileLangNarrowSums(TileLangGatherOpTma):
+    """TileLangGatherOpTma with decode_pre's collapse CTAs summing only the pre mixes' and the sum of
+    squares' parts (TileLangDecode.decode_pre_narrow_sums): for mhc_pre's 16-32-token floor, where the
+    default's time grows from 7.2 us at one token to 9.7 at 32 (H = 7168, H100, -9) while the Sinkhorn
+    chain does not grow with T, and every one of a token's 14 collapse CTAs re-reads all 24 columns of
+    the 112 parts (5.4 MB from L2 at 32 tokens). Bitwise the same outputs (same sums, same order where
+    used: tests/test_tilelang_decode.py on the CPU emulator)."""
+
+    name = "tilelang-narrow-sums"
+    description = "our TileLang kernels, decode_pre's collapse CTAs summing the pre mixes only (a benchmark probe)"
+    decode_pre_narrow_sums = True

@@ -221,7 +221,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
     eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs: also
     TileLangOpTma's, a subset) and TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and
-    middle-path pre)."""
+    middle-path pre), and since the thirteenth TileLangNarrowSums' (its decode_pre with narrow_sums)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -263,6 +263,10 @@ def probe_jobs(hidden: int) -> list[Job]:
                                                                                  prefetch=(False,))
     out += _overlap_jobs(hidden, mids, gather, ",gather") + _overlap_jobs(hidden, splits, gather, ",gather",
                                                                           prefetch=(False,))
+    # TileLangNarrowSums: the gather Sinkhorn's decode_pre with the collapse CTAs' narrow sums
+    narrow = {**gather, "narrow_sums": True}
+    out += _decode_pre_jobs(hidden, parts, narrow, ",gather,narrow_sums") + _decode_pre_jobs(
+        hidden, 16, narrow, ",gather,narrow_sums", prefetch=(False,))
     return list({j[0]: j for j in out}.values())
 
 
