@@ -151,3 +151,30 @@ def test_precompile_can_take_only_some_probes(monkeypatch):
     default, gather, every = ({j[0] for j in todo} for todo in seen)
     assert default < gather < every
     assert gather - default and all(",gather]" in label for label in gather - default)
+
+
+def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path):
+    """results/gpu/2026-12-05-engines-10/lease/call1.sh: precompile, stress and gate of TileLangNarrowSums
+    (no full bench: its own bench of our three configurations beside vLLM's), the narrow sums' bitwise
+    check, and the graph-mode profile at both H."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call1.sh",
+                           STUB_NAME="tilelang-narrow-sums", BITWISE_DELAY="0")
+    out = tmp_path / "out"
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]")
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
+                                                                      "prenorm_gemm"]
+    assert all("--require-backend tilelang-narrow-sums" in c for c in checks)
+    assert len([c for c in calls if "mhc_verify stress" in c and "TileLangNarrowSums" in c]) == 4
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangNarrowSums" in bitwise
+    assert "--against mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bitwise
+    profiles = [c for c in calls if "profile_ops.py" in c]
+    assert [c.split("--out ")[1].split()[0] for c in profiles] == [f"{out}/profile-graph-H{h}.md" for h in (7168, 4096)]
+    assert all("--mode graph" in c for c in profiles)
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    for ours in ("tilelang", "tilelang-gather-op-tma", "tilelang-narrow-sums"):
+        assert f"--ours {ours} " in bench
+    assert "--out " + str(out / "bench") in bench and "--force" in bench
+    assert timeline.rstrip().endswith("done")
