@@ -22,6 +22,7 @@ from mhc_kernels.tilelang._build import Target
 
 N = 4
 MIXES = N * N + 2 * N
+CALLER_SPLITS = (1, 2, 4, 8, 16)  # the pre_big_fuse op's caller partials (the benchmark's S: 16 at decode counts)
 CHUNKS = (2, 4, 8, 16, 32)  # the prenorm_gemm op's chunk sums (powers of two up to 4 * 7168 / 64 / 8)
 
 Job = tuple[str, str, tuple, dict]  # (label, getter in mhc_kernels.tilelang.<module>, args, kwargs)
@@ -30,6 +31,11 @@ Job = tuple[str, str, tuple, dict]  # (label, getter in mhc_kernels.tilelang.<mo
 def jobs(hidden: int) -> list[Job]:
     """Every kernel configuration TileLangBackend and TileLangDecode can pick at this hidden size
     (target excluded)."""
+    return _plain_jobs(hidden) + default_op_tma_jobs(hidden)
+
+
+def _plain_jobs(hidden: int) -> list[Job]:
+    """jobs() but the op's TMA GEMMs (default_op_tma_jobs, derived from these)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
@@ -40,11 +46,26 @@ def jobs(hidden: int) -> list[Job]:
             for m in (MIXES, N):
                 out.append((f"prenorm_gemm[H={hidden},M={m},block_m={block_m},{tun}]", "gemm.prenorm_gemm_kernel",
                             (N, hidden, m, block_m), dict(tun)))
-    out += [(f"chunk_sum[{c}]", "gemm.chunk_sum_kernel", (MIXES, c), {}) for c in CHUNKS]
+    out += [(f"chunk_sum[{c}]", "gemm.chunk_sum_kernel", (MIXES, c), {}) for c in _chunk_counts(hidden)]
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
     return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden)
+
+
+def _chunk_counts(hidden: int) -> list[int]:
+    """Every chunk count chunk_sum can take for the prenorm_gemm op at this hidden size: the base path's
+    (CHUNKS), and the decode / middle GEMM's K ranges per caller split (TileLangDecode._op_gemm_parts:
+    decode_parts, or a multiple of the split count dividing the K tiles, e.g. 7 at H = 7168, S = 16)."""
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART, decode_parts
+    from mhc_kernels.tilelang.decode_backend import allowed_ranges
+
+    k_tiles = N * hidden // DECODE_BLOCK_K
+    counts = set(CHUNKS)
+    for splits in CALLER_SPLITS:
+        ranges = allowed_ranges(k_tiles, MIN_TILES_PER_PART, splits) + [decode_parts(N, hidden)]
+        counts |= {p // splits for p in ranges if p % splits == 0 and p // splits >= 2}
+    return sorted(counts)
 
 
 def _fma_configs() -> list[tuple[int, tuple]]:
@@ -70,14 +91,21 @@ def decode_jobs(hidden: int) -> list[Job]:
     at this hidden size; its "wgmma" GEMM is TileLangBackend's block_m 64 configuration, already in
     jobs()."""
     from mhc_kernels.tilelang.decode import decode_parts
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     parts = decode_parts(N, hidden)
     fma = _fma_configs()
     out: list[Job] = [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}]",
                        "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts), dict(tun)) for m, tun in fma]
     out.append((f"hc_post_wide[H={hidden}]", "decode.hc_post_wide_kernel", (N, hidden), {}))
-    out += [(f"decode_pre[H={hidden},parts={parts},norm={b}]", "decode.decode_pre_kernel", (N, hidden, parts, b), {})
-            for b in (False, True)]
+    # and at the wider blocks of TileLangDecode.hc_post_wide_block_from (where they divide H)
+    out += [(f"hc_post_wide[H={hidden},h_blk={b}]", "decode.hc_post_wide_kernel", (N, hidden), {"h_blk": b})
+            for b in sorted(set(TileLangDecode.hc_post_wide_block_from.values())) if hidden % b == 0]
+    variant, tag = default_decode_pre_variant()
+    out += _decode_pre_jobs(hidden, parts, variant, tag, prefetch=(False,))
+    # the pre_big_fuse op's decode_pre on its caller's S partials (S = 1 .. 16)
+    for splits in CALLER_SPLITS:
+        out += _decode_pre_jobs(hidden, splits, variant, tag, prefetch=(False,))
     out.append((f"decode_norm[H={hidden}]", "decode.decode_norm_kernel", (hidden,), {}))
     out.append((f"decode_head[H={hidden},parts={parts}]", "decode.decode_head_kernel", (N, hidden, parts), {}))
     # hc_head's default since 2026-12-04: token-major partials (TileLangDecode.token_major_partials)
@@ -87,6 +115,36 @@ def decode_jobs(hidden: int) -> list[Job]:
     out.append((f"decode_head[H={hidden},parts={parts},token_major]", "decode.decode_head_kernel",
                 (N, hidden, parts), {"token_major": True}))
     return out
+
+
+def default_pre_variant() -> tuple[dict[str, Any], str]:
+    """The keyword arguments and label tag of the fused pres (decode_pre, the middle path's) that
+    TileLangDecode runs by default: its sinkhorn_layout where not "lanes" (the getters' default)."""
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    layout = TileLangDecode.sinkhorn_layout
+    return ({"sinkhorn_layout": layout}, f",{layout}") if layout != "lanes" else ({}, "")
+
+
+def default_decode_pre_variant() -> tuple[dict[str, Any], str]:
+    """default_pre_variant, and decode_pre's narrow sums where TileLangDecode.decode_pre_narrow_sums."""
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    variant, tag = default_pre_variant()
+    if TileLangDecode.decode_pre_narrow_sums:
+        return {**variant, "narrow_sums": True}, tag + ",narrow_sums"
+    return variant, tag
+
+
+def default_op_tma_jobs(hidden: int) -> list[Job]:
+    """The prenorm_gemm op's GEMMs on the TMA kernel where TileLangDecode.op_gemm_tma_from_tokens is set:
+    tma_jobs' configurations of the op's M (its base path's and middle path's tunables, with and
+    without the early trigger)."""
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    if TileLangDecode.op_gemm_tma_from_tokens is None:
+        return []
+    return [job for job in tma_jobs(hidden) if job[2][2] == MIXES]
 
 
 def _getter(path: str):
@@ -151,10 +209,12 @@ def mid_jobs(hidden: int) -> list[Job]:
     each range >= 2 tiles, at least 4 on a GPU of >= 64 SMs at <= 4096 tokens) and pre_big_fuse's
     caller splits (1 .. 16); hc_head's head collapse at the same counts; its GEMM is TileLangBackend's
     tensor-core configuration, in jobs()."""
-    parts = set(_mid_part_counts(hidden)) | {1, 2, 4, 8, 16}
+    parts = set(_mid_part_counts(hidden)) | set(CALLER_SPLITS)
+    variant, tag = default_pre_variant()
     # and on one residual buffer (mid_pre_one_buffer_tokens: 769 .. 1535 tokens, above PDL early's range)
-    return _overlap_jobs(hidden, sorted(parts), {}, "", prefetch=(False,)) \
-        + _overlap_jobs(hidden, sorted(parts), {"prefetch_next_block": False}, ",one_buffer", prefetch=(False,)) \
+    return _overlap_jobs(hidden, sorted(parts), variant, tag, prefetch=(False,)) \
+        + _overlap_jobs(hidden, sorted(parts), {**variant, "prefetch_next_block": False}, ",one_buffer" + tag,
+                        prefetch=(False,)) \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
            for p in sorted(parts) if p >= 4]  # hc_head's middle path
 
@@ -184,9 +244,9 @@ def pdl_early_jobs(hidden: int) -> list[Job]:
                         {**dict(tun), **early, "token_major": True}))
     out += [(f"hc_post_wide[H={hidden},h_blk={b},early]", "decode.hc_post_wide_kernel", (N, hidden),
              {"h_blk": b, **early}) for b in (None, 1024) if b is None or hidden % b == 0]
-    out += _decode_pre_jobs(hidden, parts, {}, "", prefetch=(True,))
+    out += _decode_pre_jobs(hidden, parts, *default_decode_pre_variant(), prefetch=(True,))
     mids = _mid_part_counts(hidden)
-    out += _overlap_jobs(hidden, mids, {}, "", prefetch=(True,))
+    out += _overlap_jobs(hidden, mids, *default_pre_variant(), prefetch=(True,))
     out += [(f"collapse[H={hidden},head,parts={p},prefetch]", "collapse.collapse_kernel", (N, hidden, True),
              {"parts": p, "prefetch_residual": True}) for p in mids]
     return out
@@ -229,7 +289,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     rows = {"sinkhorn_layout": "rows"}
     parts = decode_parts(N, hidden)
     mids = _mid_part_counts(hidden)
-    splits = (1, 2, 4, 8, 16)  # the pre_big_fuse op's caller partials (the benchmark's S: 16 at decode counts)
+    splits = CALLER_SPLITS
     out: list[Job] = []
     # the decode floor's: the FMA decode GEMM at block_t 16 (TileLangGemmBlockT16), and token-major
     # at block_t 8 and 16 (TileLangDecodeFloorTokenMajor), with and without the early trigger
@@ -271,9 +331,9 @@ def probe_jobs(hidden: int) -> list[Job]:
 
 
 def tma_jobs(hidden: int) -> list[Job]:
-    """mid_probes.TileLangGemmTma's GEMMs: every prenorm GEMM configuration the default runs (jobs and
-    pdl_early_jobs), compiled with TMA lowering and warp specialisation."""
-    gemms = [job for job in jobs(hidden) if job[1] == "gemm.prenorm_gemm_kernel"]
+    """mid_probes.TileLangGemmTma's GEMMs: every prenorm GEMM configuration the default runs on cp.async
+    (_plain_jobs: jobs and pdl_early_jobs), compiled with TMA lowering and warp specialisation."""
+    gemms = [job for job in _plain_jobs(hidden) if job[1] == "gemm.prenorm_gemm_kernel"]
     return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
 
 

@@ -4,10 +4,10 @@
 # decode_pre's narrow sums), a GPU bitwise check of the narrow sums, a graph-replay profile of the
 # losses, and a benchmark of our three configurations beside vLLM's TileLang, in one call of at most
 # ~575 s:
-#   precompile + stress (80 s; scripts/gate_and_bench.sh): the default's kernels and the TMA, gather and
-#     narrow ones; beside it 1000 stress reruns each (every third a CUDA-graph replay) of the candidate
-#     where its new code runs; beside that (40 s) the narrow sums bitwise against TileLangGatherOpTma
-#   gate (160 s): nightly checks of the candidate on mhc_pre, fused_post_pre, pre_big_fuse, prenorm_gemm
+#   precompile + stress (95 s; scripts/gate_and_bench.sh): the default's kernels and the TMA, gather and
+#     narrow ones (344 configurations); beside it 1000 stress reruns each (every third a CUDA-graph replay) of the candidate
+#     where its new code runs; after the precompile (40 s) the narrow sums bitwise against TileLangGatherOpTma
+#   gate (150 s): nightly checks of the candidate on mhc_pre, fused_post_pre, pre_big_fuse, prenorm_gemm
 #   profile (60 s): scripts/debug/profile_ops.py --mode graph, each kernel's place in a replayed call,
 #     ours (default and candidate) and vLLM's, at the points where ours loses or misses a floor
 #   bench (200 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, vllm-tilelang, both H, T = 1 .. 4096,
@@ -22,13 +22,13 @@ cd "$(dirname "$0")/../../../.."
 O=${1:?out dir}; mkdir -p "$O"
 P=mhc_kernels.tilelang.mid_probes
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
-( sleep "${BITWISE_DELAY:-45}"  # after the precompile's first compiles; its own 40 s cap
+( sleep "${BITWISE_DELAY:-90}"  # after the precompile (its kernels compiled last); its own 40 s cap
   source scripts/device_env.sh
   PYTHONWARNINGS=ignore timeout -k 5 40 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLangNarrowSums \
     --against $P:TileLangGatherOpTma --op mhc_pre,fused_post_pre,pre_big_fuse --tokens 1,16,32 --hidden 7168,4096 \
     > "$O/bitwise-narrow.log" 2>&1 ) &
 BACKEND=$P:TileLangNarrowSums STAGES="precompile gate" \
-  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]" PRECOMPILE_S=80 STRESS_S=80 GATE_S=160 \
+  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]" PRECOMPILE_S=95 STRESS_S=95 GATE_S=150 \
   GATE_OPS="mhc_pre fused_post_pre pre_big_fuse prenorm_gemm" \
   STRESS="mhc_pre:16,32 pre_big_fuse:32,1024 fused_post_pre:32 prenorm_gemm:1024,1025,4096" \
   bash scripts/gate_and_bench.sh "$O"
