@@ -161,7 +161,8 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
                            STUB_NAME="tilelang-narrow-sums", BITWISE_DELAY="0")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]")
+    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] "
+                        "--probes-matching h_blk=2048")
     checks = [c for c in calls if "mhc_verify check" in c]
     assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
                                                                       "prenorm_gemm"]
@@ -173,7 +174,9 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
     profiles = [c for c in calls if "profile_ops.py" in c]
     assert [c.split("--out ")[1].split()[0] for c in profiles] == [f"{out}/profile-graph-H{h}.md" for h in (7168, 4096)]
     assert all("--mode graph" in c for c in profiles)
-    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    bench, post = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangPostWide2048" in post and "--op hc_post " in post
+    assert f"--out {out}/bench-post" in post
     for ours in ("tilelang", "tilelang-gather-op-tma", "tilelang-narrow-sums"):
         assert f"--ours {ours} " in bench
     assert "--out " + str(out / "bench") in bench and "--force" in bench

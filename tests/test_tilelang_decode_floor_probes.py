@@ -97,7 +97,8 @@ def test_precompile_covers_the_probes_kernels():
             assert kwargs.get("sinkhorn_layout") in ("rows", "gather") or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
-                or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks"), label
+                or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks") \
+                or kwargs.get("h_blk") == 2048, label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
 
@@ -168,3 +169,25 @@ def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypat
     TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
     assert not any(kw.get("narrow_sums") for kw in rec.keywords)
     assert "decode_pre_narrow_sums" not in TileLangDecode().provenance()
+
+
+@pytest.mark.parametrize("hidden, tokens, h_blk", [(4096, 255, 1024), (4096, 256, 2048), (4096, 4096, 2048),
+                                                   (7168, 512, 1024), (2048, 512, 2048)])
+def test_post_wide_2048_probe(monkeypatch, rec, hidden, tokens, h_blk):
+    """mid_probes.TileLangPostWide2048: 2048 columns a CTA from 256 tokens where H has the power of two,
+    1024 elsewhere (as the default), each launch precompiled."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS
+    from mhc_kernels.tilelang.mid_probes import TileLangPostWide2048
+
+    monkeypatch.setattr(TileLangDecode, "pdl_early_max_tokens", PDL_EARLY_MAX_TOKENS)
+    x = torch.zeros(tokens, hidden, dtype=torch.bfloat16)
+    TileLangPostWide2048().hc_post(x, torch.zeros(tokens, N, hidden, dtype=torch.bfloat16),
+                                   torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
+    ((name, config, _),) = rec.launches
+    (kw,) = rec.keywords
+    assert name == "hc_post_wide" and kw.get("h_blk") == h_blk, kw
+    if hidden in (4096, 7168):
+        jobs = {(tuple(args), tuple(sorted(k.items()))) for _, getter, args, k in
+                precompile.jobs(hidden) + precompile.probe_jobs(hidden) if getter == "decode.hc_post_wide_kernel"}
+        assert (tuple(config), tuple(sorted(kw.items()))) in jobs

@@ -281,7 +281,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
     eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs: also
     TileLangOpTma's, a subset) and TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and
-    middle-path pre), and since the thirteenth TileLangNarrowSums' (its decode_pre with narrow_sums)."""
+    middle-path pre), and since the thirteenth TileLangNarrowSums' (its decode_pre with narrow_sums) and TileLangPostWide2048's
+    (hc_post_wide at 2048 columns)."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -323,6 +324,10 @@ def probe_jobs(hidden: int) -> list[Job]:
                                                                                  prefetch=(False,))
     out += _overlap_jobs(hidden, mids, gather, ",gather") + _overlap_jobs(hidden, splits, gather, ",gather",
                                                                           prefetch=(False,))
+    # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
+    if hidden % 2048 == 0:
+        out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
+                 (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     # TileLangNarrowSums: the gather Sinkhorn's decode_pre with the collapse CTAs' narrow sums
     narrow = {**gather, "narrow_sums": True}
     out += _decode_pre_jobs(hidden, parts, narrow, ",gather,narrow_sums") + _decode_pre_jobs(

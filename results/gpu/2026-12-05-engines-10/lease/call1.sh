@@ -12,6 +12,8 @@
 #     ours (default and candidate) and vLLM's, at the points where ours loses or misses a floor
 #   bench (200 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, vllm-tilelang, both H, T = 1 .. 4096,
 #     graph-replayed (the full run of every backend is the next call's, on the default adopted)
+#   bench-post (25 s): hc_post at 128 .. 4096 x 4096, mid_probes.TileLangPostWide2048 beside the default,
+#     vLLM's and SGLang's TileLang (its precompile: --probes-matching h_blk=2048)
 # Adopt (TileLangDecode.sinkhorn_layout = "gather", op_gemm_tma_from_tokens = 1025, and
 # decode_pre_narrow_sums where it is no slower) only where the gate passes, every stress run shows 0
 # failures and the bench shows the candidate no slower.
@@ -28,7 +30,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=c
     --against $P:TileLangGatherOpTma --op mhc_pre,fused_post_pre,pre_big_fuse --tokens 1,16,32 --hidden 7168,4096 \
     > "$O/bitwise-narrow.log" 2>&1 ) &
 BACKEND=$P:TileLangNarrowSums STAGES="precompile gate" \
-  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]" PRECOMPILE_S=95 STRESS_S=95 GATE_S=150 \
+  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] --probes-matching h_blk=2048" PRECOMPILE_S=95 STRESS_S=95 GATE_S=150 \
   GATE_OPS="mhc_pre fused_post_pre pre_big_fuse prenorm_gemm" \
   STRESS="mhc_pre:16,32 pre_big_fuse:32,1024 fused_post_pre:32 prenorm_gemm:1024,1025,4096" \
   bash scripts/gate_and_bench.sh "$O"
@@ -49,4 +51,9 @@ timeout -k 15 200 python3 -m mhc_verify.bench --backend tilelang --backend $P:Ti
   --op hc_post --op pre_big_fuse --op prenorm_gemm --tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096 \
   --hidden 7168,4096 --mode graph --precompile off --ours tilelang --ours tilelang-gather-op-tma \
   --ours tilelang-narrow-sums --out "$O/bench" --force 2>&1 | quiet > "$O/bench.log"
+echo "== $(date -u +%T) bench-post" | tee -a "$O/timeline.txt"
+timeout -k 5 25 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangPostWide2048 \
+  --backend vllm-tilelang --backend sglang-tilelang --op hc_post --tokens 128,256,512,768,1024,1536,4096 \
+  --hidden 4096 --mode graph --precompile off --ours tilelang --ours tilelang-post-wide-2048 \
+  --out "$O/bench-post" --force 2>&1 | quiet > "$O/bench-post.log"
 echo "== $(date -u +%T) done" | tee -a "$O/timeline.txt"
