@@ -162,7 +162,7 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] "
-                        "--probes-matching h_blk=2048")
+                        "--probes-matching h_blk=2048 --probes-matching block_t=16")
     checks = [c for c in calls if "mhc_verify check" in c]
     assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
                                                                       "prenorm_gemm"]
@@ -177,7 +177,7 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
     bench, post = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--backend mhc_kernels.tilelang.mid_probes:TileLangPostWide2048" in post and "--op hc_post " in post
     assert f"--out {out}/bench-post" in post
-    for ours in ("tilelang", "tilelang-gather-op-tma", "tilelang-narrow-sums"):
+    for ours in ("tilelang", "tilelang-gather-op-tma", "tilelang-narrow-sums", "tilelang-narrow-bt16"):
         assert f"--ours {ours} " in bench
     assert "--out " + str(out / "bench") in bench and "--force" in bench
     assert timeline.rstrip().endswith("done")

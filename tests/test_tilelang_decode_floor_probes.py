@@ -191,3 +191,23 @@ def test_post_wide_2048_probe(monkeypatch, rec, hidden, tokens, h_blk):
         jobs = {(tuple(args), tuple(sorted(k.items()))) for _, getter, args, k in
                 precompile.jobs(hidden) + precompile.probe_jobs(hidden) if getter == "decode.hc_post_wide_kernel"}
         assert (tuple(config), tuple(sorted(kw.items()))) in jobs
+
+
+@pytest.mark.parametrize("tokens, gemm, block_t", [(8, "decode_gemm", 8), (9, "decode_gemm", 16),
+                                                   (16, "decode_gemm", 16), (17, "prenorm_gemm", None)])
+def test_narrow_bt16_probe_takes_the_fma_gemm_to_16_tokens(monkeypatch, rec, tokens, gemm, block_t):
+    """mid_probes.TileLangNarrowBt16: mhc_pre's decode GEMM on the FMA kernel at block_t 16 for 9-16 tokens,
+    the tensor cores from 17, decode_pre with the narrow sums; every launch precompiled."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS
+    from mhc_kernels.tilelang.mid_probes import TileLangNarrowBt16
+
+    monkeypatch.setattr(TileLangDecode, "pdl_early_max_tokens", PDL_EARLY_MAX_TOKENS)
+    TileLangNarrowBt16().mhc_pre(*_pre_args(tokens, H))
+    assert rec.names == [gemm, "decode_pre"]
+    assert rec.keywords[0].get("block_t") == block_t and rec.keywords[1].get("narrow_sums") is True
+    jobs = {(getter.rsplit(".", 1)[1].removesuffix("_kernel"), tuple(args), tuple(sorted(kw.items())))
+            for _, getter, args, kw in precompile.jobs(H) + precompile.probe_jobs(H)}
+    for (name, config, _), kw in zip(rec.launches, rec.keywords):
+        args = tuple(a for a in config if not hasattr(a, "arch"))
+        assert (name, args, tuple(sorted(kw.items()))) in jobs, (name, args, kw)

@@ -400,3 +400,16 @@ class TileLangPostWide2048(TileLangDecode):
     name = "tilelang-post-wide-2048"
     description = "our TileLang kernels, hc_post_wide at 2048 columns a CTA from 256 tokens (a benchmark probe)"
     hc_post_wide_block_from = {32: 1024, 256: 2048}
+
+
+class TileLangNarrowBt16(TileLangNarrowSums):
+    """TileLangNarrowSums with mhc_pre's decode GEMM on the FMA kernel at 16 tokens per CTA for 9-16
+    tokens (TileLangGemmBlockT16's row, cut at 16), where the plan takes the tensor cores: on an H200
+    (-7) the rows Sinkhorn took mhc_pre at 16 x 7168 to 11.0 us and the same with this GEMM to 10.7,
+    while at 32 tokens it lost 1.1 us. For the 16-token floor (8.7 us with the gather Sinkhorn on an
+    H100, 8 asked). At 9-16 tokens its partials come from fp32 FMAs instead of the tensor cores on fn's
+    bf16x3 split: not the same bits there, so it needs its own nightly gate before it could be adopted."""
+
+    name = "tilelang-narrow-bt16"
+    description = "our TileLang kernels, the narrow sums with the block_t 16 FMA decode GEMM to 16 tokens (a probe)"
+    decode_gemm_plan = _plan_with_block_t16(16)

@@ -10,8 +10,10 @@
 #   gate (150 s): nightly checks of the candidate on mhc_pre, fused_post_pre, pre_big_fuse, prenorm_gemm
 #   profile (60 s): scripts/debug/profile_ops.py --mode graph, each kernel's place in a replayed call,
 #     ours (default and candidate) and vLLM's, at the points where ours loses or misses a floor
-#   bench (200 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, vllm-tilelang, both H, T = 1 .. 4096,
-#     graph-replayed (the full run of every backend is the next call's, on the default adopted)
+#   bench (200 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, TileLangNarrowBt16 (the FMA decode GEMM
+#     at block_t 16 for 9-16 tokens on top), vllm-tilelang, both H, T = 1 .. 4096, graph-replayed, the ops
+#     whose kernels the candidates change (not hc_head, hc_post): the full run of every backend is the next
+#     call's, on the default adopted
 #   bench-post (25 s): hc_post at 128 .. 4096 x 4096, mid_probes.TileLangPostWide2048 beside the default,
 #     vLLM's and SGLang's TileLang (its precompile: --probes-matching h_blk=2048)
 # Adopt (TileLangDecode.sinkhorn_layout = "gather", op_gemm_tma_from_tokens = 1025, and
@@ -30,7 +32,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=c
     --against $P:TileLangGatherOpTma --op mhc_pre,fused_post_pre,pre_big_fuse --tokens 1,16,32 --hidden 7168,4096 \
     > "$O/bitwise-narrow.log" 2>&1 ) &
 BACKEND=$P:TileLangNarrowSums STAGES="precompile gate" \
-  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] --probes-matching h_blk=2048" PRECOMPILE_S=95 STRESS_S=95 GATE_S=150 \
+  PRECOMPILE_PROBES="--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] --probes-matching h_blk=2048 --probes-matching block_t=16" PRECOMPILE_S=95 STRESS_S=95 GATE_S=150 \
   GATE_OPS="mhc_pre fused_post_pre pre_big_fuse prenorm_gemm" \
   STRESS="mhc_pre:16,32 pre_big_fuse:32,1024 fused_post_pre:32 prenorm_gemm:1024,1025,4096" \
   bash scripts/gate_and_bench.sh "$O"
@@ -47,10 +49,10 @@ for h in 7168 4096; do
 done
 echo "== $(date -u +%T) bench" | tee -a "$O/timeline.txt"
 timeout -k 15 200 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGatherOpTma \
-  --backend $P:TileLangNarrowSums --backend vllm-tilelang --op mhc_pre --op fused_post_pre --op hc_head \
-  --op hc_post --op pre_big_fuse --op prenorm_gemm --tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096 \
+  --backend $P:TileLangNarrowSums --backend $P:TileLangNarrowBt16 --backend vllm-tilelang --op mhc_pre \
+  --op fused_post_pre --op pre_big_fuse --op prenorm_gemm --tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096 \
   --hidden 7168,4096 --mode graph --precompile off --ours tilelang --ours tilelang-gather-op-tma \
-  --ours tilelang-narrow-sums --out "$O/bench" --force 2>&1 | quiet > "$O/bench.log"
+  --ours tilelang-narrow-sums --ours tilelang-narrow-bt16 --out "$O/bench" --force 2>&1 | quiet > "$O/bench.log"
 echo "== $(date -u +%T) bench-post" | tee -a "$O/timeline.txt"
 timeout -k 5 25 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangPostWide2048 \
   --backend vllm-tilelang --backend sglang-tilelang --op hc_post --tokens 128,256,512,768,1024,1536,4096 \
