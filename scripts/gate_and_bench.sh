@@ -13,7 +13,8 @@
 # Usage: BACKEND=tilelang GATE_OPS="mhc_pre pre_big_fuse" STRESS="mhc_pre:16,32,33 pre_big_fuse:1024" \
 #        bash scripts/gate_and_bench.sh OUT_DIR      (STAGES="precompile gate bench"; BENCH_TOKENS: the
 #        bench's T list, default the issue's 1 .. 80 000 grid; PRECOMPILE_PROBES: which probes' kernels the
-#        precompile adds, default all of them (--probes), e.g. "--probes-matching ,gather]" for one)
+#        precompile adds, default all of them (--probes), e.g. "--probes-matching ,gather]" for one, set
+#        and empty for none)
 # BACKEND may be a module:Class probe (then the bench puts it beside `tilelang` as one of ours).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ echo "backend $BACKEND ($name); gate ops: $GATE_OPS; stress: ${STRESS:-none}" | 
 if [[ " $STAGES " == *" precompile "* ]]; then
   stage "precompile + stress"
   python3 -m mhc_verify backends > "$out/backends.txt" 2>&1
-  ( timeout -k 10 "${PRECOMPILE_S:-80}" python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 ${PRECOMPILE_PROBES:---probes} \
+  ( timeout -k 10 "${PRECOMPILE_S:-80}" python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 ${PRECOMPILE_PROBES---probes} \
       > "$out/precompile.log" 2>&1 ) &
   ( stress_start=$(date +%s)
     for point in $STRESS; do

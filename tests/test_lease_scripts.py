@@ -181,3 +181,18 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
         assert f"--ours {ours} " in bench
     assert "--out " + str(out / "bench") in bench and "--force" in bench
     assert timeline.rstrip().endswith("done")
+
+
+def test_the_thirteenth_sessions_second_call_gates_and_benches_the_default(tmp_path):
+    """results/gpu/2026-12-05-engines-10/lease/call2.sh: the default's kernels only (an empty
+    PRECOMPILE_PROBES), stress and gate of `tilelang`, the full bench."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call2.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.endswith("--hidden 7168,4096") and "--probes" not in pre
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert len(checks) == 4 and all("--backend tilelang " in c and "--require-backend tilelang " in c for c in checks)
+    assert len([c for c in calls if "mhc_verify stress" in c]) == 4
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096,65536,80000" in bench
+    assert "--ours tilelang " in bench and "mid_probes" not in bench
+    assert timeline.rstrip().endswith("done")
