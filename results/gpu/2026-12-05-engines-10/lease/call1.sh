@@ -8,9 +8,10 @@
 #     narrow ones (344 configurations); beside it 1000 stress reruns each (every third a CUDA-graph replay) of the candidate
 #     where its new code runs; after the precompile (40 s) the narrow sums bitwise against TileLangGatherOpTma
 #   gate (150 s): nightly checks of the candidate on mhc_pre, fused_post_pre, pre_big_fuse, prenorm_gemm
-#   profile (60 s): scripts/debug/profile_ops.py --mode graph, each kernel's place in a replayed call,
-#     ours (default and candidate) and vLLM's, at the points where ours loses or misses a floor
-#   bench (200 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, TileLangNarrowBt16 (the FMA decode GEMM
+#   profile (80 s): scripts/debug/profile_ops.py --mode graph, each kernel's place in a replayed call,
+#     ours (default and candidate), vLLM's (TileLang, DeepGEMM) and TileKernels', at 16-768 tokens, where
+#     ours loses or misses a floor
+#   bench (185 s): tilelang, TileLangGatherOpTma, TileLangNarrowSums, TileLangNarrowBt16 (the FMA decode GEMM
 #     at block_t 16 for 9-16 tokens on top), vllm-tilelang, both H, T = 1 .. 4096, graph-replayed, the ops
 #     whose kernels the candidates change (not hc_head, hc_post): the full run of every backend is the next
 #     call's, on the default adopted
@@ -42,13 +43,13 @@ export PYTHONWARNINGS=ignore PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True VL
 quiet() { grep -v ':INFO\]\|Warning: T.vectorized'; }
 echo "== $(date -u +%T) profile" | tee -a "$O/timeline.txt"
 for h in 7168 4096; do
-  timeout -k 5 30 python3 scripts/debug/profile_ops.py --mode graph --calls 20 --backend tilelang \
-    --backend $P:TileLangNarrowSums --backend vllm-tilelang --op mhc_pre --op pre_big_fuse --op hc_post \
-    --op prenorm_gemm --tokens 1,16,32,64,128,256,512 --hidden $h --out "$O/profile-graph-H$h.md" 2>&1 | quiet \
-    > "$O/profile-H$h.log"
+  timeout -k 5 40 python3 scripts/debug/profile_ops.py --mode graph --calls 20 --backend tilelang \
+    --backend $P:TileLangNarrowSums --backend vllm-tilelang --backend vllm-deepgemm --backend tile_kernels \
+    --op mhc_pre --op pre_big_fuse --op hc_post --op prenorm_gemm --tokens 16,32,64,128,256,512,768 --hidden $h \
+    --out "$O/profile-graph-H$h.md" 2>&1 | quiet > "$O/profile-H$h.log"
 done
 echo "== $(date -u +%T) bench" | tee -a "$O/timeline.txt"
-timeout -k 15 200 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGatherOpTma \
+timeout -k 15 185 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangGatherOpTma \
   --backend $P:TileLangNarrowSums --backend $P:TileLangNarrowBt16 --backend vllm-tilelang --op mhc_pre \
   --op fused_post_pre --op pre_big_fuse --op prenorm_gemm --tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096 \
   --hidden 7168,4096 --mode graph --precompile off --ours tilelang --ours tilelang-gather-op-tma \
