@@ -154,45 +154,45 @@ def test_precompile_can_take_only_some_probes(monkeypatch):
 
 
 def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path):
-    """results/gpu/2026-12-05-engines-10/lease/call1.sh: precompile, stress and gate of TileLangNarrowSums
-    (no full bench: its own bench of our three configurations beside vLLM's), the narrow sums' bitwise
-    check, and the graph-mode profile at both H."""
+    """results/gpu/2026-12-05-engines-10/lease/call1.sh: gate_and_bench of TileLangNarrowSums (precompile
+    limited to the TMA, gather and narrow kernels, stress where its new code runs, four nightly checks, the
+    full bench beside the default) and the narrow sums' bitwise check against TileLangGatherOpTma."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call1.sh",
                            STUB_NAME="tilelang-narrow-sums", BITWISE_DELAY="0")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums] "
-                        "--probes-matching h_blk=2048 --probes-matching block_t=16")
+    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]")
+    stress = [c.split("--out ")[1].split()[0] for c in calls if "mhc_verify stress" in c]
+    assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
+                                                     "prenorm_gemm_1024-1025-4096")]
+    assert all("TileLangNarrowSums" in c for c in calls if "mhc_verify stress" in c)
     checks = [c for c in calls if "mhc_verify check" in c]
     assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
                                                                       "prenorm_gemm"]
     assert all("--require-backend tilelang-narrow-sums" in c for c in checks)
-    assert len([c for c in calls if "mhc_verify stress" in c and "TileLangNarrowSums" in c]) == 4
     (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
     assert "--probe mhc_kernels.tilelang.mid_probes:TileLangNarrowSums" in bitwise
     assert "--against mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bitwise
-    profiles = [c for c in calls if "profile_ops.py" in c]
-    assert [c.split("--out ")[1].split()[0] for c in profiles] == [f"{out}/profile-graph-H{h}.md" for h in (7168, 4096)]
-    assert all("--mode graph" in c for c in profiles)
-    bench, post = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangPostWide2048" in post and "--op hc_post " in post
-    assert f"--out {out}/bench-post" in post
-    for ours in ("tilelang", "tilelang-gather-op-tma", "tilelang-narrow-sums", "tilelang-narrow-bt16"):
-        assert f"--ours {ours} " in bench
-    assert "--out " + str(out / "bench") in bench and "--force" in bench
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangNarrowSums" in bench
+    assert "--ours tilelang " in bench and "--ours tilelang-narrow-sums" in bench
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096,65536,80000" in bench
     assert timeline.rstrip().endswith("done")
 
 
-def test_the_thirteenth_sessions_second_call_gates_and_benches_the_default(tmp_path):
-    """results/gpu/2026-12-05-engines-10/lease/call2.sh: the default's kernels only (an empty
-    PRECOMPILE_PROBES), stress and gate of `tilelang`, the full bench."""
+def test_the_thirteenth_sessions_second_call_profiles_and_times_the_probes(tmp_path):
+    """results/gpu/2026-12-05-engines-10/lease/call2.sh: the probes' kernels precompiled, the graph-mode
+    profile at both H, TileLangNarrowBt16 and TileLangPostWide2048 each beside the default."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call2.sh")
+    out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.endswith("--hidden 7168,4096") and "--probes" not in pre
-    checks = [c for c in calls if "mhc_verify check" in c]
-    assert len(checks) == 4 and all("--backend tilelang " in c and "--require-backend tilelang " in c for c in checks)
-    assert len([c for c in calls if "mhc_verify stress" in c]) == 4
-    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert "--tokens 1,2,4,8,16,32,64,128,256,512,768,1024,1536,4096,65536,80000" in bench
-    assert "--ours tilelang " in bench and "mid_probes" not in bench
+    assert pre.endswith("--probes-matching h_blk=2048 --probes-matching block_t=16")
+    profiles = [c for c in calls if "profile_ops.py" in c]
+    assert [c.split("--out ")[1].split()[0] for c in profiles] == [f"{out}/profile-graph-H{h}.md" for h in (7168, 4096)]
+    assert all("--mode graph" in c and "--backend vllm-deepgemm" in c for c in profiles)
+    bench, post = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangNarrowBt16" in bench
+    assert "--ours tilelang --ours tilelang-narrow-bt16" in bench and f"--out {out}/bench " in bench
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangPostWide2048" in post and "--op hc_post " in post
+    assert f"--out {out}/bench-post" in post
     assert timeline.rstrip().endswith("done")
