@@ -44,9 +44,13 @@ def test_gather_probe_runs_the_gather_sinkhorn_in_both_fused_pres(rec, tokens, c
 
 
 @pytest.mark.parametrize("tokens", [1, 16, 64])
-def test_the_default_passes_no_layout(rec, tokens):
+def test_the_default_runs_its_layout_in_every_fused_pre(rec, tokens):
+    """TileLangDecode.sinkhorn_layout reaches its fused pres ("lanes", the getters' default, passes none)."""
     TileLangDecode().mhc_pre(*_pre_args(tokens, H))
-    assert not any("sinkhorn_layout" in kw for kw in rec.keywords), rec.keywords
+    layout = TileLangDecode.sinkhorn_layout
+    pres = [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n in ("decode_pre", "pre_big_fuse_overlap")]
+    assert len(pres) == 1 and pres[0].get("sinkhorn_layout", "lanes") == layout, rec.keywords
+    assert (layout == "lanes") == ("sinkhorn_layout" not in pres[0])
 
 
 @pytest.mark.parametrize("probe", [TileLangGemmBlockT16, TileLangDecodeFloor])
@@ -60,7 +64,7 @@ def test_the_default_plan_is_untouched():
     assert TileLangDecode.decode_gemm_plan is DECODE_GEMM_PLAN
     assert TileLangDecode()._decode_gemm_choice(24, 16) == ("wgmma", {})
     assert TileLangDecodeFloor()._decode_gemm_choice(4, 16) == TileLangDecode()._decode_gemm_choice(4, 16)
-    assert "sinkhorn_layout" not in TileLangDecode().provenance()
+    assert TileLangDecode().provenance().get("sinkhorn_layout", "lanes") == TileLangDecode.sinkhorn_layout
     assert TileLangDecodeFloor().provenance()["sinkhorn_layout"] == "rows"
     assert [24, 32, "fma", {"block_t": 16}] in TileLangGemmBlockT16().provenance()["decode_gemm_plan"]
 
@@ -167,8 +171,10 @@ def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypat
     assert probe.provenance()["decode_pre_narrow_sums"] is True
     rec.launches.clear(), rec.keywords.clear()
     TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
-    assert not any(kw.get("narrow_sums") for kw in rec.keywords)
-    assert "decode_pre_narrow_sums" not in TileLangDecode().provenance()
+    narrow = TileLangDecode.decode_pre_narrow_sums  # the default's own setting reaches its decode_pre
+    assert [kw.get("narrow_sums", False) for (n, _, _), kw in zip(rec.launches, rec.keywords)
+            if n == "decode_pre"] == [narrow]
+    assert TileLangDecode().provenance().get("decode_pre_narrow_sums", False) == narrow
 
 
 @pytest.mark.parametrize("hidden, tokens, h_blk", [(4096, 255, 1024), (4096, 256, 2048), (4096, 4096, 2048),

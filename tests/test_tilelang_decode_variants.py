@@ -20,6 +20,9 @@ from mhc_kernels.tilelang import decode, decode_gemm
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from test_tilelang_decode import DECODE_GEMM_DRIVER, MIXES, N, PDL, _pre_args, _source, rec  # noqa: F401
 from test_tilelang_decode import _no_pdl_early  # noqa: F401  (autouse)
+from mhc_kernels.tilelang.precompile import default_decode_pre_variant
+
+DEFAULT_DECODE_PRE = default_decode_pre_variant()[0]  # the default's decode_pre variant (its Sinkhorn layout, ...)
 
 
 def variant_configurations(hidden: int, pdl: bool):
@@ -170,7 +173,7 @@ def test_token_major_mhc_pre_launches_the_fma_gemm_at_every_t(rec, kw, t, norm):
     assert rec.launches[0][2][2:4] == [(t, 112, MIXES), (t, 112)]
     assert rec.launches[1][1] == (N, 7168, 112, norm) and rec.launches[1][2][:2] == [(t, 112, MIXES), (t, 112)]
     gemm_kwargs = {"token_major": True, **({"block_t": 8} if t <= 8 else {})}
-    assert kw == [("decode_gemm", gemm_kwargs), ("decode_pre", {"token_major": True})]
+    assert kw == [("decode_gemm", gemm_kwargs), ("decode_pre", {"token_major": True, **DEFAULT_DECODE_PRE})]
 
 
 def test_token_major_fused_post_pre_launches(rec, kw):  # noqa: F811
@@ -185,7 +188,7 @@ def test_token_major_pre_big_fuse_keeps_the_callers_layout(rec, kw):  # noqa: F8
     residual = torch.zeros(2, N, 4096, dtype=torch.bfloat16)
     _TokenMajor().pre_big_fuse(torch.zeros(16, 2, MIXES), torch.zeros(16, 2), torch.ones(3), torch.zeros(MIXES),
                                residual, None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6)
-    assert rec.names == ["decode_pre"] and kw == [("decode_pre", {})]
+    assert rec.names == ["decode_pre"] and kw == [("decode_pre", DEFAULT_DECODE_PRE)]
 
 
 def test_token_major_rejects_the_wgmma_gemm(rec):  # noqa: F811
