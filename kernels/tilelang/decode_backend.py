@@ -296,7 +296,7 @@ class TileLangDecode(TileLangBackend):
     # an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the default's
     # time at 4096 tokens and 0.96 x at 1024 x 4096, but 1.3-1.7 x at 768 (one CTA per SM where the
     # K ranges count on co-resident ones) and its mhc_pre 1.03-1.28 x from 128 tokens.
-    op_gemm_tma_from_tokens: int | None = None
+    op_gemm_tma_from_tokens: int | None = 1025
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
@@ -310,14 +310,14 @@ class TileLangDecode(TileLangBackend):
     # until a GPU run (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
     # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
     # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.
-    sinkhorn_layout = "lanes"
+    sinkhorn_layout = "gather"
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
     # T = 32 and H = 7168 the 15 CTAs of each of 32 tokens read the 112 parts' partials, 5.4 MB of L2
     # reads in the default layout, 2.1 MB narrow (one 32-byte sector of a part's mixes instead of
     # three or four, and the sum of squares). Bitwise the same outputs. A probe
     # (mid_probes.TileLangNarrowSums) until a GPU run times it.
-    decode_pre_narrow_sums = False
+    decode_pre_narrow_sums = True
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
