@@ -58,13 +58,16 @@ def test_the_cluster_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, spli
     assert any("cluster_chunks" in label for label in probe.calls), probe.calls
 
 
-@pytest.mark.parametrize("tokens,hidden,splits", [(1, 7168, 16), (64, 4096, 16), (4096, 4096, 4),
+@pytest.mark.parametrize("tokens,hidden,splits", [(64, 4096, 16), (1536, 7168, 8), (4096, 4096, 4),
                                                   (80_000, 4096, 1)])
 def test_tma_loads_give_the_cp_async_kernels_bits(mhc_backend, tokens, hidden, splits):
     """mid_probes.TileLangGemmTma: the prenorm GEMM on TMA loads and a producer warpgroup, the same
-    wgmma order and sum of squares as the default's cp.async kernel."""
-    default = mhc_backend("tilelang")
+    wgmma order and sum of squares as the cp.async kernel (mid_probes.TileLangCpAsync: the default with
+    every GEMM on cp.async). Points where the op runs gemm.py's GEMM (at 1 token it runs the FMA decode
+    GEMM: no TMA to check there)."""
+    default = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangCpAsync")
     probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangGemmTma")
     x, fn = _op_inputs(tokens, hidden)
     _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), "tma")
     assert any(",tma]" in label for label in probe.calls), probe.calls
+    assert not any(",tma]" in label for label in default.calls), default.calls

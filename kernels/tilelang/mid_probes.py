@@ -413,3 +413,13 @@ class TileLangNarrowBt16(TileLangNarrowSums):
     name = "tilelang-narrow-bt16"
     description = "our TileLang kernels, the narrow sums with the block_t 16 FMA decode GEMM to 16 tokens (a probe)"
     decode_gemm_plan = _plan_with_block_t16(16)
+
+
+class TileLangCpAsync(TileLangDecode):
+    """TileLangDecode with every prenorm GEMM on cp.async loads (op_gemm_tma_from_tokens None: the default
+    before the thirteenth session): the baseline that TMA-loading kernels are checked bitwise against
+    (tests/test_tilelang_gpu_bits.py)."""
+
+    name = "tilelang-cp-async"
+    description = "our TileLang kernels, every prenorm GEMM on cp.async loads (a baseline probe)"
+    op_gemm_tma_from_tokens = None
