@@ -300,11 +300,31 @@ def _git_rev() -> str:
         return f"unknown ({type(e).__name__})"
 
 
+SOURCE_DIRS = ("reference", "kernels", "mhc_verify")  # the packages mhc_reference, mhc_kernels, mhc_verify
+
+
+def source_digest(root: Path | None = None) -> str:
+    """The first 12 hex digits of a sha256 over every .py file under SOURCE_DIRS (relative path, then
+    content, in path order): names the code a run used where git cannot. A device's copy of the working
+    tree may carry stale git metadata (the thirteenth session's H200 runs read "807803a (uncommitted
+    changes)", the session's first commit, for trees two and six commits later). For a commit:
+    ``git worktree add /tmp/rev REV`` and ``source_digest(Path("/tmp/rev"))``."""
+    import hashlib
+
+    root = root or Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    files = sorted(p for d in SOURCE_DIRS for p in (root / d).rglob("*.py") if "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12] if files else "no sources found"
+
+
 def environment(command: str) -> dict[str, Any]:
     import os
 
     env: dict[str, Any] = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                           "command": command, "git": _git_rev(), "python": platform.python_version(),
+                           "command": command, "git": _git_rev(), "sources": source_digest(),
+                           "python": platform.python_version(),
                            "torch": torch.__version__, "cuda": torch.version.cuda, "hip": torch.version.hip}
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name()

@@ -324,6 +324,7 @@ def write_report(out: Path, rows: list[BenchRow], env: dict[str, Any], copy_gbps
                                                 "rows": [asdict(r) for r in rows], "provenance": prov},
                                                indent=1, default=str))
     title = f"{env.get('gpu', 'no GPU')} | {env.get('date', '')} | git {env.get('git', '?')}" + \
+        (f" | sources {env['sources']}" if "sources" in env else "") + \
         (" | INTERRUPTED" if env.get("interrupted") else "")
     try:
         pngs = plot(rows, out, title)

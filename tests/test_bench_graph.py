@@ -403,3 +403,26 @@ def test_probes_are_tabled_against_the_first_of_ours():
     assert "| mhc_pre | 4096 | 64 | 10.0 | 0.900* | 1.005 | 9.5 (vllm) |" in md
     assert "| mhc_pre | 4096 | 128 | 12.0 | - | - | 11.0 (vllm) |" in md
     assert "## Our probes" not in render_markdown(rows, {"ours": ["tilelang"]}, 1000.0, {}, [])
+
+
+def test_source_digest_names_the_code_not_the_git_metadata(tmp_path):
+    """bench.source_digest: the same for the same sources wherever they lie, different for one changed byte
+    or one added file, blind to caches and other files."""
+    from mhc_verify.bench import SOURCE_DIRS, source_digest
+
+    for d in SOURCE_DIRS:
+        (tmp_path / d / "sub").mkdir(parents=True)
+        (tmp_path / d / "sub" / "a.py").write_text(f"x = '{d}'\n")
+    first = source_digest(tmp_path)
+    assert len(first) == 12 and first == source_digest(tmp_path)
+    (tmp_path / "kernels" / "sub" / "__pycache__").mkdir()
+    (tmp_path / "kernels" / "sub" / "__pycache__" / "a.cpython-312.py").write_text("cache")
+    (tmp_path / "kernels" / "notes.txt").write_text("not code")
+    assert source_digest(tmp_path) == first
+    (tmp_path / "kernels" / "sub" / "a.py").write_text("x = 'kernelS'\n")
+    changed = source_digest(tmp_path)
+    assert changed != first
+    (tmp_path / "reference" / "b.py").write_text("")
+    assert source_digest(tmp_path) not in (first, changed)
+    assert source_digest(tmp_path / "empty") == "no sources found"
+    assert len(source_digest()) == 12  # this checkout

@@ -154,10 +154,10 @@ def test_precompile_can_take_only_some_probes(monkeypatch):
 
 
 def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path):
-    """results/gpu/2026-12-05-engines-10/lease/call1.sh: gate_and_bench of TileLangNarrowSums (precompile
+    """results/gpu/2026-12-05-h200-engines-10/lease/call1.sh: gate_and_bench of TileLangNarrowSums (precompile
     limited to the TMA, gather and narrow kernels, stress where its new code runs, four nightly checks, the
     full bench beside the default) and the narrow sums' bitwise check against TileLangGatherOpTma."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call1.sh",
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h200-engines-10/lease/call1.sh",
                            STUB_NAME="tilelang-narrow-sums", BITWISE_DELAY="0")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
@@ -181,9 +181,9 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
 
 
 def test_the_thirteenth_sessions_second_call_profiles_and_times_the_probes(tmp_path):
-    """results/gpu/2026-12-05-engines-10/lease/call2.sh: the probes' kernels precompiled, the graph-mode
+    """results/gpu/2026-12-05-h200-engines-10/lease/call2.sh: the probes' kernels precompiled, the graph-mode
     profile at both H, TileLangNarrowBt16 and TileLangPostWide2048 each beside the default."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-10/lease/call2.sh")
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h200-engines-10/lease/call2.sh")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching h_blk=2048 --probes-matching block_t=16")

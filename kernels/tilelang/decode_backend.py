@@ -292,10 +292,13 @@ class TileLangDecode(TileLangBackend):
     # equal but 1.26-1.80 x slower on an H100 (results/gpu/2026-12-05-h100-engines-9): it stays off.
     op_chunks_in_cluster = False
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
-    # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere. A probe (TileLangOpTma): on
-    # an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the default's
-    # time at 4096 tokens and 0.96 x at 1024 x 4096, but 1.3-1.7 x at 768 (one CTA per SM where the
-    # K ranges count on co-resident ones) and its mhc_pre 1.03-1.28 x from 128 tokens.
+    # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).
+    # On an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the
+    # cp.async kernel's time at 4096 tokens and 0.96 x at 1024 x 4096, but 1.3-1.7 x at 768 (one CTA per
+    # SM where the K ranges count on co-resident ones) and its mhc_pre 1.03-1.28 x from 128 tokens: the
+    # op alone, from 1025. Default since the thirteenth session (results/gpu/2026-12-05-h200-engines-10,
+    # H200: nightly check of the op passing, 0 / 1000 in stress at 1024, 1025 and 4096 tokens, the op at
+    # 1536 / 4096 / 65 536 / 80 000 x 7168 0.84 / 0.94 / 0.92 / 0.88 x the cp.async kernel's time).
     op_gemm_tma_from_tokens: int | None = 1025
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
@@ -303,20 +306,25 @@ class TileLangDecode(TileLangBackend):
     # the middle path's fused pre and head collapse). The same instructions otherwise, the same bits
     # (gemm.build_prenorm_gemm says why it is safe). PDL_EARLY_MAX_TOKENS, from a measurement.
     pdl_early_max_tokens: Mapping[str, int] = PDL_EARLY_MAX_TOKENS  # read-only: a subclass sets its own
-    # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "lanes" (a lane
-    # per element, nvcc's ``/``), "gather" (lanes, each sum's group fetched by independent shuffles: a
-    # probe, mid_probes.TileLangSinkhornGather) or "rows" (a lane per row, nvcc's division fast path
-    # written out so a half-step's divisions interleave; bitwise the same results). "rows" is a probe
-    # until a GPU run (scripts/debug/sinkhorn_rows_check.py) shows it bitwise equal there and faster. On an H200
-    # (results/gpu/2026-12-05-h200-engines-7) it was bitwise equal and slower at every point (mhc_pre
-    # 8.6 / 11.0 us at T = 1 / 16, H = 7168, against 7.0 / 9.3): it stays a probe.
+    # The warp Sinkhorn of decode_pre and of the middle path's fused pre: sinkhorn.py's "gather" (the
+    # default since the thirteenth session: a lane per element, each sum's group fetched by independent
+    # shuffles), "lanes" (the same with butterfly shuffles, the default before it) or "rows" (a lane per
+    # row, nvcc's division fast path written out so a half-step's divisions interleave); bitwise the same
+    # results. "gather": bitwise "lanes" on an H100 at 246 points, mhc_pre 0.94-0.97 x its time at
+    # 1-256 tokens (results/gpu/2026-12-05-h100-engines-9); with decode_pre_narrow_sums and the op's TMA it
+    # passed the nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and prenorm_gemm and 1000 stress
+    # reruns at six points on an H200 (-10). "rows" was bitwise equal and slower at every point on an
+    # H200 (results/gpu/2026-12-05-h200-engines-7: mhc_pre 8.6 / 11.0 us at T = 1 / 16, H = 7168, against
+    # 7.0 / 9.3): a probe.
     sinkhorn_layout = "gather"
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
     # T = 32 and H = 7168 the 15 CTAs of each of 32 tokens read the 112 parts' partials, 5.4 MB of L2
     # reads in the default layout, 2.1 MB narrow (one 32-byte sector of a part's mixes instead of
-    # three or four, and the sum of squares). Bitwise the same outputs. A probe
-    # (mid_probes.TileLangNarrowSums) until a GPU run times it.
+    # three or four, and the sum of squares). Bitwise the same outputs (on an H200, -10: ALL OK at 1, 16
+    # and 32 tokens, both H, mhc_pre, fused_post_pre and pre_big_fuse). Default since the thirteenth
+    # session, with the gather Sinkhorn (its gate above); the two together 0.95-0.98 x the lanes-only
+    # default's mhc_pre at 1-256 tokens on that H200: the narrow sums' own share was not timed apart.
     decode_pre_narrow_sums = True
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN

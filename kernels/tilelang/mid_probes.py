@@ -208,8 +208,9 @@ class TileLangSinkhornGather(TileLangDecode):
     9.7 us at H = 7168 against the 8 us issue 16 asks; decode_pre 6.0 / 6.5 us of it, its Sinkhorn
     chain most). Bitwise the lanes layout (tests/test_tilelang_sinkhorn.py on the CPU emulator; a GPU
     bitwise check before adoption). On an H100 (-9): bitwise equal at 246 points, 0 / 1000 in stress,
-    mhc_pre 0.94-0.97 x the default's time at 1-256 tokens: adopted once its nightly gate passes
-    (TileLangGatherOpTma, -9's lease/call1.sh)."""
+    mhc_pre 0.94-0.97 x the default's time at 1-256 tokens. Adopted in the thirteenth session (gated as
+    TileLangNarrowSums, results/gpu/2026-12-05-h200-engines-10): now the default's layout, this class the
+    name the runs of -9 used."""
 
     name = "tilelang-sinkhorn-gather"
     description = "our TileLang kernels, the warp Sinkhorn's sums by gathered shuffles (a benchmark probe)"
@@ -236,7 +237,8 @@ class TileLangOpTma(TileLangDecode):
     16 asks >= 90 % at both; the default's 89.5 % at 4096 x 4096 in the full run), but slowed mhc_pre
     from 128 tokens and the op at 768 (the middle path's K ranges count on two co-resident CTAs, the TMA
     kernel leaves one per SM). Below 1025 tokens the op's middle path keeps cp.async. The same bits
-    (the TMA kernel's bitwise check on the op at 4096 tokens, both H: ALL OK)."""
+    (the TMA kernel's bitwise check on the op at 4096 tokens, both H: ALL OK). Adopted in the thirteenth
+    session (-10): the default's op_gemm_tma_from_tokens now; TileLangCpAsync is the default without it."""
 
     name = "tilelang-op-tma"
     description = "our TileLang kernels, the prenorm_gemm op's GEMM on TMA loads from 1025 tokens (a probe)"
@@ -244,9 +246,9 @@ class TileLangOpTma(TileLangDecode):
 
 
 class TileLangGatherOpTma(TileLangSinkhornGather, TileLangOpTma):
-    """TileLangSinkhornGather and TileLangOpTma together (each one's knob from its class): the candidate
-    default the next GPU call gates (nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and
-    prenorm_gemm, stress on both sides of 1025 tokens) and benchmarks beside the default."""
+    """TileLangSinkhornGather and TileLangOpTma together (each one's knob from its class): the twelfth
+    session's candidate default. Adopted in the thirteenth with decode_pre's narrow sums
+    (TileLangNarrowSums, -10): the default now has both knobs."""
 
     name = "tilelang-gather-op-tma"
     description = "our TileLang kernels, the gather Sinkhorn and the op's TMA GEMM from 1025 tokens (a probe)"
@@ -382,7 +384,10 @@ class TileLangNarrowSums(TileLangGatherOpTma):
     default's time grows from 7.2 us at one token to 9.7 at 32 (H = 7168, H100, -9) while the Sinkhorn
     chain does not grow with T, and every one of a token's 14 collapse CTAs re-reads all 24 columns of
     the 112 parts (5.4 MB from L2 at 32 tokens). Bitwise the same outputs (same sums, same order where
-    used: tests/test_tilelang_decode.py on the CPU emulator)."""
+    used: tests/test_tilelang_decode_variants.py on the CPU emulator; on an H200, -10: ALL OK). Gated in
+    the thirteenth session (nightly checks of mhc_pre, fused_post_pre, pre_big_fuse, prenorm_gemm passing;
+    0 / 1000 in stress at six points) and 0.91-0.98 x the default's time at 1-512 tokens (pre_big_fuse,
+    mhc_pre, fused_post_pre), the op 0.84-0.94 x from 1536: adopted, the default now."""
 
     name = "tilelang-narrow-sums"
     description = "our TileLang kernels, decode_pre's collapse CTAs summing the pre mixes only (a benchmark probe)"
@@ -395,7 +400,8 @@ class TileLangPostWide2048(TileLangDecode):
     vLLM's 7.9 on an H100 (-9; its 2048 CTAs of 1024 columns), and TileLangPostPerToken (4096 columns a CTA)
     took 6.2 against 6.6 there on an H200 (-8) but lost at 7168 (one CTA per token, 7 blocks of 1024:
     this probe leaves 7168 at 1024). Bitwise the same output (hc_post_wide's arithmetic per element does
-    not depend on the block)."""
+    not depend on the block). On an H200 (-10, call 2): 1.01-1.09 x the default's time at 256-4096 tokens
+    (6.9 against 6.7 us at 512; vLLM 6.2): rejected."""
 
     name = "tilelang-post-wide-2048"
     description = "our TileLang kernels, hc_post_wide at 2048 columns a CTA from 256 tokens (a benchmark probe)"
@@ -408,7 +414,9 @@ class TileLangNarrowBt16(TileLangNarrowSums):
     (-7) the rows Sinkhorn took mhc_pre at 16 x 7168 to 11.0 us and the same with this GEMM to 10.7,
     while at 32 tokens it lost 1.1 us. For the 16-token floor (8.7 us with the gather Sinkhorn on an
     H100, 8 asked). At 9-16 tokens its partials come from fp32 FMAs instead of the tensor cores on fn's
-    bf16x3 split: not the same bits there, so it needs its own nightly gate before it could be adopted."""
+    bf16x3 split: not the same bits there, so it needs its own nightly gate before it could be adopted.
+    On an H200 (-10, call 2, beside the adopted default): mhc_pre 0.94-0.97 x at 9-16 tokens, fused_post_pre
+    0.93-0.95 x, 1.00 elsewhere; not gated yet (no device time left): a candidate."""
 
     name = "tilelang-narrow-bt16"
     description = "our TileLang kernels, the narrow sums with the block_t 16 FMA decode GEMM to 16 tokens (a probe)"

@@ -73,8 +73,8 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     their block 0 of the residual before the PDL wait (decode.build_decode_pre's argument: our GEMM
     before this kernel triggers only after its own wait). The same values: bitwise the same.
 
-    ``sinkhorn_layout``: sinkhorn.py's "lanes" (default) or "rows" for warp 0's Sinkhorn, bitwise the
-    same results.
+    ``sinkhorn_layout``: sinkhorn.py's "lanes" (this builder's default), "gather" (TileLangDecode's) or
+    "rows" for warp 0's Sinkhorn, bitwise the same results.
 
     ``prefetch_next_block`` (default True): the collapse threads load block hb + 1 of the residual into
     a second register buffer before computing block hb. False (TileLangDecode.mid_pre_one_buffer_tokens:

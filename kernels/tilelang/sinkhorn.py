@@ -3,14 +3,14 @@ pre_overlap.py): softmax of each row of the n x n comb logits, + eps, a column n
 ``sinkhorn_repeat - 1`` row / column normalisations, each ``v / (sum + eps)``. Three layouts of the same
 operations, bitwise the same results:
 
-``lanes`` (the default; the only one until 2026-12-04)
+``lanes`` (the default until the thirteenth session; the only one until 2026-12-04)
     lane (i, j) = i * n + j holds one element; row and column sums by butterfly shuffles (xor 1 ..
     n/2 reach a row's lanes, xor n .. n*n/2 a column's); each division is nvcc's IEEE ``/``.
     The chain per half-step: two dependent shuffle + add pairs, the eps add, then one division,
     whose slow-path branch (FCHK, a call for denormal or extreme operands) nvcc wraps in its own
     convergence region.
 
-``gather`` (TileLangDecode.sinkhorn_layout = "gather"; a probe, mid_probes.TileLangSinkhornGather)
+``gather`` (TileLangDecode.sinkhorn_layout = "gather": the default since the thirteenth session)
     ``lanes`` with each sum's group fetched at once: a lane takes its row's n - 1 other values by
     independent shuffles (xor 1 .. n - 1; a column's: xor n .. (n - 1) n) and adds the n values in
     the butterfly's association, ``pairwise`` below: ((v0 + v1) + (v2 + v3)) for n = 4, v_k the value

@@ -12,7 +12,7 @@
 # Adopt (TileLangDecode.sinkhorn_layout = "gather", op_gemm_tma_from_tokens = 1025,
 # decode_pre_narrow_sums = True) only where the gate passes, every stress run shows 0 failures and the
 # bench shows the candidate no slower. Call 2 profiles and times the probes on top.
-# Usage: W=/tmp/c1; mkdir -p $W; timeout -k 5 585 bash results/gpu/2026-12-05-engines-10/lease/call1.sh $W \
+# Usage: W=/tmp/c1; mkdir -p $W; timeout -k 5 585 bash results/gpu/2026-12-05-h200-engines-10/lease/call1.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c1.tar.xz -C /tmp c1        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."

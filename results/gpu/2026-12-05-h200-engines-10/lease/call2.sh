@@ -9,7 +9,7 @@
 #     beside the default and vLLM's TileLang, mhc_pre and fused_post_pre at 1-64 tokens, both H
 #   bench-post (30 s): mid_probes.TileLangPostWide2048 beside the default, vLLM's and SGLang's TileLang,
 #     hc_post at 128 .. 4096 x 4096
-# Usage: W=/tmp/c2; mkdir -p $W; timeout -k 5 360 bash results/gpu/2026-12-05-engines-10/lease/call2.sh $W \
+# Usage: W=/tmp/c2; mkdir -p $W; timeout -k 5 360 bash results/gpu/2026-12-05-h200-engines-10/lease/call2.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c2        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
