@@ -200,16 +200,18 @@ def test_the_thirteenth_sessions_second_call_profiles_and_times_the_probes(tmp_p
 
 def test_the_thirteenth_sessions_third_call_gates_the_block_t16_probe(tmp_path):
     """results/gpu/2026-12-05-h200-engines-10/lease/call3.sh: precompile with the block_t 16 GEMMs, stress
-    at 9-16 tokens and the nightly checks of mhc_pre and fused_post_pre for TileLangNarrowBt16; no bench."""
+    at 9-16 tokens and the nightly checks of mhc_pre, fused_post_pre and prenorm_gemm for TileLangNarrowBt16,
+    then the op timed at 8-17 tokens beside the default."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h200-engines-10/lease/call3.sh",
                            STUB_NAME="tilelang-narrow-bt16")
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching block_t=16")
     stress = [c for c in calls if "mhc_verify stress" in c]
-    assert [c.split("--tokens ")[1].split()[0] for c in stress] == ["9,16", "12,16"]
+    assert [c.split("--tokens ")[1].split()[0] for c in stress] == ["9,16", "12,16", "16"]
     checks = [c for c in calls if "mhc_verify check" in c]
-    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre"]
+    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "prenorm_gemm"]
     assert all("TileLangNarrowBt16" in c for c in checks + stress)
     assert all("--require-backend tilelang-narrow-bt16" in c for c in checks)
-    assert not [c for c in calls if "-m mhc_verify.bench" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert "--op prenorm_gemm --tokens 8,9,12,16,17" in bench and "--ours tilelang-narrow-bt16" in bench
     assert timeline.rstrip().endswith("done")
