@@ -161,12 +161,9 @@ def graph_replay_once(call: Callable[[], Any]) -> Any:
     return out
 
 
-def graph_us_per_call(call: Callable[[], Any], calls: int = 20, replays: int = 5) -> float:
-    """us per call of ``call``: ``calls`` calls captured in one CUDA graph (after one warm-up call),
-    the median over ``replays`` timed replays. The GPU debug scripts' plain timer; the benchmark's
-    CudaTimer adds batches, a minimum time and a capture-failure fallback."""
-    import statistics
-
+def captured_calls(call: Callable[[], Any], calls: int) -> "torch.cuda.CUDAGraph":
+    """``calls`` calls of ``call`` captured in one CUDA graph after one eager warm-up call, replayed once
+    (the first replay uploads the graph) and synchronized: ready to time or profile."""
     call()
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
@@ -175,6 +172,16 @@ def graph_us_per_call(call: Callable[[], Any], calls: int = 20, replays: int = 5
             call()
     graph.replay()
     torch.cuda.synchronize()
+    return graph
+
+
+def graph_us_per_call(call: Callable[[], Any], calls: int = 20, replays: int = 5) -> float:
+    """us per call of ``call``: ``calls`` calls captured in one CUDA graph (captured_calls), the median
+    over ``replays`` timed replays. The GPU debug scripts' plain timer; the benchmark's CudaTimer adds
+    batches, a minimum time and a capture-failure fallback."""
+    import statistics
+
+    graph = captured_calls(call, calls)
     times = []
     for _ in range(replays):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -68,23 +68,25 @@ def graph_rows(events: list[tuple[str, float, float]], calls: int) -> tuple[list
     return rows, statistics.median(busy), statistics.median(periods) if periods else float("nan")
 
 
-def profile_graph(backend, op: str, t: int, h: int, calls: int):
-    """The op's kernels replayed from a CUDA graph of ``calls`` calls (graph_rows' result)."""
+def prepared_call(backend, op: str, t: int, h: int):
+    """The op's call on the benchmark's inputs (bench.make_inputs, its split count), compiled and
+    contract-checked once."""
     from mhc_verify.bench import direct_call, make_inputs, op_splits
     from mhc_reference.contract import get_op
 
     device = torch.device("cuda")
     n_sms = torch.cuda.get_device_properties(device).multi_processor_count
     inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
-    call = direct_call(backend, get_op(op), inputs, params)
     backend.run(op, inputs, params)  # compiles, contract-checked
-    call()
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(calls):
-            call()
-    for _ in range(3):
+    return direct_call(backend, get_op(op), inputs, params)
+
+
+def profile_graph(backend, op: str, t: int, h: int, calls: int):
+    """The op's kernels replayed from a CUDA graph of ``calls`` calls (graph_rows' result)."""
+    from mhc_verify.timing import captured_calls
+
+    graph = captured_calls(prepared_call(backend, op, t, h), calls)
+    for _ in range(2):
         graph.replay()
     torch.cuda.synchronize()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
@@ -98,15 +100,7 @@ def profile_graph(backend, op: str, t: int, h: int, calls: int):
 
 
 def profile_one(backend, op: str, t: int, h: int, calls: int) -> tuple[list[tuple[str, float, int]], float, float]:
-    from mhc_verify.bench import direct_call, make_inputs, op_splits
-    from mhc_reference.contract import get_op
-
-    device = torch.device("cuda")
-    n_sms = torch.cuda.get_device_properties(device).multi_processor_count
-    s = op_splits(op, t, h, n_sms)
-    inputs, params = make_inputs(op, t, h, s, device)
-    call = direct_call(backend, get_op(op), inputs, params)
-    backend.run(op, inputs, params)  # compiles, contract-checked
+    call = prepared_call(backend, op, t, h)
     for _ in range(3):
         call()
     torch.cuda.synchronize()
