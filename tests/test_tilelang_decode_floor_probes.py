@@ -147,8 +147,8 @@ def test_token_major_floor_probe_runs_token_major_partials_into_the_rows_sinkhor
 @pytest.mark.parametrize("tokens", [1, 16, 32])
 def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypatch, rec, hidden, tokens):
     """mid_probes.TileLangNarrowSums: mhc_pre's, fused_post_pre's and pre_big_fuse's decode_pre with
-    narrow_sums and the gather Sinkhorn (the candidate default under it), PDL early as the backend has it,
-    each launch a configuration probe_jobs precompiles; the default launches no narrow_sums."""
+    narrow_sums and the gather Sinkhorn, PDL early as the backend has it, each launch a configuration the
+    precompile has (jobs(): the default's since the thirteenth session); the default as its knobs say."""
     from mhc_kernels.tilelang import precompile
     from mhc_kernels.tilelang.decode_backend import PDL_EARLY_MAX_TOKENS
     from mhc_kernels.tilelang.mid_probes import TileLangNarrowSums
@@ -164,8 +164,8 @@ def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypat
     launched = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "decode_pre"]
     assert len(launched) == 3 and all(kw.get("narrow_sums") and kw.get("sinkhorn_layout") == "gather"
                                       for _, kw in launched), launched
-    jobs = {(tuple(args), tuple(sorted(kw.items()))) for _, getter, args, kw in precompile.probe_jobs(hidden)
-            if getter == "decode.decode_pre_kernel"}
+    jobs = {(tuple(args), tuple(sorted(kw.items()))) for _, getter, args, kw in
+            precompile.jobs(hidden) + precompile.probe_jobs(hidden) if getter == "decode.decode_pre_kernel"}
     for config, kw in launched:
         assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)
     assert probe.provenance()["decode_pre_narrow_sums"] is True

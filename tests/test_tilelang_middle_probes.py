@@ -64,13 +64,14 @@ def test_precompile_covers_the_lean_probe(rec):
     from mhc_kernels.tilelang import precompile
     from mhc_kernels.tilelang.decode_backend import MID_MAX_TOKENS
 
+    tag = precompile.default_pre_variant()[1]  # the probe runs the default's Sinkhorn layout
     for hidden in (4096, 7168):
         jobs = {label: kwargs for label, _, _, kwargs in precompile.probe_jobs(hidden)}
         parts = {TileLangDecode().mid_parts(t, N, hidden, torch.device("cpu"), "mhc_pre")
                  for t in (64, 128, 256, 512, 1024, 2048, MID_MAX_TOKENS)}
         for p in parts | {16}:
             for norm in (False, True):
-                label = f"pre_big_fuse_overlap[H={hidden},parts={p},norm={norm},one_buffer]"
+                label = f"pre_big_fuse_overlap[H={hidden},parts={p},norm={norm},one_buffer{tag}]"
                 assert jobs[label]["prefetch_next_block"] is False, label
 
 

@@ -280,9 +280,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     one-tile K ranges), TileLangMidLean's (the middle path's pre on one residual buffer),
     TileLangDecodeFloorTokenMajor's (token-major decode partials into the rows Sinkhorn), and since the
     eleventh session the op's cluster-summed GEMMs (op_cluster_jobs), TileLangGemmTma's (tma_jobs: also
-    TileLangOpTma's, a subset) and TileLangSinkhornGather's (the gather Sinkhorn's decode_pre and
-    middle-path pre), and since the thirteenth TileLangNarrowSums' (its decode_pre with narrow_sums) and TileLangPostWide2048's
-    (hc_post_wide at 2048 columns)."""
+    TileLangOpTma's, a subset), and since the thirteenth TileLangPostWide2048's (hc_post_wide at 2048
+    columns). TileLangSinkhornGather's and TileLangNarrowSums' kernels became the default's (jobs())."""
     from mhc_kernels.tilelang.backend import TileLangBackend
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
@@ -311,27 +310,22 @@ def probe_jobs(hidden: int) -> list[Job]:
         out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early]", "gemm.prenorm_gemm_kernel",
                      (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
     # TileLangMidOneTile: the middle path's pre over one-tile K ranges (as many parts as K tiles)
-    out += _overlap_jobs(hidden, (N * hidden // DECODE_BLOCK_K,), {}, "")
+    # (these probes run the default's fused pre variant: its Sinkhorn layout)
+    variant, tag = default_pre_variant()
+    out += _overlap_jobs(hidden, (N * hidden // DECODE_BLOCK_K,), variant, tag)
     # TileLangMidLean: the middle path's pre on one residual buffer, at every count it takes and on
     # pre_big_fuse's caller splits
-    lean = {"prefetch_next_block": False}
-    out += _overlap_jobs(hidden, mids, lean, ",one_buffer") + _overlap_jobs(hidden, splits, lean, ",one_buffer",
-                                                                            prefetch=(False,))
+    lean = {**variant, "prefetch_next_block": False}
+    out += _overlap_jobs(hidden, mids, lean, ",one_buffer" + tag) + _overlap_jobs(hidden, splits, lean,
+                                                                                  ",one_buffer" + tag,
+                                                                                  prefetch=(False,))
     out += op_cluster_jobs(hidden) + tma_jobs(hidden)
-    # TileLangSinkhornGather: the gather Sinkhorn's decode_pre and middle-path pre, as the rows ones above
-    gather = {"sinkhorn_layout": "gather"}
-    out += _decode_pre_jobs(hidden, parts, gather, ",gather") + _decode_pre_jobs(hidden, 16, gather, ",gather",
-                                                                                 prefetch=(False,))
-    out += _overlap_jobs(hidden, mids, gather, ",gather") + _overlap_jobs(hidden, splits, gather, ",gather",
-                                                                          prefetch=(False,))
+    # TileLangSinkhornGather's and TileLangNarrowSums' kernels (the gather Sinkhorn, decode_pre's narrow
+    # sums) are the default's since the thirteenth session: jobs() has them
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
-    # TileLangNarrowSums: the gather Sinkhorn's decode_pre with the collapse CTAs' narrow sums
-    narrow = {**gather, "narrow_sums": True}
-    out += _decode_pre_jobs(hidden, parts, narrow, ",gather,narrow_sums") + _decode_pre_jobs(
-        hidden, 16, narrow, ",gather,narrow_sums", prefetch=(False,))
     return list({j[0]: j for j in out}.values())
 
 
