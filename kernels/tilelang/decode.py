@@ -188,10 +188,11 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     argument: the GEMM before this kernel is ours and triggers only after its own wait, so whatever
     wrote the residual has completed). Not for the pre_big_fuse op, whose predecessor is the
     caller's. The same values: bitwise the same results. ``sinkhorn_layout``: sinkhorn.py's "lanes"
-    (this builder's default), "gather" (TileLangDecode's) or "rows", bitwise the same results. ``narrow_sums`` (TileLangDecode.decode_pre_narrow_sums):
-    the collapse CTAs sum the parts of the n pre mixes and of the sum of squares only, not all M
-    (_group_sum_macro's ``narrow``); the last CTA, which writes post_mix and runs Sinkhorn, sums all.
-    The same sums in the same order where they are used: bitwise the same results."""
+    (this builder's default), "gather" (TileLangDecode's) or "rows", bitwise the same results.
+    ``narrow_sums`` (TileLangDecode.decode_pre_narrow_sums): the collapse CTAs sum the parts of the n pre
+    mixes and of the sum of squares only, not all M (_group_sum_macro's ``narrow``); the last CTA, which
+    writes post_mix and runs Sinkhorn, sums all. The same sums in the same order where they are used:
+    bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:

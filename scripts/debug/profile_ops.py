@@ -44,7 +44,8 @@ def split_calls(events: list[tuple[str, float, float]], calls: int) -> tuple[int
     return per_call, calls
 
 
-def graph_rows(events: list[tuple[str, float, float]], calls: int) -> tuple[list[tuple[str, float, float, float]], float, float]:
+def graph_rows(events: list[tuple[str, float, float]],
+               calls: int) -> tuple[list[tuple[str, float, float, float]], float, float]:
     """Kernels of ``calls`` consecutive calls replayed from one graph -> per kernel (name, median start,
     median duration, median end, us from its call's first kernel start), the median busy time of a call
     and the median period (a call's first kernel start to the next call's)."""
