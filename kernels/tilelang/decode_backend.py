@@ -352,6 +352,17 @@ class TileLangDecode(TileLangBackend):
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None))}
 
+    @classmethod
+    def fused_pre_variant(cls) -> dict[str, Any]:
+        """The keyword arguments its fused pres' getters (decode_pre, the middle path's) take from the
+        Sinkhorn layout: none for "lanes", the getters' default. precompile derives its jobs from it."""
+        return changed(sinkhorn_layout=(cls.sinkhorn_layout, "lanes"))
+
+    @classmethod
+    def decode_pre_variant(cls) -> dict[str, Any]:
+        """fused_pre_variant, and decode_pre's narrow sums where decode_pre_narrow_sums."""
+        return {**cls.fused_pre_variant(), **changed(narrow_sums=(cls.decode_pre_narrow_sums, False))}
+
     def _op_tma(self, tokens: int) -> bool:
         """Whether the prenorm_gemm op's GEMM at ``tokens`` wants the TMA kernel: gemm_tma, or from
         op_gemm_tma_from_tokens (_tma still decides where it can run)."""
@@ -543,9 +554,8 @@ class TileLangDecode(TileLangBackend):
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
                     + (",one_buffer]" if one_buffer else "]"))
-        kwargs = changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
-                         sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
-                         prefetch_next_block=(not one_buffer, True))
+        kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
+                            prefetch_next_block=(not one_buffer, True)), **self.fused_pre_variant()}
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
@@ -644,8 +654,8 @@ class TileLangDecode(TileLangBackend):
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
                     f"{',narrow_sums' if narrow else ''}]")
-        variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
-                           sinkhorn_layout=(layout, "lanes"), narrow_sums=(narrow, False))
+        variants = {**changed(token_major=(token_major, False), prefetch_residual=(prefetch, False)),
+                    **self.decode_pre_variant()}
         kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)
         kernel(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, sq_blocks,

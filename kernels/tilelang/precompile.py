@@ -117,23 +117,24 @@ def decode_jobs(hidden: int) -> list[Job]:
     return out
 
 
+def _tagged(variant: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A variant's keyword arguments and its label tag (",gather", ",gather,narrow_sums")."""
+    return variant, "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
+
+
 def default_pre_variant() -> tuple[dict[str, Any], str]:
     """The keyword arguments and label tag of the fused pres (decode_pre, the middle path's) that
-    TileLangDecode runs by default: its sinkhorn_layout where not "lanes" (the getters' default)."""
+    TileLangDecode runs by default (TileLangDecode.fused_pre_variant)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    layout = TileLangDecode.sinkhorn_layout
-    return ({"sinkhorn_layout": layout}, f",{layout}") if layout != "lanes" else ({}, "")
+    return _tagged(TileLangDecode.fused_pre_variant())
 
 
 def default_decode_pre_variant() -> tuple[dict[str, Any], str]:
-    """default_pre_variant, and decode_pre's narrow sums where TileLangDecode.decode_pre_narrow_sums."""
+    """decode_pre's (TileLangDecode.decode_pre_variant: the Sinkhorn layout and the narrow sums)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    variant, tag = default_pre_variant()
-    if TileLangDecode.decode_pre_narrow_sums:
-        return {**variant, "narrow_sums": True}, tag + ",narrow_sums"
-    return variant, tag
+    return _tagged(TileLangDecode.decode_pre_variant())
 
 
 def default_op_tma_jobs(hidden: int) -> list[Job]:
