@@ -37,6 +37,15 @@ def _run(tmp_path: Path, script: str, **env: str) -> tuple[list[str], str]:
     return log.read_text().splitlines(), (out / "timeline.txt").read_text()
 
 
+def _gate(calls: list[str], name: str) -> tuple[list[str], list[str]]:
+    """gate_and_bench's stress and check commands in a stub run: (the stress runs' --out folders, the
+    checks' ops, sorted), every check requiring backend ``name``."""
+    stress = [c.split("--out ")[1].split()[0] for c in calls if "mhc_verify stress" in c]
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert all(f"--require-backend {name}" in c for c in checks), checks
+    return stress, sorted(c.split("--op ")[1].split()[0] for c in checks)
+
+
 def test_probe_losses_runs_every_stage_into_out(tmp_path):
     calls, timeline = _run(tmp_path, "probe_losses.sh", PROFILE_DELAY_S="0")
     out = tmp_path / "out"
@@ -125,13 +134,10 @@ def test_the_twelfth_sessions_lease_call_gates_its_candidate(tmp_path):
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather]")
-    stress = [c.split("--out ")[1].split()[0] for c in calls if "mhc_verify stress" in c]
+    stress, check_ops = _gate(calls, "tilelang-gather-op-tma")
     assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
                                                      "prenorm_gemm_1024-1025-4096")]
-    checks = [c for c in calls if "mhc_verify check" in c]
-    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
-                                                                      "prenorm_gemm"]
-    assert all("--require-backend tilelang-gather-op-tma" in c for c in checks)
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--backend mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bench
     assert "--ours tilelang-gather-op-tma" in bench
@@ -162,14 +168,11 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]")
-    stress = [c.split("--out ")[1].split()[0] for c in calls if "mhc_verify stress" in c]
+    stress, check_ops = _gate(calls, "tilelang-narrow-sums")
     assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
                                                      "prenorm_gemm_1024-1025-4096")]
     assert all("TileLangNarrowSums" in c for c in calls if "mhc_verify stress" in c)
-    checks = [c for c in calls if "mhc_verify check" in c]
-    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "pre_big_fuse",
-                                                                      "prenorm_gemm"]
-    assert all("--require-backend tilelang-narrow-sums" in c for c in checks)
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
     assert "--probe mhc_kernels.tilelang.mid_probes:TileLangNarrowSums" in bitwise
     assert "--against mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bitwise
@@ -206,12 +209,11 @@ def test_the_thirteenth_sessions_third_call_gates_the_block_t16_probe(tmp_path):
                            STUB_NAME="tilelang-narrow-bt16")
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.endswith("--probes-matching block_t=16")
+    _, check_ops = _gate(calls, "tilelang-narrow-bt16")
+    assert check_ops == ["fused_post_pre", "mhc_pre", "prenorm_gemm"]
     stress = [c for c in calls if "mhc_verify stress" in c]
     assert [c.split("--tokens ")[1].split()[0] for c in stress] == ["9,16", "12,16", "16"]
-    checks = [c for c in calls if "mhc_verify check" in c]
-    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["fused_post_pre", "mhc_pre", "prenorm_gemm"]
-    assert all("TileLangNarrowBt16" in c for c in checks + stress)
-    assert all("--require-backend tilelang-narrow-bt16" in c for c in checks)
+    assert all("TileLangNarrowBt16" in c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c)
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--op prenorm_gemm --tokens 8,9,12,16,17" in bench and "--ours tilelang-narrow-bt16" in bench
     assert timeline.rstrip().endswith("done")
