@@ -15,7 +15,9 @@
 #        bench's T list, default the issue's 1 .. 80 000 grid; PRECOMPILE_PROBES: which probes' kernels the
 #        precompile adds, default all of them (--probes), e.g. "--probes-matching ,gather]" for one, set
 #        and empty for none)
-# BACKEND may be a module:Class probe (then the bench puts it beside `tilelang` as one of ours).
+# BACKEND may be a module:Class probe (then the bench puts it beside `tilelang` as one of ours; with
+# BENCH_DEFAULT=0 in place of it: the candidate alone, which fits BENCH_S where two of ours did not: on
+# the -10 H200 two of ours stopped at 965 rows in 330 s, prenorm_gemm at H = 4096 not reached).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/device_env.sh
@@ -59,13 +61,15 @@ if [[ " $STAGES " == *" gate "* ]]; then
 fi
 if [[ " $STAGES " == *" bench "* ]]; then
   stage bench
-  ours=(--ours tilelang)
-  extra=()
-  if [[ "$name" != tilelang ]]; then ours+=(--ours "$name"); extra=(--backend "$BACKEND"); fi
-  timeout -k 15 "${BENCH_S:-335}" python3 -m mhc_verify.bench --backend tilelang "${extra[@]}" --backend tile_kernels \
+  ours=(--backend tilelang --ours tilelang)
+  if [[ "$name" != tilelang ]]; then
+    [[ "${BENCH_DEFAULT:-1}" == 0 ]] && ours=()
+    ours+=(--backend "$BACKEND" --ours "$name")
+  fi
+  timeout -k 15 "${BENCH_S:-335}" python3 -m mhc_verify.bench "${ours[@]}" --backend tile_kernels \
     --backend vllm-tilelang --backend vllm-deepgemm --backend sglang-tilelang --backend aiter-triton \
     --backend sglang-triton --op mhc_pre --op fused_post_pre --op hc_head --op hc_post --op pre_big_fuse \
     --op prenorm_gemm --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000}" \
-    --hidden 7168,4096 --mode graph --graph-max-tokens 4096 --precompile off "${ours[@]}" --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
+    --hidden 7168,4096 --mode graph --graph-max-tokens 4096 --precompile off --out "$out/bench" --force 2>&1 | quiet > "$out/bench.log"
 fi
 stage done

@@ -46,6 +46,15 @@ def _gate(calls: list[str], name: str) -> tuple[list[str], list[str]]:
     return stress, sorted(c.split("--op ")[1].split()[0] for c in checks)
 
 
+def _gated(calls: list[str], out: Path, name: str) -> tuple[str, list[str], list[str]]:
+    """A lease call built on gate_and_bench's precompile and gate: (the precompile's --probes options,
+    the stress runs' folders under OUT/stress, the checks' ops); every check requires ``name``."""
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    stress, check_ops = _gate(calls, name)
+    folders = [s.removeprefix(f"{out}/stress/") for s in stress]
+    return pre.split("--hidden 7168,4096", 1)[1].strip(), folders, check_ops
+
+
 def test_probe_losses_runs_every_stage_into_out(tmp_path):
     calls, timeline = _run(tmp_path, "probe_losses.sh", PROFILE_DELAY_S="0")
     out = tmp_path / "out"
@@ -91,8 +100,21 @@ def test_gate_and_bench_gates_a_probe_and_benches_it_beside_ours(tmp_path):
     assert any("mhc_verify merge" in c and "--force" in c for c in calls)
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--backend mhc_kernels.tilelang.mid_probes:TileLangMidLean" in bench
-    assert "--ours tilelang --ours tilelang-mid-lean" in bench and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert _ours(bench) == ["tilelang", "tilelang-mid-lean"]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "gate ops: mhc_pre pre_big_fuse" in timeline
+
+
+def _ours(bench: str) -> list[str]:
+    return [part.split()[0] for part in bench.split("--ours ")[1:]]
+
+
+def test_gate_and_bench_can_bench_the_candidate_alone(tmp_path):
+    calls, _ = _run(tmp_path, "gate_and_bench.sh", STAGES="bench", BENCH_DEFAULT="0",
+                    BACKEND="mhc_kernels.tilelang.mid_probes:TileLangNarrowBt16", STUB_NAME="tilelang-narrow-bt16")
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang-narrow-bt16"] and "--backend tilelang " not in bench
+    assert "--backend mhc_kernels.tilelang.mid_probes:TileLangNarrowBt16 " in bench and "--backend tile_kernels " in bench
 
 
 def test_gate_and_bench_of_the_default_names_it_once(tmp_path):
@@ -131,12 +153,9 @@ def test_the_twelfth_sessions_lease_call_gates_its_candidate(tmp_path):
     precompile limited to the TMA and gather kernels, stress where the candidate's new code runs."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-9/lease/call1.sh",
                            STUB_NAME="tilelang-gather-op-tma")
-    out = tmp_path / "out"
-    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather]")
-    stress, check_ops = _gate(calls, "tilelang-gather-op-tma")
-    assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
-                                                     "prenorm_gemm_1024-1025-4096")]
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-gather-op-tma")
+    assert probes == "--probes-matching ,tma] --probes-matching ,gather]"
+    assert stress == ["mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32", "prenorm_gemm_1024-1025-4096"]
     assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--backend mhc_kernels.tilelang.mid_probes:TileLangGatherOpTma" in bench
@@ -165,12 +184,9 @@ def test_the_thirteenth_sessions_lease_call_gates_the_narrow_candidate(tmp_path)
     full bench beside the default) and the narrow sums' bitwise check against TileLangGatherOpTma."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h200-engines-10/lease/call1.sh",
                            STUB_NAME="tilelang-narrow-sums", BITWISE_DELAY="0")
-    out = tmp_path / "out"
-    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.endswith("--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]")
-    stress, check_ops = _gate(calls, "tilelang-narrow-sums")
-    assert stress == [f"{out}/stress/{p}" for p in ("mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32",
-                                                     "prenorm_gemm_1024-1025-4096")]
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-narrow-sums")
+    assert probes == "--probes-matching ,tma] --probes-matching ,gather] --probes-matching ,narrow_sums]"
+    assert stress == ["mhc_pre_16-32", "pre_big_fuse_32-1024", "fused_post_pre_32", "prenorm_gemm_1024-1025-4096"]
     assert all("TileLangNarrowSums" in c for c in calls if "mhc_verify stress" in c)
     assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
@@ -216,4 +232,92 @@ def test_the_thirteenth_sessions_third_call_gates_the_block_t16_probe(tmp_path):
     assert all("TileLangNarrowBt16" in c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c)
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert "--op prenorm_gemm --tokens 8,9,12,16,17" in bench and "--ours tilelang-narrow-bt16" in bench
+    assert timeline.rstrip().endswith("done")
+
+
+def test_the_fourteenth_sessions_first_call_gates_bt16_and_benches_it_alone(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-11/lease/call1.sh: gate_and_bench's precompile and gate of
+    TileLangNarrowBt16 (the block_t 16 GEMMs precompiled, stress at 9-16 tokens, three nightly checks), its
+    bench beside the default at 8-17 tokens, then the full bench with it alone among ours."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/call1.sh",
+                           STUB_NAME="tilelang-narrow-bt16")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-narrow-bt16")
+    assert probes == "--probes-matching block_t=16"
+    assert stress == ["mhc_pre_9-16", "fused_post_pre_12-16", "prenorm_gemm_16"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "prenorm_gemm"]
+    small, full = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(small) == ["tilelang", "tilelang-narrow-bt16"] and "--tokens 8,9,12,16,17" in small
+    assert _ours(full) == ["tilelang-narrow-bt16"] and "--backend vllm-deepgemm" in full
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in full
+    assert timeline.count("done") == 2 and "bench-bt16" in timeline
+
+
+def test_the_fourteenth_sessions_fourth_call_finishes_the_gate_and_times_the_l2_window(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-11/lease/call4.sh: precompile (no stress), the two nightly checks
+    call 1's cap stopped, then the bench around the two L2-sized losing points."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/call4.sh",
+                           STUB_NAME="tilelang-narrow-bt16")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, "tilelang-narrow-bt16")
+    assert probes == "--probes-matching block_t=16"
+    assert stress == [] and check_ops == ["fused_post_pre", "mhc_pre"]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert f"--out {out}/bench-l2 " in bench and "--tokens 256,384,448,512,576,640,768" in bench
+    assert _ours(bench) == ["tilelang-narrow-bt16"] and "--backend tile_kernels" in bench
+    assert timeline.rstrip().endswith("done")
+
+
+def test_the_fourteenth_sessions_warm_calls_bench_and_profile_the_candidate(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-11/lease/call2.sh (the full bench, the candidate alone among
+    ours) and call3.sh (the graph-mode profile beside vLLM and TileKernels, both H)."""
+    calls, _ = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/call2.sh", STUB_NAME="tilelang-narrow-bt16")
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang-narrow-bt16"] and "--hidden 7168,4096" in bench
+    assert not [c for c in calls if "mhc_verify check" in c or "mhc_verify stress" in c]
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/call3.sh")
+    out = tmp_path / "out"
+    profiles = [c for c in calls if "profile_ops.py" in c]
+    assert [c.split("--out ")[1].split()[0] for c in profiles] == [f"{out}/profile-graph-H{h}.md" for h in (7168, 4096)]
+    assert all("--mode graph" in c and "--backend vllm-deepgemm" in c for c in profiles)
+    assert timeline.count("rc=0") == 2
+
+
+def test_the_fourteenth_sessions_fifth_call_checks_and_times_the_early_sinkhorn_probe(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-11/lease/call5.sh: the probe's fused pres precompiled, its bitwise
+    check against the default, its bench beside it."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/call5.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.endswith('--probes-matching norm=False,gather_rcp --probes-matching norm=False,prefetch,gather_rcp')
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangEarlySinkhorn --against tilelang" in bitwise
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-early-sinkhorn"] and "--mode graph" in bench
+    assert timeline.rstrip().endswith("done")
+
+
+def test_the_early_sinkhorn_probes_precompile_jobs_are_the_ones_call5_selects():
+    """call5.sh's two --probes-matching strings select the probe's decode_pre and middle pre without norm,
+    with and without the prefetch, at every count, and nothing else (one_buffer, norm=True left out)."""
+    from mhc_kernels.tilelang import precompile
+
+    labels = [j[0] for j in precompile.probe_jobs(7168)]
+    picked = [lab for lab in labels if "norm=False,gather_rcp" in lab or "norm=False,prefetch,gather_rcp" in lab]
+    assert picked and all("norm=False" in lab and "one_buffer" not in lab for lab in picked)
+    assert any(lab.startswith("decode_pre[") and ",prefetch," in lab for lab in picked)
+    assert any(lab.startswith("pre_big_fuse_overlap[") and ",prefetch," in lab for lab in picked)
+    assert any(lab.startswith("decode_pre[H=7168,parts=16,") for lab in picked)  # the pre_big_fuse op's S = 16
+
+
+def test_the_next_sessions_gate_of_the_early_sinkhorn_probe(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-11/lease/next-gate.sh: precompile with every gather_rcp kernel,
+    stress where the probe's code runs, three nightly checks, then pre_big_fuse's bitwise check."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/next-gate.sh",
+                           STUB_NAME="tilelang-early-sinkhorn")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-early-sinkhorn")
+    assert probes == "--probes-matching gather_rcp"
+    assert stress == ["mhc_pre_1-16-32-64-256", "fused_post_pre_16-128", "pre_big_fuse_16-64-512"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--op pre_big_fuse" in bitwise and "TileLangEarlySinkhorn" in bitwise
+    assert not [c for c in calls if "-m mhc_verify.bench" in c]
     assert timeline.rstrip().endswith("done")

@@ -62,11 +62,20 @@ def test_block_t16_probes_take_the_fma_gemm_to_32_tokens(rec, probe, tokens, blo
 
 def test_the_default_plan_is_untouched():
     assert TileLangDecode.decode_gemm_plan is DECODE_GEMM_PLAN
-    assert TileLangDecode()._decode_gemm_choice(24, 16) == ("wgmma", {})
+    assert TileLangDecode()._decode_gemm_choice(24, 17) == ("wgmma", {})
     assert TileLangDecodeFloor()._decode_gemm_choice(4, 16) == TileLangDecode()._decode_gemm_choice(4, 16)
     assert TileLangDecode().provenance().get("sinkhorn_layout", "lanes") == TileLangDecode.sinkhorn_layout
     assert TileLangDecodeFloor().provenance()["sinkhorn_layout"] == "rows"
     assert [24, 32, "fma", {"block_t": 16}] in TileLangGemmBlockT16().provenance()["decode_gemm_plan"]
+
+
+def test_the_block_t16_probes_replace_the_defaults_row():
+    """The default's own block_t 16 row (to 16 tokens, adopted in the fourteenth session) gives way to a
+    probe's: one such row per plan; TileLangNarrowBt16, the gated candidate, is now the default's plan."""
+    from mhc_kernels.tilelang.mid_probes import TileLangNarrowBt16
+
+    assert [row[1] for row in TileLangGemmBlockT16.decode_gemm_plan if row[3] == {"block_t": 16}] == [32]
+    assert TileLangNarrowBt16.decode_gemm_plan == DECODE_GEMM_PLAN
 
 
 def test_block_t16_divides_both_hiddens():
@@ -98,7 +107,7 @@ def test_precompile_covers_the_probes_kernels():
         assert len({j[0] for j in jobs}) == len(jobs)
         for label, getter, args, kwargs in jobs:
             assert callable(precompile._getter(getter)), getter
-            assert kwargs.get("sinkhorn_layout") in ("rows", "gather") or kwargs.get("block_t") == 16 \
+            assert kwargs.get("sinkhorn_layout") in ("rows", "gather", "gather_rcp") or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
                 or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks") \

@@ -374,19 +374,34 @@ def test_decode_head_token_major_is_bitwise_the_default(tmp_path, emu):
         assert torch.equal(_bits(outs[True]), _bits(outs[False])), f"T={t}"
 
 
-@pytest.mark.parametrize("variant", ["token_major", "narrow_sums"])
+PRE_VARIANTS = {
+    "token_major": {"token_major": True},
+    "narrow_sums": {"narrow_sums": True},
+    "early_constants": {"early_constants": True},
+    "early_constants_prefetch": {"early_constants": True, "prefetch_residual": True},
+    "gather_rcp": {"sinkhorn_layout": "gather_rcp"},
+    # mid_probes.TileLangEarlySinkhorn's decode_pre inside mhc_pre
+    "early_sinkhorn": {"sinkhorn_layout": "gather_rcp", "narrow_sums": True, "early_constants": True,
+                       "prefetch_residual": True},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(PRE_VARIANTS))
 def test_decode_pre_variant_is_bitwise_the_default(tmp_path, emu, variant):
     """Without the norm (its block sums use TileLang's AllReduce, not emulated; without it the
     unused sq_blocks is not a kernel argument): post_mix, comb_mix
     (Sinkhorn through the emulated warp shuffles) and the collapse, bitwise equal. narrow_sums: the
     collapse CTAs' pre weights from the pre mixes' sums alone, the last CTA's post_mix and Sinkhorn
-    from all."""
+    from all. early_constants: hc_scale / hc_base loaded at the top (before the PDL wait with the
+    prefetch). gather_rcp: the Sinkhorn's divisions written out and checked (tests/test_tilelang_sinkhorn.py
+    has its fallback)."""
     parts = decode.decode_parts(N, HIDDEN)
     exes = {}
     for on in (False, True):
         d = tmp_path / str(on)
         d.mkdir()
-        src = _source(lambda o=on: decode.build_decode_pre(N, HIDDEN, parts, False, True, **{variant: o}), "sm_90a")
+        kwargs = PRE_VARIANTS[variant] if on else {}
+        src = _source(lambda k=kwargs: decode.build_decode_pre(N, HIDDEN, parts, False, True, **k), "sm_90a")
         exes[on] = (emu.compile_program(src, PRE_DRIVER, d), d)
     for t in (1, 2, 3):
         gen = torch.Generator().manual_seed(30 + t)
@@ -396,7 +411,7 @@ def test_decode_pre_variant_is_bitwise_the_default(tmp_path, emu, variant):
         common = _write(tmp_path, res=res, base=base, scale=scale)
         outs = {}
         for on, (exe, d) in exes.items():
-            m, s = (mixes.transpose(0, 1), sq.T) if on and variant == "token_major" else (mixes, sq)
+            m, s = (mixes.transpose(0, 1), sq.T) if on and PRE_VARIANTS[variant].get("token_major") else (mixes, sq)
             part_files = _write(d, m=m, s=s)
             subprocess.run([str(exe), str(N), str(HIDDEN), "512", str(parts), str(t)] + part_files + common
                            + [str(d / f) for f in ("post.bin", "comb.bin", "li.bin")], check=True)

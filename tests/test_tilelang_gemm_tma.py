@@ -22,7 +22,7 @@ def _gemm_keywords(rec):
     return [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
 
 
-@pytest.mark.parametrize("tokens", [16, 64, 512, 1024, 4096])
+@pytest.mark.parametrize("tokens", [17, 64, 512, 1024, 4096])  # 17: the plan's first "wgmma" count
 def test_every_mhc_pre_gemm_of_the_probe_takes_tma(rec, tokens):
     """The decode path's tensor-core GEMM (the plan's "wgmma" rows), the middle path's, the default
     fused pre's above it: all on gemm.prenorm_gemm_kernel, all with tma; the default's without."""
@@ -109,7 +109,7 @@ def test_the_generated_cuda_changes_the_loads_only():
     assert combine.search(plain) and combine.search(tma)
 
 
-@pytest.mark.parametrize("tokens, pre_kernel", [(16, "decode_pre"), (64, "pre_big_fuse_overlap")])
+@pytest.mark.parametrize("tokens, pre_kernel", [(17, "decode_pre"), (64, "pre_big_fuse_overlap")])
 def test_the_combined_probe_runs_both(rec, tokens, pre_kernel):
     from mhc_kernels.tilelang.mid_probes import TileLangTmaGather
 
@@ -140,7 +140,7 @@ def test_the_gather_op_tma_candidate_runs_both(rec):
 
     backend = TileLangGatherOpTma()
     backend.prenorm_gemm(torch.zeros(4096, N * H, dtype=torch.bfloat16), torch.zeros(MIXES, N * H), 4)
-    backend.mhc_pre(*_pre_args(16, H))  # its decode GEMM on gemm.py's kernel (the plan's "wgmma" row)
+    backend.mhc_pre(*_pre_args(17, H))  # its decode GEMM on gemm.py's kernel (the plan's "wgmma" row)
     assert [kw.get("tma", False) for kw in _gemm_keywords(rec)] == [True, False]
     assert [kw.get("sinkhorn_layout") for (name, _, _), kw in zip(rec.launches, rec.keywords)
             if name == "decode_pre"] == ["gather"]

@@ -47,7 +47,7 @@ def test_the_default_keeps_chunk_sum(rec):
 
 @pytest.mark.parametrize("tokens, hidden, n_splits, names", [
     (512, 7168, 16, ["prenorm_gemm"]),  # 16 ranges: one chunk per split, nothing to sum
-    (16, 7168, 16, ["prenorm_gemm", "chunk_sum"]),  # the decode path (its 112 ranges, 7 per split): as the default
+    (17, 7168, 16, ["prenorm_gemm", "chunk_sum"]),  # the decode path (its 112 ranges, 7 per split): as the default
     (256, 4096, 1, ["prenorm_gemm", "chunk_sum"]),  # 32 chunks of one split: more than a cluster holds
     (2048, 7168, 16, ["prenorm_gemm"]),  # above op_gemm_max_tokens: the base op
 ])

@@ -1,5 +1,6 @@
 """sinkhorn.py's layouts of our warp Sinkhorn on the CPU: "rows" (a lane per row, nvcc's division
-fast path written out) and "gather" (each sum's group fetched by independent shuffles) give bitwise
+fast path written out), "gather" (each sum's group fetched by independent shuffles) and "gather_rcp"
+(gather's divisions written out, checked once per call, gather the fallback) give bitwise
 what "lanes" (the default, a lane per element, butterfly sums) gives, through
 tests/cuda_on_cpu.py's emulator: a one-warp kernel per layout around the macro, on ordinary logits and
 on logits that send the rows layout to its ``/`` fallback (exp underflowing to zeros and denormals,
@@ -61,12 +62,13 @@ int main(int argc, char** argv) {  // n T repeat eps logits.bin out_dir
   std::vector<float> logits(T * M);
   FILE* f = fopen(argv[5], "rb"); if (!f || fread(logits.data(), 4, logits.size(), f) != logits.size()) return 3; fclose(f);
   std::string out = argv[6];
-  const char* names[3] = {"lanes", "rows", "gather"};
-  for (int which = 0; which < 3; ++which) {
+  const char* names[4] = {"lanes", "rows", "gather", "gather_rcp"};
+  for (int which = 0; which < 4; ++which) {
     std::vector<float> comb(T * n * n, NAN);
     if (which == 0) launch(T, 1, 32, 1024, [&] { lanes_kernel(comb.data(), logits.data(), eps, repeat, T); });
     else if (which == 1) launch(T, 1, 32, 1024, [&] { rows_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else launch(T, 1, 32, 1024, [&] { gather_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    else if (which == 2) launch(T, 1, 32, 1024, [&] { gather_kernel(comb.data(), logits.data(), eps, repeat, T); });
+    else launch(T, 1, 32, 1024, [&] { gather_rcp_kernel(comb.data(), logits.data(), eps, repeat, T); });
     FILE* o = fopen((out + "/" + names[which] + ".bin").c_str(), "wb");
     fwrite(comb.data(), 4, comb.size(), o); fclose(o);
   }
@@ -149,13 +151,57 @@ def test_ordinary_logits_take_the_fast_path_and_underflow_the_fallback(tmp_path)
     poisoned = rows.replace(" / ", " * NAN * ")
     lanes = _source(lambda: _probe(4, "lanes")).replace("sinkhorn_probe_kernel", "lanes_kernel")
     gather = _source(lambda: _probe(4, "gather")).replace("sinkhorn_probe_kernel", "gather_kernel")  # DRIVER runs all
-    exe = cuda_on_cpu.compile_program([lanes, poisoned, gather], DRIVER, tmp_path)
+    rcp = _source(lambda: _probe(4, "gather_rcp")).replace("sinkhorn_probe_kernel", "gather_rcp_kernel")
+    exe = cuda_on_cpu.compile_program([lanes, poisoned, gather, rcp], DRIVER, tmp_path)
     for family, reaches_fallback in (("moderate", False), ("underflow", True)):
         _logits(4, 48, family, seed=5).numpy().tofile(tmp_path / "logits.bin")
         subprocess.run([str(exe), "4", "48", "20", (1e-6).hex(), str(tmp_path / "logits.bin"), str(tmp_path)],
                        check=True, timeout=300)
         got = np.fromfile(tmp_path / "rows.bin", np.float32)
         assert bool(np.isnan(got).any()) == reaches_fallback, family
+
+
+def _fallback_block(source: str) -> tuple[int, int]:
+    """The span of gather_rcp's fallback (the ``if (ok[0] == 0) {`` block) in its generated source."""
+    start = source.index("if (ok[0] == 0) {")
+    depth, i = 0, source.index("{", start)
+    while True:
+        depth += {"{": 1, "}": -1}.get(source[i], 0)
+        if depth == 0:
+            return start, i
+        i += 1
+
+
+@pytest.mark.parametrize("family,eps,reaches_fallback", [("moderate", 1e-6, False), ("ordinary", 1e-6, False),
+                                                           ("underflow", 0.0, True), ("underflow", 2.0 ** -45, True)])
+def test_gather_rcp_takes_its_fast_path_and_reaches_its_fallback(tmp_path, family, eps, reaches_fallback):
+    """gather_rcp with its fallback's ``/`` poisoned to NaN (the fallback is "gather" again: nothing else
+    in it divides but those): logits of ordinary spread with the model's eps come out NaN-free (every
+    division checked in range, no fallback); zeros after exp with eps = 0 or 2^-45 (sums below the 2^-40
+    the check allows) reach the fallback. Non-finite logits come out NaN in "lanes" too, so they cannot
+    show it here; the unpoisoned kernel is bitwise "lanes" on every family (test_every_layout_is_bitwise...)."""
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    rcp = _source(lambda: _probe(4, "gather_rcp")).replace("sinkhorn_probe_kernel", "gather_rcp_kernel")
+    start, end = _fallback_block(rcp)
+    assert rcp[start:end].count(" / ") == 4, "the fallback: the softmax's, the first column's, the loop's two"
+    assert rcp[:start].count(" / ") == 1, "outside it only the softmax's division is ``/``"
+    poisoned = rcp[:start] + rcp[start:end].replace(" / ", " * NAN * ") + rcp[end:]
+    sources = [_source(lambda: _probe(4, layout)).replace("sinkhorn_probe_kernel", f"{layout}_kernel")
+               for layout in ("lanes", "rows", "gather")]
+    exe = cuda_on_cpu.compile_program(sources + [poisoned], DRIVER, tmp_path)
+    logits = _logits(4, 48, family, seed=11)
+    logits.numpy().tofile(tmp_path / "logits.bin")
+    subprocess.run([str(exe), "4", "48", "20", float(eps).hex(), str(tmp_path / "logits.bin"), str(tmp_path)],
+                   check=True, timeout=300)
+    got = np.fromfile(tmp_path / "gather_rcp.bin", np.float32)
+    lanes = np.fromfile(tmp_path / "lanes.bin", np.float32)
+    poisoned_nan = np.isnan(got) & ~np.isnan(lanes)
+    assert bool(poisoned_nan.any()) == reaches_fallback, (family, eps, int(poisoned_nan.sum()))
+    if not reaches_fallback:
+        assert (got.view(np.uint32) == lanes.view(np.uint32)).all()
 
 
 def test_the_families_reach_the_fallback_and_the_fast_path():
@@ -214,11 +260,11 @@ def test_rows_layout_divides_by_the_fast_path_with_a_fallback():
         _probe(4, "columns")
 
 
-@pytest.mark.parametrize("layout", ["rows", "gather"])
+@pytest.mark.parametrize("layout", ["rows", "gather", "gather_rcp"])
 @pytest.mark.parametrize("hidden,norm", [(64, False), (512, True)])
 def test_overlap_with_another_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, layout, hidden, norm):
-    """The middle path's fused pre with the rows or gather layout against pre.py's kernel (the lanes
-    layout), on test_tilelang_pre_overlap's inputs."""
+    """The middle path's fused pre with the rows, gather or gather_rcp layout against pre.py's kernel
+    (the lanes layout), on test_tilelang_pre_overlap's inputs."""
     import cuda_on_cpu
     import test_tilelang_pre_overlap as overlap_tests
 
@@ -228,7 +274,8 @@ def test_overlap_with_another_sinkhorn_is_bitwise_pre_big_fuse_on_the_cpu(tmp_pa
     sources = [_source(lambda: pre.build_pre_big_fuse(4, hidden, norm, True)),
                _source(lambda: pre_overlap.build_pre_big_fuse_overlap(4, hidden, norm, True, True, parts,
                                                                       sinkhorn_layout=layout))]
-    marker = {"rows": "fast_rcp", "gather": "__shfl_xor_sync((uint)4294967295, v, 12, 32)"}[layout]
+    marker = {"rows": "fast_rcp", "gather": "__shfl_xor_sync((uint)4294967295, v, 12, 32)",
+              "gather_rcp": "if (ok[0] == 0) {"}[layout]
     assert marker in sources[1] and marker not in sources[0]
     exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n#define OV_SPLITS\n"
                                       + overlap_tests.DRIVER, tmp_path)

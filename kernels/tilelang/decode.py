@@ -178,7 +178,8 @@ def _narrow_group_sum_macro(T, width: int, groups: int, per_group: int, token_ma
 
 
 def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False,
-                     prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False):
+                     prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False,
+                     early_constants: bool = False):
     """Partials [parts, T, M], [parts, T] -> post_mix, comb_mix, layer_input (with norm: the bf16
     collapse, finished by decode_norm) and, with norm, the block sums of squares [T, H / h_blk].
     ``token_major``: the partials laid out [T, parts, M] and [T, parts] instead (decode_gemm's
@@ -192,7 +193,12 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     ``narrow_sums`` (TileLangDecode.decode_pre_narrow_sums): the collapse CTAs sum the parts of the n pre
     mixes and of the sum of squares only, not all M (_group_sum_macro's ``narrow``); the last CTA, which
     writes post_mix and runs Sinkhorn, sums all. The same sums in the same order where they are used:
-    bitwise the same results."""
+    bitwise the same results.
+    ``early_constants`` (TileLangDecode.decode_pre_early_constants, a probe): the mix threads load their
+    hc_scale and hc_base entries into registers at the top (before the PDL wait with prefetch_residual,
+    whose argument covers them too; right after it otherwise, beside the partials' loads) instead of
+    after the partial sums' three barriers, where each is one more dependent round trip to L2 on the
+    way to Sinkhorn. The same values in the same expression: bitwise the same results."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -210,6 +216,15 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     tokens = T.dynamic("tokens")
 
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
+
+    @T.macro
+    def load_constants(hc_scale, hc_base, consts, tid):
+        """Mix thread tid's hc_scale (its group's) and hc_base entries into consts[0], consts[1] (a local
+        buffer: a macro's scalar parameters are copies), for z = m * rstd * scale + base below (every
+        CTA's first M threads: the collapse CTAs use the first n)."""
+        if tid < mixes:
+            consts[0] = hc_scale[T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))]
+            consts[1] = hc_base[tid]
 
     @T.prim_func
     def mhc_decode_pre(mixes_partial: T.Tensor(m_shape, "float32"),
@@ -234,10 +249,16 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
             if with_norm:
                 sq_cols = T.alloc_fragment((h_blk,), "float32")
                 sq_total = T.alloc_fragment((1,), "float32")
+            if early_constants:
+                consts = T.alloc_local((2,), "float32")  # hc_scale[group], hc_base[tid]
             if prefetch_residual and bx < nblk:
                 T.copy(residual[t, 0, bx * h_blk], res)
+            if early_constants and prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel
+            if early_constants and not prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
             lane = tid % LANES
             grp = tid // LANES
             if narrow_sums:
@@ -258,8 +279,11 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                 m = sums[0, tid]
                 for g in T.unroll(groups - 1):
                     m += sums[g + 1, tid]
-                group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
-                z = m * rstd[0] * hc_scale[group] + hc_base[tid]
+                if early_constants:
+                    z = m * rstd[0] * consts[0] + consts[1]
+                else:
+                    group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+                    z = m * rstd[0] * hc_scale[group] + hc_base[tid]
                 if tid < n:
                     pre[tid] = T.sigmoid(z) + hc_pre_eps
                 elif tid < 2 * n:
@@ -416,15 +440,17 @@ def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None =
 
 
 def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False,
-                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False):
-    """Without the variants (token_major, prefetch_residual, another Sinkhorn layout, narrow_sums): today's
-    kernel under today's cache key; each variant adds its tag to the key."""
+                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False,
+                      early_constants: bool = False):
+    """Without the variants (token_major, prefetch_residual, another Sinkhorn layout, narrow_sums,
+    early_constants): today's kernel under today's cache key; each variant adds its tag to the key."""
     key = (n, hidden, parts, with_norm) + (("token_major",) if token_major else ()) \
         + (("prefetch_residual",) if prefetch_residual else ()) \
         + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ()) \
-        + (("narrow_sums",) if narrow_sums else ())
+        + (("narrow_sums",) if narrow_sums else ()) + (("early_constants",) if early_constants else ())
     variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
-                       sinkhorn_layout=(sinkhorn_layout, "lanes"), narrow_sums=(narrow_sums, False))
+                       sinkhorn_layout=(sinkhorn_layout, "lanes"), narrow_sums=(narrow_sums, False),
+                       early_constants=(early_constants, False))
     return compile_cached("decode_pre", key,
                           lambda: build_decode_pre(n, hidden, parts, with_norm, target.pdl, **variants), target)
 

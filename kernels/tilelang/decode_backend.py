@@ -160,9 +160,17 @@ _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger thre
 # graph-replayed, us at T = 1 / 8 / 32, H = 7168): M = 24 fma block_t 8: 2.25 / 2.62 / 6.24,
 # fma block_t 32: 3.63 / 3.79 / 4.45, wgmma 3.34 / 3.39 / 3.75; M = 4 fma block_t 8: 1.45 / 1.57 /
 # 2.55, fma block_t 32: 1.77 / 1.75 / 2.24, wgmma 2.44 / 2.51 / 2.58. Above 8 tokens a CTA of 8
-# tokens per slot repeats fn's loads per 8 tokens; the tensor cores take M = 24 from there.
+# tokens per slot repeats fn's loads per 8 tokens; the tensor cores take M = 24 from there, but for
+# block_t 16 at 9-16 tokens (112 CTAs of 16 tokens, each thread 16 columns): graph-replayed on an H100
+# (results/gpu/2026-12-05-h100-engines-11, call 1, mid_probes.TileLangNarrowBt16 beside the default) mhc_pre
+# 7.9 / 8.2 / 8.7 us at 9 / 12 / 16 x 7168 against 8.5 / 8.5 / 8.9 (H = 4096: 7.2 / 7.4 / 7.7 against 7.8
+# / 7.8 / 8.0), fused_post_pre 0.93-0.95 x, the prenorm_gemm op 0.89-0.94 x; 17 tokens even (the tensor
+# cores again); on an H200 (-10) 0.93-0.97 x. Gated on that H100 (nightly checks of mhc_pre,
+# fused_post_pre and prenorm_gemm passing; 0 / 1000 stress failures at 9, 12 and 16 tokens): the default
+# since the fourteenth session.
 DECODE_GEMM_PLAN: tuple[tuple[int, int | None, str, dict[str, int]], ...] = (
     (24, 8, "fma", {"block_t": 8}),
+    (24, 16, "fma", {"block_t": 16}),
     (24, None, "wgmma", {}),
     (4, 8, "fma", {"block_t": 8}),
     (4, None, "fma", {}),
@@ -315,7 +323,9 @@ class TileLangDecode(TileLangBackend):
     # passed the nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and prenorm_gemm and 1000 stress
     # reruns at six points on an H200 (-10). "rows" was bitwise equal and slower at every point on an
     # H200 (results/gpu/2026-12-05-h200-engines-7: mhc_pre 8.6 / 11.0 us at T = 1 / 16, H = 7168, against
-    # 7.0 / 9.3): a probe.
+    # 7.0 / 9.3): a probe. "gather_rcp" (the fourteenth session's probe, mid_probes.TileLangEarlySinkhorn):
+    # "gather" with the normalisations' divisions written out and checked once per call, "gather" the
+    # fallback; bitwise "gather" on the CPU emulator.
     sinkhorn_layout = "gather"
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
@@ -326,6 +336,10 @@ class TileLangDecode(TileLangBackend):
     # session, with the gather Sinkhorn (its gate above); the two together 0.95-0.98 x the lanes-only
     # default's mhc_pre at 1-256 tokens on that H200: the narrow sums' own share was not timed apart.
     decode_pre_narrow_sums = True
+    # decode_pre's mix threads load hc_scale / hc_base at the top, not after the partial sums' barriers
+    # (decode.build_decode_pre's early_constants): one dependent L2 round trip fewer on the way to
+    # Sinkhorn. Bitwise the same outputs. A probe (mid_probes.TileLangEarlySinkhorn) until its gate.
+    decode_pre_early_constants = False
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
@@ -347,6 +361,7 @@ class TileLangDecode(TileLangBackend):
                 **changed(mid_min_tiles_per_part=(self.mid_min_tiles_per_part, MIN_TILES_PER_PART),
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
                           decode_pre_narrow_sums=(self.decode_pre_narrow_sums, False),
+                          decode_pre_early_constants=(self.decode_pre_early_constants, False),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
@@ -360,8 +375,9 @@ class TileLangDecode(TileLangBackend):
 
     @classmethod
     def decode_pre_variant(cls) -> dict[str, Any]:
-        """fused_pre_variant, and decode_pre's narrow sums where decode_pre_narrow_sums."""
-        return {**cls.fused_pre_variant(), **changed(narrow_sums=(cls.decode_pre_narrow_sums, False))}
+        """fused_pre_variant, and decode_pre's narrow sums and early constants where set."""
+        return {**cls.fused_pre_variant(), **changed(narrow_sums=(cls.decode_pre_narrow_sums, False),
+                                                     early_constants=(cls.decode_pre_early_constants, False))}
 
     def _op_tma(self, tokens: int) -> bool:
         """Whether the prenorm_gemm op's GEMM at ``tokens`` wants the TMA kernel: gemm_tma, or from
@@ -653,7 +669,7 @@ class TileLangDecode(TileLangBackend):
         layout, narrow = self.sinkhorn_layout, self.decode_pre_narrow_sums
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
-                    f"{',narrow_sums' if narrow else ''}]")
+                    f"{',narrow_sums' if narrow else ''}{',early_constants' if self.decode_pre_early_constants else ''}]")
         variants = {**changed(token_major=(token_major, False), prefetch_residual=(prefetch, False)),
                     **self.decode_pre_variant()}
         kernel = decode_pre_kernel(n, h, parts, with_norm, self._target(), **variants)

@@ -259,6 +259,8 @@ def _plan_with_block_t16(largest_t: int) -> tuple:
     tensor cores, up to ``largest_t`` tokens."""
     rows = []
     for row in DECODE_GEMM_PLAN:
+        if row[0] == 24 and row[3] == {"block_t": 16}:
+            continue  # the default's own block_t 16 row (to 16 tokens since the fourteenth session)
         rows.append(row)
         if row[0] == 24 and row[2] == "fma":
             rows.append((24, largest_t, "fma", {"block_t": 16}))
@@ -416,7 +418,9 @@ class TileLangNarrowBt16(TileLangNarrowSums):
     H100, 8 asked). At 9-16 tokens its partials come from fp32 FMAs instead of the tensor cores on fn's
     bf16x3 split: not the same bits there, so it needs its own nightly gate before it could be adopted.
     On an H200 (-10, call 2, beside the adopted default): mhc_pre 0.94-0.97 x at 9-16 tokens, fused_post_pre
-    0.93-0.95 x, 1.00 elsewhere; not gated yet (no device time left): a candidate."""
+    0.93-0.95 x, 1.00 elsewhere. Gated on an H100 in the fourteenth session
+    (results/gpu/2026-12-05-h100-engines-11) and adopted: it now equals the default, kept as the name
+    that run's lease scripts load."""
 
     name = "tilelang-narrow-bt16"
     description = "our TileLang kernels, the narrow sums with the block_t 16 FMA decode GEMM to 16 tokens (a probe)"
@@ -431,3 +435,22 @@ class TileLangCpAsync(TileLangDecode):
     name = "tilelang-cp-async"
     description = "our TileLang kernels, every prenorm GEMM on cp.async loads (a baseline probe)"
     op_gemm_tma_from_tokens = None
+
+
+class TileLangEarlySinkhorn(TileLangDecode):
+    """TileLangDecode with the two changes the H100 profile of the fourteenth session points at
+    (results/gpu/2026-12-05-h100-engines-11: decode_pre ends 4.5-5.7 us after the GEMM at 1-32 x 7168,
+    most of a decode call, its last CTA's warp Sinkhorn the critical path):
+      * sinkhorn.py's "gather_rcp" layout in decode_pre and the middle path's fused pre: each
+        normalisation's division as nvcc's own fast path written out, without its per-division check
+        and branch (FCHK, BSSY / BSYNC, a BRA.DIV per shuffle group in the sm_90a SASS of "gather"), the
+        operands' range checked beside the chain and once per call, "gather" run again where it failed;
+        in that SASS 57 issue cycles a half-step against about 85;
+      * decode_pre's hc_scale / hc_base loaded at the top (decode_pre_early_constants).
+    Bitwise the default's outputs (the same quotients where the range holds, the default's code where
+    it does not; tests/test_tilelang_sinkhorn.py on the CPU emulator). Not gated: a probe."""
+
+    name = "tilelang-early-sinkhorn"
+    description = "our TileLang kernels, the checked written-out Sinkhorn division and decode_pre's early constants (a probe)"
+    sinkhorn_layout = "gather_rcp"
+    decode_pre_early_constants = True

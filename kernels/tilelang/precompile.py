@@ -323,11 +323,35 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += op_cluster_jobs(hidden) + tma_jobs(hidden)
     # TileLangSinkhornGather's and TileLangNarrowSums' kernels (the gather Sinkhorn, decode_pre's narrow
     # sums) are the default's since the thirteenth session: jobs() has them
+    # TileLangEarlySinkhorn (fourteenth session): the fused pres with its variants, wherever the default's run
+    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn
+
+    out += fused_pre_jobs(hidden, TileLangEarlySinkhorn)
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     return list({j[0]: j for j in out}.values())
+
+
+def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
+    """The fused pres (decode_pre, the middle path's) with ``backend_class``'s variants
+    (fused_pre_variant, decode_pre_variant) at every configuration the default's run (decode_jobs,
+    mid_jobs, pdl_early_jobs): a probe that changes only those variants precompiles its own."""
+    from mhc_kernels.tilelang.decode import decode_parts
+
+    parts = decode_parts(N, hidden)
+    decode_variant, decode_tag = _tagged(backend_class.decode_pre_variant())
+    pre_variant, pre_tag = _tagged(backend_class.fused_pre_variant())
+    mids = _mid_part_counts(hidden)
+    splits = sorted(set(mids) | set(CALLER_SPLITS))
+    out = _decode_pre_jobs(hidden, parts, decode_variant, decode_tag)
+    for caller_splits in CALLER_SPLITS:
+        out += _decode_pre_jobs(hidden, caller_splits, decode_variant, decode_tag, prefetch=(False,))
+    out += _overlap_jobs(hidden, mids, pre_variant, pre_tag) + _overlap_jobs(hidden, splits, pre_variant, pre_tag,
+                                                                              prefetch=(False,))
+    lean = {**pre_variant, "prefetch_next_block": False}
+    return out + _overlap_jobs(hidden, splits, lean, ",one_buffer" + pre_tag, prefetch=(False,))
 
 
 def tma_jobs(hidden: int) -> list[Job]:

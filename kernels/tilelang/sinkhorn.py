@@ -28,6 +28,21 @@ operations, bitwise the same results:
     divisions interleave instead of queuing behind n branch regions, and the row half shares one
     reciprocal.
 
+``gather_rcp`` (TileLangDecode.sinkhorn_layout = "gather_rcp"; a probe, fourteenth session)
+    ``gather`` with every normalisation's division (all but the softmax's, whose numerators may
+    underflow) as ``exact_quotient`` without a branch: each lane keeps a flag of whether every one of
+    its divisions had fast_operands, the warp ANDs the flags once at the end (a butterfly of 5
+    shuffles), and only if any lane's failed anywhere is the whole Sinkhorn run again from the
+    logits as ``gather`` runs it (``/``). Where every check passed every quotient is IEEE's (below),
+    so the trajectory, and the result, is ``gather``'s bit for bit; where one failed the result is
+    ``gather``'s by construction. Why: in the sm_90a SASS of ``gather`` (nvcc 13.0) each half-step's
+    ``/`` adds FCHK, a convergence region (BSSY / BSYNC), a branch and a BRA.DIV before the next
+    shuffles to the chain: about 85 issue cycles a half-step against this layout's 57 (one BRA.DIV
+    per loop iteration, the range checks in the chain's stall slots); the 40 half-steps are the
+    critical path of decode_pre's last CTA and of the middle pre's warp 0. On an H100
+    (results/gpu/2026-12-05-h100-engines-11, call 5, with decode_pre's early constants) mhc_pre,
+    fused_post_pre and pre_big_fuse took 0.85-0.97 x the default's time up to 128 tokens.
+
 ``exact_quotient``: the sequence nvcc emits for an IEEE fp32 division before its check (sm_90a SASS
 of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r * v + 0; FFMA t =
 -d * q + v; FFMA q = r * t + q, then FCHK v, d and a branch to a slow path). TileLang's fast_rcp is
@@ -58,7 +73,7 @@ operands: the same bits. What backs the claim, and what would break it:
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-LAYOUTS = ("lanes", "rows", "gather")
+LAYOUTS = ("lanes", "rows", "gather", "gather_rcp")
 # exact_quotient's range, on the operands (known before the division, so the check overlaps it):
 # |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
 # the residual v - d q exactly representable (a multiple of ulp(d) ulp(q), about 2^-46 |v| >= 2^-127,
@@ -112,6 +127,8 @@ def sinkhorn_macro(T, n: int, layout: str = "lanes"):
         return _lane_sinkhorn_macro(T, n, gathered)
     if layout == "rows":
         return _row_sinkhorn_macro(T, n)
+    if layout == "gather_rcp":
+        return _checked_gather_sinkhorn_macro(T, n)
     raise ValueError(f"sinkhorn layout must be one of {LAYOUTS}, got {layout!r}")
 
 
@@ -239,3 +256,51 @@ def _row_sinkhorn_macro(T, n: int):
                 comb_mix[t, row, j] = v[j]
 
     return row_sinkhorn
+
+
+def _checked_gather_sinkhorn_macro(T, n: int):
+    """The "gather_rcp" layout (module docstring): _lane_sinkhorn_macro's "gather" operations with the
+    normalisations' divisions written out, checked once per call, and "gather" itself as the fallback.
+    The value and the flag live in one-element local buffers: a nested macro's scalar parameters are
+    copies, its buffers are not."""
+    row_masks, col_masks = lane_masks(n)
+    reciprocal, quotient = exact_quotient_macros(T)
+    fallback = _lane_sinkhorn_macro(T, n, gathered)
+    warp_masks = [1 << b for b in range(5)]  # every lane of the warp: the fallback's shuffles need them all
+
+    @T.macro
+    def normalize(v, d, rcp, q, ok, masks, hc_sinkhorn_eps):
+        """v[0] = v[0] / (group sum + eps), the quotient written out; ok[0] = 0 where its operands leave
+        the range (the check beside the chain, not in it)."""
+        d[0] = gathered(T, v[0], masks, _add) + hc_sinkhorn_eps
+        reciprocal(rcp, 0, d[0])
+        quotient(q, 0, v[0], d[0], rcp[0])
+        ok[0] = T.if_then_else(fast_operands(T, v[0], d[0]), ok[0], 0)
+        v[0] = q[0]
+
+    @T.macro
+    def checked_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        lane = tid % (n * n)
+        v = T.alloc_local((1,), "float32")
+        d = T.alloc_local((1,), "float32")
+        rcp = T.alloc_local((1,), "float32")
+        q = T.alloc_local((1,), "float32")
+        ok = T.alloc_local((1,), "int32")
+        v[0] = logits[2 * n + lane]
+        d[0] = gathered(T, v[0], row_masks, T.max)
+        v[0] = T.exp(v[0] - d[0])
+        d[0] = gathered(T, v[0], row_masks, _add)
+        v[0] = v[0] / d[0] + hc_sinkhorn_eps  # nvcc's ``/``: exp may underflow to zeros and denormals here
+        ok[0] = 1
+        normalize(v, d, rcp, q, ok, col_masks, hc_sinkhorn_eps)
+        for _ in T.serial(sinkhorn_repeat - 1):
+            normalize(v, d, rcp, q, ok, row_masks, hc_sinkhorn_eps)
+            normalize(v, d, rcp, q, ok, col_masks, hc_sinkhorn_eps)
+        for m in warp_masks:
+            ok[0] = ok[0] & T.shfl_xor(ok[0], m)
+        if ok[0] == 0:  # warp-uniform: some division left the range somewhere; "gather" from the logits
+            fallback(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
+        elif tid < n * n:
+            comb_mix[t, lane // n, lane % n] = v[0]
+
+    return checked_sinkhorn
