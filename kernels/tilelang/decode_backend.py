@@ -325,7 +325,7 @@ class TileLangDecode(TileLangBackend):
     # H200 (results/gpu/2026-12-05-h200-engines-7: mhc_pre 8.6 / 11.0 us at T = 1 / 16, H = 7168, against
     # 7.0 / 9.3): a probe. "gather_rcp" (the fourteenth session's probe, mid_probes.TileLangEarlySinkhorn):
     # "gather" with the normalisations' divisions written out and checked once per call, "gather" the
-    # fallback; bitwise "gather" on the CPU emulator.
+    # fallback; bitwise "gather" on the CPU emulator and in 180 checks on an H100 (-11, call 5).
     sinkhorn_layout = "gather"
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
