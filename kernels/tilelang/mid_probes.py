@@ -445,7 +445,7 @@ class TileLangEarlySinkhorn(TileLangDecode):
         normalisation's division as nvcc's own fast path written out, without its per-division check
         and branch (FCHK, BSSY / BSYNC, a BRA.DIV per shuffle group in the sm_90a SASS of "gather"), the
         operands' range checked beside the chain and once per call, "gather" run again where it failed;
-        in that SASS 57 issue cycles a half-step against about 85;
+        in that SASS 57 issue cycles a half-step against 75 (scripts/debug/sass_sinkhorn.py);
       * decode_pre's hc_scale / hc_base loaded at the top (decode_pre_early_constants).
     Bitwise the default's outputs (the same quotients where the range holds, the default's code where
     it does not; tests/test_tilelang_sinkhorn.py on the CPU emulator; 180 checks on an H100, -11's call

@@ -37,7 +37,7 @@ operations, bitwise the same results:
     so the trajectory, and the result, is ``gather``'s bit for bit; where one failed the result is
     ``gather``'s by construction. Why: in the sm_90a SASS of ``gather`` (nvcc 13.0) each half-step's
     ``/`` adds FCHK, a convergence region (BSSY / BSYNC), a branch and a BRA.DIV before the next
-    shuffles to the chain: about 85 issue cycles a half-step against this layout's 57 (one BRA.DIV
+    shuffles to the chain: 75 issue cycles a half-step against this layout's 57 (one BRA.DIV
     per loop iteration, the range checks in the chain's stall slots); the 40 half-steps are the
     critical path of decode_pre's last CTA and of the middle pre's warp 0. On an H100
     (results/gpu/2026-12-05-h100-engines-11, call 5, with decode_pre's early constants) mhc_pre,
