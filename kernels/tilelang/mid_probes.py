@@ -449,8 +449,8 @@ class TileLangEarlySinkhorn(TileLangDecode):
       * decode_pre's hc_scale / hc_base loaded at the top (decode_pre_early_constants).
     Bitwise the default's outputs (the same quotients where the range holds, the default's code where
     it does not; tests/test_tilelang_sinkhorn.py on the CPU emulator; 180 checks on an H100, -11's call
-    5, mhc_pre and fused_post_pre). There 0.85-0.97 x the default's time up to 128 tokens on mhc_pre,
-    fused_post_pre and pre_big_fuse, even from 256. Not gated (-11/lease/next-gate.sh): a probe."""
+    5, mhc_pre and fused_post_pre). There 0.84-0.97 x the default's time up to 128 tokens on mhc_pre,
+    fused_post_pre and pre_big_fuse, 0.91-1.01 x at 256 and 512. Not gated (-11/lease/next-gate.sh): a probe."""
 
     name = "tilelang-early-sinkhorn"
     description = "our TileLang kernels, the checked written-out Sinkhorn division and decode_pre's early constants (a probe)"

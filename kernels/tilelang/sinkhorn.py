@@ -41,7 +41,7 @@ operations, bitwise the same results:
     per loop iteration, the range checks in the chain's stall slots); the 40 half-steps are the
     critical path of decode_pre's last CTA and of the middle pre's warp 0. On an H100
     (results/gpu/2026-12-05-h100-engines-11, call 5, with decode_pre's early constants) mhc_pre,
-    fused_post_pre and pre_big_fuse took 0.85-0.97 x the default's time up to 128 tokens.
+    fused_post_pre and pre_big_fuse took 0.84-0.97 x the default's time up to 128 tokens.
 
 ``exact_quotient``: the sequence nvcc emits for an IEEE fp32 division before its check (sm_90a SASS
 of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r * v + 0; FFMA t =
