@@ -309,15 +309,32 @@ def test_the_early_sinkhorn_probes_precompile_jobs_are_the_ones_call5_selects():
 
 
 def test_the_next_sessions_gate_of_the_early_sinkhorn_probe(tmp_path):
-    """results/gpu/2026-12-05-h100-engines-11/lease/next-gate.sh: precompile with every gather_rcp kernel,
-    stress where the probe's code runs, three nightly checks, then pre_big_fuse's bitwise check."""
+    """results/gpu/2026-12-05-h100-engines-11/lease/next-gate.sh: precompile with every early-constants
+    kernel, stress where the probe's code runs, three nightly checks, then the bitwise check; and
+    next-bench.sh: the two probes beside the default, then the full bench with the gated one alone."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/next-gate.sh",
-                           STUB_NAME="tilelang-early-sinkhorn")
-    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-early-sinkhorn")
-    assert probes == "--probes-matching gather_rcp"
+                           STUB_NAME="tilelang-early-sinkhorn-mid")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-early-sinkhorn-mid")
+    assert probes == "--probes-matching early_constants"
     assert stress == ["mhc_pre_1-16-32-64-256", "fused_post_pre_16-128", "pre_big_fuse_16-64-512"]
     assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
     (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
-    assert "--op pre_big_fuse" in bitwise and "TileLangEarlySinkhorn" in bitwise
+    assert "--op pre_big_fuse,mhc_pre" in bitwise and "TileLangEarlySinkhornMid " in bitwise
     assert not [c for c in calls if "-m mhc_verify.bench" in c]
     assert timeline.rstrip().endswith("done")
+    calls, _ = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-11/lease/next-bench.sh",
+                    STUB_NAME="tilelang-early-sinkhorn-mid")
+    early, full = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(early) == ["tilelang", "tilelang-early-sinkhorn", "tilelang-early-sinkhorn-mid"]
+    assert _ours(full) == ["tilelang-early-sinkhorn-mid"] and "--backend vllm-deepgemm" in full
+
+
+def test_the_early_constants_precompile_jobs_are_the_mid_probes_kernels():
+    """next-gate.sh's --probes-matching early_constants: the Mid probe's decode_pre and middle pres (every
+    count, norm, one buffer) and not TileLangEarlySinkhorn's middle pres (no early constants there)."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhornMid
+
+    labels = {j[0] for j in precompile.probe_jobs(7168)}
+    picked = {lab for lab in labels if "early_constants" in lab}
+    assert picked == {j[0] for j in precompile.fused_pre_jobs(7168, TileLangEarlySinkhornMid)}

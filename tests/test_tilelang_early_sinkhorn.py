@@ -41,3 +41,30 @@ def test_the_probe_names_its_knobs_and_precompile_has_its_kernels():
     labels = {job[0] for job in precompile.probe_jobs(H)}
     assert {job[0] for job in precompile.fused_pre_jobs(H, TileLangEarlySinkhorn)} <= labels
     assert "decode_pre[H=7168,parts=112,norm=False,prefetch,gather_rcp,narrow_sums,early_constants]" in labels
+
+
+@pytest.mark.parametrize("tokens", [64, 1024])
+def test_the_mid_probe_adds_the_middle_pres_early_constants(rec, tokens):
+    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhornMid
+
+    TileLangEarlySinkhornMid().mhc_pre(*_pre_args(tokens, H))
+    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H))
+    mid, early = _pre_keywords(rec, "pre_big_fuse_overlap")
+    assert mid.get("early_constants") is True and "early_constants" not in early
+    assert {k: v for k, v in mid.items() if k != "early_constants"} == early
+
+
+def test_decode_pre_loads_its_constants_before_the_wait_only_with_the_prefetch():
+    """The argument that covers the residual's prefetch (the GEMM before it triggers after its own wait)
+    covers hc_scale / hc_base; without the prefetch (the pre_big_fuse op) they load after the wait."""
+    import tilelang
+
+    from mhc_kernels.tilelang import decode
+    from mhc_kernels.tilelang._build import pass_configs
+
+    for prefetch in (False, True):
+        func = decode.build_decode_pre(4, 4096, 64, False, True, prefetch_residual=prefetch, early_constants=True)
+        src = tilelang.compile(func, target={"kind": "cuda", "arch": "sm_90a"},
+                               pass_configs=pass_configs()).get_kernel_source()
+        wait, load = src.index("cudaGridDependencySynchronize()"), src.index("consts[1] = hc_base[")
+        assert (load < wait) == prefetch, prefetch

@@ -164,6 +164,41 @@ def test_one_buffer_is_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, p
             _run_case(exe, tmp_path, hidden, norm, tokens, parts or 4, cancel, 2 * hidden + 8192)
 
 
+@pytest.mark.parametrize("hidden,norm,parts,prefetch,layout", [(768, False, 4, True, "gather_rcp"),
+                                                               (2048, True, 4, False, "gather"),
+                                                               (2048, False, None, False, "gather_rcp")])
+def test_early_constants_are_bitwise_pre_big_fuse_on_the_cpu(tmp_path, hidden, norm, parts, prefetch, layout):
+    """early_constants (mid_probes.TileLangEarlySinkhornMid: warp 0's hc_scale / hc_base loaded at the top,
+    before the PDL wait with the prefetch) against pre.py's kernel, with the gather_rcp Sinkhorn it runs
+    beside and with gather, compiled-in and dynamic partials, with and without norm."""
+    import cuda_on_cpu
+
+    if not cuda_on_cpu.available():
+        pytest.skip("no g++ for the CPU emulation")
+    sources = [_source(lambda: pre.build_pre_big_fuse(N, hidden, norm, True), "sm_90a"),
+               _source(lambda: pre_overlap.build_pre_big_fuse_overlap(N, hidden, norm, True, True, parts,
+                                                                      prefetch_residual=prefetch,
+                                                                      sinkhorn_layout=layout,
+                                                                      early_constants=True), "sm_90a")]
+    assert "consts[1] = hc_base[" in sources[1] and "consts" not in sources[0]
+    exe = cuda_on_cpu.compile_program(sources, f"#define WITH_NORM {int(norm)}\n"
+                                      + ("#define OV_SPLITS\n" if parts else "") + DRIVER, tmp_path)
+    for tokens in (1, 3):
+        for cancel in (False, True):
+            _run_case(exe, tmp_path, hidden, norm, tokens, parts or 4, cancel, 2 * hidden + 8192)
+
+
+def test_early_constants_load_before_the_wait_only_with_the_prefetch():
+    """With prefetch_residual the constants' loads come before cudaGridDependencySynchronize (the GEMM
+    before it triggers after its own wait: whatever wrote them has completed); without it, after."""
+    for prefetch in (False, True):
+        src = _source(lambda p=prefetch: pre_overlap.build_pre_big_fuse_overlap(N, 768, False, True, True, 4,
+                                                                               prefetch_residual=p,
+                                                                               early_constants=True), "sm_90a")
+        wait, load = src.index("cudaGridDependencySynchronize()"), src.index("consts[1] = hc_base[")
+        assert (load < wait) == prefetch, prefetch
+
+
 @pytest.mark.parametrize("hidden", [768, 4096])
 def test_one_buffer_drops_the_second_buffer_only(hidden):
     """The default's source is the one it always was (True spelled out changes nothing); the one-buffer

@@ -340,6 +340,10 @@ class TileLangDecode(TileLangBackend):
     # (decode.build_decode_pre's early_constants): one dependent L2 round trip fewer on the way to
     # Sinkhorn. Bitwise the same outputs. A probe (mid_probes.TileLangEarlySinkhorn) until its gate.
     decode_pre_early_constants = False
+    # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
+    # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. A probe
+    # (mid_probes.TileLangEarlySinkhornMid), not yet run on a GPU.
+    mid_pre_early_constants = False
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
@@ -362,6 +366,7 @@ class TileLangDecode(TileLangBackend):
                           sinkhorn_layout=(self.sinkhorn_layout, "lanes"),
                           decode_pre_narrow_sums=(self.decode_pre_narrow_sums, False),
                           decode_pre_early_constants=(self.decode_pre_early_constants, False),
+                          mid_pre_early_constants=(self.mid_pre_early_constants, False),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
@@ -372,6 +377,11 @@ class TileLangDecode(TileLangBackend):
         """The keyword arguments its fused pres' getters (decode_pre, the middle path's) take from the
         Sinkhorn layout: none for "lanes", the getters' default. precompile derives its jobs from it."""
         return changed(sinkhorn_layout=(cls.sinkhorn_layout, "lanes"))
+
+    @classmethod
+    def overlap_pre_variant(cls) -> dict[str, Any]:
+        """fused_pre_variant, and the middle pre's early constants where mid_pre_early_constants."""
+        return {**cls.fused_pre_variant(), **changed(early_constants=(cls.mid_pre_early_constants, False))}
 
     @classmethod
     def decode_pre_variant(cls) -> dict[str, Any]:
@@ -569,9 +579,10 @@ class TileLangDecode(TileLangBackend):
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
+                    + (",early_constants" if self.mid_pre_early_constants else "")
                     + (",one_buffer]" if one_buffer else "]"))
         kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
-                            prefetch_next_block=(not one_buffer, True)), **self.fused_pre_variant()}
+                            prefetch_next_block=(not one_buffer, True)), **self.overlap_pre_variant()}
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

@@ -450,9 +450,21 @@ class TileLangEarlySinkhorn(TileLangDecode):
     Bitwise the default's outputs (the same quotients where the range holds, the default's code where
     it does not; tests/test_tilelang_sinkhorn.py on the CPU emulator; 180 checks on an H100, -11's call
     5, mhc_pre and fused_post_pre). There 0.84-0.97 x the default's time up to 128 tokens on mhc_pre,
-    fused_post_pre and pre_big_fuse, 0.91-1.01 x at 256 and 512. Not gated (-11/lease/next-gate.sh): a probe."""
+    fused_post_pre and pre_big_fuse, 0.91-1.01 x at 256 and 512. Not gated: a probe (-11/lease/next-gate.sh
+    gates TileLangEarlySinkhornMid, this and the middle pre's early constants)."""
 
     name = "tilelang-early-sinkhorn"
     description = "our TileLang kernels, the checked written-out Sinkhorn division and decode_pre's early constants (a probe)"
     sinkhorn_layout = "gather_rcp"
     decode_pre_early_constants = True
+
+
+class TileLangEarlySinkhornMid(TileLangEarlySinkhorn):
+    """TileLangEarlySinkhorn with the middle path's fused pre loading hc_scale / hc_base early too
+    (mid_pre_early_constants: in its sm_90a SASS warp 0 issues those loads after the partial sums'
+    MUFU.RSQ and SHFL, one more dependent round trip before Sinkhorn at 64-4096 tokens). Bitwise the
+    default's outputs (tests/test_tilelang_pre_overlap.py on the CPU emulator). Not yet run on a GPU."""
+
+    name = "tilelang-early-sinkhorn-mid"
+    description = "TileLangEarlySinkhorn and the middle pre's early constants (a probe)"
+    mid_pre_early_constants = True

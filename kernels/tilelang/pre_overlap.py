@@ -57,7 +57,7 @@ def collapse_layout(hidden: int) -> tuple[int, int, bool, int]:
 def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bool, kept_in_shared: bool = True,
                                parts: int | None = None, min_blocks_per_sm: int | None = None,
                                prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                               prefetch_next_block: bool = True):
+                               prefetch_next_block: bool = True, early_constants: bool = False):
     """``parts``: the partials' count as a compile-time constant (TileLangDecode's middle path: the
     GEMM's own K ranges), so warp 0's sums are unrolled, every load issued at once: lanes < M one
     loop over the mixes partials, the other lanes one over the sqrsum partials, the same adds in the
@@ -83,7 +83,14 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
     until warp 0's Sinkhorn ends, however early its collapse is done. For sm_90a (ptxas -v, nvcc
     13.0) at H = 4096 without norm: 56 registers with the second buffer (7 CTAs per SM: 924 places
     on 132 SMs, so 1024 tokens take a second wave), 40 without (10 per SM, 1320 places); with norm
-    79 against 56. The same arithmetic in the same order: bitwise the same outputs."""
+    79 against 56. The same arithmetic in the same order: bitwise the same outputs.
+
+    ``early_constants`` (TileLangDecode.mid_pre_early_constants, a probe): warp 0's mix lanes load their
+    hc_scale and hc_base entries at the top (before the PDL wait with prefetch_residual, whose argument
+    covers them; right after it otherwise) instead of after the partial sums: in the sm_90a SASS
+    without it (nvcc 13.0) those two loads issue after the sums' MUFU.RSQ and SHFL, one more dependent
+    round trip to L2 before Sinkhorn (decode.build_decode_pre's early_constants, the same change). The
+    same values in the same expression: bitwise the same outputs."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -129,6 +136,14 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 for i in T.unroll(slots):
                     res[k * slots + i] = residual[t, k, column(c, i)]
 
+    @T.macro
+    def load_constants(hc_scale, hc_base, consts, tid):
+        """Mix lane tid's hc_scale (its group's) and hc_base entries into consts (a local buffer: a macro's
+        scalar parameters are copies)."""
+        if tid < mixes:
+            consts[0] = hc_scale[T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))]
+            consts[1] = hc_base[tid]
+
     @T.prim_func
     def mhc_pre_big_fuse_overlap(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                                  sqrsum_partial: T.Tensor((splits, tokens), "float32"),
@@ -159,10 +174,16 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     kept = T.alloc_local((nblk * slots,), "bfloat16")
                 sq_cols = T.alloc_local((slots,), "float32")
                 w = T.alloc_local((slots,), "bfloat16")
+            if early_constants:
+                consts = T.alloc_local((2,), "float32")  # hc_scale[group], hc_base[tid] for warp 0's mix lanes
             if prefetch_residual and tid >= LANES:
                 first_block(residual, res, t, tid - LANES)
+            if early_constants and prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel, the residual from the one before
+            if early_constants and not prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
             if tid < LANES:
                 acc = T.alloc_var("float32")
                 rstd = T.alloc_var("float32")
@@ -180,8 +201,11 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 rstd = T.rsqrt(acc / k_total + rms_eps)  # lane M's is pre.py's rstd
                 rstd = T.shfl_sync(rstd, mixes)
                 if tid < mixes:
-                    group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
-                    z = acc * rstd * hc_scale[group] + hc_base[tid]
+                    if early_constants:
+                        z = acc * rstd * consts[0] + consts[1]
+                    else:
+                        group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+                        z = acc * rstd * hc_scale[group] + hc_base[tid]
                     if tid < n:
                         pre[tid] = T.sigmoid(z) + hc_pre_eps
                     elif tid < 2 * n:
@@ -273,7 +297,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
 def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Target, kept_in_shared: bool = True,
                                 parts: int | None = None, min_blocks_per_sm: int | None = None,
                                 prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                                prefetch_next_block: bool = True):
+                                prefetch_next_block: bool = True, early_constants: bool = False):
     """``kept_in_shared``: the bf16 collapse values wait for the norm in shared memory (default; 79
     registers per thread at H = 7168) or in registers (the block loops unrolled; 128 registers, fewer
     CTAs per SM). Without norm there is nothing to keep: one kernel either way. ``parts``: a
@@ -283,8 +307,9 @@ def pre_big_fuse_overlap_kernel(n: int, hidden: int, with_norm: bool, target: Ta
         + (() if min_blocks_per_sm is None else (("min_blocks_per_sm", min_blocks_per_sm),)) \
         + (("prefetch_residual",) if prefetch_residual else ()) \
         + ((("sinkhorn", sinkhorn_layout),) if sinkhorn_layout != "lanes" else ()) \
-        + (() if prefetch_next_block else ("one_buffer",))
-    options = changed(sinkhorn_layout=(sinkhorn_layout, "lanes"), prefetch_next_block=(prefetch_next_block, True))
+        + (() if prefetch_next_block else ("one_buffer",)) + (("early_constants",) if early_constants else ())
+    options = changed(sinkhorn_layout=(sinkhorn_layout, "lanes"), prefetch_next_block=(prefetch_next_block, True),
+                      early_constants=(early_constants, False))
     return compile_cached("pre_big_fuse_overlap", key,
                           lambda: build_pre_big_fuse_overlap(n, hidden, with_norm, target.pdl, kept_in_shared, parts,
                                                              min_blocks_per_sm, prefetch_residual, **options),

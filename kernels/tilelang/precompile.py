@@ -127,7 +127,7 @@ def default_pre_variant() -> tuple[dict[str, Any], str]:
     TileLangDecode runs by default (TileLangDecode.fused_pre_variant)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    return _tagged(TileLangDecode.fused_pre_variant())
+    return _tagged(TileLangDecode.overlap_pre_variant())
 
 
 def default_decode_pre_variant() -> tuple[dict[str, Any], str]:
@@ -324,9 +324,9 @@ def probe_jobs(hidden: int) -> list[Job]:
     # TileLangSinkhornGather's and TileLangNarrowSums' kernels (the gather Sinkhorn, decode_pre's narrow
     # sums) are the default's since the thirteenth session: jobs() has them
     # TileLangEarlySinkhorn (fourteenth session): the fused pres with its variants, wherever the default's run
-    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn
+    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn, TileLangEarlySinkhornMid
 
-    out += fused_pre_jobs(hidden, TileLangEarlySinkhorn)
+    out += fused_pre_jobs(hidden, TileLangEarlySinkhorn) + fused_pre_jobs(hidden, TileLangEarlySinkhornMid)
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
@@ -342,7 +342,7 @@ def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
 
     parts = decode_parts(N, hidden)
     decode_variant, decode_tag = _tagged(backend_class.decode_pre_variant())
-    pre_variant, pre_tag = _tagged(backend_class.fused_pre_variant())
+    pre_variant, pre_tag = _tagged(backend_class.overlap_pre_variant())
     mids = _mid_part_counts(hidden)
     splits = sorted(set(mids) | set(CALLER_SPLITS))
     out = _decode_pre_jobs(hidden, parts, decode_variant, decode_tag)
