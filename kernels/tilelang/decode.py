@@ -41,6 +41,7 @@ bitwise the same outputs.
 from mhc_kernels.tilelang._build import Target, changed, compile_cached, hidden_block, threads_for
 from mhc_kernels.tilelang.collapse import collapse_block_macro
 from mhc_kernels.tilelang.post import post_block_macro
+from mhc_kernels.tilelang.pre import mix_constants_macro, mix_group
 from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 THREADS = 128  # decode_pre / decode_head: 4 warps, one group of partial sums per warp
@@ -217,14 +218,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
 
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
 
-    @T.macro
-    def load_constants(hc_scale, hc_base, consts, tid):
-        """Mix thread tid's hc_scale (its group's) and hc_base entries into consts[0], consts[1] (a local
-        buffer: a macro's scalar parameters are copies), for z = m * rstd * scale + base below (every
-        CTA's first M threads: the collapse CTAs use the first n)."""
-        if tid < mixes:
-            consts[0] = hc_scale[T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))]
-            consts[1] = hc_base[tid]
+    load_constants = mix_constants_macro(T, n)  # every CTA's first M threads: the collapse CTAs use the first n
 
     @T.prim_func
     def mhc_decode_pre(mixes_partial: T.Tensor(m_shape, "float32"),
@@ -282,8 +276,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
                 if early_constants:
                     z = m * rstd[0] * consts[0] + consts[1]
                 else:
-                    group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
-                    z = m * rstd[0] * hc_scale[group] + hc_base[tid]
+                    z = m * rstd[0] * hc_scale[mix_group(T, tid, n)] + hc_base[tid]
                 if tid < n:
                     pre[tid] = T.sigmoid(z) + hc_pre_eps
                 elif tid < 2 * n:

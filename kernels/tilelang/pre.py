@@ -21,6 +21,27 @@ from mhc_kernels.tilelang._build import Target, compile_cached, hidden_block, th
 from mhc_kernels.tilelang.collapse import collapse_block_macro
 from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
+
+def mix_group(T, tid, n: int):
+    """The hc_scale entry of mix ``tid``: 0 for the n pre mixes, 1 for the n post mixes, 2 for the comb
+    logits (every fused pre's z = m * rstd * hc_scale[group] + hc_base[tid])."""
+    return T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
+
+
+def mix_constants_macro(T, n: int):
+    """The fused pres' early_constants load (decode.build_decode_pre's, pre_overlap's) as a TileLang macro
+    ``(hc_scale, hc_base, consts, tid)``: mix thread tid's hc_scale[mix_group] and hc_base[tid] into
+    consts[0], consts[1], a local buffer (a macro's scalar parameters are copies)."""
+    mixes = n * n + 2 * n
+
+    @T.macro
+    def load_constants(hc_scale, hc_base, consts, tid):
+        if tid < mixes:
+            consts[0] = hc_scale[mix_group(T, tid, n)]
+            consts[1] = hc_base[tid]
+
+    return load_constants
+
 THREADS = 128
 
 
@@ -69,8 +90,7 @@ def build_pre_big_fuse(n: int, hidden: int, with_norm: bool, use_pdl: bool):
                 m = 0.0
                 for s in T.serial(splits):
                     m += mixes_partial[s, t, tid]
-                group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
-                z = m * rstd[0] * hc_scale[group] + hc_base[tid]
+                z = m * rstd[0] * hc_scale[mix_group(T, tid, n)] + hc_base[tid]
                 if tid < n:
                     pre[tid] = T.sigmoid(z) + hc_pre_eps
                 elif tid < 2 * n:

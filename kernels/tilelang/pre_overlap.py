@@ -39,6 +39,7 @@ kernel keeps mul + add for rstd, this one fuses): both equal unless rms_eps / no
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 from mhc_kernels.tilelang._build import Target, changed, compile_cached, hidden_block
+from mhc_kernels.tilelang.pre import mix_constants_macro, mix_group
 from mhc_kernels.tilelang.sinkhorn import sinkhorn_macro
 
 LANES = 32
@@ -136,13 +137,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                 for i in T.unroll(slots):
                     res[k * slots + i] = residual[t, k, column(c, i)]
 
-    @T.macro
-    def load_constants(hc_scale, hc_base, consts, tid):
-        """Mix lane tid's hc_scale (its group's) and hc_base entries into consts (a local buffer: a macro's
-        scalar parameters are copies)."""
-        if tid < mixes:
-            consts[0] = hc_scale[T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))]
-            consts[1] = hc_base[tid]
+    load_constants = mix_constants_macro(T, n)
 
     @T.prim_func
     def mhc_pre_big_fuse_overlap(mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
@@ -204,8 +199,7 @@ def build_pre_big_fuse_overlap(n: int, hidden: int, with_norm: bool, use_pdl: bo
                     if early_constants:
                         z = acc * rstd * consts[0] + consts[1]
                     else:
-                        group = T.if_then_else(tid < n, 0, T.if_then_else(tid < 2 * n, 1, 2))
-                        z = acc * rstd * hc_scale[group] + hc_base[tid]
+                        z = acc * rstd * hc_scale[mix_group(T, tid, n)] + hc_base[tid]
                     if tid < n:
                         pre[tid] = T.sigmoid(z) + hc_pre_eps
                     elif tid < 2 * n:
