@@ -329,12 +329,33 @@ def test_the_next_sessions_gate_of_the_early_sinkhorn_probe(tmp_path):
     assert _ours(full) == ["tilelang-early-sinkhorn-mid"] and "--backend vllm-deepgemm" in full
 
 
-def test_the_early_constants_precompile_jobs_are_the_mid_probes_kernels():
-    """next-gate.sh's --probes-matching early_constants: the Mid probe's decode_pre and middle pres (every
-    count, norm, one buffer) and not TileLangEarlySinkhorn's middle pres (no early constants there)."""
+def test_the_early_constants_precompile_jobs_are_the_early_probes_kernels():
+    """-11's next-gate.sh (--probes-matching early_constants): every kernel of the Mid probe (its decode_pre
+    and middle pres at every count, norm, one buffer; the default's variants since the fifteenth session,
+    so the other probes' fused pres on the default's variants match too), and none of the "gather" ones."""
     from mhc_kernels.tilelang import precompile
     from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhornMid
 
     labels = {j[0] for j in precompile.probe_jobs(7168)}
     picked = {lab for lab in labels if "early_constants" in lab}
-    assert picked == {j[0] for j in precompile.fused_pre_jobs(7168, TileLangEarlySinkhornMid)}
+    assert {j[0] for j in precompile.fused_pre_jobs(7168, TileLangEarlySinkhornMid)} <= picked
+    assert not any(",gather," in lab or lab.endswith(",gather]") for lab in picked), sorted(picked)[:3]
+
+
+def test_the_fifteenth_sessions_calls_bench_the_new_default_and_the_l2_window(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-12/lease/call3.sh (the default's kernels precompiled, no probe
+    and no stress, then the full bench with the default alone among ours) and call4.sh (the L2 window's
+    two probes beside the default and the rivals, graph-replayed then eager)."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-12/lease/call3.sh")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, "tilelang")
+    assert probes == "" and stress == [] and check_ops == []
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert "--backend vllm-deepgemm" in bench and "--hidden 7168,4096" in bench
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-12/lease/call4.sh")
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [c.split("--mode ")[1].split()[0] for c in benches] == ["graph", "eager"]
+    assert all(_ours(c) == ["tilelang", "tilelang-pre-big-fuse-decode", "tilelang-post-per-token"]
+               and "--backend tile_kernels" in c and f"--out {out}/bench-l2-" in c for c in benches)
+    assert timeline.rstrip().endswith("done")

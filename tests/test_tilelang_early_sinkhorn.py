@@ -1,13 +1,14 @@
-"""mid_probes.TileLangEarlySinkhorn (the fourteenth session's probe): where its two changes reach.
+"""The fourteenth session's probes, TileLangDecode's variants since the fifteenth: where they reach.
 decode_pre (mhc_pre, fused_post_pre and pre_big_fuse at decode counts) gets the gather_rcp Sinkhorn and
-the early constants; the middle path's fused pre (64 .. 4096 tokens) the gather_rcp Sinkhorn only; the
-default keeps "gather" and no early constants, and precompile has every kernel the probe runs. The
-kernels' bits: tests/test_tilelang_sinkhorn.py and tests/test_tilelang_decode_variants.py."""
+the early constants; the middle path's fused pre (64 .. 4096 tokens) the gather_rcp Sinkhorn and its
+own early constants; mid_probes.TileLangEarlySinkhorn keeps the middle pre's constants late and
+TileLangSinkhornGather the fourteenth session's default ("gather", constants late); precompile has every
+kernel each runs. The kernels' bits: tests/test_tilelang_sinkhorn.py and tests/test_tilelang_decode_variants.py."""
 
 import pytest
 
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn
+from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn, TileLangEarlySinkhornMid, TileLangSinkhornGather
 from test_tilelang_decode import _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 H = 7168
@@ -19,39 +20,43 @@ def _pre_keywords(rec, name):
 
 @pytest.mark.parametrize("tokens, kernel", [(1, "decode_pre"), (16, "decode_pre"), (32, "decode_pre"),
                                             (64, "pre_big_fuse_overlap"), (1024, "pre_big_fuse_overlap")])
-def test_the_probe_reaches_every_fused_pre(rec, tokens, kernel):
-    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H))
+def test_the_default_runs_the_gated_variants_in_every_fused_pre(rec, tokens, kernel):
     TileLangDecode().mhc_pre(*_pre_args(tokens, H))
-    probe, default = _pre_keywords(rec, kernel)
-    assert probe["sinkhorn_layout"] == "gather_rcp" and default["sinkhorn_layout"] == "gather"
+    TileLangSinkhornGather().mhc_pre(*_pre_args(tokens, H))
+    default, before = _pre_keywords(rec, kernel)
+    assert default["sinkhorn_layout"] == "gather_rcp" and before["sinkhorn_layout"] == "gather"
+    assert default.get("early_constants") is True and "early_constants" not in before
+    assert {k: v for k, v in default.items() if k not in ("sinkhorn_layout", "early_constants")} == \
+        {k: v for k, v in before.items() if k != "sinkhorn_layout"}, "nothing else changes"
+
+
+@pytest.mark.parametrize("tokens", [1, 32, 64, 1024])
+def test_the_mid_probe_is_the_default_and_the_early_probe_keeps_the_middle_constants_late(rec, tokens):
+    TileLangEarlySinkhornMid().mhc_pre(*_pre_args(tokens, H))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H))
+    kernel = "decode_pre" if tokens <= 32 else "pre_big_fuse_overlap"
+    mid, default, early = _pre_keywords(rec, kernel)
+    assert mid == default
     if kernel == "decode_pre":
-        assert probe.get("early_constants") is True and "early_constants" not in default
+        assert early == default
     else:
-        assert "early_constants" not in probe  # decode_pre's own knob
-    assert {k: v for k, v in probe.items() if k not in ("sinkhorn_layout", "early_constants")} == \
-        {k: v for k, v in default.items() if k != "sinkhorn_layout"}, "nothing else changes"
+        assert "early_constants" not in early and {**early, "early_constants": True} == default
 
 
-def test_the_probe_names_its_knobs_and_precompile_has_its_kernels():
+def test_the_knobs_are_named_and_precompile_has_every_variants_kernels():
     from mhc_kernels.tilelang import precompile
 
-    prov = TileLangEarlySinkhorn().provenance()
+    prov = TileLangDecode().provenance()
     assert prov["sinkhorn_layout"] == "gather_rcp" and prov["decode_pre_early_constants"] is True
-    assert "decode_pre_early_constants" not in TileLangDecode().provenance()
-    labels = {job[0] for job in precompile.probe_jobs(H)}
-    assert {job[0] for job in precompile.fused_pre_jobs(H, TileLangEarlySinkhorn)} <= labels
-    assert "decode_pre[H=7168,parts=112,norm=False,prefetch,gather_rcp,narrow_sums,early_constants]" in labels
-
-
-@pytest.mark.parametrize("tokens", [64, 1024])
-def test_the_mid_probe_adds_the_middle_pres_early_constants(rec, tokens):
-    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhornMid
-
-    TileLangEarlySinkhornMid().mhc_pre(*_pre_args(tokens, H))
-    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H))
-    mid, early = _pre_keywords(rec, "pre_big_fuse_overlap")
-    assert mid.get("early_constants") is True and "early_constants" not in early
-    assert {k: v for k, v in mid.items() if k != "early_constants"} == early
+    assert prov["mid_pre_early_constants"] is True
+    assert "mid_pre_early_constants" not in TileLangEarlySinkhorn().provenance()
+    default = {job[0] for job in precompile.jobs(H)}
+    assert {job[0] for job in precompile.fused_pre_jobs(H, TileLangDecode)} <= default
+    assert "decode_pre[H=7168,parts=112,norm=False,prefetch,gather_rcp,narrow_sums,early_constants]" in default
+    probes = {job[0] for job in precompile.probe_jobs(H)}
+    for cls in (TileLangEarlySinkhorn, TileLangSinkhornGather):
+        assert {job[0] for job in precompile.fused_pre_jobs(H, cls)} <= default | probes, cls.__name__
 
 
 def test_decode_pre_loads_its_constants_before_the_wait_only_with_the_prefetch():
@@ -68,3 +73,25 @@ def test_decode_pre_loads_its_constants_before_the_wait_only_with_the_prefetch()
                                pass_configs=pass_configs()).get_kernel_source()
         wait, load = src.index("cudaGridDependencySynchronize()"), src.index("consts[1] = hc_base[")
         assert (load < wait) == prefetch, prefetch
+
+
+@pytest.mark.parametrize("tokens, probe_kernel", [(16, "decode_pre"), (512, "decode_pre"), (1024, "decode_pre"),
+                                                  (2048, "pre_big_fuse_overlap")])
+def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, tokens, probe_kernel):
+    """mid_probes.TileLangPreBigFuseDecode (the L2 window's probe): decode_pre on the caller's 16 partials
+    up to 1024 tokens (a kernel precompile has: the default's at 1-32), the default's path above."""
+    import torch
+
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangPreBigFuseDecode
+
+    residual, _, scale, base, nw, *eps, _ = _pre_args(tokens, H)
+    partials = (torch.zeros(16, tokens, 24), torch.zeros(16, tokens))
+    TileLangPreBigFuseDecode().pre_big_fuse(*partials, scale, base, residual, nw, *eps)
+    TileLangDecode().pre_big_fuse(*partials, scale, base, residual, nw, *eps)
+    probe, default = rec.names
+    assert probe == probe_kernel and default == ("decode_pre" if tokens <= 32 else "pre_big_fuse_overlap")
+    config, kw = rec.launches[0][1], rec.keywords[0]
+    jobs = {(tuple(args), tuple(sorted(k.items()))) for _, getter, args, k in precompile.jobs(H)
+            if getter == ("decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel")}
+    assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)

@@ -325,8 +325,12 @@ class TileLangDecode(TileLangBackend):
     # H200 (results/gpu/2026-12-05-h200-engines-7: mhc_pre 8.6 / 11.0 us at T = 1 / 16, H = 7168, against
     # 7.0 / 9.3): a probe. "gather_rcp" (the fourteenth session's probe, mid_probes.TileLangEarlySinkhorn):
     # "gather" with the normalisations' divisions written out and checked once per call, "gather" the
-    # fallback; bitwise "gather" on the CPU emulator and in 180 checks on an H100 (-11, call 5).
-    sinkhorn_layout = "gather"
+    # fallback; bitwise "gather" on the CPU emulator and in 180 checks on an H100 (-11, call 5). With the
+    # two fused pres' early constants (below) it passed its gate on an H100
+    # (results/gpu/2026-12-05-h100-engines-12: nightly checks of mhc_pre, fused_post_pre and pre_big_fuse,
+    # 0 / 1000 stress failures at ten points, bitwise "gather" in 180 more checks): the default since the
+    # fifteenth session, 0.84-0.97 x "gather"'s time up to 128 tokens (-11, call 5; -12).
+    sinkhorn_layout = "gather_rcp"
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
     # T = 32 and H = 7168 the 15 CTAs of each of 32 tokens read the 112 parts' partials, 5.4 MB of L2
@@ -338,12 +342,13 @@ class TileLangDecode(TileLangBackend):
     decode_pre_narrow_sums = True
     # decode_pre's mix threads load hc_scale / hc_base at the top, not after the partial sums' barriers
     # (decode.build_decode_pre's early_constants): one dependent L2 round trip fewer on the way to
-    # Sinkhorn. Bitwise the same outputs. A probe (mid_probes.TileLangEarlySinkhorn) until its gate.
-    decode_pre_early_constants = False
+    # Sinkhorn. Bitwise the same outputs. The default since the fifteenth session (the gate above).
+    decode_pre_early_constants = True
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
-    # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. A probe
-    # (mid_probes.TileLangEarlySinkhornMid), not yet run on a GPU.
-    mid_pre_early_constants = False
+    # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. The default
+    # since the fifteenth session (the gate above; on that H100 mhc_pre 0.96 x at 64 / 128 x 7168 beside
+    # decode_pre's early constants alone).
+    mid_pre_early_constants = True
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 

@@ -198,6 +198,9 @@ class TileLangSinkhornRows(TileLangDecode):
     name = "tilelang-sinkhorn-rows"
     description = "our TileLang kernels, the rows layout of the warp Sinkhorn (a benchmark probe)"
     sinkhorn_layout = "rows"
+    # as measured (-7): the fused pres' constants loaded late (the default's early constants came later)
+    decode_pre_early_constants = False
+    mid_pre_early_constants = False
 
 
 class TileLangSinkhornGather(TileLangDecode):
@@ -209,12 +212,15 @@ class TileLangSinkhornGather(TileLangDecode):
     chain most). Bitwise the lanes layout (tests/test_tilelang_sinkhorn.py on the CPU emulator; a GPU
     bitwise check before adoption). On an H100 (-9): bitwise equal at 246 points, 0 / 1000 in stress,
     mhc_pre 0.94-0.97 x the default's time at 1-256 tokens. Adopted in the thirteenth session (gated as
-    TileLangNarrowSums, results/gpu/2026-12-05-h200-engines-10): now the default's layout, this class the
-    name the runs of -9 used."""
+    TileLangNarrowSums, results/gpu/2026-12-05-h200-engines-10), the default's layout until the fifteenth
+    session (then "gather_rcp" with the fused pres' early constants). This class and its subclasses
+    keep "gather" and the constants loaded late: the fourteenth session's default, as measured."""
 
     name = "tilelang-sinkhorn-gather"
     description = "our TileLang kernels, the warp Sinkhorn's sums by gathered shuffles (a benchmark probe)"
     sinkhorn_layout = "gather"
+    decode_pre_early_constants = False
+    mid_pre_early_constants = False
 
 
 class TileLangTmaGather(TileLangSinkhornGather):
@@ -419,8 +425,8 @@ class TileLangNarrowBt16(TileLangNarrowSums):
     bf16x3 split: not the same bits there, so it needs its own nightly gate before it could be adopted.
     On an H200 (-10, call 2, beside the adopted default): mhc_pre 0.94-0.97 x at 9-16 tokens, fused_post_pre
     0.93-0.95 x, 1.00 elsewhere. Gated on an H100 in the fourteenth session
-    (results/gpu/2026-12-05-h100-engines-11) and adopted: it now equals the default, kept as the name
-    that run's lease scripts load."""
+    (results/gpu/2026-12-05-h100-engines-11) and adopted: it equals the fourteenth session's default
+    (the "gather" Sinkhorn, constants late), kept as the name that run's lease scripts load."""
 
     name = "tilelang-narrow-bt16"
     description = "our TileLang kernels, the narrow sums with the block_t 16 FMA decode GEMM to 16 tokens (a probe)"
@@ -449,22 +455,43 @@ class TileLangEarlySinkhorn(TileLangDecode):
       * decode_pre's hc_scale / hc_base loaded at the top (decode_pre_early_constants).
     Bitwise the default's outputs (the same quotients where the range holds, the default's code where
     it does not; tests/test_tilelang_sinkhorn.py on the CPU emulator; 180 checks on an H100, -11's call
-    5, mhc_pre and fused_post_pre). There 0.84-0.97 x the default's time up to 128 tokens on mhc_pre,
-    fused_post_pre and pre_big_fuse, 0.91-1.01 x at 256 and 512. Not gated: a probe (-11/lease/next-gate.sh
-    gates TileLangEarlySinkhornMid, this and the middle pre's early constants)."""
+    5, mhc_pre and fused_post_pre). There 0.84-0.97 x the then default's time up to 128 tokens on mhc_pre,
+    fused_post_pre and pre_big_fuse, 0.91-1.01 x at 256 and 512. Since the fifteenth session the default
+    has both changes and the middle pre's early constants (TileLangEarlySinkhornMid, gated on an H100:
+    results/gpu/2026-12-05-h100-engines-12); this probe keeps the middle pre's constants late, as measured."""
 
     name = "tilelang-early-sinkhorn"
     description = "our TileLang kernels, the checked written-out Sinkhorn division and decode_pre's early constants (a probe)"
     sinkhorn_layout = "gather_rcp"
     decode_pre_early_constants = True
+    mid_pre_early_constants = False
 
 
 class TileLangEarlySinkhornMid(TileLangEarlySinkhorn):
     """TileLangEarlySinkhorn with the middle path's fused pre loading hc_scale / hc_base early too
     (mid_pre_early_constants: in its sm_90a SASS warp 0 issues those loads after the partial sums'
     MUFU.RSQ and SHFL, one more dependent round trip before Sinkhorn at 64-4096 tokens). Bitwise the
-    default's outputs (tests/test_tilelang_pre_overlap.py on the CPU emulator). Not yet run on a GPU."""
+    "gather" default's outputs (tests/test_tilelang_pre_overlap.py on the CPU emulator; 180 checks on an
+    H100). Gated there (results/gpu/2026-12-05-h100-engines-12): TileLangDecode's variants since the
+    fifteenth session, so this probe now runs the default's kernels; it stays for the lease scripts that
+    name it."""
 
     name = "tilelang-early-sinkhorn-mid"
     description = "TileLangEarlySinkhorn and the middle pre's early constants (a probe)"
     mid_pre_early_constants = True
+
+
+class TileLangPreBigFuseDecode(TileLangDecode):
+    """TileLangDecode with the pre_big_fuse op on decode_pre (a CTA per 512 columns and token, and one
+    for the mixes and Sinkhorn) up to 1024 tokens, not the middle path's CTA per token from 33. For the
+    L2 window (results/gpu/2026-12-05-h100-engines-11, call 4): at 512 x 7168 on an H100, graph-replayed,
+    TileKernels' pre_big_fuse (one CTA per token) took 7.3-8.5 us against ours 11.1-11.8, faster below
+    and above; whether the order the residual is read in, by hidden blocks across many CTAs, keeps more
+    of it in L2 from one replay to the next. decode_pre is the default's kernel at 1-32 tokens, with the
+    same formulas as the middle path's, but it adds the caller's partials in four groups (decode.py), not
+    in one serial run: not the default's bits at 33-1024 tokens. A timing probe; it would need its own
+    gate."""
+
+    name = "tilelang-pre-big-fuse-decode"
+    description = "our TileLang kernels, pre_big_fuse on decode_pre up to 1024 tokens (a benchmark probe)"
+    decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "pre_big_fuse": 1024}

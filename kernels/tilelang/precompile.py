@@ -321,12 +321,14 @@ def probe_jobs(hidden: int) -> list[Job]:
                                                                                   ",one_buffer" + tag,
                                                                                   prefetch=(False,))
     out += op_cluster_jobs(hidden) + tma_jobs(hidden)
-    # TileLangSinkhornGather's and TileLangNarrowSums' kernels (the gather Sinkhorn, decode_pre's narrow
-    # sums) are the default's since the thirteenth session: jobs() has them
-    # TileLangEarlySinkhorn (fourteenth session): the fused pres with its variants, wherever the default's run
-    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn, TileLangEarlySinkhornMid
+    # The fused pres, wherever the default's run, of TileLangSinkhornGather (and TileLangNarrowSums, ..):
+    # the fourteenth session's default, "gather" with the constants late; and of TileLangEarlySinkhorn
+    # (the middle pre's constants late); and of TileLangEarlySinkhornMid, the default's variants, at the
+    # configurations fused_pre_jobs lists beyond jobs()'s (-11's next-gate.sh compiles them).
+    from mhc_kernels.tilelang.mid_probes import TileLangEarlySinkhorn, TileLangEarlySinkhornMid, TileLangSinkhornGather
 
-    out += fused_pre_jobs(hidden, TileLangEarlySinkhorn) + fused_pre_jobs(hidden, TileLangEarlySinkhornMid)
+    out += fused_pre_jobs(hidden, TileLangSinkhornGather) + fused_pre_jobs(hidden, TileLangEarlySinkhorn)
+    out += fused_pre_jobs(hidden, TileLangEarlySinkhornMid)
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
