@@ -359,3 +359,19 @@ def test_the_fifteenth_sessions_calls_bench_the_new_default_and_the_l2_window(tm
     assert all(_ours(c) == ["tilelang", "tilelang-pre-big-fuse-decode", "tilelang-post-per-token"]
                and "--backend tile_kernels" in c and f"--out {out}/bench-l2-" in c for c in benches)
     assert timeline.rstrip().endswith("done")
+
+
+def test_the_fifteenth_sessions_fifth_call_times_the_one_buffer_constants_and_profiles(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-12/lease/call5.sh: the default's kernels and the late-constant
+    middle pres precompiled, the two-buffer probe's bitwise check, the side-by-side bench, the profile."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-12/lease/call5.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.count("--probes-matching") == 3 and "--probes " not in pre
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "TileLangMidConstantsTwoBuffers --against tilelang" in bitwise and "--tokens 1024" in bitwise
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-early-sinkhorn", "tilelang-mid-constants-two-buffers"]
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    assert "--mode graph" in profile and "--backend vllm-deepgemm" in profile
+    assert [line.split()[-1] for line in timeline.splitlines()] == ["precompile", "bitwise", "bench-mid", "profile",
+                                                                    "done"]

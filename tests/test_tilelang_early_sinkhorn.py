@@ -95,3 +95,22 @@ def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, toke
     jobs = {(tuple(args), tuple(sorted(k.items()))) for _, getter, args, k in precompile.jobs(H)
             if getter == ("decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel")}
     assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)
+
+
+@pytest.mark.parametrize("tokens, early", [(512, True), (1024, False), (2048, True)])
+def test_the_two_buffer_probe_loads_the_constants_late_on_one_buffer_only(rec, tokens, early):
+    """mid_probes.TileLangMidConstantsTwoBuffers: the middle pre's constants late only at
+    mid_pre_one_buffer_tokens (769-1535), each launch a kernel precompile has (call 5's selection)."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangMidConstantsTwoBuffers
+
+    TileLangMidConstantsTwoBuffers().mhc_pre(*_pre_args(tokens, H))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    probe, default = _pre_keywords(rec, "pre_big_fuse_overlap")
+    assert probe.get("early_constants", False) is early and default["early_constants"] is True
+    assert {k: v for k, v in probe.items() if k != "early_constants"} == \
+        {k: v for k, v in default.items() if k != "early_constants"}
+    (config,) = [c for (n, c, _) in rec.launches if n == "pre_big_fuse_overlap"][:1]
+    jobs = {(tuple(args), tuple(sorted(kw.items()))) for label, getter, args, kw in
+            precompile.jobs(H) + precompile.probe_jobs(H) if getter == "pre_overlap.pre_big_fuse_overlap_kernel"}
+    assert (tuple(config), tuple(sorted(probe.items()))) in jobs, (config, probe)

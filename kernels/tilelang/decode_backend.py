@@ -349,6 +349,10 @@ class TileLangDecode(TileLangBackend):
     # since the fifteenth session (the gate above; on that H100 mhc_pre 0.96 x at 64 / 128 x 7168 beside
     # decode_pre's early constants alone).
     mid_pre_early_constants = True
+    # ... also where the middle pre runs on one residual buffer (mid_pre_one_buffer_tokens); False: there
+    # the constants load late (mid_probes.TileLangMidConstantsTwoBuffers: whether the early loads cost
+    # the one-buffer kernel its registers, mhc_pre at 1024 x 7168 1.02 x in -12's call 2).
+    mid_pre_early_constants_one_buffer = True
     # decode_gemm = "auto"'s plan: rows (mixes M, largest T, kernel, tunables), the first that matches.
     decode_gemm_plan: tuple[tuple[int, int | None, str, dict[str, int]], ...] = DECODE_GEMM_PLAN
 
@@ -372,6 +376,7 @@ class TileLangDecode(TileLangBackend):
                           decode_pre_narrow_sums=(self.decode_pre_narrow_sums, False),
                           decode_pre_early_constants=(self.decode_pre_early_constants, False),
                           mid_pre_early_constants=(self.mid_pre_early_constants, False),
+                          mid_pre_early_constants_one_buffer=(self.mid_pre_early_constants_one_buffer, True),
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
@@ -581,13 +586,15 @@ class TileLangDecode(TileLangBackend):
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
         one_buffer = self._one_buffer(t)
+        early = self.mid_pre_early_constants and (self.mid_pre_early_constants_one_buffer or not one_buffer)
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
-                    + (",early_constants" if self.mid_pre_early_constants else "")
+                    + (",early_constants" if early else "")
                     + (",one_buffer]" if one_buffer else "]"))
         kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
-                            prefetch_next_block=(not one_buffer, True)), **self.overlap_pre_variant()}
+                            prefetch_next_block=(not one_buffer, True)),
+                  **self.fused_pre_variant(), **changed(early_constants=(early, False))}
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

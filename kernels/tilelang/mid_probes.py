@@ -495,3 +495,17 @@ class TileLangPreBigFuseDecode(TileLangDecode):
     name = "tilelang-pre-big-fuse-decode"
     description = "our TileLang kernels, pre_big_fuse on decode_pre up to 1024 tokens (a benchmark probe)"
     decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "pre_big_fuse": 1024}
+
+
+class TileLangMidConstantsTwoBuffers(TileLangDecode):
+    """TileLangDecode with the middle pre's early constants only where it runs on two residual buffers:
+    at mid_pre_one_buffer_tokens (769-1535) the constants load late, as before the fifteenth session.
+    For the one count where the adopted default lost time: mhc_pre at 1024 x 7168, graph-replayed on an
+    H100, 52.8 us against 51.7 for the fourteenth session's default and 51.6 for TileLangEarlySinkhorn
+    (the constants late in the middle pre; -12, call 2, side by side), faster at 64-512. The one-buffer
+    kernel exists to keep its registers below a spill (mid_pre_one_buffer_tokens' comment); whether the
+    two early loads cost it that. Bitwise the same outputs (each variant is the old default's bits)."""
+
+    name = "tilelang-mid-constants-two-buffers"
+    description = "our TileLang kernels, the middle pre's early constants off on one residual buffer (a benchmark probe)"
+    mid_pre_early_constants_one_buffer = False
