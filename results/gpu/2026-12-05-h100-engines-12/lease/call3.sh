@@ -7,7 +7,7 @@
 #   bench (400 s): every backend side by side, the issue's T = 1 .. 80 000, both H, graph-replayed up to
 #     4096 tokens; the rivals compile at their first rows (call 2's run of the candidate reached 427 of
 #     ~650 rows in 210 s that way)
-# Usage: W=/tmp/c3; mkdir -p $W; timeout -k 5 585 bash results/gpu/2026-12-05-h100-engines-12/lease/call3.sh $W \
+# Usage: W=/tmp/c3; rm -rf $W; mkdir -p $W; timeout -k 5 585 bash results/gpu/2026-12-05-h100-engines-12/lease/call3.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c3.tar.xz -C /tmp c3        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."

@@ -7,7 +7,7 @@
 #   mid_probes.TileLangPostPerToken: hc_post one CTA per token above 256 tokens (post.py's kernel)
 # beside the default, TileKernels, vLLM and SGLang at 256-1024 tokens, both H: graph-replayed (bench-l2,
 # 60 s), then the same points eager (bench-l2-eager, 50 s: does the window follow the replays?).
-# Usage: W=/tmp/c4; mkdir -p $W; timeout -k 5 125 bash results/gpu/2026-12-05-h100-engines-12/lease/call4.sh $W \
+# Usage: W=/tmp/c4; rm -rf $W; mkdir -p $W; timeout -k 5 125 bash results/gpu/2026-12-05-h100-engines-12/lease/call4.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c4.tar.xz -C /tmp c4        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
