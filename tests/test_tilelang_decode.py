@@ -239,10 +239,12 @@ def rec(monkeypatch):
     return r
 
 
-def _label_tag() -> str:
-    """What the default's Sinkhorn layout adds to a fused pre's call label (TileLangDecode._count)."""
+def _mid_label_tag() -> str:
+    """What the default's Sinkhorn layout and the middle pre's early constants add to the middle pre's
+    call label (TileLangDecode._count; two residual buffers)."""
     layout = TileLangDecode.sinkhorn_layout
-    return f",sinkhorn={layout}" if layout != "lanes" else ""
+    return (f",sinkhorn={layout}" if layout != "lanes" else "") + \
+        (",early_constants" if TileLangDecode.mid_pre_early_constants else "")
 
 
 def _pre_args(t, h, norm=False):
@@ -382,7 +384,7 @@ def test_mhc_pre_mid_launches(rec, norm):
     assert config[3] == 64 and args[2] == (56, t, MIXES) and args[3] == (56, t)  # block_m 64, 56 K ranges
     _, config, args = rec.launches[1]
     assert config == (N, 7168, norm) and args[0] == (56, t, MIXES)
-    assert backend.calls[f"pre_big_fuse_overlap[parts=56,norm={norm}{_label_tag()}]"] == 1
+    assert backend.calls[f"pre_big_fuse_overlap[parts=56,norm={norm}{_mid_label_tag()}]"] == 1
     assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((t, N, 1), (t, N, N), (t, 7168))
 
 
@@ -481,4 +483,4 @@ def test_mid_pre_min_blocks_per_sm_reaches_the_kernel(rec, monkeypatch):
     variant, tag = default_pre_variant()
     assert seen == [{"kept_in_shared": True, "parts": 56, **variant},
                     {"kept_in_shared": True, "parts": 56, "min_blocks_per_sm": 8, **variant}]
-    assert backend.calls[f"pre_big_fuse_overlap[parts=56,norm=False,min_blocks_per_sm=8{_label_tag()}]"] == 1
+    assert backend.calls[f"pre_big_fuse_overlap[parts=56,norm=False,min_blocks_per_sm=8{_mid_label_tag()}]"] == 1
