@@ -375,3 +375,15 @@ def test_the_fifteenth_sessions_fifth_call_times_the_one_buffer_constants_and_pr
     assert "--mode graph" in profile and "--backend vllm-deepgemm" in profile
     assert [line.split()[-1] for line in timeline.splitlines()] == ["precompile", "bitwise", "bench-mid", "profile",
                                                                     "done"]
+
+
+def test_the_fifteenth_sessions_sixth_call_times_the_sinkhorn_share(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-12/lease/call6.sh: the default's kernels and the gather probe's
+    decode_pre precompiled, then sinkhorn_share.py for both backends at the decode counts."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-12/lease/call6.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.endswith("--probes-matching ,gather,narrow_sums]")
+    (share,) = [c for c in calls if "sinkhorn_share.py" in c]
+    assert "--backend tilelang --backend mhc_kernels.tilelang.mid_probes:TileLangSinkhornGather" in share
+    assert f"--out {tmp_path / 'out'}/sinkhorn-share.md" in share and "--tokens 1,16,32" in share
+    assert "share rc=0" in timeline and timeline.rstrip().endswith("done")
