@@ -387,3 +387,20 @@ def test_the_fifteenth_sessions_sixth_call_times_the_sinkhorn_share(tmp_path):
     assert "--backend tilelang --backend mhc_kernels.tilelang.mid_probes:TileLangSinkhornGather" in share
     assert f"--out {tmp_path / 'out'}/sinkhorn-share.md" in share and "--tokens 1,16,32" in share
     assert "share rc=0" in timeline and timeline.rstrip().endswith("done")
+
+
+def test_the_next_sessions_call_gates_and_times_the_vectors_probe(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-12/lease/next-vectors.sh: the probe's kernels precompiled beside
+    its stress runs, its nightly checks, then the Sinkhorn share and the bench beside the default."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-12/lease/next-vectors.sh",
+                           STUB_NAME="tilelang-sinkhorn-vectors")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, "tilelang-sinkhorn-vectors")
+    assert probes == "--probes-matching ,vectors"
+    assert stress == ["mhc_pre_1-16-32-64-256", "fused_post_pre_16-128", "pre_big_fuse_16-512"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    (share,) = [c for c in calls if "sinkhorn_share.py" in c]
+    assert "--backend tilelang --backend mhc_kernels.tilelang.mid_probes:TileLangSinkhornVectors" in share
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-sinkhorn-vectors"] and "--mode graph" in bench
+    assert timeline.rstrip().endswith("done")

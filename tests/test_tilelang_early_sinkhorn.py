@@ -114,3 +114,21 @@ def test_the_two_buffer_probe_loads_the_constants_late_on_one_buffer_only(rec, t
     jobs = {(tuple(args), tuple(sorted(kw.items()))) for label, getter, args, kw in
             precompile.jobs(H) + precompile.probe_jobs(H) if getter == "pre_overlap.pre_big_fuse_overlap_kernel"}
     assert (tuple(config), tuple(sorted(probe.items()))) in jobs, (config, probe)
+
+
+@pytest.mark.parametrize("tokens, kernel", [(1, "decode_pre"), (32, "decode_pre"), (64, "pre_big_fuse_overlap"),
+                                            (1024, "pre_big_fuse_overlap")])
+def test_the_vectors_probe_reaches_every_fused_pre_and_is_precompiled(rec, tokens, kernel):
+    """mid_probes.TileLangSinkhornVectors: sinkhorn.py's "vectors" layout in both fused pres, nothing else
+    changed, each launch a kernel precompile's probe jobs have."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangSinkhornVectors
+
+    TileLangSinkhornVectors().mhc_pre(*_pre_args(tokens, H))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    probe, default = _pre_keywords(rec, kernel)
+    assert probe["sinkhorn_layout"] == "vectors" and {**probe, "sinkhorn_layout": "gather_rcp"} == default
+    getter = "decode.decode_pre_kernel" if kernel == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"
+    (config,) = [c for (n, c, _) in rec.launches if n == kernel][:1]
+    jobs = {(tuple(args), tuple(sorted(kw.items()))) for _, g, args, kw in precompile.probe_jobs(H) if g == getter}
+    assert (tuple(config), tuple(sorted(probe.items()))) in jobs, (config, probe)

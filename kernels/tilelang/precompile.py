@@ -329,6 +329,10 @@ def probe_jobs(hidden: int) -> list[Job]:
 
     out += fused_pre_jobs(hidden, TileLangSinkhornGather) + fused_pre_jobs(hidden, TileLangEarlySinkhorn)
     out += fused_pre_jobs(hidden, TileLangEarlySinkhornMid)
+    # TileLangSinkhornVectors (fifteenth session): the fused pres on the scaling-vector Sinkhorn
+    from mhc_kernels.tilelang.mid_probes import TileLangSinkhornVectors
+
+    out += fused_pre_jobs(hidden, TileLangSinkhornVectors)
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",

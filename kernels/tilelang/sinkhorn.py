@@ -73,7 +73,9 @@ operands: the same bits. What backs the claim, and what would break it:
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-LAYOUTS = ("lanes", "rows", "gather", "gather_rcp")
+LAYOUTS = ("lanes", "rows", "gather", "gather_rcp")  # bitwise the same results
+OTHER_ARITHMETIC = ("vectors",)  # the same function, other roundings: each needs its own gate
+S_LO, S_HI = 2.0 ** -60, 2.0 ** 60  # the "vectors" layout's scales: reciprocals normal, no overflow
 # exact_quotient's range, on the operands (known before the division, so the check overlaps it):
 # |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
 # the residual v - d q exactly representable (a multiple of ulp(d) ulp(q), about 2^-46 |v| >= 2^-127,
@@ -129,7 +131,9 @@ def sinkhorn_macro(T, n: int, layout: str = "lanes"):
         return _row_sinkhorn_macro(T, n)
     if layout == "gather_rcp":
         return _checked_gather_sinkhorn_macro(T, n)
-    raise ValueError(f"sinkhorn layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "vectors":
+        return _vector_sinkhorn_macro(T, n)
+    raise ValueError(f"sinkhorn layout must be one of {LAYOUTS + OTHER_ARITHMETIC}, got {layout!r}")
 
 
 def _lane_sinkhorn_macro(T, n: int, group_reduce):
@@ -304,3 +308,73 @@ def _checked_gather_sinkhorn_macro(T, n: int):
             comb_mix[t, lane // n, lane % n] = v[0]
 
     return checked_sinkhorn
+
+
+def _vector_sinkhorn_macro(T, n: int):
+    """The "vectors" layout (a probe, fifteenth session): Sinkhorn on the scaling vectors, every lane of
+    the warp holding the whole token (no shuffle). The softmax and its + eps as "lanes" computes them
+    (K, n x n). Each later step keeps the matrix as diag(a) K diag(b); with u = 1 / a and w = 1 / b,
+    ``v / (sum + eps)`` over the rows is a_i <- a_i / (a_i (K b)_i + eps), that is u_i <- (K b)_i +
+    eps u_i, and over the columns w_j <- (K^T a)_j + eps w_j: no division on the chain, only the n
+    reciprocals of the other side's vector (refined as nvcc's division does, exact_quotient_macros),
+    n dot products of n terms (pairwise) and one FMA. The first column normalisation is w_j = (column
+    sum of K) + eps, u = 1; at the end lane (i, j) writes K_ij / (u_i w_j).
+
+    The same function, other roundings (the dot products, the reciprocals, the final product): not
+    the other layouts' bits, so it needs its own gate (nightly checks, stress) before any default.
+    Why: scripts/debug/sinkhorn_share.py on an H100 (results/gpu/2026-12-05-h100-engines-12, call 6)
+    puts each repeat of "gather_rcp" at 0.08-0.10 us of mhc_pre's time at 1-32 tokens (a half-step's
+    chain: a shuffle, two adds, the eps add, a reciprocal and five FMAs, ~85 cycles), 1.7 us of the
+    8.1 / 8.9 us at 16 / 32 x 7168; here a half-step's chain is a reciprocal and its two FMAs, a
+    two-level dot product and one FMA (~45 cycles), 32 instructions a lane. Where a scale leaves
+    [S_LO, S_HI] (zeros after exp with eps = 0, non-finite logits: a reciprocal would overflow or a 0 x inf
+    appear) "gather" runs again from the logits: those cases get the default's bits."""
+    reciprocal, _ = exact_quotient_macros(T)
+    fallback = _lane_sinkhorn_macro(T, n, gathered)
+
+    def dot(k, index, r):
+        """sum_m k[index(m)] * r[m] in pairwise's association."""
+        return pairwise([k[index(m)] * r[m] for m in range(n)], _add)
+
+    @T.macro
+    def vector_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        k = T.alloc_local((n * n,), "float32")
+        u = T.alloc_local((n,), "float32")
+        w = T.alloc_local((n,), "float32")
+        r = T.alloc_local((n,), "float32")
+        s = T.alloc_var("float32")
+        for e in T.unroll(n * n):
+            k[e] = logits[2 * n + e]
+        for i in T.unroll(n):
+            s = pairwise([k[i * n + j] for j in range(n)], T.max)
+            for j in T.unroll(n):
+                k[i * n + j] = T.exp(k[i * n + j] - s)
+            s = pairwise([k[i * n + j] for j in range(n)], _add)
+            for j in T.unroll(n):
+                k[i * n + j] = k[i * n + j] / s + hc_sinkhorn_eps
+        for j in T.unroll(n):
+            w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
+        for i in T.unroll(n):
+            u[i] = T.float32(1.0)
+        for _ in T.serial(sinkhorn_repeat - 1):
+            for j in T.unroll(n):
+                reciprocal(r, j, w[j])
+            for i in T.unroll(n):
+                u[i] = T.ieee_fmaf(hc_sinkhorn_eps, u[i], dot(k, lambda m, i=i: i * n + m, r))
+            for i in T.unroll(n):
+                reciprocal(r, i, u[i])
+            for j in T.unroll(n):
+                w[j] = T.ieee_fmaf(hc_sinkhorn_eps, w[j], dot(k, lambda m, j=j: m * n + j, r))
+        # every lane holds the same values (the same operations on the same shared logits): a
+        # warp-uniform branch, no vote. Outside the range (zeros or denormals after exp with eps 0,
+        # non-finite logits) "gather" runs from the logits, so those cases keep the default's bits.
+        if pairwise([T.And(T.And(u[m] >= T.float32(S_LO), u[m] <= T.float32(S_HI)),
+                           T.And(w[m] >= T.float32(S_LO), w[m] <= T.float32(S_HI))) for m in range(n)], T.And):
+            for i in T.unroll(n):
+                for j in T.unroll(n):
+                    if tid == i * n + j:
+                        comb_mix[t, i, j] = k[i * n + j] / (u[i] * w[j])
+        else:
+            fallback(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
+
+    return vector_sinkhorn
