@@ -56,3 +56,21 @@ def test_the_loop_and_its_common_path():
 def test_a_disassembly_without_the_loop_says_so():
     with pytest.raises(LookupError):
         sass_sinkhorn.sinkhorn_loop(sass_sinkhorn.instructions(_line(0x100, "EXIT", 5)))
+
+
+def test_a_loop_without_shuffles_is_found_only_when_asked():
+    """The "vectors" layout's loop has MUFU.RCP and no SHFL: found with shuffles=False, and a loop
+    without MUFU.RCP (the listing's first) never is."""
+    no_shuffle = "\n".join([
+        _line(0x0100, "IADD3 R1, R1, 0x1, RZ", 1),
+        _line(0x0110, "@P1 BRA 0x100", 2),
+        _line(0x0200, "MUFU.RCP R3, R2", 1),
+        _line(0x0210, "FFMA R4, R5, R3, R4", 4),
+        _line(0x0220, "@P3 BRA 0x200", 6),
+    ])
+    code = sass_sinkhorn.instructions(no_shuffle)
+    with pytest.raises(LookupError, match="SHFL"):
+        sass_sinkhorn.sinkhorn_loop(code)
+    body = sass_sinkhorn.sinkhorn_loop(code, shuffles=False)
+    assert [a for a, _, _ in body] == [0x200, 0x210, 0x220]
+    assert sass_sinkhorn.RECIPROCALS_PER_HALF_STEP["vectors"] == sass_sinkhorn.N

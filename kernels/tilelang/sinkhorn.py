@@ -316,25 +316,27 @@ def _vector_sinkhorn_macro(T, n: int):
     (K, n x n). Each later step keeps the matrix as diag(a) K diag(b); with u = 1 / a and w = 1 / b,
     ``v / (sum + eps)`` over the rows is a_i <- a_i / (a_i (K b)_i + eps), that is u_i <- (K b)_i +
     eps u_i, and over the columns w_j <- (K^T a)_j + eps w_j: no division on the chain, only the n
-    reciprocals of the other side's vector (refined as nvcc's division does, exact_quotient_macros),
-    n dot products of n terms (pairwise) and one FMA. The first column normalisation is w_j = (column
-    sum of K) + eps, u = 1; at the end lane (i, j) writes K_ij / (u_i w_j).
+    reciprocals of the other side's vector (MUFU.RCP, within an ulp) and n dot products, each an FMA
+    chain started from eps u_i (eps w_j). The first column normalisation is w_j = (column sum of K) +
+    eps, u = 1; at the end lane (i, j) writes K_ij / (u_i w_j).
 
-    The same function, other roundings (the dot products, the reciprocals, the final product): not
+    The same function, other roundings (the reciprocals, the dot products, the final product): not
     the other layouts' bits, so it needs its own gate (nightly checks, stress) before any default.
     Why: scripts/debug/sinkhorn_share.py on an H100 (results/gpu/2026-12-05-h100-engines-12, call 6)
-    puts each repeat of "gather_rcp" at 0.08-0.10 us of mhc_pre's time at 1-32 tokens (a half-step's
-    chain: a shuffle, two adds, the eps add, a reciprocal and five FMAs, ~85 cycles), 1.7 us of the
-    8.1 / 8.9 us at 16 / 32 x 7168; here a half-step's chain is a reciprocal and its two FMAs, a
-    two-level dot product and one FMA (~45 cycles), 32 instructions a lane. Where a scale leaves
-    [S_LO, S_HI] (zeros after exp with eps = 0, non-finite logits: a reciprocal would overflow or a 0 x inf
-    appear) "gather" runs again from the logits: those cases get the default's bits."""
-    reciprocal, _ = exact_quotient_macros(T)
+    puts each repeat of "gather_rcp" at 0.087-0.091 us of mhc_pre's time at 1-32 tokens (~87 cycles a
+    half-step: a shuffle, two adds, the eps add, a reciprocal and five FMAs), 1.7 us of the 8.1 / 8.9 us
+    at 16 / 32 x 7168. Here a half-step's chain is a reciprocal and four FMAs, 6n + n = 28 instructions a
+    lane at n = 4 (scripts/debug/sass_sinkhorn.py counts the issue cycles). Where a scale leaves
+    [S_LO, S_HI] (zeros after exp with eps = 0, non-finite logits: a reciprocal would overflow or a
+    0 x inf appear) "gather" runs again from the logits: those cases get the default's bits."""
     fallback = _lane_sinkhorn_macro(T, n, gathered)
 
-    def dot(k, index, r):
-        """sum_m k[index(m)] * r[m] in pairwise's association."""
-        return pairwise([k[index(m)] * r[m] for m in range(n)], _add)
+    def dot(k, index, r, start):
+        """start + sum_m k[index(m)] * r[m] as an FMA chain in m order."""
+        acc = start
+        for m in range(n):
+            acc = T.ieee_fmaf(k[index(m)], r[m], acc)
+        return acc
 
     @T.macro
     def vector_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
@@ -358,16 +360,15 @@ def _vector_sinkhorn_macro(T, n: int):
             u[i] = T.float32(1.0)
         for _ in T.serial(sinkhorn_repeat - 1):
             for j in T.unroll(n):
-                reciprocal(r, j, w[j])
+                r[j] = T.fast_rcp(w[j])
             for i in T.unroll(n):
-                u[i] = T.ieee_fmaf(hc_sinkhorn_eps, u[i], dot(k, lambda m, i=i: i * n + m, r))
+                u[i] = dot(k, lambda m, i=i: i * n + m, r, hc_sinkhorn_eps * u[i])
             for i in T.unroll(n):
-                reciprocal(r, i, u[i])
+                r[i] = T.fast_rcp(u[i])
             for j in T.unroll(n):
-                w[j] = T.ieee_fmaf(hc_sinkhorn_eps, w[j], dot(k, lambda m, j=j: m * n + j, r))
+                w[j] = dot(k, lambda m, j=j: m * n + j, r, hc_sinkhorn_eps * w[j])
         # every lane holds the same values (the same operations on the same shared logits): a
-        # warp-uniform branch, no vote. Outside the range (zeros or denormals after exp with eps 0,
-        # non-finite logits) "gather" runs from the logits, so those cases keep the default's bits.
+        # warp-uniform branch, no vote
         if pairwise([T.And(T.And(u[m] >= T.float32(S_LO), u[m] <= T.float32(S_HI)),
                            T.And(w[m] >= T.float32(S_LO), w[m] <= T.float32(S_HI))) for m in range(n)], T.And):
             for i in T.unroll(n):

@@ -11,7 +11,8 @@ control word), with the division's slow path (a block behind a predicated branch
 executed when FCHK passes) left out. Waits on the scoreboards (a shuffle's or MUFU's
 latency) come on top and are the same for both layouts, so the difference of the sums is what a
 layout saves per half-step. What the fourteenth session read (nvcc 13.0, cuobjdump 13.5): 74.6
-for "gather", 57.2 for "gather_rcp".
+for "gather", 57.2 for "gather_rcp"; the fifteenth 40.5 for "vectors" (no shuffle: its loop is found
+by MUFU.RCP alone, and it has n reciprocals a half-step).
 
 cuobjdump: on PATH, or CUOBJDUMP=/path/to/cuobjdump (the PyPI wheels nvidia-cuda-cuobjdump and
 nvidia-cuda-nvdisasm hold it: ``pip download --no-deps nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm``,
@@ -70,15 +71,20 @@ def instructions(text: str) -> list[tuple[int, str, int]]:
     return out
 
 
-def sinkhorn_loop(code: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
-    """The body of the backward branch whose body has MUFU.RCP and SHFL (the Sinkhorn's repeat loop)."""
+def sinkhorn_loop(code: list[tuple[int, str, int]], shuffles: bool = True) -> list[tuple[int, str, int]]:
+    """The body of the backward branch whose body has MUFU.RCP and SHFL (the Sinkhorn's repeat loop;
+    ``shuffles=False``: MUFU.RCP alone, the "vectors" layout has no shuffle)."""
     for address, ins, _ in code:
         target = re.search(r"BRA (0x[0-9a-f]+)$", ins)
         if target and int(target.group(1), 16) < address:
             body = [x for x in code if int(target.group(1), 16) <= x[0] <= address]
-            if any("MUFU.RCP" in x[1] for x in body) and any("SHFL" in x[1] for x in body):
+            if any("MUFU.RCP" in x[1] for x in body) and (not shuffles or any("SHFL" in x[1] for x in body)):
                 return body
-    raise LookupError("no loop with MUFU.RCP and SHFL in the disassembly")
+    raise LookupError("no loop with MUFU.RCP" + (" and SHFL" if shuffles else "") + " in the disassembly")
+
+
+# MUFU.RCP instructions per half-step: one division's reciprocal, or "vectors"' n reciprocals
+RECIPROCALS_PER_HALF_STEP = {"vectors": N}
 
 
 def common_path(body: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
@@ -106,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for layout in args.layout.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            body = sinkhorn_loop(instructions(sass(decode_pre_source(layout, args.hidden), Path(tmp), cuobjdump)))
+            body = sinkhorn_loop(instructions(sass(decode_pre_source(layout, args.hidden), Path(tmp), cuobjdump)),
+                                 shuffles=layout != "vectors")
         path = common_path(body)
-        half_steps = sum("MUFU.RCP" in ins for _, ins, _ in body)
+        half_steps = sum("MUFU.RCP" in ins for _, ins, _ in body) / RECIPROCALS_PER_HALF_STEP.get(layout, 1)
         bra_div = sum("BRA.DIV" in ins for _, ins, _ in path)
-        print(f"{layout}: {half_steps} half-steps per loop iteration; per half-step {len(path) / half_steps:.1f} "
+        print(f"{layout}: {half_steps:g} half-steps per loop iteration; per half-step {len(path) / half_steps:.1f} "
               f"instructions, {sum(s for _, _, s in path) / half_steps:.1f} issue cycles "
               f"({bra_div} BRA.DIV in the iteration; slow paths left out: {len(body) - len(path)} instructions)")
     return 0
