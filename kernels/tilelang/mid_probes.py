@@ -515,8 +515,9 @@ class TileLangSinkhornVectors(TileLangDecode):
     """TileLangDecode with sinkhorn.py's "vectors" layout in decode_pre and the middle path's fused pre:
     Sinkhorn on the scaling vectors, every lane holding the whole token, no shuffle and no division on
     the chain (n reciprocals and n FMA chains a half-step: 40.5 issue cycles in the sm_90a SASS against
-    the default's 57.2 and a shuffle's wait; "gather" where a scale leaves its range). For mhc_pre's 8 us floor at 16 / 32 x 7168 (8.1 / 8.9 us on an H100): there each repeat of
-    the default's Sinkhorn costs 0.08-0.10 us of the call, 1.7 us in all
+    the default's 57.2 and a shuffle's wait; "gather" where a scale leaves its range). For mhc_pre's
+    8 us floor at 16 / 32 x 7168 (8.1 / 8.9 us on an H100): there each repeat of the default's Sinkhorn
+    costs 0.087-0.091 us of the call, 1.7 us in all
     (results/gpu/2026-12-05-h100-engines-12, call 6). The same function with other roundings: on the
     CPU emulator within 4 x the default's error against float64 (tests/test_tilelang_sinkhorn_vectors.py);
     not the default's bits, so its own gate (nightly checks, stress) comes before any adoption. Built in

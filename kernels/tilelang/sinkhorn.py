@@ -325,8 +325,9 @@ def _vector_sinkhorn_macro(T, n: int):
     Why: scripts/debug/sinkhorn_share.py on an H100 (results/gpu/2026-12-05-h100-engines-12, call 6)
     puts each repeat of "gather_rcp" at 0.087-0.091 us of mhc_pre's time at 1-32 tokens (~87 cycles a
     half-step: a shuffle, two adds, the eps add, a reciprocal and five FMAs), 1.7 us of the 8.1 / 8.9 us
-    at 16 / 32 x 7168. Here a half-step's chain is a reciprocal and four FMAs, 6n + n = 28 instructions a
-    lane at n = 4 (scripts/debug/sass_sinkhorn.py counts the issue cycles). Where a scale leaves
+    at 16 / 32 x 7168. Here a half-step's chain is a reciprocal and four FMAs, n reciprocals and n (n + 1)
+    FMAs / FMULs a lane (24 at n = 4; in the sm_90a SASS 24.8 instructions and 40.5 issue cycles against
+    "gather_rcp"'s 20.8 and 57.2, scripts/debug/sass_sinkhorn.py). Where a scale leaves
     [S_LO, S_HI] (zeros after exp with eps = 0, non-finite logits: a reciprocal would overflow or a
     0 x inf appear) "gather" runs again from the logits: those cases get the default's bits."""
     fallback = _lane_sinkhorn_macro(T, n, gathered)
