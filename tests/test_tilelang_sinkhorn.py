@@ -52,7 +52,13 @@ def _source(build, arch: str = "sm_90a") -> str:
                             pass_configs=_build.pass_configs()).get_kernel_source()
 
 
-DRIVER = r"""
+def driver_for(layouts) -> str:
+    """The emulated program's main: each layout's kernel (``<layout>_kernel``) on the same logits file,
+    its comb_mix written to ``<out_dir>/<layout>.bin``. Arguments: n T repeat eps logits.bin out_dir."""
+    calls = "\n".join(f"    if (which == {i}) launch(T, 1, 32, 1024, [&] {{ {name}_kernel(comb.data(), logits.data(), "
+                      f"eps, repeat, T); }});" for i, name in enumerate(layouts))
+    names = ", ".join(f'"{name}"' for name in layouts)
+    return r"""
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -62,18 +68,18 @@ int main(int argc, char** argv) {  // n T repeat eps logits.bin out_dir
   std::vector<float> logits(T * M);
   FILE* f = fopen(argv[5], "rb"); if (!f || fread(logits.data(), 4, logits.size(), f) != logits.size()) return 3; fclose(f);
   std::string out = argv[6];
-  const char* names[4] = {"lanes", "rows", "gather", "gather_rcp"};
-  for (int which = 0; which < 4; ++which) {
+  const char* names[] = {""" + names + r"""};
+  for (int which = 0; which < (int)(sizeof(names) / sizeof(names[0])); ++which) {
     std::vector<float> comb(T * n * n, NAN);
-    if (which == 0) launch(T, 1, 32, 1024, [&] { lanes_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else if (which == 1) launch(T, 1, 32, 1024, [&] { rows_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else if (which == 2) launch(T, 1, 32, 1024, [&] { gather_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else launch(T, 1, 32, 1024, [&] { gather_rcp_kernel(comb.data(), logits.data(), eps, repeat, T); });
+""" + calls + r"""
     FILE* o = fopen((out + "/" + names[which] + ".bin").c_str(), "wb");
     fwrite(comb.data(), 4, comb.size(), o); fclose(o);
   }
 }
 """
+
+
+DRIVER = driver_for(LAYOUTS)
 
 
 def _logits(n: int, tokens: int, family: str, seed: int) -> torch.Tensor:

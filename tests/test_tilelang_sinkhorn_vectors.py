@@ -14,30 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from test_tilelang_sinkhorn import _logits, _probe, _source
+from test_tilelang_sinkhorn import _logits, _probe, _source, driver_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-DRIVER = r"""
-#include <cstdio>
-#include <cstdlib>
-#include <string>
-int main(int argc, char** argv) {  // n T repeat eps logits.bin out_dir
-  int n = atoi(argv[1]), T = atoi(argv[2]), repeat = atoi(argv[3]); float eps = strtof(argv[4], 0);
-  int M = n * n + 2 * n;
-  std::vector<float> logits(T * M);
-  FILE* f = fopen(argv[5], "rb"); if (!f || fread(logits.data(), 4, logits.size(), f) != logits.size()) return 3; fclose(f);
-  std::string out = argv[6];
-  const char* names[2] = {"lanes", "vectors"};
-  for (int which = 0; which < 2; ++which) {
-    std::vector<float> comb(T * n * n, NAN);
-    if (which == 0) launch(T, 1, 32, 1024, [&] { lanes_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    else launch(T, 1, 32, 1024, [&] { vectors_kernel(comb.data(), logits.data(), eps, repeat, T); });
-    FILE* o = fopen((out + "/" + names[which] + ".bin").c_str(), "wb");
-    fwrite(comb.data(), 4, comb.size(), o); fclose(o);
-  }
-}
-"""
+DRIVER = driver_for(("lanes", "vectors"))
 
 
 def exact_sinkhorn(logits: torch.Tensor, n: int, repeat: int, eps: float) -> np.ndarray:
