@@ -107,7 +107,8 @@ def test_precompile_covers_the_probes_kernels():
         assert len({j[0] for j in jobs}) == len(jobs)
         for label, getter, args, kwargs in jobs:
             assert callable(precompile._getter(getter)), getter
-            assert kwargs.get("sinkhorn_layout") in ("rows", "gather", "gather_rcp") or kwargs.get("block_t") == 16 \
+            assert kwargs.get("sinkhorn_layout") in ("rows", "gather", "gather_rcp", "vectors") \
+                or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
                 or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks") \
