@@ -10,6 +10,7 @@ marked INTERRUPTED.
 from __future__ import annotations
 
 import json
+import lzma
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -344,14 +345,20 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     p = argparse.ArgumentParser(prog="python -m mhc_verify.bench_report", description=main.__doc__.split("\n")[0])
-    p.add_argument("bench_dir", type=Path, help="a benchmark's --out folder (holds bench.json)")
+    p.add_argument("bench_dir", type=Path, help="a benchmark's --out folder (holds bench.json, or bench.json.xz as "
+                                                "the results folders keep it; the new bench.json is written beside it)")
     p.add_argument("--ours", action="append", help=f"one of our backends (repeatable); default {', '.join(OURS)}")
     args = p.parse_args(argv)
     source = args.bench_dir / "bench.json"
+    if not source.exists() and source.with_name("bench.json.xz").exists():
+        source = source.with_name("bench.json.xz")
     try:
-        data = json.loads(source.read_text())
+        if source.suffix == ".xz":
+            data = json.loads(lzma.decompress(source.read_bytes()).decode())
+        else:
+            data = json.loads(source.read_text())
         rows = [BenchRow(**r) for r in data["rows"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
         print(f"error: {source}: not a benchmark's bench.json: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     env = dict(data.get("environment", {}))

@@ -342,6 +342,26 @@ def test_a_benchmark_renders_again_from_its_bench_json(tmp_path):
     assert main([str(tmp_path / "nothing")]) == 2
 
 
+def test_a_compressed_bench_json_renders_again(tmp_path):
+    """The results folders keep bench.json as bench.json.xz (what travels to the GPU must stay small):
+    the renderer reads it, and a broken one is an error, not a silent empty table."""
+    import lzma
+
+    from mhc_verify.bench_report import main, write_report
+
+    rows = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, None, None),
+            BenchRow("hc_post", "tilelang-decode", 8, 64, 1, 1.0, 1, None, None)]
+    write_report(tmp_path, rows, {"command": "bench ..."}, 1000.0, {})
+    packed = tmp_path / "bench.json.xz"
+    packed.write_bytes(lzma.compress((tmp_path / "bench.json").read_bytes()))
+    (tmp_path / "bench.json").unlink()
+    assert main([str(tmp_path), "--ours", "tilelang", "--ours", "tilelang-decode"]) == 0
+    assert "yes: tilelang-decode" in (tmp_path / "bench.md").read_text()
+    (tmp_path / "bench.json").unlink()
+    packed.write_bytes(b"not xz")
+    assert main([str(tmp_path)]) == 2
+
+
 @pytest.mark.parametrize("graph_max_tokens, copy_us, torch_us", [(None, 5.0, 4.0), (2, 15.0, 14.0)])
 def test_large_points_get_a_copy_of_the_same_bytes_timed_beside_them(tmp_path, fake_timer, monkeypatch,
                                                                      graph_max_tokens, copy_us, torch_us):
