@@ -18,6 +18,12 @@ def _pre_keywords(rec, name):
     return [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n == name]
 
 
+def _precompiled(jobs, getter: str, config, keywords: dict) -> bool:
+    """Whether a launch (its getter's positional config and keywords) is one of these precompile jobs."""
+    return (tuple(config), tuple(sorted(keywords.items()))) in {
+        (tuple(args), tuple(sorted(kw.items()))) for _, g, args, kw in jobs if g == getter}
+
+
 @pytest.mark.parametrize("tokens, kernel", [(1, "decode_pre"), (16, "decode_pre"), (32, "decode_pre"),
                                             (64, "pre_big_fuse_overlap"), (1024, "pre_big_fuse_overlap")])
 def test_the_default_runs_the_gated_variants_in_every_fused_pre(rec, tokens, kernel):
@@ -92,9 +98,8 @@ def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, toke
     probe, default = rec.names
     assert probe == probe_kernel and default == ("decode_pre" if tokens <= 32 else "pre_big_fuse_overlap")
     config, kw = rec.launches[0][1], rec.keywords[0]
-    jobs = {(tuple(args), tuple(sorted(k.items()))) for _, getter, args, k in precompile.jobs(H)
-            if getter == ("decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel")}
-    assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)
+    getter = "decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"
+    assert _precompiled(precompile.jobs(H), getter, config, kw), (config, kw)
 
 
 @pytest.mark.parametrize("tokens, early", [(512, True), (1024, False), (2048, True)])
@@ -111,9 +116,8 @@ def test_the_two_buffer_probe_loads_the_constants_late_on_one_buffer_only(rec, t
     assert {k: v for k, v in probe.items() if k != "early_constants"} == \
         {k: v for k, v in default.items() if k != "early_constants"}
     (config,) = [c for (n, c, _) in rec.launches if n == "pre_big_fuse_overlap"][:1]
-    jobs = {(tuple(args), tuple(sorted(kw.items()))) for label, getter, args, kw in
-            precompile.jobs(H) + precompile.probe_jobs(H) if getter == "pre_overlap.pre_big_fuse_overlap_kernel"}
-    assert (tuple(config), tuple(sorted(probe.items()))) in jobs, (config, probe)
+    assert _precompiled(precompile.jobs(H) + precompile.probe_jobs(H), "pre_overlap.pre_big_fuse_overlap_kernel",
+                        config, probe), (config, probe)
 
 
 @pytest.mark.parametrize("tokens, kernel", [(1, "decode_pre"), (32, "decode_pre"), (64, "pre_big_fuse_overlap"),
@@ -130,5 +134,4 @@ def test_the_vectors_probe_reaches_every_fused_pre_and_is_precompiled(rec, token
     assert probe["sinkhorn_layout"] == "vectors" and {**probe, "sinkhorn_layout": "gather_rcp"} == default
     getter = "decode.decode_pre_kernel" if kernel == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"
     (config,) = [c for (n, c, _) in rec.launches if n == kernel][:1]
-    jobs = {(tuple(args), tuple(sorted(kw.items()))) for _, g, args, kw in precompile.probe_jobs(H) if g == getter}
-    assert (tuple(config), tuple(sorted(probe.items()))) in jobs, (config, probe)
+    assert _precompiled(precompile.probe_jobs(H), getter, config, probe), (config, probe)

@@ -389,9 +389,12 @@ class TileLangDecode(TileLangBackend):
         return changed(sinkhorn_layout=(cls.sinkhorn_layout, "lanes"))
 
     @classmethod
-    def overlap_pre_variant(cls) -> dict[str, Any]:
-        """fused_pre_variant, and the middle pre's early constants where mid_pre_early_constants."""
-        return {**cls.fused_pre_variant(), **changed(early_constants=(cls.mid_pre_early_constants, False))}
+    def overlap_pre_variant(cls, one_buffer: bool = False) -> dict[str, Any]:
+        """fused_pre_variant, and the middle pre's early constants where mid_pre_early_constants (on one
+        residual buffer only with mid_pre_early_constants_one_buffer). _overlap_pre and precompile both
+        take the middle pre's variant from here."""
+        early = cls.mid_pre_early_constants and (cls.mid_pre_early_constants_one_buffer or not one_buffer)
+        return {**cls.fused_pre_variant(), **changed(early_constants=(early, False))}
 
     @classmethod
     def decode_pre_variant(cls) -> dict[str, Any]:
@@ -586,15 +589,14 @@ class TileLangDecode(TileLangBackend):
         weight = norm_weight if with_norm else self._no_norm_weight(h, residual.device)
         blocks = self.mid_pre_min_blocks_per_sm
         one_buffer = self._one_buffer(t)
-        early = self.mid_pre_early_constants and (self.mid_pre_early_constants_one_buffer or not one_buffer)
+        variant = self.overlap_pre_variant(one_buffer)
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
-                    + (",early_constants" if early else "")
+                    + (",early_constants" if variant.get("early_constants") else "")
                     + (",one_buffer]" if one_buffer else "]"))
         kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
-                            prefetch_next_block=(not one_buffer, True)),
-                  **self.fused_pre_variant(), **changed(early_constants=(early, False))}
+                            prefetch_next_block=(not one_buffer, True)), **variant}
         pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

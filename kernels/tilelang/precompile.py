@@ -356,8 +356,9 @@ def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
         out += _decode_pre_jobs(hidden, caller_splits, decode_variant, decode_tag, prefetch=(False,))
     out += _overlap_jobs(hidden, mids, pre_variant, pre_tag) + _overlap_jobs(hidden, splits, pre_variant, pre_tag,
                                                                               prefetch=(False,))
-    lean = {**pre_variant, "prefetch_next_block": False}
-    return out + _overlap_jobs(hidden, splits, lean, ",one_buffer" + pre_tag, prefetch=(False,))
+    lean_variant, lean_tag = _tagged(backend_class.overlap_pre_variant(one_buffer=True))
+    lean = {**lean_variant, "prefetch_next_block": False}
+    return out + _overlap_jobs(hidden, splits, lean, ",one_buffer" + lean_tag, prefetch=(False,))
 
 
 def tma_jobs(hidden: int) -> list[Job]:

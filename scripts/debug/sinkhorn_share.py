@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mhc_reference.contract import get_op
     from mhc_verify.bench import direct_call, make_inputs, op_splits
+    from profile_ops import _write  # scripts/debug, beside this file: the table written after every point
     from mhc_verify.registry import discover, select
     from mhc_verify.timing import CudaTimer
 
@@ -105,12 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     if not a.out:
         sys.stdout.write("\n".join(lines) + "\n")
     return 1 if failed else 0
-
-
-def _write(path: str | None, lines: list[str]) -> None:
-    if path:
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
