@@ -419,3 +419,23 @@ def test_the_sixteenth_sessions_first_call_gates_the_vectors_probe_then_times_th
     assert "--backend tilelang --backend tile_kernels" in l2[0] and "--backend tilelang --backend vllm-tilelang" in l2[1]
     assert all(f"--out {out}/l2-" in c for c in l2)
     assert timeline.rstrip().endswith("done") and "l2-window" in timeline
+
+
+def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_times_it(tmp_path):
+    """results/gpu/2026-12-05-engines-13/lease/call2.sh: the probes' decode GEMMs precompiled beside the
+    bitwise probe's stress runs, the bitwise check against the default, then the bench of both probes."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call2.sh",
+                           STUB_NAME="tilelang-fn-before-wait")
+    out = tmp_path / "out"
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching fn_before_wait"
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    assert all("--backend mhc_kernels.tilelang.mid_probes:TileLangFnBeforeWait " in c for c in stress)
+    assert [s.split("--out ")[1].split()[0].removeprefix(f"{out}/stress/") for s in stress] == \
+        ["mhc_pre_1-16", "fused_post_pre_1-16", "hc_head_8-64"]
+    assert not [c for c in calls if "mhc_verify check" in c]  # bitwise, not the nightly gate
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangFnBeforeWait " in bitwise
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-fn-before-wait", "tilelang-fn-before-wait-fma32"]
+    assert timeline.rstrip().endswith("done") and "bitwise" in timeline

@@ -230,6 +230,10 @@ class TileLangDecode(TileLangBackend):
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
     decode_gemm = "auto"
     decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
+    # The FMA decode GEMM stages fn's slice before its PDL wait (decode_gemm.build_decode_gemm's
+    # fn_before_wait: fn taken as a weight no early-triggering kernel just before writes). A probe
+    # (mid_probes.TileLangFnBeforeWait), bitwise the same outputs; not yet timed on a GPU.
+    decode_gemm_fn_before_wait = False
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
@@ -360,6 +364,7 @@ class TileLangDecode(TileLangBackend):
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
                 "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
+                **({"decode_gemm_fn_before_wait": True} if self.decode_gemm_fn_before_wait else {}),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
                 "token_major_partials": sorted(self.token_major_partials),
@@ -438,7 +443,8 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
         kernel, tunables = self._decode_gemm_choice(m, t, token_major)
-        early_kw = changed(early_trigger=(early, False))
+        fma_kw = changed(early_trigger=(early, False), fn_before_wait=(self.decode_gemm_fn_before_wait, False))
+        flags = (",early_trigger" if early else "") + (",fn_before_wait" if self.decode_gemm_fn_before_wait else "")
         if token_major:
             if kernel != "fma":
                 raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
@@ -448,8 +454,8 @@ class TileLangDecode(TileLangBackend):
             mixes = torch.empty(t, parts, m, dtype=torch.float32, device=x.device)
             sqrsum = torch.empty(t, parts, dtype=torch.float32, device=x.device)
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
-            self._count(f"decode_gemm[parts={parts}{extra},token_major{',early_trigger' if early else ''}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables, **early_kw)(
+            self._count(f"decode_gemm[parts={parts}{extra},token_major{flags}]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), token_major=True, **tunables, **fma_kw)(
                 x, fn, mixes, sqrsum)
             return mixes, sqrsum
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
@@ -458,8 +464,8 @@ class TileLangDecode(TileLangBackend):
             from mhc_kernels.tilelang.decode_gemm import decode_gemm_kernel
 
             extra = "".join(f",{k}={v}" for k, v in sorted(tunables.items()))
-            self._count(f"decode_gemm[parts={parts}{extra}{',early_trigger' if early else ''}]")
-            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables, **early_kw)(x, fn, mixes, sqrsum)
+            self._count(f"decode_gemm[parts={parts}{extra}{flags}]")
+            decode_gemm_kernel(n, hidden, m, parts, self._target(), **tunables, **fma_kw)(x, fn, mixes, sqrsum)
         elif kernel == "wgmma":
             from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
             from mhc_kernels.tilelang.gemm import block_m_for

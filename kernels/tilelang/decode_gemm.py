@@ -37,7 +37,7 @@ same on every run and CUDA-graph replay. Non-finite values propagate as fp32 ari
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-from mhc_kernels.tilelang._build import Target, compile_cached
+from mhc_kernels.tilelang._build import Target, changed, compile_cached
 
 WARP = 32
 VEC_X = 8  # bf16 per 16-byte global load of x
@@ -64,12 +64,22 @@ def slot_columns(k_total: int, parts: int, threads: int, block_t: int) -> int:
 
 
 def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool, *, threads: int = THREADS,
-                      block_t: int = BLOCK_T, token_major: bool = False, early_trigger: bool = False):
+                      block_t: int = BLOCK_T, token_major: bool = False, early_trigger: bool = False,
+                      fn_before_wait: bool = False):
     """x [T, K] bf16, fn [M, K] fp32 -> partials [parts, T, M] and [parts, T] over ``parts``
     contiguous K ranges (module docstring). Tunables: threads (a multiple of 32), block_t (tokens
     per CTA, a divisor of 32). ``token_major`` (opt-in): the same values written as [T, parts, M]
     and [T, parts] (a token's parts contiguous, for decode_head / decode_pre's token_major reads).
-    ``early_trigger``: PDL's launch_dependents right after the wait (gemm.build_prenorm_gemm's)."""
+    ``early_trigger``: PDL's launch_dependents right after the wait (gemm.build_prenorm_gemm's).
+
+    ``fn_before_wait`` (TileLangDecode.decode_gemm_fn_before_wait, a probe): fn's slice is staged in
+    shared memory before the PDL wait instead of after it. Why: a CTA's fn slice (24 x 256 fp32 = 24
+    KB at H = 7168) is three times its tokens' x at T = 16, and in a decode chain this kernel is
+    launched early (the kernel before it triggers early: our decode_pre and hc_post_wide), so those
+    loads can sit in the previous kernel's tail instead of behind the wait. What it assumes: fn is
+    not written by the kernel just before this one in the stream while that kernel has already
+    launched its dependents (a weight, as in every engine; the PDL wait still orders x). The same
+    values in the same arithmetic: bitwise the same outputs."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -88,6 +98,16 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
     else:
         m_shape, s_shape = (parts, tokens, mixes), (parts, tokens)
 
+    @T.macro
+    def stage_fn(fn, fn_sh, tid, k0):
+        """fn's slice, row by row, 16 bytes per thread per round, every load independent (unrolled)."""
+        for r in T.unroll(fn_rounds):
+            f4 = r * threads + tid
+            if f4 < fn_loads:
+                for e in T.vectorized(VEC_FN):
+                    fn_sh[f4 // (kc // VEC_FN), (f4 % (kc // VEC_FN)) * VEC_FN + e] = \
+                        fn[f4 // (kc // VEC_FN), k0 + (f4 % (kc // VEC_FN)) * VEC_FN + e]
+
     @T.prim_func
     def mhc_decode_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
                         fn: T.Tensor((mixes, k_total), "float32"),
@@ -104,17 +124,14 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
             slot = (tid // WARP) * slots_per_warp + lane // block_t
             token = bt * block_t + lane % block_t
             k0 = p * kc
+            if fn_before_wait:
+                stage_fn(fn, fn_sh, tid, k0)
             if use_pdl:
-                T.pdl_sync()  # x (and, in general, fn) may be the previous kernel's output
+                T.pdl_sync()  # x (and, unless fn_before_wait, fn) may be the previous kernel's output
                 if early_trigger:
                     T.pdl_trigger()
-            # fn's slice, row by row, 16 bytes per thread per round, every load independent (unrolled)
-            for r in T.unroll(fn_rounds):
-                f4 = r * threads + tid
-                if f4 < fn_loads:
-                    for e in T.vectorized(VEC_FN):
-                        fn_sh[f4 // (kc // VEC_FN), (f4 % (kc // VEC_FN)) * VEC_FN + e] = \
-                            fn[f4 // (kc // VEC_FN), k0 + (f4 % (kc // VEC_FN)) * VEC_FN + e]
+            if not fn_before_wait:
+                stage_fn(fn, fn_sh, tid, k0)
             # this thread's token's run of x, straight into registers (zeros past the last token:
             # they are computed with, never written)
             if token < tokens:
@@ -165,15 +182,18 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
 
 
 def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Target, *, token_major: bool = False,
-                       early_trigger: bool = False, **tunables):
-    """``token_major``: the partials' layout (build_decode_gemm), not a tunable; ``early_trigger``
-    likewise. Without them the cache key is today's."""
+                       early_trigger: bool = False, fn_before_wait: bool = False, **tunables):
+    """``token_major``: the partials' layout (build_decode_gemm), not a tunable; ``early_trigger`` and
+    ``fn_before_wait`` likewise. Without them the cache key is today's."""
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = (n, hidden, mixes, parts, tuple(sorted(tun.items()))) + (("token_major",) if token_major else ()) \
-        + (("early_trigger",) if early_trigger else ())
+        + (("early_trigger",) if early_trigger else ()) + (("fn_before_wait",) if fn_before_wait else ())
     return compile_cached("decode_gemm", key, lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl,
                                                                         token_major=token_major,
-                                                                        early_trigger=early_trigger, **tun),
+                                                                        early_trigger=early_trigger,
+                                                                        **changed(fn_before_wait=(fn_before_wait,
+                                                                                                  False)),
+                                                                        **tun),
                           target)
 
 

@@ -526,3 +526,29 @@ class TileLangSinkhornVectors(TileLangDecode):
     name = "tilelang-sinkhorn-vectors"
     description = "our TileLang kernels, Sinkhorn on the scaling vectors (no shuffle; a benchmark probe)"
     sinkhorn_layout = "vectors"
+
+
+class TileLangFnBeforeWait(TileLangDecode):
+    """TileLangDecode with the FMA decode GEMM staging fn's slice before its PDL wait
+    (decode_gemm.build_decode_gemm's fn_before_wait): mhc_pre and fused_post_pre at 1-16 tokens, hc_head
+    at 1-128. For mhc_pre's 8 us floor at 16 x 7168 (8.1 us on an H100): there the GEMM runs 2.9 us after
+    the previous call's pre ends, and its CTAs load 24 KB of fn each beside 8 KB of x
+    (results/gpu/2026-12-05-h100-engines-12, profile/). fn is taken as a weight: no early-triggering
+    kernel just before writes it. The same arithmetic in the same order: bitwise the default's outputs
+    (scripts/debug/probe_bitwise_check.py). Built in the sixteenth session, not yet run on a GPU."""
+
+    name = "tilelang-fn-before-wait"
+    description = "our TileLang kernels, the FMA decode GEMM's fn staged before its PDL wait (a benchmark probe)"
+    decode_gemm_fn_before_wait = True
+
+
+class TileLangFnBeforeWaitFma32(TileLangFnBeforeWait):
+    """TileLangFnBeforeWait with mhc_pre's decode GEMM on the FMA kernel (16 tokens per CTA) up to 32
+    tokens, where the plan takes the tensor cores from 17: with fn staged before the wait the FMA kernel's
+    cost after the wait is x alone, and 17-32 is where the floor misses most (8.9 us at 32 x 7168). Not the
+    default's bits at 17-32 tokens (fp32 FMAs instead of the tensor cores on fn's bf16x3 split): the full
+    gate before any adoption."""
+
+    name = "tilelang-fn-before-wait-fma32"
+    description = "our TileLang kernels, fn before the wait and the FMA decode GEMM to 32 tokens (a benchmark probe)"
+    decode_gemm_plan = _plan_with_block_t16(32)

@@ -333,6 +333,17 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.mid_probes import TileLangSinkhornVectors
 
     out += fused_pre_jobs(hidden, TileLangSinkhornVectors)
+    # TileLangFnBeforeWait (sixteenth session): every FMA decode GEMM the default runs (and token-major for
+    # hc_head), with and without the early trigger, fn staged before the wait; TileLangFnBeforeWaitFma32 runs
+    # the same kernels (block_t 16) to 32 tokens
+    before = {"fn_before_wait": True}
+    for m, tun in _fma_configs():
+        for tm in (False, True) if m == N else (False,):
+            out += [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}"
+                     f"{',token_major' if tm else ''}{',early' if e else ''},fn_before_wait]",
+                     "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
+                     {**dict(tun), **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {}),
+                      **before}) for e in (False, True)]
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Lease call 2 of the sixteenth session's plan (a fresh machine, at most ~330 s): mid_probes.TileLangFnBeforeWait
+# (the FMA decode GEMM stages fn's slice before its PDL wait; claims the default's bits) and
+# TileLangFnBeforeWaitFma32 (the same, with mhc_pre's FMA decode GEMM to 32 tokens: other bits at 17-32).
+#   precompile (110 s): the default's kernels and the probes' decode GEMMs ("fn_before_wait"); beside it 1000
+#     stress reruns each (every third a CUDA-graph replay) of TileLangFnBeforeWait at mhc_pre 1 / 16,
+#     fused_post_pre 1 / 16, hc_head 8 / 64: its loads before the wait are where a stale read would show
+#   bitwise (40 s): scripts/debug/probe_bitwise_check.py, the probe against the default at 1 / 8 / 16 tokens
+#     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay
+#   bench (90 s): the default, both probes and vLLM side by side at 1-64 tokens, mhc_pre / fused_post_pre /
+#     hc_head, both H, graph-replayed
+# Adopt TileLangFnBeforeWait only where bitwise says ALL OK, every stress run 0 failures, and the bench faster;
+# TileLangFnBeforeWaitFma32 needs the full gate (nightly checks) first.
+# Usage: W=/tmp/c2; rm -rf $W; mkdir -p $W; timeout -k 5 330 bash results/gpu/2026-12-05-engines-13/lease/call2.sh $W \
+#        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c2        (carry .gpu-site)
+set -u
+cd "$(dirname "$0")/../../../.."
+O=${1:?out dir}; mkdir -p "$O"
+P=mhc_kernels.tilelang.mid_probes
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
+BACKEND=$P:TileLangFnBeforeWait STAGES="precompile" PRECOMPILE_PROBES="--probes-matching fn_before_wait" \
+  PRECOMPILE_S=110 STRESS_S=110 STRESS="mhc_pre:1,16 fused_post_pre:1,16 hc_head:8,64" bash scripts/gate_and_bench.sh "$O"
+source scripts/device_env.sh
+export PYTHONWARNINGS=ignore
+echo "== $(date -u +%T) bitwise" | tee -a "$O/timeline.txt"
+timeout -k 5 40 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLangFnBeforeWait \
+  --op mhc_pre,fused_post_pre,hc_head --tokens 1,8,16 --hidden 7168,4096 > "$O/bitwise.log" 2>&1
+tail -n 1 "$O/bitwise.log" | tee -a "$O/timeline.txt"
+echo "== $(date -u +%T) bench" | tee -a "$O/timeline.txt"
+timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangFnBeforeWait \
+  --backend $P:TileLangFnBeforeWaitFma32 --backend vllm-tilelang --op mhc_pre --op fused_post_pre --op hc_head \
+  --tokens 1,2,4,8,16,24,32,64 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
+  --ours tilelang-fn-before-wait --ours tilelang-fn-before-wait-fma32 --out "$O/bench-fn" --force \
+  > "$O/bench-fn.log" 2>&1
+echo "== $(date -u +%T) done" | tee -a "$O/timeline.txt"

@@ -1,0 +1,81 @@
+"""decode_gemm.build_decode_gemm's fn_before_wait (mid_probes.TileLangFnBeforeWait and
+TileLangFnBeforeWaitFma32): what it changes in the generated CUDA (only where the PDL wait sits: fn's
+loads before it, x's after), and which launches the probes make, recorded as in test_tilelang_decode.py
+(nothing computed); the default makes none of it."""
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import decode, precompile
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangFnBeforeWait, TileLangFnBeforeWaitFma32
+from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
+from test_tilelang_pdl_early import SYNC, TRIGGER, _source
+
+H = 7168
+
+
+def _kw(rec, name):
+    return [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n == name]
+
+
+def _build(hidden, **kw):
+    from mhc_kernels.tilelang import decode_gemm
+
+    return lambda: decode_gemm.build_decode_gemm(N, hidden, MIXES, decode.decode_parts(N, hidden), True, **kw)
+
+
+@pytest.mark.parametrize("early", [False, True])
+@pytest.mark.parametrize("block_t", [8, 32])
+def test_fn_before_wait_moves_the_wait_behind_fns_loads_and_nothing_else(early, block_t):
+    kw = {"block_t": block_t, **({"early_trigger": True} if early else {})}
+    default, before = _source(_build(256, **kw)), _source(_build(256, fn_before_wait=True, **kw))
+    head, tail = before[:before.index(SYNC)], before[before.index(SYNC):]
+    assert "fn +" in head and "x +" not in head, head  # fn's slice staged, x not yet read
+    assert "fn +" not in tail and "x +" in tail
+    assert "fn +" not in default[:default.index(SYNC)]
+
+    def without_pdl(source):
+        return [line for line in source.splitlines() if SYNC not in line and TRIGGER not in line]
+
+    assert without_pdl(default) == without_pdl(before)  # the same loads, arithmetic and stores
+    assert before.count(SYNC) == 1 and before.count(TRIGGER) == 1
+
+
+@pytest.mark.parametrize("tokens", [1, 8, 16])
+def test_the_probe_stages_fn_early_in_every_fma_decode_gemm(rec, tokens):
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    TileLangFnBeforeWait().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("fn_before_wait") for kw in _kw(rec, "decode_gemm")] == [None, True]
+
+
+def test_the_probe_keeps_the_tensor_cores_from_17_tokens_and_fma32_does_not(rec):
+    TileLangFnBeforeWait().mhc_pre(*_pre_args(32, H))
+    assert rec.names == ["prenorm_gemm", "decode_pre"]
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangFnBeforeWaitFma32().mhc_pre(*_pre_args(32, H))
+    assert rec.names == ["decode_gemm", "decode_pre"]
+    (gemm,) = _kw(rec, "decode_gemm")
+    assert gemm.get("block_t") == 16 and gemm.get("fn_before_wait") is True, gemm
+
+
+def test_the_probe_reaches_hc_heads_token_major_gemm(rec):
+    residual, fn, scale, base, *_ = _pre_args(8, H)
+    TileLangFnBeforeWait().hc_head(residual, torch.zeros(N, N * H), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+    (gemm,) = _kw(rec, "decode_gemm")
+    assert gemm.get("fn_before_wait") is True and gemm.get("token_major") is True, gemm
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+def test_every_launch_of_the_probes_is_precompiled(rec, hidden):
+    """Each decode_gemm the probes launch (mhc_pre 1-32, hc_head 1-128) is a probe job's configuration."""
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)}
+    for probe in (TileLangFnBeforeWait(), TileLangFnBeforeWaitFma32()):
+        for t in (1, 8, 16, 32):
+            probe.mhc_pre(*_pre_args(t, hidden))
+        for t in (1, 64):
+            residual = torch.zeros(t, N, hidden, dtype=torch.bfloat16)
+            probe.hc_head(residual, torch.zeros(N, N * hidden), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+    for (name, config, _), kw in zip(rec.launches, rec.keywords):
+        if name == "decode_gemm":
+            assert ("decode_gemm.decode_gemm_kernel", config, tuple(sorted(kw.items()))) in jobs, (config, kw)
