@@ -406,19 +406,13 @@ def test_the_next_sessions_call_gates_and_times_the_vectors_probe(tmp_path):
     assert timeline.rstrip().endswith("done")
 
 
-def test_the_sixteenth_sessions_first_call_gates_the_vectors_probe_then_times_the_l2_window(tmp_path):
-    """results/gpu/2026-12-05-engines-13/lease/call1.sh: next-vectors.sh's gate and bench, then
-    scripts/debug/l2_window.py for pre_big_fuse (ours and TileKernels) and hc_post (ours and vLLM)."""
+def test_the_sixteenth_sessions_first_call_is_the_vectors_gate(tmp_path):
+    """results/gpu/2026-12-05-engines-13/lease/call1.sh: next-vectors.sh's gate and bench."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call1.sh",
                            STUB_NAME="tilelang-sinkhorn-vectors")
-    out = tmp_path / "out"
-    probes, stress, check_ops = _gated(calls, out, "tilelang-sinkhorn-vectors")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-sinkhorn-vectors")
     assert probes == "--probes-matching ,vectors" and check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
-    l2 = [c for c in calls if "l2_window.py" in c]
-    assert [c.split("--op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post"]
-    assert "--backend tilelang --backend tile_kernels" in l2[0] and "--backend tilelang --backend vllm-tilelang" in l2[1]
-    assert all(f"--out {out}/l2-" in c for c in l2)
-    assert timeline.rstrip().endswith("done") and "l2-window" in timeline
+    assert timeline.rstrip().endswith("done")
 
 
 def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_times_it(tmp_path):
@@ -438,4 +432,8 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
     assert "--probe mhc_kernels.tilelang.mid_probes:TileLangFnBeforeWait " in bitwise
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == ["tilelang", "tilelang-fn-before-wait", "tilelang-fn-before-wait-fma32"]
-    assert timeline.rstrip().endswith("done") and "bitwise" in timeline
+    l2 = [c for c in calls if "l2_window.py" in c]
+    assert [c.split(" --op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post"] * 2
+    assert "--backend tilelang --backend tile_kernels" in l2[0] and "--backend tilelang --backend vllm-tilelang" in l2[1]
+    assert all(f"--out {out}/l2-" in c for c in l2)
+    assert timeline.rstrip().endswith("done") and "bitwise" in timeline and "l2-window" in timeline

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lease call 2 of the sixteenth session's plan (a fresh machine, at most ~330 s): mid_probes.TileLangFnBeforeWait
+# Lease call 2 of the sixteenth session's plan (a fresh machine, at most ~460 s): mid_probes.TileLangFnBeforeWait
 # (the FMA decode GEMM stages fn's slice before its PDL wait; claims the default's bits) and
 # TileLangFnBeforeWaitFma32 (the same, with mhc_pre's FMA decode GEMM to 32 tokens: other bits at 17-32).
 #   precompile (110 s): the default's kernels and the probes' decode GEMMs ("fn_before_wait"); beside it 1000
@@ -9,9 +9,16 @@
 #     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay
 #   bench (90 s): the default, both probes and vLLM side by side at 1-64 tokens, mhc_pre / fused_post_pre /
 #     hc_head, both H, graph-replayed
+#   l2-window (120 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
+#     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours
+#     and vLLM around 512 x 4096; then ours at those points compiled without PDL (MHC_TILELANG_PDL=0).
+#     Why: TileKernels runs without PDL by default (tile_kernels/config.py: _DEFAULT_USE_PDL = False), so
+#     each of its calls starts on an idle GPU, its CTAs placed as in the call before; ours and vLLM's
+#     launch while the previous call's CTAs exit. Ours falls off L2 between 448 and 512 x 7168 (6.3 ->
+#     11.8 us, -11), TileKernels gradually (6.5 -> 8.5 -> 12.0 at 576).
 # Adopt TileLangFnBeforeWait only where bitwise says ALL OK, every stress run 0 failures, and the bench faster;
 # TileLangFnBeforeWaitFma32 needs the full gate (nightly checks) first.
-# Usage: W=/tmp/c2; rm -rf $W; mkdir -p $W; timeout -k 5 330 bash results/gpu/2026-12-05-engines-13/lease/call2.sh $W \
+# Usage: W=/tmp/c2; rm -rf $W; mkdir -p $W; timeout -k 5 460 bash results/gpu/2026-12-05-engines-13/lease/call2.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c2        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
@@ -32,4 +39,13 @@ timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:Tile
   --tokens 1,2,4,8,16,24,32,64 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
   --ours tilelang-fn-before-wait --ours tilelang-fn-before-wait-fma32 --out "$O/bench-fn" --force \
   > "$O/bench-fn.log" 2>&1
+echo "== $(date -u +%T) l2-window" | tee -a "$O/timeline.txt"
+timeout -k 5 40 python3 scripts/debug/l2_window.py --backend tilelang --backend tile_kernels --op pre_big_fuse \
+  --tokens 448,512,576,640 --hidden 7168 --out "$O/l2-pre-big-fuse.md" > "$O/l2-pre-big-fuse.log" 2>&1
+timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang --op hc_post \
+  --tokens 384,512,640 --hidden 4096 --out "$O/l2-hc-post.md" > "$O/l2-hc-post.log" 2>&1
+MHC_TILELANG_PDL=0 timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --op pre_big_fuse \
+  --tokens 448,512,576 --hidden 7168 --out "$O/l2-no-pdl-pre-big-fuse.md" > "$O/l2-no-pdl-pre-big-fuse.log" 2>&1
+MHC_TILELANG_PDL=0 timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --op hc_post \
+  --tokens 384,512,640 --hidden 4096 --out "$O/l2-no-pdl-hc-post.md" > "$O/l2-no-pdl-hc-post.log" 2>&1
 echo "== $(date -u +%T) done" | tee -a "$O/timeline.txt"
