@@ -10,8 +10,9 @@
 #   bench (90 s): the default, both probes and vLLM side by side at 1-64 tokens, mhc_pre / fused_post_pre /
 #     hc_head, both H, graph-replayed
 #   l2-window (120 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
-#     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours
-#     and vLLM around 512 x 4096; then ours at those points compiled without PDL (MHC_TILELANG_PDL=0).
+#     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours,
+#     vLLM and TileLangPostPerToken (a CTA per token, as vLLM's; -12: ties vLLM there) around 512 x 4096;
+#     then ours at those points compiled without PDL (MHC_TILELANG_PDL=0).
 #     Why: TileKernels runs without PDL by default (tile_kernels/config.py: _DEFAULT_USE_PDL = False), so
 #     each of its calls starts on an idle GPU, its CTAs placed as in the call before; ours and vLLM's
 #     launch while the previous call's CTAs exit. Ours falls off L2 between 448 and 512 x 7168 (6.3 ->
@@ -42,8 +43,8 @@ timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:Tile
 echo "== $(date -u +%T) l2-window" | tee -a "$O/timeline.txt"
 timeout -k 5 40 python3 scripts/debug/l2_window.py --backend tilelang --backend tile_kernels --op pre_big_fuse \
   --tokens 448,512,576,640 --hidden 7168 --out "$O/l2-pre-big-fuse.md" > "$O/l2-pre-big-fuse.log" 2>&1
-timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang --op hc_post \
-  --tokens 384,512,640 --hidden 4096 --out "$O/l2-hc-post.md" > "$O/l2-hc-post.log" 2>&1
+timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang \
+  --backend $P:TileLangPostPerToken --op hc_post --tokens 384,512,640 --hidden 4096 --out "$O/l2-hc-post.md" > "$O/l2-hc-post.log" 2>&1
 MHC_TILELANG_PDL=0 timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --op pre_big_fuse \
   --tokens 448,512,576 --hidden 7168 --out "$O/l2-no-pdl-pre-big-fuse.md" > "$O/l2-no-pdl-pre-big-fuse.log" 2>&1
 MHC_TILELANG_PDL=0 timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --op hc_post \
