@@ -9,7 +9,7 @@
 #     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay
 #   bench (90 s): the default, both probes and vLLM side by side at 1-64 tokens, mhc_pre / fused_post_pre /
 #     hc_head, both H, graph-replayed
-#   l2-window (120 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
+#   l2-window (165 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
 #     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours,
 #     vLLM and TileLangPostPerToken (a CTA per token, as vLLM's; -12: ties vLLM there) around 512 x 4096;
 #     then ours at those points compiled without PDL (MHC_TILELANG_PDL=0).
@@ -41,9 +41,9 @@ timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:Tile
   --ours tilelang-fn-before-wait --ours tilelang-fn-before-wait-fma32 --out "$O/bench-fn" --force \
   > "$O/bench-fn.log" 2>&1
 echo "== $(date -u +%T) l2-window" | tee -a "$O/timeline.txt"
-timeout -k 5 40 python3 scripts/debug/l2_window.py --backend tilelang --backend tile_kernels --op pre_big_fuse \
+timeout -k 5 50 python3 scripts/debug/l2_window.py --backend tilelang --backend tile_kernels --op pre_big_fuse \
   --tokens 448,512,576,640 --hidden 7168 --out "$O/l2-pre-big-fuse.md" > "$O/l2-pre-big-fuse.log" 2>&1
-timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang \
+timeout -k 5 45 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang \
   --backend $P:TileLangPostPerToken --op hc_post --tokens 384,512,640 --hidden 4096 --out "$O/l2-hc-post.md" > "$O/l2-hc-post.log" 2>&1
 MHC_TILELANG_PDL=0 timeout -k 5 35 python3 scripts/debug/l2_window.py --backend tilelang --op pre_big_fuse \
   --tokens 448,512,576 --hidden 7168 --out "$O/l2-no-pdl-pre-big-fuse.md" > "$O/l2-no-pdl-pre-big-fuse.log" 2>&1
