@@ -7,7 +7,7 @@
 #     fused_post_pre 1 / 16, hc_head 8 / 64: its loads before the wait are where a stale read would show
 #   bitwise (40 s): scripts/debug/probe_bitwise_check.py, the probe against the default at 1 / 8 / 16 tokens
 #     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay
-#   bench (90 s): the default, both probes and vLLM side by side at 1-64 tokens, mhc_pre / fused_post_pre /
+#   bench (90 s): the default and both probes side by side at 1-64 tokens (no rival: their first calls compile), mhc_pre / fused_post_pre /
 #     hc_head, both H, graph-replayed
 #   l2-window (165 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
 #     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours,
@@ -36,7 +36,7 @@ timeout -k 5 40 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLang
 tail -n 1 "$O/bitwise.log" | tee -a "$O/timeline.txt"
 echo "== $(date -u +%T) bench" | tee -a "$O/timeline.txt"
 timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangFnBeforeWait \
-  --backend $P:TileLangFnBeforeWaitFma32 --backend vllm-tilelang --op mhc_pre --op fused_post_pre --op hc_head \
+  --backend $P:TileLangFnBeforeWaitFma32 --op mhc_pre --op fused_post_pre --op hc_head \
   --tokens 1,2,4,8,16,24,32,64 --hidden 7168,4096 --mode graph --precompile off --ours tilelang \
   --ours tilelang-fn-before-wait --ours tilelang-fn-before-wait-fma32 --out "$O/bench-fn" --force \
   > "$O/bench-fn.log" 2>&1
