@@ -7,8 +7,8 @@
 #     fused_post_pre 1 / 16, hc_head 8 / 64: its loads before the wait are where a stale read would show
 #   bitwise (40 s): scripts/debug/probe_bitwise_check.py, the probe against the default at 1 / 8 / 16 tokens
 #     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay
-#   bench (90 s): the default and both probes side by side at 1-64 tokens (no rival: their first calls compile), mhc_pre / fused_post_pre /
-#     hc_head, both H, graph-replayed
+#   bench (90 s): the default and both probes side by side at 1-64 tokens (no rival: their first calls
+#     compile), mhc_pre / fused_post_pre / hc_head, both H, graph-replayed
 #   l2-window (165 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
 #     copies (k = 1: the benchmark's replay): pre_big_fuse ours and TileKernels around 512 x 7168, hc_post ours,
 #     vLLM and TileLangPostPerToken (a CTA per token, as vLLM's; -12: ties vLLM there) around 512 x 4096;
