@@ -422,18 +422,20 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
                            STUB_NAME="tilelang-fn-before-wait")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching fn_before_wait"
+    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching fn_before_wait --probes-matching no_pdl"
     stress = [c for c in calls if "mhc_verify stress" in c]
     assert all("--backend mhc_kernels.tilelang.mid_probes:TileLangFnBeforeWait " in c for c in stress)
     assert [s.split("--out ")[1].split()[0].removeprefix(f"{out}/stress/") for s in stress] == \
         ["mhc_pre_1-16", "fused_post_pre_1-16", "hc_head_8-64"]
     assert not [c for c in calls if "mhc_verify check" in c]  # bitwise, not the nightly gate
-    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
-    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangFnBeforeWait " in bitwise
+    bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert [c.split("--probe ")[1].split()[0].split(":")[1] for c in bitwise] == ["TileLangFnBeforeWait",
+                                                                                 "TileLangNoPdlWindow"]
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == ["tilelang", "tilelang-fn-before-wait", "tilelang-fn-before-wait-fma32"]
     l2 = [c for c in calls if "l2_window.py" in c]
-    assert [c.split(" --op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post"] * 2
+    assert [c.split(" --op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post"]
     assert "--backend tilelang --backend tile_kernels" in l2[0] and "--backend tilelang --backend vllm-tilelang" in l2[1]
+    assert all("mid_probes:TileLangNoPdlWindow" in c for c in l2)
     assert all(f"--out {out}/l2-" in c for c in l2)
     assert timeline.rstrip().endswith("done") and "bitwise" in timeline and "l2-window" in timeline

@@ -234,6 +234,13 @@ class TileLangDecode(TileLangBackend):
     # fn_before_wait: fn taken as a weight no early-triggering kernel just before writes). A probe
     # (mid_probes.TileLangFnBeforeWait), bitwise the same outputs; not yet timed on a GPU.
     decode_gemm_fn_before_wait = False
+    # Ops whose kernel runs without PDL at these token counts: op -> (first, last) T, inclusive; only
+    # the single-kernel ops pre_big_fuse and hc_post (not fused_post_pre's hc_post, not mhc_pre's middle
+    # pre), so a call launches when the one before it has ended instead of while its CTAs exit. A
+    # probe for the L2 window (mid_probes.TileLangNoPdlWindow): TileKernels runs without PDL and keeps
+    # more of its working set in L2 from one graph replay to the next at 512-576 x 7168; the same
+    # instructions less the PDL wait and trigger: bitwise the same outputs.
+    no_pdl_tokens: Mapping[str, tuple[int, int]] = MappingProxyType({})  # read-only: a subclass sets its own
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
@@ -365,6 +372,7 @@ class TileLangDecode(TileLangBackend):
                 "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
                 **({"decode_gemm_fn_before_wait": True} if self.decode_gemm_fn_before_wait else {}),
+                **({"no_pdl_tokens": dict(self.no_pdl_tokens)} if self.no_pdl_tokens else {}),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
                 "token_major_partials": sorted(self.token_major_partials),
@@ -421,6 +429,14 @@ class TileLangDecode(TileLangBackend):
         """Whether the middle path's fused pre runs on one residual buffer at T (mid_pre_one_buffer_tokens)."""
         span = self.mid_pre_one_buffer_tokens
         return span is not None and span[0] <= tokens <= span[1]
+
+    def _op_target(self, tokens: int, op: str):
+        """The target ``op``'s kernel is compiled for at T: without PDL inside no_pdl_tokens[op]."""
+        from dataclasses import replace
+
+        span = self.no_pdl_tokens.get(op)
+        target = self._target()
+        return replace(target, pdl=False) if span is not None and span[0] <= tokens <= span[1] else target
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -532,22 +548,23 @@ class TileLangDecode(TileLangBackend):
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
 
     def hc_post(self, x, residual, post_mix, comb_mix):
-        return self._hc_post(x, residual, post_mix, comb_mix, self._early(residual.shape[0], "hc_post"))
+        t = residual.shape[0]
+        return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"), self._op_target(t, "hc_post"))
 
-    def _hc_post(self, x, residual, post_mix, comb_mix, early: bool):
-        """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens)."""
+    def _hc_post(self, x, residual, post_mix, comb_mix, early: bool, target=None):
+        """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
+        ``target``: hc_post_wide's (_op_target; None: the device's)."""
         t, n, h = residual.shape
+        no_pdl = target is not None and not target.pdl and self._target().pdl
         if not self._decode(t, "hc_post"):
             return super().hc_post(x, residual, post_mix, comb_mix)
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
         out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
-        if h_blk is None:
-            self._count("hc_post_wide" + ("[early_trigger]" if early else ""))
-        else:
-            self._count(f"hc_post_wide[h_blk={h_blk}{',early_trigger' if early else ''}]")
-        hc_post_wide_kernel(n, h, self._target(), **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
+        flags = [f"h_blk={h_blk}"] * (h_blk is not None) + ["early_trigger"] * early + ["no_pdl"] * no_pdl
+        self._count("hc_post_wide" + (f"[{','.join(flags)}]" if flags else ""))
+        hc_post_wide_kernel(n, h, target or self._target(), **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
             x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
@@ -571,7 +588,8 @@ class TileLangDecode(TileLangBackend):
         t, n, h = residual.shape
         if self._mid(t, "pre_big_fuse"):
             return self._overlap_pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
-                                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+                                     hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
+                                     target=self._op_target(t, "pre_big_fuse"))
         if not self._decode(t, "pre_big_fuse"):
             return super().pre_big_fuse(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight,
                                         rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
@@ -580,10 +598,12 @@ class TileLangDecode(TileLangBackend):
                                 hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 
     def _overlap_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch: bool = False):
+                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch: bool = False,
+                     target=None):
         """pre_overlap.py's fused pre on partials [P, T, M], [P, T], P compiled in. ``prefetch``: its
         residual block 0 loaded before the PDL wait (only where the kernel before it is our GEMM with
-        the early trigger: inside mhc_pre, pdl_early_max_tokens)."""
+        the early trigger: inside mhc_pre, pdl_early_max_tokens). ``target``: the kernel's (the
+        pre_big_fuse op's _op_target; None: the device's)."""
         from mhc_kernels.tilelang.pre_overlap import pre_big_fuse_overlap_kernel
 
         t, n, h = residual.shape
@@ -600,10 +620,12 @@ class TileLangDecode(TileLangBackend):
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
                     + (",early_constants" if variant.get("early_constants") else "")
-                    + (",one_buffer]" if one_buffer else "]"))
+                    + (",one_buffer" if one_buffer else "")
+                    + (",no_pdl]" if target is not None and not target.pdl and self._target().pdl else "]"))
         kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
                             prefetch_next_block=(not one_buffer, True)), **variant}
-        pre_big_fuse_overlap_kernel(n, h, with_norm, self._target(), kept_in_shared=True, parts=parts, **kwargs)(
+        pre_big_fuse_overlap_kernel(n, h, with_norm, target or self._target(), kept_in_shared=True, parts=parts,
+                                    **kwargs)(
             mixes, sqrsum, hc_scale, hc_base, residual, weight, post, comb, layer_input,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
             int(sinkhorn_repeat), float(norm_eps))

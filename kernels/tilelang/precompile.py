@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from typing import Any
 
 from mhc_kernels.tilelang._build import Target
@@ -160,6 +161,9 @@ def compile_job(job: Job, target: Target) -> tuple[str, float]:
     label, getter, args, kwargs = job
     start = time.perf_counter()
     getter_fn = _getter(getter)
+    if "pdl" in kwargs:  # a job for a kernel compiled without (or with) PDL whatever the target says
+        kwargs = dict(kwargs)
+        target = replace(target, pdl=kwargs.pop("pdl"))
     # the getters take the target after the shape arguments, tunables as keywords
     getter_fn(*args, target, **kwargs)
     return label, time.perf_counter() - start
@@ -344,6 +348,20 @@ def probe_jobs(hidden: int) -> list[Job]:
                      "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
                      {**dict(tun), **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {}),
                       **before}) for e in (False, True)]
+    # TileLangNoPdlWindow (sixteenth session): the pre_big_fuse op's middle pre on its caller's splits and
+    # hc_post_wide at the window's columns, compiled without PDL
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    no_pdl = {"pdl": False}
+    lean_variant, lean_tag = _tagged(TileLangDecode.overlap_pre_variant(one_buffer=True))  # 769-1024 tokens
+    window = _overlap_jobs(hidden, splits, variant, tag, prefetch=(False,)) \
+        + _overlap_jobs(hidden, splits, {**lean_variant, "prefetch_next_block": False}, ",one_buffer" + lean_tag,
+                        prefetch=(False,))
+    out += [(label.removesuffix("]") + ",no_pdl]", getter, args, {**kwargs, **no_pdl})
+            for label, getter, args, kwargs in window]
+    wide = TileLangDecode()._hc_post_wide_block(256, hidden)  # the window's columns per CTA (256-1024 tokens)
+    out.append((f"hc_post_wide[H={hidden}{f',h_blk={wide}' if wide else ''},no_pdl]", "decode.hc_post_wide_kernel",
+                (N, hidden), {**({"h_blk": wide} if wide else {}), **no_pdl}))
     # TileLangPostWide2048: hc_post_wide at 2048 columns, with and without the early trigger
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",

@@ -1,0 +1,143 @@
+"""The sixteenth session's probes: decode_gemm.build_decode_gemm's fn_before_wait
+(mid_probes.TileLangFnBeforeWait and TileLangFnBeforeWaitFma32): what it changes in the generated CUDA
+(only where the PDL wait sits: fn's loads before it, x's after); and TileLangNoPdlWindow (pre_big_fuse and
+hc_post without PDL at 256-1024 tokens). Which launches the probes make, recorded as in
+test_tilelang_decode.py (nothing computed); the default makes none of it."""
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import decode, precompile
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangFnBeforeWait, TileLangFnBeforeWaitFma32
+from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
+from test_tilelang_pdl_early import SYNC, TRIGGER, _source
+
+H = 7168
+
+
+def _kw(rec, name):
+    return [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n == name]
+
+
+def _build(hidden, **kw):
+    from mhc_kernels.tilelang import decode_gemm
+
+    return lambda: decode_gemm.build_decode_gemm(N, hidden, MIXES, decode.decode_parts(N, hidden), True, **kw)
+
+
+@pytest.mark.parametrize("early", [False, True])
+@pytest.mark.parametrize("block_t", [8, 32])
+def test_fn_before_wait_moves_the_wait_behind_fns_loads_and_nothing_else(early, block_t):
+    kw = {"block_t": block_t, **({"early_trigger": True} if early else {})}
+    default, before = _source(_build(256, **kw)), _source(_build(256, fn_before_wait=True, **kw))
+    head, tail = before[:before.index(SYNC)], before[before.index(SYNC):]
+    assert "fn +" in head and "x +" not in head, head  # fn's slice staged, x not yet read
+    assert "fn +" not in tail and "x +" in tail
+    assert "fn +" not in default[:default.index(SYNC)]
+
+    def without_pdl(source):
+        return [line for line in source.splitlines() if SYNC not in line and TRIGGER not in line]
+
+    assert without_pdl(default) == without_pdl(before)  # the same loads, arithmetic and stores
+    assert before.count(SYNC) == 1 and before.count(TRIGGER) == 1
+
+
+@pytest.mark.parametrize("tokens", [1, 8, 16])
+def test_the_probe_stages_fn_early_in_every_fma_decode_gemm(rec, tokens):
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    TileLangFnBeforeWait().mhc_pre(*_pre_args(tokens, H))
+    assert [kw.get("fn_before_wait") for kw in _kw(rec, "decode_gemm")] == [None, True]
+
+
+def test_the_probe_keeps_the_tensor_cores_from_17_tokens_and_fma32_does_not(rec):
+    TileLangFnBeforeWait().mhc_pre(*_pre_args(32, H))
+    assert rec.names == ["prenorm_gemm", "decode_pre"]
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangFnBeforeWaitFma32().mhc_pre(*_pre_args(32, H))
+    assert rec.names == ["decode_gemm", "decode_pre"]
+    (gemm,) = _kw(rec, "decode_gemm")
+    assert gemm.get("block_t") == 16 and gemm.get("fn_before_wait") is True, gemm
+
+
+def test_the_probe_reaches_hc_heads_token_major_gemm(rec):
+    residual, fn, scale, base, *_ = _pre_args(8, H)
+    TileLangFnBeforeWait().hc_head(residual, torch.zeros(N, N * H), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+    (gemm,) = _kw(rec, "decode_gemm")
+    assert gemm.get("fn_before_wait") is True and gemm.get("token_major") is True, gemm
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+def test_every_launch_of_the_probes_is_precompiled(rec, hidden):
+    """Each decode_gemm the probes launch (mhc_pre 1-32, hc_head 1-128) is a probe job's configuration."""
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)}
+    for probe in (TileLangFnBeforeWait(), TileLangFnBeforeWaitFma32()):
+        for t in (1, 8, 16, 32):
+            probe.mhc_pre(*_pre_args(t, hidden))
+        for t in (1, 64):
+            residual = torch.zeros(t, N, hidden, dtype=torch.bfloat16)
+            probe.hc_head(residual, torch.zeros(N, N * hidden), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+    for (name, config, _), kw in zip(rec.launches, rec.keywords):
+        if name == "decode_gemm":
+            assert ("decode_gemm.decode_gemm_kernel", config, tuple(sorted(kw.items()))) in jobs, (config, kw)
+
+
+# -- mid_probes.TileLangNoPdlWindow: the pre_big_fuse and hc_post ops without PDL at 256-1024 tokens --------
+
+def _pre_big_fuse_args(t, h, splits=16):
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(t, h)
+    return (torch.zeros(splits, t, MIXES), torch.zeros(splits, t), scale, base, residual, nw, *eps)
+
+
+@pytest.mark.parametrize("tokens, no_pdl", [(255, False), (256, True), (512, True), (1024, True), (1025, False)])
+def test_the_no_pdl_probe_compiles_the_window_without_pdl(monkeypatch, tokens, no_pdl):
+    from mhc_kernels.tilelang import _build, decode_backend as db
+    from mhc_kernels.tilelang.mid_probes import TileLangNoPdlWindow
+
+    monkeypatch.setattr(db.TileLangBackend, "_target", staticmethod(lambda: _build.explicit_target()))
+    probe, default = TileLangNoPdlWindow(), TileLangDecode()
+    for backend in (default, probe):
+        assert backend._op_target(tokens, "pre_big_fuse").pdl is (backend is default or not no_pdl)
+        assert backend._op_target(tokens, "hc_post").pdl is (backend is default or not no_pdl)
+        assert backend._op_target(tokens, "mhc_pre").pdl is True
+    assert probe.provenance()["no_pdl_tokens"] == {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024)}
+    assert "no_pdl_tokens" not in default.provenance()
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens", [256, 512, 800, 1024])
+def test_the_no_pdl_probes_launches_are_precompiled_and_labelled(rec, monkeypatch, hidden, tokens):
+    """The probe's pre_big_fuse (its caller's 16 splits; one residual buffer at 769-1024) and hc_post
+    launches in the window take a target without PDL, each a probe job's configuration; fused_post_pre and
+    mhc_pre keep PDL."""
+    from mhc_kernels.tilelang.mid_probes import TileLangNoPdlWindow
+
+    captured = []
+
+    def getter(name):
+        get = rec.getter(name)
+
+        def with_target(*config, **tunables):
+            captured.append((name, config[-1].pdl))
+            return get(*config, **tunables)
+        return with_target
+
+    from mhc_kernels.tilelang import pre_overlap
+    monkeypatch.setattr(decode, "hc_post_wide_kernel", getter("hc_post_wide"))
+    monkeypatch.setattr(pre_overlap, "pre_big_fuse_overlap_kernel", getter("pre_big_fuse_overlap"))
+    probe = TileLangNoPdlWindow()
+    probe.pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
+    residual = torch.zeros(tokens, N, hidden, dtype=torch.bfloat16)
+    probe.hc_post(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1),
+                  torch.zeros(tokens, N, N))
+    assert captured == [("pre_big_fuse_overlap", False), ("hc_post_wide", False)]
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)}
+    getters = {"pre_big_fuse_overlap": "pre_overlap.pre_big_fuse_overlap_kernel",
+               "hc_post_wide": "decode.hc_post_wide_kernel"}
+    for (name, config, _), kw in zip(rec.launches, rec.keywords):
+        assert (getters[name], config, tuple(sorted({**kw, "pdl": False}.items()))) in jobs, (name, config, kw)
+    assert all(",no_pdl]" in label for label in probe.calls if "hc_post_wide" in label or "overlap" in label), \
+        probe.calls
+    captured.clear()
+    probe.mhc_pre(*_pre_args(tokens, hidden))
+    assert captured and all(pdl for _, pdl in captured), captured
