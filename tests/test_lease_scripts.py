@@ -406,12 +406,21 @@ def test_the_next_sessions_call_gates_and_times_the_vectors_probe(tmp_path):
     assert timeline.rstrip().endswith("done")
 
 
-def test_the_sixteenth_sessions_first_call_is_the_vectors_gate(tmp_path):
-    """results/gpu/2026-12-05-engines-13/lease/call1.sh: next-vectors.sh's gate and bench."""
+def test_the_sixteenth_sessions_first_call_gates_the_decode_floor_candidate(tmp_path):
+    """results/gpu/2026-12-05-engines-13/lease/call1.sh: TileLangDecodeFloorNext's kernels precompiled beside
+    its stress runs, its nightly checks, then the Sinkhorn share and the bench beside the default and the
+    vectors probe alone."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call1.sh",
-                           STUB_NAME="tilelang-sinkhorn-vectors")
-    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang-sinkhorn-vectors")
-    assert probes == "--probes-matching ,vectors" and check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+                           STUB_NAME="tilelang-decode-floor-next")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, "tilelang-decode-floor-next")
+    assert probes == "--probes-matching ,vectors --probes-matching fn_before_wait"
+    assert stress == ["mhc_pre_1-16-32-64-256", "fused_post_pre_16-128", "pre_big_fuse_16-512"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    (share,) = [c for c in calls if "sinkhorn_share.py" in c]
+    assert "--backend tilelang --backend mhc_kernels.tilelang.mid_probes:TileLangDecodeFloorNext" in share
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-sinkhorn-vectors", "tilelang-decode-floor-next"]
     assert timeline.rstrip().endswith("done")
 
 

@@ -67,19 +67,33 @@ def test_the_probe_reaches_hc_heads_token_major_gemm(rec):
     assert gemm.get("fn_before_wait") is True and gemm.get("token_major") is True, gemm
 
 
+GETTERS = {"decode_gemm": "decode_gemm.decode_gemm_kernel", "decode_pre": "decode.decode_pre_kernel",
+           "pre_big_fuse_overlap": "pre_overlap.pre_big_fuse_overlap_kernel"}
+
+
 @pytest.mark.parametrize("hidden", [7168, 4096])
 def test_every_launch_of_the_probes_is_precompiled(rec, hidden):
-    """Each decode_gemm the probes launch (mhc_pre 1-32, hc_head 1-128) is a probe job's configuration."""
+    """Each decode GEMM and fused pre the probes launch (mhc_pre and fused_post_pre 1-256, hc_head 1-128) is
+    a configuration of the precompile's jobs (the default's and the probes'): the lease calls compile them
+    before they time anything."""
+    from mhc_kernels.tilelang.mid_probes import TileLangDecodeFloorNext
+
     jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)}
-    for probe in (TileLangFnBeforeWait(), TileLangFnBeforeWaitFma32()):
-        for t in (1, 8, 16, 32):
+    for probe in (TileLangFnBeforeWait(), TileLangFnBeforeWaitFma32(), TileLangDecodeFloorNext()):
+        for t in (1, 8, 16, 32, 64, 256):
             probe.mhc_pre(*_pre_args(t, hidden))
+            residual, fn, scale, base, nw, *eps, n_splits = _pre_args(t, hidden)
+            probe.fused_post_pre(torch.zeros(t, hidden, dtype=torch.bfloat16), residual, torch.zeros(t, N, 1),
+                                 torch.zeros(t, N, N), fn, scale, base, nw, *eps, n_splits)
         for t in (1, 64):
             residual = torch.zeros(t, N, hidden, dtype=torch.bfloat16)
             probe.hc_head(residual, torch.zeros(N, N * hidden), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+    checked = 0
     for (name, config, _), kw in zip(rec.launches, rec.keywords):
-        if name == "decode_gemm":
-            assert ("decode_gemm.decode_gemm_kernel", config, tuple(sorted(kw.items()))) in jobs, (config, kw)
+        if name in GETTERS:
+            assert (GETTERS[name], config, tuple(sorted(kw.items()))) in jobs, (name, config, kw)
+            checked += 1
+    assert checked > 50  # not vacuous: every probe, op and count above
 
 
 # -- mid_probes.TileLangNoPdlWindow: the pre_big_fuse and hc_post ops without PDL at 256-1024 tokens --------

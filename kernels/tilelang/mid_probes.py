@@ -567,3 +567,18 @@ class TileLangNoPdlWindow(TileLangDecode):
     name = "tilelang-no-pdl-window"
     description = "our TileLang kernels, pre_big_fuse and hc_post without PDL at 256-1024 tokens (a benchmark probe)"
     no_pdl_tokens = {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024)}
+
+
+class TileLangDecodeFloorNext(TileLangSinkhornVectors):
+    """The decode floor's candidates at once, for one gate: TileLangSinkhornVectors (the scaling-vector
+    Sinkhorn) with TileLangFnBeforeWaitFma32's decode GEMM (fn staged before the PDL wait, the FMA kernel
+    to 32 tokens). mhc_pre misses the 8 us floor at 16 / 32 x 7168 (8.1 / 8.9 us on an H100,
+    results/gpu/2026-12-05-h100-engines-12): the Sinkhorn chain is 1.7 us of those calls and the GEMM
+    2.9 / 3.6 us after the previous call's pre ends. Not the default's bits (the Sinkhorn's roundings; the
+    FMA partials at 17-32 tokens): the full gate (-13/lease/call1.sh) before any adoption; the bench beside
+    it puts TileLangSinkhornVectors alone, and call 2 TileLangFnBeforeWait alone."""
+
+    name = "tilelang-decode-floor-next"
+    description = "our TileLang kernels, the vectors Sinkhorn with fn before the wait and the FMA GEMM to 32 (a probe)"
+    decode_gemm_fn_before_wait = True
+    decode_gemm_plan = _plan_with_block_t16(32)
