@@ -438,6 +438,10 @@ class TileLangDecode(TileLangBackend):
         target = self._target()
         return replace(target, pdl=False) if span is not None and span[0] <= tokens <= span[1] else target
 
+    def _drops_pdl(self, target) -> bool:
+        """Whether ``target`` (an _op_target) leaves out the PDL the device's target has: its call label says so."""
+        return target is not None and not target.pdl and self._target().pdl
+
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
         return 0 < tokens <= min(limit, _MAX_GRID_Y)
@@ -555,16 +559,17 @@ class TileLangDecode(TileLangBackend):
         """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
         ``target``: hc_post_wide's (_op_target; None: the device's)."""
         t, n, h = residual.shape
-        no_pdl = target is not None and not target.pdl and self._target().pdl
         if not self._decode(t, "hc_post"):
             return super().hc_post(x, residual, post_mix, comb_mix)
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
         out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
-        flags = [f"h_blk={h_blk}"] * (h_blk is not None) + ["early_trigger"] * early + ["no_pdl"] * no_pdl
+        flags = [f"h_blk={h_blk}"] * (h_blk is not None) + ["early_trigger"] * early \
+            + ["no_pdl"] * self._drops_pdl(target)
         self._count("hc_post_wide" + (f"[{','.join(flags)}]" if flags else ""))
-        hc_post_wide_kernel(n, h, target or self._target(), **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
+        hc_post_wide_kernel(n, h, target or self._target(),
+                            **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
             x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 
@@ -621,7 +626,7 @@ class TileLangDecode(TileLangBackend):
                     + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
                     + (",early_constants" if variant.get("early_constants") else "")
                     + (",one_buffer" if one_buffer else "")
-                    + (",no_pdl]" if target is not None and not target.pdl and self._target().pdl else "]"))
+                    + (",no_pdl]" if self._drops_pdl(target) else "]"))
         kwargs = {**changed(min_blocks_per_sm=(blocks, None), prefetch_residual=(prefetch, False),
                             prefetch_next_block=(not one_buffer, True)), **variant}
         pre_big_fuse_overlap_kernel(n, h, with_norm, target or self._target(), kept_in_shared=True, parts=parts,

@@ -188,13 +188,10 @@ def decode_gemm_kernel(n: int, hidden: int, mixes: int, parts: int, target: Targ
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = (n, hidden, mixes, parts, tuple(sorted(tun.items()))) + (("token_major",) if token_major else ()) \
         + (("early_trigger",) if early_trigger else ()) + (("fn_before_wait",) if fn_before_wait else ())
-    return compile_cached("decode_gemm", key, lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl,
-                                                                        token_major=token_major,
-                                                                        early_trigger=early_trigger,
-                                                                        **changed(fn_before_wait=(fn_before_wait,
-                                                                                                  False)),
-                                                                        **tun),
-                          target)
+    variants = {"token_major": token_major, "early_trigger": early_trigger,
+                **changed(fn_before_wait=(fn_before_wait, False))}
+    return compile_cached("decode_gemm", key,
+                          lambda: build_decode_gemm(n, hidden, mixes, parts, target.pdl, **variants, **tun), target)
 
 
 def decode_gemm_reference(x, fn, parts: int):
