@@ -34,7 +34,8 @@ def rotating_call(calls: list):
     return lambda: next(turn)()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, timer=None) -> int:
+    """``timer``: the benchmark's CudaTimer where None (tests pass a fake one, with --device cpu)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", action="append", required=True)
     p.add_argument("--op", action="append", default=None, help="default: pre_big_fuse, hc_post")
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default="7168,4096")
     p.add_argument("--rotations", default=",".join(map(str, ROTATIONS)))
     p.add_argument("--out", default=None)
+    p.add_argument("--device", default="cuda", help="cuda; cpu only to try the script with a fake timer (tests)")
     a = p.parse_args(argv)
 
     import torch
@@ -53,12 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     from mhc_verify.timing import CudaTimer
 
     ops = a.op or ["pre_big_fuse", "hc_post"]
+    for op in ops:  # a misspelt op is a usage error up front, not a failed point after the others' compiles
+        try:
+            get_op(op)
+        except Exception as e:  # noqa: BLE001 - the contract's own message
+            p.error(str(e))
     rotations = sorted(int(k) for k in a.rotations.split(","))
-    device = torch.device("cuda")
-    n_sms = torch.cuda.get_device_properties(device).multi_processor_count
-    timer = CudaTimer()
+    device = torch.device(a.device)
+    on_gpu = device.type == "cuda"
+    n_sms = torch.cuda.get_device_properties(device).multi_processor_count if on_gpu else 132
+    timer = timer or CudaTimer()
     infos = select(a.backend, discover([b for b in a.backend if ":" in b]))
-    lines = [f"# Graph-replayed us per call with the inputs rotating over k copies ({torch.cuda.get_device_name()})",
+    gpu = torch.cuda.get_device_name() if on_gpu else "no GPU"
+    lines = [f"# Graph-replayed us per call with the inputs rotating over k copies ({gpu})",
              "", "| backend | op | H | T | MB per call | " + " | ".join(f"k={k} (range)" for k in rotations) + " |",
              "|---|---|---|---|---|" + "---|" * len(rotations)]
     failed = 0
@@ -73,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 for t in (int(x) for x in a.tokens.split(",")):
                     try:
                         inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
-                        out = info.backend.run(op, inputs, params)  # compiles, contract-checked
-                        outs = out if isinstance(out, (tuple, list)) else (out,)
+                        outs = info.backend.run(op, inputs, params).values()  # compiles, contract-checked
                         mb = (sum(x.numel() * x.element_size() for x in inputs.values() if x is not None)
                               + sum(x.numel() * x.element_size() for x in outs)) / 1e6
                         cells = []
