@@ -64,6 +64,15 @@ def test_the_same_bits_pass(capsys):
     assert sum(line.startswith("ok ") for line in lines) == 2 + 2 * 2 * 2, lines
 
 
+def test_hc_head_has_one_family_and_pre_big_fuse_two(capsys):
+    """The spread-logits family is for a Sinkhorn's comb logits: hc_head's hc_base has n entries, no comb."""
+    code, lines = _run(capsys, "torch", op="hc_head,pre_big_fuse")
+    assert code == 0 and lines[-1] == "ALL OK", lines
+    assert sum(line.startswith("ok ") and "hc_head" in line for line in lines) == 2, lines
+    assert sum(line.startswith("ok ") and "pre_big_fuse" in line for line in lines) == 4, lines
+    assert not any("hc_head" in line and "spread" in line for line in lines), lines
+
+
 def test_one_bit_off_fails(capsys):
     code, lines = _run(capsys, f"{__name__}:OneBitOff")
     assert code == 1 and lines[-1] == "1 FAILED", lines
