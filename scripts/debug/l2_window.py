@@ -21,7 +21,6 @@ addresses), the replays' range beside it. Timings only, nothing is checked here.
 from __future__ import annotations
 
 import argparse
-import sys
 from itertools import cycle
 
 ROTATIONS = (1, 2, 4)
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None, timer=None) -> int:
 
     from mhc_reference.contract import get_op
     from mhc_verify.bench import direct_call, make_inputs, op_splits
-    from profile_ops import _write  # scripts/debug, beside this file: the table written after every point
+    from profile_ops import time_grid  # scripts/debug, beside this file
     from mhc_verify.registry import discover, select
     from mhc_verify.timing import CudaTimer
 
@@ -70,43 +69,25 @@ def main(argv: list[str] | None = None, timer=None) -> int:
     lines = [f"# Graph-replayed us per call with the inputs rotating over k copies ({gpu})",
              "", "| backend | op | H | T | MB per call | " + " | ".join(f"k={k} (range)" for k in rotations) + " |",
              "|---|---|---|---|---|" + "---|" * len(rotations)]
-    failed = 0
-    for name, info in infos.items():
-        if not info.available:
-            lines.append(f"\n- {name}: unavailable: {info.reason}")
-            failed += 1
-            continue
-        for op in ops:
-            spec = get_op(op)
-            for h in (int(x) for x in a.hidden.split(",")):
-                for t in (int(x) for x in a.tokens.split(",")):
-                    try:
-                        inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
-                        outs = info.backend.run(op, inputs, params).values()  # compiles, contract-checked
-                        mb = (sum(x.numel() * x.element_size() for x in inputs.values() if x is not None)
-                              + sum(x.numel() * x.element_size() for x in outs)) / 1e6
-                        cells = []
-                        for k in rotations:
-                            copies = [inputs] + [{n: (x.clone() if x is not None else None) for n, x in inputs.items()}
-                                                 for _ in range(k - 1)]
-                            g = timer.graph(rotating_call([direct_call(info.backend, spec, c, params) for c in copies]), t)
-                            if g.us is None:
-                                raise RuntimeError(g.not_capturable)
-                            cells.append(f"{g.us:.2f} ({g.lo_us:.2f}-{g.hi_us:.2f})")
-                            del copies
-                    except Exception as e:  # noqa: BLE001 - one failing point must not hide the others
-                        lines.append(f"\n- {name} {op} H={h} T={t}: FAILED {type(e).__name__}: {str(e)[:200]}\n")
-                        failed += 1
-                        continue
-                    row = f"| {name} | {op} | {h} | {t} | {mb:.1f} | " + " | ".join(cells) + " |"
-                    lines.append(row)
-                    print(row, flush=True)
-                    _write(a.out, lines)  # after every point: a run stopped by its timeout keeps what it measured
-    _write(a.out, lines)
-    if not a.out:
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 1 if failed else 0
+    def measure(name, backend, op, h, t):
+        spec = get_op(op)
+        inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
+        outs = backend.run(op, inputs, params).values()  # compiles, contract-checked
+        mb = (sum(x.numel() * x.element_size() for x in inputs.values() if x is not None)
+              + sum(x.numel() * x.element_size() for x in outs)) / 1e6
+        cells = []
+        for k in rotations:
+            copies = [inputs] + [{n: (x.clone() if x is not None else None) for n, x in inputs.items()}
+                                 for _ in range(k - 1)]
+            g = timer.graph(rotating_call([direct_call(backend, spec, c, params) for c in copies]), t)
+            if g.us is None:
+                raise RuntimeError(g.not_capturable)
+            cells.append(f"{g.us:.2f} ({g.lo_us:.2f}-{g.hi_us:.2f})")
+        return f"| {name} | {op} | {h} | {t} | {mb:.1f} | " + " | ".join(cells) + " |"
 
+    failed = time_grid(infos, ops, [int(x) for x in a.hidden.split(",")], [int(x) for x in a.tokens.split(",")],
+                       lines, a.out, measure)
+    return 1 if failed else 0
 
 if __name__ == "__main__":
     raise SystemExit(main())

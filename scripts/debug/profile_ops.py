@@ -181,6 +181,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def time_grid(infos: dict, ops: list[str], hidden: list[int], tokens: list[int], lines: list[str],
+              out: str | None, measure) -> int:
+    """The timing scripts' loop (sinkhorn_share.py, l2_window.py): ``measure(name, backend, op, H, T)``
+    returns a table row for every available backend, op, H and T, in that order; each row is printed and
+    the table written at once (a run stopped by its timeout keeps what it measured). A backend that is not
+    there is a line, never a silent skip; a point that raises is a FAILED line and the others still run.
+    Returns the count of both (the script's exit code says whether it is 0); the table is printed where
+    ``out`` is None."""
+    failed = 0
+    for name, info in infos.items():
+        if not info.available:
+            lines.append(f"\n- {name}: unavailable: {info.reason}")
+            failed += 1
+            continue
+        for op in ops:
+            for h in hidden:
+                for t in tokens:
+                    try:
+                        row = measure(name, info.backend, op, h, t)
+                    except Exception as e:  # noqa: BLE001 - one failing point must not hide the others
+                        lines.append(f"\n- {name} {op} H={h} T={t}: FAILED {type(e).__name__}: {str(e)[:200]}\n")
+                        failed += 1
+                        continue
+                    lines.append(row)
+                    print(row, flush=True)
+                    _write(out, lines)
+    _write(out, lines)
+    if not out:
+        sys.stdout.write("\n".join(lines) + "\n")
+    return failed
+
+
 def _write(path: str | None, lines: list[str]) -> None:
     if path:
         with open(path, "w") as f:

@@ -24,7 +24,6 @@ The results are timings, not checks: each backend's outputs at r = 20 are the be
 from __future__ import annotations
 
 import argparse
-import sys
 
 REPEATS = (1, 2, 4, 8, 12, 16, 20)
 
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mhc_reference.contract import get_op
     from mhc_verify.bench import direct_call, make_inputs, op_splits
-    from profile_ops import _write  # scripts/debug, beside this file: the table written after every point
+    from profile_ops import time_grid  # scripts/debug, beside this file
     from mhc_verify.registry import discover, select
     from mhc_verify.timing import CudaTimer
 
@@ -72,41 +71,24 @@ def main(argv: list[str] | None = None) -> int:
              "| backend | op | H | T | " + " | ".join(f"r={r}" for r in repeats)
              + " | slope us/repeat | share p(max) - p(min) | plateau to r |",
              "|---|---|---|---|" + "---|" * len(repeats) + "---|---|---|"]
-    failed = 0
-    for name, info in infos.items():
-        if not info.available:
-            lines.append(f"\n- {name}: unavailable: {info.reason}")
-            failed += 1
-            continue
-        for op in ops:
-            spec = get_op(op)
-            for h in (int(x) for x in a.hidden.split(",")):
-                for t in (int(x) for x in a.tokens.split(",")):
-                    try:
-                        inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
-                        info.backend.run(op, inputs, params)  # compiles, contract-checked
-                        times, spreads = {}, []
-                        for r in repeats:
-                            g = timer.graph(direct_call(info.backend, spec, inputs, {**params, "sinkhorn_repeat": r}), t)
-                            if g.us is None:
-                                raise RuntimeError(g.not_capturable)
-                            times[r] = g.us
-                            spreads.append(g.hi_us - g.lo_us)
-                        s = share_summary(times, max(spreads))
-                    except Exception as e:  # noqa: BLE001 - one failing point must not hide the others
-                        lines.append(f"\n- {name} {op} H={h} T={t}: FAILED {type(e).__name__}: {str(e)[:200]}\n")
-                        failed += 1
-                        continue
-                    row = (f"| {name} | {op} | {h} | {t} | " + " | ".join(f"{times[r]:.2f}" for r in repeats)
-                           + f" | {s['slope']:.3f} | {s['share']:.2f} | {s['plateau']} |")
-                    lines.append(row)
-                    print(row, flush=True)
-                    _write(a.out, lines)  # after every point: a run stopped by its timeout keeps what it measured
-    _write(a.out, lines)
-    if not a.out:
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 1 if failed else 0
+    def measure(name, backend, op, h, t):
+        spec = get_op(op)
+        inputs, params = make_inputs(op, t, h, op_splits(op, t, h, n_sms), device)
+        backend.run(op, inputs, params)  # compiles, contract-checked
+        times, spreads = {}, []
+        for r in repeats:
+            g = timer.graph(direct_call(backend, spec, inputs, {**params, "sinkhorn_repeat": r}), t)
+            if g.us is None:
+                raise RuntimeError(g.not_capturable)
+            times[r] = g.us
+            spreads.append(g.hi_us - g.lo_us)
+        s = share_summary(times, max(spreads))
+        return (f"| {name} | {op} | {h} | {t} | " + " | ".join(f"{times[r]:.2f}" for r in repeats)
+                + f" | {s['slope']:.3f} | {s['share']:.2f} | {s['plateau']} |")
 
+    failed = time_grid(infos, ops, [int(x) for x in a.hidden.split(",")], [int(x) for x in a.tokens.split(",")],
+                       lines, a.out, measure)
+    return 1 if failed else 0
 
 if __name__ == "__main__":
     raise SystemExit(main())
