@@ -443,7 +443,7 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == ["tilelang", "tilelang-fn-before-wait", "tilelang-fn-before-wait-fma32"]
     l2 = [c for c in calls if "l2_window.py" in c]
-    assert [c.split(" --op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post"]
+    assert [c.split(" --op ")[1].split()[0] for c in l2] == ["pre_big_fuse", "hc_post", "mhc_pre"]
     assert "--backend tilelang --backend tile_kernels" in l2[0] and "--backend tilelang --backend vllm-tilelang" in l2[1]
     assert all("mid_probes:TileLangNoPdlWindow" in c for c in l2)
     assert all(f"--out {out}/l2-" in c for c in l2)

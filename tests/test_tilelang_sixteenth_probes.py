@@ -113,8 +113,10 @@ def test_the_no_pdl_probe_compiles_the_window_without_pdl(monkeypatch, tokens, n
     for backend in (default, probe):
         assert backend._op_target(tokens, "pre_big_fuse").pdl is (backend is default or not no_pdl)
         assert backend._op_target(tokens, "hc_post").pdl is (backend is default or not no_pdl)
-        assert backend._op_target(tokens, "mhc_pre").pdl is True
-    assert probe.provenance()["no_pdl_tokens"] == {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024)}
+        assert backend._op_target(tokens, "mhc_pre").pdl is (backend is default or not no_pdl or tokens == 256)
+        assert backend._op_target(tokens, "fused_post_pre").pdl is True
+    assert probe.provenance()["no_pdl_tokens"] == {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024),
+                                                   "mhc_pre": (257, 1024)}
     assert "no_pdl_tokens" not in default.provenance()
 
 
@@ -153,5 +155,25 @@ def test_the_no_pdl_probes_launches_are_precompiled_and_labelled(rec, monkeypatc
     assert all(",no_pdl]" in label for label in probe.calls if "hc_post_wide" in label or "overlap" in label), \
         probe.calls
     captured.clear()
+    rec.launches.clear(), rec.keywords.clear()
+    from mhc_kernels.tilelang import gemm
+
+    real_gemm = gemm.prenorm_gemm_kernel
+
+    def gemm_getter(n, hidden_, m, block_m, target, planted=None, **tunables):
+        captured.append(("prenorm_gemm", target.pdl))
+        jobs_key = ("gemm.prenorm_gemm_kernel", (n, hidden_, m, block_m), tuple(sorted(tunables.items())))
+        assert target.pdl or (jobs_key[0], jobs_key[1], tuple(sorted({**tunables, "pdl": False}.items()))) in jobs, \
+            (block_m, tunables)
+        return real_gemm(n, hidden_, m, block_m, target, planted, **tunables)
+
+    monkeypatch.setattr(gemm, "prenorm_gemm_kernel", gemm_getter)
     probe.mhc_pre(*_pre_args(tokens, hidden))
-    assert captured and all(pdl for _, pdl in captured), captured
+    # mhc_pre: its middle GEMM (the call's first kernel) without PDL from 257 tokens, its pre with PDL
+    assert captured == [("prenorm_gemm", tokens == 256), ("pre_big_fuse_overlap", True)], captured
+    assert any(",no_pdl]" in label for label in probe.calls if label.startswith("prenorm_gemm")) is (tokens > 256)
+    captured.clear()
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, hidden)
+    probe.fused_post_pre(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1),
+                         torch.zeros(tokens, N, N), fn, scale, base, nw, *eps, n_splits)
+    assert captured and all(pdl for _, pdl in captured), captured  # fused_post_pre keeps PDL everywhere

@@ -245,18 +245,26 @@ class TileLangBackend(Backend):
         """A partials buffer: every element is written by the GEMM, so it starts uninitialised."""
         return torch.empty(shape, dtype=torch.float32, device=device)
 
+    def _drops_pdl(self, target) -> bool:
+        """Whether ``target`` (TileLangDecode._op_target's) leaves out the PDL the device's target has:
+        the call's label says so."""
+        return target is not None and not target.pdl and self._target().pdl
+
     def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
-                     plan: GemmSchedule, early_trigger: bool = False, tma: bool | None = None) -> None:
+                     plan: GemmSchedule, early_trigger: bool = False, tma: bool | None = None,
+                     target=None) -> None:
         """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens). ``tma``:
         the TMA kernel wanted for this call (TileLangDecode.op_gemm_tma_from_tokens), None: gemm_tma's
-        rule; either way only where _tma allows it."""
+        rule; either way only where _tma allows it. ``target``: the GEMM's (TileLangDecode.no_pdl_tokens
+        gives one without PDL; None: the device's); fn's split, where it runs, keeps the device's."""
         from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         tma = self._tma(x, tma)
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
-                    + (",early_trigger" if early_trigger else "") + (",tma]" if tma else "]"))
-        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, self._target(), fn3=self._split_fn(fn),
+                    + (",early_trigger" if early_trigger else "") + (",tma" if tma else "")
+                    + (",no_pdl]" if self._drops_pdl(target) else "]"))
+        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=self._split_fn(fn),
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False)))
 
     def _tma(self, x: torch.Tensor, wanted: bool | None = None) -> bool:

@@ -234,12 +234,12 @@ class TileLangDecode(TileLangBackend):
     # fn_before_wait: fn taken as a weight no early-triggering kernel just before writes). A probe
     # (mid_probes.TileLangFnBeforeWait), bitwise the same outputs; not yet timed on a GPU.
     decode_gemm_fn_before_wait = False
-    # Ops whose kernel runs without PDL at these token counts: op -> (first, last) T, inclusive; only
-    # the single-kernel ops pre_big_fuse and hc_post (not fused_post_pre's hc_post, not mhc_pre's middle
-    # pre), so a call launches when the one before it has ended instead of while its CTAs exit. A
-    # probe for the L2 window (mid_probes.TileLangNoPdlWindow): TileKernels runs without PDL and keeps
-    # more of its working set in L2 from one graph replay to the next at 512-576 x 7168; the same
-    # instructions less the PDL wait and trigger: bitwise the same outputs.
+    # Ops whose first kernel runs without PDL at these token counts: op -> (first, last) T, inclusive;
+    # the pre_big_fuse and hc_post ops' one kernel, mhc_pre's middle GEMM (its pre keeps PDL behind it;
+    # not fused_post_pre's), so a call launches when the one before it has ended instead of while its
+    # CTAs exit. A probe for the L2 window (mid_probes.TileLangNoPdlWindow): TileKernels runs without
+    # PDL and keeps more of its working set in L2 from one graph replay to the next at 512-576 x 7168;
+    # the same instructions less the PDL wait and trigger: bitwise the same outputs.
     no_pdl_tokens: Mapping[str, tuple[int, int]] = MappingProxyType({})  # read-only: a subclass sets its own
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
@@ -437,10 +437,6 @@ class TileLangDecode(TileLangBackend):
         span = self.no_pdl_tokens.get(op)
         target = self._target()
         return replace(target, pdl=False) if span is not None and span[0] <= tokens <= span[1] else target
-
-    def _drops_pdl(self, target) -> bool:
-        """Whether ``target`` (an _op_target) leaves out the PDL the device's target has: its call label says so."""
-        return target is not None and not target.pdl and self._target().pdl
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -667,14 +663,14 @@ class TileLangDecode(TileLangBackend):
                               self.mid_waves * _sm_count(device))
 
     def _mid_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, early: bool = False,
-                  op: str | None = None, tma: bool | None = None):
+                  op: str | None = None, tma: bool | None = None, target=None):
         """gemm.py's tensor-core kernel over ``parts`` K ranges (one CTA per range and token block of
-        _mid_block_m(op, T)): partials [P, T, M], [P, T]. ``tma``: _launch_gemm's."""
+        _mid_block_m(op, T)): partials [P, T, M], [P, T]. ``tma``, ``target``: _launch_gemm's."""
         t, m = x.shape[0], fn.shape[0]
         block_m, tunables = self._mid_gemm_config(op, t)
         mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma, target)
         return mixes, sqrsum
 
     def _mid_gemm_config(self, op: str | None, tokens: int) -> tuple[int, dict[str, int]]:
@@ -754,7 +750,8 @@ class TileLangDecode(TileLangBackend):
         early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
             parts = self.mid_parts(t, n, h, residual.device, op)
-            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op)
+            first = self._op_target(t, "mhc_pre") if op == "mhc_pre" else None  # the call's first kernel
+            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op, target=first)
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                      hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
         if not self._decode(t, "mhc_pre"):

@@ -555,18 +555,19 @@ class TileLangFnBeforeWaitFma32(TileLangFnBeforeWait):
 
 
 class TileLangNoPdlWindow(TileLangDecode):
-    """TileLangDecode with the pre_big_fuse op and the hc_post op compiled without PDL at 256-1024 tokens
-    (no_pdl_tokens), where the committed H100 run loses most: pre_big_fuse 512 x 7168 (TileKernels 1.47 x)
-    and 1024 x 4096 (1.14 x), hc_post 512 x 4096 (vLLM 1.38 x), each call's inputs and output 37-42 MB
-    (results/gpu/2026-12-05-h100-engines-12). TileKernels runs without PDL (tile_kernels/config.py:
+    """TileLangDecode with the pre_big_fuse op and the hc_post op compiled without PDL at 256-1024 tokens,
+    and mhc_pre's middle GEMM (the call's first kernel) at 257-1024 (no_pdl_tokens; 256 is PDL early's),
+    where the committed H100 run loses most: pre_big_fuse 512 x 7168 (TileKernels 1.47 x) and 1024 x 4096
+    (1.14 x), hc_post 512 x 4096 (vLLM 1.38 x), mhc_pre 1024 x 4096 (vLLM 1.09 x), each call's data
+    33-42 MB (results/gpu/2026-12-05-h100-engines-12). TileKernels runs without PDL (tile_kernels/config.py:
     _DEFAULT_USE_PDL = False): each of its graph-replayed calls starts once the one before has ended, and
     it keeps more of the replays' data in L2 (ours falls off between 448 and 512 x 7168: 6.3 -> 11.8 us,
     TileKernels 6.5 -> 8.5, -11). The same instructions less the PDL wait and trigger: bitwise the
     default's outputs. Built in the sixteenth session, not yet run on a GPU (-13/lease/call2.sh)."""
 
     name = "tilelang-no-pdl-window"
-    description = "our TileLang kernels, pre_big_fuse and hc_post without PDL at 256-1024 tokens (a benchmark probe)"
-    no_pdl_tokens = {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024)}
+    description = "our TileLang kernels, a call's first kernel without PDL at 256-1024 tokens (a benchmark probe)"
+    no_pdl_tokens = {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024), "mhc_pre": (257, 1024)}
 
 
 class TileLangDecodeFloorNext(TileLangSinkhornVectors):

@@ -348,8 +348,8 @@ def probe_jobs(hidden: int) -> list[Job]:
                      "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
                      {**dict(tun), **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {}),
                       **before}) for e in (False, True)]
-    # TileLangNoPdlWindow (sixteenth session): the pre_big_fuse op's middle pre on its caller's splits and
-    # hc_post_wide at the window's columns, compiled without PDL
+    # TileLangNoPdlWindow (sixteenth session): the pre_big_fuse op's middle pre on its caller's splits,
+    # hc_post_wide at the window's columns and mhc_pre's middle GEMMs, compiled without PDL
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     no_pdl = {"pdl": False}
@@ -359,6 +359,11 @@ def probe_jobs(hidden: int) -> list[Job]:
                         prefetch=(False,))
     out += [(label.removesuffix("]") + ",no_pdl]", getter, args, {**kwargs, **no_pdl})
             for label, getter, args, kwargs in window]
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+
+    out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
+             "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
+            for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M)]  # mhc_pre's middle GEMM at 257-1024 tokens
     wide = TileLangDecode()._hc_post_wide_block(256, hidden)  # the window's columns per CTA (256-1024 tokens)
     out.append((f"hc_post_wide[H={hidden}{f',h_blk={wide}' if wide else ''},no_pdl]", "decode.hc_post_wide_kernel",
                 (N, hidden), {**({"h_blk": wide} if wide else {}), **no_pdl}))

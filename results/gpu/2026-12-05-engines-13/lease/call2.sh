@@ -8,15 +8,16 @@
 #     fused_post_pre 1 / 16, hc_head 8 / 64: its loads before the wait are where a stale read would show
 #   bitwise (70 s): scripts/debug/probe_bitwise_check.py, the probe against the default at 1 / 8 / 16 tokens
 #     (mhc_pre, fused_post_pre, hc_head), both H: eager, reruns and a graph replay; the same for
-#     TileLangNoPdlWindow (pre_big_fuse, hc_post at 512 / 1024 tokens)
+#     TileLangNoPdlWindow (pre_big_fuse, hc_post, mhc_pre at 512 / 1024 tokens)
 #   bench (90 s): the default and both probes side by side at 1-64 tokens (no rival: their first calls
 #     compile), mhc_pre / fused_post_pre / hc_head, both H, graph-replayed
-#   l2-window (130 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
+#   l2-window (160 s): scripts/debug/l2_window.py, each op replayed with its inputs rotating over k = 1 / 2 / 4
 #     copies (k = 1: the benchmark's replay): pre_big_fuse ours, TileKernels and TileLangNoPdlWindow (the op
 #     without PDL at 256-1024 tokens) around 512 x 7168 and at 1024 x 4096; hc_post ours, vLLM,
 #     TileLangPostPerToken (a CTA per token, as vLLM's; -12: ties vLLM there) and TileLangNoPdlWindow
 #     at 256-640 tokens, both H (one call's data 33-48 MB at 448-640 x 4096 and 256-372 x 7168: does a
-#     per-token hc_post win wherever that is, or only at 512 / 640 x 4096?). Why: TileKernels runs without PDL by default (tile_kernels/config.py:
+#     per-token hc_post win wherever that is, or only at 512 / 640 x 4096?); mhc_pre ours and the no-PDL
+#     probe (its middle GEMM without PDL) at 512 / 1024 tokens, both H. Why: TileKernels runs without PDL by default (tile_kernels/config.py:
 #     _DEFAULT_USE_PDL = False), so each of its calls starts once the one before has ended; ours and vLLM's
 #     launch while the previous call's CTAs exit. Ours falls off L2 between 448 and 512 x 7168 (6.3 ->
 #     11.8 us, -11), TileKernels gradually (6.5 -> 8.5 -> 12.0 at 576).
@@ -37,8 +38,8 @@ echo "== $(date -u +%T) bitwise" | tee -a "$O/timeline.txt"
 timeout -k 5 40 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLangFnBeforeWait \
   --op mhc_pre,fused_post_pre,hc_head --tokens 1,8,16 --hidden 7168,4096 > "$O/bitwise.log" 2>&1
 tail -n 1 "$O/bitwise.log" | tee -a "$O/timeline.txt"
-timeout -k 5 30 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLangNoPdlWindow \
-  --op pre_big_fuse,hc_post --tokens 512,1024 --hidden 7168,4096 > "$O/bitwise-no-pdl.log" 2>&1
+timeout -k 5 40 python3 scripts/debug/probe_bitwise_check.py --probe $P:TileLangNoPdlWindow \
+  --op pre_big_fuse,hc_post,mhc_pre --tokens 512,1024 --hidden 7168,4096 > "$O/bitwise-no-pdl.log" 2>&1
 tail -n 1 "$O/bitwise-no-pdl.log" | tee -a "$O/timeline.txt"
 echo "== $(date -u +%T) bench" | tee -a "$O/timeline.txt"
 timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --backend $P:TileLangFnBeforeWait \
@@ -53,4 +54,6 @@ timeout -k 5 60 python3 scripts/debug/l2_window.py --backend tilelang --backend 
 timeout -k 5 70 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang \
   --backend $P:TileLangPostPerToken --backend $P:TileLangNoPdlWindow --op hc_post --tokens 256,384,512,640 \
   --hidden 4096,7168 --out "$O/l2-hc-post.md" > "$O/l2-hc-post.log" 2>&1
+timeout -k 5 30 python3 scripts/debug/l2_window.py --backend tilelang --backend $P:TileLangNoPdlWindow \
+  --op mhc_pre --tokens 512,1024 --hidden 7168,4096 --out "$O/l2-mhc-pre.md" > "$O/l2-mhc-pre.log" 2>&1
 echo "== $(date -u +%T) done" | tee -a "$O/timeline.txt"
