@@ -448,3 +448,14 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
     assert all("mid_probes:TileLangNoPdlWindow" in c for c in l2)
     assert all(f"--out {out}/l2-" in c for c in l2)
     assert timeline.rstrip().endswith("done") and "bitwise" in timeline and "l2-window" in timeline
+
+
+def test_the_sixteenth_sessions_third_call_gates_the_new_default(tmp_path):
+    """results/gpu/2026-12-05-engines-13/lease/call3.sh: the default's kernels (no probe), stress of mhc_pre
+    at decode counts and pre_big_fuse in its no-PDL window, the nightly checks of both."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call3.sh")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, "tilelang")
+    assert probes == "" and stress == ["mhc_pre_1-8-16", "pre_big_fuse_512-576-640"]
+    assert check_ops == ["mhc_pre", "pre_big_fuse"] and not [c for c in calls if "-m mhc_verify.bench" in c]
+    assert timeline.rstrip().endswith("done")

@@ -266,7 +266,9 @@ def test_mhc_pre_decode_launches(rec, norm):
     _, config, args = rec.launches[1]
     assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
     assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((1, N, 1), (1, N, N), (1, 7168))
-    assert backend.calls["decode_gemm[parts=112,block_t=8]"] == 1 and "split_fn" not in backend.calls
+    # mhc_pre's FMA GEMM stages fn before its PDL wait (decode_gemm_fn_before_wait); fused_post_pre's does not
+    assert backend.calls["decode_gemm[parts=112,block_t=8,fn_before_wait]"] == 1 and "split_fn" not in backend.calls
+    assert rec.keywords[0] == {"block_t": 8, "fn_before_wait": True}
 
 
 @pytest.mark.parametrize("norm", [False, True])
@@ -295,7 +297,7 @@ def test_decode_gemm_tunables_reach_the_kernel(rec, monkeypatch):
     backend = TileLangDecode()
     backend.decode_gemm_tunables = {"block_t": 8}
     backend.mhc_pre(*_pre_args(2, 4096))
-    assert seen == [{"block_t": 8}]
+    assert seen == [{"block_t": 8, "fn_before_wait": True}]  # mhc_pre's GEMM stages fn before its wait
 
 
 def test_above_the_thresholds_and_at_zero_tokens_it_is_the_default_path(rec):

@@ -172,7 +172,7 @@ def test_token_major_mhc_pre_launches_the_fma_gemm_at_every_t(rec, kw, t, norm):
     assert rec.names == ["decode_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
     assert rec.launches[0][2][2:4] == [(t, 112, MIXES), (t, 112)]
     assert rec.launches[1][1] == (N, 7168, 112, norm) and rec.launches[1][2][:2] == [(t, 112, MIXES), (t, 112)]
-    gemm_kwargs = {"token_major": True, **({"block_t": 8} if t <= 8 else {})}
+    gemm_kwargs = {"token_major": True, **({"block_t": 8} if t <= 8 else {}), "fn_before_wait": True}
     assert kw == [("decode_gemm", gemm_kwargs), ("decode_pre", {"token_major": True, **DEFAULT_DECODE_PRE})]
 
 

@@ -43,11 +43,27 @@ def test_fn_before_wait_moves_the_wait_behind_fns_loads_and_nothing_else(early, 
     assert before.count(SYNC) == 1 and before.count(TRIGGER) == 1
 
 
+def _fused(backend, tokens, hidden=H):
+    residual, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, hidden)
+    backend.fused_post_pre(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1),
+                           torch.zeros(tokens, N, N), fn, scale, base, nw, *eps, n_splits)
+
+
+def _head(backend, tokens, hidden=H):
+    residual = torch.zeros(tokens, N, hidden, dtype=torch.bfloat16)
+    backend.hc_head(residual, torch.zeros(N, N * hidden), torch.ones(3), torch.zeros(N), 1e-6, 1e-6)
+
+
 @pytest.mark.parametrize("tokens", [1, 8, 16])
-def test_the_probe_stages_fn_early_in_every_fma_decode_gemm(rec, tokens):
-    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
-    TileLangFnBeforeWait().mhc_pre(*_pre_args(tokens, H))
-    assert [kw.get("fn_before_wait") for kw in _kw(rec, "decode_gemm")] == [None, True]
+def test_the_default_stages_fn_early_in_mhc_pres_gemm_only_and_the_probe_in_every_fma_decode_gemm(rec, tokens):
+    """TileLangDecode.decode_gemm_fn_before_wait: mhc_pre's (faster on the H100, -13); fused_post_pre's and
+    hc_head's only in mid_probes.TileLangFnBeforeWait (0.1-0.2 us slower there)."""
+    for backend in (TileLangDecode(), TileLangFnBeforeWait()):
+        backend.mhc_pre(*_pre_args(tokens, H))
+        _fused(backend, tokens)
+        _head(backend, tokens)
+    assert [kw.get("fn_before_wait") for kw in _kw(rec, "decode_gemm")] == [True, None, None, True, True, True]
+    assert TileLangDecode().provenance()["decode_gemm_fn_before_wait"] == ["mhc_pre"]
 
 
 def test_the_probe_keeps_the_tensor_cores_from_17_tokens_and_fma32_does_not(rec):
@@ -147,7 +163,7 @@ def test_the_no_pdl_probes_launches_are_precompiled_and_labelled(rec, monkeypatc
     probe.hc_post(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1),
                   torch.zeros(tokens, N, N))
     assert captured == [("pre_big_fuse_overlap", False), ("hc_post_wide", False)]
-    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)}
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)}
     getters = {"pre_big_fuse_overlap": "pre_overlap.pre_big_fuse_overlap_kernel",
                "hc_post_wide": "decode.hc_post_wide_kernel"}
     for (name, config, _), kw in zip(rec.launches, rec.keywords):
@@ -177,3 +193,33 @@ def test_the_no_pdl_probes_launches_are_precompiled_and_labelled(rec, monkeypatc
     probe.fused_post_pre(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1),
                          torch.zeros(tokens, N, N), fn, scale, base, nw, *eps, n_splits)
     assert captured and all(pdl for _, pdl in captured), captured  # fused_post_pre keeps PDL everywhere
+
+
+@pytest.mark.parametrize("hidden, tokens, no_pdl", [(7168, 448, False), (7168, 489, True), (7168, 512, True),
+                                                    (7168, 697, True), (7168, 698, False), (7168, 1024, False),
+                                                    (4096, 854, False), (4096, 1024, True), (4096, 1221, False)])
+def test_the_default_runs_the_pre_big_fuse_op_without_pdl_where_its_data_is_35_to_50_mb(rec, monkeypatch, hidden,
+                                                                                        tokens, no_pdl):
+    """TileLangDecode.no_pdl_megabytes: the pre_big_fuse op's kernel without PDL where T * H * 2 * (n + 1)
+    bytes are 35-50 MB (489-697 tokens at H = 7168, 855-1220 at 4096), a configuration jobs() has; mhc_pre's
+    middle GEMM and pre keep PDL at the same counts."""
+    from mhc_kernels.tilelang import pre_overlap
+
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden)}
+    pdl = []
+    recorded = pre_overlap.pre_big_fuse_overlap_kernel  # rec's recorder
+
+    def launch(n, h, with_norm, target, **variant):
+        pdl.append(target.pdl)
+        key = tuple(sorted({**variant, **({} if target.pdl else {"pdl": False})}.items()))
+        assert ("pre_overlap.pre_big_fuse_overlap_kernel", (n, h, with_norm), key) in jobs, key
+        return recorded(n, h, with_norm, target, **variant)
+
+    monkeypatch.setattr(pre_overlap, "pre_big_fuse_overlap_kernel", launch)
+    backend = TileLangDecode()
+    backend.pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
+    assert pdl == [not no_pdl]
+    assert any(",no_pdl]" in k for k in backend.calls) is no_pdl
+    pdl.clear()
+    backend.mhc_pre(*_pre_args(tokens, hidden))
+    assert pdl == [True]

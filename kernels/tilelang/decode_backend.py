@@ -230,10 +230,16 @@ class TileLangDecode(TileLangBackend):
     # tensor-core kernel on fn's cached bf16x3 split, the decode path's only GEMM until 2026-12-04).
     decode_gemm = "auto"
     decode_gemm_tunables: dict[str, int] = {}  # decode_gemm.DEFAULT_TUNABLES where empty
-    # The FMA decode GEMM stages fn's slice before its PDL wait (decode_gemm.build_decode_gemm's
-    # fn_before_wait: fn taken as a weight no early-triggering kernel just before writes). A probe
-    # (mid_probes.TileLangFnBeforeWait), bitwise the same outputs; not yet timed on a GPU.
-    decode_gemm_fn_before_wait = False
+    # The ops whose FMA decode GEMM stages fn's slice before its PDL wait (decode_gemm.build_decode_gemm's
+    # fn_before_wait: fn taken as a weight no early-triggering kernel just before writes); bitwise the
+    # same outputs. mhc_pre's since the sixteenth session (results/gpu/2026-12-05-h100-engines-13, H100,
+    # graph-replayed, us at 1 / 8 / 16 tokens, mid_probes.TileLangFnBeforeWait beside the default):
+    # H = 7168 5.4 / 6.1 / 7.3 against 5.9 / 6.7 / 7.8, H = 4096 5.1 / 5.5 / 6.3 against 5.4 / 5.9 / 6.7;
+    # fused_post_pre 0.1-0.2 us slower at 1-4 tokens and hc_head within 0.1 either way, so not theirs.
+    # Gated there: 126 bitwise checks against the default (eager, reruns, a graph replay), 0 / 1000
+    # stress failures at mhc_pre 1 / 16, fused_post_pre 1 / 16, hc_head 8 / 64; its kernels also passed
+    # the nightly checks inside mid_probes.TileLangDecodeFloorNext.
+    decode_gemm_fn_before_wait: frozenset[str] = frozenset({"mhc_pre"})
     # Ops whose first kernel runs without PDL at these token counts: op -> (first, last) T, inclusive;
     # the pre_big_fuse and hc_post ops' one kernel, mhc_pre's middle GEMM (its pre keeps PDL behind it;
     # not fused_post_pre's), so a call launches when the one before it has ended instead of while its
@@ -241,6 +247,17 @@ class TileLangDecode(TileLangBackend):
     # PDL and keeps more of its working set in L2 from one graph replay to the next at 512-576 x 7168;
     # the same instructions less the PDL wait and trigger: bitwise the same outputs.
     no_pdl_tokens: Mapping[str, tuple[int, int]] = MappingProxyType({})  # read-only: a subclass sets its own
+    # The same by the call's data, op -> (low, high) MB of residual and layer_input: the pre_big_fuse op
+    # without PDL where they are 35-50 MB (the H100's L2 is 50 MB). Sixteenth session
+    # (results/gpu/2026-12-05-h100-engines-13, scripts/debug/l2_window.py, graph-replayed, us): with PDL
+    # our time there is bistable from replay to replay (512 x 7168: median 6.6, range 6.4-11.9; the
+    # committed -12 run caught 11.3 against TileKernels' 7.7); without it 7.8 (7.7-8.1) at 512 x 7168,
+    # 9.8 against 14.1 at 576, 16.3 against 16.6 at 640, 11.5 against 13.7 at 1024 x 4096 (TileKernels
+    # 8.3 / 11.4 / 17.9 / 12.3), and slower outside the window (448 x 7168, 33 MB: 6.4 against 5.9;
+    # 1024 x 7168, 73 MB: 27.5 against 27.1). With the inputs rotating over two copies (no replay's data
+    # left in L2) ours is faster than TileKernels at every one of these points, PDL or not. The same
+    # instructions less the PDL wait and trigger: 84 bitwise checks against the PDL kernels there.
+    no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({"pre_big_fuse": (35.0, 50.0)})
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
@@ -371,8 +388,9 @@ class TileLangDecode(TileLangBackend):
         return {**super().provenance(), "decode_max_tokens": self.decode_max_tokens,
                 "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
-                **({"decode_gemm_fn_before_wait": True} if self.decode_gemm_fn_before_wait else {}),
+                "decode_gemm_fn_before_wait": sorted(self.decode_gemm_fn_before_wait),
                 **({"no_pdl_tokens": dict(self.no_pdl_tokens)} if self.no_pdl_tokens else {}),
+                "no_pdl_megabytes": dict(self.no_pdl_megabytes),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
                 "token_major_partials": sorted(self.token_major_partials),
@@ -430,13 +448,20 @@ class TileLangDecode(TileLangBackend):
         span = self.mid_pre_one_buffer_tokens
         return span is not None and span[0] <= tokens <= span[1]
 
-    def _op_target(self, tokens: int, op: str):
-        """The target ``op``'s kernel is compiled for at T: without PDL inside no_pdl_tokens[op]."""
+    def _op_target(self, tokens: int, op: str, hidden: int | None = None, n: int = 4):
+        """The target ``op``'s first kernel is compiled for at T (and H): without PDL inside
+        no_pdl_tokens[op], or where the call's residual and layer_input (T * H * 2 * (n + 1) bytes)
+        fall inside no_pdl_megabytes[op]."""
         from dataclasses import replace
 
         span = self.no_pdl_tokens.get(op)
+        mb = self.no_pdl_megabytes.get(op)
+        data_mb = None if hidden is None else tokens * hidden * 2 * (n + 1) / 1e6
         target = self._target()
-        return replace(target, pdl=False) if span is not None and span[0] <= tokens <= span[1] else target
+        if (span is not None and span[0] <= tokens <= span[1]) or \
+                (mb is not None and data_mb is not None and mb[0] <= data_mb <= mb[1]):
+            return replace(target, pdl=False)
+        return target
 
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
@@ -448,7 +473,7 @@ class TileLangDecode(TileLangBackend):
         return not self._decode(tokens, op) and 0 < tokens <= limit
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False,
-                     early: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                     early: bool = False, op: str = "mhc_pre") -> tuple[torch.Tensor, torch.Tensor]:
         """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (decode_pre
         and decode_head take P at compile time). One launch: decode_gemm's FMA kernel, or with
         ``decode_gemm = "wgmma"`` gemm.py's tensor-core kernel (which takes its K ranges from the
@@ -459,8 +484,9 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         parts = decode_parts(n, hidden)
         kernel, tunables = self._decode_gemm_choice(m, t, token_major)
-        fma_kw = changed(early_trigger=(early, False), fn_before_wait=(self.decode_gemm_fn_before_wait, False))
-        flags = (",early_trigger" if early else "") + (",fn_before_wait" if self.decode_gemm_fn_before_wait else "")
+        fn_first = op in self.decode_gemm_fn_before_wait
+        fma_kw = changed(early_trigger=(early, False), fn_before_wait=(fn_first, False))
+        flags = (",early_trigger" if early else "") + (",fn_before_wait" if fn_first else "")
         if token_major:
             if kernel != "fma":
                 raise ValueError(f"{type(self).__name__}.token_major_partials needs the FMA decode GEMM "
@@ -537,7 +563,7 @@ class TileLangDecode(TileLangBackend):
             return self._gemm(x, fn, n, h, n_splits, early_trigger=self._early(t, BASE_GEMM), tma=tma)
         early = self._early(t, "prenorm_gemm")
         if self._decode(t, "prenorm_gemm"):
-            mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early)
+            mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early, op="prenorm_gemm")
         elif self.op_chunks_in_cluster and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
             return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early, tma)
         else:
@@ -549,7 +575,8 @@ class TileLangDecode(TileLangBackend):
 
     def hc_post(self, x, residual, post_mix, comb_mix):
         t = residual.shape[0]
-        return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"), self._op_target(t, "hc_post"))
+        return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"),
+                             self._op_target(t, "hc_post", residual.shape[2], residual.shape[1]))
 
     def _hc_post(self, x, residual, post_mix, comb_mix, early: bool, target=None):
         """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
@@ -590,7 +617,7 @@ class TileLangDecode(TileLangBackend):
         if self._mid(t, "pre_big_fuse"):
             return self._overlap_pre(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight, rms_eps,
                                      hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
-                                     target=self._op_target(t, "pre_big_fuse"))
+                                     target=self._op_target(t, "pre_big_fuse", h, n))
         if not self._decode(t, "pre_big_fuse"):
             return super().pre_big_fuse(mixes_partial, sqrsum_partial, hc_scale, hc_base, residual, norm_weight,
                                         rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat,
@@ -750,7 +777,7 @@ class TileLangDecode(TileLangBackend):
         early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
             parts = self.mid_parts(t, n, h, residual.device, op)
-            first = self._op_target(t, "mhc_pre") if op == "mhc_pre" else None  # the call's first kernel
+            first = self._op_target(t, "mhc_pre", h, n) if op == "mhc_pre" else None  # the call's first kernel
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op, target=first)
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                      hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
@@ -758,7 +785,7 @@ class TileLangDecode(TileLangBackend):
             return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
         token_major = "mhc_pre" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
                                 token_major=token_major, prefetch=early)
@@ -781,7 +808,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import decode_head_kernel
 
         token_major = "hc_head" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, "hc_head")
         out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         if token_major:
             parts = mixes.shape[1]

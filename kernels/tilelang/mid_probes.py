@@ -198,9 +198,12 @@ class TileLangSinkhornRows(TileLangDecode):
     name = "tilelang-sinkhorn-rows"
     description = "our TileLang kernels, the rows layout of the warp Sinkhorn (a benchmark probe)"
     sinkhorn_layout = "rows"
-    # as measured (-7): the fused pres' constants loaded late (the default's early constants came later)
+    # as measured (-7): the fused pres' constants loaded late, fn after the decode GEMM's wait, the
+    # pre_big_fuse op with PDL at every count (the default's variants came later)
     decode_pre_early_constants = False
     mid_pre_early_constants = False
+    decode_gemm_fn_before_wait = frozenset()
+    no_pdl_megabytes = {}
 
 
 class TileLangSinkhornGather(TileLangDecode):
@@ -214,13 +217,16 @@ class TileLangSinkhornGather(TileLangDecode):
     mhc_pre 0.94-0.97 x the default's time at 1-256 tokens. Adopted in the thirteenth session (gated as
     TileLangNarrowSums, results/gpu/2026-12-05-h200-engines-10), the default's layout until the fifteenth
     session (then "gather_rcp" with the fused pres' early constants). This class and its subclasses
-    keep "gather" and the constants loaded late: the fourteenth session's default, as measured."""
+    keep "gather" and the constants loaded late (and fn after the decode GEMM's wait, the pre_big_fuse op
+    with PDL everywhere: the sixteenth session's defaults): the fourteenth session's default, as measured."""
 
     name = "tilelang-sinkhorn-gather"
     description = "our TileLang kernels, the warp Sinkhorn's sums by gathered shuffles (a benchmark probe)"
     sinkhorn_layout = "gather"
     decode_pre_early_constants = False
     mid_pre_early_constants = False
+    decode_gemm_fn_before_wait = frozenset()
+    no_pdl_megabytes = {}
 
 
 class TileLangTmaGather(TileLangSinkhornGather):
@@ -539,7 +545,7 @@ class TileLangFnBeforeWait(TileLangDecode):
 
     name = "tilelang-fn-before-wait"
     description = "our TileLang kernels, the FMA decode GEMM's fn staged before its PDL wait (a benchmark probe)"
-    decode_gemm_fn_before_wait = True
+    decode_gemm_fn_before_wait = frozenset({"mhc_pre", "fused_post_pre", "hc_head"})
 
 
 class TileLangFnBeforeWaitFma32(TileLangFnBeforeWait):
@@ -581,5 +587,5 @@ class TileLangDecodeFloorNext(TileLangSinkhornVectors):
 
     name = "tilelang-decode-floor-next"
     description = "our TileLang kernels, the vectors Sinkhorn with fn before the wait and the FMA GEMM to 32 (a probe)"
-    decode_gemm_fn_before_wait = True
+    decode_gemm_fn_before_wait = frozenset({"mhc_pre", "fused_post_pre", "hc_head"})
     decode_gemm_plan = _plan_with_block_t16(32)

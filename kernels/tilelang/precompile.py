@@ -51,7 +51,7 @@ def _plain_jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
-    return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden)
+    return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden) + fn_before_wait_jobs(hidden, (MIXES,))
 
 
 def _chunk_counts(hidden: int) -> list[int]:
@@ -221,7 +221,42 @@ def mid_jobs(hidden: int) -> list[Job]:
         + _overlap_jobs(hidden, sorted(parts), {**variant, "prefetch_next_block": False}, ",one_buffer" + tag,
                         prefetch=(False,)) \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
-           for p in sorted(parts) if p >= 4]  # hc_head's middle path
+           for p in sorted(parts) if p >= 4] + no_pdl_pre_jobs(hidden)  # hc_head's middle path; the op without PDL
+
+
+def fn_before_wait_jobs(hidden: int, mixes: tuple[int, ...]) -> list[Job]:
+    """The FMA decode GEMMs (every configuration the plan runs, for these M; token-major too for M = n)
+    with fn staged before the PDL wait, with and without the early trigger: TileLangDecode's
+    decode_gemm_fn_before_wait (mhc_pre's, M = 24, in jobs()) and the probes' (hc_head's, M = n)."""
+    from mhc_kernels.tilelang.decode import decode_parts
+
+    parts = decode_parts(N, hidden)
+    out: list[Job] = []
+    for m, tun in _fma_configs():
+        if m not in mixes:
+            continue
+        for tm in (False, True) if m == N else (False,):
+            out += [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}"
+                     f"{',token_major' if tm else ''}{',early' if e else ''},fn_before_wait]",
+                     "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
+                     {**dict(tun), **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {}),
+                      "fn_before_wait": True}) for e in (False, True)]
+    return out
+
+
+def no_pdl_pre_jobs(hidden: int) -> list[Job]:
+    """The pre_big_fuse op's middle pre on its caller's splits compiled without PDL, on two residual
+    buffers and on one (TileLangDecode.no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096;
+    mid_probes.TileLangNoPdlWindow's no_pdl_tokens)."""
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    variant, tag = default_pre_variant()
+    lean_variant, lean_tag = _tagged(TileLangDecode.overlap_pre_variant(one_buffer=True))
+    window = _overlap_jobs(hidden, CALLER_SPLITS, variant, tag, prefetch=(False,)) \
+        + _overlap_jobs(hidden, CALLER_SPLITS, {**lean_variant, "prefetch_next_block": False}, ",one_buffer" + lean_tag,
+                        prefetch=(False,))
+    return [(label.removesuffix("]") + ",no_pdl]", getter, args, {**kwargs, "pdl": False})
+            for label, getter, args, kwargs in window]
 
 
 def pdl_early_jobs(hidden: int) -> list[Job]:
@@ -337,29 +372,15 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.mid_probes import TileLangSinkhornVectors
 
     out += fused_pre_jobs(hidden, TileLangSinkhornVectors)
-    # TileLangFnBeforeWait (sixteenth session): every FMA decode GEMM the default runs (and token-major for
-    # hc_head), with and without the early trigger, fn staged before the wait; TileLangFnBeforeWaitFma32 runs
-    # the same kernels (block_t 16) to 32 tokens
-    before = {"fn_before_wait": True}
-    for m, tun in _fma_configs():
-        for tm in (False, True) if m == N else (False,):
-            out += [(f"decode_gemm[H={hidden},M={m},parts={parts}{''.join(f',{k}={v}' for k, v in tun)}"
-                     f"{',token_major' if tm else ''}{',early' if e else ''},fn_before_wait]",
-                     "decode_gemm.decode_gemm_kernel", (N, hidden, m, parts),
-                     {**dict(tun), **({"token_major": True} if tm else {}), **({"early_trigger": True} if e else {}),
-                      **before}) for e in (False, True)]
-    # TileLangNoPdlWindow (sixteenth session): the pre_big_fuse op's middle pre on its caller's splits,
-    # hc_post_wide at the window's columns and mhc_pre's middle GEMMs, compiled without PDL
+    # TileLangFnBeforeWait (sixteenth session): fn staged before the wait in hc_head's FMA decode GEMMs too
+    # (mhc_pre's are the default's: jobs()); TileLangFnBeforeWaitFma32 runs mhc_pre's (block_t 16) to 32 tokens
+    out += fn_before_wait_jobs(hidden, (N,))
+    # TileLangNoPdlWindow (sixteenth session): hc_post_wide at the window's columns and mhc_pre's middle
+    # GEMMs, compiled without PDL
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    no_pdl = {"pdl": False}
-    lean_variant, lean_tag = _tagged(TileLangDecode.overlap_pre_variant(one_buffer=True))  # 769-1024 tokens
-    window = _overlap_jobs(hidden, splits, variant, tag, prefetch=(False,)) \
-        + _overlap_jobs(hidden, splits, {**lean_variant, "prefetch_next_block": False}, ",one_buffer" + lean_tag,
-                        prefetch=(False,))
-    out += [(label.removesuffix("]") + ",no_pdl]", getter, args, {**kwargs, **no_pdl})
-            for label, getter, args, kwargs in window]
-    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    no_pdl = {"pdl": False}  # (its pre_big_fuse kernels are the default's: no_pdl_pre_jobs, in jobs())
 
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
