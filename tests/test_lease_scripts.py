@@ -407,10 +407,10 @@ def test_the_next_sessions_call_gates_and_times_the_vectors_probe(tmp_path):
 
 
 def test_the_sixteenth_sessions_first_call_gates_the_decode_floor_candidate(tmp_path):
-    """results/gpu/2026-12-05-engines-13/lease/call1.sh: TileLangDecodeFloorNext's kernels precompiled beside
+    """results/gpu/2026-12-05-h100-engines-13/lease/call1.sh: TileLangDecodeFloorNext's kernels precompiled beside
     its stress runs, its nightly checks, then the Sinkhorn share and the bench beside the default and the
     vectors probe alone."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call1.sh",
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-13/lease/call1.sh",
                            STUB_NAME="tilelang-decode-floor-next")
     out = tmp_path / "out"
     probes, stress, check_ops = _gated(calls, out, "tilelang-decode-floor-next")
@@ -425,9 +425,9 @@ def test_the_sixteenth_sessions_first_call_gates_the_decode_floor_candidate(tmp_
 
 
 def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_times_it(tmp_path):
-    """results/gpu/2026-12-05-engines-13/lease/call2.sh: the probes' decode GEMMs precompiled beside the
+    """results/gpu/2026-12-05-h100-engines-13/lease/call2.sh: the probes' decode GEMMs precompiled beside the
     bitwise probe's stress runs, the bitwise check against the default, then the bench of both probes."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call2.sh",
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-13/lease/call2.sh",
                            STUB_NAME="tilelang-fn-before-wait")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
@@ -450,12 +450,16 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
     assert timeline.rstrip().endswith("done") and "bitwise" in timeline and "l2-window" in timeline
 
 
-def test_the_sixteenth_sessions_third_call_gates_the_new_default(tmp_path):
-    """results/gpu/2026-12-05-engines-13/lease/call3.sh: the default's kernels (no probe), stress of mhc_pre
-    at decode counts and pre_big_fuse in its no-PDL window, the nightly checks of both."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-engines-13/lease/call3.sh")
+def test_the_sixteenth_sessions_third_call_gates_the_new_default_and_benches_it(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-13/lease/call3.sh: the default's kernels (no probe), stress of mhc_pre
+    at decode counts and pre_big_fuse in its no-PDL window, the nightly checks of both, then the full
+    benchmark (every backend, the issue's grid)."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-13/lease/call3.sh")
     out = tmp_path / "out"
     probes, stress, check_ops = _gated(calls, out, "tilelang")
     assert probes == "" and stress == ["mhc_pre_1-8-16", "pre_big_fuse_512-576-640"]
-    assert check_ops == ["mhc_pre", "pre_big_fuse"] and not [c for c in calls if "-m mhc_verify.bench" in c]
+    assert check_ops == ["mhc_pre", "pre_big_fuse"]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done")

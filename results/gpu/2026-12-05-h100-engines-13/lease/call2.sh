@@ -23,7 +23,7 @@
 #     11.8 us, -11), TileKernels gradually (6.5 -> 8.5 -> 12.0 at 576).
 # Adopt TileLangFnBeforeWait only where bitwise says ALL OK, every stress run 0 failures, and the bench faster;
 # TileLangFnBeforeWaitFma32 needs the full gate (nightly checks) first.
-# Usage: W=/tmp/c2; rm -rf $W; mkdir -p $W; timeout -k 5 480 bash results/gpu/2026-12-05-engines-13/lease/call2.sh $W \
+# Usage: W=/tmp/c2; rm -rf $W; mkdir -p $W; timeout -k 5 480 bash results/gpu/2026-12-05-h100-engines-13/lease/call2.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c2        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."

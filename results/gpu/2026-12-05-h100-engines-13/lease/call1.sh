@@ -12,7 +12,7 @@
 #     pre_big_fuse at 1-1024 tokens, both H, graph-replayed
 # Adopt only where the gate passes, every stress run shows 0 failures, and the bench shows it faster; then a
 # committed full benchmark (-12/lease/call3.sh's shape) of the new default.
-# Usage: W=/tmp/c1; rm -rf $W; mkdir -p $W; timeout -k 5 500 bash results/gpu/2026-12-05-engines-13/lease/call1.sh $W \
+# Usage: W=/tmp/c1; rm -rf $W; mkdir -p $W; timeout -k 5 500 bash results/gpu/2026-12-05-h100-engines-13/lease/call1.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c1.tar.xz -C /tmp c1        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
