@@ -450,16 +450,18 @@ def test_the_sixteenth_sessions_second_call_gates_fn_before_wait_bitwise_and_tim
     assert timeline.rstrip().endswith("done") and "bitwise" in timeline and "l2-window" in timeline
 
 
-def test_the_sixteenth_sessions_third_call_gates_the_new_default_and_benches_it(tmp_path):
-    """results/gpu/2026-12-05-h100-engines-13/lease/call3.sh: the default's kernels (no probe), stress of mhc_pre
-    at decode counts and pre_big_fuse in its no-PDL window, the nightly checks of both, then the full
-    benchmark (every backend, the issue's grid)."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-13/lease/call3.sh")
+def test_the_sixteenth_sessions_third_call_gates_the_no_pdl_window_and_benches_it_alone(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-13/lease/call3.sh: the default's kernels and the probe's ("no_pdl"),
+    stress of mhc_pre at decode counts and pre_big_fuse in its no-PDL window, the nightly checks of both, then
+    the full benchmark (every backend, the issue's grid) with the probe alone as ours."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-13/lease/call3.sh",
+                           STUB_NAME="tilelang-pre-big-fuse-no-pdl")
     out = tmp_path / "out"
-    probes, stress, check_ops = _gated(calls, out, "tilelang")
-    assert probes == "" and stress == ["mhc_pre_1-8-16", "pre_big_fuse_512-576-640"]
+    probes, stress, check_ops = _gated(calls, out, "tilelang-pre-big-fuse-no-pdl")
+    assert probes == "--probes-matching no_pdl" and stress == ["mhc_pre_1-8-16", "pre_big_fuse_512-576-640"]
     assert check_ops == ["mhc_pre", "pre_big_fuse"]
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert _ours(bench) == ["tilelang-pre-big-fuse-no-pdl"]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done")

@@ -198,14 +198,17 @@ def test_the_no_pdl_probes_launches_are_precompiled_and_labelled(rec, monkeypatc
 @pytest.mark.parametrize("hidden, tokens, no_pdl", [(7168, 448, False), (7168, 489, True), (7168, 512, True),
                                                     (7168, 697, True), (7168, 698, False), (7168, 1024, False),
                                                     (4096, 854, False), (4096, 1024, True), (4096, 1221, False)])
-def test_the_default_runs_the_pre_big_fuse_op_without_pdl_where_its_data_is_35_to_50_mb(rec, monkeypatch, hidden,
-                                                                                        tokens, no_pdl):
-    """TileLangDecode.no_pdl_megabytes: the pre_big_fuse op's kernel without PDL where T * H * 2 * (n + 1)
-    bytes are 35-50 MB (489-697 tokens at H = 7168, 855-1220 at 4096), a configuration jobs() has; mhc_pre's
-    middle GEMM and pre keep PDL at the same counts."""
+def test_the_no_pdl_megabytes_probe_runs_the_pre_big_fuse_op_without_pdl_at_35_to_50_mb(rec, monkeypatch, hidden,
+                                                                                         tokens, no_pdl):
+    """mid_probes.TileLangPreBigFuseNoPdl (TileLangDecode.no_pdl_megabytes): the pre_big_fuse op's kernel
+    without PDL where T * H * 2 * (n + 1) bytes are 35-50 MB (489-697 tokens at H = 7168, 855-1220 at
+    4096), a configuration jobs() has; mhc_pre's middle GEMM and pre keep PDL at the same counts; the
+    default runs PDL everywhere."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPreBigFuseNoPdl
+
     from mhc_kernels.tilelang import pre_overlap
 
-    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden)}
+    jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden) + precompile.probe_jobs(hidden)}
     pdl = []
     recorded = pre_overlap.pre_big_fuse_overlap_kernel  # rec's recorder
 
@@ -216,7 +219,10 @@ def test_the_default_runs_the_pre_big_fuse_op_without_pdl_where_its_data_is_35_t
         return recorded(n, h, with_norm, target, **variant)
 
     monkeypatch.setattr(pre_overlap, "pre_big_fuse_overlap_kernel", launch)
-    backend = TileLangDecode()
+    TileLangDecode().pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
+    assert pdl == [True]
+    pdl.clear()
+    backend = TileLangPreBigFuseNoPdl()
     backend.pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
     assert pdl == [not no_pdl]
     assert any(",no_pdl]" in k for k in backend.calls) is no_pdl

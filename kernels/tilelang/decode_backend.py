@@ -247,8 +247,9 @@ class TileLangDecode(TileLangBackend):
     # PDL and keeps more of its working set in L2 from one graph replay to the next at 512-576 x 7168;
     # the same instructions less the PDL wait and trigger: bitwise the same outputs.
     no_pdl_tokens: Mapping[str, tuple[int, int]] = MappingProxyType({})  # read-only: a subclass sets its own
-    # The same by the call's data, op -> (low, high) MB of residual and layer_input: the pre_big_fuse op
-    # without PDL where they are 35-50 MB (the H100's L2 is 50 MB). Sixteenth session
+    # The same by the call's data, op -> (low, high) MB of residual and layer_input. A probe for now
+    # (mid_probes.TileLangPreBigFuseNoPdl: the pre_big_fuse op without PDL where they are 35-50 MB, the
+    # H100's L2 is 50 MB); its nightly check and stress are -13/lease/call3.sh's. Sixteenth session
     # (results/gpu/2026-12-05-h100-engines-13, scripts/debug/l2_window.py, graph-replayed, us): with PDL
     # our time there is bistable from replay to replay (512 x 7168: median 6.6, range 6.4-11.9; the
     # committed -12 run caught 11.3 against TileKernels' 7.7); without it 7.8 (7.7-8.1) at 512 x 7168,
@@ -257,7 +258,7 @@ class TileLangDecode(TileLangBackend):
     # 1024 x 7168, 73 MB: 27.5 against 27.1). With the inputs rotating over two copies (no replay's data
     # left in L2) ours is faster than TileKernels at every one of these points, PDL or not. The same
     # instructions less the PDL wait and trigger: 84 bitwise checks against the PDL kernels there.
-    no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({"pre_big_fuse": (35.0, 50.0)})
+    no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({})  # read-only: a subclass sets its own
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from
@@ -390,7 +391,7 @@ class TileLangDecode(TileLangBackend):
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
                 "decode_gemm_fn_before_wait": sorted(self.decode_gemm_fn_before_wait),
                 **({"no_pdl_tokens": dict(self.no_pdl_tokens)} if self.no_pdl_tokens else {}),
-                "no_pdl_megabytes": dict(self.no_pdl_megabytes),
+                **({"no_pdl_megabytes": dict(self.no_pdl_megabytes)} if self.no_pdl_megabytes else {}),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
                 "token_major_partials": sorted(self.token_major_partials),

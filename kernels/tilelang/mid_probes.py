@@ -203,7 +203,6 @@ class TileLangSinkhornRows(TileLangDecode):
     decode_pre_early_constants = False
     mid_pre_early_constants = False
     decode_gemm_fn_before_wait = frozenset()
-    no_pdl_megabytes = {}
 
 
 class TileLangSinkhornGather(TileLangDecode):
@@ -226,7 +225,6 @@ class TileLangSinkhornGather(TileLangDecode):
     decode_pre_early_constants = False
     mid_pre_early_constants = False
     decode_gemm_fn_before_wait = frozenset()
-    no_pdl_megabytes = {}
 
 
 class TileLangTmaGather(TileLangSinkhornGather):
@@ -589,3 +587,17 @@ class TileLangDecodeFloorNext(TileLangSinkhornVectors):
     description = "our TileLang kernels, the vectors Sinkhorn with fn before the wait and the FMA GEMM to 32 (a probe)"
     decode_gemm_fn_before_wait = frozenset({"mhc_pre", "fused_post_pre", "hc_head"})
     decode_gemm_plan = _plan_with_block_t16(32)
+
+
+class TileLangPreBigFuseNoPdl(TileLangDecode):
+    """TileLangDecode with the pre_big_fuse op without PDL where its residual and layer_input are 35-50 MB
+    (no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096). On the H100 (-13, call 2,
+    scripts/debug/l2_window.py) ours with PDL is bistable there from replay to replay (512 x 7168: median
+    6.6 us, range 6.4-11.9; the committed -12 run caught 11.3 against TileKernels' 7.7); without PDL 7.8
+    (7.7-8.1) at 512 x 7168, 9.8 against 14.1 at 576, 11.5 against 13.7 at 1024 x 4096 (TileKernels 8.3 /
+    11.4 / 12.3); bitwise the default there (84 checks). Its nightly check and stress, then its benchmark,
+    are -13/lease/call3.sh; it becomes the default's rule when they pass."""
+
+    name = "tilelang-pre-big-fuse-no-pdl"
+    description = "our TileLang kernels, the pre_big_fuse op without PDL at 35-50 MB of data (a benchmark probe)"
+    no_pdl_megabytes = {"pre_big_fuse": (35.0, 50.0)}

@@ -221,7 +221,7 @@ def mid_jobs(hidden: int) -> list[Job]:
         + _overlap_jobs(hidden, sorted(parts), {**variant, "prefetch_next_block": False}, ",one_buffer" + tag,
                         prefetch=(False,)) \
         + [(f"collapse[H={hidden},head,parts={p}]", "collapse.collapse_kernel", (N, hidden, True), {"parts": p})
-           for p in sorted(parts) if p >= 4] + no_pdl_pre_jobs(hidden)  # hc_head's middle path; the op without PDL
+           for p in sorted(parts) if p >= 4]  # hc_head's middle path
 
 
 def fn_before_wait_jobs(hidden: int, mixes: tuple[int, ...]) -> list[Job]:
@@ -246,8 +246,8 @@ def fn_before_wait_jobs(hidden: int, mixes: tuple[int, ...]) -> list[Job]:
 
 def no_pdl_pre_jobs(hidden: int) -> list[Job]:
     """The pre_big_fuse op's middle pre on its caller's splits compiled without PDL, on two residual
-    buffers and on one (TileLangDecode.no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096;
-    mid_probes.TileLangNoPdlWindow's no_pdl_tokens)."""
+    buffers and on one (mid_probes.TileLangPreBigFuseNoPdl's no_pdl_megabytes: 489-697 tokens at H = 7168,
+    855-1220 at 4096; TileLangNoPdlWindow's no_pdl_tokens)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     variant, tag = default_pre_variant()
@@ -380,7 +380,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    no_pdl = {"pdl": False}  # (its pre_big_fuse kernels are the default's: no_pdl_pre_jobs, in jobs())
+    no_pdl = {"pdl": False}
+    out += no_pdl_pre_jobs(hidden)  # and TileLangPreBigFuseNoPdl's (no_pdl_megabytes)
 
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
