@@ -474,7 +474,7 @@ class TileLangDecode(TileLangBackend):
         return not self._decode(tokens, op) and 0 < tokens <= limit
 
     def _decode_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, token_major: bool = False,
-                     early: bool = False, op: str = "mhc_pre") -> tuple[torch.Tensor, torch.Tensor]:
+                     early: bool = False, *, op: str) -> tuple[torch.Tensor, torch.Tensor]:
         """The prenorm GEMM's partials over decode_parts K ranges: [P, T, M] and [P, T] (decode_pre
         and decode_head take P at compile time). One launch: decode_gemm's FMA kernel, or with
         ``decode_gemm = "wgmma"`` gemm.py's tensor-core kernel (which takes its K ranges from the
@@ -786,7 +786,7 @@ class TileLangDecode(TileLangBackend):
             return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
                                    hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
         token_major = "mhc_pre" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op)
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op=op)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                 hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps,
                                 token_major=token_major, prefetch=early)
@@ -809,7 +809,7 @@ class TileLangDecode(TileLangBackend):
         from mhc_kernels.tilelang.decode import decode_head_kernel
 
         token_major = "hc_head" in self.token_major_partials
-        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, "hc_head")
+        mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op="hc_head")
         out = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
         if token_major:
             parts = mixes.shape[1]

@@ -72,7 +72,7 @@ def build_decode_gemm(n: int, hidden: int, mixes: int, parts: int, use_pdl: bool
     and [T, parts] (a token's parts contiguous, for decode_head / decode_pre's token_major reads).
     ``early_trigger``: PDL's launch_dependents right after the wait (gemm.build_prenorm_gemm's).
 
-    ``fn_before_wait`` (TileLangDecode.decode_gemm_fn_before_wait, a probe): fn's slice is staged in
+    ``fn_before_wait`` (TileLangDecode.decode_gemm_fn_before_wait: mhc_pre's): fn's slice is staged in
     shared memory before the PDL wait instead of after it. Why: a CTA's fn slice (24 x 256 fp32 = 24
     KB at H = 7168) is three times its tokens' x at T = 16, and in a decode chain this kernel is
     launched early (the kernel before it triggers early: our decode_pre and hc_post_wide), so those

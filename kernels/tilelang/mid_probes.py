@@ -538,8 +538,11 @@ class TileLangFnBeforeWait(TileLangDecode):
     at 1-128. For mhc_pre's 8 us floor at 16 x 7168 (8.1 us on an H100): there the GEMM runs 2.9 us after
     the previous call's pre ends, and its CTAs load 24 KB of fn each beside 8 KB of x
     (results/gpu/2026-12-05-h100-engines-12, profile/). fn is taken as a weight: no early-triggering
-    kernel just before writes it. The same arithmetic in the same order: bitwise the default's outputs
-    (scripts/debug/probe_bitwise_check.py). Built in the sixteenth session, not yet run on a GPU."""
+    kernel just before writes it. The same arithmetic in the same order: bitwise the default's outputs.
+    On an H100 (results/gpu/2026-12-05-h100-engines-13, call 2): 126 bitwise checks, 0 / 1000 stress
+    failures at six points; mhc_pre 0.3-0.6 us faster at 1-16 tokens, fused_post_pre 0.1-0.2 slower at 1-4,
+    hc_head within 0.1: the default took it for mhc_pre (decode_gemm_fn_before_wait), this probe keeps all
+    three."""
 
     name = "tilelang-fn-before-wait"
     description = "our TileLang kernels, the FMA decode GEMM's fn staged before its PDL wait (a benchmark probe)"
@@ -550,8 +553,9 @@ class TileLangFnBeforeWaitFma32(TileLangFnBeforeWait):
     """TileLangFnBeforeWait with mhc_pre's decode GEMM on the FMA kernel (16 tokens per CTA) up to 32
     tokens, where the plan takes the tensor cores from 17: with fn staged before the wait the FMA kernel's
     cost after the wait is x alone, and 17-32 is where the floor misses most (8.9 us at 32 x 7168). Not the
-    default's bits at 17-32 tokens (fp32 FMAs instead of the tensor cores on fn's bf16x3 split): the full
-    gate before any adoption."""
+    default's bits at 17-32 tokens (fp32 FMAs instead of the tensor cores on fn's bf16x3 split): gated inside
+    TileLangDecodeFloorNext (-13, call 1). Measured there (call 2): mhc_pre at 24 / 32 tokens 6.6 / 6.8 us
+    against 7.4 / 7.5 at H = 4096, but 9.0 / 9.2 against 8.7 / 8.6 at 7168; not adopted."""
 
     name = "tilelang-fn-before-wait-fma32"
     description = "our TileLang kernels, fn before the wait and the FMA decode GEMM to 32 tokens (a benchmark probe)"
@@ -567,7 +571,8 @@ class TileLangNoPdlWindow(TileLangDecode):
     _DEFAULT_USE_PDL = False): each of its graph-replayed calls starts once the one before has ended, and
     it keeps more of the replays' data in L2 (ours falls off between 448 and 512 x 7168: 6.3 -> 11.8 us,
     TileKernels 6.5 -> 8.5, -11). The same instructions less the PDL wait and trigger: bitwise the
-    default's outputs. Built in the sixteenth session, not yet run on a GPU (-13/lease/call2.sh)."""
+    default's outputs (84 checks on an H100, -13 call 2). Measured there: pre_big_fuse faster where its data
+    is 35-50 MB and slower outside (hence TileLangPreBigFuseNoPdl), hc_post and mhc_pre slower everywhere."""
 
     name = "tilelang-no-pdl-window"
     description = "our TileLang kernels, a call's first kernel without PDL at 256-1024 tokens (a benchmark probe)"
@@ -581,7 +586,10 @@ class TileLangDecodeFloorNext(TileLangSinkhornVectors):
     results/gpu/2026-12-05-h100-engines-12): the Sinkhorn chain is 1.7 us of those calls and the GEMM
     2.9 / 3.6 us after the previous call's pre ends. Not the default's bits (the Sinkhorn's roundings; the
     FMA partials at 17-32 tokens): the full gate (-13/lease/call1.sh) before any adoption; the bench beside
-    it puts TileLangSinkhornVectors alone, and call 2 TileLangFnBeforeWait alone."""
+    it puts TileLangSinkhornVectors alone, and call 2 TileLangFnBeforeWait alone. On an H100 (-13, call 1):
+    the gate passed (0 / 1000 stress failures at 9 points, nightly checks of three ops), but the vectors
+    Sinkhorn's fixed cost (0.55-0.72 us) outweighs its shorter chain and the FMA GEMM loses at 24-32 x 7168:
+    not adopted; its fn before the wait was, for mhc_pre."""
 
     name = "tilelang-decode-floor-next"
     description = "our TileLang kernels, the vectors Sinkhorn with fn before the wait and the FMA GEMM to 32 (a probe)"

@@ -382,7 +382,6 @@ def probe_jobs(hidden: int) -> list[Job]:
 
     no_pdl = {"pdl": False}
     out += no_pdl_pre_jobs(hidden)  # and TileLangPreBigFuseNoPdl's (no_pdl_megabytes)
-
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
             for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M)]  # mhc_pre's middle GEMM at 257-1024 tokens
