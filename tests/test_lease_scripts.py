@@ -465,3 +465,26 @@ def test_the_sixteenth_sessions_third_call_gates_the_no_pdl_window_and_benches_i
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done")
+
+
+def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benches_them_alone(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-14/lease/call1.sh: the default's kernels and the probe's ("no_pdl",
+    "fn3_before_wait"), stress where each change runs, the nightly checks, the bitwise checks beside them (the
+    decode GEMM's counts and the no-PDL window), then the full benchmark with the probe alone as ours."""
+    name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-14/lease/call1.sh", STUB_NAME=name)
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching no_pdl --probes-matching fn3_before_wait"
+    assert stress == ["mhc_pre_24-32", "fused_post_pre_32", "pre_big_fuse_512-576-640"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert [c.split("--op ")[1].split()[0] for c in bitwise] == ["mhc_pre,fused_post_pre", "pre_big_fuse"]
+    assert all("--probe mhc_kernels.tilelang.mid_probes:TileLangPreBigFuseNoPdlFn3First" in c for c in bitwise)
+    assert "--tokens 17,24,32 " in bitwise[0] and "--tokens 512,576,640,1024 " in bitwise[1]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise)
+    assert _ours(bench) == [name]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
+    assert timeline.rstrip().endswith("done") and timeline.count("== ") >= 4

@@ -252,20 +252,25 @@ class TileLangBackend(Backend):
 
     def _launch_gemm(self, x, fn, mixes: torch.Tensor, sqrsum: torch.Tensor, n: int, hidden: int,
                      plan: GemmSchedule, early_trigger: bool = False, tma: bool | None = None,
-                     target=None) -> None:
+                     target=None, fn_tiles: int = 0) -> None:
         """``early_trigger``: gemm.build_prenorm_gemm's (TileLangDecode.pdl_early_max_tokens). ``tma``:
         the TMA kernel wanted for this call (TileLangDecode.op_gemm_tma_from_tokens), None: gemm_tma's
         rule; either way only where _tma allows it. ``target``: the GEMM's (TileLangDecode.no_pdl_tokens
-        gives one without PDL; None: the device's); fn's split, where it runs, keeps the device's."""
+        gives one without PDL; None: the device's); fn's split, where it runs, keeps the device's.
+        ``fn_tiles``: build_prenorm_gemm's (fn3 staged before the wait; TileLangDecode.wgmma_fn_before_wait),
+        dropped where this call launched fn's split: fn3 is then the kernel just before's output."""
         from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         tma = self._tma(x, tma)
+        fn3, split_here = self._split_fn_launched(fn)
+        fn_tiles = 0 if split_here else fn_tiles
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger" if early_trigger else "") + (",tma" if tma else "")
-                    + (",no_pdl]" if self._drops_pdl(target) else "]"))
-        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=self._split_fn(fn),
-                     **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False)))
+                    + (",fn_before_wait" if fn_tiles else "") + (",no_pdl]" if self._drops_pdl(target) else "]"))
+        prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=fn3,
+                     **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False),
+                                                fn_tiles=(fn_tiles, 0)))
 
     def _tma(self, x: torch.Tensor, wanted: bool | None = None) -> bool:
         """Whether this GEMM call runs the TMA kernel: ``wanted`` (gemm_tma where None), on CUDA and for
@@ -293,21 +298,26 @@ class TileLangBackend(Backend):
 
     def _split_fn(self, fn: torch.Tensor) -> torch.Tensor:
         """fn's bf16 hi/mid/lo split: from the cache while the same fn tensor is unmodified."""
+        return self._split_fn_launched(fn)[0]
+
+    def _split_fn_launched(self, fn: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """_split_fn's fn3, and whether this call launched the split (a kernel reading fn3 before its PDL
+        wait must not run right behind it)."""
         from mhc_kernels.tilelang.gemm import split_fn
 
         version = _version_of(fn) if self.cache_split_fn else None
         if version is None:
-            return split_fn(fn, self._target())
+            return split_fn(fn, self._target()), True
         key = id(fn)
         hit = self._fn3.get(key)
         if hit is not None and hit[0]() is fn and hit[1] == version:
-            return hit[2]
+            return hit[2], False
         fn3 = split_fn(fn, self._target())
         self._count("split_fn")
         if hit is None or hit[0]() is not fn:  # the entry goes when fn goes, never before: a CUDA
             weakref.finalize(fn, self._fn3.pop, key, None)  # graph may hold fn3's address
         self._fn3[key] = (weakref.ref(fn), version, fn3)
-        return fn3
+        return fn3, True
 
     # -- ops --------------------------------------------------------------------------------------
     def prenorm_gemm(self, x, fn, n_splits):

@@ -240,6 +240,10 @@ class TileLangDecode(TileLangBackend):
     # stress failures at mhc_pre 1 / 16, fused_post_pre 1 / 16, hc_head 8 / 64; its kernels also passed
     # the nightly checks inside mid_probes.TileLangDecodeFloorNext.
     decode_gemm_fn_before_wait: frozenset[str] = frozenset({"mhc_pre"})
+    # The ops whose tensor-core decode GEMM (the plan's "wgmma" rows: 17-32 tokens for M = 24) stages fn3's
+    # tiles before its PDL wait (gemm.build_prenorm_gemm's fn_tiles; not where the call itself launched
+    # fn's split). Empty by default: mid_probes.TileLangWgmmaFnBeforeWait's (seventeenth session).
+    wgmma_fn_before_wait: frozenset[str] = frozenset()
     # Ops whose first kernel runs without PDL at these token counts: op -> (first, last) T, inclusive;
     # the pre_big_fuse and hc_post ops' one kernel, mhc_pre's middle GEMM (its pre keeps PDL behind it;
     # not fused_post_pre's), so a call launches when the one before it has ended instead of while its
@@ -390,6 +394,7 @@ class TileLangDecode(TileLangBackend):
                 "decode_max_tokens_by_op": dict(self.decode_max_tokens_by_op),
                 "decode_gemm": self.decode_gemm, "decode_gemm_tunables": self.decode_gemm_tunables or "kernel defaults",
                 "decode_gemm_fn_before_wait": sorted(self.decode_gemm_fn_before_wait),
+                "wgmma_fn_before_wait": sorted(self.wgmma_fn_before_wait),
                 **({"no_pdl_tokens": dict(self.no_pdl_tokens)} if self.no_pdl_tokens else {}),
                 **({"no_pdl_megabytes": dict(self.no_pdl_megabytes)} if self.no_pdl_megabytes else {}),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
@@ -516,7 +521,9 @@ class TileLangDecode(TileLangBackend):
             block_m = block_m_for(t)
             tunables = dict(WIDE_K_TILES[block_m])
             assert tunables["block_k"] == DECODE_BLOCK_K, tunables
-            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early)
+            fn_tiles = n * hidden // DECODE_BLOCK_K // parts if op in self.wgmma_fn_before_wait else 0
+            self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early,
+                              fn_tiles=fn_tiles)
         else:
             raise ValueError(f"{type(self).__name__}.decode_gemm must be 'auto', 'fma' or 'wgmma', "
                              f"got {self.decode_gemm!r}")

@@ -40,7 +40,7 @@ reads of fn3 from L2 per token). K / S must be a multiple of ``block_k``.
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
-from mhc_kernels.tilelang._build import Target, ceil_to, compile_cached
+from mhc_kernels.tilelang._build import Target, ceil_to, changed, compile_cached
 
 BLOCK_K = 64  # default K tile; also the backend's split multiple
 NUM_STAGES = 4
@@ -103,7 +103,8 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
-                       sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1):
+                       sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
+                       fn_tiles: int = 0):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -126,7 +127,18 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     chunk 0 adds them to its own in chunk order, ((p0 + p1) + p2) + ..., chunk_sum's order on the same
     sub-partials: bitwise the outputs of the GEMM + chunk_sum pair, one launch fewer. The cluster's
     CTAs are co-scheduled, so the barrier cannot wait on a CTA that has not started; nothing outlives
-    the call (no counters, no state shared between calls or streams)."""
+    the call (no counters, no state shared between calls or streams).
+
+    ``fn_tiles`` f > 0 (TileLangDecode.wgmma_fn_before_wait, the decode path's tensor-core GEMM): every CTA
+    owns exactly f K tiles (the caller's check: K / S = f * block_k), and their fn3 tiles are staged in
+    shared memory before the PDL wait, the x tiles through the pipeline after it. Why: at 17-32 tokens the
+    decode path runs this kernel with 2 tiles per CTA, whose fn3 (2 x 20 KB) outweighs the x it multiplies
+    (2 x 16 KB), and in a decode chain the kernel is launched early (decode_pre triggers early), so fn3's
+    loads can sit in the previous kernel's tail, as decode_gemm's fn_before_wait does for the FMA GEMM.
+    What it assumes: fn3 is not being written while the kernel before it in the stream runs, i.e. no
+    split_fn launched for it in this call (TileLangBackend._launch_gemm keeps the wait where it did split).
+    The same wgmma instructions on the same tiles in the same order, the same sums of squares: the same
+    bits."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -142,6 +154,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     # both add into the same output; the healthy kernel has one CTA per (token block, split).
     halves = 2 if planted in ("splitk_no_atomic", "workspace_not_zeroed") else 1
     assert cluster_chunks == 1 or (planted is None and 2 <= cluster_chunks <= 8), (planted, cluster_chunks)
+    assert fn_tiles == 0 or (planted is None and cluster_chunks == 1 and fn_tiles > 0), (fn_tiles, planted)
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
@@ -169,7 +182,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
         with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
                       cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
             x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
-            b_sh = T.alloc_shared((n3, block_k), "bfloat16")
+            # fn3's tiles: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
+            b_sh = T.alloc_shared((fn_tiles, n3, block_k) if fn_tiles else (n3, block_k), "bfloat16")
             acc = T.alloc_fragment((block_m, n3), "float32")
             c_sh = T.alloc_shared((block_m, n3), "float32")  # the epilogue reads 3 columns per output
             lanes = T.alloc_local((VEC,), "float32")
@@ -184,14 +198,22 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             tiles_per_split = k_tiles // splits
             bs = by // per_split
             tiles_per_cta = tiles_per_split // per_split
+            first = bs * tiles_per_split + (by % per_split) * tiles_per_cta
+            if fn_tiles:
+                for i in T.unroll(fn_tiles):
+                    T.copy(fn3[0:n3, (first + i) * block_k:(first + i + 1) * block_k], b_sh[i, :, :])
             if use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:
                     T.pdl_trigger()
-            first = bs * tiles_per_split + (by % per_split) * tiles_per_cta
-            for tile in T.Pipelined(first, first + tiles_per_cta, num_stages=num_stages):
+            # (no `or` / `x if c else y` on build-time values in here: the kernel builder makes them TIR)
+            cta_tiles = tiles_per_cta
+            if fn_tiles:
+                cta_tiles = fn_tiles
+            for tile in T.Pipelined(first, first + cta_tiles, num_stages=num_stages):
                 T.copy(x[bm * block_m, tile * block_k], x_sh)
-                T.copy(fn3[0, tile * block_k], b_sh)
+                if not fn_tiles:
+                    T.copy(fn3[0, tile * block_k], b_sh)
                 # the sum of squares first: a shared-memory reader placed after the GEMM makes
                 # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
                 for e in T.vectorized(VEC):
@@ -204,7 +226,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 if (tile - first) % sq_flush == sq_flush - 1:
                     total += run
                     run = T.float32(0)
-                T.gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                if fn_tiles:
+                    T.gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                else:
+                    T.gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
             total += run
             T.copy(acc, c_sh)
             for i, j in T.Parallel(block_m, mixes):
@@ -337,18 +362,21 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
-                        early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, **tunables):
-    """``early_trigger``, ``cluster_chunks``: not tunables (build_prenorm_gemm); ``tma``: the same
-    kernel compiled with _build.pass_configs(tma=True) (TileLangBackend.gemm_tma). Without them,
+                        early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
+                        **tunables):
+    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``: not tunables (build_prenorm_gemm); ``tma``: the
+    same kernel compiled with _build.pass_configs(tma=True) (TileLangBackend.gemm_tma). Without them,
     today's cache key."""
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = ((n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
            + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
                                                               if cluster_chunks != 1 else ())
-           + (("tma",) if tma else ()))
+           + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ()))
+    variants = changed(fn_tiles=(fn_tiles, 0))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
-                                                     early_trigger=early_trigger, cluster_chunks=cluster_chunks),
+                                                     early_trigger=early_trigger, cluster_chunks=cluster_chunks,
+                                                     **variants),
                           target, tma=tma)
 
 
@@ -378,10 +406,18 @@ def split_fn_reference(fn):
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
                  planted: str | None = None, fn3=None, early_trigger: bool = False, tma: bool = False,
-                 **tunables) -> None:
+                 fn_tiles: int = 0, **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0.
-    ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check)."""
+    ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check).
+    ``fn_tiles``: build_prenorm_gemm's, with fn3 given (a split launched here would be written while the
+    GEMM reads it before its wait) and K / P exactly fn_tiles K tiles."""
+    if fn_tiles:
+        block_k = tunables.get("block_k", BLOCK_K)
+        if fn3 is None or n * hidden != mixes_partial.shape[0] * fn_tiles * block_k:
+            raise ValueError(f"fn_tiles={fn_tiles} needs fn3 given and K / P = fn_tiles * block_k: "
+                             f"K = {n * hidden}, P = {mixes_partial.shape[0]}, block_k = {block_k}")
+        tunables = {**tunables, "fn_tiles": fn_tiles}
     if fn3 is None:
         fn3 = split_fn(fn, target)
     if early_trigger:

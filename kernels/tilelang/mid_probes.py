@@ -609,3 +609,28 @@ class TileLangPreBigFuseNoPdl(TileLangDecode):
     name = "tilelang-pre-big-fuse-no-pdl"
     description = "our TileLang kernels, the pre_big_fuse op without PDL at 35-50 MB of data (a benchmark probe)"
     no_pdl_megabytes = {"pre_big_fuse": (35.0, 50.0)}
+
+
+class TileLangWgmmaFnBeforeWait(TileLangDecode):
+    """TileLangDecode with the tensor-core decode GEMM (mhc_pre and fused_post_pre at 17-32 tokens) staging
+    its CTA's fn3 tiles before its PDL wait (wgmma_fn_before_wait; gemm.build_prenorm_gemm's fn_tiles: 2 x
+    20 KB of fn3 beside 2 x 16 KB of x a CTA), as the default's FMA GEMM does with fn at 1-16 tokens for
+    mhc_pre (0.3-0.6 us there on an H100, -13). For the one decode floor still missed: mhc_pre at 32 x 7168,
+    8.6-8.9 us against 8 (-12, -13). Not where the call itself launched fn's split (a cold fn3 cache:
+    fn3 is then the kernel just before's output). The same wgmma instructions on the same tiles: bitwise the
+    default's outputs."""
+
+    name = "tilelang-wgmma-fn-before-wait"
+    description = "our TileLang kernels, the tensor-core decode GEMM's fn3 staged before its PDL wait (a benchmark probe)"
+    wgmma_fn_before_wait = frozenset({"mhc_pre", "fused_post_pre"})
+
+
+class TileLangPreBigFuseNoPdlFn3First(TileLangPreBigFuseNoPdl):
+    """TileLangPreBigFuseNoPdl and TileLangWgmmaFnBeforeWait at once: the seventeenth session's one gate
+    and benchmark (-14/lease/call1.sh) for both, whose kernels differ from the default's in different ops
+    and token counts (pre_big_fuse at 489-697 x 7168 / 855-1220 x 4096; mhc_pre and fused_post_pre at
+    17-32 tokens). Each claims the default's bits, checked bitwise in the same call."""
+
+    name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
+    description = "our TileLang kernels, pre_big_fuse without PDL at 35-50 MB and fn3 before the decode GEMM's wait (a probe)"
+    wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait

@@ -244,6 +244,21 @@ def fn_before_wait_jobs(hidden: int, mixes: tuple[int, ...]) -> list[Job]:
     return out
 
 
+def wgmma_fn_before_wait_jobs(hidden: int) -> list[Job]:
+    """The tensor-core decode GEMM (block_m 64, M = 24) with fn3's tiles staged before the PDL wait
+    (TileLangDecode.wgmma_fn_before_wait: mid_probes.TileLangWgmmaFnBeforeWait's), with and without the
+    early trigger (mhc_pre's and fused_post_pre's at 17-32 tokens)."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
+    from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+    tun = dict(WIDE_K_TILES[SMALL_T_BLOCK_M])
+    fn_tiles = N * hidden // DECODE_BLOCK_K // decode_parts(N, hidden)
+    return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},{tun}{',early' if e else ''},"
+             f"fn3_before_wait={fn_tiles}]", "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
+             {**tun, **({"early_trigger": True} if e else {}), "fn_tiles": fn_tiles}) for e in (False, True)]
+
+
 def no_pdl_pre_jobs(hidden: int) -> list[Job]:
     """The pre_big_fuse op's middle pre on its caller's splits compiled without PDL, on two residual
     buffers and on one (mid_probes.TileLangPreBigFuseNoPdl's no_pdl_megabytes: 489-697 tokens at H = 7168,
@@ -382,6 +397,7 @@ def probe_jobs(hidden: int) -> list[Job]:
 
     no_pdl = {"pdl": False}
     out += no_pdl_pre_jobs(hidden)  # and TileLangPreBigFuseNoPdl's (no_pdl_megabytes)
+    out += wgmma_fn_before_wait_jobs(hidden)  # TileLangWgmmaFnBeforeWait (seventeenth session)
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
             for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M)]  # mhc_pre's middle GEMM at 257-1024 tokens
