@@ -488,3 +488,31 @@ def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benc
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done") and timeline.count("== ") >= 4
+
+
+def test_the_seventeenth_sessions_gate_alone_times_the_probe_beside_the_default(tmp_path):
+    """-14/lease/gate.sh: call1.sh's gate (the same stress points, checks and bitwise checks), then the probe
+    beside the default, no rival: mhc_pre / fused_post_pre at 1-64 tokens and pre_big_fuse at 448-1024."""
+    name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-14/lease/gate.sh", STUB_NAME=name)
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching no_pdl --probes-matching fn3_before_wait"
+    assert stress == ["mhc_pre_24-32", "fused_post_pre_32", "pre_big_fuse_512-576-640"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    assert len([c for c in calls if "probe_bitwise_check.py" in c]) == 2
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [["tilelang", name]] * 2
+    assert "--tokens 1,8,16,17,24,32,64 " in benches[0] and "--tokens 448,512,576,640,1024 " in benches[1]
+    assert not any("tile_kernels" in b for b in benches)
+    assert timeline.rstrip().endswith("done")
+
+
+def test_the_seventeenth_sessions_bench_is_the_defaults_committed_run(tmp_path):
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-14/lease/bench.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096")  # the default's kernels, no probe's
+    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert "--backend vllm-deepgemm" in bench and "--backend aiter-triton" in bench
