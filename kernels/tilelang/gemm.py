@@ -156,6 +156,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     assert cluster_chunks == 1 or (planted is None and 2 <= cluster_chunks <= 8), (planted, cluster_chunks)
     assert fn_tiles == 0 or (planted is None and cluster_chunks == 1 and fn_tiles > 0), (fn_tiles, planted)
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
+    # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
+    fn3_tiles_shape = (fn_tiles, n3, block_k) if fn_tiles else (n3, block_k)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
 
@@ -182,8 +184,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
         with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
                       cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
             x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
-            # fn3's tiles: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
-            b_sh = T.alloc_shared((fn_tiles, n3, block_k) if fn_tiles else (n3, block_k), "bfloat16")
+            b_sh = T.alloc_shared(fn3_tiles_shape, "bfloat16")
             acc = T.alloc_fragment((block_m, n3), "float32")
             c_sh = T.alloc_shared((block_m, n3), "float32")  # the epilogue reads 3 columns per output
             lanes = T.alloc_local((VEC,), "float32")
@@ -206,7 +207,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:
                     T.pdl_trigger()
-            # (no `or` / `x if c else y` on build-time values in here: the kernel builder makes them TIR)
+            # (not `tiles_per_cta or fn_tiles`: the kernel builder turns `or` into a TIR boolean, here 1)
             cta_tiles = tiles_per_cta
             if fn_tiles:
                 cta_tiles = fn_tiles
