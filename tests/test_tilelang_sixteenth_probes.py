@@ -202,9 +202,9 @@ def test_the_no_pdl_megabytes_probe_runs_the_pre_big_fuse_op_without_pdl_at_35_t
                                                                                          tokens, no_pdl):
     """mid_probes.TileLangPreBigFuseNoPdl (TileLangDecode.no_pdl_megabytes): the pre_big_fuse op's kernel
     without PDL where T * H * 2 * (n + 1) bytes are 35-50 MB (489-697 tokens at H = 7168, 855-1220 at
-    4096), a configuration jobs() has; mhc_pre's middle GEMM and pre keep PDL at the same counts; the
-    default runs PDL everywhere."""
-    from mhc_kernels.tilelang.mid_probes import TileLangPreBigFuseNoPdl
+    4096), a configuration jobs() has; mhc_pre's middle GEMM and pre keep PDL at the same counts. The
+    default's rule since the seventeenth session; TileLangPdlEverywhere runs PDL everywhere."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPdlEverywhere, TileLangPreBigFuseNoPdl
 
     from mhc_kernels.tilelang import pre_overlap
 
@@ -219,13 +219,13 @@ def test_the_no_pdl_megabytes_probe_runs_the_pre_big_fuse_op_without_pdl_at_35_t
         return recorded(n, h, with_norm, target, **variant)
 
     monkeypatch.setattr(pre_overlap, "pre_big_fuse_overlap_kernel", launch)
-    TileLangDecode().pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
+    TileLangPdlEverywhere().pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
     assert pdl == [True]
-    pdl.clear()
-    backend = TileLangPreBigFuseNoPdl()
-    backend.pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
-    assert pdl == [not no_pdl]
-    assert any(",no_pdl]" in k for k in backend.calls) is no_pdl
-    pdl.clear()
-    backend.mhc_pre(*_pre_args(tokens, hidden))
-    assert pdl == [True]
+    for backend in (TileLangDecode(), TileLangPreBigFuseNoPdl()):  # the default since the seventeenth session
+        pdl.clear()
+        backend.pre_big_fuse(*_pre_big_fuse_args(tokens, hidden))
+        assert pdl == [not no_pdl]
+        assert any(",no_pdl]" in k for k in backend.calls) is no_pdl
+        pdl.clear()
+        backend.mhc_pre(*_pre_args(tokens, hidden))
+        assert pdl == [True]

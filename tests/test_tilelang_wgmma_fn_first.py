@@ -122,3 +122,4 @@ def test_the_combined_probe_is_both():
     assert both["wgmma_fn_before_wait"] == ["fused_post_pre", "mhc_pre"]
     assert both["no_pdl_megabytes"] == {"pre_big_fuse": (35.0, 50.0)}
     assert TileLangDecode().provenance()["wgmma_fn_before_wait"] == []
+    assert TileLangDecode().provenance()["no_pdl_megabytes"] == {"pre_big_fuse": (35.0, 50.0)}  # adopted

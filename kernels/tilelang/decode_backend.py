@@ -262,7 +262,12 @@ class TileLangDecode(TileLangBackend):
     # 1024 x 7168, 73 MB: 27.5 against 27.1). With the inputs rotating over two copies (no replay's data
     # left in L2) ours is faster than TileKernels at every one of these points, PDL or not. The same
     # instructions less the PDL wait and trigger: 84 bitwise checks against the PDL kernels there.
-    no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({})  # read-only: a subclass sets its own
+    # Adopted in the seventeenth session: gated on an H100 (results/gpu/2026-12-05-h100-engines-14, call 1,
+    # inside mid_probes.TileLangPreBigFuseNoPdlFn3First): 0 / 1000 stress failures at 512 / 576 / 640 x 7168,
+    # the nightly checks of pre_big_fuse, mhc_pre and fused_post_pre passing, 48 bitwise checks against the
+    # PDL kernels at 512-1024 tokens; in that call's benchmark 7.3 us at 512 x 7168 (-12's committed run
+    # 11.3, TileKernels 7.7 beside it) and 12.5 at 1024 x 4096 (14.2).
+    no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({"pre_big_fuse": (35.0, 50.0)})  # read-only
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the
     # largest threshold <= T applies (e.g. {32: 1024}: 1024 columns and 128 threads per CTA from

@@ -603,8 +603,9 @@ class TileLangPreBigFuseNoPdl(TileLangDecode):
     scripts/debug/l2_window.py) ours with PDL is bistable there from replay to replay (512 x 7168: median
     6.6 us, range 6.4-11.9; the committed -12 run caught 11.3 against TileKernels' 7.7); without PDL 7.8
     (7.7-8.1) at 512 x 7168, 9.8 against 14.1 at 576, 11.5 against 13.7 at 1024 x 4096 (TileKernels 8.3 /
-    11.4 / 12.3); bitwise the default there (84 checks). Its nightly check and stress, then its benchmark,
-    are -13/lease/call3.sh; it becomes the default's rule when they pass."""
+    11.4 / 12.3); bitwise the default there (84 checks). Gated in the seventeenth session (-14, call 1,
+    inside TileLangPreBigFuseNoPdlFn3First) and the default's rule since: this probe is now the default
+    (TileLangPdlEverywhere is the one before)."""
 
     name = "tilelang-pre-big-fuse-no-pdl"
     description = "our TileLang kernels, the pre_big_fuse op without PDL at 35-50 MB of data (a benchmark probe)"
@@ -634,3 +635,12 @@ class TileLangPreBigFuseNoPdlFn3First(TileLangPreBigFuseNoPdl):
     name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
     description = "our TileLang kernels, pre_big_fuse without PDL at 35-50 MB and fn3 before the decode GEMM's wait (a probe)"
     wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait
+
+
+class TileLangPdlEverywhere(TileLangDecode):
+    """The default before the seventeenth session: the pre_big_fuse op with PDL at every token count
+    (no_pdl_megabytes empty), for timing the no-PDL window against what it replaced."""
+
+    name = "tilelang-pdl-everywhere"
+    description = "our TileLang kernels, the pre_big_fuse op with PDL at every T (the default before 2026-12-06)"
+    no_pdl_megabytes = {}

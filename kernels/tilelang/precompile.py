@@ -51,7 +51,8 @@ def _plain_jobs(hidden: int) -> list[Job]:
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
-    return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden) + fn_before_wait_jobs(hidden, (MIXES,))
+    return out + decode_jobs(hidden) + mid_jobs(hidden) + pdl_early_jobs(hidden) + fn_before_wait_jobs(hidden, (MIXES,)) \
+        + no_pdl_pre_jobs(hidden)
 
 
 def _chunk_counts(hidden: int) -> list[int]:
@@ -396,7 +397,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     no_pdl = {"pdl": False}
-    out += no_pdl_pre_jobs(hidden)  # and TileLangPreBigFuseNoPdl's (no_pdl_megabytes)
+    out += no_pdl_pre_jobs(hidden)  # TileLangNoPdlWindow's pre_big_fuse (no_pdl_megabytes' kernels: jobs())
     out += wgmma_fn_before_wait_jobs(hidden)  # TileLangWgmmaFnBeforeWait (seventeenth session)
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
