@@ -516,3 +516,20 @@ def test_the_seventeenth_sessions_bench_is_the_defaults_committed_run(tmp_path):
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "--backend vllm-deepgemm" in bench and "--backend aiter-triton" in bench
+
+
+@pytest.mark.parametrize("script, tokens, ops", [("call2.sh", "17,32", "mhc_pre,fused_post_pre"),
+                                                 ("call3.sh", "24,32", "mhc_pre")])
+def test_the_seventeenth_sessions_fn3_calls_check_stress_and_time_the_second_version(tmp_path, script, tokens, ops):
+    """-14/lease/call2.sh and call3.sh (not run: no device time was left): the second fn3 staging, bitwise
+    against the default, stressed at 32 x 7168, timed beside the default at 16 / 24 / 32 tokens."""
+    calls, timeline = _run(tmp_path, f"results/gpu/2026-12-05-h100-engines-14/lease/{script}")
+    probe = "mhc_kernels.tilelang.mid_probes:TileLangWgmmaFnBeforeWait"
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert f"--probe {probe} --op {ops} --tokens {tokens} " in bitwise
+    (stress,) = [c for c in calls if "mhc_verify stress" in c]
+    assert f"--backend {probe} --op mhc_pre --tokens 32 --hidden 7168 --reruns 1000" in stress and "--cuda-graph" in stress
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-wgmma-fn-before-wait"] and "--tokens 16,24,32 " in bench
+    assert any("mhc_kernels.tilelang.precompile" in c for c in calls) is (script == "call2.sh")
+    assert timeline.rstrip().endswith("done")

@@ -242,7 +242,11 @@ class TileLangDecode(TileLangBackend):
     decode_gemm_fn_before_wait: frozenset[str] = frozenset({"mhc_pre"})
     # The ops whose tensor-core decode GEMM (the plan's "wgmma" rows: 17-32 tokens for M = 24) stages fn3's
     # tiles before its PDL wait (gemm.build_prenorm_gemm's fn_tiles; not where the call itself launched
-    # fn's split). Empty by default: mid_probes.TileLangWgmmaFnBeforeWait's (seventeenth session).
+    # fn's split). Empty by default: mid_probes.TileLangWgmmaFnBeforeWait's (seventeenth session). Its first
+    # version (a T.copy before the wait: loads and shared stores interleaved, each load behind the store
+    # before it) passed the gate but was 4-5 us slower at 32 tokens on the H100 (mhc_pre 12.7 / 11.5 us
+    # at H = 7168 / 4096 against 8.9 / 7.8, results/gpu/2026-12-05-h100-engines-14); the second (all loads
+    # into registers, then all stores) is not yet timed (-14/lease/call3.sh).
     wgmma_fn_before_wait: frozenset[str] = frozenset()
     # Ops whose first kernel runs without PDL at these token counts: op -> (first, last) T, inclusive;
     # the pre_big_fuse and hc_post ops' one kernel, mhc_pre's middle GEMM (its pre keeps PDL behind it;
@@ -251,9 +255,9 @@ class TileLangDecode(TileLangBackend):
     # PDL and keeps more of its working set in L2 from one graph replay to the next at 512-576 x 7168;
     # the same instructions less the PDL wait and trigger: bitwise the same outputs.
     no_pdl_tokens: Mapping[str, tuple[int, int]] = MappingProxyType({})  # read-only: a subclass sets its own
-    # The same by the call's data, op -> (low, high) MB of residual and layer_input. A probe for now
-    # (mid_probes.TileLangPreBigFuseNoPdl: the pre_big_fuse op without PDL where they are 35-50 MB, the
-    # H100's L2 is 50 MB); its nightly check and stress are -13/lease/call3.sh's. Sixteenth session
+    # The same by the call's data, op -> (low, high) MB of residual and layer_input: the pre_big_fuse op
+    # without PDL where they are 35-50 MB (the H100's and H200's L2 is 50 MB; on a GPU with another L2 the
+    # window is not re-derived: the same bits either way, only the time may differ). Sixteenth session
     # (results/gpu/2026-12-05-h100-engines-13, scripts/debug/l2_window.py, graph-replayed, us): with PDL
     # our time there is bistable from replay to replay (512 x 7168: median 6.6, range 6.4-11.9; the
     # committed -12 run caught 11.3 against TileKernels' 7.7); without it 7.8 (7.7-8.1) at 512 x 7168,
@@ -266,7 +270,7 @@ class TileLangDecode(TileLangBackend):
     # inside mid_probes.TileLangPreBigFuseNoPdlFn3First): 0 / 1000 stress failures at 512 / 576 / 640 x 7168,
     # the nightly checks of pre_big_fuse, mhc_pre and fused_post_pre passing, 48 bitwise checks against the
     # PDL kernels at 512-1024 tokens; in that call's benchmark 7.3 us at 512 x 7168 (-12's committed run
-    # 11.3, TileKernels 7.7 beside it) and 12.5 at 1024 x 4096 (14.2).
+    # 11.3; TileKernels 8.0 beside it) and 12.5 at 1024 x 4096 (14.2; TileKernels 12.9).
     no_pdl_megabytes: Mapping[str, tuple[float, float]] = MappingProxyType({"pre_big_fuse": (35.0, 50.0)})  # read-only
     # Variants of the decode kernels (bitwise the same outputs; the defaults below from a timing on record).
     # hc_post_wide's columns per CTA by token count: {T threshold: columns}, the entry with the

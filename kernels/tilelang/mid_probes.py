@@ -619,7 +619,10 @@ class TileLangWgmmaFnBeforeWait(TileLangDecode):
     mhc_pre (0.3-0.6 us there on an H100, -13). For the one decode floor still missed: mhc_pre at 32 x 7168,
     8.6-8.9 us against 8 (-12, -13). Not where the call itself launched fn's split (a cold fn3 cache:
     fn3 is then the kernel just before's output). The same wgmma instructions on the same tiles: bitwise the
-    default's outputs."""
+    default's outputs. First version on an H100 (results/gpu/2026-12-05-h100-engines-14, call 1): gate
+    passed (108 bitwise checks, 0 / 1000 stress failures at mhc_pre 24 / 32 and fused_post_pre 32), but 4-5
+    us slower at 32 tokens (its staging a T.copy whose loads waited on the stores before them); the
+    staging is now loads into registers first, not yet timed (-14/lease/call3.sh)."""
 
     name = "tilelang-wgmma-fn-before-wait"
     description = "our TileLang kernels, the tensor-core decode GEMM's fn3 staged before its PDL wait (a benchmark probe)"
@@ -630,7 +633,8 @@ class TileLangPreBigFuseNoPdlFn3First(TileLangPreBigFuseNoPdl):
     """TileLangPreBigFuseNoPdl and TileLangWgmmaFnBeforeWait at once: the seventeenth session's one gate
     and benchmark (-14/lease/call1.sh) for both, whose kernels differ from the default's in different ops
     and token counts (pre_big_fuse at 489-697 x 7168 / 855-1220 x 4096; mhc_pre and fused_post_pre at
-    17-32 tokens). Each claims the default's bits, checked bitwise in the same call."""
+    17-32 tokens). Each claims the default's bits, checked bitwise in the same call. Ran there on an H100:
+    the gate passed; the no-PDL window was adopted, fn3's first staging was slower (TileLangWgmmaFnBeforeWait)."""
 
     name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
     description = "our TileLang kernels, pre_big_fuse without PDL at 35-50 MB and fn3 before the decode GEMM's wait (a probe)"
