@@ -31,7 +31,8 @@ Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP
                   instead of the caller's S ranges), then pre_overlap.py's fused pre (Sinkhorn on one
                   warp beside a four-warp collapse) with the parts' count compiled in, at
                   ``mid_pre_one_buffer_tokens`` (769-1535) on one residual buffer (bitwise the same)
-  pre_big_fuse    that fused pre on the caller's S partials
+  pre_big_fuse    that fused pre on the caller's S partials (compiled without PDL where the residual
+                  and layer_input are 35-50 MB: no_pdl_megabytes)
   fused_post_pre  hc_post_wide, then mhc_pre's middle path
   hc_head         (129-1024 tokens) the same GEMM with M = n, then collapse.py's head collapse with
                   the parts compiled in
