@@ -467,14 +467,15 @@ def test_the_sixteenth_sessions_third_call_gates_the_no_pdl_window_and_benches_i
     assert timeline.rstrip().endswith("done")
 
 
-def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benches_them_alone(tmp_path):
-    """results/gpu/2026-12-05-h100-engines-14/lease/call1.sh: the default's kernels and the probe's ("no_pdl",
-    "fn3_before_wait"), stress where each change runs, the nightly checks, the bitwise checks beside them (the
-    decode GEMM's counts and the no-PDL window), then the full benchmark with the probe alone as ours."""
-    name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-14/lease/call1.sh", STUB_NAME=name)
-    out = tmp_path / "out"
-    probes, stress, check_ops = _gated(calls, out, name)
+SEVENTEENTH_PROBE = "tilelang-pre-big-fuse-no-pdl-fn3-first"
+
+
+def _seventeenth_gate(tmp_path: Path, script: str) -> tuple[list[str], str, list[str]]:
+    """A -14 lease script's gate (call1.sh's, gate.sh's): the probe's kernels precompiled, stress where each
+    change runs, the nightly checks, the bitwise checks beside them. (calls, timeline, the bitwise commands)."""
+    calls, timeline = _run(tmp_path, f"results/gpu/2026-12-05-h100-engines-14/lease/{script}",
+                           STUB_NAME=SEVENTEENTH_PROBE)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", SEVENTEENTH_PROBE)
     assert probes == "--probes-matching no_pdl --probes-matching fn3_before_wait"
     assert stress == ["mhc_pre_24-32", "fused_post_pre_32", "pre_big_fuse_512-576-640"]
     assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
@@ -482,9 +483,17 @@ def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benc
     assert [c.split("--op ")[1].split()[0] for c in bitwise] == ["mhc_pre,fused_post_pre", "pre_big_fuse"]
     assert all("--probe mhc_kernels.tilelang.mid_probes:TileLangPreBigFuseNoPdlFn3First" in c for c in bitwise)
     assert "--tokens 17,24,32 " in bitwise[0] and "--tokens 512,576,640,1024 " in bitwise[1]
+    return calls, timeline, bitwise
+
+
+def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benches_them_alone(tmp_path):
+    """results/gpu/2026-12-05-h100-engines-14/lease/call1.sh: the default's kernels and the probe's ("no_pdl",
+    "fn3_before_wait"), stress where each change runs, the nightly checks, the bitwise checks beside them (the
+    decode GEMM's counts and the no-PDL window), then the full benchmark with the probe alone as ours."""
+    calls, timeline, bitwise = _seventeenth_gate(tmp_path, "call1.sh")
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise)
-    assert _ours(bench) == [name]
+    assert _ours(bench) == [SEVENTEENTH_PROBE]
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "--backend tile_kernels" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done") and timeline.count("== ") >= 4
@@ -493,16 +502,9 @@ def test_the_seventeenth_sessions_first_call_gates_both_changes_bitwise_and_benc
 def test_the_seventeenth_sessions_gate_alone_times_the_probe_beside_the_default(tmp_path):
     """-14/lease/gate.sh: call1.sh's gate (the same stress points, checks and bitwise checks), then the probe
     beside the default, no rival: mhc_pre / fused_post_pre at 1-64 tokens and pre_big_fuse at 448-1024."""
-    name = "tilelang-pre-big-fuse-no-pdl-fn3-first"
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-05-h100-engines-14/lease/gate.sh", STUB_NAME=name)
-    out = tmp_path / "out"
-    probes, stress, check_ops = _gated(calls, out, name)
-    assert probes == "--probes-matching no_pdl --probes-matching fn3_before_wait"
-    assert stress == ["mhc_pre_24-32", "fused_post_pre_32", "pre_big_fuse_512-576-640"]
-    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
-    assert len([c for c in calls if "probe_bitwise_check.py" in c]) == 2
+    calls, timeline, _ = _seventeenth_gate(tmp_path, "gate.sh")
     benches = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert [_ours(b) for b in benches] == [["tilelang", name]] * 2
+    assert [_ours(b) for b in benches] == [["tilelang", SEVENTEENTH_PROBE]] * 2
     assert "--tokens 1,8,16,17,24,32,64 " in benches[0] and "--tokens 448,512,576,640,1024 " in benches[1]
     assert not any("tile_kernels" in b for b in benches)
     assert timeline.rstrip().endswith("done")
