@@ -122,18 +122,19 @@ def _pre_big_fuse_args(t, h, splits=16):
 @pytest.mark.parametrize("tokens, no_pdl", [(255, False), (256, True), (512, True), (1024, True), (1025, False)])
 def test_the_no_pdl_probe_compiles_the_window_without_pdl(monkeypatch, tokens, no_pdl):
     from mhc_kernels.tilelang import _build, decode_backend as db
-    from mhc_kernels.tilelang.mid_probes import TileLangNoPdlWindow
+    from mhc_kernels.tilelang.mid_probes import TileLangNoPdlWindow, TileLangPdlEverywhere
 
     monkeypatch.setattr(db.TileLangBackend, "_target", staticmethod(lambda: _build.explicit_target()))
-    probe, default = TileLangNoPdlWindow(), TileLangDecode()
+    # against the rule-free baseline: the default's own no_pdl_megabytes covers pre_big_fuse at 489-697 x 7168
+    probe, default = TileLangNoPdlWindow(), TileLangPdlEverywhere()
     for backend in (default, probe):
-        assert backend._op_target(tokens, "pre_big_fuse").pdl is (backend is default or not no_pdl)
-        assert backend._op_target(tokens, "hc_post").pdl is (backend is default or not no_pdl)
-        assert backend._op_target(tokens, "mhc_pre").pdl is (backend is default or not no_pdl or tokens == 256)
-        assert backend._op_target(tokens, "fused_post_pre").pdl is True
+        assert backend._op_target(tokens, "pre_big_fuse", H, N).pdl is (backend is default or not no_pdl)
+        assert backend._op_target(tokens, "hc_post", H, N).pdl is (backend is default or not no_pdl)
+        assert backend._op_target(tokens, "mhc_pre", H, N).pdl is (backend is default or not no_pdl or tokens == 256)
+        assert backend._op_target(tokens, "fused_post_pre", H, N).pdl is True
     assert probe.provenance()["no_pdl_tokens"] == {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024),
                                                    "mhc_pre": (257, 1024)}
-    assert "no_pdl_tokens" not in default.provenance()
+    assert "no_pdl_tokens" not in default.provenance() and "no_pdl_tokens" not in TileLangDecode().provenance()
 
 
 @pytest.mark.parametrize("hidden", [7168, 4096])

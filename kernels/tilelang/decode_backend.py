@@ -464,18 +464,17 @@ class TileLangDecode(TileLangBackend):
         span = self.mid_pre_one_buffer_tokens
         return span is not None and span[0] <= tokens <= span[1]
 
-    def _op_target(self, tokens: int, op: str, hidden: int | None = None, n: int = 4):
-        """The target ``op``'s first kernel is compiled for at T (and H): without PDL inside
+    def _op_target(self, tokens: int, op: str, hidden: int, n: int):
+        """The target ``op``'s first kernel is compiled for at T and H: without PDL inside
         no_pdl_tokens[op], or where the call's residual and layer_input (T * H * 2 * (n + 1) bytes)
         fall inside no_pdl_megabytes[op]."""
         from dataclasses import replace
 
         span = self.no_pdl_tokens.get(op)
         mb = self.no_pdl_megabytes.get(op)
-        data_mb = None if hidden is None else tokens * hidden * 2 * (n + 1) / 1e6
+        data_mb = tokens * hidden * 2 * (n + 1) / 1e6
         target = self._target()
-        if (span is not None and span[0] <= tokens <= span[1]) or \
-                (mb is not None and data_mb is not None and mb[0] <= data_mb <= mb[1]):
+        if (span is not None and span[0] <= tokens <= span[1]) or (mb is not None and mb[0] <= data_mb <= mb[1]):
             return replace(target, pdl=False)
         return target
 

@@ -174,6 +174,12 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             return row < tokens - T.if_then_else(tokens % block_m != 0, 1, 0)
         return row < tokens
 
+    def fn_piece_row(r, tx):  # thread tx's r-th 16-byte piece of a fn3 tile (fn_tiles): its row ...
+        return (r * threads + tx) // (block_k // VEC)
+
+    def fn_piece_col(r, tx):  # ... and its first column in the tile
+        return ((r * threads + tx) % (block_k // VEC)) * VEC
+
     def chunk_chain(first, rest, bs, *index):
         # chunk 0's sub-partial, then chunks 1 .. c - 1 from the scratch, added in chunk order
         value = first
@@ -211,13 +217,11 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     for r in T.unroll(fn_loads):
                         for e in T.vectorized(VEC):
                             fn_regs[(i * fn_loads + r) * VEC + e] = fn3[
-                                (r * threads + tx) // (block_k // VEC),
-                                (first + i) * block_k + ((r * threads + tx) % (block_k // VEC)) * VEC + e]
+                                fn_piece_row(r, tx), (first + i) * block_k + fn_piece_col(r, tx) + e]
                 for i in T.unroll(fn_tiles):
                     for r in T.unroll(fn_loads):
                         for e in T.vectorized(VEC):
-                            b_sh[i, (r * threads + tx) // (block_k // VEC),
-                                 ((r * threads + tx) % (block_k // VEC)) * VEC + e] = fn_regs[(i * fn_loads + r) * VEC + e]
+                            b_sh[i, fn_piece_row(r, tx), fn_piece_col(r, tx) + e] = fn_regs[(i * fn_loads + r) * VEC + e]
             if use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:

@@ -262,8 +262,8 @@ def wgmma_fn_before_wait_jobs(hidden: int) -> list[Job]:
 
 def no_pdl_pre_jobs(hidden: int) -> list[Job]:
     """The pre_big_fuse op's middle pre on its caller's splits compiled without PDL, on two residual
-    buffers and on one (mid_probes.TileLangPreBigFuseNoPdl's no_pdl_megabytes: 489-697 tokens at H = 7168,
-    855-1220 at 4096; TileLangNoPdlWindow's no_pdl_tokens)."""
+    buffers and on one (TileLangDecode.no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096;
+    mid_probes.TileLangNoPdlWindow's no_pdl_tokens run the same kernels)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     variant, tag = default_pre_variant()
@@ -396,8 +396,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    no_pdl = {"pdl": False}
-    out += no_pdl_pre_jobs(hidden)  # TileLangNoPdlWindow's pre_big_fuse (no_pdl_megabytes' kernels: jobs())
+    no_pdl = {"pdl": False}  # (its pre_big_fuse kernels are the default's no_pdl_megabytes ones: jobs())
     out += wgmma_fn_before_wait_jobs(hidden)  # TileLangWgmmaFnBeforeWait (seventeenth session)
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
