@@ -95,6 +95,29 @@ def test_post_per_token_probe_takes_post_py_above_256_tokens(rec, tokens, kernel
     assert rec.names[0] == kernel, rec.names
 
 
+@pytest.mark.parametrize("hidden, tokens, kernel", [(4096, 448, "hc_post_wide"), (4096, 449, "hc_post"),
+                                                    (4096, 512, "hc_post"), (4096, 704, "hc_post"),
+                                                    (4096, 705, "hc_post_wide"), (7168, 512, "hc_post_wide")])
+def test_post_per_token_window_probe_only_in_its_window(rec, hidden, tokens, kernel):
+    """mid_probes.TileLangPostPerTokenWindow: the hc_post op on post.py's kernel at 449-704 tokens and H =
+    4096 only; fused_post_pre keeps hc_post_wide there; the default's hc_post stays on hc_post_wide."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPostPerTokenWindow
+
+    x = torch.zeros(tokens, hidden, dtype=torch.bfloat16)
+    residual = torch.zeros(tokens, N, hidden, dtype=torch.bfloat16)
+    mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
+    TileLangPostPerTokenWindow().hc_post(x, residual, *mixes)
+    TileLangDecode().hc_post(x, residual, *mixes)
+    assert rec.names == [kernel, "hc_post_wide"], rec.names
+    rec.launches.clear()
+    rec.keywords.clear()
+    _, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, hidden)
+    TileLangPostPerTokenWindow().fused_post_pre(x, residual, *mixes, fn, scale, base, nw, *eps, n_splits)
+    assert rec.names[0] == "hc_post_wide", rec.names
+    assert TileLangPostPerTokenWindow().provenance()["hc_post_per_token_tokens"] == {4096: (449, 704)}
+    assert "hc_post_per_token_tokens" not in TileLangDecode().provenance()
+
+
 def test_mid_wave_cost_probe_picks_the_least_loaded_busiest_sm(rec):
     """mid_probes.TileLangMidWaveCost on 132 SMs (rec's): mhc_pre's K ranges at H = 7168 / 4096; the
     default's beside; the launches take the probe's count."""

@@ -282,6 +282,18 @@ class TileLangDecode(TileLangBackend):
     # benchmark: at least as fast as 512 columns at every T from 32 to 4096. Capped at the largest
     # power of two dividing H (_hc_post_wide_block): 1024 asked at H = 64 failed the nightly check.
     hc_post_wide_block_from: Mapping[int, int] = MappingProxyType({32: 1024})  # read-only: a subclass sets its own
+    # The hc_post op (not fused_post_pre's) on post.py's kernel (TileLangBackend's: one CTA per token
+    # walking H in 1024-column blocks) instead of hc_post_wide, per H: H -> (first, last) T, inclusive.
+    # For the one hc_post point the committed runs lose by more than the replays' ranges, 512 x 4096
+    # (38 MB a call, an L2 effect from graph replay to replay: with the inputs rotating over two copies
+    # every kernel takes 11.2-11.3 us there). One CTA per token took it 7.7 / 7.6 us against
+    # hc_post_wide's 9.2 / 9.1 (vLLM 7.7 / 7.5) in two H100 runs (results/gpu/2026-12-05-h100-engines-12,
+    # bench-l2; -13, l2-window), 14.7 / 14.5 against 15.3 / 14.8 at 640, but 5.1 / 5.1 against 5.0 / 5.0 at
+    # 384 and 18.8 against 18.5 at 768; at H = 7168 even at 256 and slower from 384 (16.7 against 15.9).
+    # The window's ends are the midpoints between those measured counts. The same per-element arithmetic
+    # (post.post_block_macro in both): bitwise the same output. Empty by default: a probe's
+    # (mid_probes.TileLangPostPerTokenWindow) until its gate.
+    hc_post_per_token_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})  # read-only
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
@@ -409,6 +421,8 @@ class TileLangDecode(TileLangBackend):
                 **({"no_pdl_megabytes": dict(self.no_pdl_megabytes)} if self.no_pdl_megabytes else {}),
                 **({"hc_post_wide_block_from": dict(self.hc_post_wide_block_from)}
                    if self.hc_post_wide_block_from else {}),
+                **({"hc_post_per_token_tokens": dict(self.hc_post_per_token_tokens)}
+                   if self.hc_post_per_token_tokens else {}),
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
@@ -592,6 +606,9 @@ class TileLangDecode(TileLangBackend):
 
     def hc_post(self, x, residual, post_mix, comb_mix):
         t = residual.shape[0]
+        span = self.hc_post_per_token_tokens.get(residual.shape[2])
+        if span is not None and span[0] <= t <= span[1]:
+            return super().hc_post(x, residual, post_mix, comb_mix)  # post.py: one CTA per token
         return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"),
                              self._op_target(t, "hc_post", residual.shape[2], residual.shape[1]))
 

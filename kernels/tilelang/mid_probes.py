@@ -648,3 +648,26 @@ class TileLangPdlEverywhere(TileLangDecode):
     name = "tilelang-pdl-everywhere"
     description = "our TileLang kernels, the pre_big_fuse op with PDL at every T (the default before 2026-12-06)"
     no_pdl_megabytes = {}
+
+
+class TileLangPostPerTokenWindow(TileLangDecode):
+    """TileLangDecode with the hc_post op on post.py's kernel (one CTA per token) at 449-704 tokens and
+    H = 4096 (hc_post_per_token_tokens): TileLangPostPerToken cut to where it was faster on the H100 in two
+    runs (512 x 4096: 7.7 / 7.6 us against 9.2 / 9.1; 640: 14.7 / 14.5 against 15.3 / 14.8; -12 bench-l2
+    and -13 l2-window), for the committed run's largest hc_post loss (512 x 4096, vLLM 1.20 x). The same
+    per-element arithmetic: bitwise the default's output."""
+
+    name = "tilelang-post-per-token-window"
+    description = "our TileLang kernels, the hc_post op one CTA per token at 449-704 x 4096 (a benchmark probe)"
+    hc_post_per_token_tokens = {4096: (449, 704)}
+
+
+class TileLangPostWindowFn3(TileLangPostPerTokenWindow):
+    """TileLangPostPerTokenWindow and TileLangWgmmaFnBeforeWait (its second staging) at once: the eighteenth
+    session's one gate for both, whose kernels differ from the default's in different ops and token counts
+    (the hc_post op at 449-704 x 4096; mhc_pre and fused_post_pre at 17-32 tokens). Each claims the
+    default's bits, checked bitwise in the same call (-15/lease/gate.sh)."""
+
+    name = "tilelang-post-window-fn3"
+    description = "our TileLang kernels, hc_post a CTA per token at 449-704 x 4096 and fn3 before the decode GEMM's wait (a probe)"
+    wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait
