@@ -153,3 +153,28 @@ def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
     probe.mhc_pre(*_pre_args(768, 7168))
     gemm = next(launch for launch in rec.launches if launch[0] == "prenorm_gemm")
     assert gemm[1][3] == 128 and gemm[2][2] == (112, 768, MIXES)
+
+
+@pytest.mark.parametrize("tokens, tma", [(4096, False), (4097, True), (65536, True)])
+def test_pre_tma_probe_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma):
+    """mid_probes.TileLangPreTma: mhc_pre's and fused_post_pre's GEMM on the TMA kernel from 4097 tokens
+    (TileLangBackend's path there: its GEMM then pre.py's fused pre), the same launches otherwise; the
+    default's GEMM there stays on cp.async."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPreTma
+
+    args = _pre_args(tokens, 4096)
+    x = torch.zeros(tokens, 4096, dtype=torch.bfloat16)
+    mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
+    runs = []
+    for backend in (TileLangPreTma(), TileLangDecode()):
+        for call in (lambda: backend.mhc_pre(*args), lambda: backend.fused_post_pre(x, args[0], *mixes, *args[1:])):
+            rec.launches.clear()
+            rec.keywords.clear()
+            call()
+            gemm = [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
+            runs.append((rec.names[-2:], [kw.get("tma", False) for kw in gemm]))
+    (probe_pre, probe_fused, default_pre, default_fused) = runs
+    assert probe_pre[1] == probe_fused[1] == [tma] and default_pre[1] == default_fused[1] == [False]
+    assert probe_pre[0] == default_pre[0] and probe_fused[0] == default_fused[0]
+    assert TileLangPreTma().provenance()["pre_gemm_tma_from_tokens"] == 4097
+    assert "pre_gemm_tma_from_tokens" not in TileLangDecode().provenance()

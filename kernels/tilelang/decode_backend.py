@@ -363,6 +363,12 @@ class TileLangDecode(TileLangBackend):
     # H200: nightly check of the op passing, 0 / 1000 in stress at 1024, 1025 and 4096 tokens, the op at
     # 1536 / 4096 / 65 536 / 80 000 x 7168 0.84 / 0.94 / 0.92 / 0.88 x the cp.async kernel's time).
     op_gemm_tma_from_tokens: int | None = 1025
+    # The same for mhc_pre's GEMM (and fused_post_pre's) above the middle path (TileLangBackend's, its
+    # partials handed unsummed to pre.py's fused pre): None, cp.async at every T. A probe's
+    # (mid_probes.TileLangPreTma, 4097): at 80 000 x 4096 our mhc_pre took 2 023 us against vLLM's 1 972
+    # while the op (TMA) and the pre_big_fuse op alone took 888 + 1 076 (results/gpu/2026-12-05-h100-engines-14,
+    # eager); the TMA kernel is the same wgmma k16 order and sum of squares: the same bits.
+    pre_gemm_tma_from_tokens: int | None = None
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
@@ -441,7 +447,8 @@ class TileLangDecode(TileLangBackend):
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
-                          op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None))}
+                          op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
+                          pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
 
     @classmethod
     def fused_pre_variant(cls) -> dict[str, Any]:
@@ -816,8 +823,14 @@ class TileLangDecode(TileLangBackend):
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                      hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
         if not self._decode(t, "mhc_pre"):
-            return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
-                                   hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
+            start = self.pre_gemm_tma_from_tokens
+            if start is None or t < start:
+                return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
+                                       hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
+            # TileLangBackend.mhc_pre with its GEMM on the TMA kernel (pre_gemm_tma_from_tokens)
+            mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False, tma=True)
+            return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
+                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
         token_major = "mhc_pre" in self.token_major_partials
         mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op=op)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,

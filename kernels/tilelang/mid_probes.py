@@ -662,12 +662,27 @@ class TileLangPostPerTokenWindow(TileLangDecode):
     hc_post_per_token_tokens = {4096: (449, 704)}
 
 
-class TileLangPostWindowFn3(TileLangPostPerTokenWindow):
-    """TileLangPostPerTokenWindow and TileLangWgmmaFnBeforeWait (its second staging) at once: the eighteenth
-    session's one gate for both, whose kernels differ from the default's in different ops and token counts
-    (the hc_post op at 449-704 x 4096; mhc_pre and fused_post_pre at 17-32 tokens). Each claims the
-    default's bits, checked bitwise in the same call (-15/lease/gate.sh)."""
+class TileLangPreTma(TileLangDecode):
+    """TileLangDecode with mhc_pre's GEMM (and fused_post_pre's) on the TMA kernel above the middle path
+    (pre_gemm_tma_from_tokens 4097), as the prenorm_gemm op's is from 1025 tokens. For the committed H100
+    run's eager losses there: mhc_pre at 80 000 x 4096 2 023 us against vLLM's 1 972 (65 536: 1 625 / 1 619),
+    fused_post_pre 4 011 against 3 979, while our op (TMA) and pre_big_fuse op alone took 888 + 1 076
+    (results/gpu/2026-12-05-h100-engines-14). The same instructions on the same values as the cp.async
+    kernel (TileLangGemmTma's bitwise check): bitwise the default's outputs."""
 
-    name = "tilelang-post-window-fn3"
-    description = "our TileLang kernels, hc_post a CTA per token at 449-704 x 4096 and fn3 before the decode GEMM's wait (a probe)"
+    name = "tilelang-pre-tma"
+    description = "our TileLang kernels, mhc_pre's GEMM on TMA loads above 4096 tokens (a benchmark probe)"
+    pre_gemm_tma_from_tokens = 4097
+
+
+class TileLangPostWindowFn3Tma(TileLangPostPerTokenWindow):
+    """TileLangPostPerTokenWindow, TileLangWgmmaFnBeforeWait (its second staging) and TileLangPreTma at once:
+    the eighteenth session's one gate for the three (-15/lease/gate.sh), whose kernels differ from the
+    default's at disjoint ops and token counts (the hc_post op at 449-704 x 4096; mhc_pre and fused_post_pre
+    at 17-32 tokens; mhc_pre and fused_post_pre above 4096). Each claims the default's bits, checked bitwise
+    in the same call; each is timed beside the default there, and adopted on its own."""
+
+    name = "tilelang-post-window-fn3-tma"
+    description = "our TileLang kernels, three probes at once: hc_post's per-token window, fn3 before the wait, mhc_pre's TMA GEMM (a probe)"
     wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait
+    pre_gemm_tma_from_tokens = TileLangPreTma.pre_gemm_tma_from_tokens
