@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lease call 1 of the eighteenth session (a fresh machine, at most ~560 s): the gate of
+# Lease call 1 of the eighteenth session (a fresh machine, at most ~500 s): the gate of
 # mid_probes.TileLangPostWindowFn3Tma, three changes that each claim the default's bits, then each timed beside
 # the default and the rivals, and where mhc_pre's time goes at 512 / 1024 x 4096 (vLLM 1.04 / 1.10 x there):
 #   - the hc_post op one CTA per token (post.py's kernel) at 449-704 tokens, H = 4096
@@ -19,8 +19,7 @@
 #     at 65 536 / 80 000 tokens, both H, beside vLLM (eager)
 #   profile (45 s): scripts/debug/profile_ops.py, mhc_pre at 512 / 1024 x 4096, ours and vLLM's, graph-replayed:
 #     each kernel's start and end within its call
-#   l2 (60 s): scripts/debug/l2_window.py, mhc_pre there, ours and vLLM's, the inputs rotating over 1 / 2 copies
-# Usage: W=/tmp/g18; rm -rf $W; mkdir -p $W; timeout -k 5 560 bash results/gpu/2026-12-06-h100-engines-15/lease/gate.sh $W \
+# Usage: W=/tmp/g18; rm -rf $W; mkdir -p $W; timeout -k 5 500 bash results/gpu/2026-12-06-h100-engines-15/lease/gate.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/g.tar.xz -C /tmp g18; cat $W/summary.txt        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
@@ -60,9 +59,6 @@ timeout -k 5 75 python3 -m mhc_verify.bench --backend tilelang --backend $P --ou
 stage profile
 timeout -k 5 45 python3 scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
   --tokens 512,1024 --hidden 4096 --mode graph --out "$O/prof-mhc-pre.md" > "$O/prof.log" 2>&1
-stage l2
-timeout -k 5 60 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
-  --tokens 512,1024 --hidden 4096 --rotations 1,2 --out "$O/l2-mhc-pre.md" > "$O/l2.log" 2>&1
 stage done
 { cat "$O/timeline.txt"; for f in "$O"/stress-*.log; do echo "-- $f"; grep -iE "fail|pass|reruns" "$f" | tail -n 3; done
   for f in "$O"/check-*.log; do echo "-- $f"; tail -n 4 "$f"; done
