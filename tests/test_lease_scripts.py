@@ -580,3 +580,22 @@ def test_the_eighteenth_sessions_bench_times_the_adopted_candidate_alone(tmp_pat
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == [backend.rsplit(":", 1)[-1]]
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+
+
+def test_the_eighteenth_sessions_one_call_gates_times_side_by_side_then_benches_the_candidate(tmp_path):
+    """-15/lease/call1.sh: gate.sh's gate (the same stress points, checks and bitwise checks), each change
+    beside the default at its own points, then the full benchmark with the probe alone as ours."""
+    name = "tilelang-post-window-fn3-tma"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-15/lease/call1.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching fn3_before_wait"
+    assert sorted(stress) == sorted(["mhc_pre_24-32-8192", "fused_post_pre_32", "hc_post_512-640_h4096"])
+    assert check_ops == ["fused_post_pre", "hc_post", "mhc_pre"]
+    bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert sorted(c.split("--op ")[1].split()[0] for c in bitwise) == ["hc_post", "mhc_pre,fused_post_pre"]
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [["tilelang", name]] * 3 + [[name]]
+    assert "--tokens 65536,80000 --hidden 7168,4096 --mode eager" in benches[2]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in benches[3]
+    assert calls.index(benches[0]) > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
