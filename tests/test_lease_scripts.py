@@ -548,11 +548,12 @@ def test_the_eighteenth_sessions_gate_checks_both_changes_and_times_them_beside_
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-15/lease/gate.sh", STUB_NAME=name)
     probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
     assert probes == "--probes-matching fn3_before_wait"
-    assert stress == ["mhc_pre_24-32-8192", "fused_post_pre_32", "hc_post_512-640_h4096"]
+    assert sorted(stress) == sorted(["mhc_pre_24-32-8192", "fused_post_pre_32", "hc_post_512-640_h4096"])
     post_stress = [c for c in calls if "mhc_verify stress" in c and "--op hc_post" in c]
     assert len(post_stress) == 1 and "--hidden 4096 --reruns 1000" in post_stress[0]
     assert check_ops == ["fused_post_pre", "hc_post", "mhc_pre"]
     bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
+    bitwise.sort(key=lambda c: "--op hc_post" in c)  # the two run one after the other, beside the checks
     assert [c.split("--op ")[1].split()[0] for c in bitwise] == ["mhc_pre,fused_post_pre", "hc_post"]
     assert all(f"--probe {EIGHTEENTH_PROBE}" in c for c in bitwise)
     assert "--tokens 17,24,32,8192 --hidden 4096,7168" in bitwise[0]
