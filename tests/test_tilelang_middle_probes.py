@@ -99,23 +99,24 @@ def test_post_per_token_probe_takes_post_py_above_256_tokens(rec, tokens, kernel
                                                     (4096, 512, "hc_post"), (4096, 704, "hc_post"),
                                                     (4096, 705, "hc_post_wide"), (7168, 512, "hc_post_wide")])
 def test_post_per_token_window_probe_only_in_its_window(rec, hidden, tokens, kernel):
-    """mid_probes.TileLangPostPerTokenWindow: the hc_post op on post.py's kernel at 449-704 tokens and H =
-    4096 only; fused_post_pre keeps hc_post_wide there; the default's hc_post stays on hc_post_wide."""
-    from mhc_kernels.tilelang.mid_probes import TileLangPostPerTokenWindow
+    """The hc_post op on post.py's kernel at 449-704 tokens and H = 4096 only (hc_post_per_token_tokens: the
+    default's since the eighteenth session, mid_probes.TileLangPostPerTokenWindow's before); fused_post_pre
+    keeps hc_post_wide there; mid_probes.TileLangPostWideCpAsyncPre (the default before) hc_post_wide."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPostPerTokenWindow, TileLangPostWideCpAsyncPre
 
     x = torch.zeros(tokens, hidden, dtype=torch.bfloat16)
     residual = torch.zeros(tokens, N, hidden, dtype=torch.bfloat16)
     mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
-    TileLangPostPerTokenWindow().hc_post(x, residual, *mixes)
-    TileLangDecode().hc_post(x, residual, *mixes)
-    assert rec.names == [kernel, "hc_post_wide"], rec.names
+    for backend in (TileLangPostPerTokenWindow(), TileLangDecode(), TileLangPostWideCpAsyncPre()):
+        backend.hc_post(x, residual, *mixes)
+    assert rec.names == [kernel, kernel, "hc_post_wide"], rec.names
     rec.launches.clear()
     rec.keywords.clear()
     _, fn, scale, base, nw, *eps, n_splits = _pre_args(tokens, hidden)
-    TileLangPostPerTokenWindow().fused_post_pre(x, residual, *mixes, fn, scale, base, nw, *eps, n_splits)
+    TileLangDecode().fused_post_pre(x, residual, *mixes, fn, scale, base, nw, *eps, n_splits)
     assert rec.names[0] == "hc_post_wide", rec.names
-    assert TileLangPostPerTokenWindow().provenance()["hc_post_per_token_tokens"] == {4096: (449, 704)}
-    assert "hc_post_per_token_tokens" not in TileLangDecode().provenance()
+    assert TileLangDecode().provenance()["hc_post_per_token_tokens"] == {4096: (449, 704)}
+    assert "hc_post_per_token_tokens" not in TileLangPostWideCpAsyncPre().provenance()
 
 
 def test_mid_wave_cost_probe_picks_the_least_loaded_busiest_sm(rec):
@@ -155,26 +156,29 @@ def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
     assert gemm[1][3] == 128 and gemm[2][2] == (112, 768, MIXES)
 
 
-@pytest.mark.parametrize("tokens, tma", [(4096, False), (4097, True), (65536, True)])
-def test_pre_tma_probe_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma):
+@pytest.mark.parametrize("tokens, tma, default_tma", [(4096, False, False), (4097, True, False),
+                                                     (67456, True, False), (67457, True, True), (80000, True, True)])
+def test_pre_tma_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma, default_tma):
     """mid_probes.TileLangPreTma: mhc_pre's and fused_post_pre's GEMM on the TMA kernel from 4097 tokens
     (TileLangBackend's path there: its GEMM then pre.py's fused pre), the same launches otherwise; the
-    default's GEMM there stays on cp.async."""
-    from mhc_kernels.tilelang.mid_probes import TileLangPreTma
+    default's from 67 457 (pre_gemm_tma_from_tokens), mid_probes.TileLangPostWideCpAsyncPre's never."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPostWideCpAsyncPre, TileLangPreTma
 
     args = _pre_args(tokens, 4096)
     x = torch.zeros(tokens, 4096, dtype=torch.bfloat16)
     mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
     runs = []
-    for backend in (TileLangPreTma(), TileLangDecode()):
+    for backend in (TileLangPreTma(), TileLangDecode(), TileLangPostWideCpAsyncPre()):
         for call in (lambda: backend.mhc_pre(*args), lambda: backend.fused_post_pre(x, args[0], *mixes, *args[1:])):
             rec.launches.clear()
             rec.keywords.clear()
             call()
             gemm = [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
             runs.append((rec.names[-2:], [kw.get("tma", False) for kw in gemm]))
-    (probe_pre, probe_fused, default_pre, default_fused) = runs
-    assert probe_pre[1] == probe_fused[1] == [tma] and default_pre[1] == default_fused[1] == [False]
-    assert probe_pre[0] == default_pre[0] and probe_fused[0] == default_fused[0]
+    (probe_pre, probe_fused, default_pre, default_fused, before_pre, before_fused) = runs
+    assert probe_pre[1] == probe_fused[1] == [tma] and default_pre[1] == default_fused[1] == [default_tma]
+    assert before_pre[1] == before_fused[1] == [False]
+    assert probe_pre[0] == default_pre[0] == before_pre[0] and probe_fused[0] == default_fused[0] == before_fused[0]
     assert TileLangPreTma().provenance()["pre_gemm_tma_from_tokens"] == 4097
-    assert "pre_gemm_tma_from_tokens" not in TileLangDecode().provenance()
+    assert TileLangDecode().provenance()["pre_gemm_tma_from_tokens"] == 67457
+    assert "pre_gemm_tma_from_tokens" not in TileLangPostWideCpAsyncPre().provenance()

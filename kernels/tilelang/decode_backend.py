@@ -247,7 +247,9 @@ class TileLangDecode(TileLangBackend):
     # version (a T.copy before the wait: loads and shared stores interleaved, each load behind the store
     # before it) passed the gate but was 4-5 us slower at 32 tokens on the H100 (mhc_pre 12.7 / 11.5 us
     # at H = 7168 / 4096 against 8.9 / 7.8, results/gpu/2026-12-05-h100-engines-14); the second (all loads
-    # into registers, then all stores) is not yet timed (-14/lease/call3.sh).
+    # into registers, then all stores) passed its gate too and was still 1.0-1.2 us slower at 24 / 32 tokens
+    # (mhc_pre 9.9 / 8.8 us at 32 x 7168 / 4096 against 8.8 / 7.6, fused_post_pre 13.2 against 10.5;
+    # results/gpu/2026-12-06-h100-engines-15, call 1): not adopted.
     wgmma_fn_before_wait: frozenset[str] = frozenset()
     # Ops whose first kernel runs without PDL at these token counts: op -> (first, last) T, inclusive;
     # the pre_big_fuse and hc_post ops' one kernel, mhc_pre's middle GEMM (its pre keeps PDL behind it;
@@ -284,16 +286,18 @@ class TileLangDecode(TileLangBackend):
     hc_post_wide_block_from: Mapping[int, int] = MappingProxyType({32: 1024})  # read-only: a subclass sets its own
     # The hc_post op (not fused_post_pre's) on post.py's kernel (TileLangBackend's: one CTA per token
     # walking H in 1024-column blocks) instead of hc_post_wide, per H: H -> (first, last) T, inclusive.
-    # For the one hc_post point the committed runs lose by more than the replays' ranges, 512 x 4096
+    # For the one hc_post point the committed runs lost by more than the replays' ranges, 512 x 4096
     # (38 MB a call, an L2 effect from graph replay to replay: with the inputs rotating over two copies
     # every kernel takes 11.2-11.3 us there). One CTA per token took it 7.7 / 7.6 us against
     # hc_post_wide's 9.2 / 9.1 (vLLM 7.7 / 7.5) in two H100 runs (results/gpu/2026-12-05-h100-engines-12,
     # bench-l2; -13, l2-window), 14.7 / 14.5 against 15.3 / 14.8 at 640, but 5.1 / 5.1 against 5.0 / 5.0 at
     # 384 and 18.8 against 18.5 at 768; at H = 7168 even at 256 and slower from 384 (16.7 against 15.9).
     # The window's ends are the midpoints between those measured counts. The same per-element arithmetic
-    # (post.post_block_macro in both): bitwise the same output. Empty by default: a probe's
-    # (mid_probes.TileLangPostPerTokenWindow) until its gate.
-    hc_post_per_token_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})  # read-only
+    # (post.post_block_macro in both): bitwise the same output. Adopted in the eighteenth session: gated on
+    # an H100 (results/gpu/2026-12-06-h100-engines-15, call 1, inside mid_probes.TileLangPostWindowFn3Tma:
+    # 0 / 1000 stress failures at 512 / 640 x 4096, bitwise the wide kernel at 449 / 512 / 640 / 704 x 4096,
+    # the nightly check of hc_post passing); that call's benchmark: 7.9 us at 512 x 4096 (vLLM 7.9, SGLang 8.2).
+    hc_post_per_token_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({4096: (449, 704)})  # read-only
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
@@ -364,11 +368,17 @@ class TileLangDecode(TileLangBackend):
     # 1536 / 4096 / 65 536 / 80 000 x 7168 0.84 / 0.94 / 0.92 / 0.88 x the cp.async kernel's time).
     op_gemm_tma_from_tokens: int | None = 1025
     # The same for mhc_pre's GEMM (and fused_post_pre's) above the middle path (TileLangBackend's, its
-    # partials handed unsummed to pre.py's fused pre): None, cp.async at every T. A probe's
-    # (mid_probes.TileLangPreTma, 4097): at 80 000 x 4096 our mhc_pre took 2 023 us against vLLM's 1 972
-    # while the op (TMA) and the pre_big_fuse op alone took 888 + 1 076 (results/gpu/2026-12-05-h100-engines-14,
-    # eager); the TMA kernel is the same wgmma k16 order and sum of squares: the same bits.
-    pre_gemm_tma_from_tokens: int | None = None
+    # partials handed unsummed to pre.py's fused pre), from this T; None: cp.async at every T. From where
+    # the cp.async plan gives each split one CTA of the whole K range at S = 1 on 132 SMs (gemm_schedule's
+    # chunks 1 from 67 457 tokens: at 80 000, 625 CTAs two per SM, 2.4 waves of long CTAs; the TMA kernel
+    # holds one per SM, 4.7 waves). On an H100 (results/gpu/2026-12-06-h100-engines-15, call 1, eager,
+    # mid_probes.TileLangPreTma's kernels beside the default's): at 80 000 tokens mhc_pre 1 966 / 3 468 us
+    # against 2 019 / 3 554 (H = 4096 / 7168; vLLM 1 974 / 3 497), fused_post_pre 3 959 / 6 978 against
+    # 4 017 / 6 989; at 65 536 (chunks 2) 0.2-0.5 % slower (mhc_pre 1 621 against 1 613 x 4096). The same
+    # wgmma k16 order and sum of squares: bitwise the cp.async kernel's outputs (checked at 8192 tokens,
+    # both H), gated there (nightly checks of mhc_pre and fused_post_pre to 80 000 x 7168, 0 / 1000 stress
+    # failures at 8192 x 7168).
+    pre_gemm_tma_from_tokens: int | None = 67457
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,

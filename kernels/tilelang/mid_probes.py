@@ -621,8 +621,10 @@ class TileLangWgmmaFnBeforeWait(TileLangDecode):
     fn3 is then the kernel just before's output). The same wgmma instructions on the same tiles: bitwise the
     default's outputs. First version on an H100 (results/gpu/2026-12-05-h100-engines-14, call 1): gate
     passed (108 bitwise checks, 0 / 1000 stress failures at mhc_pre 24 / 32 and fused_post_pre 32), but 4-5
-    us slower at 32 tokens (its staging a T.copy whose loads waited on the stores before them); the
-    staging is now loads into registers first, not yet timed (-14/lease/call3.sh)."""
+    us slower at 32 tokens (its staging a T.copy whose loads waited on the stores before them). The second
+    (loads into registers first) on an H100 (-15, call 1, inside TileLangPostWindowFn3Tma): gate passed,
+    still 1.0-1.2 us slower at 24 / 32 tokens (mhc_pre 9.9 against 8.8 us at 32 x 7168, fused_post_pre 13.2
+    against 10.5): not adopted."""
 
     name = "tilelang-wgmma-fn-before-wait"
     description = "our TileLang kernels, the tensor-core decode GEMM's fn3 staged before its PDL wait (a benchmark probe)"
@@ -655,7 +657,8 @@ class TileLangPostPerTokenWindow(TileLangDecode):
     H = 4096 (hc_post_per_token_tokens): TileLangPostPerToken cut to where it was faster on the H100 in two
     runs (512 x 4096: 7.7 / 7.6 us against 9.2 / 9.1; 640: 14.7 / 14.5 against 15.3 / 14.8; -12 bench-l2
     and -13 l2-window), for the committed run's largest hc_post loss (512 x 4096, vLLM 1.20 x). The same
-    per-element arithmetic: bitwise the default's output."""
+    per-element arithmetic: bitwise the default's output. Gated on an H100 (-15, call 1, inside
+    TileLangPostWindowFn3Tma) and the default's rule since (TileLangPostWideCpAsyncPre is the one before)."""
 
     name = "tilelang-post-per-token-window"
     description = "our TileLang kernels, the hc_post op one CTA per token at 449-704 x 4096 (a benchmark probe)"
@@ -668,7 +671,10 @@ class TileLangPreTma(TileLangDecode):
     run's eager losses there: mhc_pre at 80 000 x 4096 2 023 us against vLLM's 1 972 (65 536: 1 625 / 1 619),
     fused_post_pre 4 011 against 3 979, while our op (TMA) and pre_big_fuse op alone took 888 + 1 076
     (results/gpu/2026-12-05-h100-engines-14). The same instructions on the same values as the cp.async
-    kernel (TileLangGemmTma's bitwise check): bitwise the default's outputs."""
+    kernel (TileLangGemmTma's bitwise check): bitwise the default's outputs. On an H100 (-15, call 1,
+    inside TileLangPostWindowFn3Tma; eager): faster at 80 000 tokens (mhc_pre 1 966 / 3 468 us against 2 019
+    / 3 554 at H = 4096 / 7168), 0.2-0.5 % slower at 65 536; the default's rule since is TMA from 67 457
+    tokens (pre_gemm_tma_from_tokens), where the cp.async plan gives each split one CTA."""
 
     name = "tilelang-pre-tma"
     description = "our TileLang kernels, mhc_pre's GEMM on TMA loads above 4096 tokens (a benchmark probe)"
@@ -680,9 +686,21 @@ class TileLangPostWindowFn3Tma(TileLangPostPerTokenWindow):
     the eighteenth session's one gate for the three (-15/lease/gate.sh), whose kernels differ from the
     default's at disjoint ops and token counts (the hc_post op at 449-704 x 4096; mhc_pre and fused_post_pre
     at 17-32 tokens; mhc_pre and fused_post_pre above 4096). Each claims the default's bits, checked bitwise
-    in the same call; each is timed beside the default there, and adopted on its own."""
+    in the same call; each is timed beside the default there, and adopted on its own. Ran on an H100 (-15,
+    call 1): the gate passed; the hc_post window adopted, the TMA pre from 67 457 tokens, fn3 not."""
 
     name = "tilelang-post-window-fn3-tma"
     description = "our TileLang kernels, three probes at once: hc_post's per-token window, fn3 before the wait, mhc_pre's TMA GEMM (a probe)"
     wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait
     pre_gemm_tma_from_tokens = TileLangPreTma.pre_gemm_tma_from_tokens
+
+
+class TileLangPostWideCpAsyncPre(TileLangDecode):
+    """The default before the eighteenth session: the hc_post op on hc_post_wide at every count to 4096
+    (hc_post_per_token_tokens empty) and mhc_pre's GEMM above the middle path on cp.async at every T
+    (pre_gemm_tma_from_tokens None), for timing those two rules against what they replaced."""
+
+    name = "tilelang-post-wide-cp-async-pre"
+    description = "our TileLang kernels, hc_post_wide to 4096 and mhc_pre's large-T GEMM on cp.async (the default before 2026-12-06)"
+    hc_post_per_token_tokens = {}
+    pre_gemm_tma_from_tokens = None

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Lease call 2 of the eighteenth session (at most ~330 s, no precompile: each process compiles what it first
+# calls): after call 1's adoptions (the hc_post op one CTA per token at 449-704 x 4096; mhc_pre's large-T GEMM
+# on TMA from 67 457 tokens), where the time goes at the points vLLM still leads (mhc_pre 512 / 1024 x 4096:
+# 1.03 / 1.11 x in call 1's benchmark), and the hc_post window's neighbours timed (call 1's side-by-side
+# bench of it ran out of its 15 s):
+#   post (50 s): hc_post at 384-768 x 4096, the default beside the one before (TileLangPostWideCpAsyncPre),
+#     vLLM and SGLang, graph-replayed
+#   profile (60 s): scripts/debug/profile_ops.py, mhc_pre and fused_post_pre at 512 / 1024 x 4096, ours and
+#     vLLM's, graph-replayed: each kernel's start and end within its call
+#   l2 (60 s): scripts/debug/l2_window.py, mhc_pre there, ours and vLLM's, the inputs rotating over 1 / 2 copies
+#   mid (80 s): mhc_pre at 512 / 768 / 1024, both H, the default beside TileLangMidCoResident (the middle
+#     GEMM's K ranges for two co-resident CTAs) and vLLM, graph-replayed
+# Usage: W=/tmp/c218; rm -rf $W; mkdir -p $W; timeout -k 5 330 bash results/gpu/2026-12-06-h100-engines-15/lease/call2.sh $W \
+#        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c218; cat $W/summary.txt        (carry .gpu-site)
+set -u
+cd "$(dirname "$0")/../../../.."
+O=${1:?out dir}; mkdir -p "$O"
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
+source scripts/device_env.sh
+export PYTHONWARNINGS=ignore VLLM_USE_DEEP_GEMM=1
+B=mhc_kernels.tilelang.mid_probes
+stage() { echo "== $(date -u +%T) $1" | tee -a "$O/timeline.txt"; }
+stage post
+timeout -k 5 50 python3 -m mhc_verify.bench --backend tilelang --backend $B:TileLangPostWideCpAsyncPre --ours tilelang \
+  --ours tilelang-post-wide-cp-async-pre --backend vllm-tilelang --backend sglang-tilelang --op hc_post \
+  --tokens 384,448,512,576,640,704,768 --hidden 4096 --mode graph --precompile off --out "$O/bench-post" --force \
+  > "$O/bench-post.log" 2>&1
+stage profile
+timeout -k 5 60 python3 scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
+  --op fused_post_pre --tokens 512,1024 --hidden 4096 --mode graph --out "$O/prof-mid.md" > "$O/prof.log" 2>&1
+stage l2
+timeout -k 5 60 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
+  --tokens 512,1024 --hidden 4096 --rotations 1,2 --out "$O/l2-mhc-pre.md" > "$O/l2.log" 2>&1
+stage mid
+timeout -k 5 80 python3 -m mhc_verify.bench --backend tilelang --backend $B:TileLangMidCoResident --ours tilelang \
+  --ours tilelang-mid-co-resident --backend vllm-tilelang --op mhc_pre --tokens 512,768,1024 --hidden 4096,7168 \
+  --mode graph --precompile off --out "$O/bench-mid" --force > "$O/bench-mid.log" 2>&1
+stage done
+{ cat "$O/timeline.txt"; for b in bench-post bench-mid; do echo "-- $b"; grep -E "^\| [0-9]+ \|" "$O/$b/bench.md" | cut -c1-160; done
+  echo "-- prof"; cat "$O/prof-mid.md"; echo "-- l2"; cat "$O/l2-mhc-pre.md"; } > "$O/summary.txt" 2>&1
