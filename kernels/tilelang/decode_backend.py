@@ -6,7 +6,8 @@ GEMM ops, ``decode_max_tokens_by_op`` per op: DECODE_MAX_TOKENS and DECODE_MAX_T
 each from a benchmark on record) it runs, per op:
 
   hc_post         decode.hc_post_wide: one CTA per (512 or, from 32 tokens, 1024 columns, token)
-                  instead of per token; bitwise the same as post.py (same arithmetic per element)
+                  instead of per token; bitwise the same as post.py (same arithmetic per element); but
+                  post.py's CTA per token at 449-704 x 4096 (hc_post_per_token_tokens: an L2 effect)
   mhc_pre         the prenorm GEMM over ``decode_parts`` K ranges of 256+ columns (112 CTAs at
                   H = 7168, 64 at 4096, per block of tokens) instead of S * chunks ranges of 14-28 K
                   tiles (8-16 CTAs), by DECODE_GEMM_PLAN either decode_gemm.decode_gemm (fp32 FMAs on
@@ -37,7 +38,8 @@ Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP
   hc_head         (129-1024 tokens) the same GEMM with M = n, then collapse.py's head collapse with
                   the parts compiled in
 
-Above those, and at T = 0, exactly TileLangBackend. On either path, per op and T
+Above those, and at T = 0, exactly TileLangBackend, but for mhc_pre's (and fused_post_pre's) GEMM on TMA
+loads from pre_gemm_tma_from_tokens (67 457: where the cp.async plan gives a split one CTA). On either path, per op and T
 (``pdl_early_max_tokens``, PDL_EARLY_MAX_TOKENS), the GEMMs launch their PDL dependents right after
 their own wait and the consumer behind them loads its first residual block before its wait (the
 same instructions otherwise, the same bits); mhc_pre's middle GEMM takes 128-token blocks from 512
