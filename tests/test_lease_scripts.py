@@ -540,35 +540,6 @@ def test_the_seventeenth_sessions_fn3_calls_check_stress_and_time_the_second_ver
 EIGHTEENTH_PROBE = "mhc_kernels.tilelang.mid_probes:TileLangPostWindowFn3Tma"
 
 
-def test_the_eighteenth_sessions_gate_checks_both_changes_and_times_them_beside_the_default(tmp_path):
-    """results/gpu/2026-12-06-h100-engines-15/lease/gate.sh: the default's kernels and the fn3 probe's, stress
-    where each change runs (the hc_post window at H = 4096), the nightly checks, the bitwise checks, then the
-    probe timed beside the default and the rivals, and mhc_pre's profile and L2 rotation at 512 / 1024 x 4096."""
-    name = "tilelang-post-window-fn3-tma"
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-15/lease/gate.sh", STUB_NAME=name)
-    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
-    assert probes == "--probes-matching fn3_before_wait"
-    assert sorted(stress) == sorted(["mhc_pre_24-32-8192", "fused_post_pre_32", "hc_post_512-640_h4096"])
-    post_stress = [c for c in calls if "mhc_verify stress" in c and "--op hc_post" in c]
-    assert len(post_stress) == 1 and "--hidden 4096 --reruns 1000" in post_stress[0]
-    assert check_ops == ["fused_post_pre", "hc_post", "mhc_pre"]
-    bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
-    bitwise.sort(key=lambda c: "--op hc_post" in c)  # the two run one after the other, beside the checks
-    assert [c.split("--op ")[1].split()[0] for c in bitwise] == ["mhc_pre,fused_post_pre", "hc_post"]
-    assert all(f"--probe {EIGHTEENTH_PROBE}" in c for c in bitwise)
-    assert "--tokens 17,24,32,8192 --hidden 4096,7168" in bitwise[0]
-    assert "--tokens 449,512,640,704 --hidden 4096" in bitwise[1]
-    benches = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert [_ours(b) for b in benches] == [["tilelang", name]] * 3
-    assert "--tokens 65536,80000 --hidden 7168,4096 --mode eager" in benches[2]
-    assert calls.index(benches[0]) > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise)
-    assert "--backend vllm-tilelang" in benches[0] and "--backend sglang-tilelang" in benches[1]
-    (prof,) = [c for c in calls if "profile_ops.py" in c]
-    assert "--op mhc_pre --tokens 512,1024 --hidden 4096 --mode graph" in prof
-    assert timeline.rstrip().endswith("done")
-    assert (tmp_path / "out" / "summary.txt").is_file()
-
-
 @pytest.mark.parametrize("backend, probes", [("tilelang", ""),
                                              ("mhc_kernels.tilelang.mid_probes:TileLangPostPerTokenWindow", ""),
                                              (EIGHTEENTH_PROBE, " --probes-matching fn3_before_wait")])
@@ -584,8 +555,9 @@ def test_the_eighteenth_sessions_bench_times_the_adopted_candidate_alone(tmp_pat
 
 
 def test_the_eighteenth_sessions_one_call_gates_times_side_by_side_then_benches_the_candidate(tmp_path):
-    """-15/lease/call1.sh: gate.sh's gate (the same stress points, checks and bitwise checks), each change
-    beside the default at its own points, then the full benchmark with the probe alone as ours."""
+    """-15/lease/call1.sh: the three changes' gate (stress where each runs, the hc_post window at H = 4096;
+    the nightly checks; the bitwise checks), each change beside the default at its own points, then the full
+    benchmark with the probe alone as ours."""
     name = "tilelang-post-window-fn3-tma"
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-15/lease/call1.sh", STUB_NAME=name)
     probes, stress, check_ops = _gated(calls, tmp_path / "out", name)

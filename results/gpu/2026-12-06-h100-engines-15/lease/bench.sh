@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The committed benchmark (an H100, a fresh machine or gate.sh's still warm, at most ~585 s): BACKEND's kernels
-# (default: tilelang; after gate.sh, the probe whose changes it adopted, alone as ours: its kernels are then the
-# default's) precompiled, then every backend side by side on the grid (scripts/gate_and_bench.sh's
-# bench stage).
+# The benchmark alone (an H100, a fresh machine, at most ~585 s): BACKEND's kernels (default: tilelang, the
+# default's; or a gated candidate, alone as ours) precompiled, then every backend side by side on the issue's
+# grid (scripts/gate_and_bench.sh's bench stage).
 # Usage: W=/tmp/b18; rm -rf $W; mkdir -p $W; BACKEND=mhc_kernels.tilelang.mid_probes:TileLangPostPerTokenWindow \
 #        timeout -k 5 585 bash results/gpu/2026-12-06-h100-engines-15/lease/bench.sh $W > $W/log 2>&1; \
 #        tar -cJf $OUT/b.tar.xz -C /tmp b18        (carry .gpu-site)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# gate.sh and bench.sh in one call (a fresh machine, at most ~585 s), for when each refused call costs
-# 90 device-seconds: the gate of mid_probes.TileLangPostWindowFn3Tma (three changes that each claim the
+# Lease call 1 of the eighteenth session (a fresh machine, at most ~585 s; one call, for each refused call
+# costs 90 device-seconds): the gate of mid_probes.TileLangPostWindowFn3Tma (three changes that each claim the
 # default's bits: the hc_post op one CTA per token at 449-704 x 4096; fn3 staged before the tensor-core decode
 # GEMM's PDL wait, second version; mhc_pre's and fused_post_pre's GEMM on the TMA kernel above 4096 tokens),
 # each change timed beside the default at its own points, then the full benchmark with the probe alone as ours
