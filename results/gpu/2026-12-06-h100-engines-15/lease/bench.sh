@@ -2,7 +2,7 @@
 # The benchmark alone (an H100, a fresh machine, at most ~585 s): BACKEND's kernels (default: tilelang, the
 # default's; or a gated candidate, alone as ours) precompiled, then every backend side by side on the issue's
 # grid (scripts/gate_and_bench.sh's bench stage).
-# Usage: W=/tmp/b18; rm -rf $W; mkdir -p $W; BACKEND=mhc_kernels.tilelang.mid_probes:TileLangPostPerTokenWindow \
+# Usage: W=/tmp/b18; rm -rf $W; mkdir -p $W; BACKEND=tilelang \
 #        timeout -k 5 585 bash results/gpu/2026-12-06-h100-engines-15/lease/bench.sh $W > $W/log 2>&1; \
 #        tar -cJf $OUT/b.tar.xz -C /tmp b18        (carry .gpu-site)
 set -u
