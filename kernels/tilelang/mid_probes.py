@@ -683,7 +683,7 @@ class TileLangPreTma(TileLangDecode):
 
 class TileLangPostWindowFn3Tma(TileLangPostPerTokenWindow):
     """TileLangPostPerTokenWindow, TileLangWgmmaFnBeforeWait (its second staging) and TileLangPreTma at once:
-    the eighteenth session's one gate for the three (-15/lease/gate.sh), whose kernels differ from the
+    the eighteenth session's one gate for the three (-15/lease/call1.sh), whose kernels differ from the
     default's at disjoint ops and token counts (the hc_post op at 449-704 x 4096; mhc_pre and fused_post_pre
     at 17-32 tokens; mhc_pre and fused_post_pre above 4096). Each claims the default's bits, checked bitwise
     in the same call; each is timed beside the default there, and adopted on its own. Ran on an H100 (-15,
