@@ -40,9 +40,9 @@ Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP
 
 Above those, and at T = 0, exactly TileLangBackend, but for mhc_pre's (and fused_post_pre's) GEMM on TMA
 loads from pre_gemm_tma_from_tokens (67 457: where the cp.async plan gives a split one CTA). On either
-path, per op and T (``pdl_early_max_tokens``, PDL_EARLY_MAX_TOKENS), the GEMMs launch their PDL dependents right after
-their own wait and the consumer behind them loads its first residual block before its wait (the
-same instructions otherwise, the same bits); mhc_pre's middle GEMM takes 128-token blocks from 512
+path, per op and T (``pdl_early_max_tokens``, PDL_EARLY_MAX_TOKENS), the GEMMs launch their PDL
+dependents right after their own wait and the consumer behind them loads its first residual block
+before its wait (the same instructions otherwise, the same bits); mhc_pre's middle GEMM takes 128-token blocks from 512
 tokens (``mid_block_m_128_from``, MID_BLOCK_M_128_FROM).
 
 ``decode_gemm = "fma"`` or ``"wgmma"`` (a class attribute; default ``"auto"``, the plan) runs one of
