@@ -586,5 +586,7 @@ def test_the_eighteenth_sessions_second_call_times_the_window_and_profiles_vllms
     (prof,) = [c for c in calls if "profile_ops.py" in c]
     (l2,) = [c for c in calls if "l2_window.py" in c]
     assert "--tokens 512,1024 --hidden 4096 --mode graph" in prof and "--rotations 1,2" in l2
+    (bits,) = [c for c in calls if "-m pytest" in c]
+    assert "tests/test_tilelang_gpu_bits.py -k tma_gemm_gives --require-backend tilelang" in bits
     assert not any("mhc_kernels.tilelang.precompile" in c for c in calls)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

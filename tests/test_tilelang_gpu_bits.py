@@ -71,3 +71,27 @@ def test_tma_loads_give_the_cp_async_kernels_bits(mhc_backend, tokens, hidden, s
     _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), "tma")
     assert any(",tma]" in label for label in probe.calls), probe.calls
     assert not any(",tma]" in label for label in default.calls), default.calls
+
+
+@pytest.mark.parametrize("hidden", [4096, 7168])
+def test_mhc_pres_tma_gemm_gives_the_cp_async_outputs_bits(mhc_backend, hidden):
+    """The default's mhc_pre from 67 457 tokens (pre_gemm_tma_from_tokens: its GEMM on TMA loads) against
+    mid_probes.TileLangCpAsync (every GEMM on cp.async): every output bitwise equal, with and without the
+    RMSNorm weight (per-token magnitudes: a token that got a neighbour's sum of squares shows)."""
+    tokens = 67_457
+    default = mhc_backend("tilelang")
+    baseline = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangCpAsync")
+    g = torch.Generator(device="cuda").manual_seed(hidden)
+    residual = (torch.randn(tokens, N, hidden, device="cuda", generator=g)
+                * torch.exp(2 * torch.randn(tokens, 1, 1, device="cuda", generator=g))).to(torch.bfloat16)
+    fn = torch.randn(N * N + 2 * N, N * hidden, device="cuda", generator=g) * 1e-2
+    scale = torch.rand(3, device="cuda", generator=g) + 0.5
+    base = torch.randn(N * N + 2 * N, device="cuda", generator=g)
+    for weight in (None, torch.rand(hidden, device="cuda", generator=g).to(torch.bfloat16) + 0.5):
+        args = (residual, fn, scale, base, weight, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6, 1)
+        for name, a, b in zip(("post_mix", "comb_mix", "layer_input"), default.mhc_pre(*args), baseline.mhc_pre(*args)):
+            assert a.shape == b.shape and torch.isfinite(a.float()).all(), name
+            differ = int((a != b).sum())
+            assert differ == 0, f"{name} (norm={weight is not None}): {differ} of {a.numel()} elements differ"
+    assert any(",tma]" in label for label in default.calls), default.calls
+    assert not any(",tma]" in label for label in baseline.calls), baseline.calls

@@ -418,6 +418,7 @@ class TileLangPostWide2048(TileLangDecode):
     name = "tilelang-post-wide-2048"
     description = "our TileLang kernels, hc_post_wide at 2048 columns a CTA from 256 tokens (a benchmark probe)"
     hc_post_wide_block_from = {32: 1024, 256: 2048}
+    hc_post_per_token_tokens = {}  # hc_post_wide at every count, as it ran (-10)
 
 
 class TileLangNarrowBt16(TileLangNarrowSums):
@@ -438,13 +439,14 @@ class TileLangNarrowBt16(TileLangNarrowSums):
 
 
 class TileLangCpAsync(TileLangDecode):
-    """TileLangDecode with every prenorm GEMM on cp.async loads (op_gemm_tma_from_tokens None: the default
-    before the thirteenth session): the baseline that TMA-loading kernels are checked bitwise against
-    (tests/test_tilelang_gpu_bits.py)."""
+    """TileLangDecode with every prenorm GEMM on cp.async loads (op_gemm_tma_from_tokens and, since the
+    eighteenth session, pre_gemm_tma_from_tokens None: the default before the thirteenth session): the
+    baseline that TMA-loading kernels are checked bitwise against (tests/test_tilelang_gpu_bits.py)."""
 
     name = "tilelang-cp-async"
     description = "our TileLang kernels, every prenorm GEMM on cp.async loads (a baseline probe)"
     op_gemm_tma_from_tokens = None
+    pre_gemm_tma_from_tokens = None
 
 
 class TileLangEarlySinkhorn(TileLangDecode):
@@ -577,6 +579,7 @@ class TileLangNoPdlWindow(TileLangDecode):
     name = "tilelang-no-pdl-window"
     description = "our TileLang kernels, a call's first kernel without PDL at 256-1024 tokens (a benchmark probe)"
     no_pdl_tokens = {"pre_big_fuse": (256, 1024), "hc_post": (256, 1024), "mhc_pre": (257, 1024)}
+    hc_post_per_token_tokens = {}  # hc_post_wide in the whole window, as it ran (-13)
 
 
 class TileLangDecodeFloorNext(TileLangSinkhornVectors):
