@@ -575,16 +575,15 @@ def test_the_eighteenth_sessions_one_call_gates_times_side_by_side_then_benches_
 
 
 def test_the_eighteenth_sessions_second_call_times_the_window_and_profiles_vllms_lead(tmp_path):
-    """-15/lease/call2.sh: the hc_post window's neighbours beside the default before, mhc_pre's profile and
-    L2 rotation at 512 / 1024 x 4096 beside vLLM's, the TMA pre's bits."""
+    """-15/lease/call2.sh: the hc_post window's neighbours beside the default before, mhc_pre's profile at 512
+    / 1024 x 4096 beside vLLM's, the TMA pre's bits."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-15/lease/call2.sh")
     benches = [c for c in calls if "-m mhc_verify.bench" in c]
     assert [_ours(b) for b in benches] == [["tilelang", "tilelang-post-wide-cp-async-pre"]]
     assert "--op hc_post --tokens 384,448,512,576,640,704,768 --hidden 4096" in benches[0]
     assert "--backend sglang-tilelang" in benches[0] and "--backend vllm-tilelang" in benches[0]
     (prof,) = [c for c in calls if "profile_ops.py" in c]
-    (l2,) = [c for c in calls if "l2_window.py" in c]
-    assert "--tokens 512,1024 --hidden 4096 --mode graph" in prof and "--rotations 1,2" in l2
+    assert "--tokens 512,1024 --hidden 4096 --mode graph" in prof
     (bits,) = [c for c in calls if "-m pytest" in c]
     assert "tests/test_tilelang_gpu_bits.py -k tma_gemm_gives --require-backend tilelang" in bits
     assert not any("mhc_kernels.tilelang.precompile" in c for c in calls)

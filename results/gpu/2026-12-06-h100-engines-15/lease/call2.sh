@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# Lease call 2 of the eighteenth session (at most ~260 s, no precompile: each process compiles what it first
+# Lease call 2 of the eighteenth session (at most ~185 s, no precompile: each process compiles what it first
 # calls): after call 1's adoptions (the hc_post op one CTA per token at 449-704 x 4096; mhc_pre's large-T GEMM
 # on TMA from 67 457 tokens), where the time goes at the points vLLM still leads (mhc_pre 512 / 1024 x 4096:
-# 1.03 / 1.11 x in call 1's benchmark), and the hc_post window's neighbours timed (call 1's side-by-side
+# 1.03 / 1.11 x in call 1's benchmark), the TMA pre's bits, and the hc_post window's neighbours timed (call 1's side-by-side
 # bench of it ran out of its 15 s):
 #   post (50 s): hc_post at 384-768 x 4096, the default beside the one before (TileLangPostWideCpAsyncPre),
 #     vLLM and SGLang, graph-replayed
 #   profile (60 s): scripts/debug/profile_ops.py, mhc_pre and fused_post_pre at 512 / 1024 x 4096, ours and
 #     vLLM's, graph-replayed: each kernel's start and end within its call
-#   l2 (60 s): scripts/debug/l2_window.py, mhc_pre there, ours and vLLM's, the inputs rotating over 1 / 2 copies
 #   tma bits (45 s): tests/test_tilelang_gpu_bits.py's mhc_pre at 67 457 tokens, the default's TMA GEMM
 #     against every GEMM on cp.async, bitwise
-# Usage: W=/tmp/c218; rm -rf $W; mkdir -p $W; timeout -k 5 260 bash results/gpu/2026-12-06-h100-engines-15/lease/call2.sh $W \
+# Usage: W=/tmp/c218; rm -rf $W; mkdir -p $W; timeout -k 5 185 bash results/gpu/2026-12-06-h100-engines-15/lease/call2.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c2.tar.xz -C /tmp c218; cat $W/summary.txt        (carry .gpu-site)
 set -u
 cd "$(dirname "$0")/../../../.."
@@ -29,14 +28,11 @@ timeout -k 5 50 python3 -m mhc_verify.bench --backend tilelang --backend $B:Tile
 stage profile
 timeout -k 5 60 python3 scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
   --op fused_post_pre --tokens 512,1024 --hidden 4096 --mode graph --out "$O/prof-mid.md" > "$O/prof.log" 2>&1
-stage l2
-timeout -k 5 60 python3 scripts/debug/l2_window.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
-  --tokens 512,1024 --hidden 4096 --rotations 1,2 --out "$O/l2-mhc-pre.md" > "$O/l2.log" 2>&1
 stage "tma bits"
 timeout -k 5 45 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py -k tma_gemm_gives \
   --require-backend tilelang > "$O/tma-bits.log" 2>&1
 stage done
 { cat "$O/timeline.txt"; for b in bench-post; do echo "-- $b"; grep -E "^\| [0-9]+ \|" "$O/$b/bench.md" | cut -c1-160; done
-  echo "-- prof"; cat "$O/prof-mid.md"; echo "-- l2"; cat "$O/l2-mhc-pre.md"; echo "-- tma bits"
+  echo "-- prof"; cat "$O/prof-mid.md"; echo "-- tma bits"
   tail -n 3 "$O/tma-bits.log"; } > "$O/summary.txt" 2>&1
 true  # the summary above reads what the stages wrote; a missing one is in it, not a failed call
