@@ -182,3 +182,19 @@ def test_pre_tma_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma, 
     assert TileLangPreTma().provenance()["pre_gemm_tma_from_tokens"] == 4097
     assert TileLangDecode().provenance()["pre_gemm_tma_from_tokens"] == 67457
     assert "pre_gemm_tma_from_tokens" not in TileLangPostWideCpAsyncPre().provenance()
+
+
+def test_precompile_covers_the_defaults_tma_pre(rec):
+    """The default's mhc_pre at 80 000 tokens (its GEMM on TMA, pre_gemm_tma_from_tokens) launches a
+    configuration precompile.jobs() builds, at both H."""
+    from mhc_kernels.tilelang import precompile
+
+    for hidden in (4096, 7168):
+        rec.launches.clear()
+        rec.keywords.clear()
+        TileLangDecode().mhc_pre(*_pre_args(80_000, hidden))
+        jobs = {(j[1], j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden)}
+        (launch,) = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
+        config, kw = launch  # (n, H, M, block_m, the target): the jobs leave the target to precompile
+        assert kw.get("tma") is True, kw
+        assert ("gemm.prenorm_gemm_kernel", config[:4], tuple(sorted(kw.items()))) in jobs, (config, kw)

@@ -140,12 +140,13 @@ def default_decode_pre_variant() -> tuple[dict[str, Any], str]:
 
 
 def default_op_tma_jobs(hidden: int) -> list[Job]:
-    """The prenorm_gemm op's GEMMs on the TMA kernel where TileLangDecode.op_gemm_tma_from_tokens is set:
-    tma_jobs' configurations of the op's M (its base path's and middle path's tunables, with and
-    without the early trigger)."""
+    """The GEMMs on the TMA kernel where TileLangDecode.op_gemm_tma_from_tokens (the prenorm_gemm op's) or
+    pre_gemm_tma_from_tokens (mhc_pre's and fused_post_pre's above the middle path) is set: tma_jobs'
+    configurations of M = 24 (the base path's and middle path's tunables, with and without the early
+    trigger)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    if TileLangDecode.op_gemm_tma_from_tokens is None:
+    if TileLangDecode.op_gemm_tma_from_tokens is None and TileLangDecode.pre_gemm_tma_from_tokens is None:
         return []
     return [job for job in tma_jobs(hidden) if job[2][2] == MIXES]
 
