@@ -272,6 +272,11 @@ class TileLangBackend(Backend):
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False),
                                                 fn_tiles=(fn_tiles, 0)))
 
+    def _pre_tma(self, tokens: int) -> bool | None:
+        """Whether mhc_pre's GEMM at ``tokens`` wants the TMA kernel; None: gemm_tma's rule (a subclass
+        sets its own: TileLangDecode.pre_gemm_tma_from_tokens)."""
+        return None
+
     def _tma(self, x: torch.Tensor, wanted: bool | None = None) -> bool:
         """Whether this GEMM call runs the TMA kernel: ``wanted`` (gemm_tma where None), on CUDA and for
         a 16-byte-aligned x only (TMA's rule)."""
@@ -350,7 +355,7 @@ class TileLangBackend(Backend):
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,
                 hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits):
         t, n, h = residual.shape
-        mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False)
+        mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False, tma=self._pre_tma(t))
         return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                  hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
 

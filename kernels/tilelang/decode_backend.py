@@ -488,6 +488,12 @@ class TileLangDecode(TileLangBackend):
         start = self.op_gemm_tma_from_tokens
         return self.gemm_tma or (start is not None and tokens >= start)
 
+    def _pre_tma(self, tokens: int) -> bool | None:
+        """TileLangBackend.mhc_pre's GEMM (this backend's above the middle path) on TMA from
+        pre_gemm_tma_from_tokens; below it (or with it None) gemm_tma's rule, as before."""
+        start = self.pre_gemm_tma_from_tokens
+        return True if start is not None and tokens >= start else None
+
     def _early(self, tokens: int, op: str) -> bool:
         """Whether ``op`` at ``tokens`` runs the pdl_early kernels (pdl_early_max_tokens)."""
         return 0 < tokens <= self.pdl_early_max_tokens.get(op, 0)
@@ -834,15 +840,9 @@ class TileLangDecode(TileLangBackend):
             mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op, target=first)
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                      hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
-        if not self._decode(t, "mhc_pre"):
-            start = self.pre_gemm_tma_from_tokens
-            if start is None or t < start:
-                return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
-                                       hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
-            # TileLangBackend.mhc_pre with its GEMM on the TMA kernel (pre_gemm_tma_from_tokens)
-            mixes, sqrsum = self._gemm(residual.view(t, n * h), fn, n, h, n_splits, reduce=False, tma=True)
-            return self.pre_big_fuse(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
-                                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps)
+        if not self._decode(t, "mhc_pre"):  # its GEMM on TMA from pre_gemm_tma_from_tokens (_pre_tma)
+            return super().mhc_pre(residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps,
+                                   hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, n_splits)
         token_major = "mhc_pre" in self.token_major_partials
         mixes, sqrsum = self._decode_gemm(residual.view(t, n * h), fn, n, h, token_major, early, op=op)
         return self._decode_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
