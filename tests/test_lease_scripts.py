@@ -588,3 +588,32 @@ def test_the_eighteenth_sessions_second_call_times_the_window_and_profiles_vllms
     assert "tests/test_tilelang_gpu_bits.py -k tma_gemm_gives --require-backend tilelang" in bits
     assert not any("mhc_kernels.tilelang.precompile" in c for c in calls)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_nineteenth_sessions_call_gates_the_bitwise_decode_probes_then_times_every_candidate(tmp_path):
+    """-16/lease/call1.sh: the gate of TileLangPreClusterGemmTma (stress at the decode points it changes, the
+    nightly checks of the three ops on its kernels), the bitwise checks of its two halves and the GPU bit tests
+    beside the gate, then the side-by-side benches and the profiles, the benches after every check."""
+    name = "tilelang-pre-cluster-gemm-tma"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-16/lease/call1.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes.split() == ["--probes-matching", "decode_pre_cluster", "--probes-matching", "one_tile",
+                              "--probes-matching", "decode_tma", "--probes-matching", "op_plain_tma"]
+    assert sorted(stress) == sorted(["mhc_pre_1-32", "fused_post_pre_32", "pre_big_fuse_16"])
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    bitwise = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert sorted(c.split("--probe ")[1].split()[0].rsplit(":", 1)[1] for c in bitwise) == [
+        "TileLangDecodeGemmTma", "TileLangPreCluster"]
+    (bits,) = [c for c in calls if "-m pytest" in c]
+    assert "tests/test_tilelang_gpu_bits.py -k tma_gemm_gives or cluster_pre_gives --require-backend tilelang" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [
+        ["tilelang", "tilelang-pre-cluster", "tilelang-decode-gemm-tma", "tilelang-decode-gemm-one-tile", name],
+        ["tilelang", "tilelang-op-plain-tma"], ["tilelang", "tilelang-post-wide-cp-async-pre"]]
+    assert "--backend vllm-deepgemm --op prenorm_gemm" in benches[1]
+    profiles = [c for c in calls if "profile_ops.py" in c]
+    assert [p.split("--out ")[1].split()[0].rsplit("/", 1)[1] for p in profiles] == [
+        "prof-decode.md", "prof-mid.md", "prof-op.md"]
+    first_bench = calls.index(benches[0])
+    assert first_bench > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise or c == bits)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

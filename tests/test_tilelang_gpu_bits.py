@@ -95,3 +95,28 @@ def test_mhc_pres_tma_gemm_gives_the_cp_async_outputs_bits(mhc_backend, hidden):
             assert differ == 0, f"{name} (norm={weight is not None}): {differ} of {a.numel()} elements differ"
     assert any(",tma]" in label for label in default.calls), default.calls
     assert not any(",tma]" in label for label in baseline.calls), baseline.calls
+
+
+@pytest.mark.parametrize("hidden", [4096, 7168])
+@pytest.mark.parametrize("tokens", [1, 17, 32])
+def test_the_cluster_pre_gives_decode_pres_bits(mhc_backend, tokens, hidden):
+    """mid_probes.TileLangPreCluster: decode_pre as one cluster per token (the mix CTA alone sums the parts
+    and hands the pre weights across a cluster barrier) against the default's decode_pre, mhc_pre without
+    the RMSNorm weight, eager and three reruns (a barrier that let a collapse CTA read the pre weights
+    early would show run to run), per-token magnitudes."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangPreCluster")
+    g = torch.Generator(device="cuda").manual_seed(tokens * hidden)
+    residual = (torch.randn(tokens, N, hidden, device="cuda", generator=g)
+                * torch.exp(2 * torch.randn(tokens, 1, 1, device="cuda", generator=g))).to(torch.bfloat16)
+    fn = torch.randn(N * N + 2 * N, N * hidden, device="cuda", generator=g) * 1e-2
+    scale = torch.rand(3, device="cuda", generator=g) + 0.5
+    base = torch.randn(N * N + 2 * N, device="cuda", generator=g)
+    args = (residual, fn, scale, base, None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6, 1)
+    want = default.mhc_pre(*args)
+    for rerun in range(3):
+        for name, a, b in zip(("post_mix", "comb_mix", "layer_input"), probe.mhc_pre(*args), want):
+            assert a.shape == b.shape and torch.isfinite(a.float()).all(), name
+            differ = int((a != b).sum())
+            assert differ == 0, f"rerun {rerun} {name}: {differ} of {a.numel()} elements differ from decode_pre's"
+    assert any(label.startswith("decode_pre_cluster") for label in probe.calls), probe.calls

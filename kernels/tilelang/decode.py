@@ -305,6 +305,139 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     return mhc_decode_pre
 
 
+CLUSTER_H_BLOCK = 1024  # decode_pre_cluster's columns per collapse CTA: 7 + 1 CTAs a token at H = 7168
+MAX_CLUSTER = 8  # the portable thread-block cluster size
+
+
+def cluster_block(hidden: int) -> int:
+    """decode_pre_cluster's columns per collapse CTA (a power of two dividing H, <= CLUSTER_H_BLOCK)."""
+    return hidden_block(hidden, CLUSTER_H_BLOCK)
+
+
+def cluster_fits(hidden: int) -> bool:
+    """Whether a token's collapse CTAs and its mix CTA fit one portable cluster (H = 7168: 7 + 1, 4096: 4 + 1)."""
+    return hidden // cluster_block(hidden) + 1 <= MAX_CLUSTER
+
+
+def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, token_major: bool = False,
+                             prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
+                             early_constants: bool = False):
+    """decode_pre without the RMSNorm weight, a token's CTAs one thread-block cluster: the mix CTA (the
+    last) alone sums the parts' partials, then writes the pre weights to ``pre_weights`` [T, n] (global
+    scratch) before the cluster barrier; the H / cluster_block(H) collapse CTAs (1024 columns each) take
+    them from there after it, then collapse. The mix CTA runs Sinkhorn after the barrier, as decode_pre's
+    last CTA does.
+
+    Why: in decode_pre every CTA of a token sums the parts itself (narrow_sums: the n pre mixes and the
+    sum of squares). At 32 tokens and H = 7168 that is 480 CTAs reading the 112 parts' partials at once
+    (~3.4 MB of L2 sectors) right when the GEMM's completion releases them, and the Sinkhorn CTA's own
+    loads of all M mixes queue behind them: decode_pre runs 4.9 us after the GEMM at 32 tokens, 3.7 at
+    one (results/gpu/2026-12-05-h100-engines-12, profile/). Here 32 CTAs read them.
+
+    The same values in the same order: the mix CTA's sums, rstd and mixes are decode_pre's last CTA's
+    (the same macro, every lane), each collapse element is collapse_block's on the same weights and
+    residual: bitwise decode_pre's outputs (without norm). The barrier (barrier.cluster.arrive, release,
+    and .wait, acquire, at cluster scope) orders the pre weights' global writes before the collapse CTAs'
+    reads; a cluster's CTAs are co-scheduled, so it cannot wait on a CTA that has not started; the scratch
+    is the call's own (nothing shared between calls or streams).
+    ``prefetch_residual``, ``sinkhorn_layout``, ``early_constants``, ``token_major``: build_decode_pre's."""
+    import tilelang.language as T
+
+    if n & (n - 1) or n * n > 32:
+        raise ValueError(f"the lane Sinkhorn needs n a power of two with n*n <= 32, got n={n}")
+    if not cluster_fits(hidden):
+        raise ValueError(f"H={hidden}: {hidden // cluster_block(hidden)} collapse CTAs and the mix CTA exceed a "
+                         f"cluster of {MAX_CLUSTER}")
+    mixes = n * n + 2 * n
+    assert mixes + 1 <= LANES, "one lane per mix and one for the sum of squares"
+    k_total = n * hidden
+    h_blk = cluster_block(hidden)
+    nblk = hidden // h_blk
+    assert threads_for(h_blk) == THREADS, (h_blk, THREADS)  # 8 columns a thread, one 16-byte vector
+    groups = _groups(parts)
+    per_group = parts // groups
+    lane_sinkhorn = sinkhorn_macro(T, n, sinkhorn_layout)
+    sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
+    collapse_block = collapse_block_macro(T, n, h_blk)
+    load_constants = mix_constants_macro(T, n)
+    tokens = T.dynamic("tokens")
+    m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
+
+    @T.prim_func
+    def mhc_decode_pre_cluster(mixes_partial: T.Tensor(m_shape, "float32"),
+                               sqrsum_partial: T.Tensor(s_shape, "float32"),
+                               hc_scale: T.Tensor((3,), "float32"),
+                               hc_base: T.Tensor((mixes,), "float32"),
+                               residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                               post_mix: T.Tensor((tokens, n), "float32"),
+                               comb_mix: T.Tensor((tokens, n, n), "float32"),
+                               layer_input: T.Tensor((tokens, hidden), "bfloat16"),
+                               pre_weights: T.Tensor((tokens, n), "float32"),
+                               rms_eps: T.float32, hc_pre_eps: T.float32, hc_sinkhorn_eps: T.float32,
+                               hc_post_mult_value: T.float32, sinkhorn_repeat: T.int32):
+        with T.Kernel(nblk + 1, tokens, threads=THREADS, cluster_dims=(nblk + 1, 1, 1)) as (bx, t):
+            tid = T.get_thread_binding()
+            sums = T.alloc_shared((groups, LANES), "float32")
+            logits = T.alloc_shared((mixes,), "float32")
+            pre = T.alloc_shared((n,), "float32")
+            rstd = T.alloc_shared((1,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            out = T.alloc_fragment((h_blk,), "bfloat16")
+            if early_constants:
+                consts = T.alloc_local((2,), "float32")  # hc_scale[group], hc_base[tid]
+            if prefetch_residual and bx < nblk:
+                T.copy(residual[t, 0, bx * h_blk], res)
+            if early_constants and prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
+            if use_pdl:
+                T.pdl_sync()  # the partials come from the GEMM kernel
+            if early_constants and not prefetch_residual:
+                load_constants(hc_scale, hc_base, consts, tid)
+            lane = tid % LANES
+            grp = tid // LANES
+            if bx == nblk:  # the mix CTA: decode_pre's last CTA's sums and mixes
+                sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
+                T.sync_threads()
+                if tid == mixes:
+                    sq = T.alloc_var("float32")
+                    sq = sums[0, mixes]
+                    for g in T.unroll(groups - 1):
+                        sq += sums[g + 1, mixes]
+                    rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+                T.sync_threads()
+                if tid < mixes:
+                    m = T.alloc_var("float32")
+                    m = sums[0, tid]
+                    for g in T.unroll(groups - 1):
+                        m += sums[g + 1, tid]
+                    if early_constants:
+                        z = m * rstd[0] * consts[0] + consts[1]
+                    else:
+                        z = m * rstd[0] * hc_scale[mix_group(T, tid, n)] + hc_base[tid]
+                    if tid < n:
+                        pre_weights[t, tid] = T.sigmoid(z) + hc_pre_eps
+                    elif tid < 2 * n:
+                        post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
+                    else:
+                        logits[tid] = z
+                T.sync_threads()
+            T.cluster_sync()  # every thread of the cluster: the pre weights written before, read after
+            if bx < nblk:
+                if tid < n:
+                    pre[tid] = pre_weights[t, tid]
+                if not prefetch_residual:
+                    T.copy(residual[t, 0, bx * h_blk], res)
+                T.sync_threads()
+                collapse_block(pre, res, out)
+                T.copy(out, layer_input[t, bx * h_blk])
+            elif tid < 32:  # the mix CTA: Sinkhorn, as decode_pre's last CTA
+                lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
+            if use_pdl:
+                T.pdl_trigger()
+
+    return mhc_decode_pre_cluster
+
+
 def build_decode_norm(hidden: int, use_pdl: bool):
     """layer_input (the bf16 collapse) and its block sums of squares [T, H / h_blk] -> the RMSNorm'd
     layer_input, in place: the block sums added in block order, then pre.py's rounding points."""
@@ -458,3 +591,14 @@ def decode_head_kernel(n: int, hidden: int, parts: int, target: Target, token_ma
                               lambda: build_decode_head(n, hidden, parts, target.pdl, True), target)
     return compile_cached("decode_head", (n, hidden, parts),
                           lambda: build_decode_head(n, hidden, parts, target.pdl), target)
+
+
+def decode_pre_cluster_kernel(n: int, hidden: int, parts: int, target: Target, token_major: bool = False,
+                              prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
+                              early_constants: bool = False):
+    """build_decode_pre_cluster's kernel, one compile per (n, H, parts, variants)."""
+    variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
+                       sinkhorn_layout=(sinkhorn_layout, "lanes"), early_constants=(early_constants, False))
+    key = (n, hidden, parts) + tuple(sorted(variants.items()))
+    return compile_cached("decode_pre_cluster", key,
+                          lambda: build_decode_pre_cluster(n, hidden, parts, target.pdl, **variants), target)

@@ -417,6 +417,28 @@ class TileLangDecode(TileLangBackend):
     # (decode.build_decode_pre's early_constants): one dependent L2 round trip fewer on the way to
     # Sinkhorn. Bitwise the same outputs. The default since the fifteenth session (the gate above).
     decode_pre_early_constants = True
+    # decode_pre without the RMSNorm weight as decode.build_decode_pre_cluster where a token's CTAs fit one
+    # portable cluster (H = 7168: 7 collapse CTAs of 1024 columns and the mix CTA; 4096: 4 + 1; sm_90+): the
+    # mix CTA alone sums the parts' partials and hands the pre weights to the collapse CTAs across a cluster
+    # barrier, instead of every CTA of the token summing them. Bitwise decode_pre's outputs. A probe
+    # (mid_probes.TileLangPreCluster) for mhc_pre's floor at 32 x 7168, where decode_pre runs 4.9 us after the
+    # GEMM against 3.7 at one token (results/gpu/2026-12-05-h100-engines-12, profile/).
+    decode_pre_cluster = False
+    # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
+    # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
+    # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
+    # (mid_probes.TileLangDecodeGemmTma, TileLangDecodeGemmOneTile) for the GEMM's 3.6 us after its wait at
+    # 32 x 7168 (DeepGEMM's TF32 kernel, the same 112 K ranges: 2.8).
+    decode_wgmma_tma = False
+    decode_wgmma_block_k: int | None = None
+    # The prenorm_gemm op at these token counts (first, last; None: nowhere) on the caller's S splits alone (one
+    # CTA per split and token block, no chunks, no chunk_sum) on the TMA kernel with op_plain_tma_stages stages:
+    # DeepGEMM's shape at 256 x 4096 (64 CTAs, each a split's 8 K tiles through a deep TMA pipeline: 5.8 us
+    # against our chunked GEMM + chunk_sum's 6.7 in results/gpu/2026-12-06-h100-engines-15). Each split's sum in
+    # one accumulator instead of chunk sums added: other roundings, so a gate before any adoption. A probe
+    # (mid_probes.TileLangOpPlainTma).
+    op_plain_tma_tokens: tuple[int, int] | None = None
+    op_plain_tma_stages = 4
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
     # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. The default
     # since the fifteenth session (the gate above; on that H100 mhc_pre 0.96 x at 64 / 128 x 7168 beside
@@ -459,6 +481,10 @@ class TileLangDecode(TileLangBackend):
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
+                          decode_pre_cluster=(self.decode_pre_cluster, False),
+                          decode_wgmma_tma=(self.decode_wgmma_tma, False),
+                          decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
+                          op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
                           pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
 
@@ -569,9 +595,14 @@ class TileLangDecode(TileLangBackend):
             block_m = block_m_for(t)
             tunables = dict(WIDE_K_TILES[block_m])
             assert tunables["block_k"] == DECODE_BLOCK_K, tunables
-            fn_tiles = n * hidden // DECODE_BLOCK_K // parts if op in self.wgmma_fn_before_wait else 0
+            if self.decode_wgmma_block_k is not None:
+                tunables["block_k"] = self.decode_wgmma_block_k
+                if (n * hidden // parts) % self.decode_wgmma_block_k:
+                    raise ValueError(f"decode_wgmma_block_k={self.decode_wgmma_block_k} does not divide the "
+                                     f"{n * hidden // parts}-column K ranges")
+            fn_tiles = n * hidden // tunables["block_k"] // parts if op in self.wgmma_fn_before_wait else 0
             self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early,
-                              fn_tiles=fn_tiles)
+                              tma=True if self.decode_wgmma_tma else None, fn_tiles=fn_tiles)
         else:
             raise ValueError(f"{type(self).__name__}.decode_gemm must be 'auto', 'fma' or 'wgmma', "
                              f"got {self.decode_gemm!r}")
@@ -613,6 +644,9 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
+        span = self.op_plain_tma_tokens
+        if span is not None and span[0] <= t <= span[1] and (n * h // n_splits) % WIDE_K_TILES[64]["block_k"] == 0:
+            return self._op_plain_tma(x, fn, n, h, n_splits)
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         tma = self._op_tma(t)
         if parts is None:  # TileLangBackend's op (its _gemm), early only where BASE_GEMM says
@@ -628,6 +662,20 @@ class TileLangDecode(TileLangBackend):
             return mixes, sqrsum
         chunks = parts // n_splits
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
+
+    def _op_plain_tma(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int):
+        """The prenorm_gemm op on the caller's splits alone, TMA loads, op_plain_tma_stages stages
+        (op_plain_tma_tokens); PDL early where the op's is."""
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m = block_m_for(t)
+        tunables = {**WIDE_K_TILES[block_m], "num_stages": self.op_plain_tma_stages}
+        mixes = self._gemm_output((n_splits, t, m), x.device)
+        sqrsum = self._gemm_output((n_splits, t), x.device)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1),
+                          self._early(t, "prenorm_gemm"), tma=True)
+        return mixes, sqrsum
 
     def hc_post(self, x, residual, post_mix, comb_mix):
         t = residual.shape[0]
@@ -806,6 +854,10 @@ class TileLangDecode(TileLangBackend):
         # the collapse blocks' sums of squares (read only with norm_weight)
         sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
+        if not with_norm and self._pre_cluster(h):
+            return self._decode_pre_cluster(mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input,
+                                            rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value,
+                                            sinkhorn_repeat, token_major, prefetch)
         layout, narrow = self.sinkhorn_layout, self.decode_pre_narrow_sums
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
@@ -820,6 +872,38 @@ class TileLangDecode(TileLangBackend):
         if with_norm:
             self._count("decode_norm")
             decode_norm_kernel(h, self._target())(sq_blocks, norm_weight, layer_input, float(norm_eps))
+        return post.unsqueeze(-1), comb, layer_input
+
+    def _pre_cluster(self, hidden: int) -> bool:
+        """Whether decode_pre (without norm) runs as one cluster per token: decode_pre_cluster, on sm_90+
+        where a token's CTAs fit one portable cluster."""
+        from mhc_kernels.tilelang._build import pdl_supported
+        from mhc_kernels.tilelang.decode import cluster_fits
+
+        target = self._target()
+        return self.decode_pre_cluster and pdl_supported(target.kind, target.arch) and cluster_fits(hidden)
+
+    def _decode_pre_cluster(self, mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, rms_eps,
+                            hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, token_major: bool,
+                            prefetch: bool):
+        """decode.decode_pre_cluster on the partials into the given outputs; the pre weights' scratch is
+        this call's own."""
+        from mhc_kernels.tilelang.decode import decode_pre_cluster_kernel
+
+        t, n, h = residual.shape
+        parts = mixes.shape[1 if token_major else 0]
+        pre_weights = torch.empty(t, n, dtype=torch.float32, device=residual.device)
+        layout = self.sinkhorn_layout
+        self._count(f"decode_pre_cluster[parts={parts}{',token_major' if token_major else ''}"
+                    f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
+                    f"{',early_constants' if self.decode_pre_early_constants else ''}]")
+        variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
+                           sinkhorn_layout=(layout, "lanes"),
+                           early_constants=(self.decode_pre_early_constants, False))
+        decode_pre_cluster_kernel(n, h, parts, self._target(), **variants)(
+            mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, pre_weights,
+            float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),
+            int(sinkhorn_repeat))
         return post.unsqueeze(-1), comb, layer_input
 
     def mhc_pre(self, residual, fn, hc_scale, hc_base, norm_weight, rms_eps, hc_pre_eps, hc_sinkhorn_eps,

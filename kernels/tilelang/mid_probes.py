@@ -707,3 +707,54 @@ class TileLangPostWideCpAsyncPre(TileLangDecode):
     description = "our TileLang kernels, hc_post_wide to 4096 and mhc_pre's large-T GEMM on cp.async (the default before 2026-12-06)"
     hc_post_per_token_tokens = {}
     pre_gemm_tma_from_tokens = None
+
+
+class TileLangPreCluster(TileLangDecode):
+    """TileLangDecode with decode_pre (without the RMSNorm weight) as one thread-block cluster per token
+    (decode_pre_cluster): the mix CTA alone sums the GEMM's parts and hands the pre weights to 1024-column
+    collapse CTAs across a cluster barrier. For mhc_pre's floor at 32 x 7168 (8.8 us on an H100,
+    results/gpu/2026-12-06-h100-engines-15), where decode_pre runs 4.9 us after the GEMM against 3.7 at one
+    token, every one of 480 CTAs summing 112 parts (-12's profile). Bitwise the default's outputs."""
+
+    name = "tilelang-pre-cluster"
+    description = "our TileLang kernels, decode_pre as one cluster per token (a benchmark probe)"
+    decode_pre_cluster = True
+
+
+class TileLangDecodeGemmTma(TileLangDecode):
+    """TileLangDecode with the decode path's tensor-core GEMM (17-32 tokens, M = 24) on the TMA kernel
+    (decode_wgmma_tma): the same k16 order and sums of squares, bitwise the default's outputs. For the GEMM's
+    3.6 us after its wait at 32 x 7168 (DeepGEMM's TMA kernel on the same 112 K ranges: 2.8)."""
+
+    name = "tilelang-decode-gemm-tma"
+    description = "our TileLang kernels, the decode tensor-core GEMM on TMA (a benchmark probe)"
+    decode_wgmma_tma = True
+
+
+class TileLangDecodeGemmOneTile(TileLangDecode):
+    """TileLangDecode with the decode path's tensor-core GEMM on one 256-column K tile per CTA
+    (decode_wgmma_block_k = 256) instead of two of 128: one load round and one wgmma batch. The mixes keep
+    the k16 order (bitwise); the sums of squares change association (each thread's 128 columns of the tile
+    in one run): within the declared precision, not the default's bits, so a gate before any adoption."""
+
+    name = "tilelang-decode-gemm-one-tile"
+    description = "our TileLang kernels, the decode tensor-core GEMM on one 256-column K tile (a benchmark probe)"
+    decode_wgmma_block_k = 256
+
+
+class TileLangPreClusterGemmTma(TileLangPreCluster, TileLangDecodeGemmTma):
+    """TileLangPreCluster and TileLangDecodeGemmTma at once (both bitwise the default's)."""
+
+    name = "tilelang-pre-cluster-gemm-tma"
+    description = "our TileLang kernels, decode_pre as a cluster and the decode GEMM on TMA (a benchmark probe)"
+
+
+class TileLangOpPlainTma(TileLangDecode):
+    """TileLangDecode with the prenorm_gemm op at 129-1024 tokens on the caller's S splits alone (no chunks,
+    no chunk_sum) through the TMA kernel with a 4-stage pipeline (op_plain_tma_tokens): DeepGEMM's shape where
+    it leads, 256 x 4096 (5.8 us against 6.7, results/gpu/2026-12-06-h100-engines-15). Each split's partial in
+    one accumulator instead of chunk sums added: not the default's bits, a gate before any adoption."""
+
+    name = "tilelang-op-plain-tma"
+    description = "our TileLang kernels, the prenorm_gemm op at 129-1024 tokens on the caller's splits via TMA (a benchmark probe)"
+    op_plain_tma_tokens = (129, 1024)

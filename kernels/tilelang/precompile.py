@@ -409,6 +409,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    out += decode_cluster_jobs(hidden)  # TileLangPreCluster, TileLangDecodeGemmOneTile (nineteenth session)
     return list({j[0]: j for j in out}.values())
 
 
@@ -431,6 +432,43 @@ def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
     lean_variant, lean_tag = _tagged(backend_class.overlap_pre_variant(one_buffer=True))
     lean = {**lean_variant, "prefetch_next_block": False}
     return out + _overlap_jobs(hidden, splits, lean, ",one_buffer" + lean_tag, prefetch=(False,))
+
+
+def decode_cluster_jobs(hidden: int) -> list[Job]:
+    """The nineteenth session's decode probes: mid_probes.TileLangPreCluster's decode_pre_cluster (the
+    default's Sinkhorn and early constants; with the residual prefetch for mhc_pre, without for
+    fused_post_pre's pre and the pre_big_fuse op on the caller's splits) and TileLangDecodeGemmOneTile's
+    tensor-core decode GEMM on one 256-column K tile and TileLangDecodeGemmTma's on TMA loads (also among
+    tma_jobs', labelled here for a lease call's --probes-matching), with and without the early trigger; and
+    TileLangOpPlainTma's op GEMM on the caller's splits."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode import cluster_fits, decode_parts
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+    from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+    out: list[Job] = []
+    if cluster_fits(hidden):
+        variant = {k: v for k, v in TileLangDecode.decode_pre_variant().items() if k != "narrow_sums"}
+        tag = "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
+        for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple(
+                (s, (False,)) for s in CALLER_SPLITS):
+            out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}]",
+                     "decode.decode_pre_cluster_kernel", (N, hidden, parts),
+                     {**variant, **({"prefetch_residual": True} if pre else {})}) for pre in prefetches]
+    for label, tun in (("one_tile", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "block_k": 256}),
+                       ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True})):
+        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},{label}{',early' if e else ''}]",
+                 "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
+                 {**tun, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    # TileLangOpPlainTma: the op on the caller's splits, TMA, op_plain_tma_stages stages, PDL early (both blocks)
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
+    from mhc_kernels.tilelang.mid_probes import TileLangOpPlainTma
+
+    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
+        tun = {**WIDE_K_TILES[block_m], "num_stages": TileLangOpPlainTma.op_plain_tma_stages, "tma": True}
+        out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},op_plain_tma,early]",
+                    "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
+    return out
 
 
 def tma_jobs(hidden: int) -> list[Job]:
