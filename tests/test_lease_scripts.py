@@ -617,3 +617,30 @@ def test_the_nineteenth_sessions_call_gates_the_bitwise_decode_probes_then_times
     first_bench = calls.index(benches[0])
     assert first_bench > max(calls.index(c) for c in calls if "mhc_verify check" in c or c in bitwise or c == bits)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_nineteenth_sessions_second_call_gates_every_candidate_then_times_each(tmp_path):
+    """-16/lease/call2.sh: the gate of TileLangNineteenth (stress at the points each candidate changes, H = 4096
+    too for the half wave; nightly checks of the five ops it touches), the split-barrier pre's bitwise check and
+    the GPU bit tests, then the decode, middle and op benches and the decode profile, after every check."""
+    name = "tilelang-nineteenth"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-16/lease/call2.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes.split()[1::2] == ["decode_pre_cluster", "fma512", "fma1024", "op_plain_tma"]
+    assert sorted(stress) == sorted(["mhc_pre_24-32-1024", "fused_post_pre_32", "prenorm_gemm_512",
+                                     "mhc_pre_1024_h4096"])
+    assert check_ops == ["fused_post_pre", "hc_head", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
+    (bitwise,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangPreCluster2 " in bitwise
+    (bits,) = [c for c in calls if "-m pytest" in c]
+    assert "-p mhc_verify.pytest_plugin tests/test_tilelang_gpu_bits.py -k tma_gemm_gives or cluster_pre_gives" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [
+        ["tilelang", "tilelang-pre-cluster", "tilelang-pre-cluster2", "tilelang-fma512", "tilelang-fma1024",
+         "tilelang-pre-cluster2-fma512"], ["tilelang", "tilelang-mid-half-wave"], ["tilelang", "tilelang-op-plain-tma"]]
+    assert "--op hc_head --tokens 64,128,256,512,768,1024,2048,4096" in benches[1]
+    (prof,) = [c for c in calls if "profile_ops.py" in c]
+    assert "--tokens 1,32 --hidden 7168 --mode graph" in prof
+    assert calls.index(benches[0]) > max(calls.index(c) for c in calls
+                                         if "mhc_verify check" in c or c in (bitwise, bits))
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

@@ -97,15 +97,17 @@ def test_mhc_pres_tma_gemm_gives_the_cp_async_outputs_bits(mhc_backend, hidden):
     assert not any(",tma]" in label for label in baseline.calls), baseline.calls
 
 
+@pytest.mark.parametrize("probe_class", ["TileLangPreCluster", "TileLangPreCluster2"])
 @pytest.mark.parametrize("hidden", [4096, 7168])
 @pytest.mark.parametrize("tokens", [1, 17, 32])
-def test_the_cluster_pre_gives_decode_pres_bits(mhc_backend, tokens, hidden):
+def test_the_cluster_pre_gives_decode_pres_bits(mhc_backend, tokens, hidden, probe_class):
     """mid_probes.TileLangPreCluster: decode_pre as one cluster per token (the mix CTA alone sums the parts
-    and hands the pre weights across a cluster barrier) against the default's decode_pre, mhc_pre without
+    and hands the pre weights across a cluster barrier; TileLangPreCluster2: the barrier's halves apart)
+    against the default's decode_pre, mhc_pre without
     the RMSNorm weight, eager and three reruns (a barrier that let a collapse CTA read the pre weights
     early would show run to run), per-token magnitudes."""
     default = mhc_backend("tilelang")
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangPreCluster")
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
     g = torch.Generator(device="cuda").manual_seed(tokens * hidden)
     residual = (torch.randn(tokens, N, hidden, device="cuda", generator=g)
                 * torch.exp(2 * torch.randn(tokens, 1, 1, device="cuda", generator=g))).to(torch.bfloat16)

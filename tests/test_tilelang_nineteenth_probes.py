@@ -12,7 +12,9 @@ import torch
 
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import (TileLangDecodeGemmOneTile, TileLangDecodeGemmTma, TileLangPreCluster,
+from mhc_kernels.tilelang.mid_probes import (TileLangDecodeGemmOneTile, TileLangDecodeGemmTma, TileLangFma512,
+                                             TileLangFma1024, TileLangMidHalfWave, TileLangNineteenth,
+                                             TileLangOpPlainTma, TileLangPreCluster, TileLangPreCluster2,
                                              TileLangPreClusterGemmTma)
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 from test_tilelang_pdl_early import SYNC, TRIGGER, _source
@@ -147,7 +149,8 @@ def test_precompile_has_every_launch_of_the_new_probes(crec, hidden):
     def target_free(config):  # the recorder keeps what follows the target (gemm's ``planted``, None)
         return tuple(c for c in config if c is not None and not isinstance(c, _build.Target))
 
-    for probe in (TileLangPreCluster(), TileLangDecodeGemmOneTile(), TileLangDecodeGemmTma()):
+    for probe in (TileLangPreCluster(), TileLangDecodeGemmOneTile(), TileLangDecodeGemmTma(), TileLangPreCluster2(),
+                  TileLangFma512(), TileLangFma1024(), TileLangNineteenth()):
         for tokens in (1, 16, 17, 32):
             crec.launches.clear(), crec.keywords.clear()
             probe.mhc_pre(*_pre_args(tokens, hidden))
@@ -157,7 +160,7 @@ def test_precompile_has_every_launch_of_the_new_probes(crec, hidden):
             probe.pre_big_fuse(torch.zeros(16, tokens, MIXES), torch.ones(16, tokens), torch.ones(3),
                                torch.zeros(MIXES), residual, None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6)
             for (name, config, _), kw in zip(crec.launches, crec.keywords):
-                if name in ("decode_pre_cluster", "prenorm_gemm"):
+                if name in ("decode_pre_cluster", "prenorm_gemm", "decode_gemm"):
                     assert (name, target_free(config), tuple(sorted(kw.items()))) in jobs, \
                         (type(probe).__name__, tokens, name, config, kw)
 
@@ -194,3 +197,72 @@ def test_precompile_has_the_plain_tma_ops_launches(crec, hidden):
         (_, config, _), = crec.launches
         assert (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)),
                 tuple(sorted(crec.keywords[0].items()))) in jobs, tokens
+
+
+def test_the_split_barrier_releases_from_warp_1_and_lets_sinkhorn_go():
+    """TileLangPreCluster2's kernel (split_arrive): no cluster_sync; the mix CTA's warp 1 writes the pre weights
+    and arrives with release, its other warps arrive relaxed, none waits; the collapse CTAs arrive relaxed and
+    wait before they read the pre weights; the pre weights' expression is warp 0's in the plain kernel."""
+    split = _body(_cluster_source(7168, 112, prefetch_residual=True, sinkhorn_layout="gather_rcp",
+                                  early_constants=True, split_arrive=True))
+    assert CLUSTER_SYNC not in split
+    assert split.count("tl::cluster_arrive();") == 1 and split.count("tl::cluster_arrive_relaxed();") == 2
+    assert split.count("tl::cluster_wait();") == 1
+    write = split.index("pre_weights[(")
+    arrive = split.index("tl::cluster_arrive();")
+    wait = split.index("tl::cluster_wait();")
+    assert write < arrive < wait < split.index("= pre_weights[")
+    assert re.search(r"if \(\(\(int\)threadIdx.x\) >> 5\) == 1\)|\(\(int\)threadIdx.x\) >> 5\) == 1", split), \
+        "warp 1 alone releases"
+    assert "zp = (((mp * ((float*)rstd)[0]) * pre_consts[0]) + pre_consts[1]);" in split
+    plain = _body(_cluster_source(7168, 112, prefetch_residual=True, sinkhorn_layout="gather_rcp",
+                                  early_constants=True))
+    assert "z = (((m * ((float*)rstd)[0]) * consts[0]) + consts[1]);" in plain
+
+
+def test_the_split_probe_passes_split_arrive(crec):
+    TileLangPreCluster2().mhc_pre(*_pre_args(32, 7168))
+    assert crec.names[-1] == "decode_pre_cluster" and crec.keywords[-1]["split_arrive"] is True
+
+
+@pytest.mark.parametrize("probe, threads", [(TileLangFma512, 512), (TileLangFma1024, 1024)])
+def test_the_fma_probes_take_17_to_32_tokens(crec, probe, threads):
+    for tokens, want in ((16, {"block_t": 16}), (17, {"block_t": 32, "threads": threads}),
+                         (32, {"block_t": 32, "threads": threads})):
+        crec.launches.clear(), crec.keywords.clear()
+        probe().mhc_pre(*_pre_args(tokens, 7168))
+        assert crec.names[0] == "decode_gemm" and "prenorm_gemm" not in crec.names, (tokens, crec.names)
+        kw = crec.keywords[0]
+        assert {k: kw[k] for k in want} == want and kw.get("threads", 256) == want.get("threads", 256)
+        assert kw["fn_before_wait"] is True
+
+
+def test_the_half_wave_probe_halves_the_middle_ranges(crec):
+    import mhc_kernels.tilelang.backend as be
+
+    device = torch.device("cpu")
+    assert be._SM_COUNT["cpu"] == 132
+    default, half = TileLangDecode(), TileLangMidHalfWave()
+    for tokens, hidden, want, was in ((1024, 4096, 16, 32), (512, 4096, 32, 64), (1024, 7168, 14, 28),
+                                      (512, 7168, 28, 56)):
+        assert default.mid_parts(tokens, N, hidden, device, "mhc_pre") == was
+        assert half.mid_parts(tokens, N, hidden, device, "mhc_pre") == want
+    half.mhc_pre(*_pre_args(1024, 4096))
+    assert crec.launches[0][2][2] == (16, 1024, MIXES)  # the GEMM's partials: 16 ranges
+
+
+def test_precompile_has_the_half_wave_probes_middle_counts(crec):
+    """The half wave's K-range counts are among mid_jobs' (every count mid_parts can take)."""
+    device = torch.device("cpu")
+    for hidden in (4096, 7168):
+        counts = set(precompile._mid_part_counts(hidden))
+        for tokens in (33, 64, 128, 256, 512, 768, 1024, 2048, 4096):
+            for op in ("mhc_pre", "fused_post_pre", "hc_head"):
+                assert TileLangMidHalfWave().mid_parts(tokens, N, hidden, device, op) in counts, (hidden, tokens, op)
+
+
+def test_the_gate_probe_has_every_candidate():
+    probe = TileLangNineteenth
+    assert probe.decode_pre_cluster and probe.decode_pre_cluster_split_arrive
+    assert probe.decode_gemm_plan == TileLangFma512.decode_gemm_plan and probe.mid_waves == 0.5
+    assert probe.op_plain_tma_tokens == TileLangOpPlainTma.op_plain_tma_tokens

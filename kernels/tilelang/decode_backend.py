@@ -424,6 +424,7 @@ class TileLangDecode(TileLangBackend):
     # (mid_probes.TileLangPreCluster) for mhc_pre's floor at 32 x 7168, where decode_pre runs 4.9 us after the
     # GEMM against 3.7 at one token (results/gpu/2026-12-05-h100-engines-12, profile/).
     decode_pre_cluster = False
+    decode_pre_cluster_split_arrive = False  # decode.build_decode_pre_cluster's split_arrive (TileLangPreCluster2)
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
     # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
@@ -482,6 +483,7 @@ class TileLangDecode(TileLangBackend):
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
+                          decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_wgmma_tma=(self.decode_wgmma_tma, False),
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
@@ -896,10 +898,12 @@ class TileLangDecode(TileLangBackend):
         layout = self.sinkhorn_layout
         self._count(f"decode_pre_cluster[parts={parts}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
-                    f"{',early_constants' if self.decode_pre_early_constants else ''}]")
+                    f"{',early_constants' if self.decode_pre_early_constants else ''}"
+                    f"{',split_arrive' if self.decode_pre_cluster_split_arrive else ''}]")
         variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
                            sinkhorn_layout=(layout, "lanes"),
-                           early_constants=(self.decode_pre_early_constants, False))
+                           early_constants=(self.decode_pre_early_constants, False),
+                           split_arrive=(self.decode_pre_cluster_split_arrive, False))
         decode_pre_cluster_kernel(n, h, parts, self._target(), **variants)(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, pre_weights,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

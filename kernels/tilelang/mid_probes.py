@@ -758,3 +758,71 @@ class TileLangOpPlainTma(TileLangDecode):
     name = "tilelang-op-plain-tma"
     description = "our TileLang kernels, the prenorm_gemm op at 129-1024 tokens on the caller's splits via TMA (a benchmark probe)"
     op_plain_tma_tokens = (129, 1024)
+
+
+class TileLangPreCluster2(TileLangPreCluster):
+    """TileLangPreCluster with the cluster barrier's halves apart (decode_pre_cluster_split_arrive): the mix
+    CTA's warp 1 writes the pre weights and arrives with release semantics, its other warps arrive relaxed and
+    none waits, so Sinkhorn (warp 0) does not wait for the release; the collapse CTAs arrive relaxed, then wait.
+    On an H100 (results/gpu/2026-12-06-h100-engines-16, call 1) TileLangPreCluster took mhc_pre at 16 / 24 / 32
+    x 7168 to 0.93 / 0.93 / 0.98 x the default's time but 1.06 x at one token (decode_pre 0.4 us longer after
+    the GEMM there): the release in Sinkhorn's warp is the suspect. Bitwise the default's outputs."""
+
+    name = "tilelang-pre-cluster2"
+    description = "our TileLang kernels, decode_pre as one cluster per token, the barrier split (a benchmark probe)"
+    decode_pre_cluster_split_arrive = True
+
+
+def _plan_with_fma_from_17(tunables: dict) -> tuple:
+    """DECODE_GEMM_PLAN with M = 24's tensor-core row (17-32 tokens) on the FMA kernel at ``tunables``."""
+    return tuple((m, t, "fma", dict(tunables)) if m == 24 and kernel == "wgmma" else (m, t, kernel, tun)
+                 for m, t, kernel, tun in DECODE_GEMM_PLAN)
+
+
+class TileLangFma512(TileLangDecode):
+    """TileLangDecode with mhc_pre's decode GEMM at 17-32 tokens on the FMA kernel, 32 tokens and 512 threads a
+    CTA (one CTA per K range: 112 at H = 7168, each staging fn's 24 KB slice once, before the PDL wait): the
+    tensor-core kernel there runs 3.4-3.6 us after its wait at 32 x 7168 (this session's call 1 profile) on
+    fn3's 4.6 MB, where the FMA kernel reads fp32 fn's 2.75 MB; block_t 16 (224 CTAs, fn read twice) lost
+    at 24-32 x 7168 (-13). FMA partials, not the tensor cores': a gate before any adoption."""
+
+    name = "tilelang-fma512"
+    description = "our TileLang kernels, the FMA decode GEMM at 32 tokens x 512 threads for 17-32 tokens (a benchmark probe)"
+    decode_gemm_plan = _plan_with_fma_from_17({"block_t": 32, "threads": 512})
+
+
+class TileLangFma1024(TileLangDecode):
+    """TileLangFma512 at 1024 threads a CTA (8 columns a thread)."""
+
+    name = "tilelang-fma1024"
+    description = "our TileLang kernels, the FMA decode GEMM at 32 tokens x 1024 threads for 17-32 tokens (a benchmark probe)"
+    decode_gemm_plan = _plan_with_fma_from_17({"block_t": 32, "threads": 1024})
+
+
+class TileLangPreCluster2Fma512(TileLangPreCluster2, TileLangFma512):
+    """TileLangPreCluster2 and TileLangFma512 at once."""
+
+    name = "tilelang-pre-cluster2-fma512"
+    description = "our TileLang kernels, the split-barrier cluster pre and the 512-thread FMA GEMM at 17-32 (a benchmark probe)"
+
+
+class TileLangMidHalfWave(TileLangDecode):
+    """TileLangDecode with the middle path's GEMM on half a wave of CTAs (mid_waves = 0.5): half the K ranges,
+    each twice as long, and half the partials for the fused pre to sum. At 1024 x 4096 (32 ranges of 4 tiles,
+    256 CTAs) our mhc_pre's GEMM ran 13.4 us after its wait and its pre 12.8 after the GEMM, against DeepGEMM's
+    12.1 (8 splits of 128 CTAs) and vLLM's pre's 11.0 on those 8 (this session's call 1 profile), and the
+    prenorm_gemm op there (16 ranges) took 12.6. Other K ranges, other sums: a gate before any adoption."""
+
+    name = "tilelang-mid-half-wave"
+    description = "our TileLang kernels, the middle path's GEMM on half a wave of CTAs (a benchmark probe)"
+    mid_waves = 0.5
+
+
+class TileLangNineteenth(TileLangPreCluster2Fma512, TileLangMidHalfWave, TileLangOpPlainTma):
+    """The nineteenth session's candidates at once, for one gate: TileLangPreCluster2 (bitwise the default),
+    TileLangFma512 (the FMA decode GEMM at 17-32 tokens), TileLangMidHalfWave (the middle GEMM on half a wave)
+    and TileLangOpPlainTma (the op on the caller's splits via TMA at 129-1024 tokens). Each changes its own
+    (op, T): a gate over all of them covers any subset adopted."""
+
+    name = "tilelang-nineteenth"
+    description = "our TileLang kernels, the nineteenth session's candidates at once (a gate probe)"

@@ -452,9 +452,21 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
         tag = "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
         for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple(
                 (s, (False,)) for s in CALLER_SPLITS):
-            out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}]",
-                     "decode.decode_pre_cluster_kernel", (N, hidden, parts),
-                     {**variant, **({"prefetch_residual": True} if pre else {})}) for pre in prefetches]
+            out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
+                     f"{',split_arrive' if split else ''}]", "decode.decode_pre_cluster_kernel", (N, hidden, parts),
+                     {**variant, **({"prefetch_residual": True} if pre else {}),
+                      **({"split_arrive": True} if split else {})})
+                    for pre in prefetches for split in (False, True)]
+    # TileLangFma512 / TileLangFma1024: mhc_pre's (early, fn before the wait), fused_post_pre's (neither) and the
+    # prenorm_gemm op's (early) FMA decode GEMMs at 17-32 tokens
+    parts = decode_parts(N, hidden)
+    for threads in (512, 1024):
+        for early, first in ((True, True), (False, False), (True, False)):
+            out.append((f"decode_gemm[H={hidden},M={MIXES},parts={parts},fma{threads}{',early' if early else ''}"
+                        f"{',fn_before_wait' if first else ''}]", "decode_gemm.decode_gemm_kernel",
+                        (N, hidden, MIXES, parts), {"block_t": 32, "threads": threads,
+                                                    **({"early_trigger": True} if early else {}),
+                                                    **({"fn_before_wait": True} if first else {})}))
     for label, tun in (("one_tile", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "block_k": 256}),
                        ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True})):
         out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},{label}{',early' if e else ''}]",

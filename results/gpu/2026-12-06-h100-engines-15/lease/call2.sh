@@ -29,7 +29,7 @@ stage profile
 timeout -k 5 60 python3 scripts/debug/profile_ops.py --backend tilelang --backend vllm-tilelang --op mhc_pre \
   --op fused_post_pre --tokens 512,1024 --hidden 4096 --mode graph --out "$O/prof-mid.md" > "$O/prof.log" 2>&1
 stage "tma bits"
-timeout -k 5 45 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py -k tma_gemm_gives \
+timeout -k 5 45 python3 -m pytest -q -p no:cacheprovider -p mhc_verify.pytest_plugin tests/test_tilelang_gpu_bits.py -k tma_gemm_gives \
   --require-backend tilelang > "$O/tma-bits.log" 2>&1
 stage done
 { cat "$O/timeline.txt"; for b in bench-post; do echo "-- $b"; grep -E "^\| [0-9]+ \|" "$O/$b/bench.md" | cut -c1-160; done

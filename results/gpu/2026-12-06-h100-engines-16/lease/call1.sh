@@ -38,7 +38,7 @@ STAGES=precompile bash scripts/gate_and_bench.sh "$O"
     --op mhc_pre,fused_post_pre --tokens 17,24,32 --hidden 4096,7168 > "$O/bitwise-decode-tma.log" 2>&1 ) &
 ( source scripts/device_env.sh
   export PYTHONWARNINGS=ignore
-  timeout -k 5 80 python3 -m pytest -q -p no:cacheprovider tests/test_tilelang_gpu_bits.py \
+  timeout -k 5 80 python3 -m pytest -q -p no:cacheprovider -p mhc_verify.pytest_plugin tests/test_tilelang_gpu_bits.py \
     -k "tma_gemm_gives or cluster_pre_gives" --require-backend tilelang > "$O/gpu-bits.log" 2>&1 ) &
 STAGES=gate bash scripts/gate_and_bench.sh "$O"
 wait
