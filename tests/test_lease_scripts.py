@@ -644,3 +644,19 @@ def test_the_nineteenth_sessions_second_call_gates_every_candidate_then_times_ea
     assert calls.index(benches[0]) > max(calls.index(c) for c in calls
                                          if "mhc_verify check" in c or c in (bitwise, bits))
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_nineteenth_sessions_third_call_gates_and_benches_the_new_default(tmp_path):
+    """-16/lease/call3.sh: the default's precompile with stress where the adoptions run, the GPU bit tests beside
+    it, the nightly checks of the three ops whose decode_pre became the cluster pre, then the full benchmark."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-16/lease/call3.sh")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", "tilelang")
+    assert probes == ""
+    assert sorted(stress) == sorted(["mhc_pre_1-16-32", "fused_post_pre_32", "pre_big_fuse_16", "prenorm_gemm_384-640"])
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    (bits,) = [c for c in calls if "-m pytest" in c]
+    assert "-p mhc_verify.pytest_plugin tests/test_tilelang_gpu_bits.py -k tma_gemm_gives or cluster_pre_gives" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"]
+    assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

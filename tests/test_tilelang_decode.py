@@ -225,7 +225,8 @@ class _Recorder:
 def rec(monkeypatch):
     r = _Recorder()
     for module, names in ((decode, ("hc_post_wide_kernel", "decode_pre_kernel", "decode_norm_kernel",
-                                    "decode_head_kernel")), (decode_gemm, ("decode_gemm_kernel",)),
+                                    "decode_head_kernel", "decode_pre_cluster_kernel")),
+                          (decode_gemm, ("decode_gemm_kernel",)),
                           (gemm, ("prenorm_gemm_kernel", "chunk_sum_kernel")),
                           (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",)),
                           (pre_overlap, ("pre_big_fuse_overlap_kernel",))):
@@ -258,13 +259,17 @@ def _pre_args(t, h, norm=False):
 def test_mhc_pre_decode_launches(rec, norm):
     backend = TileLangDecode()
     post_mix, comb, li = backend.mhc_pre(*_pre_args(1, 7168, norm))
-    assert rec.names == ["decode_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
+    # without the RMSNorm weight the pre is decode_pre_cluster (TileLangDecode.decode_pre_cluster)
+    assert rec.names == ["decode_gemm", "decode_pre" if norm else "decode_pre_cluster"] + (["decode_norm"] if norm else [])
     _, config, args = rec.launches[0]
     assert config == (N, 7168, MIXES, 112)  # 112 K ranges of 256 columns
     assert args[0] == (1, N * 7168) and args[1] == (MIXES, N * 7168)  # x as [T, K] and fn in fp32, unsplit
     assert args[2] == (112, 1, MIXES) and args[3] == (112, 1)
     _, config, args = rec.launches[1]
-    assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
+    if norm:
+        assert config == (N, 7168, 112, norm) and args[8] == (1, 14)  # the 14 blocks' sums of squares
+    else:
+        assert config == (N, 7168, 112) and args[8] == (1, N)  # the pre weights' scratch
     assert (tuple(post_mix.shape), tuple(comb.shape), tuple(li.shape)) == ((1, N, 1), (1, N, N), (1, 7168))
     # mhc_pre's FMA GEMM stages fn before its PDL wait (decode_gemm_fn_before_wait); fused_post_pre's does not
     assert backend.calls["decode_gemm[parts=112,block_t=8,fn_before_wait]"] == 1 and "split_fn" not in backend.calls
@@ -277,10 +282,10 @@ def test_mhc_pre_decode_launches_with_the_wgmma_gemm(rec, norm):
     backend = TileLangDecode()
     backend.decode_gemm = "wgmma"
     backend.mhc_pre(*_pre_args(1, 7168, norm))
-    assert rec.names == ["prenorm_gemm", "decode_pre"] + (["decode_norm"] if norm else [])
+    assert rec.names == ["prenorm_gemm", "decode_pre" if norm else "decode_pre_cluster"] + (["decode_norm"] if norm else [])
     _, config, args = rec.launches[0]
     assert config[3] == 64 and args[2] == (112, 1, MIXES) and args[3] == (112, 1)  # 112 K ranges, 1 CTA each
-    assert rec.launches[1][1] == (N, 7168, 112, norm)
+    assert rec.launches[1][1] == ((N, 7168, 112, norm) if norm else (N, 7168, 112))
 
 
 def test_an_unknown_decode_gemm_is_an_error(rec):
@@ -314,7 +319,7 @@ def test_fused_post_pre_and_hc_head_decode_launches(rec):
     TileLangDecode().fused_post_pre(x, residual, torch.zeros(32, N, 1), torch.zeros(32, N, N), fn, scale, base,
                                     *rest)
     # at 32 tokens the M = 24 GEMM is the tensor-core one (DECODE_GEMM_PLAN), over the same 64 K ranges
-    assert rec.names == ["hc_post_wide", "prenorm_gemm", "decode_pre"]
+    assert rec.names == ["hc_post_wide", "prenorm_gemm", "decode_pre_cluster"]  # no RMSNorm weight: the cluster pre
     assert rec.launches[1][1][3] == 64 and rec.launches[1][2][2] == (64, 32, MIXES)
     rec.launches.clear()
     TileLangDecode().hc_head(residual, torch.zeros(N, N * 4096), torch.ones(1), torch.zeros(N), 1e-6, 1e-6)

@@ -48,7 +48,8 @@ def test_the_default_runs_its_layout_in_every_fused_pre(rec, tokens):
     """TileLangDecode.sinkhorn_layout reaches its fused pres ("lanes", the getters' default, passes none)."""
     TileLangDecode().mhc_pre(*_pre_args(tokens, H))
     layout = TileLangDecode.sinkhorn_layout
-    pres = [kw for (n, _, _), kw in zip(rec.launches, rec.keywords) if n in ("decode_pre", "pre_big_fuse_overlap")]
+    pres = [kw for (n, _, _), kw in zip(rec.launches, rec.keywords)
+            if n in ("decode_pre", "decode_pre_cluster", "pre_big_fuse_overlap")]
     assert len(pres) == 1 and pres[0].get("sinkhorn_layout", "lanes") == layout, rec.keywords
     assert (layout == "lanes") == ("sinkhorn_layout" not in pres[0])
 
@@ -113,7 +114,7 @@ def test_precompile_covers_the_probes_kernels():
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \
                 or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks") \
                 or kwargs.get("h_blk") == 2048 or kwargs.get("fn_before_wait") or kwargs.get("pdl") is False \
-                or kwargs.get("fn_tiles"), label
+                or kwargs.get("fn_tiles") or kwargs.get("threads") in (512, 1024) or kwargs.get("block_k") == 256, label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
 
@@ -181,7 +182,7 @@ def test_narrow_sums_probe_reaches_every_decode_pre_and_is_precompiled(monkeypat
         assert (tuple(config), tuple(sorted(kw.items()))) in jobs, (config, kw)
     assert probe.provenance()["decode_pre_narrow_sums"] is True
     rec.launches.clear(), rec.keywords.clear()
-    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden, norm=True))  # without the weight: decode_pre_cluster
     narrow = TileLangDecode.decode_pre_narrow_sums  # the default's own setting reaches its decode_pre
     assert [kw.get("narrow_sums", False) for (n, _, _), kw in zip(rec.launches, rec.keywords)
             if n == "decode_pre"] == [narrow]

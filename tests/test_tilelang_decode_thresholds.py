@@ -12,6 +12,7 @@ class _Thresholds(TileLangDecode):
     decode_max_tokens = 32
     decode_max_tokens_by_op = {"pre_big_fuse": 256, "hc_post": 128}
     mid_max_tokens = 0  # the decode kernels' thresholds alone (the middle path: test_tilelang_decode.py)
+    decode_pre_cluster = False  # decode_pre's thresholds (the cluster pre: test_tilelang_nineteenth_probes.py)
 
 
 def _partials(parts, t):

@@ -118,6 +118,7 @@ class _Wide1024(TileLangDecode):
 class _TokenMajor(TileLangDecode):
     token_major_partials = frozenset({"mhc_pre", "hc_head"})
     decode_max_tokens = 128  # the decode kernels up to the largest T checked here (not the middle path)
+    decode_pre_cluster = False  # decode_pre's token-major reads (the cluster pre's: test_tilelang_nineteenth_probes.py)
 
 
 def test_hc_post_wide_block_from(rec, kw):  # noqa: F811

@@ -27,8 +27,11 @@ def _precompiled(jobs, getter: str, config, keywords: dict) -> bool:
 @pytest.mark.parametrize("tokens, kernel", [(1, "decode_pre"), (16, "decode_pre"), (32, "decode_pre"),
                                             (64, "pre_big_fuse_overlap"), (1024, "pre_big_fuse_overlap")])
 def test_the_default_runs_the_gated_variants_in_every_fused_pre(rec, tokens, kernel):
-    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
-    TileLangSinkhornGather().mhc_pre(*_pre_args(tokens, H))
+    # decode_pre: with the RMSNorm weight (without it the default runs decode_pre_cluster, the probe decode_pre;
+    # the cluster pre's variants: test_tilelang_nineteenth_probes.py)
+    norm = kernel == "decode_pre"
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H, norm=norm))
+    TileLangSinkhornGather().mhc_pre(*_pre_args(tokens, H, norm=norm))
     default, before = _pre_keywords(rec, kernel)
     assert default["sinkhorn_layout"] == "gather_rcp" and before["sinkhorn_layout"] == "gather"
     assert default.get("early_constants") is True and "early_constants" not in before
@@ -38,9 +41,10 @@ def test_the_default_runs_the_gated_variants_in_every_fused_pre(rec, tokens, ker
 
 @pytest.mark.parametrize("tokens", [1, 32, 64, 1024])
 def test_the_mid_probe_is_the_default_and_the_early_probe_keeps_the_middle_constants_late(rec, tokens):
-    TileLangEarlySinkhornMid().mhc_pre(*_pre_args(tokens, H))
-    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
-    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H))
+    norm = tokens <= 32  # decode_pre with the weight (as above)
+    TileLangEarlySinkhornMid().mhc_pre(*_pre_args(tokens, H, norm=norm))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H, norm=norm))
+    TileLangEarlySinkhorn().mhc_pre(*_pre_args(tokens, H, norm=norm))
     kernel = "decode_pre" if tokens <= 32 else "pre_big_fuse_overlap"
     mid, default, early = _pre_keywords(rec, kernel)
     assert mid == default
@@ -96,7 +100,8 @@ def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, toke
     TileLangPreBigFuseDecode().pre_big_fuse(*partials, scale, base, residual, nw, *eps)
     TileLangDecode().pre_big_fuse(*partials, scale, base, residual, nw, *eps)
     probe, default = rec.names
-    assert probe == probe_kernel and default == ("decode_pre" if tokens <= 32 else "pre_big_fuse_overlap")
+    # (the default's decode_pre without the weight is the cluster pre since the nineteenth session)
+    assert probe == probe_kernel and default == ("decode_pre_cluster" if tokens <= 32 else "pre_big_fuse_overlap")
     config, kw = rec.launches[0][1], rec.keywords[0]
     getter = "decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"
     assert _precompiled(precompile.jobs(H), getter, config, kw), (config, kw)
@@ -128,8 +133,9 @@ def test_the_vectors_probe_reaches_every_fused_pre_and_is_precompiled(rec, token
     from mhc_kernels.tilelang import precompile
     from mhc_kernels.tilelang.mid_probes import TileLangSinkhornVectors
 
-    TileLangSinkhornVectors().mhc_pre(*_pre_args(tokens, H))
-    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    norm = kernel == "decode_pre"  # decode_pre with the weight (as above)
+    TileLangSinkhornVectors().mhc_pre(*_pre_args(tokens, H, norm=norm))
+    TileLangDecode().mhc_pre(*_pre_args(tokens, H, norm=norm))
     probe, default = _pre_keywords(rec, kernel)
     assert probe["sinkhorn_layout"] == "vectors" and {**probe, "sinkhorn_layout": "gather_rcp"} == default
     getter = "decode.decode_pre_kernel" if kernel == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"

@@ -23,9 +23,8 @@ CLUSTER_SYNC = "tl::cluster_sync();"
 
 
 @pytest.fixture
-def crec(rec, monkeypatch):
-    """rec, with decode_pre_cluster's getter recorded too."""
-    monkeypatch.setattr(decode, "decode_pre_cluster_kernel", rec.getter("decode_pre_cluster"))
+def crec(rec):
+    """rec (which records decode_pre_cluster's getter too)."""
     return rec
 
 
@@ -67,8 +66,9 @@ def test_the_cluster_pre_sums_every_part_in_decode_pres_groups():
 
 
 def test_where_the_cluster_does_not_fit():
-    assert decode.cluster_fits(7168) and decode.cluster_fits(4096) and decode.cluster_fits(64)
+    assert decode.cluster_fits(7168) and decode.cluster_fits(4096) and decode.cluster_fits(1024)
     assert not decode.cluster_fits(9216)  # 9 collapse CTAs of 1024 columns and the mix CTA: 10 > 8
+    assert not decode.cluster_fits(64) and not decode.cluster_fits(1536)  # not whole 1024-column blocks
     with pytest.raises(ValueError, match="exceed a cluster"):
         decode.build_decode_pre_cluster(N, 9216, 72, True)
 
@@ -95,8 +95,13 @@ def test_the_cluster_probe_keeps_decode_pre_with_norm_and_where_no_cluster_fits(
     assert crec.names[-1] == "decode_pre"
 
 
-def test_the_default_runs_decode_pre(crec):
+def test_the_default_runs_the_split_cluster_pre_and_the_one_before_decode_pre(crec):
+    from mhc_kernels.tilelang.mid_probes import TileLangDecode18
+
     TileLangDecode().mhc_pre(*_pre_args(32, 7168))
+    assert crec.names[-1] == "decode_pre_cluster" and crec.keywords[-1]["split_arrive"] is True
+    crec.launches.clear()
+    TileLangDecode18().mhc_pre(*_pre_args(32, 7168))
     assert crec.names[-1] == "decode_pre" and "decode_pre_cluster" not in crec.names
 
 

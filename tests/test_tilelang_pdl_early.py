@@ -40,7 +40,7 @@ def test_the_default_table_is_the_measured_one():
 def test_mhc_pre_gemm_triggers_early_and_its_pre_prefetches_up_to_the_threshold(rec, tokens, early):
     TileLangDecode().mhc_pre(*_pre_args(tokens, H))
     gemm = _kw(rec, "decode_gemm") + _kw(rec, "prenorm_gemm")
-    pre = _kw(rec, "decode_pre") + _kw(rec, "pre_big_fuse_overlap")
+    pre = _kw(rec, "decode_pre") + _kw(rec, "decode_pre_cluster") + _kw(rec, "pre_big_fuse_overlap")
     assert len(gemm) == 1 and len(pre) == 1, rec.names
     assert _early(gemm) == [early] and _prefetch(pre) == [early]
 

@@ -83,8 +83,11 @@ def test_the_probe_stages_fn3_early_unless_its_call_split_fn(rec, hidden, tokens
 
 @pytest.mark.parametrize("tokens", [1, 16, 33, 64])
 def test_outside_17_to_32_tokens_the_probe_is_the_default(rec, tokens):
+    """... the default it was measured against (mid_probes.TileLangDecode18: the nineteenth session's adoptions off)."""
+    from mhc_kernels.tilelang.mid_probes import TileLangDecode18
+
     args = _pre_args(tokens, 7168)
-    for backend in (TileLangWgmmaFnBeforeWait(), TileLangDecode()):
+    for backend in (TileLangWgmmaFnBeforeWait(), TileLangDecode18()):
         backend.mhc_pre(*args)
         backend.mhc_pre(*args)
     half = len(rec.launches) // 2

@@ -315,8 +315,9 @@ def cluster_block(hidden: int) -> int:
 
 
 def cluster_fits(hidden: int) -> bool:
-    """Whether a token's collapse CTAs and its mix CTA fit one portable cluster (H = 7168: 7 + 1, 4096: 4 + 1)."""
-    return hidden // cluster_block(hidden) + 1 <= MAX_CLUSTER
+    """Whether decode_pre_cluster takes H: whole 1024-column collapse CTAs (128 threads of 8 columns) that, with
+    the mix CTA, fit one portable cluster (H = 7168: 7 + 1, 4096: 4 + 1; H = 1024 .. 7168 in steps of 1024)."""
+    return cluster_block(hidden) == CLUSTER_H_BLOCK and hidden // CLUSTER_H_BLOCK + 1 <= MAX_CLUSTER
 
 
 def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, token_major: bool = False,

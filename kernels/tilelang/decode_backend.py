@@ -420,11 +420,18 @@ class TileLangDecode(TileLangBackend):
     # decode_pre without the RMSNorm weight as decode.build_decode_pre_cluster where a token's CTAs fit one
     # portable cluster (H = 7168: 7 collapse CTAs of 1024 columns and the mix CTA; 4096: 4 + 1; sm_90+): the
     # mix CTA alone sums the parts' partials and hands the pre weights to the collapse CTAs across a cluster
-    # barrier, instead of every CTA of the token summing them. Bitwise decode_pre's outputs. A probe
-    # (mid_probes.TileLangPreCluster) for mhc_pre's floor at 32 x 7168, where decode_pre runs 4.9 us after the
-    # GEMM against 3.7 at one token (results/gpu/2026-12-05-h100-engines-12, profile/).
-    decode_pre_cluster = False
-    decode_pre_cluster_split_arrive = False  # decode.build_decode_pre_cluster's split_arrive (TileLangPreCluster2)
+    # barrier, instead of every CTA of the token summing them (480 CTAs reading the 112 parts at 32 x 7168);
+    # with decode_pre_cluster_split_arrive its warp 1 releases them and Sinkhorn's warp goes on without waiting.
+    # Bitwise decode_pre's outputs. Nineteenth session (results/gpu/2026-12-06-h100-engines-16, H100,
+    # graph-replayed, mid_probes.TileLangPreCluster2 beside the default): mhc_pre 0.98 / 0.93 / 0.87 / 0.93 /
+    # 0.88 / 0.93 x the default's time at 1 / 8 / 16 / 17 / 24 / 32 x 7168 (8.9 -> 8.2 us at 32), 0.94-1.03 x at
+    # 4096 (1.03 at one token, within the replays' ranges), fused_post_pre 0.88-1.01 x; the cluster barrier
+    # whole (mid_probes.TileLangPreCluster, call 1) took one token 1.06-1.11 x. Gated there: bitwise the default
+    # at 1-32 tokens on mhc_pre, fused_post_pre and pre_big_fuse, both H (probe_bitwise_check.py, reruns and a
+    # graph replay; tests/test_tilelang_gpu_bits.py), 0 / 1000 stress failures at mhc_pre 24 / 32 and
+    # fused_post_pre 32 (inside mid_probes.TileLangNineteenth), the nightly check of mhc_pre passing.
+    decode_pre_cluster = True
+    decode_pre_cluster_split_arrive = True  # decode.build_decode_pre_cluster's split_arrive (TileLangPreCluster2)
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
     # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
@@ -434,11 +441,13 @@ class TileLangDecode(TileLangBackend):
     decode_wgmma_block_k: int | None = None
     # The prenorm_gemm op at these token counts (first, last; None: nowhere) on the caller's S splits alone (one
     # CTA per split and token block, no chunks, no chunk_sum) on the TMA kernel with op_plain_tma_stages stages:
-    # DeepGEMM's shape at 256 x 4096 (64 CTAs, each a split's 8 K tiles through a deep TMA pipeline: 5.8 us
-    # against our chunked GEMM + chunk_sum's 6.7 in results/gpu/2026-12-06-h100-engines-15). Each split's sum in
-    # one accumulator instead of chunk sums added: other roundings, so a gate before any adoption. A probe
-    # (mid_probes.TileLangOpPlainTma).
-    op_plain_tma_tokens: tuple[int, int] | None = None
+    # DeepGEMM's shape. Each split's sum in one accumulator (the base op's arithmetic above 1024 tokens), not
+    # chunk sums added. Nineteenth session (results/gpu/2026-12-06-h100-engines-16, H100, graph-replayed,
+    # mid_probes.TileLangOpPlainTma beside the default at S = 16): 0.65-0.91 x the default's time at 384 / 448 /
+    # 512 / 640 tokens, both H (512 x 7168: 12.1 -> 11.0 us, DeepGEMM 12.0; 640 x 7168 27.1 -> 19.5), but 1.12 x
+    # at 256 x 7168, 1.03 x at 768 x 4096 and 1024 x 7168: the window is between the measured neighbours. Gated
+    # there inside mid_probes.TileLangNineteenth (0 / 1000 stress failures at 512 x 7168, judged in float64).
+    op_plain_tma_tokens: tuple[int, int] | None = (321, 704)
     op_plain_tma_stages = 4
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
     # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. The default

@@ -1,7 +1,8 @@
 """Benchmark probes for TileLangDecode (decode_backend.py): where its middle path pays and with how
 many CTAs, PDL early per op, the decode path's Sinkhorn layout and GEMM tunables. Not defaults; load as
 ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same arithmetic and declared precision as
-TileLangDecode."""
+TileLangDecode. Each derives from TileLangDecode18, the default they were measured against (the nineteenth
+session's adoptions off), and pins, where a later adoption changed its subject, what it ran."""
 
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DE
                                                 wave_cost_parts)
 
 
-class TileLangMid(TileLangDecode):
+class TileLangDecode18(TileLangDecode):
+    """The default of the eighteenth session, before the nineteenth's adoptions: decode_pre (every CTA of a
+    token summing the parts) where the default runs the cluster pre (decode_pre_cluster), and the prenorm_gemm
+    op's chunked middle GEMM + chunk_sum at 321-704 tokens (op_plain_tma_tokens None). Every probe below was
+    measured against it and derives from it, so each runs what it ran (its tests, its precompile jobs, a rerun
+    of its lease script); also, as a backend, the default before, for timing the two rules against it."""
+
+    name = "tilelang-decode18"
+    description = "our TileLang kernels as of the eighteenth session (decode_pre unclustered, the op chunked at 321-704)"
+    decode_pre_cluster = False
+    op_plain_tma_tokens = None
+
+
+class TileLangMid(TileLangDecode18):
     """The middle path up to 4096 tokens (one wave of GEMM CTAs) for hc_head too, above its decode
     kernels' 128 tokens."""
 
@@ -47,7 +61,7 @@ class TileLangMidBlock128(TileLangMid):
     mid_block_m = 128
 
 
-class TileLangGemmOp(TileLangDecode):
+class TileLangGemmOp(TileLangDecode18):
     """The prenorm_gemm op on the decode and middle paths' GEMMs up to 4096 tokens (chunk_sum adds each
     split's parts back): TileLangDecode.op_gemm_max_tokens."""
 
@@ -56,7 +70,7 @@ class TileLangGemmOp(TileLangDecode):
     op_gemm_max_tokens = 4096
 
 
-class TileLangMidEightPerSm(TileLangDecode):
+class TileLangMidEightPerSm(TileLangDecode18):
     """TileLangDecode with the middle path's fused pre under __launch_bounds__(160, 8): 48 registers
     (ptxas, sm_90a; 44 bytes of spills) instead of 56-80, 8 CTAs per SM, 1024 tokens in one wave."""
 
@@ -65,7 +79,7 @@ class TileLangMidEightPerSm(TileLangDecode):
     mid_pre_min_blocks_per_sm = 8
 
 
-class TileLangPdlEarly(TileLangDecode):
+class TileLangPdlEarly(TileLangDecode18):
     """TileLangDecode with the pdl_early kernels for every op at every T of the decode and middle paths:
     their kernels trigger their dependents right after their own PDL wait, and the consumers behind
     our GEMM load their first residual block before theirs (TileLangDecode.pdl_early_max_tokens).
@@ -77,7 +91,7 @@ class TileLangPdlEarly(TileLangDecode):
                                                 "prenorm_gemm")}
 
 
-class TileLangPdlEarlyFusedPre(TileLangDecode):
+class TileLangPdlEarlyFusedPre(TileLangDecode18):
     """The default's PDL early, and in fused_post_pre for its pre only (its GEMM and the consumer
     behind it, not hc_post_wide): which of the two made fused_post_pre slower in the sixth session's
     call 2 (12.8 against 11.3 us at 32 tokens with both)."""
@@ -87,7 +101,7 @@ class TileLangPdlEarlyFusedPre(TileLangDecode):
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "fused_post_pre": 4096}
 
 
-class TileLangPdlEarlyFusedPost(TileLangDecode):
+class TileLangPdlEarlyFusedPost(TileLangDecode18):
     """The default's PDL early, and in fused_post_pre for its hc_post_wide only."""
 
     name = "tilelang-pdl-fused-post"
@@ -95,7 +109,7 @@ class TileLangPdlEarlyFusedPost(TileLangDecode):
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, FUSED_HC_POST: 4096}
 
 
-class TileLangGemmOpWaveCost(TileLangDecode):
+class TileLangGemmOpWaveCost(TileLangDecode18):
     """The prenorm_gemm op on the middle GEMM up to 1024 tokens, its K ranges by wave_cost_parts: the
     probe of the seventh / eighth sessions (256 x 7168: 8.8 against 11.5 us, results/gpu/
     2026-12-05-h200-engines-7), TileLangDecode's own rule since the tenth session. Kept under its name
@@ -105,7 +119,7 @@ class TileLangGemmOpWaveCost(TileLangDecode):
     description = "our TileLang kernels, the prenorm_gemm op's middle GEMM by wave cost (now the default's rule)"
 
 
-class TileLangGemmOpBlock128(TileLangDecode):
+class TileLangGemmOpBlock128(TileLangDecode18):
     """The prenorm_gemm op's middle GEMM on 128-token blocks from 256 tokens (its K ranges still by
     wave_cost_parts, over the halved block count): each token block reads all of fn's bf16x3 split,
     so half the blocks read half of it again, and at 256 x 4096 the wave rule takes 64 ranges of 2
@@ -118,7 +132,7 @@ class TileLangGemmOpBlock128(TileLangDecode):
     mid_block_m_128_from = {**MID_BLOCK_M_128_FROM, "prenorm_gemm": 256}
 
 
-class TileLangGemmOpCluster(TileLangDecode):
+class TileLangGemmOpCluster(TileLangDecode18):
     """The prenorm_gemm op's middle GEMM summing each split's chunks inside one thread-block cluster
     (TileLangDecode.op_chunks_in_cluster) instead of a chunk_sum launch after it. For the op at 256 x
     4096, where its 32 ranges make 2 chunks of each of the caller's 16 splits and DeepGEMM was faster
@@ -147,7 +161,7 @@ class TileLangGemmOpCluster128(TileLangGemmOpCluster):
     mid_block_m_128_from = {**MID_BLOCK_M_128_FROM, "prenorm_gemm": 512}
 
 
-class TileLangGemmTma(TileLangDecode):
+class TileLangGemmTma(TileLangDecode18):
     """TileLangDecode with every prenorm GEMM of gemm.py (the decode path's tensor-core GEMM, the
     middle path's, the op's, the fused pre's above the middle path) compiled with TMA lowering and the
     warp-specialised pipeline (TileLangBackend.gemm_tma). DeepGEMM's TF32 GEMM, which beat ours at the
@@ -162,7 +176,7 @@ class TileLangGemmTma(TileLangDecode):
     gemm_tma = True
 
 
-class TileLangMidWaveCost(TileLangDecode):
+class TileLangMidWaveCost(TileLangDecode18):
     """TileLangDecode with the middle path's K ranges (mhc_pre, fused_post_pre's pre, hc_head; the
     prenorm_gemm op's are wave_cost_parts' in the default since the tenth session) chosen by
     wave_cost_parts instead of "the fewest that give one CTA per SM". Seventh run
@@ -186,7 +200,7 @@ class TileLangMidWaveCost(TileLangDecode):
                                _sm_count(device))
 
 
-class TileLangSinkhornRows(TileLangDecode):
+class TileLangSinkhornRows(TileLangDecode18):
     """TileLangDecode with sinkhorn.py's "rows" layout in decode_pre and the middle path's fused pre: a
     lane per row of the comb matrix, the row sums local (no shuffles), the divisions nvcc's fast path
     written out so a half-step's n divisions interleave (the lanes layout queues each behind its
@@ -205,7 +219,7 @@ class TileLangSinkhornRows(TileLangDecode):
     decode_gemm_fn_before_wait = frozenset()
 
 
-class TileLangSinkhornGather(TileLangDecode):
+class TileLangSinkhornGather(TileLangDecode18):
     """TileLangDecode with sinkhorn.py's "gather" layout in decode_pre and the middle path's fused pre:
     the lanes layout with each row / column sum's group fetched by independent shuffles (xor 1, 2, 3;
     xor 4, 8, 12) and added in the butterfly's association, one shuffle latency per sum instead of two
@@ -239,7 +253,7 @@ class TileLangTmaGather(TileLangSinkhornGather):
     gemm_tma = True
 
 
-class TileLangOpTma(TileLangDecode):
+class TileLangOpTma(TileLangDecode18):
     """TileLangDecode with the prenorm_gemm op's GEMM on the TMA kernel from 1025 tokens (the base path:
     TileLangDecode.op_gemm_tma_from_tokens), every other GEMM as the default's. On an H100
     (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma, which runs every GEMM so, took the op at
@@ -277,7 +291,7 @@ def _plan_with_block_t16(largest_t: int) -> tuple:
     return tuple(rows)
 
 
-class TileLangGemmBlockT16(TileLangDecode):
+class TileLangGemmBlockT16(TileLangDecode18):
     """TileLangDecode with the FMA decode GEMM at 16 tokens per CTA for mhc_pre's M = 24 at 9-32 tokens,
     where the plan takes the tensor cores (3.4 / 3.75 us at 8 / 32 tokens alone against the FMA
     kernel's 2.62 at 8 with block_t 8; block_t 8 at 32 tokens: 6.24, four times the CTAs re-reading
@@ -309,7 +323,7 @@ class TileLangDecodeFloorTokenMajor(TileLangDecodeFloor):
     token_major_partials = frozenset({"hc_head", "mhc_pre"})
 
 
-class TileLangPdlEarlyBaseGemm(TileLangDecode):
+class TileLangPdlEarlyBaseGemm(TileLangDecode18):
     """The default's PDL early, and the prenorm_gemm op's GEMM above op_gemm_max_tokens triggering its
     dependents right after its own wait too (at every T): in a graph of back-to-back calls the next
     call's grid is launched while this one runs and its CTAs take SMs as they free up (then wait for
@@ -323,7 +337,7 @@ class TileLangPdlEarlyBaseGemm(TileLangDecode):
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, BASE_GEMM: 1 << 30}
 
 
-class TileLangMidOneTile(TileLangDecode):
+class TileLangMidOneTile(TileLangDecode18):
     """TileLangDecode with the middle GEMM's K ranges down to one 128-wide tile: where two tiles per
     range cap the CTAs below a wave (H = 4096: 128 K tiles, so 64 CTAs at 64 tokens and 128 at 128
     where 132 SMs want more; H = 7168 at 64 tokens: 112), the probe takes 128 / 256 / 224 CTAs; the
@@ -336,7 +350,7 @@ class TileLangMidOneTile(TileLangDecode):
     mid_min_tiles_per_part = 1
 
 
-class TileLangMidLean(TileLangDecode):
+class TileLangMidLean(TileLangDecode18):
     """TileLangDecode with the middle path's fused pre on one residual buffer at every T
     (mid_pre_one_buffer_tokens): 40 registers instead of 56 at H = 4096 without norm (ptxas, sm_90a,
     no spill), so 10 CTAs
@@ -352,7 +366,7 @@ class TileLangMidLean(TileLangDecode):
     mid_pre_one_buffer_tokens = (1, 1 << 30)
 
 
-class TileLangPostPerToken(TileLangDecode):
+class TileLangPostPerToken(TileLangDecode18):
     """TileLangDecode with hc_post (and fused_post_pre's hc_post) on post.py's kernel above 256 tokens:
     one CTA per token walking H in 1024-column blocks, SGLang's shape at that size, instead of
     hc_post_wide's CTA per (1024 columns, token). For hc_post at 512 x 4096, where the inputs and output
@@ -365,7 +379,7 @@ class TileLangPostPerToken(TileLangDecode):
     decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "hc_post": 256}
 
 
-class TileLangMidCoResident(TileLangDecode):
+class TileLangMidCoResident(TileLangDecode18):
     """TileLangDecode with mhc_pre's (and fused_post_pre's) middle GEMM K ranges at 128-token blocks (from 512 tokens)
     by wave_cost_parts with two co-resident CTAs per SM (the block_m 128 GEMM's shared memory, 104 KiB at 2
     stages, fits two on an H100 / H200 SM). For mhc_pre at 768 x 7168, where vLLM took 28.2 us against our 32.0
@@ -406,7 +420,7 @@ class TileLangNarrowSums(TileLangGatherOpTma):
     decode_pre_narrow_sums = True
 
 
-class TileLangPostWide2048(TileLangDecode):
+class TileLangPostWide2048(TileLangDecode18):
     """TileLangDecode with hc_post_wide's CTAs taking 2048 columns from 256 tokens (half the CTAs, 16
     columns a thread), where H has the power of two: for hc_post at 512 x 4096, ours 9.1 us against
     vLLM's 7.9 on an H100 (-9; its 2048 CTAs of 1024 columns), and TileLangPostPerToken (4096 columns a CTA)
@@ -438,7 +452,7 @@ class TileLangNarrowBt16(TileLangNarrowSums):
     decode_gemm_plan = _plan_with_block_t16(16)
 
 
-class TileLangCpAsync(TileLangDecode):
+class TileLangCpAsync(TileLangDecode18):
     """TileLangDecode with every prenorm GEMM on cp.async loads (op_gemm_tma_from_tokens and, since the
     eighteenth session, pre_gemm_tma_from_tokens None: the default before the thirteenth session): the
     baseline that TMA-loading kernels are checked bitwise against (tests/test_tilelang_gpu_bits.py)."""
@@ -449,7 +463,7 @@ class TileLangCpAsync(TileLangDecode):
     pre_gemm_tma_from_tokens = None
 
 
-class TileLangEarlySinkhorn(TileLangDecode):
+class TileLangEarlySinkhorn(TileLangDecode18):
     """TileLangDecode with the two changes the H100 profile of the fourteenth session points at
     (results/gpu/2026-12-05-h100-engines-11: decode_pre ends 4.5-5.7 us after the GEMM at 1-32 x 7168,
     most of a decode call, its last CTA's warp Sinkhorn the critical path):
@@ -487,7 +501,7 @@ class TileLangEarlySinkhornMid(TileLangEarlySinkhorn):
     mid_pre_early_constants = True
 
 
-class TileLangPreBigFuseDecode(TileLangDecode):
+class TileLangPreBigFuseDecode(TileLangDecode18):
     """TileLangDecode with the pre_big_fuse op on decode_pre (a CTA per 512 columns and token, and one
     for the mixes and Sinkhorn) up to 1024 tokens, not the middle path's CTA per token from 33. For the
     L2 window (results/gpu/2026-12-05-h100-engines-11, call 4): at 512 x 7168 on an H100, graph-replayed,
@@ -503,7 +517,7 @@ class TileLangPreBigFuseDecode(TileLangDecode):
     decode_max_tokens_by_op = {**DECODE_MAX_TOKENS_BY_OP, "pre_big_fuse": 1024}
 
 
-class TileLangMidConstantsTwoBuffers(TileLangDecode):
+class TileLangMidConstantsTwoBuffers(TileLangDecode18):
     """TileLangDecode with the middle pre's early constants only where it runs on two residual buffers:
     at mid_pre_one_buffer_tokens (769-1535) the constants load late, as before the fifteenth session.
     For the one count where the adopted default lost time: mhc_pre at 1024 x 7168, graph-replayed on an
@@ -517,7 +531,7 @@ class TileLangMidConstantsTwoBuffers(TileLangDecode):
     mid_pre_early_constants_one_buffer = False
 
 
-class TileLangSinkhornVectors(TileLangDecode):
+class TileLangSinkhornVectors(TileLangDecode18):
     """TileLangDecode with sinkhorn.py's "vectors" layout in decode_pre and the middle path's fused pre:
     Sinkhorn on the scaling vectors, every lane holding the whole token, no shuffle and no division on
     the chain (n reciprocals and n FMA chains a half-step: 40.5 issue cycles in the sm_90a SASS against
@@ -534,7 +548,7 @@ class TileLangSinkhornVectors(TileLangDecode):
     sinkhorn_layout = "vectors"
 
 
-class TileLangFnBeforeWait(TileLangDecode):
+class TileLangFnBeforeWait(TileLangDecode18):
     """TileLangDecode with the FMA decode GEMM staging fn's slice before its PDL wait
     (decode_gemm.build_decode_gemm's fn_before_wait): mhc_pre and fused_post_pre at 1-16 tokens, hc_head
     at 1-128. For mhc_pre's 8 us floor at 16 x 7168 (8.1 us on an H100): there the GEMM runs 2.9 us after
@@ -564,7 +578,7 @@ class TileLangFnBeforeWaitFma32(TileLangFnBeforeWait):
     decode_gemm_plan = _plan_with_block_t16(32)
 
 
-class TileLangNoPdlWindow(TileLangDecode):
+class TileLangNoPdlWindow(TileLangDecode18):
     """TileLangDecode with the pre_big_fuse op and the hc_post op compiled without PDL at 256-1024 tokens,
     and mhc_pre's middle GEMM (the call's first kernel) at 257-1024 (no_pdl_tokens; 256 is PDL early's),
     where the committed H100 run loses most: pre_big_fuse 512 x 7168 (TileKernels 1.47 x) and 1024 x 4096
@@ -600,7 +614,7 @@ class TileLangDecodeFloorNext(TileLangSinkhornVectors):
     decode_gemm_plan = _plan_with_block_t16(32)
 
 
-class TileLangPreBigFuseNoPdl(TileLangDecode):
+class TileLangPreBigFuseNoPdl(TileLangDecode18):
     """TileLangDecode with the pre_big_fuse op without PDL where its residual and layer_input are 35-50 MB
     (no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096). On the H100 (-13, call 2,
     scripts/debug/l2_window.py) ours with PDL is bistable there from replay to replay (512 x 7168: median
@@ -615,7 +629,7 @@ class TileLangPreBigFuseNoPdl(TileLangDecode):
     no_pdl_megabytes = {"pre_big_fuse": (35.0, 50.0)}
 
 
-class TileLangWgmmaFnBeforeWait(TileLangDecode):
+class TileLangWgmmaFnBeforeWait(TileLangDecode18):
     """TileLangDecode with the tensor-core decode GEMM (mhc_pre and fused_post_pre at 17-32 tokens) staging
     its CTA's fn3 tiles before its PDL wait (wgmma_fn_before_wait; gemm.build_prenorm_gemm's fn_tiles: 2 x
     20 KB of fn3 beside 2 x 16 KB of x a CTA), as the default's FMA GEMM does with fn at 1-16 tokens for
@@ -646,7 +660,7 @@ class TileLangPreBigFuseNoPdlFn3First(TileLangPreBigFuseNoPdl):
     wgmma_fn_before_wait = TileLangWgmmaFnBeforeWait.wgmma_fn_before_wait
 
 
-class TileLangPdlEverywhere(TileLangDecode):
+class TileLangPdlEverywhere(TileLangDecode18):
     """The default before the seventeenth session: the pre_big_fuse op with PDL at every token count
     (no_pdl_megabytes empty), for timing the no-PDL window against what it replaced."""
 
@@ -655,7 +669,7 @@ class TileLangPdlEverywhere(TileLangDecode):
     no_pdl_megabytes = {}
 
 
-class TileLangPostPerTokenWindow(TileLangDecode):
+class TileLangPostPerTokenWindow(TileLangDecode18):
     """TileLangDecode with the hc_post op on post.py's kernel (one CTA per token) at 449-704 tokens and
     H = 4096 (hc_post_per_token_tokens): TileLangPostPerToken cut to where it was faster on the H100 in two
     runs (512 x 4096: 7.7 / 7.6 us against 9.2 / 9.1; 640: 14.7 / 14.5 against 15.3 / 14.8; -12 bench-l2
@@ -668,7 +682,7 @@ class TileLangPostPerTokenWindow(TileLangDecode):
     hc_post_per_token_tokens = {4096: (449, 704)}
 
 
-class TileLangPreTma(TileLangDecode):
+class TileLangPreTma(TileLangDecode18):
     """TileLangDecode with mhc_pre's GEMM (and fused_post_pre's) on the TMA kernel above the middle path
     (pre_gemm_tma_from_tokens 4097), as the prenorm_gemm op's is from 1025 tokens. For the committed H100
     run's eager losses there: mhc_pre at 80 000 x 4096 2 023 us against vLLM's 1 972 (65 536: 1 625 / 1 619),
@@ -698,7 +712,7 @@ class TileLangPostWindowFn3Tma(TileLangPostPerTokenWindow):
     pre_gemm_tma_from_tokens = TileLangPreTma.pre_gemm_tma_from_tokens
 
 
-class TileLangPostWideCpAsyncPre(TileLangDecode):
+class TileLangPostWideCpAsyncPre(TileLangDecode18):
     """The default before the eighteenth session: the hc_post op on hc_post_wide at every count to 4096
     (hc_post_per_token_tokens empty) and mhc_pre's GEMM above the middle path on cp.async at every T
     (pre_gemm_tma_from_tokens None), for timing those two rules against what they replaced."""
@@ -709,7 +723,7 @@ class TileLangPostWideCpAsyncPre(TileLangDecode):
     pre_gemm_tma_from_tokens = None
 
 
-class TileLangPreCluster(TileLangDecode):
+class TileLangPreCluster(TileLangDecode18):
     """TileLangDecode with decode_pre (without the RMSNorm weight) as one thread-block cluster per token
     (decode_pre_cluster): the mix CTA alone sums the GEMM's parts and hands the pre weights to 1024-column
     collapse CTAs across a cluster barrier. For mhc_pre's floor at 32 x 7168 (8.8 us on an H100,
@@ -719,9 +733,10 @@ class TileLangPreCluster(TileLangDecode):
     name = "tilelang-pre-cluster"
     description = "our TileLang kernels, decode_pre as one cluster per token (a benchmark probe)"
     decode_pre_cluster = True
+    decode_pre_cluster_split_arrive = False  # the whole barrier, as it ran (the default splits it since -16)
 
 
-class TileLangDecodeGemmTma(TileLangDecode):
+class TileLangDecodeGemmTma(TileLangDecode18):
     """TileLangDecode with the decode path's tensor-core GEMM (17-32 tokens, M = 24) on the TMA kernel
     (decode_wgmma_tma): the same k16 order and sums of squares, bitwise the default's outputs. For the GEMM's
     3.6 us after its wait at 32 x 7168 (DeepGEMM's TMA kernel on the same 112 K ranges: 2.8)."""
@@ -731,7 +746,7 @@ class TileLangDecodeGemmTma(TileLangDecode):
     decode_wgmma_tma = True
 
 
-class TileLangDecodeGemmOneTile(TileLangDecode):
+class TileLangDecodeGemmOneTile(TileLangDecode18):
     """TileLangDecode with the decode path's tensor-core GEMM on one 256-column K tile per CTA
     (decode_wgmma_block_k = 256) instead of two of 128: one load round and one wgmma batch. The mixes keep
     the k16 order (bitwise); the sums of squares change association (each thread's 128 columns of the tile
@@ -749,7 +764,7 @@ class TileLangPreClusterGemmTma(TileLangPreCluster, TileLangDecodeGemmTma):
     description = "our TileLang kernels, decode_pre as a cluster and the decode GEMM on TMA (a benchmark probe)"
 
 
-class TileLangOpPlainTma(TileLangDecode):
+class TileLangOpPlainTma(TileLangDecode18):
     """TileLangDecode with the prenorm_gemm op at 129-1024 tokens on the caller's S splits alone (no chunks,
     no chunk_sum) through the TMA kernel with a 4-stage pipeline (op_plain_tma_tokens): DeepGEMM's shape where
     it leads, 256 x 4096 (5.8 us against 6.7, results/gpu/2026-12-06-h100-engines-15). Each split's partial in
@@ -779,7 +794,7 @@ def _plan_with_fma_from_17(tunables: dict) -> tuple:
                  for m, t, kernel, tun in DECODE_GEMM_PLAN)
 
 
-class TileLangFma512(TileLangDecode):
+class TileLangFma512(TileLangDecode18):
     """TileLangDecode with mhc_pre's decode GEMM at 17-32 tokens on the FMA kernel, 32 tokens and 512 threads a
     CTA (one CTA per K range: 112 at H = 7168, each staging fn's 24 KB slice once, before the PDL wait): the
     tensor-core kernel there runs 3.4-3.6 us after its wait at 32 x 7168 (this session's call 1 profile) on
@@ -791,7 +806,7 @@ class TileLangFma512(TileLangDecode):
     decode_gemm_plan = _plan_with_fma_from_17({"block_t": 32, "threads": 512})
 
 
-class TileLangFma1024(TileLangDecode):
+class TileLangFma1024(TileLangDecode18):
     """TileLangFma512 at 1024 threads a CTA (8 columns a thread)."""
 
     name = "tilelang-fma1024"
@@ -806,7 +821,7 @@ class TileLangPreCluster2Fma512(TileLangPreCluster2, TileLangFma512):
     description = "our TileLang kernels, the split-barrier cluster pre and the 512-thread FMA GEMM at 17-32 (a benchmark probe)"
 
 
-class TileLangMidHalfWave(TileLangDecode):
+class TileLangMidHalfWave(TileLangDecode18):
     """TileLangDecode with the middle path's GEMM on half a wave of CTAs (mid_waves = 0.5): half the K ranges,
     each twice as long, and half the partials for the fused pre to sum. At 1024 x 4096 (32 ranges of 4 tiles,
     256 CTAs) our mhc_pre's GEMM ran 13.4 us after its wait and its pre 12.8 after the GEMM, against DeepGEMM's
@@ -826,3 +841,4 @@ class TileLangNineteenth(TileLangPreCluster2Fma512, TileLangMidHalfWave, TileLan
 
     name = "tilelang-nineteenth"
     description = "our TileLang kernels, the nineteenth session's candidates at once (a gate probe)"
+

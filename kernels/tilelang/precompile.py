@@ -32,7 +32,53 @@ Job = tuple[str, str, tuple, dict]  # (label, getter in mhc_kernels.tilelang.<mo
 def jobs(hidden: int) -> list[Job]:
     """Every kernel configuration TileLangBackend and TileLangDecode can pick at this hidden size
     (target excluded)."""
-    return _plain_jobs(hidden) + default_op_tma_jobs(hidden)
+    return _plain_jobs(hidden) + default_op_tma_jobs(hidden) + default_cluster_jobs(hidden)
+
+
+def default_cluster_jobs(hidden: int) -> list[Job]:
+    """The nineteenth session's adoptions where TileLangDecode sets them: decode_pre_cluster (decode_pre_cluster,
+    its split_arrive) at the decode parts (with the residual prefetch for mhc_pre, without for fused_post_pre's
+    pre) and at the caller's splits (the pre_big_fuse op), and the prenorm_gemm op on the caller's splits via
+    TMA (op_plain_tma_tokens, PDL early as the op's, at the token block of its window)."""
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+
+    out = _cluster_pre_jobs(hidden, TileLangDecode) if TileLangDecode.decode_pre_cluster else []
+    span = TileLangDecode.op_plain_tma_tokens
+    if span is not None:
+        from mhc_kernels.tilelang.gemm import block_m_for
+
+        out += _op_plain_tma_jobs(hidden, sorted({block_m_for(span[0]), block_m_for(span[1])}),
+                                  TileLangDecode.op_plain_tma_stages)
+    return out
+
+
+def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | None = None) -> list[Job]:
+    """decode_pre_cluster with ``backend_class``'s variants (its decode_pre_variant less the narrow sums; its
+    split_arrive, or each of ``splits``) where it fits H: the decode parts with and without the prefetch, the
+    caller's splits without."""
+    from mhc_kernels.tilelang.decode import cluster_fits, decode_parts
+
+    if not cluster_fits(hidden):
+        return []
+    variant = {k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"}
+    tag = "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
+    out: list[Job] = []
+    for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple((s, (False,)) for s in CALLER_SPLITS):
+        out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
+                 f"{',split_arrive' if split else ''}]", "decode.decode_pre_cluster_kernel", (N, hidden, parts),
+                 {**variant, **({"prefetch_residual": True} if pre else {}), **({"split_arrive": True} if split else {})})
+                for pre in prefetches
+                for split in (splits if splits is not None else (backend_class.decode_pre_cluster_split_arrive,))]
+    return out
+
+
+def _op_plain_tma_jobs(hidden: int, block_ms, stages: int) -> list[Job]:
+    """The prenorm_gemm op's GEMM on the caller's splits via TMA (op_plain_tma_tokens), PDL early, per block."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+
+    return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={b},op_plain_tma,early]", "gemm.prenorm_gemm_kernel",
+             (N, hidden, MIXES, b), {**WIDE_K_TILES[b], "num_stages": stages, "tma": True, "early_trigger": True})
+            for b in block_ms]
 
 
 def _plain_jobs(hidden: int) -> list[Job]:
@@ -442,21 +488,11 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
     tma_jobs', labelled here for a lease call's --probes-matching), with and without the early trigger; and
     TileLangOpPlainTma's op GEMM on the caller's splits."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
-    from mhc_kernels.tilelang.decode import cluster_fits, decode_parts
+    from mhc_kernels.tilelang.decode import decode_parts
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
     from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
 
-    out: list[Job] = []
-    if cluster_fits(hidden):
-        variant = {k: v for k, v in TileLangDecode.decode_pre_variant().items() if k != "narrow_sums"}
-        tag = "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
-        for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple(
-                (s, (False,)) for s in CALLER_SPLITS):
-            out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
-                     f"{',split_arrive' if split else ''}]", "decode.decode_pre_cluster_kernel", (N, hidden, parts),
-                     {**variant, **({"prefetch_residual": True} if pre else {}),
-                      **({"split_arrive": True} if split else {})})
-                    for pre in prefetches for split in (False, True)]
+    out = _cluster_pre_jobs(hidden, TileLangDecode, splits=(False, True))  # TileLangPreCluster, TileLangPreCluster2
     # TileLangFma512 / TileLangFma1024: mhc_pre's (early, fn before the wait), fused_post_pre's (neither) and the
     # prenorm_gemm op's (early) FMA decode GEMMs at 17-32 tokens
     parts = decode_parts(N, hidden)
@@ -476,11 +512,7 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
     from mhc_kernels.tilelang.mid_probes import TileLangOpPlainTma
 
-    for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
-        tun = {**WIDE_K_TILES[block_m], "num_stages": TileLangOpPlainTma.op_plain_tma_stages, "tma": True}
-        out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},op_plain_tma,early]",
-                    "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**tun, "early_trigger": True}))
-    return out
+    return out + _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M), TileLangOpPlainTma.op_plain_tma_stages)
 
 
 def tma_jobs(hidden: int) -> list[Job]:

@@ -77,6 +77,7 @@ class Base(TileLangDecode):
     decode_max_tokens = 512
     decode_max_tokens_by_op = {"hc_post": 4096, "pre_big_fuse": 32, "hc_head": 512}
     mid_max_tokens = 0
+    decode_pre_cluster = False  # decode_pre's variants (the cluster pre: probe_bitwise_check.py against it)
     hc_post_wide_block_from: dict[int, int] = {}
     token_major_partials: frozenset[str] = frozenset()
 
