@@ -13,18 +13,23 @@ each from a benchmark on record) it runs, per op:
                   tiles (8-16 CTAs), by DECODE_GEMM_PLAN either decode_gemm.decode_gemm (fp32 FMAs on
                   the CUDA cores, fn read in fp32: no bf16x3 split, no tensor cores) or gemm.py's
                   tensor-core kernel on fn's cached bf16x3 split, then
-                  decode.decode_pre: (H / 512 + 1) CTAs per token, each summing the partials itself,
-                  one collapsing 512 columns each, the last running Sinkhorn; with norm_weight
-                  decode.decode_norm finishes the RMSNorm
-  pre_big_fuse    decode.decode_pre on the caller's partials
-  fused_post_pre  the two above (hc_post_wide, decode_gemm, decode_pre [, decode_norm]), PDL-chained
+                  without norm_weight (and on sm_90+, H a multiple of 1024 up to 7168)
+                  decode.decode_pre_cluster: a cluster of H / 1024 + 1 CTAs per token, the last
+                  summing the partials and handing the pre weights to the others across the cluster
+                  barrier, then running Sinkhorn, the others collapsing 1024 columns each
+                  (decode_pre_cluster); with norm_weight decode.decode_pre: (H / 512 + 1) CTAs per
+                  token, each summing the partials itself, one collapsing 512 columns each, the last
+                  running Sinkhorn, then decode.decode_norm finishing the RMSNorm
+  pre_big_fuse    decode_pre_cluster or decode_pre (as above) on the caller's partials
+  fused_post_pre  the two above (hc_post_wide, decode_gemm, the pre as mhc_pre's), PDL-chained
   hc_head         decode_gemm over the same K ranges (M = n), its partials token-major, then
                   decode.decode_head: H / 512 CTAs per token, each computing the head weights and
                   collapsing its columns
   prenorm_gemm    (the op, up to OP_GEMM_MAX_TOKENS over both paths) mhc_pre's GEMM, then chunk_sum
                   adding each of the caller's splits' parts back in order (op_chunks_in_cluster, a
                   probe: inside the GEMM, a cluster per split); above the decode path its K ranges by
-                  wave_cost_parts
+                  wave_cost_parts, but at 321-704 tokens (op_plain_tma_tokens) the caller's splits alone
+                  on the TMA kernel, no chunk_sum
 
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
 
@@ -429,7 +434,9 @@ class TileLangDecode(TileLangBackend):
     # whole (mid_probes.TileLangPreCluster, call 1) took one token 1.06-1.11 x. Gated there: bitwise the default
     # at 1-32 tokens on mhc_pre, fused_post_pre and pre_big_fuse, both H (probe_bitwise_check.py, reruns and a
     # graph replay; tests/test_tilelang_gpu_bits.py), 0 / 1000 stress failures at mhc_pre 24 / 32 and
-    # fused_post_pre 32 (inside mid_probes.TileLangNineteenth), the nightly check of mhc_pre passing.
+    # fused_post_pre 32 (inside mid_probes.TileLangNineteenth), and as the default (call 3): 0 / 1000 at mhc_pre
+    # 1 / 16 / 32, fused_post_pre 32, pre_big_fuse 16, the nightly checks of mhc_pre, fused_post_pre and
+    # pre_big_fuse passing. That call's committed benchmark: mhc_pre 8.1 us at 32 x 7168 (-15: 8.8).
     decode_pre_cluster = True
     decode_pre_cluster_split_arrive = True  # decode.build_decode_pre_cluster's split_arrive (TileLangPreCluster2)
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
@@ -446,7 +453,9 @@ class TileLangDecode(TileLangBackend):
     # mid_probes.TileLangOpPlainTma beside the default at S = 16): 0.65-0.91 x the default's time at 384 / 448 /
     # 512 / 640 tokens, both H (512 x 7168: 12.1 -> 11.0 us, DeepGEMM 12.0; 640 x 7168 27.1 -> 19.5), but 1.12 x
     # at 256 x 7168, 1.03 x at 768 x 4096 and 1024 x 7168: the window is between the measured neighbours. Gated
-    # there inside mid_probes.TileLangNineteenth (0 / 1000 stress failures at 512 x 7168, judged in float64).
+    # there: 0 / 1000 stress failures, judged in float64, at 512 x 7168 (inside mid_probes.TileLangNineteenth) and
+    # as the default at 384 / 640 x 7168 (call 3; the nightly check's drawn cases do not reach the window).
+    # That call's committed benchmark: the op 11.0 us at 512 x 7168 (DeepGEMM 11.4), 7.1 at 512 x 4096 (7.7).
     op_plain_tma_tokens: tuple[int, int] | None = (321, 704)
     op_plain_tma_stages = 4
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
