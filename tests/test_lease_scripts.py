@@ -660,3 +660,20 @@ def test_the_nineteenth_sessions_third_call_gates_and_benches_the_new_default(tm
     assert _ours(bench) == ["tilelang"]
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_nineteenth_sessions_next_call_gates_and_times_the_deep_shape(tmp_path):
+    """-16/lease/next.sh: TileLangMidDeepShape's gate (stress at 512 / 1024 tokens, both H; the nightly checks of
+    the two ops it changes), then beside the default and vLLM, then the profile; no full benchmark."""
+    name = "tilelang-mid-deep-shape"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-16/lease/next.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching mid_deep"
+    assert sorted(stress) == sorted(["mhc_pre_512-1024", "fused_post_pre_512", "mhc_pre_512-1024_h4096"])
+    assert check_ops == ["fused_post_pre", "mhc_pre"]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", name] and "--tokens 384,448,512,640,768,1024" in bench
+    (prof,) = [c for c in calls if "profile_ops.py" in c]
+    assert "--tokens 512,1024 --hidden 4096 --mode graph" in prof
+    assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

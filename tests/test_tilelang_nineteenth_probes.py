@@ -271,3 +271,32 @@ def test_the_gate_probe_has_every_candidate():
     assert probe.decode_pre_cluster and probe.decode_pre_cluster_split_arrive
     assert probe.decode_gemm_plan == TileLangFma512.decode_gemm_plan and probe.mid_waves == 0.5
     assert probe.op_plain_tma_tokens == TileLangOpPlainTma.op_plain_tma_tokens
+
+
+@pytest.mark.parametrize("hidden", [4096, 7168])
+@pytest.mark.parametrize("tokens, parts, deep", [(384, None, False), (385, 16, True), (512, 16, True), (1024, 8, True),
+                                                 (1025, None, False)])
+def test_the_deep_shape_probe_takes_deepgemms_shape_at_385_to_1024(crec, hidden, tokens, parts, deep):
+    """mid_probes.TileLangMidDeepShape: mhc_pre's middle GEMM on 64-token blocks, TMA, 4 stages, the most K
+    ranges keeping one CTA per SM on 132 SMs (16 at 512 tokens, 8 at 1024), the fused pre on them; each launch
+    a precompile job; the default's path elsewhere."""
+    from mhc_kernels.tilelang.mid_probes import TileLangMidDeepShape
+
+    TileLangMidDeepShape().mhc_pre(*_pre_args(tokens, hidden))
+    gemm_kw = [kw for (name, _, _), kw in zip(crec.launches, crec.keywords) if name == "prenorm_gemm"]
+    gemm_args = [a for name, _, a in crec.launches if name == "prenorm_gemm"]
+    if deep:
+        assert crec.names == ["prenorm_gemm", "pre_big_fuse_overlap"], crec.names
+        assert gemm_kw[0]["tma"] is True and gemm_kw[0]["num_stages"] == 4 and gemm_kw[0]["block_k"] == 128
+        assert crec.launches[0][1][3] == 64 and gemm_args[0][2] == (parts, tokens, MIXES)
+        assert crec.keywords[1]["parts"] == parts
+        jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)}
+        for (name, config, _), kw in zip(crec.launches, crec.keywords):
+            key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)),
+                   tuple(sorted(kw.items())))
+            assert key in jobs, (name, key)
+    else:
+        crec_default = list(crec.names)
+        crec.launches.clear(), crec.keywords.clear()
+        TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+        assert crec.names == crec_default and not any(kw.get("num_stages") == 4 for kw in gemm_kw)

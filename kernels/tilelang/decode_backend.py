@@ -458,6 +458,15 @@ class TileLangDecode(TileLangBackend):
     # That call's committed benchmark: the op 11.0 us at 512 x 7168 (DeepGEMM 11.4), 7.1 at 512 x 4096 (7.7).
     op_plain_tma_tokens: tuple[int, int] | None = (321, 704)
     op_plain_tma_stages = 4
+    # mhc_pre's (and fused_post_pre's) middle GEMM at these token counts (first, last; None: nowhere) in DeepGEMM's
+    # shape: 64-token blocks, the most K ranges that keep one CTA per SM (blocks * ranges <= SMs: 16 at 512
+    # tokens, 8 at 1024), the TMA kernel with mid_deep_stages stages; the fused pre then sums those few parts.
+    # vLLM's mhc_pre leads at 512 / 1024 x 4096 in its GEMM (DeepGEMM, 128 CTAs, 0.9-1.2 us ahead of our middle
+    # GEMM's 256) and, at 1024, in its pre on 8 splits (1.8 us ahead of ours on 32): results/gpu/
+    # 2026-12-06-h100-engines-16, profiles/c1-mid-H4096.md. Other K ranges, other sums: a gate before any
+    # adoption. A probe (mid_probes.TileLangMidDeepShape).
+    mid_deep_tokens: tuple[int, int] | None = None
+    mid_deep_stages = 4
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
     # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. The default
     # since the fifteenth session (the gate above; on that H100 mhc_pre 0.96 x at 64 / 128 x 7168 beside
@@ -505,6 +514,7 @@ class TileLangDecode(TileLangBackend):
                           decode_wgmma_tma=(self.decode_wgmma_tma, False),
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
+                          mid_deep_tokens=(self.mid_deep_tokens, None),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
                           pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
 
@@ -827,6 +837,31 @@ class TileLangDecode(TileLangBackend):
         self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma, target)
         return mixes, sqrsum
 
+    def mid_deep_parts(self, tokens: int, n: int, hidden: int, device: torch.device) -> int:
+        """mid_deep_tokens' K ranges: the most (a divisor of the 128-wide K tiles, >= mid_min_tiles_per_part
+        tiles each) with ceil(T / 64) * ranges <= SMs; the fewest allowed where none fits."""
+        from mhc_kernels.tilelang.backend import _sm_count
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+        from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+        allowed = allowed_ranges(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, 1)
+        blocks = -(-tokens // SMALL_T_BLOCK_M)
+        fitting = [p for p in allowed if blocks * p <= _sm_count(device)]
+        return fitting[-1] if fitting else allowed[0]
+
+    def _mid_deep_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, early: bool):
+        """The middle GEMM in DeepGEMM's shape (mid_deep_tokens): partials [P, T, M], [P, T]."""
+        from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+        t, m = x.shape[0], fn.shape[0]
+        parts = self.mid_deep_parts(t, n, hidden, x.device)
+        tunables = {**WIDE_K_TILES[SMALL_T_BLOCK_M], "num_stages": self.mid_deep_stages}
+        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(SMALL_T_BLOCK_M, tunables, 1), early,
+                          tma=True)
+        return mixes, sqrsum
+
     def _mid_gemm_config(self, op: str | None, tokens: int) -> tuple[int, dict[str, int]]:
         """The middle GEMM's token block (_mid_block_m) and tunables: 128-wide K tiles (the K ranges'
         unit)."""
@@ -941,9 +976,13 @@ class TileLangDecode(TileLangBackend):
         t, n, h = residual.shape
         early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
-            parts = self.mid_parts(t, n, h, residual.device, op)
-            first = self._op_target(t, "mhc_pre", h, n) if op == "mhc_pre" else None  # the call's first kernel
-            mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op, target=first)
+            deep = self.mid_deep_tokens
+            if deep is not None and deep[0] <= t <= deep[1]:
+                mixes, sqrsum = self._mid_deep_gemm(residual.view(t, n * h), fn, n, h, early)
+            else:
+                parts = self.mid_parts(t, n, h, residual.device, op)
+                first = self._op_target(t, "mhc_pre", h, n) if op == "mhc_pre" else None  # the call's first kernel
+                mixes, sqrsum = self._mid_gemm(residual.view(t, n * h), fn, n, h, parts, early, op, target=first)
             return self._overlap_pre(mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                                      hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, prefetch=early)
         if not self._decode(t, "mhc_pre"):  # its GEMM on TMA from pre_gemm_tma_from_tokens (_pre_tma)

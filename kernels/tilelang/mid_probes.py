@@ -1,8 +1,9 @@
 """Benchmark probes for TileLangDecode (decode_backend.py): where its middle path pays and with how
 many CTAs, PDL early per op, the decode path's Sinkhorn layout and GEMM tunables. Not defaults; load as
 ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same arithmetic and declared precision as
-TileLangDecode. Each derives from TileLangDecode18, the default they were measured against (the nineteenth
-session's adoptions off), and pins, where a later adoption changed its subject, what it ran."""
+TileLangDecode. Each derives from the default it was measured against: TileLangDecode18 (the nineteenth
+session's adoptions off) up to that session's, TileLangDecode after; and pins, where a later adoption
+changed its subject, what it ran."""
 
 from __future__ import annotations
 
@@ -842,3 +843,14 @@ class TileLangNineteenth(TileLangPreCluster2Fma512, TileLangMidHalfWave, TileLan
     name = "tilelang-nineteenth"
     description = "our TileLang kernels, the nineteenth session's candidates at once (a gate probe)"
 
+
+
+class TileLangMidDeepShape(TileLangDecode):
+    """TileLangDecode (today's default) with mhc_pre's and fused_post_pre's middle GEMM at 385-1024 tokens in
+    DeepGEMM's shape (mid_deep_tokens: 64-token blocks, the most K ranges keeping one CTA per SM, TMA, 4
+    stages), the fused pre on those few parts. For vLLM's lead at 512 / 1024 x 4096 (1.04 / 1.09 x in
+    results/gpu/2026-12-06-h100-engines-16's committed run). Not the default's bits: a gate before adoption."""
+
+    name = "tilelang-mid-deep-shape"
+    description = "our TileLang kernels, mhc_pre's middle GEMM in DeepGEMM's shape at 385-1024 tokens (a benchmark probe)"
+    mid_deep_tokens = (385, 1024)

@@ -456,6 +456,14 @@ def probe_jobs(hidden: int) -> list[Job]:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     out += decode_cluster_jobs(hidden)  # TileLangPreCluster, TileLangDecodeGemmOneTile (nineteenth session)
+    # TileLangMidDeepShape: the middle GEMM in DeepGEMM's shape (64-token blocks, TMA, mid_deep_stages stages)
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES as _WIDE
+    from mhc_kernels.tilelang.mid_probes import TileLangMidDeepShape
+
+    deep = {**_WIDE[SMALL_T_BLOCK_M], "num_stages": TileLangMidDeepShape.mid_deep_stages, "tma": True}
+    out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_deep{',early' if e else ''}]",
+             "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
+             {**deep, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     return list({j[0]: j for j in out}.values())
 
 
