@@ -178,6 +178,22 @@ def _narrow_group_sum_macro(T, width: int, groups: int, per_group: int, token_ma
     return sum_group
 
 
+def _rstd_macro(T, mixes: int, groups: int, k_total: int):
+    """decode_pre's and decode_pre_cluster's rstd as a TileLang macro ``(sums, rstd, tid, rms_eps)``: thread
+    ``mixes`` adds the groups' sums of squares in group order, rstd[0] = rsqrt(sum / K + rms_eps)."""
+
+    @T.macro
+    def rstd_of(sums, rstd, tid, rms_eps):
+        if tid == mixes:
+            sq = T.alloc_var("float32")
+            sq = sums[0, mixes]
+            for g in T.unroll(groups - 1):
+                sq += sums[g + 1, mixes]
+            rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+
+    return rstd_of
+
+
 def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: bool, token_major: bool = False,
                      prefetch_residual: bool = False, sinkhorn_layout: str = "lanes", narrow_sums: bool = False,
                      early_constants: bool = False):
@@ -219,6 +235,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
 
     load_constants = mix_constants_macro(T, n)  # every CTA's first M threads: the collapse CTAs use the first n
+    rstd_of = _rstd_macro(T, mixes, groups, k_total)
 
     @T.prim_func
     def mhc_decode_pre(mixes_partial: T.Tensor(m_shape, "float32"),
@@ -260,12 +277,7 @@ def build_decode_pre(n: int, hidden: int, parts: int, with_norm: bool, use_pdl: 
             else:
                 sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
             T.sync_threads()
-            if tid == mixes:
-                sq = T.alloc_var("float32")
-                sq = sums[0, mixes]
-                for g in T.unroll(groups - 1):
-                    sq += sums[g + 1, mixes]
-                rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+            rstd_of(sums, rstd, tid, rms_eps)
             T.sync_threads()
             # narrow_sums: a collapse CTA has summed the pre mixes alone; its other lanes stay idle
             if tid < (T.if_then_else(bx == nblk, mixes, n) if narrow_sums else mixes):
@@ -369,8 +381,18 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
     sum_group = _group_sum_macro(T, mixes, groups, per_group, token_major)
     collapse_block = collapse_block_macro(T, n, h_blk)
     load_constants = mix_constants_macro(T, n)
+    rstd_of = _rstd_macro(T, mixes, groups, k_total)
     tokens = T.dynamic("tokens")
     m_shape, s_shape = _partial_shapes(parts, tokens, mixes, token_major)
+
+    @T.macro
+    def load_pre_constants(hc_scale, hc_base, consts, pre_consts, tid):
+        """load_constants, and warp 1's pre constants where split_arrive: hc_scale[0], hc_base[lane]."""
+        load_constants(hc_scale, hc_base, consts, tid)
+        if split_arrive:
+            if LANES <= tid and tid < LANES + n:
+                pre_consts[0] = hc_scale[0]
+                pre_consts[1] = hc_base[tid - LANES]
 
     @T.prim_func
     def mhc_decode_pre_cluster(mixes_partial: T.Tensor(m_shape, "float32"),
@@ -394,35 +416,21 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
             out = T.alloc_fragment((h_blk,), "bfloat16")
             if early_constants:
                 consts = T.alloc_local((2,), "float32")  # hc_scale[group], hc_base[tid]
-                if split_arrive:
-                    pre_consts = T.alloc_local((2,), "float32")  # warp 1's: hc_scale[0], hc_base[lane]
+                pre_consts = T.alloc_local((2,), "float32")  # warp 1's (split_arrive): hc_scale[0], hc_base[lane]
             if prefetch_residual and bx < nblk:
                 T.copy(residual[t, 0, bx * h_blk], res)
             if early_constants and prefetch_residual:
-                load_constants(hc_scale, hc_base, consts, tid)
-                if split_arrive:
-                    if LANES <= tid and tid < LANES + n:
-                        pre_consts[0] = hc_scale[0]
-                        pre_consts[1] = hc_base[tid - LANES]
+                load_pre_constants(hc_scale, hc_base, consts, pre_consts, tid)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel
             if early_constants and not prefetch_residual:
-                load_constants(hc_scale, hc_base, consts, tid)
-                if split_arrive:
-                    if LANES <= tid and tid < LANES + n:
-                        pre_consts[0] = hc_scale[0]
-                        pre_consts[1] = hc_base[tid - LANES]
+                load_pre_constants(hc_scale, hc_base, consts, pre_consts, tid)
             lane = tid % LANES
             grp = tid // LANES
             if bx == nblk:  # the mix CTA: decode_pre's last CTA's sums and mixes
                 sum_group(mixes_partial, sqrsum_partial, sums, t, grp, lane)
                 T.sync_threads()
-                if tid == mixes:
-                    sq = T.alloc_var("float32")
-                    sq = sums[0, mixes]
-                    for g in T.unroll(groups - 1):
-                        sq += sums[g + 1, mixes]
-                    rstd[0] = T.rsqrt(sq / k_total + rms_eps)
+                rstd_of(sums, rstd, tid, rms_eps)
                 T.sync_threads()
                 if tid < mixes:
                     m = T.alloc_var("float32")
