@@ -431,7 +431,7 @@ class TileLangDecode(TileLangBackend):
     # graph-replayed, mid_probes.TileLangPreCluster2 beside the default): mhc_pre 0.98 / 0.93 / 0.87 / 0.93 /
     # 0.88 / 0.93 x the default's time at 1 / 8 / 16 / 17 / 24 / 32 x 7168 (8.9 -> 8.2 us at 32), 0.94-1.03 x at
     # 4096 (1.03 at one token, within the replays' ranges), fused_post_pre 0.88-1.01 x; the cluster barrier
-    # whole (mid_probes.TileLangPreCluster, call 1) took one token 1.06-1.11 x. Gated there: bitwise the default
+    # whole (mid_probes.TileLangPreCluster, call 1) took one token 1.06 / 1.10 x. Gated there: bitwise the default
     # at 1-32 tokens on mhc_pre, fused_post_pre and pre_big_fuse, both H (probe_bitwise_check.py, reruns and a
     # graph replay; tests/test_tilelang_gpu_bits.py), 0 / 1000 stress failures at mhc_pre 24 / 32 and
     # fused_post_pre 32 (inside mid_probes.TileLangNineteenth), and as the default (call 3): 0 / 1000 at mhc_pre
@@ -443,7 +443,8 @@ class TileLangDecode(TileLangBackend):
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
     # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
     # (mid_probes.TileLangDecodeGemmTma, TileLangDecodeGemmOneTile) for the GEMM's 3.6 us after its wait at
-    # 32 x 7168 (DeepGEMM's TF32 kernel, the same 112 K ranges: 2.8).
+    # 32 x 7168 (DeepGEMM's TF32 kernel, the same 112 K ranges: 2.8). Both slower at 17-32 tokens on an H100
+    # (1.02-1.11 x, results/gpu/2026-12-06-h100-engines-16, call 1): not adopted.
     decode_wgmma_tma = False
     decode_wgmma_block_k: int | None = None
     # The prenorm_gemm op at these token counts (first, last; None: nowhere) on the caller's S splits alone (one
@@ -906,13 +907,13 @@ class TileLangDecode(TileLangBackend):
         post = torch.empty(t, n, dtype=torch.float32, device=residual.device)
         comb = torch.empty(t, n, n, dtype=torch.float32, device=residual.device)
         layer_input = torch.empty(t, h, dtype=torch.bfloat16, device=residual.device)
-        # the collapse blocks' sums of squares (read only with norm_weight)
-        sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         with_norm = norm_weight is not None
         if not with_norm and self._pre_cluster(h):
             return self._decode_pre_cluster(mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input,
                                             rms_eps, hc_pre_eps, hc_sinkhorn_eps, hc_post_mult_value,
                                             sinkhorn_repeat, token_major, prefetch)
+        # the collapse blocks' sums of squares (read only with norm_weight)
+        sq_blocks = torch.empty(t, h // decode_block(h), dtype=torch.float32, device=residual.device)
         layout, narrow = self.sinkhorn_layout, self.decode_pre_narrow_sums
         self._count(f"decode_pre[parts={parts},norm={with_norm}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"

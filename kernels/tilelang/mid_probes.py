@@ -740,7 +740,9 @@ class TileLangPreCluster(TileLangDecode18):
 class TileLangDecodeGemmTma(TileLangDecode18):
     """TileLangDecode with the decode path's tensor-core GEMM (17-32 tokens, M = 24) on the TMA kernel
     (decode_wgmma_tma): the same k16 order and sums of squares, bitwise the default's outputs. For the GEMM's
-    3.6 us after its wait at 32 x 7168 (DeepGEMM's TMA kernel on the same 112 K ranges: 2.8)."""
+    3.6 us after its wait at 32 x 7168 (DeepGEMM's TMA kernel on the same 112 K ranges: 2.8). On an H100
+    (results/gpu/2026-12-06-h100-engines-16, call 1): bitwise the default (ALL OK), 1.02-1.11 x its time at
+    17-32 tokens: not adopted."""
 
     name = "tilelang-decode-gemm-tma"
     description = "our TileLang kernels, the decode tensor-core GEMM on TMA (a benchmark probe)"
@@ -751,7 +753,8 @@ class TileLangDecodeGemmOneTile(TileLangDecode18):
     """TileLangDecode with the decode path's tensor-core GEMM on one 256-column K tile per CTA
     (decode_wgmma_block_k = 256) instead of two of 128: one load round and one wgmma batch. The mixes keep
     the k16 order (bitwise); the sums of squares change association (each thread's 128 columns of the tile
-    in one run): within the declared precision, not the default's bits, so a gate before any adoption."""
+    in one run): within the declared precision, not the default's bits, so a gate before any adoption. On an
+    H100 (-16, call 1) 1.02-1.06 x the default's time at 17-32 tokens: not adopted."""
 
     name = "tilelang-decode-gemm-one-tile"
     description = "our TileLang kernels, the decode tensor-core GEMM on one 256-column K tile (a benchmark probe)"
@@ -769,7 +772,9 @@ class TileLangOpPlainTma(TileLangDecode18):
     """TileLangDecode with the prenorm_gemm op at 129-1024 tokens on the caller's S splits alone (no chunks,
     no chunk_sum) through the TMA kernel with a 4-stage pipeline (op_plain_tma_tokens): DeepGEMM's shape where
     it leads, 256 x 4096 (5.8 us against 6.7, results/gpu/2026-12-06-h100-engines-15). Each split's partial in
-    one accumulator instead of chunk sums added: not the default's bits, a gate before any adoption."""
+    one accumulator instead of chunk sums added: not the default's bits, a gate before any adoption. On an
+    H100 (-16, calls 1-2): 0.65-0.94 x the default's time at 384-640 tokens, 1.00 / 1.12 x at 256 (H = 4096 /
+    7168), 1.03 x at 1024 x 7168: the default took it at 321-704 (TileLangDecode.op_plain_tma_tokens)."""
 
     name = "tilelang-op-plain-tma"
     description = "our TileLang kernels, the prenorm_gemm op at 129-1024 tokens on the caller's splits via TMA (a benchmark probe)"
@@ -782,7 +787,8 @@ class TileLangPreCluster2(TileLangPreCluster):
     none waits, so Sinkhorn (warp 0) does not wait for the release; the collapse CTAs arrive relaxed, then wait.
     On an H100 (results/gpu/2026-12-06-h100-engines-16, call 1) TileLangPreCluster took mhc_pre at 16 / 24 / 32
     x 7168 to 0.93 / 0.93 / 0.98 x the default's time but 1.06 x at one token (decode_pre 0.4 us longer after
-    the GEMM there): the release in Sinkhorn's warp is the suspect. Bitwise the default's outputs."""
+    the GEMM there): the release in Sinkhorn's warp is the suspect. Bitwise the default's outputs. Call 2:
+    0.87-0.98 x at 1-32 x 7168, 0.94-1.03 x at 4096: the default since (decode_pre_cluster_split_arrive)."""
 
     name = "tilelang-pre-cluster2"
     description = "our TileLang kernels, decode_pre as one cluster per token, the barrier split (a benchmark probe)"
@@ -800,7 +806,8 @@ class TileLangFma512(TileLangDecode18):
     CTA (one CTA per K range: 112 at H = 7168, each staging fn's 24 KB slice once, before the PDL wait): the
     tensor-core kernel there runs 3.4-3.6 us after its wait at 32 x 7168 (this session's call 1 profile) on
     fn3's 4.6 MB, where the FMA kernel reads fp32 fn's 2.75 MB; block_t 16 (224 CTAs, fn read twice) lost
-    at 24-32 x 7168 (-13). FMA partials, not the tensor cores': a gate before any adoption."""
+    at 24-32 x 7168 (-13). FMA partials, not the tensor cores': a gate before any adoption. On an H100 (-16,
+    call 2): 1.04-1.07 x the default's time at 17-32 x 7168 (1024 threads: 1.12-1.16 x): not adopted."""
 
     name = "tilelang-fma512"
     description = "our TileLang kernels, the FMA decode GEMM at 32 tokens x 512 threads for 17-32 tokens (a benchmark probe)"
@@ -827,7 +834,9 @@ class TileLangMidHalfWave(TileLangDecode18):
     each twice as long, and half the partials for the fused pre to sum. At 1024 x 4096 (32 ranges of 4 tiles,
     256 CTAs) our mhc_pre's GEMM ran 13.4 us after its wait and its pre 12.8 after the GEMM, against DeepGEMM's
     12.1 (8 splits of 128 CTAs) and vLLM's pre's 11.0 on those 8 (this session's call 1 profile), and the
-    prenorm_gemm op there (16 ranges) took 12.6. Other K ranges, other sums: a gate before any adoption."""
+    prenorm_gemm op there (16 ranges) took 12.6. Other K ranges, other sums: a gate before any adoption. On an
+    H100 (-16, call 2) 1.05-1.21 x the default's time at 256-768 x 7168 (0.93 at 128, 0.92 at 256 x 4096, the
+    bench stopped there): not adopted; TileLangMidDeepShape is the next try."""
 
     name = "tilelang-mid-half-wave"
     description = "our TileLang kernels, the middle path's GEMM on half a wave of CTAs (a benchmark probe)"
