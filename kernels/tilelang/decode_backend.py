@@ -699,13 +699,20 @@ class TileLangDecode(TileLangBackend):
         (op_plain_tma_tokens); PDL early where the op's is."""
         from mhc_kernels.tilelang.gemm import block_m_for
 
+        t = x.shape[0]
+        return self._tma_gemm(x, fn, n, hidden, n_splits, block_m_for(t), self.op_plain_tma_stages,
+                              self._early(t, "prenorm_gemm"))
+
+    def _tma_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, block_m: int,
+                  stages: int, early: bool):
+        """gemm.py's kernel on TMA loads over ``parts`` K ranges, one CTA per range and ``block_m`` tokens,
+        WIDE_K_TILES' tunables with ``stages`` stages: partials [P, T, M], [P, T] (the op's plain window,
+        mid_deep_tokens)."""
         t, m = x.shape[0], fn.shape[0]
-        block_m = block_m_for(t)
-        tunables = {**WIDE_K_TILES[block_m], "num_stages": self.op_plain_tma_stages}
-        mixes = self._gemm_output((n_splits, t, m), x.device)
-        sqrsum = self._gemm_output((n_splits, t), x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1),
-                          self._early(t, "prenorm_gemm"), tma=True)
+        tunables = {**WIDE_K_TILES[block_m], "num_stages": stages}
+        mixes = self._gemm_output((parts, t, m), x.device)
+        sqrsum = self._gemm_output((parts, t), x.device)
+        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma=True)
         return mixes, sqrsum
 
     def hc_post(self, x, residual, post_mix, comb_mix):
@@ -854,14 +861,8 @@ class TileLangDecode(TileLangBackend):
         """The middle GEMM in DeepGEMM's shape (mid_deep_tokens): partials [P, T, M], [P, T]."""
         from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
 
-        t, m = x.shape[0], fn.shape[0]
-        parts = self.mid_deep_parts(t, n, hidden, x.device)
-        tunables = {**WIDE_K_TILES[SMALL_T_BLOCK_M], "num_stages": self.mid_deep_stages}
-        mixes = torch.empty(parts, t, m, dtype=torch.float32, device=x.device)
-        sqrsum = torch.empty(parts, t, dtype=torch.float32, device=x.device)
-        self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(SMALL_T_BLOCK_M, tunables, 1), early,
-                          tma=True)
-        return mixes, sqrsum
+        parts = self.mid_deep_parts(x.shape[0], n, hidden, x.device)
+        return self._tma_gemm(x, fn, n, hidden, parts, SMALL_T_BLOCK_M, self.mid_deep_stages, early)
 
     def _mid_gemm_config(self, op: str | None, tokens: int) -> tuple[int, dict[str, int]]:
         """The middle GEMM's token block (_mid_block_m) and tunables: 128-wide K tiles (the K ranges'

@@ -60,8 +60,7 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
 
     if not cluster_fits(hidden):
         return []
-    variant = {k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"}
-    tag = "".join(f",{v}" if k == "sinkhorn_layout" else f",{k}" for k, v in variant.items())
+    variant, tag = _tagged({k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"})
     out: list[Job] = []
     for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple((s, (False,)) for s in CALLER_SPLITS):
         out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
@@ -455,15 +454,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     if hidden % 2048 == 0:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
-    out += decode_cluster_jobs(hidden)  # TileLangPreCluster, TileLangDecodeGemmOneTile (nineteenth session)
-    # TileLangMidDeepShape: the middle GEMM in DeepGEMM's shape (64-token blocks, TMA, mid_deep_stages stages)
-    from mhc_kernels.tilelang.backend import WIDE_K_TILES as _WIDE
-    from mhc_kernels.tilelang.mid_probes import TileLangMidDeepShape
-
-    deep = {**_WIDE[SMALL_T_BLOCK_M], "num_stages": TileLangMidDeepShape.mid_deep_stages, "tma": True}
-    out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_deep{',early' if e else ''}]",
-             "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
-             {**deep, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
     return list({j[0]: j for j in out}.values())
 
 
@@ -493,8 +484,9 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
     default's Sinkhorn and early constants; with the residual prefetch for mhc_pre, without for
     fused_post_pre's pre and the pre_big_fuse op on the caller's splits) and TileLangDecodeGemmOneTile's
     tensor-core decode GEMM on one 256-column K tile and TileLangDecodeGemmTma's on TMA loads (also among
-    tma_jobs', labelled here for a lease call's --probes-matching), with and without the early trigger; and
-    TileLangOpPlainTma's op GEMM on the caller's splits."""
+    tma_jobs', labelled here for a lease call's --probes-matching) and TileLangMidDeepShape's middle GEMM in
+    DeepGEMM's shape, with and without the early trigger; and TileLangOpPlainTma's op GEMM on the caller's
+    splits."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import decode_parts
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
@@ -511,8 +503,12 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
                         (N, hidden, MIXES, parts), {"block_t": 32, "threads": threads,
                                                     **({"early_trigger": True} if early else {}),
                                                     **({"fn_before_wait": True} if first else {})}))
+    from mhc_kernels.tilelang.mid_probes import TileLangMidDeepShape
+
     for label, tun in (("one_tile", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "block_k": 256}),
-                       ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True})):
+                       ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True}),
+                       ("mid_deep", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True,
+                                     "num_stages": TileLangMidDeepShape.mid_deep_stages})):
         out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},{label}{',early' if e else ''}]",
                  "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
                  {**tun, **({"early_trigger": True} if e else {})}) for e in (False, True)]
