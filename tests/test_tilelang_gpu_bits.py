@@ -122,3 +122,85 @@ def test_the_cluster_pre_gives_decode_pres_bits(mhc_backend, tokens, hidden, pro
             differ = int((a != b).sum())
             assert differ == 0, f"rerun {rerun} {name}: {differ} of {a.numel()} elements differ from decode_pre's"
     assert any(label.startswith("decode_pre_cluster") for label in probe.calls), probe.calls
+
+
+def _wild_fn(mixes: int, k: int, seed: int) -> torch.Tensor:
+    """fn with the values a split can get wrong: a nonzero mid and lo piece (every randn), exact bf16
+    values (mid = lo = 0), subnormals, signed zeros, +-inf (all in hi) and NaN."""
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    fn = torch.randn(mixes, k, device="cuda", generator=g) * 1e-2
+    flat = fn.view(-1)
+    picks = torch.randperm(flat.numel(), device="cuda", generator=g)[:7 * 64].view(7, 64)
+    flat[picks[0]] = flat[picks[0]].to(torch.bfloat16).float()
+    flat[picks[1]] = 1e-40
+    flat[picks[2]] = -0.0
+    flat[picks[3]] = float("inf")
+    flat[picks[4]] = -float("inf")
+    flat[picks[5]] = float("nan")
+    flat[picks[6]] = 1.0 + 2.0 ** -20  # hi 1, mid 0, lo 2^-20
+    return fn
+
+
+# (block_m, threads, stages, early trigger) of the split's TMA GEMMs the probes launch (precompile's
+# split_in_kernel_jobs): the decode GEMM, the op's window and the deep shape at 64-token blocks, the op's window at
+# 128, the default's TMA GEMM above 67 456 tokens
+SPLIT_TILINGS = [(64, 128, 2, True), (64, 128, 4, True), (128, 256, 4, True), (128, 256, 2, False)]
+
+
+@pytest.mark.parametrize("mixes,tiling", [(N * N + 2 * N, t) for t in SPLIT_TILINGS] + [(N, SPLIT_TILINGS[0])])
+@pytest.mark.parametrize("tokens,hidden,parts", [(17, 7168, 112), (97, 4096, 16), (640, 7168, 8), (1000, 4096, 32)])
+def test_the_split_in_the_kernel_gives_split_fns_bits(mhc_backend, mixes, tiling, tokens, hidden, parts):
+    """gemm.build_prenorm_gemm's split_in_kernel (TileLangBackend.tma_split_in_kernel): fn in fp32, each K tile
+    split into its hi / mid / lo pieces in the kernel, on the TMA kernel, against the default cp.async kernel on
+    split_fn's fn3 (the same token block; its own 2 stages: the depth never changes the bits): the partials'
+    bits equal (NaN for NaN), for an fn with every kind of value the split treats apart, per-token magnitudes
+    in x, three reruns (a piece read before the split wrote it would show run to run)."""
+    from mhc_kernels.tilelang._build import device_target
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.gemm import prenorm_gemm, split_fn
+
+    mhc_backend("tilelang")  # skips (or fails, where required) without the backend
+    block_m, threads, stages, early = tiling
+    target = device_target()
+    g = torch.Generator(device="cuda").manual_seed(tokens * mixes + block_m)
+    x = (torch.randn(tokens, N * hidden, device="cuda", generator=g)
+         * torch.exp(2 * torch.randn(tokens, 1, device="cuda", generator=g))).to(torch.bfloat16)
+    fn = _wild_fn(mixes, N * hidden, tokens + hidden)
+
+    def run(**kw):
+        mixes_out = torch.full((parts, tokens, mixes), 7.0, device="cuda")
+        sqrsum_out = torch.full((parts, tokens), 7.0, device="cuda")
+        prenorm_gemm(x, fn, mixes_out, sqrsum_out, N, hidden, block_m, target, **kw)
+        return mixes_out.view(torch.int32), sqrsum_out.view(torch.int32)
+
+    want = run(fn3=split_fn(fn, target), **WIDE_K_TILES[block_m])
+    assert not torch.isfinite(want[0].view(torch.float32)).all(), "the NaN / inf columns reach the mixes"
+    for rerun in range(3):
+        got = run(split_in_kernel=True, tma=True, block_k=128, num_stages=stages, threads=threads,
+                  **({"early_trigger": True} if early else {}))
+        for name, a, b in zip(("mixes", "sqrsum"), got, want):
+            differ = int((a != b).sum())
+            assert differ == 0, f"rerun {rerun} {name}: {differ} of {a.numel()} elements differ from split_fn's"
+
+
+@pytest.mark.parametrize("op,tokens,hidden", [("mhc_pre", 17, 7168), ("mhc_pre", 32, 4096),
+                                              ("fused_post_pre", 32, 7168), ("prenorm_gemm", 384, 7168),
+                                              ("prenorm_gemm", 640, 4096)])
+def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden):
+    """mid_probes.TileLangSplitInKernel where the default runs the TMA GEMM (the op's window, 321-704 tokens)
+    and mid_probes.TileLangTwentieth's decode GEMM on TMA (17-32 tokens), both on fp32 fn split in the
+    kernel: every output bitwise the default's."""
+    from mhc_verify.bench import make_inputs
+
+    default = mhc_backend("tilelang")
+    probe_class = "TileLangSplitInKernel" if op == "prenorm_gemm" else "TileLangTwentieth"
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
+    inputs, params = make_inputs(op, tokens, hidden, 16, torch.device("cuda"))
+    want = default.run(op, inputs, params)
+    got = probe.run(op, inputs, params)
+    for name, b in want.items():
+        a = got[name]
+        assert a.shape == b.shape, name
+        differ = int((a != b).sum())
+        assert differ == 0, f"{op} {name}: {differ} of {a.numel()} elements differ from the default's"
+    assert any("split_in_kernel" in label for label in probe.calls), probe.calls

@@ -123,6 +123,12 @@ class TileLangBackend(Backend):
     # behind DeepGEMM's TMA kernel at the same partition, tenth session's profile) and the op's copy
     # ratio at 4096 x 4096.
     gemm_tma = False
+    # Every TMA GEMM call takes fn itself, fp32, and splits each K tile into its bf16 pieces in the kernel
+    # (gemm.build_prenorm_gemm's split_in_kernel: split_fn's formulas, the same bits) instead of reading
+    # fn's cached split: 12 KB of fn per 128-column tile instead of fn3's 20 (M = 24). Only on the TMA
+    # kernel: on cp.async TileLang 0.1.15 pipelined the split behind a wait for every copy in flight.
+    # Off (a probe, mid_probes.TileLangSplitInKernel).
+    tma_split_in_kernel = False
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -156,7 +162,8 @@ class TileLangBackend(Backend):
                 "min_tiles_per_chunk": self.min_tiles_per_chunk, "cache_split_fn": self.cache_split_fn,
                 "reduce_chunks_with": self.reduce_chunks_with,
                 "one_wave_when_reducing": self.one_wave_when_reducing,
-                **({"gemm_tma": True} if self.gemm_tma else {})}
+                **({"gemm_tma": True} if self.gemm_tma else {}),
+                **({"tma_split_in_kernel": True} if self.tma_split_in_kernel else {})}
         try:
             import tilelang
 
@@ -263,14 +270,25 @@ class TileLangBackend(Backend):
         from mhc_kernels.tilelang.gemm import prenorm_gemm
 
         tma = self._tma(x, tma)
-        fn3, split_here = self._split_fn_launched(fn)
-        fn_tiles = 0 if split_here else fn_tiles
+        in_kernel = tma and self._splits_in_kernel(fn)
+        if in_kernel:
+            fn3, fn_tiles = None, 0
+        else:
+            fn3, split_here = self._split_fn_launched(fn)
+            fn_tiles = 0 if split_here else fn_tiles
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger" if early_trigger else "") + (",tma" if tma else "")
+                    + (",split_in_kernel" if in_kernel else "")
                     + (",fn_before_wait" if fn_tiles else "") + (",no_pdl]" if self._drops_pdl(target) else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=fn3,
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False),
-                                                fn_tiles=(fn_tiles, 0)))
+                                                fn_tiles=(fn_tiles, 0), split_in_kernel=(in_kernel, False)))
+
+    def _splits_in_kernel(self, fn: torch.Tensor) -> bool:
+        """Whether a TMA GEMM call splits fn in the kernel (tma_split_in_kernel): fn contiguous fp32 at a
+        16-byte-aligned address (TMA's rule), else fn's cached split as before."""
+        return (self.tma_split_in_kernel and fn.dtype == torch.float32 and fn.is_contiguous()
+                and fn.data_ptr() % 16 == 0)
 
     def _pre_tma(self, tokens: int) -> bool | None:
         """Whether mhc_pre's GEMM at ``tokens`` wants the TMA kernel; None: gemm_tma's rule (a subclass

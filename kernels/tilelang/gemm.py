@@ -104,7 +104,7 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
-                       fn_tiles: int = 0):
+                       fn_tiles: int = 0, split_in_kernel: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -138,7 +138,16 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     What it assumes: fn3 is not being written while the kernel before it in the stream runs, i.e. no
     split_fn launched for it in this call (TileLangBackend._launch_gemm keeps the wait where it did split).
     The same wgmma instructions on the same tiles in the same order, the same sums of squares: the same
-    bits."""
+    bits.
+
+    ``split_in_kernel`` (TileLangDecode.gemm_split_in_kernel, a probe): the kernel takes fn itself, [M, K]
+    fp32, instead of fn3, and splits each fp32 fn tile into its hi / mid / lo rows of the shared fn3 tile
+    (split_fn's formulas, elementwise: the same bf16 pieces, so the same wgmma operands and the same bits).
+    Why: a K tile of fn is 12 KB in fp32 against fn3's 20 KB (M = 24: 80 rows of bf16), so a CTA streams
+    28 KB per 128-column tile instead of 36 (x's 16 KB beside it); where a CTA's loads are its time (the
+    decode GEMM's 2 tiles at 17-32 tokens, the op's 8 at 256 x 4096) that is the gap to DeepGEMM, which
+    reads fn in fp32 (TF32, inexact). The fp32 tile arrives through the pipeline; the split writes one
+    fn3 tile buffer the wgmma reads (its zero rows cleared once)."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -155,6 +164,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     halves = 2 if planted in ("splitk_no_atomic", "workspace_not_zeroed") else 1
     assert cluster_chunks == 1 or (planted is None and 2 <= cluster_chunks <= 8), (planted, cluster_chunks)
     assert fn_tiles == 0 or (planted is None and cluster_chunks == 1 and fn_tiles > 0), (fn_tiles, planted)
+    assert not split_in_kernel or (planted is None and not fn_tiles and cluster_chunks == 1), (fn_tiles, planted)
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
     fn3_tiles_shape = (fn_tiles, n3, block_k) if fn_tiles else (n3, block_k)
@@ -187,12 +197,46 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             value = value + rest[(bs, c) + index]
         return value
 
+    fn_in = (mixes, "float32") if split_in_kernel else (n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
+
+    def split_piece(f, piece):  # split_fn's hi (0), mid (1), lo (2) of an fp32 value: the same formulas
+        hi = T.Cast("bfloat16", f)
+        rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
+        if piece == 0:
+            return hi
+        mid = T.Cast("bfloat16", rest)
+        if piece == 1:
+            return mid
+        return T.Cast("bfloat16", rest - T.Cast("float32", mid))
+
+    @T.macro
+    def split_tile(f_sh, b_sh):  # fn's fp32 tile -> its hi / mid / lo rows of the fn3 tile
+        for j, k in T.Parallel(mixes, block_k):
+            b_sh[j, k] = split_piece(f_sh[j, k], 0)
+            b_sh[mixes + j, k] = split_piece(f_sh[j, k], 1)
+            b_sh[2 * mixes + j, k] = split_piece(f_sh[j, k], 2)
+
+    @T.macro
+    def sum_of_squares(x_sh, lanes, run, total, tile_index, row_l, col0):  # this thread's part of its x row
+        for e in T.vectorized(VEC):
+            lanes[e] = T.float32(0)
+        for v in T.unroll(part_cols // VEC):
+            for e in T.vectorized(VEC):
+                xv = T.Cast("float32", x_sh[row_l, col0 + v * VEC + e])
+                lanes[e] += xv * xv  # exact product (bf16 squared): fma or not, same result
+        run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        if tile_index % sq_flush == sq_flush - 1:
+            total += run
+            run = T.float32(0)
+
     @T.macro
     def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest):
         with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
                       cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
             x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
             b_sh = T.alloc_shared(fn3_tiles_shape, "bfloat16")
+            if split_in_kernel:
+                f_sh = T.alloc_shared((mixes, block_k), "float32")
             acc = T.alloc_fragment((block_m, n3), "float32")
             c_sh = T.alloc_shared((block_m, n3), "float32")  # the epilogue reads 3 columns per output
             lanes = T.alloc_local((VEC,), "float32")
@@ -222,6 +266,9 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     for r in T.unroll(fn_loads):
                         for e in T.vectorized(VEC):
                             b_sh[i, fn_piece_row(r, tx), fn_piece_col(r, tx) + e] = fn_regs[(i * fn_loads + r) * VEC + e]
+            if split_in_kernel and n3 > 3 * mixes:
+                for j, k in T.Parallel(n3 - 3 * mixes, block_k):
+                    b_sh[3 * mixes + j, k] = T.bfloat16(0)
             if use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:
@@ -232,20 +279,20 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 cta_tiles = fn_tiles
             for tile in T.Pipelined(first, first + cta_tiles, num_stages=num_stages):
                 T.copy(x[bm * block_m, tile * block_k], x_sh)
-                if not fn_tiles:
+                if split_in_kernel:
+                    T.copy(fn3[0, tile * block_k], f_sh)
+                elif not fn_tiles:
                     T.copy(fn3[0, tile * block_k], b_sh)
-                # the sum of squares first: a shared-memory reader placed after the GEMM makes
-                # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
-                for e in T.vectorized(VEC):
-                    lanes[e] = T.float32(0)
-                for v in T.unroll(part_cols // VEC):
-                    for e in T.vectorized(VEC):
-                        xv = T.Cast("float32", x_sh[row_l, col0 + v * VEC + e])
-                        lanes[e] += xv * xv  # exact product (bf16 squared): fma or not, same result
-                run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-                if (tile - first) % sq_flush == sq_flush - 1:
-                    total += run
-                    run = T.float32(0)
+                # the sum of squares before the GEMM: a shared-memory reader placed after it makes TileLang
+                # 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile. With the in-kernel
+                # split, split and sum one statement of the pipeline (under a condition no CTA fails): as two,
+                # the second reader waited for every copy in flight too
+                if split_in_kernel:
+                    if cta_tiles > 0:
+                        split_tile(f_sh, b_sh)
+                        sum_of_squares(x_sh, lanes, run, total, tile - first, row_l, col0)
+                else:
+                    sum_of_squares(x_sh, lanes, run, total, tile - first, row_l, col0)
                 if fn_tiles:
                     T.gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 else:
@@ -301,7 +348,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     if cluster_chunks == 1:
         @T.prim_func
         def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
-                             fn3: T.Tensor((n3, k_total), "bfloat16"),
+                             fn3: T.Tensor((fn_in[0], k_total), fn_in[1]),
                              mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                              sqrsum_partial: T.Tensor((splits, tokens), "float32")):
             gemm_body(x, fn3, mixes_partial, sqrsum_partial, None, None)
@@ -383,16 +430,17 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
-                        **tunables):
-    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``: not tunables (build_prenorm_gemm); ``tma``: the
-    same kernel compiled with _build.pass_configs(tma=True) (TileLangBackend.gemm_tma). Without them,
-    today's cache key."""
+                        split_in_kernel: bool = False, **tunables):
+    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``: not tunables
+    (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
+    (TileLangBackend.gemm_tma). Without them, today's cache key."""
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = ((n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
            + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
                                                               if cluster_chunks != 1 else ())
-           + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ()))
-    variants = changed(fn_tiles=(fn_tiles, 0))
+           + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
+           + (("split_in_kernel",) if split_in_kernel else ()))
+    variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,
@@ -426,12 +474,20 @@ def split_fn_reference(fn):
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
                  planted: str | None = None, fn3=None, early_trigger: bool = False, tma: bool = False,
-                 fn_tiles: int = 0, **tunables) -> None:
+                 fn_tiles: int = 0, split_in_kernel: bool = False, **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0.
     ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check).
     ``fn_tiles``: build_prenorm_gemm's, with fn3 given (a split launched here would be written while the
-    GEMM reads it before its wait) and K / P exactly fn_tiles K tiles."""
+    GEMM reads it before its wait) and K / P exactly fn_tiles K tiles. ``split_in_kernel``:
+    build_prenorm_gemm's, one launch (fn contiguous fp32, 16-byte aligned where tma: the caller's check)."""
+    if split_in_kernel:
+        if fn3 is not None or fn_tiles:
+            raise ValueError("split_in_kernel takes fn itself: no fn3, no fn_tiles")
+        prenorm_gemm_kernel(n, hidden, fn.shape[0], block_m, target, planted, split_in_kernel=True,
+                            **changed(early_trigger=(early_trigger, False), tma=(tma, False)), **tunables)(
+            x, fn, mixes_partial, sqrsum_partial)
+        return
     if fn_tiles:
         block_k = tunables.get("block_k", BLOCK_K)
         if fn3 is None or n * hidden != mixes_partial.shape[0] * fn_tiles * block_k:

@@ -863,3 +863,31 @@ class TileLangMidDeepShape(TileLangDecode):
     name = "tilelang-mid-deep-shape"
     description = "our TileLang kernels, mhc_pre's middle GEMM in DeepGEMM's shape at 385-1024 tokens (a benchmark probe)"
     mid_deep_tokens = (385, 1024)
+
+
+class TileLangSplitInKernel(TileLangDecode):
+    """TileLangDecode (today's default) with tma_split_in_kernel: every TMA GEMM call (the op's plain window
+    at 321-704 tokens, mhc_pre's and fused_post_pre's GEMM from 67 457) takes fn in fp32 and splits each K
+    tile into its bf16 pieces in the kernel (12 KB of fn per 128-column tile instead of fn3's 20). The same
+    pieces, the same wgmma order: bitwise the default's outputs (a bitwise check before adoption)."""
+
+    name = "tilelang-split-in-kernel"
+    description = "our TileLang kernels, the TMA GEMMs splitting fp32 fn in the kernel (a benchmark probe)"
+    tma_split_in_kernel = True
+
+
+class TileLangTwentieth(TileLangSplitInKernel):
+    """TileLangSplitInKernel where each of the twentieth session's GEMM gaps runs on the TMA kernel, so on
+    fp32 fn split in the kernel: the decode tensor-core GEMM at 17-32 tokens (decode_wgmma_tma; mhc_pre at
+    32 x 7168: the GEMM 3.5 us against DeepGEMM's 2.8, which reads fn in fp32), the prenorm_gemm op at
+    129-1024 tokens on the caller's splits (op_plain_tma_tokens; DeepGEMM 6.2 against 6.7 us at 256 x 4096 in
+    -16), mhc_pre's and fused_post_pre's middle GEMM at 385-1024 tokens in DeepGEMM's shape (mid_deep_tokens,
+    as TileLangMidDeepShape; vLLM 1.04 / 1.09 x at 512 / 1024 x 4096). Each changes its own (op, T), so one
+    gate covers any subset. The op's window and the deep shape are not the default's bits (other K ranges);
+    the decode GEMM on TMA is."""
+
+    name = "tilelang-twentieth"
+    description = "our TileLang kernels, the twentieth session's fp32-fn TMA GEMMs at once (a gate probe)"
+    decode_wgmma_tma = True
+    op_plain_tma_tokens = (129, 1024)
+    mid_deep_tokens = (385, 1024)

@@ -455,6 +455,7 @@ def probe_jobs(hidden: int) -> list[Job]:
         out += [(f"hc_post_wide[H={hidden},h_blk=2048{',early' if e else ''}]", "decode.hc_post_wide_kernel",
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
+    out += split_in_kernel_jobs(hidden)  # the twentieth's
     return list({j[0]: j for j in out}.values())
 
 
@@ -517,6 +518,30 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.mid_probes import TileLangOpPlainTma
 
     return out + _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M), TileLangOpPlainTma.op_plain_tma_stages)
+
+
+def split_in_kernel_jobs(hidden: int) -> list[Job]:
+    """The twentieth session's probes (mid_probes.TileLangSplitInKernel, TileLangTwentieth): the TMA GEMMs
+    with fn split in the kernel, labelled ``split_in_kernel``. The decode tensor-core GEMM and the middle
+    GEMM in DeepGEMM's shape (64-token blocks; WIDE_K_TILES' 2 stages and mid_deep_stages), with and without
+    the early trigger; the op's plain window (both blocks, early); the default's own TMA GEMMs
+    (default_op_tma_jobs' M = 24 configurations)."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
+
+    split = {"split_in_kernel": True}
+    b = SMALL_T_BLOCK_M
+    out: list[Job] = []
+    for label, tun in (("decode_tma", {**WIDE_K_TILES[b], "tma": True}),
+                       ("mid_deep", {**WIDE_K_TILES[b], "tma": True, "num_stages": TileLangDecode.mid_deep_stages})):
+        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={b},{label}{',early' if e else ''},split_in_kernel]",
+                 "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, b), {**tun, **split, **({"early_trigger": True} if e else {})})
+                for e in (False, True)]
+    out += [(label[:-1] + ",split_in_kernel]", getter, args, {**kwargs, **split}) for label, getter, args, kwargs in
+            _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M), TileLangDecode.op_plain_tma_stages)
+            + default_op_tma_jobs(hidden)]
+    return out
 
 
 def tma_jobs(hidden: int) -> list[Job]:
