@@ -54,10 +54,10 @@ def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNa
         yield f"collapse[head=True,parts={parts}]", lambda p=parts: build_collapse(N, hidden, True, pdl, p)
 
 
-def _compile(build, arch: str):
+def _compile(build, arch: str, tma: bool = False):
     import tilelang
 
-    return tilelang.compile(build(), target={"kind": "cuda", "arch": arch}, pass_configs=_build.pass_configs())
+    return tilelang.compile(build(), target={"kind": "cuda", "arch": arch}, pass_configs=_build.pass_configs(tma))
 
 
 @pytest.mark.parametrize("hidden", [64, 7168])
@@ -139,3 +139,21 @@ def test_gemm_pipeline_keeps_copies_in_flight():
             assert str(stages - 1) in waits, f"M={mixes} {tunables}: no steady-state wait_group {stages - 1}: {waits}"
             shapes = set(re.findall(r"wgmma_ss<[^>]*kFloat32, (\d+), (\d+), (\d+)", source))
             assert shapes == {("64", str(fn3_rows(mixes)), "16")}, f"M={mixes} {tunables}: wgmma shapes {shapes}"
+
+
+@pytest.mark.parametrize("tma, split", [(False, False), (True, False), (True, True)])
+def test_every_gemm_tile_adds_its_squares_to_the_running_sum(tma, split):
+    """Each K tile's eight lanes go into ``run``, and every sq_flush tiles ``run`` into ``total``, inside the
+    pipelined loop; ``total`` takes the last run after it. In the twentieth session a refactor moved these
+    statements into a T.macro that took ``run`` and ``total`` as arguments: the macro's assignments rebound
+    its parameters and TileLang 0.1.15 dropped them, so every prenorm GEMM returned its sums of squares
+    without the tiles (the GPU gate failed it: nightly checks and 1000 / 1000 stress failures). Only the
+    generated source shows it on a CPU."""
+    import re
+
+    source = _compile(lambda: build_prenorm_gemm(N, 4096, MIXES, SMALL_T_BLOCK_M, True, block_k=128, num_stages=2,
+                                                 split_in_kernel=split), "sm_90a", tma=tma).get_kernel_source()
+    loop = source[source.index("for (int tile"):]
+    assert re.search(r"run = \(run \+ \(\(\(lanes\[0\] \+ lanes\[1\]\)", loop), "the tile's lanes never reach run"
+    assert re.search(r"& 15\) == 15\) \{\s*total = \(total \+ run\);\s*run = 0x0p\+0f", loop), "no flush every 16 tiles"
+    assert "total = (total + run);" in loop[loop.rindex("run = (run +"):], "the last run never reaches total"

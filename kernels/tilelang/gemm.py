@@ -217,19 +217,6 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             b_sh[2 * mixes + j, k] = split_piece(f_sh[j, k], 2)
 
     @T.macro
-    def sum_of_squares(x_sh, lanes, run, total, tile_index, row_l, col0):  # this thread's part of its x row
-        for e in T.vectorized(VEC):
-            lanes[e] = T.float32(0)
-        for v in T.unroll(part_cols // VEC):
-            for e in T.vectorized(VEC):
-                xv = T.Cast("float32", x_sh[row_l, col0 + v * VEC + e])
-                lanes[e] += xv * xv  # exact product (bf16 squared): fma or not, same result
-        run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-        if tile_index % sq_flush == sq_flush - 1:
-            total += run
-            run = T.float32(0)
-
-    @T.macro
     def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest):
         with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
                       cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
@@ -283,16 +270,20 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     T.copy(fn3[0, tile * block_k], f_sh)
                 elif not fn_tiles:
                     T.copy(fn3[0, tile * block_k], b_sh)
-                # the sum of squares before the GEMM: a shared-memory reader placed after it makes TileLang
-                # 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile. With the in-kernel
-                # split, split and sum one statement of the pipeline (under a condition no CTA fails): as two,
-                # the second reader waited for every copy in flight too
-                if split_in_kernel:
-                    if cta_tiles > 0:
-                        split_tile(f_sh, b_sh)
-                        sum_of_squares(x_sh, lanes, run, total, tile - first, row_l, col0)
-                else:
-                    sum_of_squares(x_sh, lanes, run, total, tile - first, row_l, col0)
+                if split_in_kernel:  # the TMA kernel only: its consumer waits on fn's tile alone
+                    split_tile(f_sh, b_sh)
+                # the sum of squares first: a shared-memory reader placed after the GEMM makes
+                # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
+                for e in T.vectorized(VEC):
+                    lanes[e] = T.float32(0)
+                for v in T.unroll(part_cols // VEC):
+                    for e in T.vectorized(VEC):
+                        xv = T.Cast("float32", x_sh[row_l, col0 + v * VEC + e])
+                        lanes[e] += xv * xv  # exact product (bf16 squared): fma or not, same result
+                run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+                if (tile - first) % sq_flush == sq_flush - 1:
+                    total += run
+                    run = T.float32(0)
                 if fn_tiles:
                     T.gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 else:
