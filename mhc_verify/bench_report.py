@@ -337,6 +337,21 @@ def write_report(out: Path, rows: list[BenchRow], env: dict[str, Any], copy_gbps
     return path
 
 
+def _data_of_rows_file(path: Path) -> dict[str, Any]:
+    """bench.json's fields from a bench.jsonl alone (a run killed before its end, SIGKILL included): the header
+    line as the environment, the rows as measured, the run's copy bandwidth from any row's GB/s over its
+    fraction of it; marked partial."""
+    header: dict[str, Any] = {}
+    for line in path.read_text().splitlines()[:1]:
+        header = json.loads(line).get("header", {})
+    rows = read_rows(path)
+    ratios = sorted(r.gbps / r.of_copy for r in rows if r.gbps and r.of_copy)
+    copy_gbps = ratios[len(ratios) // 2] if ratios else float("nan")
+    env = {**header, "partial": f"rendered from {path.name} alone: the run stopped before writing bench.json "
+                                f"({len(rows)} rows)"}
+    return {"rows": rows, "environment": env, "copy_gbps": copy_gbps, "provenance": {}}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Render a benchmark's bench.md and plots again from its bench.json (e.g. with more of our
     backends named as ours); the measurements are not touched."""
@@ -346,18 +361,23 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m mhc_verify.bench_report", description=main.__doc__.split("\n")[0])
     p.add_argument("bench_dir", type=Path, help="a benchmark's --out folder (holds bench.json, or bench.json.xz as "
-                                                "the results folders keep it; the new bench.json is written beside it)")
+                                                "the results folders keep it, or only the bench.jsonl of a killed "
+                                                "run; the new bench.json is written beside it)")
     p.add_argument("--ours", action="append", help=f"one of our backends (repeatable); default {', '.join(OURS)}")
     args = p.parse_args(argv)
     source = args.bench_dir / "bench.json"
     if not source.exists() and source.with_name("bench.json.xz").exists():
         source = source.with_name("bench.json.xz")
+    if not source.exists() and source.with_name("bench.jsonl").exists():
+        source = source.with_name("bench.jsonl")  # a run killed before it wrote bench.json: its rows as measured
     try:
-        if source.suffix == ".xz":
+        if source.suffix == ".jsonl":
+            data = _data_of_rows_file(source)
+        elif source.suffix == ".xz":
             data = json.loads(lzma.decompress(source.read_bytes()).decode())
         else:
             data = json.loads(source.read_text())
-        rows = [BenchRow(**r) for r in data["rows"]]
+        rows = data["rows"] if source.suffix == ".jsonl" else [BenchRow(**r) for r in data["rows"]]
     except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
         print(f"error: {source}: not a benchmark's bench.json: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -446,3 +446,23 @@ def test_source_digest_names_the_code_not_the_git_metadata(tmp_path):
     assert source_digest(tmp_path) not in (first, changed)
     assert source_digest(tmp_path / "empty") == "no sources found"
     assert len(source_digest()) == 12  # this checkout
+
+
+def test_a_killed_benchmark_renders_from_its_rows_file(tmp_path):
+    """A run killed with SIGKILL (a lease's timeout -k) leaves only bench.jsonl, its header and the rows as measured:
+    the renderer builds bench.md, bench.json and the plots from it, says the run was partial, and takes the run's
+    copy bandwidth from the rows' GB/s over their fraction of it. A truncated last line is dropped."""
+    from mhc_verify.bench_report import RowSink, main
+
+    sink = RowSink(tmp_path / "bench.jsonl", {"command": "bench ...", "gpu": "a GPU"})
+    sink.add(BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, 1500.0, 0.5))
+    sink.add(BenchRow("hc_post", "vllm-tilelang", 8, 64, 1, 1.0, 1, 1500.0, 0.5))
+    sink.close()
+    with open(tmp_path / "bench.jsonl", "a") as f:
+        f.write('{"row": {"op": "hc_po')  # the kill mid-write
+    assert main([str(tmp_path)]) == 0
+    md = (tmp_path / "bench.md").read_text()
+    assert "rendered from bench.jsonl alone" in md and "(2 rows)" in md
+    assert "no: vllm-tilelang 3.00x faster" in md and "- gpu: a GPU" in md
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["copy_gbps"] == 3000.0 and len(data["rows"]) == 2

@@ -677,3 +677,20 @@ def test_the_nineteenth_sessions_next_call_gates_and_times_the_deep_shape(tmp_pa
     assert "--tokens 512,1024 --hidden 4096 --mode graph" in prof
     assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_twentieth_sessions_third_call_gates_the_deep_shape_and_benches_it_alone(tmp_path):
+    """-17/lease/call3.sh (its rerun line is in that folder's README): TileLangMidDeepShape's gate (stress at mhc_pre
+    512 / 1024, both H, and fused_post_pre 512; the nightly checks of the two ops it changes), the split check beside
+    the gate, then the full benchmark with the candidate alone as ours (BENCH_DEFAULT=0)."""
+    name = "tilelang-mid-deep-shape"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-17/lease/call3.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching mid_deep"
+    assert sorted(stress) == sorted(["mhc_pre_512-1024", "fused_post_pre_512", "mhc_pre_512-1024_h4096"])
+    assert check_ops == ["fused_post_pre", "mhc_pre"]
+    (split,) = [c for c in calls if "split_in_kernel_check.py" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == [name] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

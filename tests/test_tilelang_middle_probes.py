@@ -10,7 +10,7 @@ import torch
 
 from mhc_kernels.tilelang import pre_overlap
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangMidLean
+from mhc_kernels.tilelang.mid_probes import TileLangDecode19, TileLangMidLean
 from test_tilelang_decode import MIXES, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 N = 4
@@ -23,9 +23,10 @@ def _overlap_keywords(rec):
 @pytest.mark.parametrize("hidden", [4096, 7168])
 @pytest.mark.parametrize("tokens", [64, 256, 768, 769, 1024, 1535, 1536, 4096])
 def test_lean_probe_runs_one_buffer_in_mhc_pre(rec, hidden, tokens):
-    """The probe at every T; the default in MID_PRE_ONE_BUFFER_TOKENS (769 .. 1535) only."""
+    """The probe at every T; the default in MID_PRE_ONE_BUFFER_TOKENS (769 .. 1535) only (the default's rules on
+    TileLangDecode19: the middle GEMM's K ranges the probe's, not mid_deep_tokens')."""
     TileLangMidLean().mhc_pre(*_pre_args(tokens, hidden))
-    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    TileLangDecode19().mhc_pre(*_pre_args(tokens, hidden))
     lean, default = _overlap_keywords(rec)
     assert lean.get("prefetch_next_block") is False, rec.keywords
     assert default.get("prefetch_next_block", True) is (not 769 <= tokens <= 1535), rec.keywords

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mhc_kernels.tilelang.decode_backend import OP_GEMM_MAX_TOKENS, PDL_EARLY_MAX_TOKENS, TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangPdlEarly, TileLangPdlEarlyFusedPost, TileLangPdlEarlyFusedPre
+from mhc_kernels.tilelang.mid_probes import (TileLangDecode19, TileLangPdlEarly, TileLangPdlEarlyFusedPost,
+                                             TileLangPdlEarlyFusedPre)
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 H = 7168
@@ -160,8 +161,9 @@ def test_prefetch_loads_the_residual_before_the_wait(kernel):
 
 @pytest.mark.parametrize("tokens, block_m, parts", [(256, 64, 56), (511, 64, 28), (512, 128, 56), (1024, 128, 28)])
 def test_mhc_pre_middle_gemm_takes_128_token_blocks_from_512(rec, tokens, block_m, parts):
-    # MID_BLOCK_M_128_FROM: mhc_pre only; 132 SMs (the backend's CPU fallback count)
-    TileLangDecode().mhc_pre(*_pre_args(tokens, H))
+    # MID_BLOCK_M_128_FROM: mhc_pre only; 132 SMs (the backend's CPU fallback count). The default runs mid_deep_tokens'
+    # GEMM at 385-1024 since the twentieth session (tests/test_tilelang_twentieth_probes.py): the rule on TileLangDecode19
+    TileLangDecode19().mhc_pre(*_pre_args(tokens, H))
     assert rec.names == ["prenorm_gemm", "pre_big_fuse_overlap"]
     assert rec.launches[0][1][3] == block_m and rec.launches[0][2][2] == (parts, tokens, MIXES)
 
@@ -169,8 +171,8 @@ def test_mhc_pre_middle_gemm_takes_128_token_blocks_from_512(rec, tokens, block_
 def test_fused_post_pre_keeps_64_token_blocks_below_1024(rec):
     residual, fn, scale, base, *rest = _pre_args(512, H)
     x = torch.zeros(512, H, dtype=torch.bfloat16)
-    TileLangDecode().fused_post_pre(x, residual, torch.zeros(512, N, 1), torch.zeros(512, N, N), fn, scale, base,
-                                    *rest)
+    TileLangDecode19().fused_post_pre(x, residual, torch.zeros(512, N, 1), torch.zeros(512, N, N), fn, scale, base,
+                                      *rest)  # the default's middle GEMM here is mid_deep_tokens' since the twentieth
     assert rec.names == ["hc_post_wide", "prenorm_gemm", "pre_big_fuse_overlap"]
     assert rec.launches[1][1][3] == 64 and rec.launches[1][2][2] == (28, 512, MIXES)
 

@@ -12,7 +12,7 @@ import torch
 
 from mhc_kernels.tilelang import _build, gemm, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangSplitInKernel, TileLangTwentieth
+from mhc_kernels.tilelang.mid_probes import TileLangDecode19, TileLangSplitInKernel, TileLangTwentieth
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 SPLIT = {"split_in_kernel": True}
@@ -150,3 +150,28 @@ def test_precompile_has_every_split_launch(rec, hidden):
                 assert key in jobs, (type(probe).__name__, tokens, config, kw)
                 if kw.get("tma"):
                     assert kw.get("split_in_kernel") is True, (type(probe).__name__, tokens, kw)
+
+
+@pytest.mark.parametrize("hidden, tokens, parts", [(4096, 384, None), (4096, 385, 16), (4096, 512, 16),
+                                                   (4096, 1024, 8), (7168, 512, 16), (7168, 1024, 8),
+                                                   (7168, 1025, None)])
+def test_the_default_runs_the_deep_shape_at_385_to_1024(rec, hidden, tokens, parts):
+    """TileLangDecode.mid_deep_tokens (the twentieth session's adoption): mhc_pre's and fused_post_pre's middle GEMM
+    at 385-1024 tokens on 64-token blocks, the most K ranges keeping one CTA per SM (132 here: 16 at 512 tokens, 8
+    at 1024), the TMA kernel with mid_deep_stages stages on fn3 (no split), and the fused pre on those parts;
+    the middle path's own GEMM beside them. TileLangDecode19 keeps the middle path's GEMM everywhere."""
+    residual = torch.zeros(tokens, N, hidden, dtype=torch.bfloat16)
+    TileLangDecode().mhc_pre(*_pre_args(tokens, hidden))
+    TileLangDecode().fused_post_pre(torch.zeros(tokens, hidden, dtype=torch.bfloat16), residual,
+                                    torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N), *_pre_args(tokens, hidden)[1:])
+    TileLangDecode19().mhc_pre(*_pre_args(tokens, hidden))
+    pre_gemm, fused_gemm, before = _gemm_calls(rec)
+    for config, kw, args in (pre_gemm, fused_gemm):
+        if parts is None:
+            assert "tma" not in kw and args[2] == before[2][2], "the middle path's GEMM, as before"
+            continue
+        assert kw["tma"] is True and "split_in_kernel" not in kw and args[1] == (80, N * hidden)
+        assert config[3] == 64 and kw["num_stages"] == TileLangDecode.mid_deep_stages and args[2][0] == parts
+    assert "tma" not in before[1] and (before[2][2][0] != parts or parts is None)
+    overlaps = [args for (name, _, args) in rec.launches if name == "pre_big_fuse_overlap"]
+    assert [a[0][0] for a in overlaps[:2]] == [pre_gemm[2][2][0], fused_gemm[2][2][0]], "the pre on the GEMM's parts"

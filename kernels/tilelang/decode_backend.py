@@ -34,7 +34,9 @@ each from a benchmark on record) it runs, per op:
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
 
   mhc_pre         gemm.py's tensor-core GEMM over ``mid_parts`` K ranges (one wave of CTAs on the SMs
-                  instead of the caller's S ranges), then pre_overlap.py's fused pre (Sinkhorn on one
+                  instead of the caller's S ranges), at 385-1024 tokens (``mid_deep_tokens``) in DeepGEMM's
+                  shape instead (64-token blocks, the most K ranges keeping one CTA per SM: 16 at 512
+                  tokens, 8 at 1024 on 132 SMs; TMA, 4 stages), then pre_overlap.py's fused pre (Sinkhorn on one
                   warp beside a four-warp collapse) with the parts' count compiled in, at
                   ``mid_pre_one_buffer_tokens`` (769-1535) on one residual buffer (bitwise the same)
   pre_big_fuse    that fused pre on the caller's S partials (compiled without PDL where the residual
@@ -464,9 +466,15 @@ class TileLangDecode(TileLangBackend):
     # tokens, 8 at 1024), the TMA kernel with mid_deep_stages stages; the fused pre then sums those few parts.
     # vLLM's mhc_pre leads at 512 / 1024 x 4096 in its GEMM (DeepGEMM, 128 CTAs, 0.9-1.2 us ahead of our middle
     # GEMM's 256) and, at 1024, in its pre on 8 splits (1.8 us ahead of ours on 32): results/gpu/
-    # 2026-12-06-h100-engines-16, profiles/c1-mid-H4096.md. Other K ranges, other sums: a gate before any
-    # adoption. A probe (mid_probes.TileLangMidDeepShape).
-    mid_deep_tokens: tuple[int, int] | None = None
+    # 2026-12-06-h100-engines-16, profiles/c1-mid-H4096.md. Other K ranges, other sums. The default since the
+    # twentieth session (results/gpu/2026-12-06-h100-engines-17, H100, mid_probes.TileLangMidDeepShape): gated on
+    # the fixed GEMM in call 3 (the nightly checks of mhc_pre and fused_post_pre passing, 0 / 1000 stress failures
+    # at mhc_pre 512 / 1024 x 7168 and x 4096 and fused_post_pre 512 x 7168); beside the default in call 2
+    # (graph-replayed, both on a GEMM without its tiles' squares, the bug 10d6023 fixed) 0.91 / 0.87 x its time at
+    # mhc_pre 512 / 1024 x 4096, 0.90 / 0.94 at 512 / 640 x 7168, 0.96 at fused_post_pre 1024 x 4096, even
+    # (0.98-1.01) at 768 tokens and 1024 x 7168; in call 3's run beside the rivals mhc_pre 12.4 / 24.1 us at 512 /
+    # 1024 x 4096 (vLLM 13.6 / 24.1; -16's default 14.3 / 27.0 beside vLLM's 13.7 / 24.8).
+    mid_deep_tokens: tuple[int, int] | None = (385, 1024)
     mid_deep_stages = 4
     # The same for the middle path's fused pre (pre_overlap.build_pre_big_fuse_overlap's early_constants):
     # its warp 0 loads them after the partial sums' MUFU.RSQ and SHFL in the sm_90a SASS. The default

@@ -2,8 +2,8 @@
 many CTAs, PDL early per op, the decode path's Sinkhorn layout and GEMM tunables. Not defaults; load as
 ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same arithmetic and declared precision as
 TileLangDecode. Each derives from the default it was measured against: TileLangDecode18 (the nineteenth
-session's adoptions off) up to that session's, TileLangDecode after; and pins, where a later adoption
-changed its subject, what it ran."""
+and twentieth sessions' adoptions off) up to the nineteenth session's, TileLangDecode19 (the twentieth's off)
+for the twentieth's; and pins, where a later adoption changed its subject, what it ran."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ class TileLangDecode18(TileLangDecode):
     description = "our TileLang kernels as of the eighteenth session (decode_pre unclustered, the op chunked at 321-704)"
     decode_pre_cluster = False
     op_plain_tma_tokens = None
+    mid_deep_tokens = None  # the twentieth session's adoption, off too
+
+
+class TileLangDecode19(TileLangDecode):
+    """The default of the nineteenth session, before the twentieth's adoption: mhc_pre's and fused_post_pre's
+    middle GEMM at 385-1024 tokens on the middle path's K ranges (mid_deep_tokens None). The twentieth session's
+    probes derive from it, so each runs what it ran."""
+
+    name = "tilelang-decode19"
+    description = "our TileLang kernels as of the nineteenth session (the middle GEMM not in DeepGEMM's shape)"
+    mid_deep_tokens = None
 
 
 class TileLangMid(TileLangDecode18):
@@ -854,22 +865,27 @@ class TileLangNineteenth(TileLangPreCluster2Fma512, TileLangMidHalfWave, TileLan
 
 
 
-class TileLangMidDeepShape(TileLangDecode):
-    """TileLangDecode (today's default) with mhc_pre's and fused_post_pre's middle GEMM at 385-1024 tokens in
-    DeepGEMM's shape (mid_deep_tokens: 64-token blocks, the most K ranges keeping one CTA per SM, TMA, 4
-    stages), the fused pre on those few parts. For vLLM's lead at 512 / 1024 x 4096 (1.04 / 1.09 x in
-    results/gpu/2026-12-06-h100-engines-16's committed run). Not the default's bits: a gate before adoption."""
+class TileLangMidDeepShape(TileLangDecode19):
+    """TileLangDecode19 with mhc_pre's and fused_post_pre's middle GEMM at 385-1024 tokens in DeepGEMM's shape
+    (mid_deep_tokens: 64-token blocks, the most K ranges keeping one CTA per SM, TMA, 4 stages), the fused pre on
+    those few parts. For vLLM's lead at 512 / 1024 x 4096 (1.04 / 1.09 x in results/gpu/2026-12-06-h100-engines-16's
+    committed run). Not the default's bits. Gated and adopted in the twentieth session
+    (results/gpu/2026-12-06-h100-engines-17, calls 2-3; TileLangDecode.mid_deep_tokens): 0.87-0.94 x the default's
+    time at 512-1024 x 4096 and 512 / 640 x 7168."""
 
     name = "tilelang-mid-deep-shape"
     description = "our TileLang kernels, mhc_pre's middle GEMM in DeepGEMM's shape at 385-1024 tokens (a benchmark probe)"
     mid_deep_tokens = (385, 1024)
 
 
-class TileLangSplitInKernel(TileLangDecode):
-    """TileLangDecode (today's default) with tma_split_in_kernel: every TMA GEMM call (the op's plain window
-    at 321-704 tokens, mhc_pre's and fused_post_pre's GEMM from 67 457) takes fn in fp32 and splits each K
-    tile into its bf16 pieces in the kernel (12 KB of fn per 128-column tile instead of fn3's 20). The same
-    pieces, the same wgmma order: bitwise the default's outputs (a bitwise check before adoption)."""
+class TileLangSplitInKernel(TileLangDecode19):
+    """TileLangDecode19 with tma_split_in_kernel: every TMA GEMM call (the op's plain window at 321-704 tokens,
+    mhc_pre's and fused_post_pre's GEMM from 67 457) takes fn in fp32 and splits each K tile into its bf16
+    pieces in the kernel (12 KB of fn per 128-column tile instead of fn3's 20). The same pieces, the same wgmma
+    order: bitwise the default's outputs (results/gpu/2026-12-06-h100-engines-17, call 3:
+    scripts/debug/split_in_kernel_check.py ALL OK on the fixed GEMM). Slower: the split GEMM alone took 12.7 us
+    against the fn3 TMA GEMM's 3.7 at 32 x 7168 and 48.7 against 8.0 at the op's 384 x 7168 (call 2, both
+    without their tiles' squares), the op 4.5-5.7 x the default's time in its window (call 1): rejected."""
 
     name = "tilelang-split-in-kernel"
     description = "our TileLang kernels, the TMA GEMMs splitting fp32 fn in the kernel (a benchmark probe)"
@@ -884,7 +900,8 @@ class TileLangTwentieth(TileLangSplitInKernel):
     -16), mhc_pre's and fused_post_pre's middle GEMM at 385-1024 tokens in DeepGEMM's shape (mid_deep_tokens,
     as TileLangMidDeepShape; vLLM 1.04 / 1.09 x at 512 / 1024 x 4096). Each changes its own (op, T), so one
     gate covers any subset. The op's window and the deep shape are not the default's bits (other K ranges);
-    the decode GEMM on TMA is."""
+    the decode GEMM on TMA is. Call 1 (-17): 1.6-1.8 x the default's time at 17-32 tokens, 1.7-3.2 x at 512-1024,
+    the op 3.9-6.2 x at 192-768 (its gate ran on the GEMM without its tiles' squares: no verdict)."""
 
     name = "tilelang-twentieth"
     description = "our TileLang kernels, the twentieth session's fp32-fn TMA GEMMs at once (a gate probe)"

@@ -49,7 +49,23 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
 
         out += _op_plain_tma_jobs(hidden, sorted({block_m_for(span[0]), block_m_for(span[1])}),
                                   TileLangDecode.op_plain_tma_stages)
+    deep = TileLangDecode.mid_deep_tokens
+    if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
+        out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
+                                              for op in ("mhc_pre", "fused_post_pre")}))
     return out
+
+
+def _mid_deep_jobs(hidden: int, early: list[bool], tag: str = "") -> list[Job]:
+    """mhc_pre's middle GEMM in DeepGEMM's shape (mid_deep_tokens): 64-token blocks, TMA, mid_deep_stages stages."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+    from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+    tun = {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True, "num_stages": TileLangDecode.mid_deep_stages}
+    return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_deep{',early' if e else ''}{tag}]",
+             "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
+             {**tun, **({"early_trigger": True} if e else {})}) for e in early]
 
 
 def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | None = None) -> list[Job]:
@@ -504,15 +520,12 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
                         (N, hidden, MIXES, parts), {"block_t": 32, "threads": threads,
                                                     **({"early_trigger": True} if early else {}),
                                                     **({"fn_before_wait": True} if first else {})}))
-    from mhc_kernels.tilelang.mid_probes import TileLangMidDeepShape
-
     for label, tun in (("one_tile", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "block_k": 256}),
-                       ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True}),
-                       ("mid_deep", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True,
-                                     "num_stages": TileLangMidDeepShape.mid_deep_stages})):
+                       ("decode_tma", {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True})):
         out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},{label}{',early' if e else ''}]",
                  "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
                  {**tun, **({"early_trigger": True} if e else {})}) for e in (False, True)]
+    out += _mid_deep_jobs(hidden, [False, True])  # TileLangMidDeepShape's (the default's since the twentieth)
     # TileLangOpPlainTma: the op on the caller's splits, TMA, op_plain_tma_stages stages, PDL early (both blocks)
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
     from mhc_kernels.tilelang.mid_probes import TileLangOpPlainTma
