@@ -127,7 +127,8 @@ class TileLangBackend(Backend):
     # (gemm.build_prenorm_gemm's split_in_kernel: split_fn's formulas, the same bits) instead of reading
     # fn's cached split: 12 KB of fn per 128-column tile instead of fn3's 20 (M = 24). Only on the TMA
     # kernel: on cp.async TileLang 0.1.15 pipelined the split behind a wait for every copy in flight.
-    # Off (a probe, mid_probes.TileLangSplitInKernel).
+    # Off: a probe (mid_probes.TileLangSplitInKernel), bitwise but 3-6 x slower on an H100
+    # (results/gpu/2026-12-06-h100-engines-17): rejected.
     tma_split_in_kernel = False
 
     def __init__(self) -> None:

@@ -68,6 +68,18 @@ def fn3_rows(mixes: int) -> int:
     return ceil_to(3 * mixes, 16)
 
 
+def bf16x3_piece(T, f, piece: int):
+    """The hi (0), mid (1) or lo (2) bf16 piece of the fp32 value ``f`` (TileLang expressions): hi = RNE(f), mid =
+    RNE(f - hi), lo = RNE(f - hi - mid), every remainder exact. An infinite f is all in hi (inf - inf would make
+    the other pieces NaN). split_fn's formulas, and the in-kernel split's (build_prenorm_gemm's split_in_kernel)."""
+    hi = T.Cast("bfloat16", f)
+    if piece == 0:
+        return hi
+    rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
+    mid = T.Cast("bfloat16", rest)
+    return mid if piece == 1 else T.Cast("bfloat16", rest - T.Cast("float32", mid))
+
+
 def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SPLIT_COLS):
     """fn [M, K] fp32 -> fn3 [fn3_rows(M), K] bf16: rows [0, M) hi, [M, 2M) mid, [2M, 3M) lo, rest 0.
     ``split_cols`` columns per CTA (elementwise: the result does not depend on it)."""
@@ -85,13 +97,9 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
             for j, k in T.Parallel(mixes, split_cols):
                 col = bk * split_cols + k
                 f = fn[j, col]
-                hi = T.Cast("bfloat16", f)
-                # an infinite fn is all in hi (inf - inf would make the other pieces NaN)
-                rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
-                mid = T.Cast("bfloat16", rest)
-                fn3[j, col] = hi
-                fn3[mixes + j, col] = mid
-                fn3[2 * mixes + j, col] = T.Cast("bfloat16", rest - T.Cast("float32", mid))
+                fn3[j, col] = bf16x3_piece(T, f, 0)
+                fn3[mixes + j, col] = bf16x3_piece(T, f, 1)
+                fn3[2 * mixes + j, col] = bf16x3_piece(T, f, 2)
             if rows > 3 * mixes:
                 for j, k in T.Parallel(rows - 3 * mixes, split_cols):
                     fn3[3 * mixes + j, bk * split_cols + k] = T.bfloat16(0)
@@ -140,14 +148,17 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     The same wgmma instructions on the same tiles in the same order, the same sums of squares: the same
     bits.
 
-    ``split_in_kernel`` (TileLangDecode.gemm_split_in_kernel, a probe): the kernel takes fn itself, [M, K]
+    ``split_in_kernel`` (TileLangBackend.tma_split_in_kernel, a probe, rejected: 3-6 x slower on the H100,
+    results/gpu/2026-12-06-h100-engines-17): the kernel takes fn itself, [M, K]
     fp32, instead of fn3, and splits each fp32 fn tile into its hi / mid / lo rows of the shared fn3 tile
     (split_fn's formulas, elementwise: the same bf16 pieces, so the same wgmma operands and the same bits).
     Why: a K tile of fn is 12 KB in fp32 against fn3's 20 KB (M = 24: 80 rows of bf16), so a CTA streams
     28 KB per 128-column tile instead of 36 (x's 16 KB beside it); where a CTA's loads are its time (the
     decode GEMM's 2 tiles at 17-32 tokens, the op's 8 at 256 x 4096) that is the gap to DeepGEMM, which
     reads fn in fp32 (TF32, inexact). The fp32 tile arrives through the pipeline; the split writes one
-    fn3 tile buffer the wgmma reads (its zero rows cleared once)."""
+    fn3 tile buffer the wgmma reads (its zero rows cleared once), between two barriers of the consumer threads
+    each tile: serial with the wgmma, hence the loss. On the TMA kernel only (_build.pass_configs(tma=True)):
+    on cp.async TileLang 0.1.15 pipelines it behind a wait for every copy in flight."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -199,22 +210,12 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
 
     fn_in = (mixes, "float32") if split_in_kernel else (n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
 
-    def split_piece(f, piece):  # split_fn's hi (0), mid (1), lo (2) of an fp32 value: the same formulas
-        hi = T.Cast("bfloat16", f)
-        rest = T.if_then_else(T.Cast("float32", hi) == f, T.float32(0), f - T.Cast("float32", hi))
-        if piece == 0:
-            return hi
-        mid = T.Cast("bfloat16", rest)
-        if piece == 1:
-            return mid
-        return T.Cast("bfloat16", rest - T.Cast("float32", mid))
-
     @T.macro
     def split_tile(f_sh, b_sh):  # fn's fp32 tile -> its hi / mid / lo rows of the fn3 tile
         for j, k in T.Parallel(mixes, block_k):
-            b_sh[j, k] = split_piece(f_sh[j, k], 0)
-            b_sh[mixes + j, k] = split_piece(f_sh[j, k], 1)
-            b_sh[2 * mixes + j, k] = split_piece(f_sh[j, k], 2)
+            b_sh[j, k] = bf16x3_piece(T, f_sh[j, k], 0)
+            b_sh[mixes + j, k] = bf16x3_piece(T, f_sh[j, k], 1)
+            b_sh[2 * mixes + j, k] = bf16x3_piece(T, f_sh[j, k], 2)
 
     @T.macro
     def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest):
