@@ -160,6 +160,13 @@ class Backend:
             parts.append("fn rounded to bf16 in the GEMM")
         return "; ".join(parts) or None
 
+    def path_boundaries(self, op: str) -> tuple[int, ...]:
+        """Token counts where this backend's kernels for ``op`` change (each side of every threshold: the last T of
+        one path and the first of the next), for the nightly check to run a case at each whatever Hypothesis
+        draws (its profile's path anchors): a kernel taken only inside a window of a few hundred token counts is
+        otherwise rarely drawn. None by default."""
+        return ()
+
     def stress_variants(self, op: str) -> dict[str, "Backend"]:
         """Other configurations of this backend for ``op`` (split, block or chunk knobs) that compute
         the same function, perhaps with other roundings: the race-stress runner alternates between

@@ -31,6 +31,10 @@ class Profile:
     large_tokens: tuple[int, ...] = ()
     # (T, H) shapes every (backend, op) runs first, whatever Hypothesis draws: the int32 edge.
     anchors: tuple[tuple[int, int], ...] = ()
+    # Hidden sizes at which every token count of the backend's path_boundaries(op) up to path_anchor_max_tokens
+    # is an anchor too (the T where its kernel choice changes; above that cap the large anchors sit beside them).
+    path_anchor_hidden: tuple[int, ...] = ()
+    path_anchor_max_tokens: int = 4097
     # Pin every scalar parameter (epsilons, post multiplier, Sinkhorn repeat) to the model's value,
     # the contract's default: shapes, splits, layouts and data are still drawn. For backends that
     # compile those scalars into their kernels (TileKernels' @tilelang.jit parameters), where every
@@ -49,7 +53,8 @@ PROFILES: dict[str, Profile] = {
     "ci": Profile("ci", 300, 300, (1, 7, 64, 65, 128, 256, 257, 512), 1 << 20, anchors=((1, 256),)),
     "nightly": Profile("nightly", 400, 80_000, (64, 256, 512, 4096, 5120, 5137, 7168), 1 << 32,
                        large_tokens=(65_536, 74_899, 80_000, 13_313, 19_997),
-                       anchors=((1, 7168), (80_000, 7168), (74_899, 7168), (65_537, 4096))),
+                       anchors=((1, 7168), (80_000, 7168), (74_899, 7168), (65_537, 4096)),
+                       path_anchor_hidden=(7168,)),
 }
 
 
@@ -133,11 +138,15 @@ def cases(draw, op: str, backend: Backend, profile: Profile) -> Case:
 
 
 def anchor_cases(op: str, backend: Backend, profile: Profile) -> list[Case]:
-    """The profile's fixed shapes for this op, where the backend supports them (n = 4, family normal)."""
+    """The profile's fixed shapes for this op, then (path_anchor_hidden) the backend's path boundaries up to
+    path_anchor_max_tokens, where the backend supports them (n = 4, family normal, seed T)."""
     spec = get_op(op)
     c = backend.constraints_for(op)
     out = []
-    for t, h in profile.anchors:
+    paths = sorted({t for t in backend.path_boundaries(op) if 0 < t <= profile.path_anchor_max_tokens})
+    shapes = list(profile.anchors) + [(t, h) for h in profile.path_anchor_hidden for t in paths
+                                      if (t, h) not in profile.anchors]
+    for t, h in shapes:
         n = 4 if not c.hc_mult or 4 in c.hc_mult else c.hc_mult[0]
         if h % c.hidden_multiple_of or n * h < c.min_k or (c.max_tokens is not None and t > c.max_tokens):
             continue

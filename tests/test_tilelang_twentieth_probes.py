@@ -175,3 +175,33 @@ def test_the_default_runs_the_deep_shape_at_385_to_1024(rec, hidden, tokens, par
     assert "tma" not in before[1] and (before[2][2][0] != parts or parts is None)
     overlaps = [args for (name, _, args) in rec.launches if name == "pre_big_fuse_overlap"]
     assert [a[0][0] for a in overlaps[:2]] == [pre_gemm[2][2][0], fused_gemm[2][2][0]], "the pre on the GEMM's parts"
+
+
+def test_the_backends_path_boundaries_hold_each_side_of_every_window():
+    """TileLangDecode.path_boundaries: both sides of the decode path's end, the deep shape's window (mhc_pre,
+    fused_post_pre), the op's TMA window, the middle path's end and the TMA GEMMs' starts; nothing for the ops
+    it does not route (TileLangBackend's kernels at every T)."""
+    backend = TileLangDecode()
+    pre = set(backend.path_boundaries("mhc_pre"))
+    assert {32, 33, 384, 385, 1024, 1025, 4096, 4097, 67456, 67457} <= pre
+    assert {768, 769, 1535, 1536} <= set(backend.path_boundaries("pre_big_fuse"))  # the one-buffer pre
+    assert {320, 321, 704, 705, 1024, 1025} <= set(backend.path_boundaries("prenorm_gemm"))
+    assert {128, 129} <= set(backend.path_boundaries("hc_head"))
+    assert not {384, 385} & set(TileLangDecode19().path_boundaries("mhc_pre")), "no deep window there"
+    assert backend.path_boundaries("layer_input") == ()
+
+
+def test_the_nightly_check_anchors_a_case_at_each_path_boundary():
+    """The nightly profile runs the backend's path boundaries up to 4097 tokens at H = 7168 after its own anchors
+    (the larger ones sit beside its 65 537 .. 80 000 anchors); the ci and dev profiles do not."""
+    from mhc_verify.strategies import PROFILES, anchor_cases
+
+    backend = TileLangDecode()
+    nightly = [(c.T, c.H) for c in anchor_cases("mhc_pre", backend, PROFILES["nightly"])]
+    assert nightly[:4] == list(PROFILES["nightly"].anchors)
+    assert {(384, 7168), (385, 7168), (1024, 7168), (1025, 7168), (4097, 7168)} <= set(nightly)
+    assert (67457, 7168) not in nightly and len(nightly) == len(set(nightly))
+    assert all(c.family == "normal" and c.seed == c.T for c in anchor_cases("mhc_pre", backend, PROFILES["nightly"]))
+    for profile in ("ci", "dev"):
+        assert [(c.T, c.H) for c in anchor_cases("mhc_pre", backend, PROFILES[profile])] == \
+            [a for a in PROFILES[profile].anchors]

@@ -582,6 +582,41 @@ class TileLangDecode(TileLangBackend):
             return replace(target, pdl=False)
         return target
 
+    def path_boundaries(self, op: str) -> tuple[int, ...]:
+        """Backend.path_boundaries: each side of every token count where this backend's kernels for ``op`` change,
+        from its thresholds (the decode, middle and op GEMM ranges, the decode GEMM plan's rows, PDL early, the
+        middle GEMM's 128-token blocks, the deep shape's window, the one-buffer pre's, hc_post's wide CTAs, the
+        TMA GEMMs' starts). Windows that depend on H (hc_post_per_token_tokens, no_pdl_megabytes) are left to
+        stress and the draws."""
+        from mhc_kernels.tilelang.gemm import LARGE_T_FROM
+
+        pre_ops = ("mhc_pre", "fused_post_pre")
+        if op not in pre_ops + ("pre_big_fuse", "hc_post", "hc_head", "prenorm_gemm"):
+            return ()  # TileLangBackend's kernels at every T
+        firsts = {self.decode_max_tokens_by_op.get(op, self.decode_max_tokens) + 1,
+                  self.mid_max_tokens_by_op.get(op, self.mid_max_tokens) + 1, LARGE_T_FROM}
+        firsts |= {self.pdl_early_max_tokens[key] + 1 for key in (op, FUSED_HC_POST if op == "fused_post_pre" else op)
+                   if key in self.pdl_early_max_tokens}
+        if op in pre_ops + ("prenorm_gemm", "hc_head"):
+            firsts |= {largest + 1 for _, largest, _, _ in self.decode_gemm_plan if largest is not None}
+        windows = []
+        if op in pre_ops + ("pre_big_fuse",):
+            windows.append(self.mid_pre_one_buffer_tokens)
+        if op in pre_ops:
+            windows.append(self.mid_deep_tokens)
+            firsts |= {self.mid_block_m_128_from[op]} if op in self.mid_block_m_128_from else set()
+            firsts |= {self.pre_gemm_tma_from_tokens} if self.pre_gemm_tma_from_tokens else set()
+        if op == "prenorm_gemm":
+            windows.append(self.op_plain_tma_tokens)
+            firsts |= {self.op_gemm_max_tokens + 1}
+            firsts |= {self.op_gemm_tma_from_tokens} if self.op_gemm_tma_from_tokens else set()
+        if op in ("hc_post", "fused_post_pre"):
+            firsts |= set(self.hc_post_wide_block_from)
+        for span in windows:
+            if span is not None:
+                firsts |= {span[0], span[1] + 1}
+        return tuple(sorted({t for first in firsts if first > 1 for t in (first - 1, first)}))
+
     def _decode(self, tokens: int, op: str) -> bool:
         limit = self.decode_max_tokens_by_op.get(op, self.decode_max_tokens)
         return 0 < tokens <= min(limit, _MAX_GRID_Y)
