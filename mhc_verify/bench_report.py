@@ -373,11 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if source.suffix == ".jsonl":
             data = _data_of_rows_file(source)
-        elif source.suffix == ".xz":
-            data = json.loads(lzma.decompress(source.read_bytes()).decode())
         else:
-            data = json.loads(source.read_text())
-        rows = data["rows"] if source.suffix == ".jsonl" else [BenchRow(**r) for r in data["rows"]]
+            text = lzma.decompress(source.read_bytes()).decode() if source.suffix == ".xz" else source.read_text()
+            data = json.loads(text)
+            data["rows"] = [BenchRow(**r) for r in data["rows"]]
+        rows = data["rows"]
     except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
         print(f"error: {source}: not a benchmark's bench.json: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

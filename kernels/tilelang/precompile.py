@@ -56,14 +56,14 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
     return out
 
 
-def _mid_deep_jobs(hidden: int, early: list[bool], tag: str = "") -> list[Job]:
+def _mid_deep_jobs(hidden: int, early: list[bool]) -> list[Job]:
     """mhc_pre's middle GEMM in DeepGEMM's shape (mid_deep_tokens): 64-token blocks, TMA, mid_deep_stages stages."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
     from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
 
     tun = {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True, "num_stages": TileLangDecode.mid_deep_stages}
-    return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_deep{',early' if e else ''}{tag}]",
+    return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_deep{',early' if e else ''}]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
              {**tun, **({"early_trigger": True} if e else {})}) for e in early]
 
@@ -534,27 +534,18 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
 
 
 def split_in_kernel_jobs(hidden: int) -> list[Job]:
-    """The twentieth session's probes (mid_probes.TileLangSplitInKernel, TileLangTwentieth): the TMA GEMMs
-    with fn split in the kernel, labelled ``split_in_kernel``. The decode tensor-core GEMM and the middle
-    GEMM in DeepGEMM's shape (64-token blocks; WIDE_K_TILES' 2 stages and mid_deep_stages), with and without
-    the early trigger; the op's plain window (both blocks, early); the default's own TMA GEMMs
-    (default_op_tma_jobs' M = 24 configurations)."""
-    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    """The twentieth session's probes (mid_probes.TileLangSplitInKernel, TileLangTwentieth): each TMA GEMM they
+    launch, with fn split in the kernel and labelled ``split_in_kernel``: the decode tensor-core GEMM on TMA
+    (decode_cluster_jobs' decode_tma), the middle GEMM in DeepGEMM's shape, the op's plain window (both blocks,
+    early) and the default's own TMA GEMMs (default_op_tma_jobs' M = 24 configurations)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
 
-    split = {"split_in_kernel": True}
-    b = SMALL_T_BLOCK_M
-    out: list[Job] = []
-    for label, tun in (("decode_tma", {**WIDE_K_TILES[b], "tma": True}),
-                       ("mid_deep", {**WIDE_K_TILES[b], "tma": True, "num_stages": TileLangDecode.mid_deep_stages})):
-        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={b},{label}{',early' if e else ''},split_in_kernel]",
-                 "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, b), {**tun, **split, **({"early_trigger": True} if e else {})})
-                for e in (False, True)]
-    out += [(label[:-1] + ",split_in_kernel]", getter, args, {**kwargs, **split}) for label, getter, args, kwargs in
-            _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M), TileLangDecode.op_plain_tma_stages)
-            + default_op_tma_jobs(hidden)]
-    return out
+    tma_gemms = ([j for j in decode_cluster_jobs(hidden) if ",decode_tma" in j[0]] + _mid_deep_jobs(hidden, [False, True])
+                 + _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M), TileLangDecode.op_plain_tma_stages)
+                 + default_op_tma_jobs(hidden))
+    return [(label[:-1] + ",split_in_kernel]", getter, args, {**kwargs, "split_in_kernel": True})
+            for label, getter, args, kwargs in tma_gemms]
 
 
 def tma_jobs(hidden: int) -> list[Job]:
