@@ -140,7 +140,8 @@ def _row_for(op: str, name: str, t: int, h: int, s: int, nbytes: int, graph: Gra
     return BenchRow(op, name, t, h, s, us, nbytes, gbps, gbps / copy_gbps if gbps else None, "; ".join(notes),
                     graph_us=graph_us, eager_us=eager_us, host_us=eager.host_us if eager else None,
                     graph_calls=graph.calls if graph else 0, graph_lo_us=graph.lo_us if graph else None,
-                    graph_hi_us=graph.hi_us if graph else None)
+                    graph_hi_us=graph.hi_us if graph else None, eager_lo_us=eager.lo_us if eager else None,
+                    eager_hi_us=eager.hi_us if eager else None)
 
 
 def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...], hidden: tuple[int, ...],

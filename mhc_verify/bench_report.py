@@ -41,6 +41,8 @@ class BenchRow:
     graph_calls: int = 0
     graph_lo_us: float | None = None  # the fastest and the slowest graph replay, per call
     graph_hi_us: float | None = None
+    eager_lo_us: float | None = None  # the fastest and the slowest eager batch, per call
+    eager_hi_us: float | None = None
     # a device-to-device copy of the op's byte count, timed as this point's rows are (graph replay or
     # eager) just before its backends (GB/s; rows below BenchConfig.copy_beside_min_bytes have none)
     copy_beside_gbps: float | None = None
@@ -122,31 +124,39 @@ def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str | Sequ
     verdict = f"no: {win[0]} {best.us / win[1]:.2f}x faster"
     theirs = next(r for r in rows if (r.op, r.T, r.H, r.backend) == (op, t, h, win[0]) and r.us == win[1])
     if _replays_overlap(best, theirs):
-        verdict += (f" (within the replays' ranges: ours {_fmt(best.graph_lo_us)}-{_fmt(best.graph_hi_us)}, "
-                    f"theirs {_fmt(theirs.graph_lo_us)}-{_fmt(theirs.graph_hi_us)} us)")
+        (lo, hi), (their_lo, their_hi) = _replay_range(best), _replay_range(theirs)
+        kind = "replays'" if best.us == best.graph_us else "eager batches'"
+        verdict += f" (within the {kind} ranges: ours {_fmt(lo)}-{_fmt(hi)}, theirs {_fmt(their_lo)}-{_fmt(their_hi)} us)"
     return verdict
 
 
 def _replay_range(r: BenchRow) -> tuple[float, float] | None:
-    """The fastest and slowest graph replay's per-call time where the row's time is a graph replay
-    that kept them; None for an eager time (no replay range) or a row written before ranges were."""
-    if r.us != r.graph_us or r.graph_lo_us is None or r.graph_hi_us is None:
+    """The fastest and slowest per-call time behind the row's time: its graph replays' where the time is a
+    graph replay, its eager batches' where it is eager; None where the row kept none (written before
+    ranges were)."""
+    if r.us is not None and r.us == r.graph_us:
+        lo, hi = r.graph_lo_us, r.graph_hi_us
+    elif r.us is not None and r.us == r.eager_us:
+        lo, hi = r.eager_lo_us, r.eager_hi_us
+    else:
         return None
-    return r.graph_lo_us, r.graph_hi_us
+    return None if lo is None or hi is None else (lo, hi)
 
 
 def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
-    """Both graph-timed with replay ranges (the per-call medians are what is compared), and ours's
-    fastest replay no slower than their slowest: the medians' order is within the replay-to-replay
+    """Both timed the same way (graph or eager) with ranges (the per-call medians are what is compared), and
+    ours's fastest replay or batch no slower than their slowest: the medians' order is within the run-to-run
     spread of this run."""
     mine, other = _replay_range(ours), _replay_range(theirs)
-    return mine is not None and other is not None and mine[0] <= other[1]
+    same_way = (ours.us == ours.graph_us) == (theirs.us == theirs.graph_us)
+    return same_way and mine is not None and other is not None and mine[0] <= other[1]
 
 
 def _ranges_disjoint(a: BenchRow, b: BenchRow) -> bool:
-    """Both graph-timed with replay ranges that do not overlap: their order is not replay noise."""
+    """Both timed the same way with ranges that do not overlap: their order is not replay (or batch) noise."""
     ra, rb = _replay_range(a), _replay_range(b)
-    return ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0])
+    same_way = (a.us == a.graph_us) == (b.us == b.graph_us)
+    return same_way and ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0])
 
 
 def against_first_of_ours(rows: list[BenchRow], ours: Sequence[str]) -> list[str]:
@@ -204,7 +214,8 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
               "rows are (graph replay or eager, the median; the run's copy bandwidth above is the best of 20 "
               "single copies), so a GPU running slower for a while (clocks, heat) moves both sides. "
               "A 'no' verdict says where it lies within the replays' ranges (our fastest graph replay no "
-              "slower than the winner's slowest); bench.json keeps every row's range.", ""]
+              "slower than the winner's slowest) or, for eager times, within the eager batches' ranges "
+              "(the same, over the batches of back-to-back calls); bench.json keeps every row's range.", ""]
     backends = list(dict.fromkeys(r.backend for r in rows))
     best = winners(rows)
     ours = ours_of(env)

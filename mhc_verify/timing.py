@@ -51,6 +51,10 @@ class EagerTiming:
     us: float
     host_us: float
     iters: int
+    # the fastest and slowest batch's per-call time (batches of back-to-back calls): the eager
+    # counterpart of GraphTiming's replay range
+    lo_us: float | None = None
+    hi_us: float | None = None
 
 
 class Timer(Protocol):
@@ -135,7 +139,7 @@ class CudaTimer:
             host.append((h1 - h0) * 1e6 / iters)
         gpu.sort()
         host.sort()
-        return EagerTiming(gpu[len(gpu) // 2], host[len(host) // 2], iters)
+        return EagerTiming(gpu[len(gpu) // 2], host[len(host) // 2], iters, lo_us=gpu[0], hi_us=gpu[-1])
 
 
 def _recover_after_failed_capture() -> None:

@@ -254,6 +254,29 @@ def test_verdict_says_where_the_replays_ranges_overlap():
     assert "within the replays' ranges" in render_markdown(close, {"interrupted": ""}, 100.0, {}, [])
 
 
+def test_verdict_says_where_the_eager_batches_ranges_overlap():
+    """At prefill sizes both sides are eager: a loss inside the batches' spread says so (the 1.00 x points at
+    65 536 tokens), one outside it does not; an eager time against a graph replay gets no note."""
+    def row(backend, us, lo, hi):
+        return BenchRow("hc_post", backend, 65_536, 7168, 1, us, 0, None, None, eager_us=us, eager_lo_us=lo,
+                        eager_hi_us=hi)
+
+    close = [row("tilelang", 2889.0, 2884.0, 2901.0), row("sglang-tilelang", 2877.0, 2871.0, 2890.0)]
+    assert ours_verdict(close, "hc_post", 65_536, 7168) == ("no: sglang-tilelang 1.00x faster (within the eager "
+                                                            "batches' ranges: ours 2,884-2,901, theirs 2,871-2,890 us)")
+    apart = [row("tilelang", 2950.0, 2940.0, 2960.0), close[1]]
+    assert ours_verdict(apart, "hc_post", 65_536, 7168) == "no: sglang-tilelang 1.03x faster"
+    graphed = BenchRow("hc_post", "sglang-tilelang", 65_536, 7168, 1, 2877.0, 0, None, None, graph_us=2877.0,
+                       graph_lo_us=2871.0, graph_hi_us=2890.0)
+    assert ours_verdict([close[0], graphed], "hc_post", 65_536, 7168) == "no: sglang-tilelang 1.00x faster"
+
+
+def test_eager_timing_keeps_the_batches_range():
+    timing = EagerTiming(5.0, 20.0, 100, lo_us=4.9, hi_us=5.3)
+    r = bench._row_for("hc_post", "tilelang", 65_536, 64, 1, 1000, None, timing, 3000.0)
+    assert (r.eager_us, r.eager_lo_us, r.eager_hi_us) == (5.0, 4.9, 5.3)
+
+
 def test_graph_timing_keeps_the_replays_range(monkeypatch):
     """_row_for carries the timer's fastest and slowest replay into the row (and so bench.json)."""
     timing = GraphTiming(5.0, 20, 10, lo_us=4.5, hi_us=6.0)

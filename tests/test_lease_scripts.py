@@ -694,3 +694,22 @@ def test_the_twentieth_sessions_third_call_gates_the_deep_shape_and_benches_it_a
     assert _ours(bench) == [name] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_twenty_first_sessions_first_call_gates_both_large_t_probes_and_times_them(tmp_path):
+    """-18/lease/call1.sh: TileLangTwentyFirst's gate (stress at hc_post 4097 / 80 000, fused_post_pre 4097, the op at
+    65 536; the nightly checks of the three ops it changes), the GPU bit tests beside the gate, then the default and
+    both probes side by side at 4096-80 000 tokens."""
+    name = "tilelang-twenty-first"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call1.sh", STUB_NAME=name)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching flat_grid --probes-matching op_four_stages"
+    assert sorted(stress) == sorted(["hc_post_4097-80000", "fused_post_pre_4097", "prenorm_gemm_65536"])
+    assert check_ops == ["fused_post_pre", "hc_post", "prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k flat_hc_post or four_stages" in bits and "-p mhc_verify.pytest_plugin" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-hc-post-flat", "tilelang-op-four-stages"]
+    assert "--tokens 4096,65536,80000" in bench and "--force" in bench
+    assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

@@ -204,3 +204,34 @@ def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden
         differ = int((a != b).sum())
         assert differ == 0, f"{op} {name}: {differ} of {a.numel()} elements differ from the default's"
     assert any("split_in_kernel" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("op,tokens,hidden", [("hc_post", 4097, 7168), ("hc_post", 65_536, 4096),
+                                              ("hc_post", 70_001, 7168), ("fused_post_pre", 66_000, 4096)])
+def test_the_flat_hc_post_gives_post_pys_bits(mhc_backend, op, tokens, hidden):
+    """mid_probes.TileLangHcPostFlat: hc_post_wide on one grid dimension above 4096 tokens (past gridDim.y's
+    65 535 at 70 001) against the default's post.py kernel there: every output bitwise the default's."""
+    from mhc_verify.bench import make_inputs
+
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangHcPostFlat")
+    inputs, params = make_inputs(op, tokens, hidden, 1, torch.device("cuda"))
+    want = default.run(op, inputs, params)
+    got = probe.run(op, inputs, params)
+    for name, b in want.items():
+        a = got[name]
+        assert a.shape == b.shape, name
+        differ = int((a != b).sum())
+        assert differ == 0, f"{op} {name}: {differ} of {a.numel()} elements differ from the default's"
+    assert any("flat_grid" in label for label in probe.calls), probe.calls
+    assert not any("flat_grid" in label for label in default.calls), default.calls
+
+
+@pytest.mark.parametrize("tokens,hidden,splits", [(4096, 4096, 4), (1025, 7168, 8), (80_000, 4096, 1)])
+def test_four_stages_give_the_ops_three_stage_bits(mhc_backend, tokens, hidden, splits):
+    """mid_probes.TileLangOpFourStages: the op's large-T TMA GEMM with one more stage, bitwise the default's."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpFourStages")
+    x, fn = _op_inputs(tokens, hidden)
+    _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), "four stages")
+    assert any("tma" in label for label in probe.calls), probe.calls

@@ -79,12 +79,18 @@ def _groups(parts: int) -> int:
     return THREADS // LANES if parts % (THREADS // LANES) == 0 else 1
 
 
-def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = None, early_trigger: bool = False):
+def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = None, early_trigger: bool = False,
+                       flat_grid: bool = False):
     """hc_post (post.py's arithmetic) with one CTA per (block of h_blk columns, token). ``h_blk``:
     columns per CTA, decode_block(hidden) (512 at H = 7168) where None; threads_for(h_blk) threads
     (1024 columns: 128 threads, SGLang's shape). The arithmetic per element does not depend on it:
     bitwise the same output for every h_blk. ``early_trigger``: PDL's launch_dependents right after
-    the wait (gemm.build_prenorm_gemm's), for fused_post_pre's GEMM behind it."""
+    the wait (gemm.build_prenorm_gemm's), for fused_post_pre's GEMM behind it.
+
+    ``flat_grid``: the (block, token) CTAs on one grid dimension, block = bx % blocks and token = bx //
+    blocks, instead of blocks x tokens on x and y: gridDim.y stops at 65 535 tokens, gridDim.x at 2^31 - 1
+    CTAs. The same CTAs in the same launch order (x varies fastest either way), the same arithmetic: the
+    same bits (TileLangDecode.hc_post_flat_from_tokens)."""
     import tilelang.language as T
 
     if h_blk is None:
@@ -92,8 +98,30 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
     if h_blk <= 0 or hidden % h_blk:
         raise ValueError(f"h_blk={h_blk} must divide hidden={hidden}")
     threads = threads_for(h_blk)
+    blocks = hidden // h_blk
     post_block = post_block_macro(T, n, h_blk)
     tokens = T.dynamic("tokens")
+
+    @T.macro
+    def post_cta(x, residual, post_mix, comb_mix, out, hb, t):
+        """One CTA: h_blk columns (block hb) of token t."""
+        comb = T.alloc_fragment((n, n), "float32")
+        post = T.alloc_fragment((n,), "float32")
+        res = T.alloc_fragment((n, h_blk), "bfloat16")
+        xb = T.alloc_fragment((h_blk,), "bfloat16")
+        ob = T.alloc_fragment((n, h_blk), "bfloat16")
+        if use_pdl:
+            T.pdl_sync()  # the mixes come from the previous kernel
+            if early_trigger:
+                T.pdl_trigger()
+        T.copy(comb_mix[t, 0, 0], comb)
+        T.copy(post_mix[t, 0], post)
+        T.copy(residual[t, 0, hb * h_blk], res)
+        T.copy(x[t, hb * h_blk], xb)
+        post_block(comb, post, res, xb, ob)
+        T.copy(ob, out[t, 0, hb * h_blk])
+        if use_pdl and not early_trigger:
+            T.pdl_trigger()
 
     @T.prim_func
     def mhc_hc_post_wide(x: T.Tensor((tokens, hidden), "bfloat16"),
@@ -101,24 +129,12 @@ def build_hc_post_wide(n: int, hidden: int, use_pdl: bool, h_blk: int | None = N
                          post_mix: T.Tensor((tokens, n), "float32"),
                          comb_mix: T.Tensor((tokens, n, n), "float32"),
                          out: T.Tensor((tokens, n, hidden), "bfloat16")):
-        with T.Kernel(hidden // h_blk, tokens, threads=threads) as (hb, t):
-            comb = T.alloc_fragment((n, n), "float32")
-            post = T.alloc_fragment((n,), "float32")
-            res = T.alloc_fragment((n, h_blk), "bfloat16")
-            xb = T.alloc_fragment((h_blk,), "bfloat16")
-            ob = T.alloc_fragment((n, h_blk), "bfloat16")
-            if use_pdl:
-                T.pdl_sync()  # the mixes come from the previous kernel
-                if early_trigger:
-                    T.pdl_trigger()
-            T.copy(comb_mix[t, 0, 0], comb)
-            T.copy(post_mix[t, 0], post)
-            T.copy(residual[t, 0, hb * h_blk], res)
-            T.copy(x[t, hb * h_blk], xb)
-            post_block(comb, post, res, xb, ob)
-            T.copy(ob, out[t, 0, hb * h_blk])
-            if use_pdl and not early_trigger:
-                T.pdl_trigger()
+        if flat_grid:
+            with T.Kernel(blocks * tokens, threads=threads) as bx:
+                post_cta(x, residual, post_mix, comb_mix, out, bx % blocks, bx // blocks)
+        else:
+            with T.Kernel(blocks, tokens, threads=threads) as (hb, t):
+                post_cta(x, residual, post_mix, comb_mix, out, hb, t)
 
     return mhc_hc_post_wide
 
@@ -604,14 +620,17 @@ def _partial_shapes(parts: int, tokens, mixes: int, token_major: bool):
     return (parts, tokens, mixes), (parts, tokens)
 
 
-def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None = None, early_trigger: bool = False):
-    """h_blk None (or decode_block(hidden)) and no early_trigger: today's kernel, under today's cache key."""
-    early = (("early_trigger",) if early_trigger else ())
+def hc_post_wide_kernel(n: int, hidden: int, target: Target, h_blk: int | None = None, early_trigger: bool = False,
+                        flat_grid: bool = False):
+    """h_blk None (or decode_block(hidden)), no early_trigger, no flat_grid: today's kernel, under today's
+    cache key."""
+    variant = (("early_trigger",) if early_trigger else ()) + (("flat_grid",) if flat_grid else ())
     if h_blk is None or h_blk == decode_block(hidden):
-        return compile_cached("hc_post_wide", (n, hidden) + early,
-                              lambda: build_hc_post_wide(n, hidden, target.pdl, early_trigger=early_trigger), target)
-    return compile_cached("hc_post_wide", (n, hidden, ("h_blk", h_blk)) + early,
-                          lambda: build_hc_post_wide(n, hidden, target.pdl, h_blk, early_trigger), target)
+        return compile_cached("hc_post_wide", (n, hidden) + variant,
+                              lambda: build_hc_post_wide(n, hidden, target.pdl, early_trigger=early_trigger,
+                                                         flat_grid=flat_grid), target)
+    return compile_cached("hc_post_wide", (n, hidden, ("h_blk", h_blk)) + variant,
+                          lambda: build_hc_post_wide(n, hidden, target.pdl, h_blk, early_trigger, flat_grid), target)
 
 
 def decode_pre_kernel(n: int, hidden: int, parts: int, with_norm: bool, target: Target, token_major: bool = False,

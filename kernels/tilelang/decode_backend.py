@@ -307,6 +307,13 @@ class TileLangDecode(TileLangBackend):
     # 0 / 1000 stress failures at 512 / 640 x 4096, bitwise the wide kernel at 449 / 512 / 640 / 704 x 4096,
     # the nightly check of hc_post passing); that call's benchmark: 7.9 us at 512 x 4096 (vLLM 7.9, SGLang 8.2).
     hc_post_per_token_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({4096: (449, 704)})  # read-only
+    # hc_post (the op's and fused_post_pre's) on hc_post_wide from this T up, its CTAs on one grid
+    # dimension (decode.build_hc_post_wide's flat_grid: gridDim.y stops at 65 535 tokens), instead of
+    # post.py's one CTA per token above decode_max_tokens_by_op["hc_post"]; None: post.py's there.
+    # Why: at 4096 tokens hc_post_wide (1024 columns a CTA) ran at 100.2 / 100.4 % of the copy beside it
+    # (H = 7168 / 4096), at 65 536 / 80 000 tokens post.py's kernel at 96.5-98.0 %, SGLang's 97.5-98.6 %
+    # (results/gpu/2026-12-06-h100-engines-16, bench-call3). The same per-element arithmetic: the same bits.
+    hc_post_flat_from_tokens: int | None = None
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
@@ -500,6 +507,7 @@ class TileLangDecode(TileLangBackend):
                    if self.hc_post_wide_block_from else {}),
                 **({"hc_post_per_token_tokens": dict(self.hc_post_per_token_tokens)}
                    if self.hc_post_per_token_tokens else {}),
+                **changed(hc_post_flat_from_tokens=(self.hc_post_flat_from_tokens, None)),
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
@@ -612,6 +620,7 @@ class TileLangDecode(TileLangBackend):
             firsts |= {self.op_gemm_tma_from_tokens} if self.op_gemm_tma_from_tokens else set()
         if op in ("hc_post", "fused_post_pre"):
             firsts |= set(self.hc_post_wide_block_from)
+            firsts |= {self.hc_post_flat_from_tokens} if self.hc_post_flat_from_tokens else set()
         for span in windows:
             if span is not None:
                 firsts |= {span[0], span[1] + 1}
@@ -770,17 +779,18 @@ class TileLangDecode(TileLangBackend):
         """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
         ``target``: hc_post_wide's (_op_target; None: the device's)."""
         t, n, h = residual.shape
-        if not self._decode(t, "hc_post"):
+        flat = self.hc_post_flat_from_tokens is not None and t >= self.hc_post_flat_from_tokens
+        if not (flat or self._decode(t, "hc_post")):
             return super().hc_post(x, residual, post_mix, comb_mix)
         from mhc_kernels.tilelang.decode import hc_post_wide_kernel
 
         out = torch.empty_like(residual)
         h_blk = self._hc_post_wide_block(t, h)
         flags = [f"h_blk={h_blk}"] * (h_blk is not None) + ["early_trigger"] * early \
-            + ["no_pdl"] * self._drops_pdl(target)
+            + ["flat_grid"] * flat + ["no_pdl"] * self._drops_pdl(target)
         self._count("hc_post_wide" + (f"[{','.join(flags)}]" if flags else ""))
         hc_post_wide_kernel(n, h, target or self._target(),
-                            **changed(h_blk=(h_blk, None), early_trigger=(early, False)))(
+                            **changed(h_blk=(h_blk, None), early_trigger=(early, False), flat_grid=(flat, False)))(
             x, residual, post_mix.view(t, n), comb_mix, out)
         return out
 

@@ -7,6 +7,7 @@ for the twentieth's; and pins, where a later adoption changed its subject, what 
 
 from __future__ import annotations
 
+from mhc_kernels.tilelang.backend import OP_K_TILES
 from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DECODE_MAX_TOKENS_BY_OP, FUSED_HC_POST,
                                                 MID_BLOCK_M_128_FROM, PDL_EARLY_MAX_TOKENS, TileLangDecode,
                                                 wave_cost_parts)
@@ -908,3 +909,33 @@ class TileLangTwentieth(TileLangSplitInKernel):
     decode_wgmma_tma = True
     op_plain_tma_tokens = (129, 1024)
     mid_deep_tokens = (385, 1024)
+
+
+class TileLangHcPostFlat(TileLangDecode):
+    """hc_post (the op's and fused_post_pre's) on hc_post_wide above 4096 tokens too, its CTAs on one grid
+    dimension (hc_post_flat_from_tokens), where the default runs post.py's one CTA per token: at 65 536 / 80 000
+    tokens post.py's kernel ran 96.5-98.0 % of the copy beside it and SGLang's 97.5-98.6 %, hc_post_wide 100.2 %
+    at 4096 (results/gpu/2026-12-06-h100-engines-16). Bitwise the default (the same per-element arithmetic)."""
+
+    name = "tilelang-hc-post-flat"
+    description = "our TileLang kernels, hc_post_wide on a flat grid above 4096 tokens (a probe)"
+    hc_post_flat_from_tokens = 4097
+
+
+class TileLangOpFourStages(TileLangDecode):
+    """The prenorm_gemm op above its middle path (1025 tokens up: TileLangBackend's GEMM, block_m 128, TMA) with a
+    four-stage pipeline instead of three (204 800 B of shared memory, one CTA per SM either way): one more K tile
+    in flight per SM where the op reads x at the copy's rate (99.5 % of the copy beside at 65 536 x 4096,
+    DeepGEMM's 99.7 %, -16). The same K tile, threads and k16 order: the same bits."""
+
+    name = "tilelang-op-four-stages"
+    description = "our TileLang kernels, the prenorm_gemm op's large-T GEMM with four stages (a probe)"
+    op_gemm_tunables = {**OP_K_TILES, 128: {**OP_K_TILES[128], "num_stages": 4}}
+
+
+class TileLangTwentyFirst(TileLangHcPostFlat, TileLangOpFourStages):
+    """Both of the twenty-first session's probes at once, for one gate: hc_post_wide on a flat grid above 4096 tokens
+    (hc_post, fused_post_pre) and the op's large-T GEMM with four stages (prenorm_gemm). Each changes its own ops."""
+
+    name = "tilelang-twenty-first"
+    description = "our TileLang kernels, the twenty-first session's large-T probes at once (a gate probe)"

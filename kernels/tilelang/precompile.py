@@ -472,7 +472,34 @@ def probe_jobs(hidden: int) -> list[Job]:
                  (N, hidden), {"h_blk": 2048, **({"early_trigger": True} if e else {})}) for e in (False, True)]
     out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
     out += split_in_kernel_jobs(hidden)  # the twentieth's
+    out += twenty_first_jobs(hidden)
     return list({j[0]: j for j in out}.values())
+
+
+def hc_post_flat_jobs(hidden: int) -> list[Job]:
+    """hc_post_wide on one grid dimension (TileLangDecode.hc_post_flat_from_tokens) at the columns per CTA
+    _hc_post_wide_block gives it there, with fused_post_pre's early trigger where its hc_post has it."""
+    from mhc_kernels.tilelang.decode_backend import FUSED_HC_POST, TileLangDecode
+
+    backend, start = TileLangDecode(), TileLangDecode.hc_post_flat_from_tokens or 4097
+    h_blk = backend._hc_post_wide_block(start, hidden)
+    early = sorted({backend._early(start, op) for op in ("hc_post", FUSED_HC_POST)})
+    return [(f"hc_post_wide[H={hidden}{f',h_blk={h_blk}' if h_blk else ''}{',early' if e else ''},flat_grid]",
+             "decode.hc_post_wide_kernel", (N, hidden),
+             {**({"h_blk": h_blk} if h_blk else {}), **({"early_trigger": True} if e else {}), "flat_grid": True})
+            for e in early]
+
+
+def twenty_first_jobs(hidden: int) -> list[Job]:
+    """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages): hc_post_wide on
+    one grid dimension, and the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages."""
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages
+
+    tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
+    return hc_post_flat_jobs(hidden) + [
+        (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]", "gemm.prenorm_gemm_kernel",
+         (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)]
 
 
 def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:

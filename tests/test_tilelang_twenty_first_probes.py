@@ -1,0 +1,104 @@
+"""The twenty-first session's probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above 4096 tokens,
+its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid) and TileLangOpFourStages (the prenorm_gemm
+op's large-T GEMM with four stages). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
+recorded, nothing computed) and that the precompile has every launch. The flat kernel's bits against post.py's
+above gridDim.y's 65 535 tokens are a GPU check (tests/test_tilelang_gpu_bits.py:
+test_the_flat_hc_post_gives_post_pys_bits)."""
+
+import re
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import _build, decode, precompile
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangHcPostFlat, TileLangOpFourStages
+from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
+
+
+def _post_source(hidden: int, h_blk: int | None, flat: bool) -> str:
+    kernel = _build.compile_cached(
+        "test_hc_post_flat", (hidden, h_blk, flat),
+        lambda: decode.build_hc_post_wide(N, hidden, True, h_blk, flat_grid=flat), _build.explicit_target("cuda", "sm_90a"))
+    return kernel.get_kernel_source()
+
+
+@pytest.mark.parametrize("hidden, h_blk", [(7168, 1024), (4096, 1024), (7168, None)])
+def test_the_flat_grid_takes_block_and_token_from_one_index(hidden, h_blk):
+    """The flat kernel never reads blockIdx.y; every index of the 2-D kernel's blockIdx.y (the token) is its
+    blockIdx.x / blocks, of its blockIdx.x (the block) blockIdx.x % blocks (or the shift and mask of a power of
+    two); the arithmetic lines (no index in them) are the 2-D kernel's, line for line."""
+    blocks = hidden // (h_blk or decode.decode_block(hidden))
+    flat, plain = _post_source(hidden, h_blk, True), _post_source(hidden, h_blk, False)
+    assert "blockIdx.y" in plain and "blockIdx.y" not in flat
+    bx = r"\(\(int64_t\)\(\(int\)blockIdx\.x\)\)"
+    if blocks & (blocks - 1):
+        token, block = rf"{bx} / \(int64_t\){blocks}", rf"{bx} % \(int64_t\){blocks}"
+    else:
+        shift = blocks.bit_length() - 1
+        token, block = rf"{bx} >> \(int64_t\){shift}", rf"{bx} & \(int64_t\){blocks - 1}"
+    assert re.search(token, flat) and re.search(block, flat), "the token and the block from blockIdx.x"
+
+    def arithmetic(source: str) -> list[str]:
+        return [line.strip() for line in source.splitlines() if "blockIdx" not in line]
+
+    assert arithmetic(flat) == arithmetic(plain)
+
+
+def _post_args(tokens: int, hidden: int):
+    residual = torch.empty(tokens, N, hidden, dtype=torch.bfloat16)  # shapes only: the launches are recorded
+    return torch.empty(tokens, hidden, dtype=torch.bfloat16), residual, torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N)
+
+
+@pytest.mark.parametrize("tokens, kernel", [(4096, "hc_post_wide"), (4097, "flat"), (65_536, "flat"),
+                                            (66_000, "flat")])
+def test_the_flat_probe_runs_hc_post_wide_above_4096_tokens(rec, tokens, kernel):
+    """TileLangHcPostFlat: hc_post_wide (1024 columns a CTA) at every T, flat from 4097 tokens, past gridDim.y's
+    65 535; the default: post.py's one CTA per token above 4096."""
+    TileLangHcPostFlat().hc_post(*_post_args(tokens, 128))
+    TileLangDecode().hc_post(*_post_args(tokens, 128))
+    (probe_name, _, _), (default_name, _, _) = rec.launches
+    probe_kw, default_kw = rec.keywords
+    assert probe_name == "hc_post_wide" and probe_kw.get("flat_grid", False) is (kernel == "flat")
+    assert default_name == ("hc_post_wide" if tokens <= 4096 else "hc_post")
+    assert "flat_grid" not in default_kw
+
+
+def test_fused_post_pres_hc_post_takes_the_flat_kernel_too(rec):
+    probe = TileLangHcPostFlat()
+    probe._hc_post(*_post_args(70_000, 128), early=False)
+    (name, _, _), = rec.launches
+    assert name == "hc_post_wide" and rec.keywords[0]["flat_grid"] is True
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+def test_precompile_has_every_flat_launch(rec, hidden):
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)
+            if j[1] == "decode.hc_post_wide_kernel"}
+    TileLangHcPostFlat().hc_post(*_post_args(4097, hidden))
+    (_, config, _), = rec.launches
+    assert (config, tuple(sorted(rec.keywords[0].items()))) in jobs
+
+
+def test_the_four_stage_probe_changes_the_ops_large_t_gemm_only(rec):
+    """TileLangOpFourStages: the op at 1025 tokens and up on block_m 128, TMA, four stages (a precompile job); below,
+    and mhc_pre's GEMMs, the default's."""
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(4096) + precompile.jobs(4096)
+            if j[1] == "gemm.prenorm_gemm_kernel"}
+    for tokens in (1024, 1025, 4096):
+        for backend in (TileLangOpFourStages(), TileLangDecode()):
+            x = torch.empty(tokens, N * 4096, dtype=torch.bfloat16)
+            backend.prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 4)
+    gemms = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
+    assert len(gemms) == 6
+    for i, (config, kw) in enumerate(gemms):
+        tokens = (1024, 1025, 4096)[i // 2]
+        large = tokens > 1024
+        if large:
+            assert kw["num_stages"] == (4 if i % 2 == 0 else 3), "the probe's four stages, the default's three"
+            assert config[3] == 128 and kw.get("tma") is True
+        key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
+        assert key in jobs, (tokens, config, kw)
+    assert gemms[0] == gemms[1], "at 1024 tokens the probe runs the default's GEMM"
+    for probe, default in (gemms[2:4], gemms[4:6]):
+        assert probe[0] == default[0] and {**probe[1], "num_stages": 3} == default[1], "nothing else changes"
