@@ -713,3 +713,14 @@ def test_the_twenty_first_sessions_first_call_gates_both_large_t_probes_and_time
     assert "--tokens 4096,65536,80000" in bench and "--force" in bench
     assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_twenty_first_sessions_second_call_benches_the_default_on_the_whole_grid(tmp_path):
+    """-18/lease/call2.sh: the default's precompile (no probes), then the full benchmark with the default alone as ours."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call2.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096"), "the default's kernels only"
+    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

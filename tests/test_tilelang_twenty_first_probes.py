@@ -1,5 +1,6 @@
 """The twenty-first session's probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above 4096 tokens,
-its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid) and TileLangOpFourStages (the prenorm_gemm
+its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid; the default since that session) and
+TileLangOpFourStages (the prenorm_gemm
 op's large-T GEMM with four stages). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
 recorded, nothing computed) and that the precompile has every launch. The flat kernel's bits against post.py's
 above gridDim.y's 65 535 tokens are a GPU check (tests/test_tilelang_gpu_bits.py:
@@ -12,7 +13,7 @@ import torch
 
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangHcPostFlat, TileLangOpFourStages
+from mhc_kernels.tilelang.mid_probes import TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -52,16 +53,17 @@ def _post_args(tokens: int, hidden: int):
 
 @pytest.mark.parametrize("tokens, kernel", [(4096, "hc_post_wide"), (4097, "flat"), (65_536, "flat"),
                                             (66_000, "flat")])
-def test_the_flat_probe_runs_hc_post_wide_above_4096_tokens(rec, tokens, kernel):
-    """TileLangHcPostFlat: hc_post_wide (1024 columns a CTA) at every T, flat from 4097 tokens, past gridDim.y's
-    65 535; the default: post.py's one CTA per token above 4096."""
-    TileLangHcPostFlat().hc_post(*_post_args(tokens, 128))
-    TileLangDecode().hc_post(*_post_args(tokens, 128))
-    (probe_name, _, _), (default_name, _, _) = rec.launches
-    probe_kw, default_kw = rec.keywords
-    assert probe_name == "hc_post_wide" and probe_kw.get("flat_grid", False) is (kernel == "flat")
-    assert default_name == ("hc_post_wide" if tokens <= 4096 else "hc_post")
-    assert "flat_grid" not in default_kw
+def test_the_flat_grid_runs_hc_post_wide_above_4096_tokens(rec, tokens, kernel):
+    """TileLangHcPostFlat and the default since the twenty-first session: hc_post_wide (1024 columns a CTA) at every
+    T, flat from 4097 tokens, past gridDim.y's 65 535; TileLangDecode20 (the default before): post.py's one CTA per
+    token above 4096."""
+    for backend in (TileLangHcPostFlat(), TileLangDecode(), TileLangDecode20()):
+        backend.hc_post(*_post_args(tokens, 128))
+    (probe_name, _, _), (default_name, _, _), (before_name, _, _) = rec.launches
+    probe_kw, default_kw, before_kw = rec.keywords
+    assert probe_name == default_name == "hc_post_wide" and probe_kw == default_kw
+    assert probe_kw.get("flat_grid", False) is (kernel == "flat")
+    assert before_name == ("hc_post_wide" if tokens <= 4096 else "hc_post") and "flat_grid" not in before_kw
 
 
 def test_fused_post_pres_hc_post_takes_the_flat_kernel_too(rec):
@@ -73,11 +75,17 @@ def test_fused_post_pres_hc_post_takes_the_flat_kernel_too(rec):
 
 @pytest.mark.parametrize("hidden", [7168, 4096])
 def test_precompile_has_every_flat_launch(rec, hidden):
-    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)
-            if j[1] == "decode.hc_post_wide_kernel"}
-    TileLangHcPostFlat().hc_post(*_post_args(4097, hidden))
-    (_, config, _), = rec.launches
-    assert (config, tuple(sorted(rec.keywords[0].items()))) in jobs
+    """The default's flat launches (the op's and fused_post_pre's hc_post) are in precompile.jobs()."""
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden) if j[1] == "decode.hc_post_wide_kernel"}
+    backend = TileLangDecode()
+    backend.hc_post(*_post_args(4097, hidden))
+    x, residual, post_mix, comb_mix = _post_args(4097, hidden)
+    backend.fused_post_pre(x, residual, post_mix, comb_mix, torch.zeros(MIXES, N * hidden), torch.ones(3),
+                           torch.zeros(MIXES), None, 1e-6, 1e-6, 1e-6, 2.0, 20, 1e-6, 4)
+    posts = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "hc_post_wide"]
+    assert len(posts) == 2 and all(kw.get("flat_grid") for _, kw in posts)
+    for config, kw in posts:
+        assert (config, tuple(sorted(kw.items()))) in jobs
 
 
 def test_the_four_stage_probe_changes_the_ops_large_t_gemm_only(rec):

@@ -313,7 +313,12 @@ class TileLangDecode(TileLangBackend):
     # Why: at 4096 tokens hc_post_wide (1024 columns a CTA) ran at 100.2 / 100.4 % of the copy beside it
     # (H = 7168 / 4096), at 65 536 / 80 000 tokens post.py's kernel at 96.5-98.0 %, SGLang's 97.5-98.6 %
     # (results/gpu/2026-12-06-h100-engines-16, bench-call3). The same per-element arithmetic: the same bits.
-    hc_post_flat_from_tokens: int | None = None
+    # Adopted in the twenty-first session, gated on an H100 (results/gpu/2026-12-06-h100-engines-18, call 1, inside
+    # mid_probes.TileLangTwentyFirst: 0 / 1000 stress failures at hc_post 4097 / 80 000 and fused_post_pre 4097 x
+    # 7168, the nightly checks of hc_post and fused_post_pre passing, bitwise post.py's at 4097-70 001 tokens); that
+    # call's benchmark: hc_post 0.976 x the default's time at 65 536 / 80 000 x 7168 (2 765 us against SGLang's
+    # 2 823 at 65 536), 0.98 x at H = 4096; fused_post_pre 0.988-0.991 x.
+    hc_post_flat_from_tokens: int | None = 4097
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same

@@ -2,8 +2,9 @@
 many CTAs, PDL early per op, the decode path's Sinkhorn layout and GEMM tunables. Not defaults; load as
 ``--backend mhc_kernels.tilelang.mid_probes:<class>``. Same arithmetic and declared precision as
 TileLangDecode. Each derives from the default it was measured against: TileLangDecode18 (the nineteenth
-and twentieth sessions' adoptions off) up to the nineteenth session's, TileLangDecode19 (the twentieth's off)
-for the twentieth's; and pins, where a later adoption changed its subject, what it ran."""
+and later sessions' adoptions off) up to the nineteenth session's, TileLangDecode19 (the twentieth's and later off)
+for the twentieth's, TileLangDecode itself for the twenty-first's (TileLangDecode20: that default before its
+adoption); and pins, where a later adoption changed its subject, what it ran."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class TileLangDecode18(TileLangDecode):
     decode_pre_cluster = False
     op_plain_tma_tokens = None
     mid_deep_tokens = None  # the twentieth session's adoption, off too
+    hc_post_flat_from_tokens = None  # and the twenty-first's
 
 
 class TileLangDecode19(TileLangDecode):
@@ -35,6 +37,17 @@ class TileLangDecode19(TileLangDecode):
     name = "tilelang-decode19"
     description = "our TileLang kernels as of the nineteenth session (the middle GEMM not in DeepGEMM's shape)"
     mid_deep_tokens = None
+    hc_post_flat_from_tokens = None  # the twenty-first session's adoption, off too
+
+
+class TileLangDecode20(TileLangDecode):
+    """The default of the twentieth session, before the twenty-first's adoption: hc_post above 4096 tokens on
+    post.py's one CTA per token (hc_post_flat_from_tokens None). The twenty-first session's probes derive from the
+    default and set what they change themselves."""
+
+    name = "tilelang-decode20"
+    description = "our TileLang kernels as of the twentieth session (hc_post above 4096 tokens one CTA per token)"
+    hc_post_flat_from_tokens = None
 
 
 class TileLangMid(TileLangDecode18):
