@@ -724,3 +724,14 @@ def test_the_twenty_first_sessions_second_call_benches_the_default_on_the_whole_
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
     assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_twenty_first_sessions_third_call_checks_the_rest_of_the_default(tmp_path):
+    """-18/lease/call3.sh: the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side by side, then
+    hc_head; no stress, no benchmark."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh")
+    checks = [c.split("--op ")[1].split()[0] for c in calls if "mhc_verify check" in c]
+    assert sorted(checks[:3]) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"] and checks[3:] == ["hc_head"]
+    assert all("--profile nightly" in c and "--require-backend tilelang" in c for c in calls if "mhc_verify check" in c)
+    assert not [c for c in calls if "mhc_verify stress" in c or "-m mhc_verify.bench" in c]
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
