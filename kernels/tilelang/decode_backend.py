@@ -7,7 +7,8 @@ each from a benchmark on record) it runs, per op:
 
   hc_post         decode.hc_post_wide: one CTA per (512 or, from 32 tokens, 1024 columns, token)
                   instead of per token; bitwise the same as post.py (same arithmetic per element); but
-                  post.py's CTA per token at 449-704 x 4096 (hc_post_per_token_tokens: an L2 effect)
+                  post.py's CTA per token at 449-704 x 4096 (hc_post_per_token_tokens: an L2 effect);
+                  above 4096 tokens too, its CTAs on one grid dimension (hc_post_flat_from_tokens)
   mhc_pre         the prenorm GEMM over ``decode_parts`` K ranges of 256+ columns (112 CTAs at
                   H = 7168, 64 at 4096, per block of tokens) instead of S * chunks ranges of 14-28 K
                   tiles (8-16 CTAs), by DECODE_GEMM_PLAN either decode_gemm.decode_gemm (fp32 FMAs on
