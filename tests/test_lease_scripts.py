@@ -727,11 +727,24 @@ def test_the_twenty_first_sessions_second_call_benches_the_default_on_the_whole_
 
 
 def test_the_twenty_first_sessions_third_call_checks_the_rest_of_the_default(tmp_path):
-    """-18/lease/call3.sh: the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side by side, then
-    hc_head; no stress, no benchmark."""
+    """-18/lease/call3.sh: the deep plain probe's kernels in the precompile and its stress beside it, its op bench,
+    then the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side by side, then hc_head beside the
+    probe's prenorm_gemm check (into OUT/probe)."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh")
-    checks = [c.split("--op ")[1].split()[0] for c in calls if "mhc_verify check" in c]
-    assert sorted(checks[:3]) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"] and checks[3:] == ["hc_head"]
-    assert all("--profile nightly" in c and "--require-backend tilelang" in c for c in calls if "mhc_verify check" in c)
-    assert not [c for c in calls if "mhc_verify stress" in c or "-m mhc_verify.bench" in c]
-    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+    out = tmp_path / "out"
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching stages=6"
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    assert [c.split("--out ")[1].split()[0] for c in stress] == [f"{out}/stress/prenorm_gemm_h7168",
+                                                                 f"{out}/stress/prenorm_gemm_h4096"]
+    assert all("TileLangOpPlainDeep" in c and "--reruns 1000" in c for c in stress)
+    checks = [c for c in calls if "mhc_verify check" in c]
+    default = [c.split("--op ")[1].split()[0] for c in checks if "--backend tilelang " in c]
+    assert sorted(default[:3]) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"] and default[3:] == ["hc_head"]
+    (probe,) = [c for c in checks if "TileLangOpPlainDeep" in c]
+    assert "--op prenorm_gemm" in probe and f"--out {out}/probe/check/prenorm_gemm" in probe
+    assert all("--profile nightly" in c for c in checks)
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-plain-deep"] and "--op prenorm_gemm" in bench
+    assert calls.index(bench) < min(calls.index(c) for c in checks)
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

@@ -1,7 +1,7 @@
 """The twenty-first session's probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above 4096 tokens,
 its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid; the default since that session) and
 TileLangOpFourStages (the prenorm_gemm
-op's large-T GEMM with four stages). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
+op's large-T GEMM with four stages), TileLangOpPlainDeep (the op's plain TMA window from 129 tokens, six stages). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
 recorded, nothing computed) and that the precompile has every launch. The flat kernel's bits against post.py's
 above gridDim.y's 65 535 tokens are a GPU check (tests/test_tilelang_gpu_bits.py:
 test_the_flat_hc_post_gives_post_pys_bits)."""
@@ -13,7 +13,7 @@ import torch
 
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages
+from mhc_kernels.tilelang.mid_probes import TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -110,3 +110,24 @@ def test_the_four_stage_probe_changes_the_ops_large_t_gemm_only(rec):
     assert gemms[0] == gemms[1], "at 1024 tokens the probe runs the default's GEMM"
     for probe, default in (gemms[2:4], gemms[4:6]):
         assert probe[0] == default[0] and {**probe[1], "num_stages": 3} == default[1], "nothing else changes"
+
+
+@pytest.mark.parametrize("tokens, plain", [(128, False), (129, True), (256, True), (704, True), (705, False)])
+def test_the_deep_plain_probe_takes_the_callers_splits_at_129_to_704(rec, tokens, plain):
+    """TileLangOpPlainDeep: the op on the caller's 16 splits alone (one GEMM launch, no chunk_sum) via TMA with six
+    stages at 129-704 tokens, a precompile job; elsewhere the default's launches."""
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(4096) + precompile.jobs(4096)
+            if j[1] == "gemm.prenorm_gemm_kernel"}
+    x = torch.empty(tokens, N * 4096, dtype=torch.bfloat16)
+    TileLangOpPlainDeep().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
+    probe = list(zip(rec.launches, rec.keywords))
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangDecode().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
+    default = list(zip(rec.launches, rec.keywords))
+    if not plain:
+        assert probe == default
+        return
+    ((name, config, args), kw), = probe
+    assert name == "prenorm_gemm" and kw["tma"] is True and kw["num_stages"] == 6 and args[2][0] == 16
+    key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
+    assert key in jobs

@@ -952,3 +952,17 @@ class TileLangTwentyFirst(TileLangHcPostFlat, TileLangOpFourStages):
 
     name = "tilelang-twenty-first"
     description = "our TileLang kernels, the twenty-first session's large-T probes at once (a gate probe)"
+
+
+class TileLangOpPlainDeep(TileLangDecode):
+    """The prenorm_gemm op at 129-704 tokens on the caller's S splits alone through the TMA kernel (op_plain_tma_tokens,
+    the default's from 321) with six stages instead of four (op_plain_tma_stages; 6 x 36 KB of x and fn3 tiles at
+    64-token blocks): at 256 x 4096 the 16 splits make 64 CTAs of eight 128-column tiles each, and DeepGEMM, which
+    leads there (5.8 against 6.8 us in -18's committed run), keeps 12 of its 16 K blocks in flight per CTA. At
+    129-320 tokens not the default's bits (each split in one accumulator instead of chunk sums added): a gate
+    before any adoption; at 321-704 the same bits (one more stage)."""
+
+    name = "tilelang-op-plain-deep"
+    description = "our TileLang kernels, the prenorm_gemm op at 129-704 tokens on the caller's splits, 6 TMA stages (a probe)"
+    op_plain_tma_tokens = (129, 704)
+    op_plain_tma_stages = 6

@@ -494,13 +494,17 @@ def hc_post_flat_jobs(hidden: int) -> list[Job]:
 
 
 def twenty_first_jobs(hidden: int) -> list[Job]:
-    """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages): hc_post_wide on
-    one grid dimension, and the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages."""
-    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M
-    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages
+    """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep):
+    hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages, and
+    its plain TMA window's GEMM (64-token blocks, PDL early) with six."""
+    from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages, TileLangOpPlainDeep
 
     tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
-    return hc_post_flat_jobs(hidden) + [
+    deep = [(label[:-1] + f",stages={TileLangOpPlainDeep.op_plain_tma_stages}]", getter, args, kwargs)
+            for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
+                                                                  TileLangOpPlainDeep.op_plain_tma_stages)]
+    return hc_post_flat_jobs(hidden) + deep + [
         (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]", "gemm.prenorm_gemm_kernel",
          (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)]
 
