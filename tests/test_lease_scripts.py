@@ -727,23 +727,18 @@ def test_the_twenty_first_sessions_second_call_benches_the_default_on_the_whole_
 
 
 def test_the_twenty_first_sessions_third_call_checks_the_rest_of_the_default(tmp_path):
-    """-18/lease/call3.sh: the deep plain probe's kernels in the precompile, its stress and the default's hc_head check
-    beside it, the probe's op bench, then the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side
-    by side."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh", HEAD_DELAY_S="0",
-                           STRESS_DELAY_S="0")
+    """-18/lease/call3.sh: the deep plain probe's kernels in the precompile and the default's hc_head check beside it,
+    the probe's op bench, then the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side by side."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh", HEAD_DELAY_S="0")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching stages=6"
-    stress = [c for c in calls if "mhc_verify stress" in c]
-    assert [c.split("--out ")[1].split()[0] for c in stress] == [f"{out}/stress/prenorm_gemm_h7168",
-                                                                 f"{out}/stress/prenorm_gemm_h4096"]
-    assert all("TileLangOpPlainDeep" in c and "--reruns 1000" in c for c in stress)
+    assert not [c for c in calls if "mhc_verify stress" in c]
     checks = [c for c in calls if "mhc_verify check" in c]
     assert all("--backend tilelang " in c and "--profile nightly" in c for c in checks)
     ops = [c.split("--op ")[1].split()[0] for c in checks]
     assert ops[0] == "hc_head" and sorted(ops[1:]) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert _ours(bench) == ["tilelang", "tilelang-op-plain-deep"] and "--op prenorm_gemm" in bench
+    assert _ours(bench) == ["tilelang", "tilelang-op-plain-deep"] and "--tokens 192,256,320" in bench
     assert calls.index(checks[0]) < calls.index(bench) < min(calls.index(c) for c in checks[1:])
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
