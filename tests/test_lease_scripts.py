@@ -726,19 +726,21 @@ def test_the_twenty_first_sessions_second_call_benches_the_default_on_the_whole_
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
 
 
-def test_the_twenty_first_sessions_third_call_checks_the_rest_of_the_default(tmp_path):
-    """-18/lease/call3.sh: the deep plain probe's kernels in the precompile and the default's hc_head check beside it,
-    the probe's op bench, then the default's nightly checks of mhc_pre, pre_big_fuse and prenorm_gemm side by side."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh", HEAD_DELAY_S="0")
+def test_the_twenty_first_sessions_third_call_times_two_probes_and_checks_the_default(tmp_path):
+    """-18/lease/call3.sh: both probes' kernels in the precompile, the dsmem probe's GPU bit tests beside it, the
+    decode bench (the dsmem probe) and the op bench (the deep plain probe), then the default's nightly checks of
+    mhc_pre, pre_big_fuse and prenorm_gemm side by side."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-18/lease/call3.sh", BITS_DELAY_S="0")
     out = tmp_path / "out"
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching stages=6"
-    assert not [c for c in calls if "mhc_verify stress" in c]
+    assert pre.split("--hidden 7168,4096", 1)[1].strip() == "--probes-matching dsmem_pre --probes-matching stages=6"
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k dsmem" in bits and "-p mhc_verify.pytest_plugin" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [["tilelang", "tilelang-pre-dsmem"], ["tilelang", "tilelang-op-plain-deep"]]
+    assert "--tokens 1,16,17,32" in benches[0] and "--tokens 192,256,320" in benches[1]
     checks = [c for c in calls if "mhc_verify check" in c]
     assert all("--backend tilelang " in c and "--profile nightly" in c for c in checks)
-    ops = [c.split("--op ")[1].split()[0] for c in checks]
-    assert ops[0] == "hc_head" and sorted(ops[1:]) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"]
-    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert _ours(bench) == ["tilelang", "tilelang-op-plain-deep"] and "--tokens 192,256,320" in bench
-    assert calls.index(checks[0]) < calls.index(bench) < min(calls.index(c) for c in checks[1:])
+    assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"]
+    assert calls.index(benches[-1]) < min(calls.index(c) for c in checks)
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

@@ -5,6 +5,7 @@ and the default mhc_pre above the decode GEMM's range reaches decode_pre through
 import torch
 
 from mhc_kernels.tilelang.decode_backend import TileLangDecode, TileLangDecodeEverywhere
+from mhc_kernels.tilelang.mid_probes import TileLangDecode20
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -47,8 +48,11 @@ def test_hc_post_threshold_is_its_own(rec):
     above = TileLangDecode.decode_max_tokens_by_op["hc_post"] + 1
     assert above > TileLangDecode.decode_max_tokens
     x, residual = torch.zeros(above, 64, dtype=torch.bfloat16), torch.zeros(above, N, 64, dtype=torch.bfloat16)
+    TileLangDecode20().hc_post(x, residual, torch.zeros(above, N, 1), torch.zeros(above, N, N))
+    assert rec.names == ["hc_post"], "the default before the twenty-first session: post.py's kernel above it"
+    rec.launches.clear(), rec.keywords.clear()
     TileLangDecode().hc_post(x, residual, torch.zeros(above, N, 1), torch.zeros(above, N, N))
-    assert rec.names == ["hc_post"]
+    assert rec.names == ["hc_post_wide"] and rec.keywords[0]["flat_grid"] is True, "since: hc_post_wide, flat"
 
 
 def test_zero_tokens_never_take_a_decode_kernel(rec):

@@ -190,12 +190,17 @@ def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden
     """mid_probes.TileLangSplitInKernel where the default runs the TMA GEMM (the op's window, 321-704 tokens)
     and mid_probes.TileLangTwentieth's decode GEMM on TMA (17-32 tokens), both on fp32 fn split in the
     kernel: every output bitwise the default's."""
-    from mhc_verify.bench import make_inputs
-
-    default = mhc_backend("tilelang")
     probe_class = "TileLangSplitInKernel" if op == "prenorm_gemm" else "TileLangTwentieth"
     probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
-    inputs, params = make_inputs(op, tokens, hidden, 16, torch.device("cuda"))
+    _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, 16)
+    assert any("split_in_kernel" in label for label in probe.calls), probe.calls
+
+
+def _same_op_outputs(probe, default, op: str, tokens: int, hidden: int, n_splits: int) -> None:
+    """Every output of ``probe`` bitwise ``default``'s on the benchmark's inputs of (op, T, H, S)."""
+    from mhc_verify.bench import make_inputs
+
+    inputs, params = make_inputs(op, tokens, hidden, n_splits, torch.device("cuda"))
     want = default.run(op, inputs, params)
     got = probe.run(op, inputs, params)
     for name, b in want.items():
@@ -203,28 +208,18 @@ def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden
         assert a.shape == b.shape, name
         differ = int((a != b).sum())
         assert differ == 0, f"{op} {name}: {differ} of {a.numel()} elements differ from the default's"
-    assert any("split_in_kernel" in label for label in probe.calls), probe.calls
 
 
 @pytest.mark.parametrize("op,tokens,hidden", [("hc_post", 4097, 7168), ("hc_post", 65_536, 4096),
                                               ("hc_post", 70_001, 7168), ("fused_post_pre", 66_000, 4096)])
 def test_the_flat_hc_post_gives_post_pys_bits(mhc_backend, op, tokens, hidden):
-    """mid_probes.TileLangHcPostFlat: hc_post_wide on one grid dimension above 4096 tokens (past gridDim.y's
-    65 535 at 70 001) against the default's post.py kernel there: every output bitwise the default's."""
-    from mhc_verify.bench import make_inputs
-
-    default = mhc_backend("tilelang")
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangHcPostFlat")
-    inputs, params = make_inputs(op, tokens, hidden, 1, torch.device("cuda"))
-    want = default.run(op, inputs, params)
-    got = probe.run(op, inputs, params)
-    for name, b in want.items():
-        a = got[name]
-        assert a.shape == b.shape, name
-        differ = int((a != b).sum())
-        assert differ == 0, f"{op} {name}: {differ} of {a.numel()} elements differ from the default's"
-    assert any("flat_grid" in label for label in probe.calls), probe.calls
-    assert not any("flat_grid" in label for label in default.calls), default.calls
+    """hc_post_wide on one grid dimension above 4096 tokens (past gridDim.y's 65 535 at 70 001; the default since the
+    twenty-first session, mid_probes.TileLangHcPostFlat before) against post.py's kernel there (TileLangDecode20, the
+    default before): every output bitwise the same."""
+    flat, before = mhc_backend("tilelang"), mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangDecode20")
+    _same_op_outputs(flat, before, op, tokens, hidden, 1)
+    assert any("flat_grid" in label for label in flat.calls), flat.calls
+    assert not any("flat_grid" in label for label in before.calls), before.calls
 
 
 @pytest.mark.parametrize("tokens,hidden,splits", [(4096, 4096, 4), (1025, 7168, 8), (80_000, 4096, 1)])
@@ -235,3 +230,14 @@ def test_four_stages_give_the_ops_three_stage_bits(mhc_backend, tokens, hidden, 
     x, fn = _op_inputs(tokens, hidden)
     _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), "four stages")
     assert any("tma" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("op,tokens,hidden", [("mhc_pre", 1, 7168), ("mhc_pre", 17, 4096), ("mhc_pre", 32, 7168),
+                                              ("fused_post_pre", 32, 4096), ("pre_big_fuse", 16, 7168)])
+def test_the_dsmem_pre_gives_the_defaults_bits(mhc_backend, op, tokens, hidden):
+    """mid_probes.TileLangPreDsmem: the cluster pre's weights through distributed shared memory, every output bitwise
+    the default's, three reruns (a collapse CTA reading before the mix CTA's stores landed would show run to run)."""
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangPreDsmem")
+    for _ in range(3):
+        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, 16)
+    assert any("dsmem_pre" in label for label in probe.calls), probe.calls

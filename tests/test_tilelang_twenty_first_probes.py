@@ -1,7 +1,8 @@
 """The twenty-first session's probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above 4096 tokens,
 its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid; the default since that session) and
 TileLangOpFourStages (the prenorm_gemm
-op's large-T GEMM with four stages), TileLangOpPlainDeep (the op's plain TMA window from 129 tokens, six stages). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
+op's large-T GEMM with four stages), TileLangOpPlainDeep (the op's plain TMA window from 129 tokens, six stages), TileLangPreDsmem (the cluster pre's
+weights through distributed shared memory). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
 recorded, nothing computed) and that the precompile has every launch. The flat kernel's bits against post.py's
 above gridDim.y's 65 535 tokens are a GPU check (tests/test_tilelang_gpu_bits.py:
 test_the_flat_hc_post_gives_post_pys_bits)."""
@@ -13,7 +14,9 @@ import torch
 
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep
+from mhc_kernels.tilelang.mid_probes import (TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages,
+                                             TileLangOpPlainDeep, TileLangPreDsmem)
+from test_tilelang_decode import _pre_args
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -131,3 +134,48 @@ def test_the_deep_plain_probe_takes_the_callers_splits_at_129_to_704(rec, tokens
     assert name == "prenorm_gemm" and kw["tma"] is True and kw["num_stages"] == 6 and args[2][0] == 16
     key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
     assert key in jobs
+
+
+def _cluster_source(hidden: int, parts: int, dsmem: bool) -> str:
+    kernel = _build.compile_cached(
+        "test_pre_dsmem", (hidden, parts, dsmem),
+        lambda: decode.build_decode_pre_cluster(N, hidden, parts, True, prefetch_residual=True, sinkhorn_layout="gather_rcp",
+                                                early_constants=True, split_arrive=True, dsmem_pre=dsmem),
+        _build.explicit_target("cuda", "sm_90a"))
+    return kernel.get_kernel_source()
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+def test_the_dsmem_pre_stores_the_weights_into_every_collapse_ctas_shared_memory(hidden):
+    """decode_pre_cluster(dsmem_pre=True): threads 0..n-1 store the pre weights into each of the H / 1024 collapse CTAs'
+    ``pre`` (map_shared_rank) before warp 0's release arrive; no global pre weights written or read; Sinkhorn's
+    shuffles on warp 1; the default kernel keeps the global scratch."""
+    source, default = _cluster_source(hidden, 112, True), _cluster_source(hidden, 112, False)
+    blocks = hidden // 1024
+    assert "map_shared_rank" in source and "map_shared_rank" not in default
+    assert re.search(rf"for \(int r = 0; r < {blocks}; \+\+r\)", source), "one store per collapse CTA"
+    assert "pre_weights" in default and "pre_weights" not in source.split("mhc_decode_pre_cluster_kernel(", 2)[2]
+    release = source.index("tl::cluster_arrive();")
+    assert source.rindex("map_shared_rank", 0, release) > 0, "the stores come before the release"
+    assert "((int)threadIdx.x) >> 5) == 0) {\n      tl::cluster_arrive();" in source, "warp 0 releases"
+    assert "if ((32 <= ((int)threadIdx.x)) && (((int)threadIdx.x) < 64))" in source, "Sinkhorn on warp 1"
+
+
+def test_the_dsmem_pre_needs_the_split_barrier():
+    with pytest.raises(ValueError, match="split_arrive"):
+        decode.build_decode_pre_cluster(N, 7168, 112, True, dsmem_pre=True)
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+def test_the_dsmem_probe_runs_the_cluster_pre_with_it_and_precompile_has_it(rec, hidden):
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)
+            if j[1] == "decode.decode_pre_cluster_kernel"}
+    for tokens in (1, 32):
+        TileLangPreDsmem().mhc_pre(*_pre_args(tokens, hidden))
+    pres = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "decode_pre_cluster"]
+    assert len(pres) == 2 and all(kw.get("dsmem_pre") is True and kw.get("split_arrive") is True for _, kw in pres)
+    for config, kw in pres:
+        assert (config, tuple(sorted(kw.items()))) in jobs
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangDecode().mhc_pre(*_pre_args(32, hidden))
+    assert all("dsmem_pre" not in kw for kw in rec.keywords)

@@ -350,7 +350,7 @@ def cluster_fits(hidden: int) -> bool:
 
 def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, token_major: bool = False,
                              prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                             early_constants: bool = False, split_arrive: bool = False):
+                             early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False):
     """decode_pre without the RMSNorm weight, a token's CTAs one thread-block cluster: the mix CTA (the
     last) alone sums the parts' partials, then writes the pre weights to ``pre_weights`` [T, n] (global
     scratch) before the cluster barrier; the H / cluster_block(H) collapse CTAs (1024 columns each) take
@@ -377,7 +377,15 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
     the CTA's stores (without it, cluster_sync's release in warp 0, the pre weights' writer, held Sinkhorn
     back: decode_pre_cluster took 0.4 us longer than decode_pre at one token on an H100); the collapse CTAs
     arrive relaxed, then wait (acquire). barrier.cluster.wait waits for the cluster's non-exited threads
-    only, so the mix CTA may finish before the collapse CTAs have waited."""
+    only, so the mix CTA may finish before the collapse CTAs have waited.
+
+    ``dsmem_pre`` (with split_arrive): the pre weights reach the collapse CTAs through distributed shared memory
+    instead of global scratch: the mix CTA's threads 0..n-1 compute them (warp 0, the same expression on the same
+    sums: the same bits), stage them in shared memory and store them into every collapse CTA's ``pre``
+    (T.copy_cluster: cooperative_groups' map_shared_rank), then warp 0 arrives with release; Sinkhorn runs on
+    warp 1. The collapse CTAs read their own shared memory after the wait: no L2 round trip (the global store
+    the release waited for and the load after the wait) on their way to the collapse. ``pre_weights`` goes
+    unused."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -385,6 +393,8 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
     if not cluster_fits(hidden):
         raise ValueError(f"H={hidden}: {hidden // cluster_block(hidden)} collapse CTAs and the mix CTA exceed a "
                          f"cluster of {MAX_CLUSTER}")
+    if dsmem_pre and not split_arrive:
+        raise ValueError("dsmem_pre hands the pre weights over with split_arrive's halves of the barrier")
     mixes = n * n + 2 * n
     assert mixes + 1 <= LANES, "one lane per mix and one for the sum of squares"
     k_total = n * hidden
@@ -427,6 +437,8 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
             sums = T.alloc_shared((groups, LANES), "float32")
             logits = T.alloc_shared((mixes,), "float32")
             pre = T.alloc_shared((n,), "float32")
+            if dsmem_pre:
+                pre_stage = T.alloc_shared((n,), "float32")  # the mix CTA's pre weights, copied into every pre
             rstd = T.alloc_shared((1,), "float32")
             res = T.alloc_fragment((n, h_blk), "bfloat16")
             out = T.alloc_fragment((h_blk,), "bfloat16")
@@ -458,13 +470,15 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
                     else:
                         z = m * rstd[0] * hc_scale[mix_group(T, tid, n)] + hc_base[tid]
                     if tid < n:
-                        if not split_arrive:
+                        if dsmem_pre:
+                            pre_stage[tid] = T.sigmoid(z) + hc_pre_eps
+                        elif not split_arrive:
                             pre_weights[t, tid] = T.sigmoid(z) + hc_pre_eps
                     elif tid < 2 * n:
                         post_mix[t, tid - n] = T.sigmoid(z) * hc_post_mult_value
                     else:
                         logits[tid] = z
-                if split_arrive and LANES <= tid and tid < LANES + n:  # warp 1: the pre weights
+                if split_arrive and not dsmem_pre and LANES <= tid and tid < LANES + n:  # warp 1: the pre weights
                     j = tid - LANES
                     mp = T.alloc_var("float32")
                     mp = sums[0, j]
@@ -476,25 +490,33 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
                         zp = mp * rstd[0] * hc_scale[0] + hc_base[j]
                     pre_weights[t, j] = T.sigmoid(zp) + hc_pre_eps
                 T.sync_threads()
+                if dsmem_pre:
+                    for r in T.serial(nblk):  # threads 0..n-1 store into collapse CTA r's pre
+                        T.copy_cluster(pre_stage, pre, dst_block=r)
+            # the warp that wrote the pre weights (warp 1, or warp 0 with dsmem_pre) releases them
+            pre_writer = 0 if dsmem_pre else 1
             if split_arrive:
                 if bx == nblk:
-                    if grp == 1:
-                        T.cluster_arrive()  # release: warp 1's pre weights
+                    if grp == pre_writer:
+                        T.cluster_arrive()  # release: the pre weights
                     else:
-                        T.cluster_arrive_relaxed()  # warp 0 goes on to Sinkhorn at once
+                        T.cluster_arrive_relaxed()  # Sinkhorn's warp goes on at once
                 else:
                     T.cluster_arrive_relaxed()
                     T.cluster_wait()  # acquire: the mix CTA's pre weights
             else:
                 T.cluster_sync()  # every thread of the cluster: the pre weights written before, read after
             if bx < nblk:
-                if tid < n:
+                if tid < n and not dsmem_pre:
                     pre[tid] = pre_weights[t, tid]
                 if not prefetch_residual:
                     T.copy(residual[t, 0, bx * h_blk], res)
                 T.sync_threads()
                 collapse_block(pre, res, out)
                 T.copy(out, layer_input[t, bx * h_blk])
+            elif dsmem_pre:
+                if LANES <= tid and tid < 2 * LANES:  # the mix CTA: Sinkhorn on warp 1 (warp 0 released the weights)
+                    lane_sinkhorn(logits, comb_mix, t, tid - LANES, hc_sinkhorn_eps, sinkhorn_repeat)
             elif tid < 32:  # the mix CTA: Sinkhorn, as decode_pre's last CTA
                 lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
             if use_pdl:
@@ -663,11 +685,11 @@ def decode_head_kernel(n: int, hidden: int, parts: int, target: Target, token_ma
 
 def decode_pre_cluster_kernel(n: int, hidden: int, parts: int, target: Target, token_major: bool = False,
                               prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                              early_constants: bool = False, split_arrive: bool = False):
+                              early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False):
     """build_decode_pre_cluster's kernel, one compile per (n, H, parts, variants)."""
     variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
                        sinkhorn_layout=(sinkhorn_layout, "lanes"), early_constants=(early_constants, False),
-                       split_arrive=(split_arrive, False))
+                       split_arrive=(split_arrive, False), dsmem_pre=(dsmem_pre, False))
     key = (n, hidden, parts) + tuple(sorted(variants.items()))
     return compile_cached("decode_pre_cluster", key,
                           lambda: build_decode_pre_cluster(n, hidden, parts, target.pdl, **variants), target)

@@ -454,6 +454,9 @@ class TileLangDecode(TileLangBackend):
     # pre_big_fuse passing. That call's committed benchmark: mhc_pre 8.1 us at 32 x 7168 (-15: 8.8).
     decode_pre_cluster = True
     decode_pre_cluster_split_arrive = True  # decode.build_decode_pre_cluster's split_arrive (TileLangPreCluster2)
+    # ... and its dsmem_pre: the pre weights into the collapse CTAs' shared memory (distributed shared memory)
+    # instead of through global scratch, Sinkhorn on the mix CTA's warp 1 (mid_probes.TileLangPreDsmem; a probe).
+    decode_pre_cluster_dsmem = False
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
     # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
@@ -534,6 +537,7 @@ class TileLangDecode(TileLangBackend):
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
+                          decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
                           decode_wgmma_tma=(self.decode_wgmma_tma, False),
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
@@ -1013,11 +1017,13 @@ class TileLangDecode(TileLangBackend):
         self._count(f"decode_pre_cluster[parts={parts}{',token_major' if token_major else ''}"
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
                     f"{',early_constants' if self.decode_pre_early_constants else ''}"
-                    f"{',split_arrive' if self.decode_pre_cluster_split_arrive else ''}]")
+                    f"{',split_arrive' if self.decode_pre_cluster_split_arrive else ''}"
+                    f"{',dsmem_pre' if self.decode_pre_cluster_dsmem else ''}]")
         variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
                            sinkhorn_layout=(layout, "lanes"),
                            early_constants=(self.decode_pre_early_constants, False),
-                           split_arrive=(self.decode_pre_cluster_split_arrive, False))
+                           split_arrive=(self.decode_pre_cluster_split_arrive, False),
+                           dsmem_pre=(self.decode_pre_cluster_dsmem, False))
         decode_pre_cluster_kernel(n, h, parts, self._target(), **variants)(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, pre_weights,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

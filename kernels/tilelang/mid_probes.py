@@ -966,3 +966,16 @@ class TileLangOpPlainDeep(TileLangDecode):
     description = "our TileLang kernels, the prenorm_gemm op at 129-704 tokens on the caller's splits, 6 TMA stages (a probe)"
     op_plain_tma_tokens = (129, 704)
     op_plain_tma_stages = 6
+
+
+class TileLangPreDsmem(TileLangDecode):
+    """decode_pre_cluster with the pre weights handed over through distributed shared memory
+    (decode_pre_cluster_dsmem: decode.build_decode_pre_cluster's dsmem_pre): the mix CTA's warp 0 stores them into
+    every collapse CTA's shared memory and releases them, Sinkhorn runs on its warp 1; the collapse CTAs read their
+    own shared memory after the wait instead of global scratch (an L2 store the release waits for, an L2 load after
+    the wait). For mhc_pre at 32 x 7168 (8.1 us in -18's committed run, 8 asked; decode_pre_cluster runs 4.2 us
+    after the GEMM ends there). Bitwise the default (the same expression on the same sums)."""
+
+    name = "tilelang-pre-dsmem"
+    description = "our TileLang kernels, the cluster pre's weights through distributed shared memory (a probe)"
+    decode_pre_cluster_dsmem = True

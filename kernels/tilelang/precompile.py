@@ -73,8 +73,8 @@ def _mid_deep_jobs(hidden: int, early: list[bool]) -> list[Job]:
 
 def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | None = None) -> list[Job]:
     """decode_pre_cluster with ``backend_class``'s variants (its decode_pre_variant less the narrow sums; its
-    split_arrive, or each of ``splits``) where it fits H: the decode parts with and without the prefetch, the
-    caller's splits without."""
+    split_arrive, or each of ``splits``; its dsmem_pre) where it fits H: the decode parts with and without the
+    prefetch, the caller's splits without."""
     from mhc_kernels.tilelang.decode import cluster_fits, decode_parts
 
     if not cluster_fits(hidden):
@@ -82,9 +82,12 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
     variant, tag = _tagged({k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"})
     out: list[Job] = []
     for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple((s, (False,)) for s in CALLER_SPLITS):
+        dsmem = backend_class.decode_pre_cluster_dsmem
         out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
-                 f"{',split_arrive' if split else ''}]", "decode.decode_pre_cluster_kernel", (N, hidden, parts),
-                 {**variant, **({"prefetch_residual": True} if pre else {}), **({"split_arrive": True} if split else {})})
+                 f"{',split_arrive' if split else ''}{',dsmem_pre' if dsmem else ''}]", "decode.decode_pre_cluster_kernel",
+                 (N, hidden, parts),
+                 {**variant, **({"prefetch_residual": True} if pre else {}), **({"split_arrive": True} if split else {}),
+                  **({"dsmem_pre": True} if dsmem else {})})
                 for pre in prefetches
                 for split in (splits if splits is not None else (backend_class.decode_pre_cluster_split_arrive,))]
     return out
@@ -494,17 +497,18 @@ def hc_post_flat_jobs(hidden: int) -> list[Job]:
 
 
 def twenty_first_jobs(hidden: int) -> list[Job]:
-    """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep):
-    hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages, and
-    its plain TMA window's GEMM (64-token blocks, PDL early) with six."""
+    """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
+    TileLangPreDsmem):
+    hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages, its
+    plain TMA window's GEMM (64-token blocks, PDL early) with six, and TileLangPreDsmem's cluster pres."""
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
-    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages, TileLangOpPlainDeep
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages, TileLangOpPlainDeep, TileLangPreDsmem
 
     tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
     deep = [(label[:-1] + f",stages={TileLangOpPlainDeep.op_plain_tma_stages}]", getter, args, kwargs)
             for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
                                                                   TileLangOpPlainDeep.op_plain_tma_stages)]
-    return hc_post_flat_jobs(hidden) + deep + [
+    return hc_post_flat_jobs(hidden) + deep + _cluster_pre_jobs(hidden, TileLangPreDsmem) + [
         (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]", "gemm.prenorm_gemm_kernel",
          (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)]
 
