@@ -926,9 +926,10 @@ class TileLangTwentieth(TileLangSplitInKernel):
 
 class TileLangHcPostFlat(TileLangDecode):
     """hc_post (the op's and fused_post_pre's) on hc_post_wide above 4096 tokens too, its CTAs on one grid
-    dimension (hc_post_flat_from_tokens), where the default runs post.py's one CTA per token: at 65 536 / 80 000
+    dimension (hc_post_flat_from_tokens), where the default ran post.py's one CTA per token: at 65 536 / 80 000
     tokens post.py's kernel ran 96.5-98.0 % of the copy beside it and SGLang's 97.5-98.6 %, hc_post_wide 100.2 %
-    at 4096 (results/gpu/2026-12-06-h100-engines-16). Bitwise the default (the same per-element arithmetic)."""
+    at 4096 (results/gpu/2026-12-06-h100-engines-16). Bitwise post.py's (the same per-element arithmetic). On an
+    H100 (-18, call 1) 0.976-0.983 x its time at 65 536 / 80 000 tokens: the default since (TileLangDecode20 before)."""
 
     name = "tilelang-hc-post-flat"
     description = "our TileLang kernels, hc_post_wide on a flat grid above 4096 tokens (a probe)"
@@ -939,7 +940,8 @@ class TileLangOpFourStages(TileLangDecode):
     """The prenorm_gemm op above its middle path (1025 tokens up: TileLangBackend's GEMM, block_m 128, TMA) with a
     four-stage pipeline instead of three (204 800 B of shared memory, one CTA per SM either way): one more K tile
     in flight per SM where the op reads x at the copy's rate (99.5 % of the copy beside at 65 536 x 4096,
-    DeepGEMM's 99.7 %, -16). The same K tile, threads and k16 order: the same bits."""
+    DeepGEMM's 99.7 %, -16). The same K tile, threads and k16 order: the same bits. On an H100 (-18, call 1) 1.017 x
+    the default's time at 4096 x 7168, 0.991-1.007 x elsewhere: rejected."""
 
     name = "tilelang-op-four-stages"
     description = "our TileLang kernels, the prenorm_gemm op's large-T GEMM with four stages (a probe)"

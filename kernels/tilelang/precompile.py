@@ -81,8 +81,8 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
         return []
     variant, tag = _tagged({k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"})
     out: list[Job] = []
+    dsmem = backend_class.decode_pre_cluster_dsmem
     for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple((s, (False,)) for s in CALLER_SPLITS):
-        dsmem = backend_class.decode_pre_cluster_dsmem
         out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
                  f"{',split_arrive' if split else ''}{',dsmem_pre' if dsmem else ''}]", "decode.decode_pre_cluster_kernel",
                  (N, hidden, parts),
@@ -498,9 +498,9 @@ def hc_post_flat_jobs(hidden: int) -> list[Job]:
 
 def twenty_first_jobs(hidden: int) -> list[Job]:
     """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
-    TileLangPreDsmem):
-    hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA) with four stages, its
-    plain TMA window's GEMM (64-token blocks, PDL early) with six, and TileLangPreDsmem's cluster pres."""
+    TileLangPreDsmem): hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA)
+    with four stages, its plain TMA window's GEMM (64-token blocks, PDL early) with six, and the cluster pres with
+    the pre weights through distributed shared memory."""
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
     from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages, TileLangOpPlainDeep, TileLangPreDsmem
 
