@@ -50,6 +50,17 @@ def tightness_table(stats: list[PairStats]) -> list[str]:
     return lines
 
 
+def torch_ratio_table(stats: list[PairStats]) -> list[str]:
+    """Per (op, backend, output): the largest ratio of the verdict table's "max err / torch fp32 err" column and
+    the case that gave it (Case.short(): T, n, H, S, family, seed), so that a large ratio can be rerun; no
+    lines where no pair has one."""
+    rows = [f"| {s.op} | {s.backend} | {k} | {v:.3g} | {s.torch_ratio_case.get(k, '-')} |"
+            for s in stats for k, v in sorted(s.torch_ratio_max.items())]
+    if not rows:
+        return []
+    return ["| op | backend | output | max err / torch fp32 err | case |", "|---|---|---|---|---|"] + rows
+
+
 def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, BackendInfo], meta: dict[str, Any],
                  ) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +89,10 @@ def write_report(out_dir: Path, stats: list[PairStats], backends: dict[str, Back
     md += ["", "## Verdicts", ""] + verdict_table(stats)
     md += ["", "## Bound tightness (per-case max |err| / bound over passing cases; must stay <= 1)", ""]
     md += tightness_table(stats)
+    torch_cases = torch_ratio_table(stats)
+    if torch_cases:
+        md += ["", "## Against torch fp32 (each output's largest max |err| over torch fp32's on the same inputs, "
+               "and the case it came from)", ""] + torch_cases
     failures = [s for s in stats if s.failure]
     if failures:
         md += ["", "## Failures (one minimal case per failure kind, after shrinking)", ""]

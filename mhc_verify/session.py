@@ -42,6 +42,7 @@ class PairStats:
     correctly_rounded_sum: dict[str, float] = field(default_factory=dict)
     correctly_rounded_n: dict[str, int] = field(default_factory=dict)
     torch_ratio_max: dict[str, float] = field(default_factory=dict)
+    torch_ratio_case: dict[str, str] = field(default_factory=dict)  # Case.short() of each output's largest ratio
     biased_cases: int = 0  # cases whose rounding-bias sign test had p < 1e-9 (diagnostic)
     max_tokens: int = 0  # the largest T judged
     max_elements: int = 0  # the largest T*n*H judged (2^31 = 2147483648 is the int32 limit)
@@ -78,7 +79,8 @@ class PairStats:
                 self.correctly_rounded_sum[c.name] = self.correctly_rounded_sum.get(c.name, 0) + c.correctly_rounded
                 self.correctly_rounded_n[c.name] = self.correctly_rounded_n.get(c.name, 0) + 1
         for k, v in result.torch_ratio.items():
-            self.torch_ratio_max[k] = max(self.torch_ratio_max.get(k, 0.0), v)
+            if k not in self.torch_ratio_max or v > self.torch_ratio_max[k]:
+                self.torch_ratio_max[k], self.torch_ratio_case[k] = v, result.case.short()
         for k, v in result.engine_ratio.items():
             self.engine_ratio_max[k] = max(self.engine_ratio_max.get(k, 0.0), v)
 

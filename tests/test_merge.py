@@ -67,3 +67,30 @@ def test_a_compressed_report_merges_like_its_json(tmp_path, capsys):
     capsys.readouterr()
     assert main(["merge", str(broken), "--out", str(tmp_path / "m3")]) == 2
     assert "not an xz file" in capsys.readouterr().err
+
+
+def test_the_largest_torch_ratio_keeps_its_case_through_a_merge(tmp_path):
+    """Each output's largest "max err / torch fp32 err" keeps the case it came from (Case.short()), in the report's
+    JSON and markdown and through `mhc-verify merge`, so that a large ratio can be rerun."""
+    from mhc_verify.cases import Case
+    from mhc_verify.merge import merge_pair
+    from mhc_verify.report import torch_ratio_table
+    from mhc_verify.runner import CaseResult
+    from mhc_verify.session import PairStats, stats_from_json, stats_to_json
+
+    def stats(*ratios):
+        s = PairStats("tilelang", "fused_post_pre")
+        for t, r in ratios:
+            s.add(CaseResult(Case("fused_post_pre", t, 4, 64, seed=t), "tilelang", "pass",
+                             torch_ratio={"comb_mix_out": r, "layer_input": 1.0}))
+        return stats_from_json(json.loads(json.dumps(stats_to_json(s))))
+
+    a, b = stats((3, 1.5), (4097, 6.3), (5, 2.0)), stats((7, 4.0))
+    assert a.torch_ratio_case["comb_mix_out"] == Case("fused_post_pre", 4097, 4, 64, seed=4097).short()
+    assert a.torch_ratio_case["layer_input"].startswith("fused_post_pre T=3 "), "the first case of a tie"
+    merged = merge_pair([b, a])
+    assert merged.torch_ratio_max["comb_mix_out"] == 6.3 and "T=4097" in merged.torch_ratio_case["comb_mix_out"]
+    assert "T=7" in merge_pair([b]).torch_ratio_case["comb_mix_out"]
+    table = torch_ratio_table([merged])
+    assert table[2] == f"| fused_post_pre | tilelang | comb_mix_out | 6.3 | {a.torch_ratio_case['comb_mix_out']} |"
+    assert torch_ratio_table([PairStats("torch", "hc_post")]) == []
