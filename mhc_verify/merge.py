@@ -36,7 +36,12 @@ def _integer(v: Any) -> bool:
 
 
 def _numbers_by_name(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """A mapping of names to values that pass ``check`` (numbers, integers, strings)."""
     return lambda v: isinstance(v, dict) and all(isinstance(k, str) and check(x) for k, x in v.items())
+
+
+def _failure(v: Any) -> bool:
+    return isinstance(v, dict) and isinstance(v.get("reproducer"), str)
 
 
 # What merging and the merged report read of each result, and what it must be; fields a later
@@ -51,11 +56,15 @@ _RESULT_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seconds": (_number, "a number"),
     "ratios": (lambda v: isinstance(v, list) and all(map(_number, v)), "a list of numbers"),
     **{k: (_numbers_by_name(_number), "a mapping of names to numbers")
-       for k in ("per_output_max", "correctly_rounded_min", "correctly_rounded_mean", "torch_ratio_max")},
+       for k in ("per_output_max", "correctly_rounded_min", "correctly_rounded_mean", "torch_ratio_max",
+                 "engine_ratio_max")},
     "correctly_rounded_n": (_numbers_by_name(_integer), "a mapping of names to integers"),
-    "failure": (lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("reproducer"), str)),
-                "null or an object with a 'reproducer' string"),
+    "torch_ratio_case": (_numbers_by_name(lambda x: isinstance(x, str)), "a mapping of names to strings"),
+    "failure": (lambda v: v is None or _failure(v), "null or an object with a 'reproducer' string"),
+    "failures": (lambda v: isinstance(v, list) and all(map(_failure, v)),
+                 "a list of objects with a 'reproducer' string"),
     "reproducer_file": (lambda v: v is None or isinstance(v, str), "null or a string"),
+    "departures": (lambda v: v is None or isinstance(v, str), "null or a string"),
 }
 _META_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     **{k: (lambda v: isinstance(v, str), "a string") for k in ("date", "command", "interrupted")},

@@ -270,6 +270,11 @@ def test_not_a_reproducer(capsys, tmp_path):
     (lambda d: d["results"][0].update(ratios=[0.5, "x"]), "results[0].ratios: expected a list of numbers"),
     (lambda d: d["results"][0].update(failure="boom"), "results[0].failure: expected null or an object"),
     (lambda d: d["results"][0].pop("op"), "results[0]: missing op"),
+    # the fuzzer's find (front_door_fuzz, 2026-12-06): a null engine_ratio_max was a traceback in merge_pair
+    (lambda d: d["results"][0].update(engine_ratio_max=None), "results[0].engine_ratio_max: expected a mapping"),
+    (lambda d: d["results"][0].update(torch_ratio_case={"out": 3}), "results[0].torch_ratio_case: expected a mapping"),
+    (lambda d: d["results"][0].update(failures=[{"kind": "bound"}]), "results[0].failures: expected a list of objects"),
+    (lambda d: d["results"][0].update(departures=7), "results[0].departures: expected null or a string"),
     (lambda d: d["meta"].update(examples="many"), "meta.examples: expected an integer >= 0, got 'many'"),
     (lambda d: d["backends"]["torch"].update(implements="hc_post"), "backends.torch.implements: expected a list"),
 ])
