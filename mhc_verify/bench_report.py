@@ -124,23 +124,21 @@ def ours_verdict(rows: list[BenchRow], op: str, t: int, h: int, ours: str | Sequ
     verdict = f"no: {win[0]} {best.us / win[1]:.2f}x faster"
     theirs = next(r for r in rows if (r.op, r.T, r.H, r.backend) == (op, t, h, win[0]) and r.us == win[1])
     if _replays_overlap(best, theirs):
-        (lo, hi), (their_lo, their_hi) = _replay_range(best), _replay_range(theirs)
-        kind = "replays'" if best.us == best.graph_us else "eager batches'"
+        (kind, lo, hi), (_, their_lo, their_hi) = _replay_range(best), _replay_range(theirs)
         verdict += f" (within the {kind} ranges: ours {_fmt(lo)}-{_fmt(hi)}, theirs {_fmt(their_lo)}-{_fmt(their_hi)} us)"
     return verdict
 
 
-def _replay_range(r: BenchRow) -> tuple[float, float] | None:
-    """The fastest and slowest per-call time behind the row's time: its graph replays' where the time is a
-    graph replay, its eager batches' where it is eager; None where the row kept none (written before
-    ranges were)."""
+def _replay_range(r: BenchRow) -> tuple[str, float, float] | None:
+    """How the row's time was taken ("replays'" for a graph replay, "eager batches'" for eager calls) and the
+    fastest and slowest per-call time behind it; None where the row kept no range (written before ranges were)."""
     if r.us is not None and r.us == r.graph_us:
-        lo, hi = r.graph_lo_us, r.graph_hi_us
+        kind, lo, hi = "replays'", r.graph_lo_us, r.graph_hi_us
     elif r.us is not None and r.us == r.eager_us:
-        lo, hi = r.eager_lo_us, r.eager_hi_us
+        kind, lo, hi = "eager batches'", r.eager_lo_us, r.eager_hi_us
     else:
         return None
-    return None if lo is None or hi is None else (lo, hi)
+    return None if lo is None or hi is None else (kind, lo, hi)
 
 
 def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
@@ -148,15 +146,13 @@ def _replays_overlap(ours: BenchRow, theirs: BenchRow) -> bool:
     ours's fastest replay or batch no slower than their slowest: the medians' order is within the run-to-run
     spread of this run."""
     mine, other = _replay_range(ours), _replay_range(theirs)
-    same_way = (ours.us == ours.graph_us) == (theirs.us == theirs.graph_us)
-    return same_way and mine is not None and other is not None and mine[0] <= other[1]
+    return mine is not None and other is not None and mine[0] == other[0] and mine[1] <= other[2]
 
 
 def _ranges_disjoint(a: BenchRow, b: BenchRow) -> bool:
     """Both timed the same way with ranges that do not overlap: their order is not replay (or batch) noise."""
     ra, rb = _replay_range(a), _replay_range(b)
-    same_way = (a.us == a.graph_us) == (b.us == b.graph_us)
-    return same_way and ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0])
+    return ra is not None and rb is not None and ra[0] == rb[0] and (ra[2] < rb[1] or rb[2] < ra[1])
 
 
 def against_first_of_ours(rows: list[BenchRow], ours: Sequence[str]) -> list[str]:

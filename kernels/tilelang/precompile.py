@@ -51,7 +51,7 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
         out += _op_plain_tma_jobs(hidden, sorted({block_m_for(span[0]), block_m_for(span[1])}),
                                   TileLangDecode.op_plain_tma_stages)
     if TileLangDecode.hc_post_flat_from_tokens is not None:  # the twenty-first session's: hc_post_wide on a flat grid
-        out += hc_post_flat_jobs(hidden)
+        out += hc_post_flat_jobs(hidden, TileLangDecode)
     deep = TileLangDecode.mid_deep_tokens
     if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
         out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
@@ -482,12 +482,12 @@ def probe_jobs(hidden: int) -> list[Job]:
     return list({j[0]: j for j in out}.values())
 
 
-def hc_post_flat_jobs(hidden: int) -> list[Job]:
-    """hc_post_wide on one grid dimension (TileLangDecode.hc_post_flat_from_tokens) at the columns per CTA
-    _hc_post_wide_block gives it there, with fused_post_pre's early trigger where its hc_post has it."""
-    from mhc_kernels.tilelang.decode_backend import FUSED_HC_POST, TileLangDecode
+def hc_post_flat_jobs(hidden: int, backend_class) -> list[Job]:
+    """hc_post_wide on one grid dimension from ``backend_class``'s hc_post_flat_from_tokens, at the columns per CTA
+    its _hc_post_wide_block gives there, with fused_post_pre's early trigger where its hc_post has it."""
+    from mhc_kernels.tilelang.decode_backend import FUSED_HC_POST
 
-    backend, start = TileLangDecode(), TileLangDecode.hc_post_flat_from_tokens or 4097
+    backend, start = backend_class(), backend_class.hc_post_flat_from_tokens
     h_blk = backend._hc_post_wide_block(start, hidden)
     early = sorted({backend._early(start, op) for op in ("hc_post", FUSED_HC_POST)})
     return [(f"hc_post_wide[H={hidden}{f',h_blk={h_blk}' if h_blk else ''}{',early' if e else ''},flat_grid]",
@@ -502,13 +502,14 @@ def twenty_first_jobs(hidden: int) -> list[Job]:
     with four stages, its plain TMA window's GEMM (64-token blocks, PDL early) with six, and the cluster pres with
     the pre weights through distributed shared memory."""
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
-    from mhc_kernels.tilelang.mid_probes import TileLangOpFourStages, TileLangOpPlainDeep, TileLangPreDsmem
+    from mhc_kernels.tilelang.mid_probes import (TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
+                                                 TileLangPreDsmem)
 
     tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
     deep = [(label[:-1] + f",stages={TileLangOpPlainDeep.op_plain_tma_stages}]", getter, args, kwargs)
             for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
                                                                   TileLangOpPlainDeep.op_plain_tma_stages)]
-    return hc_post_flat_jobs(hidden) + deep + _cluster_pre_jobs(hidden, TileLangPreDsmem) + [
+    return hc_post_flat_jobs(hidden, TileLangHcPostFlat) + deep + _cluster_pre_jobs(hidden, TileLangPreDsmem) + [
         (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]", "gemm.prenorm_gemm_kernel",
          (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)]
 
