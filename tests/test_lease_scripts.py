@@ -744,3 +744,30 @@ def test_the_twenty_first_sessions_third_call_times_two_probes_and_checks_the_de
     assert sorted(c.split("--op ")[1].split()[0] for c in checks) == ["mhc_pre", "pre_big_fuse", "prenorm_gemm"]
     assert calls.index(benches[-1]) < min(calls.index(c) for c in checks)
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_second_sessions_first_call_times_both_probes_and_gates_them(tmp_path):
+    """-19/lease/call1.sh: TileLangTwentySecond's stress beside the precompile (the decode points it changes and the
+    op's plain window), the dsmem probe's GPU bit tests, the decode and op benches and profiles (both deep probes
+    beside DeepGEMM), then its nightly checks of the four ops it changes, the 64-column probe's stress beside the last."""
+    name = "tilelang-twenty-second"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-19/lease/call1.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching dsmem_pre --probes-matching stages="
+    assert sorted(stress) == sorted(["mhc_pre_1-17-32", "fused_post_pre_32", "pre_big_fuse_16",
+                                     "prenorm_gemm_129-256-320-704", "deep64"])
+    (deep64,) = [c for c in calls if "mhc_verify stress" in c and "TileLangOpPlainDeep64" in c]
+    assert "--reruns 1000" in deep64 and "--tokens 129,256,320,704" in deep64
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse", "prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k dsmem" in bits and "-p mhc_verify.pytest_plugin" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [["tilelang", "tilelang-pre-dsmem"],
+                                           ["tilelang", "tilelang-op-plain-deep", "tilelang-op-plain-deep64"]]
+    assert "--tokens 1,16,17,32" in benches[0] and "--tokens 192,256,320,512,704" in benches[1]
+    profiles = [c for c in calls if "profile_ops.py" in c]
+    assert len(profiles) == 2 and all("--mode graph" in p for p in profiles)
+    assert calls.index(benches[-1]) < min(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

@@ -15,7 +15,8 @@ import torch
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from mhc_kernels.tilelang.mid_probes import (TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages,
-                                             TileLangOpPlainDeep, TileLangPreDsmem)
+                                             TileLangOpPlainDeep, TileLangOpPlainDeep64, TileLangPreDsmem,
+                                             TileLangTwentySecond)
 from test_tilelang_decode import _pre_args
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
@@ -115,14 +116,17 @@ def test_the_four_stage_probe_changes_the_ops_large_t_gemm_only(rec):
         assert probe[0] == default[0] and {**probe[1], "num_stages": 3} == default[1], "nothing else changes"
 
 
+@pytest.mark.parametrize("probe, block_k, stages", [(TileLangOpPlainDeep, 128, 6), (TileLangOpPlainDeep64, 64, 12),
+                                                     (TileLangTwentySecond, 128, 6)])
 @pytest.mark.parametrize("tokens, plain", [(128, False), (129, True), (256, True), (704, True), (705, False)])
-def test_the_deep_plain_probe_takes_the_callers_splits_at_129_to_704(rec, tokens, plain):
-    """TileLangOpPlainDeep: the op on the caller's 16 splits alone (one GEMM launch, no chunk_sum) via TMA with six
-    stages at 129-704 tokens, a precompile job; elsewhere the default's launches."""
+def test_the_deep_plain_probes_take_the_callers_splits_at_129_to_704(rec, tokens, plain, probe, block_k, stages):
+    """TileLangOpPlainDeep (and the gate probe with it), TileLangOpPlainDeep64: the op on the caller's 16 splits
+    alone (one GEMM launch, no chunk_sum) via TMA with six stages of 128-column K tiles (twelve of 64) at 129-704
+    tokens, a precompile job; elsewhere the default's launches."""
     jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(4096) + precompile.jobs(4096)
             if j[1] == "gemm.prenorm_gemm_kernel"}
     x = torch.empty(tokens, N * 4096, dtype=torch.bfloat16)
-    TileLangOpPlainDeep().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
+    probe().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
     probe = list(zip(rec.launches, rec.keywords))
     rec.launches.clear(), rec.keywords.clear()
     TileLangDecode().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 16)
@@ -131,7 +135,8 @@ def test_the_deep_plain_probe_takes_the_callers_splits_at_129_to_704(rec, tokens
         assert probe == default
         return
     ((name, config, args), kw), = probe
-    assert name == "prenorm_gemm" and kw["tma"] is True and kw["num_stages"] == 6 and args[2][0] == 16
+    assert name == "prenorm_gemm" and kw["tma"] is True and args[2][0] == 16
+    assert (kw["block_k"], kw["num_stages"]) == (block_k, stages)
     key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
     assert key in jobs
 
@@ -166,12 +171,13 @@ def test_the_dsmem_pre_needs_the_split_barrier():
         decode.build_decode_pre_cluster(N, 7168, 112, True, dsmem_pre=True)
 
 
+@pytest.mark.parametrize("probe", [TileLangPreDsmem, TileLangTwentySecond])
 @pytest.mark.parametrize("hidden", [7168, 4096])
-def test_the_dsmem_probe_runs_the_cluster_pre_with_it_and_precompile_has_it(rec, hidden):
+def test_the_dsmem_probe_runs_the_cluster_pre_with_it_and_precompile_has_it(rec, hidden, probe):
     jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden)
             if j[1] == "decode.decode_pre_cluster_kernel"}
     for tokens in (1, 32):
-        TileLangPreDsmem().mhc_pre(*_pre_args(tokens, hidden))
+        probe().mhc_pre(*_pre_args(tokens, hidden))
     pres = [(config, kw) for (name, config, _), kw in zip(rec.launches, rec.keywords) if name == "decode_pre_cluster"]
     assert len(pres) == 2 and all(kw.get("dsmem_pre") is True and kw.get("split_arrive") is True for _, kw in pres)
     for config, kw in pres:

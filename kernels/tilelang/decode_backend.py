@@ -477,6 +477,7 @@ class TileLangDecode(TileLangBackend):
     # That call's committed benchmark: the op 11.0 us at 512 x 7168 (DeepGEMM 11.4), 7.1 at 512 x 4096 (7.7).
     op_plain_tma_tokens: tuple[int, int] | None = (321, 704)
     op_plain_tma_stages = 4
+    op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # mhc_pre's (and fused_post_pre's) middle GEMM at these token counts (first, last; None: nowhere) in DeepGEMM's
     # shape: 64-token blocks, the most K ranges that keep one CTA per SM (blocks * ranges <= SMs: 16 at 512
     # tokens, 8 at 1024), the TMA kernel with mid_deep_stages stages; the fused pre then sums those few parts.
@@ -541,6 +542,7 @@ class TileLangDecode(TileLangBackend):
                           decode_wgmma_tma=(self.decode_wgmma_tma, False),
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
+                          op_plain_tma_block_k=(self.op_plain_tma_block_k, None),
                           mid_deep_tokens=(self.mid_deep_tokens, None),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
                           pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
@@ -738,7 +740,7 @@ class TileLangDecode(TileLangBackend):
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
         span = self.op_plain_tma_tokens
-        if span is not None and span[0] <= t <= span[1] and (n * h // n_splits) % WIDE_K_TILES[64]["block_k"] == 0:
+        if span is not None and span[0] <= t <= span[1] and (n * h // n_splits) % self._op_plain_tma_block_k() == 0:
             return self._op_plain_tma(x, fn, n, h, n_splits)
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         tma = self._op_tma(t)
@@ -763,15 +765,19 @@ class TileLangDecode(TileLangBackend):
 
         t = x.shape[0]
         return self._tma_gemm(x, fn, n, hidden, n_splits, block_m_for(t), self.op_plain_tma_stages,
-                              self._early(t, "prenorm_gemm"))
+                              self._early(t, "prenorm_gemm"), block_k=self.op_plain_tma_block_k)
+
+    def _op_plain_tma_block_k(self) -> int:
+        """The K tile of the op's plain window (each split's columns a multiple of it, or the window passes)."""
+        return self.op_plain_tma_block_k or WIDE_K_TILES[64]["block_k"]
 
     def _tma_gemm(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, parts: int, block_m: int,
-                  stages: int, early: bool):
+                  stages: int, early: bool, block_k: int | None = None):
         """gemm.py's kernel on TMA loads over ``parts`` K ranges, one CTA per range and ``block_m`` tokens,
-        WIDE_K_TILES' tunables with ``stages`` stages: partials [P, T, M], [P, T] (the op's plain window,
-        mid_deep_tokens)."""
+        WIDE_K_TILES' tunables with ``stages`` stages (and ``block_k``'s K tile, None: theirs): partials [P, T, M],
+        [P, T] (the op's plain window, mid_deep_tokens)."""
         t, m = x.shape[0], fn.shape[0]
-        tunables = {**WIDE_K_TILES[block_m], "num_stages": stages}
+        tunables = {**WIDE_K_TILES[block_m], "num_stages": stages, **changed(block_k=(block_k, None))}
         mixes = self._gemm_output((parts, t, m), x.device)
         sqrsum = self._gemm_output((parts, t), x.device)
         self._launch_gemm(x, fn, mixes, sqrsum, n, hidden, GemmSchedule(block_m, tunables, 1), early, tma=True)

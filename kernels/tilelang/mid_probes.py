@@ -981,3 +981,25 @@ class TileLangPreDsmem(TileLangDecode):
     name = "tilelang-pre-dsmem"
     description = "our TileLang kernels, the cluster pre's weights through distributed shared memory (a probe)"
     decode_pre_cluster_dsmem = True
+
+
+class TileLangOpPlainDeep64(TileLangOpPlainDeep):
+    """TileLangOpPlainDeep on 64-column K tiles with twelve stages (op_plain_tma_block_k; 12 x 18 KB of x and fn3
+    tiles at 64-token blocks, 768 columns in flight as with six of 128): DeepGEMM's shape at 256 x 4096
+    (sm90_tf32_hc_prenorm_gemm_impl<..., 64 tokens, ..., 64-column K blocks, 16 splits, ..., 12 stages>, -16's
+    profiles/c1-op-H4096.md), a CTA's 16 tiles a finer pipeline than its 8. Other sums of squares (16 tiles of 64 per
+    run): not the default's bits anywhere in the window, a gate before any adoption."""
+
+    name = "tilelang-op-plain-deep64"
+    description = "our TileLang kernels, the op at 129-704 tokens on the caller's splits, 64-column K tiles, 12 stages (a probe)"
+    op_plain_tma_block_k = 64
+    op_plain_tma_stages = 12
+
+
+class TileLangTwentySecond(TileLangPreDsmem, TileLangOpPlainDeep):
+    """Both of the twenty-first session's decode probes at once, for one gate: the cluster pre's weights through
+    distributed shared memory (mhc_pre, fused_post_pre, pre_big_fuse at 1-32 tokens) and the op on the caller's
+    splits with six TMA stages at 129-704 tokens (prenorm_gemm). Each changes its own ops."""
+
+    name = "tilelang-twenty-second"
+    description = "our TileLang kernels, the dsmem cluster pre and the op's deep plain window (a gate probe)"

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from typing import Any
 
-from mhc_kernels.tilelang._build import Target
+from mhc_kernels.tilelang._build import Target, changed
 
 N = 4
 MIXES = N * N + 2 * N
@@ -93,12 +93,14 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
     return out
 
 
-def _op_plain_tma_jobs(hidden: int, block_ms, stages: int) -> list[Job]:
-    """The prenorm_gemm op's GEMM on the caller's splits via TMA (op_plain_tma_tokens), PDL early, per block."""
+def _op_plain_tma_jobs(hidden: int, block_ms, stages: int, block_k: int | None = None) -> list[Job]:
+    """The prenorm_gemm op's GEMM on the caller's splits via TMA (op_plain_tma_tokens), PDL early, per block
+    (``block_k``: op_plain_tma_block_k, None: WIDE_K_TILES')."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
 
     return [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={b},op_plain_tma,early]", "gemm.prenorm_gemm_kernel",
-             (N, hidden, MIXES, b), {**WIDE_K_TILES[b], "num_stages": stages, "tma": True, "early_trigger": True})
+             (N, hidden, MIXES, b), {**WIDE_K_TILES[b], "num_stages": stages, **changed(block_k=(block_k, None)),
+                                     "tma": True, "early_trigger": True})
             for b in block_ms]
 
 
@@ -498,20 +500,26 @@ def hc_post_flat_jobs(hidden: int, backend_class) -> list[Job]:
 
 def twenty_first_jobs(hidden: int) -> list[Job]:
     """The twenty-first session's probes (mid_probes.TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
-    TileLangPreDsmem): hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM (block_m 128, TMA)
-    with four stages, its plain TMA window's GEMM (64-token blocks, PDL early) with six, and the cluster pres with
-    the pre weights through distributed shared memory."""
+    TileLangOpPlainDeep64, TileLangPreDsmem): hc_post_wide on one grid dimension, the prenorm_gemm op's large-T GEMM
+    (block_m 128, TMA) with four stages, its plain TMA window's GEMM (64-token blocks, PDL early) with six (and on
+    64-column K tiles with twelve), and the cluster pres with the pre weights through distributed shared memory."""
     from mhc_kernels.tilelang.gemm import LARGE_T_BLOCK_M, SMALL_T_BLOCK_M
     from mhc_kernels.tilelang.mid_probes import (TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
-                                                 TileLangPreDsmem)
+                                                 TileLangOpPlainDeep64, TileLangPreDsmem)
 
     tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
     deep = [(label[:-1] + f",stages={TileLangOpPlainDeep.op_plain_tma_stages}]", getter, args, kwargs)
             for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
                                                                   TileLangOpPlainDeep.op_plain_tma_stages)]
-    return hc_post_flat_jobs(hidden, TileLangHcPostFlat) + deep + _cluster_pre_jobs(hidden, TileLangPreDsmem) + [
-        (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]", "gemm.prenorm_gemm_kernel",
-         (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)]
+    deep64 = [(label[:-1] + f",block_k={TileLangOpPlainDeep64.op_plain_tma_block_k},"
+                            f"stages={TileLangOpPlainDeep64.op_plain_tma_stages}]", getter, args, kwargs)
+              for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
+                                                                    TileLangOpPlainDeep64.op_plain_tma_stages,
+                                                                    TileLangOpPlainDeep64.op_plain_tma_block_k)]
+    four = (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]",
+            "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)
+    pres = _cluster_pre_jobs(hidden, TileLangPreDsmem)
+    return hc_post_flat_jobs(hidden, TileLangHcPostFlat) + deep + deep64 + pres + [four]
 
 
 def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
