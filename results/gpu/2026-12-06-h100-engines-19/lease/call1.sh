@@ -13,7 +13,8 @@
 #     128-column stages from 129 tokens), TileLangOpPlainDeep64 (twelve 64-column stages), DeepGEMM
 #   op profile (25 s): the op at 256 x 4096, the same four
 #   gate (150 s): TileLangTwentySecond's nightly checks of mhc_pre, fused_post_pre and prenorm_gemm with the path
-#     anchors; then (90 s) pre_big_fuse's, beside 1000 stress reruns of TileLangOpPlainDeep64 at the op's 129-704
+#     anchors; then (90 s) pre_big_fuse's (on a GPU of > 100 GB all four at once), beside 1000 stress reruns of
+#     TileLangOpPlainDeep64 at the op's 129-704
 # Usage: W=/tmp/c1; rm -rf $W; mkdir -p $W; timeout -k 5 560 bash results/gpu/2026-12-06-h100-engines-19/lease/call1.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c1.tar.xz -C /tmp c1; cat $W/summary.txt        (carry .gpu-site)
 set -u
@@ -50,13 +51,16 @@ wait
   timeout -k 5 25 python3 scripts/debug/profile_ops.py --backend tilelang --backend $P:TileLangOpPlainDeep \
     --backend $P:TileLangOpPlainDeep64 --backend vllm-deepgemm --op prenorm_gemm --tokens 256 --hidden 4096 \
     --mode graph --out "$O/prof-op.md" > "$O/prof-op.log" 2>&1 )
-GATE_S=150 GATE_OPS="mhc_pre fused_post_pre prenorm_gemm" STAGES=gate bash scripts/gate_and_bench.sh "$O"
+# four checks at once where the GPU holds their float64 references (> 100 GB: an H200), else three, then the fourth
+together=$(awk -F', ' 'NR == 2 {print ($4 + 0 > 100000) ? 1 : 0}' "$O/gpu.csv" 2>/dev/null)
+first="mhc_pre fused_post_pre prenorm_gemm"; [[ "$together" == 1 ]] && first="$first pre_big_fuse"
+GATE_S=150 GATE_OPS="$first" STAGES=gate bash scripts/gate_and_bench.sh "$O"
 ( source scripts/device_env.sh
   export PYTHONWARNINGS=ignore
   timeout -k 5 85 python3 -m mhc_verify stress --backend $P:TileLangOpPlainDeep64 --op prenorm_gemm \
     --tokens 129,256,320,704 --hidden 7168 --reruns 1000 --judge-every 100 --cuda-graph --out "$O/stress/deep64" \
     --no-progress 2>&1 | grep -v ':INFO\]' | tail -n 25 > "$O/stress-deep64.log" ) &
-GATE_S=90 GATE_OPS="pre_big_fuse" STAGES=gate bash scripts/gate_and_bench.sh "$O"
+[[ "$together" == 1 ]] || GATE_S=90 GATE_OPS="pre_big_fuse" STAGES=gate bash scripts/gate_and_bench.sh "$O"
 wait
 { cat "$O/timeline.txt"; for f in "$O"/stress-*.log; do echo "-- $f"; grep -iE "fail|pass|reruns" "$f" | tail -n 5; done
   echo "-- gpu-bits"; tail -n 4 "$O/gpu-bits.log"
