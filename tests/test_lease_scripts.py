@@ -749,7 +749,8 @@ def test_the_twenty_first_sessions_third_call_times_two_probes_and_checks_the_de
 def test_the_twenty_second_sessions_first_call_times_both_probes_and_gates_them(tmp_path):
     """-19/lease/call1.sh: TileLangTwentySecond's stress beside the precompile (the decode points it changes and the
     op's plain window), the dsmem probe's GPU bit tests, the decode and op benches and profiles (both deep probes
-    beside DeepGEMM), then its nightly checks of the four ops it changes, the 64-column probe's stress beside the last."""
+    beside DeepGEMM), then its nightly checks of the four ops it changes, the 64-column probe's stress beside the
+    last."""
     name = "tilelang-twenty-second"
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-19/lease/call1.sh", STUB_NAME=name,
                            BITS_DELAY_S="0")
@@ -771,3 +772,30 @@ def test_the_twenty_second_sessions_first_call_times_both_probes_and_gates_them(
     assert len(profiles) == 2 and all("--mode graph" in p for p in profiles)
     assert calls.index(benches[-1]) < min(calls.index(c) for c in calls if "mhc_verify check" in c)
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_second_sessions_warm_call_times_the_plain_windows_edge(tmp_path):
+    """-19/lease/call2.sh: the default, the six- and four-stage plain windows from 129 tokens and DeepGEMM at the
+    window's edges, graph-replayed."""
+    calls, _ = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-19/lease/call2.sh")
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-plain-deep", "tilelang-op-plain-tma"]
+    assert "--tokens 257,288,320,384,640,704" in bench and "--mode graph" in bench and "--force" in bench
+
+
+def test_the_next_sessions_call_gates_the_window_from_257_then_benches_it_alone(tmp_path):
+    """-19/lease/next.sh: TileLangOpPlainFrom257's stress at 257 / 288 / 320 beside the precompile (the six-stage
+    kernel among its probes, for the GPU bit test of four against six stages), its nightly check of prenorm_gemm,
+    then the whole grid with it alone as ours."""
+    name = "tilelang-op-plain-from257"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-19/lease/next.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0")
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching stages=6"
+    assert stress == ["prenorm_gemm_257-288-320"] and check_ops == ["prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k plain_windows" in bits and "-p mhc_verify.pytest_plugin" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == [name] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()

@@ -241,3 +241,15 @@ def test_the_dsmem_pre_gives_the_defaults_bits(mhc_backend, op, tokens, hidden):
     for _ in range(3):
         _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, 16)
     assert any("dsmem_pre" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("tokens,hidden", [(257, 7168), (320, 4096), (512, 7168)])
+def test_the_plain_windows_four_and_six_stages_give_the_same_bits(mhc_backend, tokens, hidden):
+    """The op's plain TMA window with four stages (mid_probes.TileLangOpPlainFrom257, the default's from 321) and six
+    (TileLangOpPlainDeep, gated inside TileLangTwentySecond by the twenty-second session's stress and nightly check):
+    every partial bitwise the same, so that gate holds for the four-stage kernel at 257-320 tokens too."""
+    four = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpPlainFrom257")
+    six = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpPlainDeep")
+    x, fn = _op_inputs(tokens, hidden)
+    _same_bits(four.prenorm_gemm(x, fn, 16), six.prenorm_gemm(x, fn, 16), "four against six stages")
+    assert all("chunk_sum" not in label for label in four.calls), four.calls

@@ -1,11 +1,11 @@
-"""The twenty-first session's probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above 4096 tokens,
-its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid; the default since that session) and
-TileLangOpFourStages (the prenorm_gemm
-op's large-T GEMM with four stages), TileLangOpPlainDeep (the op's plain TMA window from 129 tokens, six stages), TileLangPreDsmem (the cluster pre's
-weights through distributed shared memory). On the CPU: the generated CUDA (sm_90a), which calls take them (launches
-recorded, nothing computed) and that the precompile has every launch. The flat kernel's bits against post.py's
-above gridDim.y's 65 535 tokens are a GPU check (tests/test_tilelang_gpu_bits.py:
-test_the_flat_hc_post_gives_post_pys_bits)."""
+"""The twenty-first and twenty-second sessions' probes (mid_probes): TileLangHcPostFlat (hc_post on hc_post_wide above
+4096 tokens, its CTAs on one grid dimension: decode.build_hc_post_wide's flat_grid; the default since the twenty-first
+session), TileLangOpFourStages (the prenorm_gemm op's large-T GEMM with four stages), TileLangOpPlainDeep and
+TileLangOpPlainDeep64 (the op's plain TMA window from 129 tokens, six 128-column stages or twelve 64-column ones),
+TileLangPreDsmem (the cluster pre's weights through distributed shared memory), the gate probe TileLangTwentySecond
+(the dsmem pre and the six-stage window) and TileLangOpPlainFrom257 (the default's plain window from 257 tokens).
+On the CPU: the generated CUDA (sm_90a), which calls take them (launches recorded, nothing computed) and that the
+precompile has every launch. The bits are GPU checks (tests/test_tilelang_gpu_bits.py)."""
 
 import re
 
@@ -15,8 +15,8 @@ import torch
 from mhc_kernels.tilelang import _build, decode, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
 from mhc_kernels.tilelang.mid_probes import (TileLangDecode20, TileLangHcPostFlat, TileLangOpFourStages,
-                                             TileLangOpPlainDeep, TileLangOpPlainDeep64, TileLangPreDsmem,
-                                             TileLangTwentySecond)
+                                             TileLangOpPlainDeep, TileLangOpPlainDeep64, TileLangOpPlainFrom257,
+                                             TileLangPreDsmem, TileLangTwentySecond)
 from test_tilelang_decode import _pre_args
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
@@ -137,6 +137,31 @@ def test_the_deep_plain_probes_take_the_callers_splits_at_129_to_704(rec, tokens
     ((name, config, args), kw), = probe
     assert name == "prenorm_gemm" and kw["tma"] is True and args[2][0] == 16
     assert (kw["block_k"], kw["num_stages"]) == (block_k, stages)
+    key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
+    assert key in jobs
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens, plain", [(256, False), (257, True), (320, True), (321, True), (704, True),
+                                           (705, False)])
+def test_the_from257_probe_runs_the_defaults_plain_window_from_257(rec, tokens, plain, hidden):
+    """TileLangOpPlainFrom257: the default's plain window (four TMA stages, the caller's splits, no chunk_sum) at
+    257-704 tokens, the default's launches at 256 and from 705 and at 321-704 (its window there); its kernel is a
+    job of the default's precompile (no probe job needed)."""
+    jobs = {(j[2], tuple(sorted(j[3].items()))) for j in precompile.jobs(hidden) if j[1] == "gemm.prenorm_gemm_kernel"}
+    x = torch.empty(tokens, N * hidden, dtype=torch.bfloat16)
+    TileLangOpPlainFrom257().prenorm_gemm(x, torch.zeros(MIXES, N * hidden), 16)
+    probe = list(zip(rec.launches, rec.keywords))
+    rec.launches.clear(), rec.keywords.clear()
+    TileLangDecode().prenorm_gemm(x, torch.zeros(MIXES, N * hidden), 16)
+    default = list(zip(rec.launches, rec.keywords))
+    if not plain or tokens > 320:
+        assert probe == default
+    if not plain:
+        return
+    ((name, config, args), kw), = probe
+    assert name == "prenorm_gemm" and kw["tma"] is True and args[2][0] == 16
+    assert (kw["block_k"], kw["num_stages"]) == (128, 4)
     key = (tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items())))
     assert key in jobs
 

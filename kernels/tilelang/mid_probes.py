@@ -962,7 +962,10 @@ class TileLangOpPlainDeep(TileLangDecode):
     64-token blocks): at 256 x 4096 the 16 splits make 64 CTAs of eight 128-column tiles each, and DeepGEMM, which
     leads there (5.8 against 6.8 us in -18's committed run), keeps 12 of its 16 K blocks in flight per CTA. At
     129-320 tokens not the default's bits (each split in one accumulator instead of chunk sums added): a gate
-    before any adoption; at 321-704 the same bits (one more stage)."""
+    before any adoption; at 321-704 the same bits (one more stage). On an H100 (-19, call 1, graph-replayed):
+    1.025 x the default at 256 x 4096 (6.88 against 6.71 us; DeepGEMM 5.86), 1.14 x at 256 x 7168, 1.02-1.09 x the
+    four-stage window at 257-704: rejected. It showed the default's middle path at 257-320 tokens 1.12-1.31 x the
+    four-stage plain window's time (hence TileLangOpPlainFrom257)."""
 
     name = "tilelang-op-plain-deep"
     description = "our TileLang kernels, the prenorm_gemm op at 129-704 tokens on the caller's splits, 6 TMA stages (a probe)"
@@ -976,7 +979,10 @@ class TileLangPreDsmem(TileLangDecode):
     every collapse CTA's shared memory and releases them, Sinkhorn runs on its warp 1; the collapse CTAs read their
     own shared memory after the wait instead of global scratch (an L2 store the release waits for, an L2 load after
     the wait). For mhc_pre at 32 x 7168 (8.1 us in -18's committed run, 8 asked; decode_pre_cluster runs 4.2 us
-    after the GEMM ends there). Bitwise the default (the same expression on the same sums)."""
+    after the GEMM ends there). Bitwise the default (the same expression on the same sums). On an H100 (-19, call 1):
+    bitwise the default (GPU bit tests, 0 / 1000 stress inside TileLangTwentySecond), but 1.003-1.024 x its time at
+    1-32 tokens, both H (mhc_pre 8.07 against 8.02 us at 32 x 7168; the profile: the cluster pre ends 0.16 us
+    later): rejected."""
 
     name = "tilelang-pre-dsmem"
     description = "our TileLang kernels, the cluster pre's weights through distributed shared memory (a probe)"
@@ -988,10 +994,12 @@ class TileLangOpPlainDeep64(TileLangOpPlainDeep):
     tiles at 64-token blocks, 768 columns in flight as with six of 128): DeepGEMM's shape at 256 x 4096
     (sm90_tf32_hc_prenorm_gemm_impl<..., 64 tokens, ..., 64-column K blocks, 16 splits, ..., 12 stages>, -16's
     profiles/c1-op-H4096.md), a CTA's 16 tiles a finer pipeline than its 8. Other sums of squares (16 tiles of 64 per
-    run): not the default's bits anywhere in the window, a gate before any adoption."""
+    run): not the default's bits anywhere in the window, a gate before any adoption. On an H100 (-19, call 1):
+    0 / 1000 stress failures at 129-704, but 1.00-1.52 x the default's time (8.46 against 6.71 us at 256 x 4096):
+    rejected."""
 
     name = "tilelang-op-plain-deep64"
-    description = "our TileLang kernels, the op at 129-704 tokens on the caller's splits, 64-column K tiles, 12 stages (a probe)"
+    description = "our TileLang kernels, the op at 129-704 tokens, plain, 64-column K tiles, 12 stages (a probe)"
     op_plain_tma_block_k = 64
     op_plain_tma_stages = 12
 
@@ -999,7 +1007,27 @@ class TileLangOpPlainDeep64(TileLangOpPlainDeep):
 class TileLangTwentySecond(TileLangPreDsmem, TileLangOpPlainDeep):
     """Both of the twenty-first session's decode probes at once, for one gate: the cluster pre's weights through
     distributed shared memory (mhc_pre, fused_post_pre, pre_big_fuse at 1-32 tokens) and the op on the caller's
-    splits with six TMA stages at 129-704 tokens (prenorm_gemm). Each changes its own ops."""
+    splits with six TMA stages at 129-704 tokens (prenorm_gemm). Each changes its own ops. On an H100 (-19, call 1):
+    0 / 1000 stress failures at mhc_pre 1 / 17 / 32, fused_post_pre 32, pre_big_fuse 16 and the op at 129 / 256 /
+    320 / 704 (H = 7168); the nightly checks of mhc_pre, fused_post_pre, pre_big_fuse and prenorm_gemm pass, with
+    the path anchors. Neither probe in it was faster."""
 
     name = "tilelang-twenty-second"
     description = "our TileLang kernels, the dsmem cluster pre and the op's deep plain window (a gate probe)"
+
+
+class TileLangOpPlainFrom257(TileLangDecode):
+    """The op's plain window (the caller's S splits alone, four TMA stages: the default's at 321-704) from 257 tokens:
+    at 257-320 the default's middle GEMM + chunk_sum have a fifth 64-token block, and the wave rule then takes 112 K
+    ranges at H = 7168 (560 CTAs of 2 tiles, 7 chunks a split for chunk_sum; 32 ranges at 256 tokens). On an H100
+    (-19, calls 1-2, graph-replayed, TileLangOpPlainTma's window over 129-1024 beside the default): 0.76-0.79 x the
+    default's time at 257 / 288 / 320 x 7168 (320: 13.33 -> 10.14 us, DeepGEMM 9.26), 0.87-0.89 x at 4096 (320:
+    8.12 -> 7.06, DeepGEMM 6.82); at 256 the middle path stays (the plain window 1.00-1.14 x there). Each split in
+    one accumulator at 257-320, not the default's bits there. The same arithmetic with six stages (the GPU test
+    test_the_plain_windows_four_and_six_stages_give_the_same_bits checks the bits; not run yet) passed 0 / 1000
+    stress at 256 / 320 and the nightly check inside TileLangTwentySecond; its own gate is lease/next.sh of
+    results/gpu/2026-12-06-h100-engines-19."""
+
+    name = "tilelang-op-plain-from257"
+    description = "our TileLang kernels, the op's plain TMA window from 257 tokens (a probe)"
+    op_plain_tma_tokens = (257, 704)
