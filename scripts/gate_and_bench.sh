@@ -3,7 +3,9 @@
 # 9.8 minutes (the caps below add up to 585 s):
 #   precompile  (PRECOMPILE_S=80) our kernels at both H, 16 processes; beside it the stress runs:
 #               1000 reruns each (every third a CUDA-graph replay, judged every 100th) of $BACKEND at
-#               STRESS's points, H = 7168 (STRESS_S=80 for them all)
+#               STRESS's points, H = 7168 (STRESS_S=80 for them all), and with GPU_BITS (a pytest -k
+#               expression) tests/test_tilelang_gpu_bits.py's tests it selects, from BITS_DELAY_S=40 (behind
+#               the precompile's first kernels), into gpu-bits.log (GPU_BITS_S=60)
 #   gate        (GATE_S=170) nightly checks of $BACKEND, --examples 12 plus the anchors, every op of
 #               GATE_OPS side by side (their reports merged into check-merged/)
 #   bench       (BENCH_S=335) every backend side by side, H = 7168 and 4096, T = 1 .. 80 000,
@@ -46,6 +48,11 @@ if [[ " $STAGES " == *" precompile "* ]]; then
         --hidden 7168 --reruns 1000 --judge-every 100 --cuda-graph --out "$out/stress/${op}_${tokens//,/-}" \
         --no-progress 2>&1 | quiet | tail -n 25 > "$out/stress-${op}_${tokens//,/-}.log"
     done ) &
+  if [[ -n "${GPU_BITS:-}" ]]; then
+    ( sleep "${BITS_DELAY_S:-40}"
+      timeout -k 5 "${GPU_BITS_S:-60}" python3 -m pytest -q -p no:cacheprovider -p mhc_verify.pytest_plugin \
+        tests/test_tilelang_gpu_bits.py -k "$GPU_BITS" --require-backend tilelang > "$out/gpu-bits.log" 2>&1 ) &
+  fi
   wait
 fi
 if [[ " $STAGES " == *" gate "* ]]; then

@@ -103,6 +103,16 @@ def test_gate_and_bench_gates_a_probe_and_benches_it_beside_ours(tmp_path):
     assert _ours(bench) == ["tilelang", "tilelang-mid-lean"]
     assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert "gate ops: mhc_pre pre_big_fuse" in timeline
+    assert not [c for c in calls if "-m pytest" in c], "no GPU bit tests without GPU_BITS"
+
+
+@pytest.mark.parametrize("gpu_bits", ["plain_windows", "dsmem or flat_hc_post"])
+def test_gate_and_bench_runs_the_gpu_bit_tests_gpu_bits_selects_beside_the_precompile(tmp_path, gpu_bits):
+    calls, _ = _run(tmp_path, "gate_and_bench.sh", STAGES="precompile", GPU_BITS=gpu_bits, BITS_DELAY_S="0")
+    (bits,) = [c for c in calls if "-m pytest" in c]
+    assert f"-k {gpu_bits} " in bits and "tests/test_tilelang_gpu_bits.py" in bits
+    assert "-p mhc_verify.pytest_plugin" in bits and "--require-backend tilelang" in bits
+    assert (tmp_path / "out" / "gpu-bits.log").is_file()
 
 
 def _ours(bench: str) -> list[str]:

@@ -16,15 +16,8 @@ O=${1:?out dir}; mkdir -p "$O"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
 export BACKEND=mhc_kernels.tilelang.mid_probes:TileLangOpPlainFrom257 PRECOMPILE_S=90 STRESS_S=80 GATE_S=90 \
   BENCH_S=360 BENCH_DEFAULT=0 PRECOMPILE_PROBES="--probes-matching stages=6" STRESS="prenorm_gemm:257,288,320" \
-  GATE_OPS="prenorm_gemm"
-( source scripts/device_env.sh
-  export PYTHONWARNINGS=ignore
-  sleep "${BITS_DELAY_S:-40}"  # behind the precompile's first kernels
-  timeout -k 5 60 python3 -m pytest -q -p no:cacheprovider -p mhc_verify.pytest_plugin tests/test_tilelang_gpu_bits.py \
-    -k plain_windows --require-backend tilelang > "$O/gpu-bits.log" 2>&1 ) &
-STAGES="precompile gate" bash scripts/gate_and_bench.sh "$O"
-wait
-STAGES=bench bash scripts/gate_and_bench.sh "$O"
+  GATE_OPS="prenorm_gemm" GPU_BITS="plain_windows"
+STAGES="precompile gate bench" bash scripts/gate_and_bench.sh "$O"
 { cat "$O/timeline.txt"; for f in "$O"/stress-*.log; do echo "-- $f"; grep -iE "fail|pass|reruns" "$f" | tail -n 5; done
   echo "-- gpu-bits"; tail -n 4 "$O/gpu-bits.log"
   for f in "$O"/check-*.log; do echo "-- $f"; tail -n 6 "$f"; done
