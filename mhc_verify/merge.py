@@ -131,10 +131,7 @@ def merge_pair(parts: list[PairStats]) -> PairStats:
             merged.correctly_rounded_n[k] = merged.correctly_rounded_n.get(k, 0) + n
             merged.correctly_rounded_sum[k] = merged.correctly_rounded_sum.get(k, 0.0) + p.correctly_rounded_sum[k]
         for k, v in p.torch_ratio_max.items():
-            if k not in merged.torch_ratio_max or v > merged.torch_ratio_max[k]:
-                merged.torch_ratio_max[k] = v
-                if k in p.torch_ratio_case:
-                    merged.torch_ratio_case[k] = p.torch_ratio_case[k]
+            merged.note_torch_ratio(k, v, p.torch_ratio_case.get(k))
         for k, v in p.engine_ratio_max.items():
             merged.engine_ratio_max[k] = max(merged.engine_ratio_max.get(k, 0.0), v)
         merged.departures = merged.departures or p.departures

@@ -79,10 +79,17 @@ class PairStats:
                 self.correctly_rounded_sum[c.name] = self.correctly_rounded_sum.get(c.name, 0) + c.correctly_rounded
                 self.correctly_rounded_n[c.name] = self.correctly_rounded_n.get(c.name, 0) + 1
         for k, v in result.torch_ratio.items():
-            if k not in self.torch_ratio_max or v > self.torch_ratio_max[k]:
-                self.torch_ratio_max[k], self.torch_ratio_case[k] = v, result.case.short()
+            self.note_torch_ratio(k, v, result.case.short())
         for k, v in result.engine_ratio.items():
             self.engine_ratio_max[k] = max(self.engine_ratio_max.get(k, 0.0), v)
+
+    def note_torch_ratio(self, output: str, ratio: float, case: str | None) -> None:
+        """``ratio`` becomes the output's largest against torch fp32 if it is the first or a larger one, with the
+        case that gave it (``case`` None: a shard that kept no cases, and the case already noted stays)."""
+        if output not in self.torch_ratio_max or ratio > self.torch_ratio_max[output]:
+            self.torch_ratio_max[output] = ratio
+            if case is not None:
+                self.torch_ratio_case[output] = case
 
 
 def provenance() -> dict:

@@ -507,19 +507,17 @@ def twenty_first_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.mid_probes import (TileLangHcPostFlat, TileLangOpFourStages, TileLangOpPlainDeep,
                                                  TileLangOpPlainDeep64, TileLangPreDsmem)
 
+    def plain_window(probe) -> list[Job]:  # the probe's plain window GEMM, its K tile and stages in the label
+        block_k, stages = probe.op_plain_tma_block_k, probe.op_plain_tma_stages
+        tag = (f",block_k={block_k}" if block_k else "") + f",stages={stages}]"
+        return [(label[:-1] + tag, getter, args, kwargs)
+                for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,), stages, block_k)]
+
     tun = {**TileLangOpFourStages.op_gemm_tunables[LARGE_T_BLOCK_M], "tma": True}
-    deep = [(label[:-1] + f",stages={TileLangOpPlainDeep.op_plain_tma_stages}]", getter, args, kwargs)
-            for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
-                                                                  TileLangOpPlainDeep.op_plain_tma_stages)]
-    deep64 = [(label[:-1] + f",block_k={TileLangOpPlainDeep64.op_plain_tma_block_k},"
-                            f"stages={TileLangOpPlainDeep64.op_plain_tma_stages}]", getter, args, kwargs)
-              for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,),
-                                                                    TileLangOpPlainDeep64.op_plain_tma_stages,
-                                                                    TileLangOpPlainDeep64.op_plain_tma_block_k)]
     four = (f"prenorm_gemm[H={hidden},M={MIXES},block_m={LARGE_T_BLOCK_M},op_four_stages,tma]",
             "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, LARGE_T_BLOCK_M), tun)
-    pres = _cluster_pre_jobs(hidden, TileLangPreDsmem)
-    return hc_post_flat_jobs(hidden, TileLangHcPostFlat) + deep + deep64 + pres + [four]
+    return (hc_post_flat_jobs(hidden, TileLangHcPostFlat) + plain_window(TileLangOpPlainDeep)
+            + plain_window(TileLangOpPlainDeep64) + _cluster_pre_jobs(hidden, TileLangPreDsmem) + [four])
 
 
 def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
