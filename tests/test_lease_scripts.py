@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUB = """#!/bin/bash
 echo "python3 $*" >> "$STUB_LOG"
 case "$*" in -c*) echo "${STUB_NAME:-tilelang}";; esac
+case "$1" in -) echo "${STUB_SCRIPT_OUT:-}";; esac
 sleep "${STUB_SLEEP:-0}"
 """
 
@@ -809,3 +810,46 @@ def test_the_next_sessions_call_gates_the_window_from_257_then_benches_it_alone(
     assert _ours(bench) == [name] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert calls.index(bench) > max(calls.index(c) for c in calls if "mhc_verify check" in c)
     assert timeline.rstrip().endswith("done") and (tmp_path / "out" / "summary.txt").is_file()
+
+
+@pytest.mark.parametrize("verdict, benched", [("bench: 256 x 4096 {...}", True), ("skip: 256 x 4096 {...}", False),
+                                              ("", False)])
+def test_the_twenty_third_sessions_second_call_gates_the_dsmem_chunks_and_benches_only_a_winner(tmp_path, verdict,
+                                                                                                   benched):
+    """-20/lease/call2.sh: TileLangOpChunksDsmem's stress at the op's 128 / 193 / 256 tokens and both cluster probes'
+    GPU bit test beside the precompile (both probes' cluster kernels), the op bench and profile beside the default
+    and DeepGEMM, the probe's nightly check of prenorm_gemm; the whole grid with the probe alone as ours only where
+    the verdict (a python script reading the op bench, the bits and the stress) says bench."""
+    name = "tilelang-op-chunks-dsmem"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-20/lease/call2.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0", STUB_SCRIPT_OUT=verdict)
+    probes, stress, check_ops = _gated(calls, tmp_path / "out", name)
+    assert probes == "--probes-matching ,cluster="
+    assert stress == ["prenorm_gemm_128-193-256"] and check_ops == ["prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k cluster_sum" in bits and "-p mhc_verify.pytest_plugin" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(benches[0]) == ["tilelang", name, "tilelang-gemm-op-cluster"]
+    assert "--tokens 64,128,192,256" in benches[0] and "--op prenorm_gemm" in benches[0]
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    assert "--tokens 256 --hidden 4096" in profile and "--mode graph" in profile
+    check = max(calls.index(c) for c in calls if "mhc_verify check" in c)
+    assert calls.index(benches[0]) < check
+    if benched:
+        assert len(benches) == 2 and _ours(benches[1]) == [name] and calls.index(benches[1]) > check
+        assert "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in benches[1]
+    else:
+        assert len(benches) == 1
+    assert verdict in timeline and (tmp_path / "out" / "summary.txt").is_file()
+
+
+def test_the_twenty_third_sessions_third_call_benches_the_committed_default(tmp_path):
+    """-20/lease/call3.sh: the default's kernels precompiled (no probes), then the whole grid with the default alone
+    as ours."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-20/lease/call3.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096"), "no probe kernels"
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    assert calls.index(pre) < calls.index(bench) and timeline.rstrip().endswith("done")

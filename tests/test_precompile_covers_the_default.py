@@ -14,7 +14,8 @@ from mhc_reference.contract import get_op
 from mhc_verify.bench import direct_call, make_inputs, op_splits
 from test_tilelang_decode import rec  # noqa: F401  (a fixture)
 
-TOKENS = (1, 2, 8, 16, 32, 33, 64, 128, 129, 256, 320, 321, 512, 704, 705, 768, 769, 1024, 1025, 1535, 1536, 4096)
+TOKENS = (1, 2, 8, 16, 32, 33, 64, 128, 129, 256, 257, 320, 321, 512, 704, 705, 768, 769, 1024, 1025, 1535, 1536,
+          4096)
 OPS = ("mhc_pre", "fused_post_pre", "pre_big_fuse", "hc_head", "hc_post", "prenorm_gemm")
 
 

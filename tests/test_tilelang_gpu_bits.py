@@ -46,12 +46,15 @@ def _same_bits(probe_out, default_out, what: str) -> None:
         assert differ == 0, f"{what} {name}: {differ} of {a.numel()} elements differ from the default's"
 
 
-@pytest.mark.parametrize("tokens,hidden,splits", [(256, 4096, 16), (768, 7168, 16), (128, 7168, 16), (97, 4096, 16)])
-def test_the_cluster_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, splits):
-    """mid_probes.TileLangGemmOpCluster: each split's chunks summed after a cluster barrier, in chunk
-    order, against the GEMM + chunk_sum pair (2, 2, 7 and 4 chunks per split here)."""
+@pytest.mark.parametrize("probe_class", ["TileLangGemmOpCluster", "TileLangOpChunksDsmem"])
+@pytest.mark.parametrize("tokens,hidden,splits", [(256, 4096, 16), (256, 7168, 16), (768, 7168, 16), (128, 7168, 16),
+                                                  (97, 4096, 16), (193, 4096, 16)])
+def test_the_cluster_sum_gives_chunk_sums_bits(mhc_backend, probe_class, tokens, hidden, splits):
+    """mid_probes.TileLangGemmOpCluster (through global scratch) and TileLangOpChunksDsmem (through
+    distributed shared memory): each split's chunks summed after a cluster barrier, in chunk order, against
+    the GEMM + chunk_sum pair (2, 2, 2, 7, 4 and 2 chunks per split here, on 132 SMs)."""
     default = mhc_backend("tilelang")
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangGemmOpCluster")
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
     x, fn = _op_inputs(tokens, hidden)
     for rerun in range(3):  # a barrier that let chunk 0 read too early would show run to run
         _same_bits(probe.prenorm_gemm(x, fn, splits), default.prenorm_gemm(x, fn, splits), f"rerun {rerun}")
@@ -187,7 +190,7 @@ def test_the_split_in_the_kernel_gives_split_fns_bits(mhc_backend, mixes, tiling
                                               ("fused_post_pre", 32, 7168), ("prenorm_gemm", 384, 7168),
                                               ("prenorm_gemm", 640, 4096)])
 def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden):
-    """mid_probes.TileLangSplitInKernel where the default runs the TMA GEMM (the op's window, 321-704 tokens)
+    """mid_probes.TileLangSplitInKernel where the default runs the TMA GEMM (the op's window, 257-704 tokens)
     and mid_probes.TileLangTwentieth's decode GEMM on TMA (17-32 tokens), both on fp32 fn split in the
     kernel: every output bitwise the default's."""
     probe_class = "TileLangSplitInKernel" if op == "prenorm_gemm" else "TileLangTwentieth"
@@ -245,7 +248,8 @@ def test_the_dsmem_pre_gives_the_defaults_bits(mhc_backend, op, tokens, hidden):
 
 @pytest.mark.parametrize("tokens,hidden", [(257, 7168), (320, 4096), (512, 7168)])
 def test_the_plain_windows_four_and_six_stages_give_the_same_bits(mhc_backend, tokens, hidden):
-    """The op's plain TMA window with four stages (mid_probes.TileLangOpPlainFrom257, the default's from 321) and six
+    """The op's plain TMA window with four stages (mid_probes.TileLangOpPlainFrom257, the default's since the
+    twenty-third session) and six
     (TileLangOpPlainDeep, gated inside TileLangTwentySecond by the twenty-second session's stress and nightly check):
     every partial bitwise the same, so that gate holds for the four-stage kernel at 257-320 tokens too."""
     four = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpPlainFrom257")

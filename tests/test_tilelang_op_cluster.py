@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangGemmOpCluster, TileLangGemmOpCluster128
+from mhc_kernels.tilelang.mid_probes import TileLangGemmOpCluster, TileLangGemmOpCluster128, TileLangOpChunksDsmem
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -36,6 +36,20 @@ def test_the_probe_sums_a_splits_chunks_in_the_gemm(rec, tokens, hidden, chunks)
     assert config == (N, hidden, MIXES, 64)
     assert args[2:] == [(16, chunks - 1, tokens, MIXES), (16, chunks - 1, tokens), (16, tokens, MIXES), (16, tokens)]
     assert _gemm_keywords(rec)[0]["cluster_chunks"] == chunks
+    assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
+
+
+@pytest.mark.parametrize("tokens, hidden, chunks", [(256, 4096, 2), (256, 7168, 2), (64, 4096, 4), (128, 7168, 7)])
+def test_the_dsmem_probe_sums_a_splits_chunks_without_scratch(rec, tokens, hidden, chunks):
+    """TileLangOpChunksDsmem: the same cluster launch, the outputs its only tensors after x and fn3 (the
+    sub-partials travel SM to SM), no chunk_sum."""
+    mixes, sqrsum = _op(TileLangOpChunksDsmem(), tokens, hidden)
+    assert rec.names == ["prenorm_gemm"]
+    (name, config, args), = rec.launches
+    assert config == (N, hidden, MIXES, 64)
+    assert args[2:] == [(16, tokens, MIXES), (16, tokens)]
+    kw = _gemm_keywords(rec)[0]
+    assert kw["cluster_chunks"] == chunks and kw["cluster_dsmem"] is True and kw["early_trigger"] is True
     assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
 
 
@@ -71,13 +85,16 @@ def test_precompile_covers_the_cluster_probes(rec):
     for hidden in (4096, 7168):
         jobs = {(args[3], kw["cluster_chunks"]) for _, _, args, kw in precompile.probe_jobs(hidden)
                 if kw.get("cluster_chunks")}
-        for probe in (TileLangGemmOpCluster(), TileLangGemmOpCluster128()):
+        dsmem_jobs = {(args[3], kw["cluster_chunks"]) for _, _, args, kw in precompile.probe_jobs(hidden)
+                      if kw.get("cluster_dsmem")}
+        for probe in (TileLangGemmOpCluster(), TileLangGemmOpCluster128(), TileLangOpChunksDsmem()):
             for tokens in (64, 128, 256, 512, 768, 1024):
                 rec.launches.clear(), rec.keywords.clear()
                 _op(probe, tokens, hidden)
                 for (_, config, _), kw in zip(rec.launches, rec.keywords):
                     if kw.get("cluster_chunks"):
-                        assert (config[3], kw["cluster_chunks"]) in jobs, (hidden, tokens)
+                        assert (config[3], kw["cluster_chunks"]) in (dsmem_jobs if kw.get("cluster_dsmem") else jobs), \
+                            (hidden, tokens)
                         assert kw.get("early_trigger"), "the op's PDL early covers its middle path"
 
 
@@ -128,3 +145,43 @@ def test_the_generated_cuda_sums_after_one_cluster_barrier():
     c_sh, sq_sh = int(offsets["c_sh"]), int(offsets["sq_sh"])
     c_bytes, sq_bytes = 64 * 80 * 4, 2 * 64 * 4  # [block_m, fn3 rows] and [threads / block_m, block_m] floats
     assert c_sh + c_bytes <= sq_sh or sq_sh + sq_bytes <= c_sh, offsets
+
+
+def test_the_dsmem_cuda_pushes_between_two_cluster_barriers():
+    """Three chunks: every CTA keeps its sub-partials (exact_sum of its three columns) in shared memory; after
+    the first barrier only chunks 1 and 2 store, into chunk 0's receive buffers (map_shared_rank(.., 0)); after
+    the second only chunk 0 writes the outputs, ((own + chunk 1) + chunk 2): chunk_sum's order. No global
+    scratch anywhere, and the receive buffers apart from the sub-partials chunk 0 still reads after them."""
+    import tilelang
+
+    from mhc_kernels.tilelang import _build
+    from mhc_kernels.tilelang.gemm import build_prenorm_gemm
+
+    prim = build_prenorm_gemm(N, 256, MIXES, 64, True, block_k=128, num_stages=2, threads=128, cluster_chunks=3,
+                              cluster_dsmem=True)
+    assert '"cluster_dims": [1, 3, 1]' in prim.script()
+    source = tilelang.compile(prim, target={"kind": "cuda", "arch": "sm_90a"},
+                              pass_configs=_build.pass_configs()).get_kernel_source()
+    source = source.replace("(int64_t)", "").replace("(int)", "")
+    assert "_rest" not in source
+    lines = source.splitlines()
+    barriers = [i for i, line in enumerate(lines) if "tl::cluster_sync();" in line]
+    assert len(barriers) == 2 and all(lines[i] == "  tl::cluster_sync();" for i in barriers), barriers
+    before = "\n".join(lines[:barriers[0]])
+    between = "\n".join(lines[barriers[0]:barriers[1]])
+    after = "\n".join(lines[barriers[1]:])
+    assert "mixes_partial[" not in before + between and "sqrsum_partial[" not in before + between
+    assert "own_sh)[" in before and "map_shared_rank" not in before
+    assert between.count("map_shared_rank(") >= 2 and "map_shared_rank" not in after
+    assert all(m.endswith(", 0)") for m in re.findall(r"map_shared_rank\([^;]*?, 0\)", between))
+    assert "for (int r = 1; r < 3; ++r)" in between and re.search(r"if \(\(\(blockIdx\.y\) % 3\) == r\)", between), \
+        "chunks 1 and 2 push (chunk r into slot r - 1)"
+    assert re.search(r"if \(\(\(blockIdx\.y\) % 3\) == 0\)", after), "only chunk 0 sums"
+    sq_sum = re.search(r"sqrsum_partial\[.*\] = \(\(\(\(float\*\)own_sq\)\[(.*?)\] \+ \(\(float\*\)recv_sq\)\[(.*?)\]\) "
+                       r"\+ \(\(float\*\)recv_sq\)\[(.*?)\]\);", after)
+    assert sq_sum, after
+    assert "+ 64" not in sq_sum.group(2) and "+ 64" in sq_sum.group(3), "chunk 1's slot, then chunk 2's"
+    offsets = dict(re.findall(r"void\* (\w+) = \(\(void\*\)\(\(char\*\)buf_dyn_shmem \+ (\d+)\)\);", source))
+    own, recv = int(offsets["own_sh"]), int(offsets["recv_sh"])
+    own_bytes, recv_bytes = 64 * MIXES * 4, 2 * 64 * MIXES * 4
+    assert own + own_bytes <= recv or recv + recv_bytes <= own, offsets

@@ -185,7 +185,7 @@ def test_the_backends_path_boundaries_hold_each_side_of_every_window():
     pre = set(backend.path_boundaries("mhc_pre"))
     assert {32, 33, 384, 385, 1024, 1025, 4096, 4097, 67456, 67457} <= pre
     assert {768, 769, 1535, 1536} <= set(backend.path_boundaries("pre_big_fuse"))  # the one-buffer pre
-    assert {320, 321, 704, 705, 1024, 1025} <= set(backend.path_boundaries("prenorm_gemm"))
+    assert {256, 257, 704, 705, 1024, 1025} <= set(backend.path_boundaries("prenorm_gemm"))
     assert {128, 129} <= set(backend.path_boundaries("hc_head"))
     assert not {384, 385} & set(TileLangDecode19().path_boundaries("mhc_pre")), "no deep window there"
     assert backend.path_boundaries("layer_input") == ()

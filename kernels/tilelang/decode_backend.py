@@ -29,7 +29,7 @@ each from a benchmark on record) it runs, per op:
   prenorm_gemm    (the op, up to OP_GEMM_MAX_TOKENS over both paths) mhc_pre's GEMM, then chunk_sum
                   adding each of the caller's splits' parts back in order (op_chunks_in_cluster, a
                   probe: inside the GEMM, a cluster per split); above the decode path its K ranges by
-                  wave_cost_parts, but at 321-704 tokens (op_plain_tma_tokens) the caller's splits alone
+                  wave_cost_parts, but at 257-704 tokens (op_plain_tma_tokens) the caller's splits alone
                   on the TMA kernel, no chunk_sum
 
 Above them up to ``mid_max_tokens`` (MID_MAX_TOKENS; per op MID_MAX_TOKENS_BY_OP) the middle path:
@@ -380,6 +380,12 @@ class TileLangDecode(TileLangBackend):
     # against DeepGEMM's 5.78: results/gpu/2026-12-05-h200-engines-8/call1/profile-H4096.md). Bitwise
     # equal but 1.26-1.80 x slower on an H100 (results/gpu/2026-12-05-h100-engines-9): it stays off.
     op_chunks_in_cluster = False
+    # ... and with op_chunks_dsmem (a probe, mid_probes.TileLangOpChunksDsmem) the chunks' sub-partials reach the
+    # cluster's first CTA through distributed shared memory, not the global scratch (build_prenorm_gemm's
+    # cluster_dsmem): SM-to-SM stores between two cluster barriers instead of chunk 0 waiting for L2 writes and
+    # reading them back. The same sums in the same order: bitwise the default's outputs. Bitwise and gated on an H100
+    # but slower (1.12-3.2 x the default's time at 64-256 tokens, results/gpu/2026-12-06-h100-engines-20): off.
+    op_chunks_dsmem = False
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
     # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).
     # On an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the
@@ -475,7 +481,14 @@ class TileLangDecode(TileLangBackend):
     # there: 0 / 1000 stress failures, judged in float64, at 512 x 7168 (inside mid_probes.TileLangNineteenth) and
     # as the default at 384 / 640 x 7168 (call 3; the nightly check's drawn cases do not reach the window).
     # That call's committed benchmark: the op 11.0 us at 512 x 7168 (DeepGEMM 11.4), 7.1 at 512 x 4096 (7.7).
-    op_plain_tma_tokens: tuple[int, int] | None = (321, 704)
+    # From 257 tokens since the twenty-third session (mid_probes.TileLangOpPlainFrom257): at 257-320 the middle
+    # GEMM has a fifth 64-token block and the wave rule 112 K ranges at H = 7168 (560 CTAs of 2 tiles, chunk_sum
+    # over 7 chunks a split); the window there took 0.76-0.79 x the middle path's time at 257 / 288 / 320 x 7168
+    # and 0.87-0.89 x at 4096 (results/gpu/2026-12-06-h100-engines-19, graph-replayed). Gated on an H100
+    # (results/gpu/2026-12-06-h100-engines-20, call 1): 0 / 1000 stress failures at 257 / 288 / 320 x 7168, the
+    # nightly check of the op with the path anchors passing (31 cases, 0.065 of the bound), the GPU bit test of
+    # the window's four against six stages; that call's benchmark, the probe alone as ours, is the committed run.
+    op_plain_tma_tokens: tuple[int, int] | None = (257, 704)
     op_plain_tma_stages = 4
     op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # mhc_pre's (and fused_post_pre's) middle GEMM at these token counts (first, last; None: nowhere) in DeepGEMM's
@@ -536,6 +549,7 @@ class TileLangDecode(TileLangBackend):
                           mid_pre_min_blocks_per_sm=(self.mid_pre_min_blocks_per_sm, None),
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
+                          op_chunks_dsmem=(self.op_chunks_dsmem, False),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
@@ -952,16 +966,22 @@ class TileLangDecode(TileLangBackend):
 
         t, m = x.shape[0], fn.shape[0]
         block_m, tunables = self._mid_gemm_config("prenorm_gemm", t)
-        # chunks 1 .. c - 1's sub-partials (scratch, fully written before it is read), then the outputs
-        mixes_rest = torch.empty(n_splits, chunks - 1, t, m, dtype=torch.float32, device=x.device)
-        sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
         mixes = torch.empty(n_splits, t, m, dtype=torch.float32, device=x.device)
         sqrsum = torch.empty(n_splits, t, dtype=torch.float32, device=x.device)
         tma = self._tma(x, tma)
+        dsmem = self.op_chunks_dsmem
         self._count(f"prenorm_gemm[block_m={block_m},block_k={DECODE_BLOCK_K},cluster_chunks={chunks}"
-                    + (",early_trigger" if early else "") + (",tma]" if tma else "]"))
+                    + (",cluster_dsmem" if dsmem else "") + (",early_trigger" if early else "")
+                    + (",tma]" if tma else "]"))
         kernel = prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), cluster_chunks=chunks,
-                                     **changed(early_trigger=(early, False), tma=(tma, False)), **tunables)
+                                     **changed(early_trigger=(early, False), tma=(tma, False),
+                                               cluster_dsmem=(dsmem, False)), **tunables)
+        if dsmem:
+            kernel(x, self._split_fn(fn), mixes, sqrsum)
+            return mixes, sqrsum
+        # chunks 1 .. c - 1's sub-partials (scratch, fully written before it is read), then the outputs
+        mixes_rest = torch.empty(n_splits, chunks - 1, t, m, dtype=torch.float32, device=x.device)
+        sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
         kernel(x, self._split_fn(fn), mixes_rest, sqrsum_rest, mixes, sqrsum)
         return mixes, sqrsum
 

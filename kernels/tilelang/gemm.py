@@ -112,7 +112,7 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
-                       fn_tiles: int = 0, split_in_kernel: bool = False):
+                       fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -136,6 +136,16 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     sub-partials: bitwise the outputs of the GEMM + chunk_sum pair, one launch fewer. The cluster's
     CTAs are co-scheduled, so the barrier cannot wait on a CTA that has not started; nothing outlives
     the call (no counters, no state shared between calls or streams).
+
+    ``cluster_dsmem`` (with cluster_chunks c > 1; TileLangDecode.op_chunks_dsmem, a probe): the same sums through
+    distributed shared memory instead of the global scratch, and no scratch tensors in the signature. Every CTA
+    of the cluster turns its accumulator into its sub-partials (exact_sum, as the scratch path writes them) in
+    its own shared memory; a first cluster barrier (every CTA past its pipeline: the leader's receive buffers
+    may alias its pipeline buffers in TileLang's shared-memory plan); chunks 1 .. c - 1 store theirs into
+    chunk 0's receive buffers (T.copy_cluster, st.shared::cluster); a second barrier (release, acquire);
+    chunk 0 adds them in chunk order to its own and writes the split's partials. Why: the scratch path's
+    chunk 0 waits for L2 writes, then reads them back, two L2 round trips behind the barrier; these are
+    SM-to-SM stores. The same values in the same order: bitwise the GEMM + chunk_sum pair's outputs.
 
     ``fn_tiles`` f > 0 (TileLangDecode.wgmma_fn_before_wait, the decode path's tensor-core GEMM): every CTA
     owns exactly f K tiles (the caller's check: K / S = f * block_k), and their fn3 tiles are staged in
@@ -176,6 +186,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     assert cluster_chunks == 1 or (planted is None and 2 <= cluster_chunks <= 8), (planted, cluster_chunks)
     assert fn_tiles == 0 or (planted is None and cluster_chunks == 1 and fn_tiles > 0), (fn_tiles, planted)
     assert not split_in_kernel or (planted is None and not fn_tiles and cluster_chunks == 1), (fn_tiles, planted)
+    assert not cluster_dsmem or cluster_chunks > 1, cluster_chunks
+    scratch = cluster_chunks > 1 and not cluster_dsmem  # chunks 1 .. c - 1 write global scratch
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
     fn3_tiles_shape = (fn_tiles, n3, block_k) if fn_tiles else (n3, block_k)
@@ -208,6 +220,13 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             value = value + rest[(bs, c) + index]
         return value
 
+    def chunk_chain_dsmem(first, received, *index):
+        # chunk 0's own sub-partial, then chunks 1 .. c - 1 as received, added in chunk order (chunk_sum's)
+        value = first
+        for c in range(cluster_chunks - 1):
+            value = value + received[(c,) + index]
+        return value
+
     fn_in = (mixes, "float32") if split_in_kernel else (n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
 
     @T.macro
@@ -227,6 +246,11 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 f_sh = T.alloc_shared((mixes, block_k), "float32")
             acc = T.alloc_fragment((block_m, n3), "float32")
             c_sh = T.alloc_shared((block_m, n3), "float32")  # the epilogue reads 3 columns per output
+            if cluster_dsmem:
+                own_sh = T.alloc_shared((block_m, mixes), "float32")  # this chunk's sub-partials
+                own_sq = T.alloc_shared((block_m,), "float32")
+                recv_sh = T.alloc_shared((cluster_chunks - 1, block_m, mixes), "float32")  # chunk 0's: the others'
+                recv_sq = T.alloc_shared((cluster_chunks - 1, block_m), "float32")
             lanes = T.alloc_local((VEC,), "float32")
             run = T.alloc_var("float32")
             total = T.alloc_var("float32")
@@ -297,6 +321,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     value = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
                     if per_split == 1:
                         mixes_partial[bs, row, j] = value
+                    elif cluster_dsmem:
+                        own_sh[i, j] = value
                     elif cluster_chunks > 1:  # chunk 0 keeps its own in c_sh
                         if by % per_split > 0:
                             mixes_rest[bs, by % per_split - 1, row, j] = value
@@ -312,7 +338,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     for p in T.serial(parts - 1):
                         total += sq_sh[p + 1, row_l]
             row = bm * block_m + row_l
-            if tx < block_m and written(row):
+            if cluster_dsmem:
+                if tx < block_m:
+                    own_sq[row_l] = total
+            elif tx < block_m and written(row):
                 if per_split == 1:
                     sqrsum_partial[bs, row] = total
                 elif cluster_chunks > 1:
@@ -322,7 +351,22 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + total
                 else:
                     T.atomic_add(sqrsum_partial[bs, row], total)
-            if cluster_chunks > 1:
+            if cluster_dsmem:
+                T.cluster_sync()  # every chunk past its pipeline: chunk 0's receive buffers are free
+                for r in range(1, cluster_chunks):
+                    if by % per_split == r:
+                        T.copy_cluster(own_sh, recv_sh[r - 1, :, :], dst_block=0, coalesced_width=4)
+                        T.copy_cluster(own_sq, recv_sq[r - 1, :], dst_block=0)
+                T.cluster_sync()  # release / acquire: the stores into chunk 0 done
+                if by % per_split == 0:
+                    for i, j in T.Parallel(block_m, mixes):
+                        sum_row = bm * block_m + i
+                        if sum_row < tokens:
+                            mixes_partial[bs, sum_row, j] = chunk_chain_dsmem(own_sh[i, j], recv_sh, i, j)
+                    sq_row = bm * block_m + row_l
+                    if tx < block_m and sq_row < tokens:
+                        sqrsum_partial[bs, sq_row] = chunk_chain_dsmem(own_sq[row_l], recv_sq, row_l)
+            elif cluster_chunks > 1:
                 T.cluster_sync()  # every thread of the cluster (.aligned): chunks 1 .. c - 1 written
                 if by % per_split == 0:
                     for i, j in T.Parallel(block_m, mixes):
@@ -337,7 +381,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
-    if cluster_chunks == 1:
+    if not scratch:
         @T.prim_func
         def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
                              fn3: T.Tensor((fn_in[0], k_total), fn_in[1]),
@@ -422,8 +466,8 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
-                        split_in_kernel: bool = False, **tunables):
-    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``: not tunables
+                        split_in_kernel: bool = False, cluster_dsmem: bool = False, **tunables):
+    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``: not tunables
     (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
     (TileLangBackend.gemm_tma). Without them, today's cache key."""
     tun = {**DEFAULT_TUNABLES, **tunables}
@@ -431,8 +475,9 @@ def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: T
            + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
                                                               if cluster_chunks != 1 else ())
            + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
-           + (("split_in_kernel",) if split_in_kernel else ()))
-    variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False))
+           + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ()))
+    variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
+                       cluster_dsmem=(cluster_dsmem, False))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,

@@ -38,6 +38,7 @@ class TileLangDecode19(TileLangDecode):
     description = "our TileLang kernels as of the nineteenth session (the middle GEMM not in DeepGEMM's shape)"
     mid_deep_tokens = None
     hc_post_flat_from_tokens = None  # the twenty-first session's adoption, off too
+    op_plain_tma_tokens = (321, 704)  # and the twenty-third's window from 257
 
 
 class TileLangDecode20(TileLangDecode):
@@ -48,6 +49,18 @@ class TileLangDecode20(TileLangDecode):
     name = "tilelang-decode20"
     description = "our TileLang kernels as of the twentieth session (hc_post above 4096 tokens one CTA per token)"
     hc_post_flat_from_tokens = None
+    op_plain_tma_tokens = (321, 704)  # the twenty-third session's window from 257, off too
+
+
+class TileLangDecode22(TileLangDecode):
+    """The default of the twenty-second session, before the twenty-third's adoption: the prenorm_gemm op's plain
+    TMA window from 321 tokens, the middle GEMM + chunk_sum at 257-320 (op_plain_tma_tokens (321, 704)). The
+    twenty-first and twenty-second sessions' probes derive from the default itself: at 257-320 tokens their op
+    now runs the window (their lease scripts timed it on the middle path there)."""
+
+    name = "tilelang-decode22"
+    description = "our TileLang kernels as of the twenty-second session (the op's plain window from 321 tokens)"
+    op_plain_tma_tokens = (321, 704)
 
 
 class TileLangMid(TileLangDecode18):
@@ -1026,8 +1039,33 @@ class TileLangOpPlainFrom257(TileLangDecode):
     one accumulator at 257-320, not the default's bits there. The same arithmetic with six stages (the GPU test
     test_the_plain_windows_four_and_six_stages_give_the_same_bits checks the bits; not run yet) passed 0 / 1000
     stress at 256 / 320 and the nightly check inside TileLangTwentySecond; its own gate is lease/next.sh of
-    results/gpu/2026-12-06-h100-engines-19."""
+    results/gpu/2026-12-06-h100-engines-19, which passed in the twenty-third session (results/gpu/
+    2026-12-06-h100-engines-20, call 1): the default's window since then, so this class is the default under
+    the name that run benchmarked."""
 
     name = "tilelang-op-plain-from257"
     description = "our TileLang kernels, the op's plain TMA window from 257 tokens (a probe)"
     op_plain_tma_tokens = (257, 704)
+
+
+class TileLangOpChunksDsmem(TileLangDecode):
+    """The prenorm_gemm op's chunks summed inside their thread-block cluster through distributed shared memory
+    (TileLangDecode.op_chunks_dsmem): where the middle GEMM cuts each of the caller's splits into 2 .. 8
+    chunks (at 256 tokens two, both H; 64-128 tokens four to eight), no chunk_sum launch behind it. For the op
+    at 256 x 4096, the one point of the op where DeepGEMM leads (5.86 against 6.71 us, -19): there each CTA of
+    64 tokens and 8 tiles of 128 columns runs 2.6 us of wgmma (64 x 80 x 1024 at 1024 multiply-adds a clock)
+    on 64 SMs, the middle path's half of it on 128 SMs plus chunk_sum's 1.2 us of the period (profiles
+    -16 / -19). TileLangGemmOpCluster (the same through global scratch) was 1.26-1.80 x slower on an H100
+    (-9, not profiled). Bitwise the default's outputs (the same sub-partials added in the same order). On an H100
+    (results/gpu/2026-12-06-h100-engines-20, call 2, graph-replayed): bitwise the default at six points (the GPU
+    bit test, three reruns each), 0 / 1000 stress failures at 128 / 193 / 256 x 7168, its nightly check of the op
+    passing; but 1.12 / 1.14 x the default's time at 192 / 256 x 4096 (7.8 us at 256, the default 6.8, DeepGEMM
+    6.1) and 1.3-3.2 x wherever a split has 4-7 chunks (22.9 against 7.1 us at 128 x 7168): one kernel of 7.4 us
+    a call at 256 x 4096 against the default's GEMM + chunk_sum in 6.5 (profile). The pushes are scalar stores
+    through cooperative_groups' map_shared_rank, a __syncthreads before each (TileLang 0.1.15's SIMT fallback of
+    T.copy_cluster), and the first barrier waits for the slowest chunk. Rejected."""
+
+    name = "tilelang-op-chunks-dsmem"
+    description = "our TileLang kernels, the prenorm_gemm op's chunks summed through distributed shared memory (a probe)"
+    op_chunks_in_cluster = True
+    op_chunks_dsmem = True

@@ -481,6 +481,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
     out += split_in_kernel_jobs(hidden)  # the twentieth's
     out += twenty_first_jobs(hidden)
+    out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
     return list({j[0]: j for j in out}.values())
 
 
@@ -600,12 +601,12 @@ def tma_jobs(hidden: int) -> list[Job]:
     return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
 
 
-def op_cluster_jobs(hidden: int, n_splits: int = 16) -> list[Job]:
+def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> list[Job]:
     """The prenorm_gemm op's cluster-summed GEMMs (mid_probes.TileLangGemmOpCluster and
-    TileLangGemmOpCluster128) at the benchmark's S (16 up to 1024 tokens): every cluster size a split can
-    take, c = 2 .. MAX_CLUSTER_CHUNKS where S * c K ranges of >= MIN_TILES_PER_PART 128-wide tiles divide
-    K (whichever the SM count makes wave_cost_parts pick), at both token blocks, with the early trigger
-    (the op's PDL early covers its middle path)."""
+    TileLangGemmOpCluster128; with ``dsmem``, TileLangOpChunksDsmem's) at the benchmark's S (16 up to 1024
+    tokens): every cluster size a split can take, c = 2 .. MAX_CLUSTER_CHUNKS where S * c K ranges of >=
+    MIN_TILES_PER_PART 128-wide tiles divide K (whichever the SM count makes wave_cost_parts pick), at both
+    token blocks, with the early trigger (the op's PDL early covers its middle path)."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, MIN_TILES_PER_PART
     from mhc_kernels.tilelang.decode_backend import MAX_CLUSTER_CHUNKS, allowed_ranges
@@ -616,9 +617,10 @@ def op_cluster_jobs(hidden: int, n_splits: int = 16) -> list[Job]:
     out: list[Job] = []
     for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
         tun = dict(WIDE_K_TILES[block_m])
-        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={c}]",
-                 "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
-                 {**tun, "early_trigger": True, "cluster_chunks": c}) for c in chunk_counts]
+        out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={c}"
+                 + (",dsmem]" if dsmem else "]"), "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
+                 {**tun, "early_trigger": True, "cluster_chunks": c, **({"cluster_dsmem": True} if dsmem else {})})
+                for c in chunk_counts]
     return out
 
 
