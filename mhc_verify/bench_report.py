@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Sequence
 
+from mhc_verify.plot_file import save_palette_png
+
 # Our backends: the verdict column asks whether the fastest of these is the fastest of all. A run
 # may name more (``--ours``, e.g. tilelang-base or a probe); the report records which.
 OURS: tuple[str, ...] = ("tilelang",)
@@ -317,7 +319,7 @@ def plot(rows: list[BenchRow], out: Path, title: str) -> list[str]:
         fig.suptitle(title, fontsize=9)
         fig.tight_layout(rect=(0, 0.08, 1, 0.95))
         name = f"bench-H{h}.png"
-        fig.savefig(out / name, dpi=110)
+        save_palette_png(fig, out / name, dpi=110)
         plt.close(fig)
         names.append(name)
     return names

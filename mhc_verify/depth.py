@@ -29,6 +29,7 @@ from mhc_kernels.base import Backend
 from mhc_verify.depth_chain import CHAIN_OUTPUTS, CORRECTLY_ROUNDED, ChainResult, ChainShape, run_chains
 from mhc_verify.front_door import (UsageError, add_force_flag, explicit_backends, output_dir, positive_float,
                                    positive_int, refuse_existing_report, seed_int)
+from mhc_verify.plot_file import save_palette_png
 from mhc_verify.swap import LESS, SAME
 
 DRIFT_ALPHA = 1e-6
@@ -89,7 +90,7 @@ def plot_depth(path: Path, results: list[ChainResult]) -> Path | None:
         ax.set_title(name)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_palette_png(fig, path, dpi=110)
     plt.close(fig)
     return path
 

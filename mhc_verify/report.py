@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mhc_verify.plot_file import save_palette_png
 from mhc_verify.registry import BackendInfo
 from mhc_verify.session import PairStats, stats_to_json
 
@@ -140,6 +141,6 @@ def plot_tightness(path: Path, stats: list[PairStats]) -> Path | None:
     ax.axvline(1.0, color="red", linewidth=1)
     ax.set_xlabel("per-case max |err| / bound (red: the bound; whiskers p1-p99)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_palette_png(fig, path, dpi=110)
     plt.close(fig)
     return path

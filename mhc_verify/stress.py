@@ -37,6 +37,7 @@ from mhc_reference.contract import get_op
 from mhc_verify.cases import Case, build_inputs
 from mhc_verify.interrupt import reraise_if_stopping, stop_requested
 from mhc_verify.judge_cache import CachedJudge, bits_equal
+from mhc_verify.plot_file import save_palette_png
 from mhc_verify.sm_partitions import SmPartitions
 from mhc_verify.stress_times import StressTimes
 
@@ -404,7 +405,7 @@ def plot_heatmap(result: StressResult, path: Path) -> Path | None:
     ax.set_title(f"{result.backend} {Case.from_json(result.case).short()}\nbad rows per token block", fontsize=10)
     fig.colorbar(im, ax=ax, label="bad rows,\nall reruns")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_palette_png(fig, path, dpi=100)
     plt.close(fig)
     return path
 

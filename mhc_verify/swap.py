@@ -68,6 +68,7 @@ from mhc_verify.error_model import ulp
 from mhc_verify.case_json import case_from_json
 from mhc_verify.front_door import (UsageError, add_force_flag, explicit_backends, output_dir, parse_json,
                                    positive_float, positive_int, refuse_existing_report, seed_int)
+from mhc_verify.plot_file import save_palette_png
 from mhc_verify.runner import reference_outputs
 from mhc_verify.strategies import PROFILES, Profile, cases
 
@@ -458,7 +459,7 @@ def plot_errors(path: Path, results: list[SwapResult]) -> Path | None:
     ax.set_ylabel(f"max |B - ref|  (B = {results[0].backend_b})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_palette_png(fig, path, dpi=110)
     plt.close(fig)
     return path
 

@@ -355,7 +355,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 T.cluster_sync()  # every chunk past its pipeline: chunk 0's receive buffers are free
                 for r in range(1, cluster_chunks):
                     if by % per_split == r:
-                        T.copy_cluster(own_sh, recv_sh[r - 1, :, :], dst_block=0, coalesced_width=4)
+                        T.copy_cluster(own_sh, recv_sh[r - 1, :, :], dst_block=0)
                         T.copy_cluster(own_sq, recv_sq[r - 1, :], dst_block=0)
                 T.cluster_sync()  # release / acquire: the stores into chunk 0 done
                 if by % per_split == 0:
