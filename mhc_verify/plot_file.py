@@ -3,8 +3,8 @@
 Plots land in results folders that travel to the lent GPU with the tree (64 MiB in all, the
 `.gpu-site` bundles taking 45 of it) and stay in the repository. matplotlib writes RGBA (4 bytes a
 pixel before compression: a 1716 x 836 benchmark plot is about 200 KB); the same image on a
-256-colour palette is about 65 KB. Line plots and heatmaps use far fewer colours than 256, so nothing
-a reader sees changes."""
+256-colour palette is about 65 KB. A line plot draws a few dozen colours and a colormap at most 256, so
+what a reader sees stays (tests/test_plot_file.py: every line colour kept exactly)."""
 
 from __future__ import annotations
 
