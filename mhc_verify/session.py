@@ -85,10 +85,13 @@ class PairStats:
 
     def note_torch_ratio(self, output: str, ratio: float, case: str | None) -> None:
         """``ratio`` becomes the output's largest against torch fp32 if it is the first or a larger one, with the
-        case that gave it (``case`` None: a shard that kept no cases, and the case already noted stays)."""
+        case that gave it. ``case`` None (a shard from before reports kept the case): the ratio is noted without
+        one, and a case noted for a smaller ratio is dropped, not left beside a ratio it did not give."""
         if output not in self.torch_ratio_max or ratio > self.torch_ratio_max[output]:
             self.torch_ratio_max[output] = ratio
-            if case is not None:
+            if case is None:
+                self.torch_ratio_case.pop(output, None)
+            else:
                 self.torch_ratio_case[output] = case
 
 

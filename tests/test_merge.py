@@ -94,3 +94,12 @@ def test_the_largest_torch_ratio_keeps_its_case_through_a_merge(tmp_path):
     table = torch_ratio_table([merged])
     assert table[2] == f"| fused_post_pre | tilelang | comb_mix_out | 6.3 | {a.torch_ratio_case['comb_mix_out']} |"
     assert torch_ratio_table([PairStats("torch", "hc_post")]) == []
+    # a shard without cases (reports from before the case was kept) whose ratio is the largest: the ratio wins and
+    # shows no case, rather than the smaller ratio's case beside it; a smaller one leaves the case as it was
+    caseless = stats((9, 8.0))
+    caseless.torch_ratio_case.clear()
+    top = merge_pair([a, caseless])
+    assert top.torch_ratio_max["comb_mix_out"] == 8.0 and "comb_mix_out" not in top.torch_ratio_case
+    assert torch_ratio_table([top])[2] == "| fused_post_pre | tilelang | comb_mix_out | 8 | - |"
+    caseless.torch_ratio_max["comb_mix_out"] = 1.0
+    assert "T=4097" in merge_pair([a, caseless]).torch_ratio_case["comb_mix_out"]
