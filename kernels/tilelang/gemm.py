@@ -213,18 +213,12 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     def fn_piece_col(r, tx):  # ... and its first column in the tile
         return ((r * threads + tx) % (block_k // VEC)) * VEC
 
-    def chunk_chain(first, rest, bs, *index):
-        # chunk 0's sub-partial, then chunks 1 .. c - 1 from the scratch, added in chunk order
+    def chunk_chain(first, later, split, *index):
+        # chunk 0's sub-partial, then chunks 1 .. c - 1's, added in chunk order (chunk_sum's): ``later`` holds them,
+        # at [split..., c - 1, index...] (the global scratch: split (bs,); chunk 0's receive buffers: split ())
         value = first
         for c in range(cluster_chunks - 1):
-            value = value + rest[(bs, c) + index]
-        return value
-
-    def chunk_chain_dsmem(first, received, *index):
-        # chunk 0's own sub-partial, then chunks 1 .. c - 1 as received, added in chunk order (chunk_sum's)
-        value = first
-        for c in range(cluster_chunks - 1):
-            value = value + received[(c,) + index]
+            value = value + later[split + (c,) + index]
         return value
 
     fn_in = (mixes, "float32") if split_in_kernel else (n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
@@ -362,10 +356,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     for i, j in T.Parallel(block_m, mixes):
                         sum_row = bm * block_m + i
                         if sum_row < tokens:
-                            mixes_partial[bs, sum_row, j] = chunk_chain_dsmem(own_sh[i, j], recv_sh, i, j)
+                            mixes_partial[bs, sum_row, j] = chunk_chain(own_sh[i, j], recv_sh, (), i, j)
                     sq_row = bm * block_m + row_l
                     if tx < block_m and sq_row < tokens:
-                        sqrsum_partial[bs, sq_row] = chunk_chain_dsmem(own_sq[row_l], recv_sq, row_l)
+                        sqrsum_partial[bs, sq_row] = chunk_chain(own_sq[row_l], recv_sq, (), row_l)
             elif cluster_chunks > 1:
                 T.cluster_sync()  # every thread of the cluster (.aligned): chunks 1 .. c - 1 written
                 if by % per_split == 0:
@@ -374,10 +368,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                         if sum_row < tokens:
                             mixes_partial[bs, sum_row, j] = chunk_chain(
                                 exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j]), mixes_rest,
-                                bs, sum_row, j)
+                                (bs,), sum_row, j)
                     sq_row = bm * block_m + row_l
                     if tx < block_m and sq_row < tokens:
-                        sqrsum_partial[bs, sq_row] = chunk_chain(total, sqrsum_rest, bs, sq_row)
+                        sqrsum_partial[bs, sq_row] = chunk_chain(total, sqrsum_rest, (bs,), sq_row)
             if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
