@@ -141,8 +141,9 @@ def test_gemm_pipeline_keeps_copies_in_flight():
             assert shapes == {("64", str(fn3_rows(mixes)), "16")}, f"M={mixes} {tunables}: wgmma shapes {shapes}"
 
 
-@pytest.mark.parametrize("tma, split", [(False, False), (True, False), (True, True)])
-def test_every_gemm_tile_adds_its_squares_to_the_running_sum(tma, split):
+@pytest.mark.parametrize("tma, split, under", [(False, False, False), (True, False, False), (True, True, False),
+                                               (True, False, True)])
+def test_every_gemm_tile_adds_its_squares_to_the_running_sum(tma, split, under):
     """Each K tile's eight lanes go into ``run``, and every sq_flush tiles ``run`` into ``total``, inside the
     pipelined loop; ``total`` takes the last run after it. In the twentieth session a refactor moved these
     statements into a T.macro that took ``run`` and ``total`` as arguments: the macro's assignments rebound
@@ -152,8 +153,30 @@ def test_every_gemm_tile_adds_its_squares_to_the_running_sum(tma, split):
     import re
 
     source = _compile(lambda: build_prenorm_gemm(N, 4096, MIXES, SMALL_T_BLOCK_M, True, block_k=128, num_stages=2,
-                                                 split_in_kernel=split), "sm_90a", tma=tma).get_kernel_source()
+                                                 split_in_kernel=split, squares_under_wgmma=under), "sm_90a",
+                      tma=tma).get_kernel_source()
     loop = source[source.index("for (int tile"):]
     assert re.search(r"run = \(run \+ \(\(\(lanes\[0\] \+ lanes\[1\]\)", loop), "the tile's lanes never reach run"
     assert re.search(r"& 15\) == 15\) \{\s*total = \(total \+ run\);\s*run = 0x0p\+0f", loop), "no flush every 16 tiles"
     assert "total = (total + run);" in loop[loop.rindex("run = (run +"):], "the last run never reaches total"
+
+
+def test_the_squares_under_the_wgmma_free_a_stage_only_after_its_wait():
+    """build_prenorm_gemm's squares_under_wgmma (mid_probes.TileLangSquaresUnderWgmma): in the consumer's loop the
+    tile's wgmma batch is issued and committed before the squares and waited for after them, and the stage is freed
+    (the empty barrier's arrive) only after that wait. TileLang 0.1.15 frees a stage after the last access it sees,
+    and T.wgmma_gemm's reads are asynchronous: without the never-taken read after the wait it freed the fn3 tile right
+    after the issue and the x tile before the wait, so the producer's next TMA load could overwrite tiles the tensor
+    cores were still reading (a race this test sees on a CPU)."""
+    import re
+
+    source = _compile(lambda: build_prenorm_gemm(N, 4096, MIXES, SMALL_T_BLOCK_M, True, block_k=128, num_stages=4,
+                                                 squares_under_wgmma=True), "sm_90a", tma=True).get_kernel_source()
+    start = source.index("for (int tile_1")  # the consumer's loop (the producer's is ``tile``)
+    body = source[start:source.index("__sync_thread_partial", start)]
+    issue, commit = body.index("wgmma_ss<"), body.index("warpgroup_commit_batch")
+    squares, wait = body.index("run = (run +"), body.index("wait_wgmma<0>")
+    frees = [m.start() for m in re.finditer(r"\]\.arrive\(\);", body)]
+    assert issue < commit < squares < wait, (issue, commit, squares, wait)
+    assert frees and all(free > wait for free in frees), f"a stage freed before the wgmma's wait: {frees}, {wait}"
+    assert "warpgroup_wait<0>" not in body, "the synchronous wait is back in the loop"

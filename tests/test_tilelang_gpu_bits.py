@@ -257,3 +257,22 @@ def test_the_plain_windows_four_and_six_stages_give_the_same_bits(mhc_backend, t
     x, fn = _op_inputs(tokens, hidden)
     _same_bits(four.prenorm_gemm(x, fn, 16), six.prenorm_gemm(x, fn, 16), "four against six stages")
     assert all("chunk_sum" not in label for label in four.calls), four.calls
+
+
+@pytest.mark.parametrize("op,tokens,hidden,splits", [("prenorm_gemm", 257, 7168, 16), ("prenorm_gemm", 512, 4096, 16),
+                                                     ("prenorm_gemm", 704, 7168, 16), ("prenorm_gemm", 1025, 7168, 8),
+                                                     ("prenorm_gemm", 4096, 4096, 4), ("prenorm_gemm", 80_000, 4096, 1),
+                                                     ("mhc_pre", 512, 7168, 16), ("mhc_pre", 1024, 4096, 16),
+                                                     ("fused_post_pre", 640, 4096, 16), ("mhc_pre", 80_000, 4096, 1),
+                                                     ("mhc_pre", 32, 7168, 16), ("mhc_pre", 17, 4096, 16),
+                                                     ("fused_post_pre", 32, 7168, 16)])
+def test_the_squares_under_the_wgmma_give_the_defaults_bits(mhc_backend, op, tokens, hidden, splits):
+    """mid_probes.TileLangSquaresUnderWgmma on every TMA GEMM path of the default (the op's plain window and its GEMM
+    from 1025 tokens, mhc_pre's deep middle GEMM and its GEMM from 67 457), and TileLangDecodeTmaSquares' decode GEMM
+    on TMA (17-32 tokens): every output bitwise the default's, three reruns (a stage freed
+    before the tensor cores finished reading it would show run to run)."""
+    probe_class = "TileLangDecodeTmaSquares" if tokens <= 32 else "TileLangSquaresUnderWgmma"
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
+    for _ in range(3):
+        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
+    assert any("squares_under_wgmma" in label for label in probe.calls), probe.calls

@@ -130,6 +130,12 @@ class TileLangBackend(Backend):
     # Off: a probe (mid_probes.TileLangSplitInKernel), bitwise but 3-6 x slower on an H100
     # (results/gpu/2026-12-06-h100-engines-17): rejected.
     tma_split_in_kernel = False
+    # Every TMA GEMM call (but split_in_kernel's) issues each K tile's wgmma batch before the
+    # tile's sum of squares and waits for it after (gemm.build_prenorm_gemm's squares_under_wgmma), instead of
+    # the squares, then the batch and its wait: the CUDA cores square the x tile while the tensor cores multiply
+    # it. The same instructions on the same tiles in the same order: the same bits. A probe
+    # (mid_probes.TileLangSquaresUnderWgmma).
+    tma_squares_under_wgmma = False
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -164,7 +170,8 @@ class TileLangBackend(Backend):
                 "reduce_chunks_with": self.reduce_chunks_with,
                 "one_wave_when_reducing": self.one_wave_when_reducing,
                 **({"gemm_tma": True} if self.gemm_tma else {}),
-                **({"tma_split_in_kernel": True} if self.tma_split_in_kernel else {})}
+                **({"tma_split_in_kernel": True} if self.tma_split_in_kernel else {}),
+                **({"tma_squares_under_wgmma": True} if self.tma_squares_under_wgmma else {})}
         try:
             import tilelang
 
@@ -277,13 +284,15 @@ class TileLangBackend(Backend):
         else:
             fn3, split_here = self._split_fn_launched(fn)
             fn_tiles = 0 if split_here else fn_tiles
+        under = tma and self.tma_squares_under_wgmma and not in_kernel
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger" if early_trigger else "") + (",tma" if tma else "")
-                    + (",split_in_kernel" if in_kernel else "")
+                    + (",split_in_kernel" if in_kernel else "") + (",squares_under_wgmma" if under else "")
                     + (",fn_before_wait" if fn_tiles else "") + (",no_pdl]" if self._drops_pdl(target) else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=fn3,
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False),
-                                                fn_tiles=(fn_tiles, 0), split_in_kernel=(in_kernel, False)))
+                                                fn_tiles=(fn_tiles, 0), split_in_kernel=(in_kernel, False),
+                                                squares_under_wgmma=(under, False)))
 
     def _splits_in_kernel(self, fn: torch.Tensor) -> bool:
         """Whether a TMA GEMM call splits fn in the kernel (tma_split_in_kernel): fn contiguous fp32 at a

@@ -112,7 +112,8 @@ def build_split_fn(mixes: int, k_total: int, use_pdl: bool, split_cols: int = SP
 def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: bool, planted: str | None = None,
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
-                       fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False):
+                       fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False,
+                       squares_under_wgmma: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -168,7 +169,17 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     reads fn in fp32 (TF32, inexact). The fp32 tile arrives through the pipeline; the split writes one
     fn3 tile buffer the wgmma reads (its zero rows cleared once), between two barriers of the consumer threads
     each tile: serial with the wgmma, hence the loss. On the TMA kernel only (_build.pass_configs(tma=True)):
-    on cp.async TileLang 0.1.15 pipelines it behind a wait for every copy in flight."""
+    on cp.async TileLang 0.1.15 pipelines it behind a wait for every copy in flight.
+
+    ``squares_under_wgmma`` (TileLangBackend.tma_squares_under_wgmma; the TMA kernel only, whose warp-specialised
+    pipeline this relies on): each K tile's wgmma batch is issued before the tile's sum of squares and waited for
+    after it (T.wgmma_gemm, T.wait_wgmma), so the CUDA cores square the x tile while the tensor cores multiply it.
+    Before, the squares, then the batch, then its wait: in the generated CUDA (sm_90a) the consumer's loop was
+    serial, and with 64-column tiles (twelve stages) the op at 256 x 4096 took 8.2 us against four 128-column
+    stages' 6.5, so the per-tile work, not the loads, set its pace. TileLang frees a stage after the last access
+    it sees in the loop body and does not know the wgmma is still reading: a never-taken branch after the wait
+    reads both tiles (a sum of exact squares is never below -1), so the stage is freed only there. The same
+    instructions on the same tiles in the same order: the same bits."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -187,6 +198,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     assert fn_tiles == 0 or (planted is None and cluster_chunks == 1 and fn_tiles > 0), (fn_tiles, planted)
     assert not split_in_kernel or (planted is None and not fn_tiles and cluster_chunks == 1), (fn_tiles, planted)
     assert not cluster_dsmem or cluster_chunks > 1, cluster_chunks
+    assert not squares_under_wgmma or (not split_in_kernel and cluster_chunks == 1 and planted is None), (
+        split_in_kernel, cluster_chunks, planted)
     scratch = cluster_chunks > 1 and not cluster_dsmem  # chunks 1 .. c - 1 write global scratch
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
@@ -291,6 +304,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     T.copy(fn3[0, tile * block_k], b_sh)
                 if split_in_kernel:  # the TMA kernel only: its consumer waits on fn's tile alone
                     split_tile(f_sh, b_sh)
+                if squares_under_wgmma and fn_tiles:
+                    T.wgmma_gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                elif squares_under_wgmma:
+                    T.wgmma_gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 # the sum of squares first: a shared-memory reader placed after the GEMM makes
                 # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
                 for e in T.vectorized(VEC):
@@ -303,7 +320,14 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 if (tile - first) % sq_flush == sq_flush - 1:
                     total += run
                     run = T.float32(0)
-                if fn_tiles:
+                if squares_under_wgmma:
+                    T.wait_wgmma(0)
+                    if run < T.float32(-1):  # never taken (docstring): the stage's last access after the wait
+                        if fn_tiles:  # fn3's tiles were staged before the loop: the stage holds x alone
+                            mixes_partial[0, 0, 0] = T.Cast("float32", x_sh[0, 0])
+                        else:
+                            mixes_partial[0, 0, 0] = T.Cast("float32", x_sh[0, 0]) + T.Cast("float32", b_sh[0, 0])
+                elif fn_tiles:
                     T.gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 else:
                     T.gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
@@ -460,18 +484,22 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
-                        split_in_kernel: bool = False, cluster_dsmem: bool = False, **tunables):
+                        split_in_kernel: bool = False, cluster_dsmem: bool = False,
+                        squares_under_wgmma: bool = False, **tunables):
     """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``: not tunables
     (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
     (TileLangBackend.gemm_tma). Without them, today's cache key."""
+    if squares_under_wgmma and not tma:
+        raise ValueError("squares_under_wgmma relies on the TMA kernel's warp-specialised pipeline: tma=True")
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = ((n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
            + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
                                                               if cluster_chunks != 1 else ())
            + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
-           + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ()))
+           + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ())
+           + (("squares_under_wgmma",) if squares_under_wgmma else ()))
     variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
-                       cluster_dsmem=(cluster_dsmem, False))
+                       cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,
@@ -505,13 +533,19 @@ def split_fn_reference(fn):
 
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
                  planted: str | None = None, fn3=None, early_trigger: bool = False, tma: bool = False,
-                 fn_tiles: int = 0, split_in_kernel: bool = False, **tunables) -> None:
+                 fn_tiles: int = 0, split_in_kernel: bool = False, squares_under_wgmma: bool = False,
+                 **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0.
     ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check).
     ``fn_tiles``: build_prenorm_gemm's, with fn3 given (a split launched here would be written while the
     GEMM reads it before its wait) and K / P exactly fn_tiles K tiles. ``split_in_kernel``:
-    build_prenorm_gemm's, one launch (fn contiguous fp32, 16-byte aligned where tma: the caller's check)."""
+    build_prenorm_gemm's, one launch (fn contiguous fp32, 16-byte aligned where tma: the caller's check).
+    ``squares_under_wgmma``: build_prenorm_gemm's, on the TMA kernel only."""
+    if squares_under_wgmma:
+        if not tma or split_in_kernel:
+            raise ValueError("squares_under_wgmma runs on the TMA kernel, without split_in_kernel")
+        tunables = {**tunables, "squares_under_wgmma": True}
     if split_in_kernel:
         if fn3 is not None or fn_tiles:
             raise ValueError("split_in_kernel takes fn itself: no fn3, no fn_tiles")

@@ -1069,3 +1069,48 @@ class TileLangOpChunksDsmem(TileLangDecode):
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed through distributed shared memory (a probe)"
     op_chunks_in_cluster = True
     op_chunks_dsmem = True
+
+
+class TileLangSquaresUnderWgmma(TileLangDecode):
+    """Every TMA GEMM call of the default with each K tile's sum of squares under the tile's wgmma batch
+    (TileLangBackend.tma_squares_under_wgmma): the op's plain window (257-704 tokens) and its GEMM from 1025,
+    mhc_pre's (and fused_post_pre's) middle GEMM in DeepGEMM's shape (385-1024) and its GEMM from 67 457. Why: in
+    the default's TMA kernel each tile's squares, wgmma batch and wait run one after another on the consumer
+    warpgroup, and the op at 256 x 4096 slowed from 6.5 to 8.2 us when its tiles halved (twelve 64-column stages,
+    -19), so the per-tile work, not the loads, sets the pace there. The same instructions on the same tiles in the
+    same order: the default's bits (tests/test_tilelang_gpu_bits.py), but it needs its gate before adoption."""
+
+    name = "tilelang-squares-under-wgmma"
+    description = "our TileLang kernels, each TMA GEMM tile's sum of squares under its wgmma (a probe)"
+    tma_squares_under_wgmma = True
+
+
+class TileLangSquaresPlainFrom129(TileLangSquaresUnderWgmma):
+    """TileLangSquaresUnderWgmma with the op's plain window from 129 tokens (the caller's S splits alone on the
+    TMA kernel: 48-64 CTAs at 129-256 tokens and S = 16, no chunk_sum), where the default runs the middle GEMM
+    (128 CTAs at 256 x 4096) and chunk_sum. For the op at 192 / 256 x 4096 (DeepGEMM's 64 CTAs 1.08-1.16 x ahead
+    of our middle path in -20). Each split in one accumulator at 129-256: not the default's bits there."""
+
+    name = "tilelang-squares-plain-from129"
+    description = "our TileLang kernels, squares under the wgmma and the op's plain window from 129 tokens (a probe)"
+    op_plain_tma_tokens = (129, 704)
+
+
+class TileLangDecodeTmaSquares(TileLangSquaresUnderWgmma):
+    """TileLangSquaresUnderWgmma with the decode path's tensor-core GEMM (17-32 tokens, M = 24) on the TMA kernel too
+    (decode_wgmma_tma), its squares under the wgmma: for mhc_pre at 32 x 7168 (8.03 us in -20's committed run, 8
+    asked), whose GEMM ends 4.8 us into the call. On TMA alone (TileLangDecodeGemmTma) it took 1.02-1.11 x the
+    default's time at 17-32 tokens (-16). The default's bits."""
+
+    name = "tilelang-decode-tma-squares"
+    description = "our TileLang kernels, squares under the wgmma, the decode tensor-core GEMM on TMA too (a probe)"
+    decode_wgmma_tma = True
+
+
+class TileLangTwentyFourth(TileLangSquaresPlainFrom129, TileLangDecodeTmaSquares):
+    """The twenty-fourth session's gate probe: TileLangSquaresPlainFrom129 and TileLangDecodeTmaSquares at once (the
+    squares under the wgmma on every TMA GEMM, the decode tensor-core GEMM on TMA, the op's plain window from 129
+    tokens), so one stress run and one nightly check cover every kernel either would bring into the default."""
+
+    name = "tilelang-twenty-fourth"
+    description = "our TileLang kernels with the twenty-fourth session's probes at once (a gate probe)"

@@ -481,6 +481,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
     out += split_in_kernel_jobs(hidden)  # the twentieth's
     out += twenty_first_jobs(hidden)
+    out += squares_under_wgmma_jobs(hidden)  # the twenty-fourth's
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
     return list({j[0]: j for j in out}.values())
 
@@ -599,6 +600,29 @@ def tma_jobs(hidden: int) -> list[Job]:
     (_plain_jobs: jobs and pdl_early_jobs), compiled with TMA lowering and warp specialisation."""
     gemms = [job for job in _plain_jobs(hidden) if job[1] == "gemm.prenorm_gemm_kernel"]
     return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
+
+
+def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
+    """mid_probes.TileLangSquaresUnderWgmma's (and TileLangSquaresPlainFrom129's) GEMMs: every TMA GEMM the default
+    runs (jobs(hidden)'s with tma), with the tile's squares under its wgmma (squares_under_wgmma); and
+    TileLangDecodeTmaSquares' decode tensor-core GEMM on TMA (17-32 tokens: its 2 K tiles a CTA, PDL early or not,
+    and with fn3 staged before the wait for a probe that sets wgmma_fn_before_wait)."""
+    from mhc_kernels.tilelang.backend import WIDE_K_TILES
+    from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
+    from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+    out = [(label[:-1] + ",squares_under_wgmma]", getter, args, {**kwargs, "squares_under_wgmma": True})
+           for label, getter, args, kwargs in jobs(hidden)
+           if getter == "gemm.prenorm_gemm_kernel" and kwargs.get("tma") and not kwargs.get("fn_tiles")]
+    tiles = N * hidden // DECODE_BLOCK_K // decode_parts(N, hidden)
+    for early in (False, True):
+        for fn_tiles in (0, tiles):
+            out.append((f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},decode_tma"
+                        f"{',early' if early else ''}{f',fn_tiles={fn_tiles}' if fn_tiles else ''},squares_under_wgmma]",
+                        "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
+                        {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True, "squares_under_wgmma": True,
+                         **({"early_trigger": True} if early else {}), **({"fn_tiles": fn_tiles} if fn_tiles else {})}))
+    return out
 
 
 def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> list[Job]:

@@ -1,0 +1,105 @@
+"""The twenty-fourth session's probes (mid_probes): TileLangSquaresUnderWgmma (every TMA GEMM's tile squares under its
+wgmma batch: gemm.build_prenorm_gemm's squares_under_wgmma), TileLangSquaresPlainFrom129 (with the op's plain window from
+129 tokens), TileLangDecodeTmaSquares (with the decode tensor-core GEMM on TMA too) and the gate probe
+TileLangTwentyFourth. On the CPU: which calls take them (launches recorded, nothing computed) and that the precompile has
+every launch. The generated CUDA's order is tests/test_tilelang_compile.py's; the bits are GPU checks
+(tests/test_tilelang_gpu_bits.py)."""
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import _build, precompile
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.mid_probes import (TileLangDecodeTmaSquares, TileLangSquaresPlainFrom129,
+                                             TileLangSquaresUnderWgmma, TileLangTwentyFourth)
+from test_tilelang_decode import _pre_args
+from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
+
+
+def _gemm_jobs(hidden: int) -> set:
+    return {(j[2], tuple(sorted(j[3].items()))) for j in precompile.probe_jobs(hidden) + precompile.jobs(hidden)
+            if j[1] == "gemm.prenorm_gemm_kernel"}
+
+
+def _key(config, kw) -> tuple:
+    return tuple(c for c in config if c is not None and not isinstance(c, _build.Target)), tuple(sorted(kw.items()))
+
+
+def _launches(rec, backend, call) -> list:
+    rec.launches.clear(), rec.keywords.clear()
+    call(backend)
+    return list(zip(rec.launches, rec.keywords))
+
+
+CALLS = [("op", 64, 16), ("op", 257, 16), ("op", 704, 16), ("op", 1025, 8), ("op", 4096, 4),
+         ("mhc_pre", 32, 16), ("mhc_pre", 512, 16), ("mhc_pre", 1024, 16)]
+
+
+def _call(what: str, tokens: int, splits: int, hidden: int):
+    if what == "op":
+        x = torch.empty(tokens, N * hidden, dtype=torch.bfloat16)
+        return lambda b: b.prenorm_gemm(x, torch.zeros(MIXES, N * hidden), splits)
+    args = list(_pre_args(tokens, hidden))
+    args[-1] = splits
+    return lambda b: b.mhc_pre(*args)
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("what, tokens, splits", CALLS)
+def test_the_squares_probe_changes_the_tma_gemms_alone(rec, what, tokens, splits, hidden):
+    """TileLangSquaresUnderWgmma: the default's launches, but every TMA GEMM's with squares_under_wgmma (a precompile
+    job), the cp.async ones (the decode GEMM at 32 tokens, the op's middle GEMM at 64) unchanged."""
+    call, jobs = _call(what, tokens, splits, hidden), _gemm_jobs(hidden)
+    probe, default = _launches(rec, TileLangSquaresUnderWgmma(), call), _launches(rec, TileLangDecode(), call)
+    assert [launch[0][:2] for launch in probe] == [launch[0][:2] for launch in default]
+    for ((name, config, _), kw), (_, want_kw) in zip(probe, default):
+        if name == "prenorm_gemm" and want_kw.get("tma"):
+            assert kw == {**want_kw, "squares_under_wgmma": True}, (kw, want_kw)
+            assert _key(config, kw) in jobs, (config, kw)
+        else:
+            assert kw == want_kw
+    tma = [kw for (name, _, _), kw in default if name == "prenorm_gemm" and kw.get("tma")]
+    assert bool(tma) == ((what, tokens) in {("op", 257), ("op", 704), ("op", 1025), ("op", 4096), ("mhc_pre", 512),
+                                            ("mhc_pre", 1024)}), "the TMA paths are where the default says"
+
+
+@pytest.mark.parametrize("probe", [TileLangDecodeTmaSquares, TileLangTwentyFourth])
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens", [17, 32])
+def test_the_decode_probe_runs_the_tensor_core_decode_gemm_on_tma_with_the_squares_under_it(rec, tokens, hidden, probe):
+    """TileLangDecodeTmaSquares (and the gate probe): mhc_pre's decode tensor-core GEMM at 17-32 tokens on TMA, the
+    squares under the wgmma, otherwise the default's launch: a precompile job."""
+    call = _call("mhc_pre", tokens, 16, hidden)
+    backends = probe(), TileLangDecode()
+    for backend in backends:  # fn's split cached, as in an engine's steady state
+        call(backend)
+    probe_gemm, default_gemm = (_launches(rec, backend, call)[0] for backend in backends)
+    (name, config, _), kw = probe_gemm
+    assert name == "prenorm_gemm" and probe_gemm[0][:2] == default_gemm[0][:2]
+    assert kw == {**default_gemm[1], "tma": True, "squares_under_wgmma": True}, (kw, default_gemm[1])
+    assert _key(config, kw) in _gemm_jobs(hidden)
+
+
+@pytest.mark.parametrize("probe", [TileLangSquaresPlainFrom129, TileLangTwentyFourth])
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens, plain", [(128, False), (129, True), (193, True), (256, True), (257, True)])
+def test_the_window_from_129_takes_the_callers_splits(rec, tokens, plain, hidden, probe):
+    """TileLangSquaresPlainFrom129 (and the gate probe): the op on the caller's 16 splits alone at 129-704 tokens
+    (one TMA GEMM launch, four stages, no chunk_sum), its squares under the wgmma, a precompile job; at 128 the
+    default's middle GEMM (cp.async) and chunk_sum."""
+    call = _call("op", tokens, 16, hidden)
+    launches = _launches(rec, probe(), call)
+    if not plain:
+        assert launches == _launches(rec, TileLangDecode(), call)
+        return
+    ((name, config, args), kw), = launches
+    assert name == "prenorm_gemm" and args[2][0] == 16
+    assert kw["tma"] is True and kw["squares_under_wgmma"] is True and (kw["block_k"], kw["num_stages"]) == (128, 4)
+    assert _key(config, kw) in _gemm_jobs(hidden)
+
+
+def test_squares_under_wgmma_needs_the_tma_kernel():
+    from mhc_kernels.tilelang.gemm import prenorm_gemm_kernel
+
+    with pytest.raises(ValueError, match="TMA"):
+        prenorm_gemm_kernel(N, 4096, MIXES, 64, _build.explicit_target("cuda", "sm_90a"), squares_under_wgmma=True)
