@@ -276,3 +276,16 @@ def test_the_squares_under_the_wgmma_give_the_defaults_bits(mhc_backend, op, tok
     for _ in range(3):
         _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
     assert any("squares_under_wgmma" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("op,tokens,hidden,splits", [("prenorm_gemm", 257, 7168, 16), ("prenorm_gemm", 704, 4096, 16),
+                                                     ("prenorm_gemm", 1025, 7168, 8), ("prenorm_gemm", 4096, 4096, 4),
+                                                     ("mhc_pre", 512, 7168, 16), ("mhc_pre", 1024, 4096, 16),
+                                                     ("fused_post_pre", 640, 4096, 16)])
+def test_fn3s_live_rows_give_the_defaults_bits(mhc_backend, op, tokens, hidden, splits):
+    """mid_probes.TileLangFn3LiveRows: every TMA GEMM reads fn3's 72 live rows alone, TMA zero-filling the wgmma's 8
+    padding rows: every output bitwise the default's, three reruns."""
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangFn3LiveRows")
+    for _ in range(3):
+        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
+    assert any("live_rows" in label for label in probe.calls), probe.calls

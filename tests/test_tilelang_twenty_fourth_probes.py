@@ -1,7 +1,8 @@
 """The twenty-fourth session's probes (mid_probes): TileLangSquaresUnderWgmma (every TMA GEMM's tile squares under its
 wgmma batch: gemm.build_prenorm_gemm's squares_under_wgmma), TileLangSquaresPlainFrom129 (with the op's plain window from
-129 tokens), TileLangDecodeTmaSquares (with the decode tensor-core GEMM on TMA too) and the gate probe
-TileLangTwentyFourth. On the CPU: which calls take them (launches recorded, nothing computed) and that the precompile has
+129 tokens), TileLangDecodeTmaSquares (with the decode tensor-core GEMM on TMA too), the gate probe TileLangTwentyFourth,
+TileLangFn3LiveRows (fn3's live rows alone: build_prenorm_gemm's live_rows) and TileLangOpPlainWide (the window on
+256-column tiles). On the CPU: which calls take them (launches recorded, nothing computed) and that the precompile has
 every launch. The generated CUDA's order is tests/test_tilelang_compile.py's; the bits are GPU checks
 (tests/test_tilelang_gpu_bits.py)."""
 
@@ -10,8 +11,9 @@ import torch
 
 from mhc_kernels.tilelang import _build, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import (TileLangDecodeTmaSquares, TileLangSquaresPlainFrom129,
-                                             TileLangSquaresUnderWgmma, TileLangTwentyFourth)
+from mhc_kernels.tilelang.mid_probes import (TileLangDecodeTmaSquares, TileLangFn3LiveRows, TileLangOpPlainWide,
+                                             TileLangSquaresPlainFrom129, TileLangSquaresUnderWgmma,
+                                             TileLangTwentyFourth)
 from test_tilelang_decode import _pre_args
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
@@ -103,3 +105,52 @@ def test_squares_under_wgmma_needs_the_tma_kernel():
 
     with pytest.raises(ValueError, match="TMA"):
         prenorm_gemm_kernel(N, 4096, MIXES, 64, _build.explicit_target("cuda", "sm_90a"), squares_under_wgmma=True)
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("what, tokens, splits", CALLS)
+def test_the_live_rows_probe_passes_fn3s_live_rows_to_the_tma_gemms(rec, what, tokens, splits, hidden):
+    """TileLangFn3LiveRows: TileLangSquaresUnderWgmma's launches, every TMA GEMM's with live_rows 3M (a precompile
+    job) and fn3's first 3M rows as its operand."""
+    call, jobs = _call(what, tokens, splits, hidden), _gemm_jobs(hidden)
+    probe, squares = _launches(rec, TileLangFn3LiveRows(), call), _launches(rec, TileLangSquaresUnderWgmma(), call)
+    assert [launch[0][:2] for launch in probe] == [launch[0][:2] for launch in squares]
+    for ((name, config, _), kw), (_, want_kw) in zip(probe, squares):
+        if name == "prenorm_gemm" and want_kw.get("tma"):
+            assert kw == {**want_kw, "live_rows": 3 * MIXES}, (kw, want_kw)
+            assert _key(config, kw) in jobs, (config, kw)
+        else:
+            assert kw == want_kw
+
+
+def test_live_rows_cut_fn3_to_its_live_rows(monkeypatch):
+    """gemm.prenorm_gemm with live_rows hands the kernel fn3[:3M] (a view: TMA's descriptor then ends at row 3M)."""
+    from mhc_kernels.tilelang import gemm
+
+    seen = {}
+
+    def kernel(*args, **kwargs):
+        seen["kw"] = kwargs
+        return lambda x, fn3, mixes, sqrsum: seen.update(fn3=fn3)
+
+    monkeypatch.setattr(gemm, "prenorm_gemm_kernel", kernel)
+    fn3 = torch.zeros(80, N * 64, dtype=torch.bfloat16)
+    gemm.prenorm_gemm(torch.zeros(8, N * 64, dtype=torch.bfloat16), torch.zeros(MIXES, N * 64), torch.zeros(1, 8, MIXES),
+                      torch.zeros(1, 8), N, 64, 64, _build.explicit_target("cuda", "sm_90a"), fn3=fn3, tma=True,
+                      live_rows=3 * MIXES)
+    assert seen["fn3"].shape == (3 * MIXES, N * 64) and seen["fn3"].data_ptr() == fn3.data_ptr()
+    assert seen["kw"]["live_rows"] == 3 * MIXES and seen["kw"]["tma"] is True
+    with pytest.raises(ValueError, match="TMA"):
+        gemm.prenorm_gemm(torch.zeros(8, N * 64, dtype=torch.bfloat16), torch.zeros(MIXES, N * 64),
+                          torch.zeros(1, 8, MIXES), torch.zeros(1, 8), N, 64, 64, _build.explicit_target("cuda", "sm_90a"),
+                          fn3=fn3, live_rows=3 * MIXES)
+
+
+@pytest.mark.parametrize("hidden", [7168, 4096])
+@pytest.mark.parametrize("tokens", [129, 256, 704])
+def test_the_wide_window_runs_256_column_tiles_on_three_stages(rec, tokens, hidden):
+    """TileLangOpPlainWide: the op's window from 129 tokens on 256-column K tiles, three stages, fn3's live rows, the
+    squares under the wgmma: a precompile job."""
+    ((name, config, args), kw), = _launches(rec, TileLangOpPlainWide(), _call("op", tokens, 16, hidden))
+    assert name == "prenorm_gemm" and (kw["block_k"], kw["num_stages"], kw["live_rows"]) == (256, 3, 3 * MIXES)
+    assert kw["squares_under_wgmma"] is True and _key(config, kw) in _gemm_jobs(hidden)

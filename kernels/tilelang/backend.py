@@ -136,6 +136,10 @@ class TileLangBackend(Backend):
     # it. The same instructions on the same tiles in the same order: the same bits. A probe
     # (mid_probes.TileLangSquaresUnderWgmma).
     tma_squares_under_wgmma = False
+    # Every TMA GEMM call with fn's cached split (not fn_tiles', not split_in_kernel's) passes fn3's 3M live rows
+    # alone and lets TMA zero-fill the wgmma's padding rows (gemm.build_prenorm_gemm's live_rows): 72 of fn3's 80
+    # rows read for M = 24. The same zeros: the same bits. A probe (mid_probes.TileLangFn3LiveRows).
+    tma_fn3_live_rows = False
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
@@ -171,7 +175,8 @@ class TileLangBackend(Backend):
                 "one_wave_when_reducing": self.one_wave_when_reducing,
                 **({"gemm_tma": True} if self.gemm_tma else {}),
                 **({"tma_split_in_kernel": True} if self.tma_split_in_kernel else {}),
-                **({"tma_squares_under_wgmma": True} if self.tma_squares_under_wgmma else {})}
+                **({"tma_squares_under_wgmma": True} if self.tma_squares_under_wgmma else {}),
+                **({"tma_fn3_live_rows": True} if self.tma_fn3_live_rows else {})}
         try:
             import tilelang
 
@@ -285,14 +290,16 @@ class TileLangBackend(Backend):
             fn3, split_here = self._split_fn_launched(fn)
             fn_tiles = 0 if split_here else fn_tiles
         under = tma and self.tma_squares_under_wgmma and not in_kernel
+        live = 3 * fn.shape[0] if tma and self.tma_fn3_live_rows and not in_kernel and not fn_tiles else 0
         self._count(f"prenorm_gemm[block_m={plan.block_m},block_k={plan.block_k},chunks={plan.chunks}"
                     + (",early_trigger" if early_trigger else "") + (",tma" if tma else "")
                     + (",split_in_kernel" if in_kernel else "") + (",squares_under_wgmma" if under else "")
+                    + (",live_rows" if live else "")
                     + (",fn_before_wait" if fn_tiles else "") + (",no_pdl]" if self._drops_pdl(target) else "]"))
         prenorm_gemm(x, fn, mixes, sqrsum, n, hidden, plan.block_m, target or self._target(), fn3=fn3,
                      **plan.tunables, **changed(early_trigger=(early_trigger, False), tma=(tma, False),
                                                 fn_tiles=(fn_tiles, 0), split_in_kernel=(in_kernel, False),
-                                                squares_under_wgmma=(under, False)))
+                                                squares_under_wgmma=(under, False), live_rows=(live, 0)))
 
     def _splits_in_kernel(self, fn: torch.Tensor) -> bool:
         """Whether a TMA GEMM call splits fn in the kernel (tma_split_in_kernel): fn contiguous fp32 at a

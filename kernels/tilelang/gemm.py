@@ -113,7 +113,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
                        fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                       squares_under_wgmma: bool = False):
+                       squares_under_wgmma: bool = False, live_rows: int = 0):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -171,6 +171,12 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     each tile: serial with the wgmma, hence the loss. On the TMA kernel only (_build.pass_configs(tma=True)):
     on cp.async TileLang 0.1.15 pipelines it behind a wait for every copy in flight.
 
+    ``live_rows`` 3M (TileLangBackend.tma_fn3_live_rows; the TMA kernel only): the kernel takes fn3's 3M live rows
+    alone, [3M, K] (the caller passes fn3[:3M]), and each fn3 tile's TMA box still spans the wgmma's fn3_rows(M)
+    rows: the rows past the tensor's end arrive as zeros (TMA's out-of-bounds fill, as x's rows past T do in a tail
+    block) without being read, 72 of 80 rows of L2 traffic for M = 24 (a CTA of the op's plain window at 256 x 4096
+    streams 272 KB instead of 288). The same zeros in the same shared memory: the same bits.
+
     ``squares_under_wgmma`` (TileLangBackend.tma_squares_under_wgmma; the TMA kernel only, whose warp-specialised
     pipeline this relies on): each K tile's wgmma batch is issued before the tile's sum of squares and waited for
     after it (T.wgmma_gemm, T.wait_wgmma), so the CUDA cores square the x tile while the tensor cores multiply it.
@@ -200,6 +206,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     assert not cluster_dsmem or cluster_chunks > 1, cluster_chunks
     assert not squares_under_wgmma or (not split_in_kernel and cluster_chunks == 1 and planted is None), (
         split_in_kernel, cluster_chunks, planted)
+    assert not live_rows or (live_rows == 3 * mixes and not fn_tiles and not split_in_kernel and planted is None), (
+        live_rows, mixes, fn_tiles, split_in_kernel, planted)
     scratch = cluster_chunks > 1 and not cluster_dsmem  # chunks 1 .. c - 1 write global scratch
     per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
     # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
@@ -234,7 +242,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             value = value + later[split + (c,) + index]
         return value
 
-    fn_in = (mixes, "float32") if split_in_kernel else (n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
+    fn_in = (mixes, "float32") if split_in_kernel else (live_rows or n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
 
     @T.macro
     def split_tile(f_sh, b_sh):  # fn's fp32 tile -> its hi / mid / lo rows of the fn3 tile
@@ -485,21 +493,24 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
                         split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                        squares_under_wgmma: bool = False, **tunables):
+                        squares_under_wgmma: bool = False, live_rows: int = 0, **tunables):
     """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``: not tunables
     (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
     (TileLangBackend.gemm_tma). Without them, today's cache key."""
     if squares_under_wgmma and not tma:
         raise ValueError("squares_under_wgmma relies on the TMA kernel's warp-specialised pipeline: tma=True")
+    if live_rows and not tma:
+        raise ValueError("live_rows relies on TMA's out-of-bounds zero fill: tma=True")
     tun = {**DEFAULT_TUNABLES, **tunables}
     key = ((n, hidden, mixes, block_m, planted, tuple(sorted(tun.items())))
            + (("early_trigger",) if early_trigger else ()) + ((("cluster_chunks", cluster_chunks),)
                                                               if cluster_chunks != 1 else ())
            + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
            + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ())
-           + (("squares_under_wgmma",) if squares_under_wgmma else ()))
+           + (("squares_under_wgmma",) if squares_under_wgmma else ()) + ((("live_rows", live_rows),) if live_rows else ()))
     variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
-                       cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False))
+                       cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False),
+                       live_rows=(live_rows, 0))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,
@@ -534,14 +545,19 @@ def split_fn_reference(fn):
 def prenorm_gemm(x, fn, mixes_partial, sqrsum_partial, n: int, hidden: int, block_m: int, target: Target,
                  planted: str | None = None, fn3=None, early_trigger: bool = False, tma: bool = False,
                  fn_tiles: int = 0, split_in_kernel: bool = False, squares_under_wgmma: bool = False,
-                 **tunables) -> None:
+                 live_rows: int = 0, **tunables) -> None:
     """Both launches: split fn (unless its split ``fn3`` is given), then the GEMM into the given
     partials ([P, T, M] and [P, T]; P splits of K, K / P a multiple of block_k). T must be > 0.
     ``tma``: prenorm_gemm_kernel's (x's and fn3's addresses 16-byte aligned: the caller's check).
     ``fn_tiles``: build_prenorm_gemm's, with fn3 given (a split launched here would be written while the
     GEMM reads it before its wait) and K / P exactly fn_tiles K tiles. ``split_in_kernel``:
     build_prenorm_gemm's, one launch (fn contiguous fp32, 16-byte aligned where tma: the caller's check).
-    ``squares_under_wgmma``: build_prenorm_gemm's, on the TMA kernel only."""
+    ``squares_under_wgmma``, ``live_rows``: build_prenorm_gemm's, on the TMA kernel only (fn3 given for live_rows)."""
+    if live_rows:
+        if not tma or fn3 is None or fn_tiles or split_in_kernel:
+            raise ValueError("live_rows runs on the TMA kernel with fn3 given, without fn_tiles or split_in_kernel")
+        fn3 = fn3[:live_rows]
+        tunables = {**tunables, "live_rows": live_rows}
     if squares_under_wgmma:
         if not tma or split_in_kernel:
             raise ValueError("squares_under_wgmma runs on the TMA kernel, without split_in_kernel")

@@ -1114,3 +1114,33 @@ class TileLangTwentyFourth(TileLangSquaresPlainFrom129, TileLangDecodeTmaSquares
 
     name = "tilelang-twenty-fourth"
     description = "our TileLang kernels with the twenty-fourth session's probes at once (a gate probe)"
+
+
+class TileLangFn3LiveRows(TileLangSquaresUnderWgmma):
+    """TileLangSquaresUnderWgmma with fn3's 72 live rows alone read by every TMA GEMM (TileLangBackend.tma_fn3_live_rows:
+    the wgmma's 8 padding rows zero-filled by TMA, not read): 5.5 % fewer bytes a CTA of the op's plain window. The
+    default's bits (the same zeros in the same shared memory)."""
+
+    name = "tilelang-fn3-live-rows"
+    description = "our TileLang kernels, squares under the wgmma, fn3's live rows alone on TMA (a probe)"
+    tma_fn3_live_rows = True
+
+
+class TileLangLiveFrom129(TileLangFn3LiveRows):
+    """TileLangFn3LiveRows with the op's plain window from 129 tokens (TileLangSquaresPlainFrom129's)."""
+
+    name = "tilelang-live-from129"
+    description = "our TileLang kernels, fn3's live rows, squares under the wgmma, the op's window from 129 (a probe)"
+    op_plain_tma_tokens = (129, 704)
+
+
+class TileLangOpPlainWide(TileLangLiveFrom129):
+    """TileLangLiveFrom129 with the op's plain window on 256-column K tiles, three stages (216 KB of shared memory:
+    three of a CTA's four tiles in flight at S = 16 and H = 4096): half the per-tile waits and barriers of the
+    128-column window (-19: twelve 64-column stages took 8.2 us at 256 x 4096 against four 128-column ones' 6.5).
+    The sums of squares in 256-column runs: not the default's bits; it needs its own gate."""
+
+    name = "tilelang-op-plain-wide"
+    description = "our TileLang kernels, the op's plain window from 129 tokens on 256-column tiles (a probe)"
+    op_plain_tma_block_k = 256
+    op_plain_tma_stages = 3

@@ -606,7 +606,9 @@ def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
     """mid_probes.TileLangSquaresUnderWgmma's (and TileLangSquaresPlainFrom129's) GEMMs: every TMA GEMM the default
     runs (jobs(hidden)'s with tma), with the tile's squares under its wgmma (squares_under_wgmma); and
     TileLangDecodeTmaSquares' decode tensor-core GEMM on TMA (17-32 tokens: its 2 K tiles a CTA, PDL early or not,
-    and with fn3 staged before the wait for a probe that sets wgmma_fn_before_wait)."""
+    and with fn3 staged before the wait for a probe that sets wgmma_fn_before_wait); each of those but the fn_tiles
+    ones with fn3's live rows alone (TileLangFn3LiveRows, TileLangLiveFrom129); TileLangOpPlainWide's window GEMM
+    (256-column tiles, three stages, both)."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
@@ -622,7 +624,12 @@ def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
                         "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, SMALL_T_BLOCK_M),
                         {**WIDE_K_TILES[SMALL_T_BLOCK_M], "tma": True, "squares_under_wgmma": True,
                          **({"early_trigger": True} if early else {}), **({"fn_tiles": fn_tiles} if fn_tiles else {})}))
-    return out
+    live = [(label[:-1] + ",live_rows]", getter, args, {**kwargs, "live_rows": 3 * args[2]})
+            for label, getter, args, kwargs in out if not kwargs.get("fn_tiles")]
+    wide = [(label[:-1] + ",block_k=256,stages=3,squares_under_wgmma,live_rows]", getter, args,
+             {**kwargs, "block_k": 256, "num_stages": 3, "squares_under_wgmma": True, "live_rows": 3 * args[2]})
+            for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,), 3)]
+    return out + live + wide
 
 
 def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> list[Job]:
