@@ -289,3 +289,19 @@ def test_fn3s_live_rows_give_the_defaults_bits(mhc_backend, op, tokens, hidden, 
     for _ in range(3):
         _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
     assert any("live_rows" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("tokens", [129, 192, 256])
+def test_the_mid_wide_gemm_keeps_the_defaults_mixes_bits(mhc_backend, tokens):
+    """mid_probes.TileLangOpMidWide: the op's middle GEMM on 256-column TMA tiles at 129-256 x 4096, the default's K
+    ranges, k16 order and chunk sums: the mixes bitwise the default's (the sums of squares run over other tiles), three
+    reruns."""
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpMidWide")
+    x, fn = _op_inputs(tokens, 4096)
+    want = mhc_backend("tilelang").prenorm_gemm(x, fn, 16)
+    for _ in range(3):
+        got = probe.prenorm_gemm(x, fn, 16)
+        differ = int((got[0] != want[0]).sum())
+        assert differ == 0, f"mixes: {differ} of {want[0].numel()} elements differ from the default's"
+        assert torch.isfinite(got[1]).all() and got[1].shape == want[1].shape
+    assert any("block_k=256" in label and "tma" in label for label in probe.calls), probe.calls

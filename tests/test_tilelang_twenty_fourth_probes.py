@@ -11,7 +11,8 @@ import torch
 
 from mhc_kernels.tilelang import _build, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import (TileLangDecodeTmaSquares, TileLangFn3LiveRows, TileLangOpPlainWide,
+from mhc_kernels.tilelang.mid_probes import (TileLangDecodeTmaSquares, TileLangFn3LiveRows, TileLangOpMidWide,
+                                             TileLangOpPlainWide,
                                              TileLangSquaresPlainFrom129, TileLangSquaresUnderWgmma,
                                              TileLangTwentyFourth)
 from test_tilelang_decode import _pre_args
@@ -154,3 +155,24 @@ def test_the_wide_window_runs_256_column_tiles_on_three_stages(rec, tokens, hidd
     ((name, config, args), kw), = _launches(rec, TileLangOpPlainWide(), _call("op", tokens, 16, hidden))
     assert name == "prenorm_gemm" and (kw["block_k"], kw["num_stages"], kw["live_rows"]) == (256, 3, 3 * MIXES)
     assert kw["squares_under_wgmma"] is True and _key(config, kw) in _gemm_jobs(hidden)
+
+
+@pytest.mark.parametrize("hidden, tokens, wide", [(4096, 128, False), (4096, 129, True), (4096, 192, True),
+                                                  (4096, 256, True), (4096, 257, False), (7168, 256, False)])
+def test_the_mid_wide_probe_runs_the_ops_middle_gemm_on_256_column_tiles(rec, hidden, tokens, wide):
+    """TileLangOpMidWide: at 129-256 tokens, where each K range is whole 256-column tiles (H = 4096), the op's middle
+    GEMM on TMA with those tiles, every tile of a CTA in flight, then the default's chunk_sum; elsewhere
+    TileLangFn3LiveRows' launches. Its kernels are precompile jobs, its window edges path anchors."""
+    call = _call("op", tokens, 16, hidden)
+    probe, base = _launches(rec, TileLangOpMidWide(), call), _launches(rec, TileLangFn3LiveRows(), call)
+    assert [launch[0][0] for launch in probe] == [launch[0][0] for launch in base]
+    if not wide:
+        assert probe == base
+        return
+    ((name, config, args), kw) = probe[0]
+    parts = args[2][0]
+    assert name == "prenorm_gemm" and probe[1][0][0] == "chunk_sum" and parts == base[0][0][2][2][0]
+    assert (kw["block_k"], kw["num_stages"], kw["tma"]) == (256, min(N * hidden // parts // 256, 3), True)
+    assert kw["squares_under_wgmma"] is True and kw["live_rows"] == 3 * MIXES
+    assert _key(config, kw) in _gemm_jobs(hidden)
+    assert {128, 129, 256, 257} <= set(TileLangOpMidWide().path_boundaries("prenorm_gemm"))

@@ -1144,3 +1144,32 @@ class TileLangOpPlainWide(TileLangLiveFrom129):
     description = "our TileLang kernels, the op's plain window from 129 tokens on 256-column tiles (a probe)"
     op_plain_tma_block_k = 256
     op_plain_tma_stages = 3
+
+
+class TileLangOpMidWide(TileLangFn3LiveRows):
+    """TileLangFn3LiveRows with the op's middle GEMM at op_mid_wide_tokens (129-256) on TMA in 256-column K tiles, all of
+    a CTA's tiles in flight (up to three stages), where each K range is a whole number of them (H = 4096: 32 ranges
+    of 512 columns, two tiles; H = 7168's 896-column ranges keep the default's GEMM): the same K ranges and chunk_sum
+    as the default, the CTA's loads in two TMA boxes instead of four cp.async tiles two at a time. For the op at
+    160-256 x 4096, where DeepGEMM led every kernel of ours in calls 1-2 (5.7-5.9 against 6.3-6.7 us) and the window
+    on 256-column tiles (TileLangOpPlainWide, 64 CTAs) came within 1.09 x. The mixes are the default's bits (the
+    same k16 order per range, the same chunk sums); the sums of squares run over 256-column tiles: its own gate."""
+
+    name = "tilelang-op-mid-wide"
+    description = "our TileLang kernels, the op's middle GEMM at 129-256 tokens on TMA in 256-column tiles (a probe)"
+    op_mid_wide_tokens = (129, 256)
+
+    def _mid_gemm(self, x, fn, n, hidden, parts, early=False, op=None, tma=None, target=None):
+        from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+
+        t, cols = x.shape[0], n * hidden // parts
+        first, last = self.op_mid_wide_tokens
+        if (op == "prenorm_gemm" and first <= t <= last and cols % 256 == 0 and target is None
+                and self._mid_block_m(op, t) == SMALL_T_BLOCK_M):
+            return self._tma_gemm(x, fn, n, hidden, parts, SMALL_T_BLOCK_M, min(cols // 256, 3), early, block_k=256)
+        return super()._mid_gemm(x, fn, n, hidden, parts, early, op, tma, target)
+
+    def path_boundaries(self, op: str) -> tuple[int, ...]:
+        first, last = self.op_mid_wide_tokens
+        extra = (first - 1, first, last, last + 1) if op == "prenorm_gemm" else ()
+        return tuple(sorted(set(super().path_boundaries(op)) | set(extra)))

@@ -608,7 +608,8 @@ def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
     TileLangDecodeTmaSquares' decode tensor-core GEMM on TMA (17-32 tokens: its 2 K tiles a CTA, PDL early or not,
     and with fn3 staged before the wait for a probe that sets wgmma_fn_before_wait); each of those but the fn_tiles
     ones with fn3's live rows alone (TileLangFn3LiveRows, TileLangLiveFrom129); TileLangOpPlainWide's window GEMM
-    (256-column tiles, three stages, both)."""
+    (256-column tiles, three stages, both) and TileLangOpMidWide's middle GEMM (256-column tiles, two or three
+    stages, both, PDL early or not)."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import DECODE_BLOCK_K, decode_parts
     from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
@@ -629,7 +630,13 @@ def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
     wide = [(label[:-1] + ",block_k=256,stages=3,squares_under_wgmma,live_rows]", getter, args,
              {**kwargs, "block_k": 256, "num_stages": 3, "squares_under_wgmma": True, "live_rows": 3 * args[2]})
             for label, getter, args, kwargs in _op_plain_tma_jobs(hidden, (SMALL_T_BLOCK_M,), 3)]
-    return out + live + wide
+    mid_wide = [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={SMALL_T_BLOCK_M},mid_wide,stages={stages}"
+                 f"{',early' if early else ''},squares_under_wgmma,live_rows]", "gemm.prenorm_gemm_kernel",
+                 (N, hidden, MIXES, SMALL_T_BLOCK_M),
+                 {**WIDE_K_TILES[SMALL_T_BLOCK_M], "num_stages": stages, "block_k": 256, "tma": True,
+                  "squares_under_wgmma": True, "live_rows": 3 * MIXES, **({"early_trigger": True} if early else {})})
+                for stages in (2, 3) for early in (False, True)]
+    return out + live + wide + mid_wide
 
 
 def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> list[Job]:
