@@ -853,3 +853,62 @@ def test_the_twenty_third_sessions_third_call_benches_the_committed_default(tmp_
     assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
     assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
     assert calls.index(pre) < calls.index(bench) and timeline.rstrip().endswith("done")
+
+
+def test_the_twenty_fourth_sessions_first_call_gates_the_squares_probes_and_times_them(tmp_path):
+    """-21/lease/call1.sh: TileLangTwentyFourth's stress beside the precompile (the op's window from 129 and the decode
+    and deep mhc_pre points), the squares probes' GPU bit tests, the op and pre benches beside DeepGEMM, the profile,
+    then the gate probe's nightly checks of the op and mhc_pre."""
+    name = "tilelang-twenty-fourth"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-21/lease/call1.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching squares_under_wgmma"
+    assert sorted(stress) == ["mhc_pre_32-1024", "prenorm_gemm_129-193-256"]
+    assert check_ops == ["mhc_pre", "prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k squares" in bits
+    benches = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert [_ours(b) for b in benches] == [["tilelang", "tilelang-squares-under-wgmma", "tilelang-squares-plain-from129"],
+                                           ["tilelang", "tilelang-squares-under-wgmma", "tilelang-decode-tma-squares"]]
+    assert "--backend vllm-deepgemm" in benches[0] and all("--mode graph" in b for b in benches)
+    assert len([c for c in calls if "profile_ops.py" in c]) == 1
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_fourth_sessions_second_call_gates_the_wide_window_and_times_the_live_rows(tmp_path):
+    """-21/lease/call2.sh: TileLangOpPlainWide's stress beside the precompile, the live rows' GPU bit tests, the op
+    bench of the three probes beside DeepGEMM, the profile, then the wide probe's nightly check of the op."""
+    name = "tilelang-op-plain-wide"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-21/lease/call2.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching live_rows"
+    assert sorted(stress) == ["mhc_pre_512", "prenorm_gemm_129-256"] and check_ops == ["prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k live_rows" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-fn3-live-rows", "tilelang-live-from129", "tilelang-op-plain-wide"]
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_fourth_sessions_third_call_stresses_the_mid_wide_probe_at_4096(tmp_path):
+    """-21/lease/call3.sh: TileLangOpMidWide's 1000 stress reruns at 129 / 192 / 256 x 4096 (where it differs from the
+    default; gate_and_bench's stress is at 7168) beside the precompile, its mixes' GPU bit test, the op bench and
+    profile beside DeepGEMM, then (the verdict says "gate") its nightly check of the op; "skip": none."""
+    name = "tilelang-op-mid-wide"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-21/lease/call3.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0", STUB_SCRIPT_OUT="gate: 256 x 4096 {}")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching mid_wide" and stress == ["prenorm_gemm_4096"] and check_ops == ["prenorm_gemm"]
+    (run,) = [c for c in calls if "mhc_verify stress" in c]
+    assert "--hidden 4096" in run and "--tokens 129,192,256" in run and "--reruns 1000" in run and "TileLangOpMidWide" in run
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-mid-wide", "tilelang-op-plain-wide"]
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+    _, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-21/lease/call3.sh", STUB_NAME=name,
+                       BITS_DELAY_S="0", STUB_SCRIPT_OUT="skip: 256 x 4096 {}")
+    assert "skip: 256 x 4096" in timeline and "gate" not in timeline.split("skip: 256")[1]
