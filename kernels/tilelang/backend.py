@@ -134,11 +134,13 @@ class TileLangBackend(Backend):
     # tile's sum of squares and waits for it after (gemm.build_prenorm_gemm's squares_under_wgmma), instead of
     # the squares, then the batch and its wait: the CUDA cores square the x tile while the tensor cores multiply
     # it. The same instructions on the same tiles in the same order: the same bits. A probe
-    # (mid_probes.TileLangSquaresUnderWgmma).
+    # (mid_probes.TileLangSquaresUnderWgmma): bitwise and gated on an H100, 0.93-1.01 x the default's time
+    # (results/gpu/2026-12-06-h100-engines-21): off.
     tma_squares_under_wgmma = False
     # Every TMA GEMM call with fn's cached split (not fn_tiles', not split_in_kernel's) passes fn3's 3M live rows
     # alone and lets TMA zero-fill the wgmma's padding rows (gemm.build_prenorm_gemm's live_rows): 72 of fn3's 80
-    # rows read for M = 24. The same zeros: the same bits. A probe (mid_probes.TileLangFn3LiveRows).
+    # rows read for M = 24. The same zeros: the same bits. A probe (mid_probes.TileLangFn3LiveRows): bitwise on an
+    # H100, 0.96-1.02 x the default's time (results/gpu/2026-12-06-h100-engines-21, call 2): off.
     tma_fn3_live_rows = False
 
     def __init__(self) -> None:

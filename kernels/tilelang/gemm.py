@@ -180,9 +180,10 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     ``squares_under_wgmma`` (TileLangBackend.tma_squares_under_wgmma; the TMA kernel only, whose warp-specialised
     pipeline this relies on): each K tile's wgmma batch is issued before the tile's sum of squares and waited for
     after it (T.wgmma_gemm, T.wait_wgmma), so the CUDA cores square the x tile while the tensor cores multiply it.
-    Before, the squares, then the batch, then its wait: in the generated CUDA (sm_90a) the consumer's loop was
+    Without it, the squares, then the batch, then its wait: in the generated CUDA (sm_90a) the consumer's loop is
     serial, and with 64-column tiles (twelve stages) the op at 256 x 4096 took 8.2 us against four 128-column
-    stages' 6.5, so the per-tile work, not the loads, set its pace. TileLang frees a stage after the last access
+    stages' 6.5 (-19), which pointed at the per-tile work; measured on an H100 (results/gpu/2026-12-06-h100-engines-21)
+    it moved the TMA GEMMs by 0-4 % (0.93-1.01 x): not what the op waits for there. TileLang frees a stage after the last access
     it sees in the loop body and does not know the wgmma is still reading: a never-taken branch after the wait
     reads both tiles (a sum of exact squares is never below -1), so the stage is freed only there. The same
     instructions on the same tiles in the same order: the same bits."""

@@ -1078,7 +1078,10 @@ class TileLangSquaresUnderWgmma(TileLangDecode):
     the default's TMA kernel each tile's squares, wgmma batch and wait run one after another on the consumer
     warpgroup, and the op at 256 x 4096 slowed from 6.5 to 8.2 us when its tiles halved (twelve 64-column stages,
     -19), so the per-tile work, not the loads, sets the pace there. The same instructions on the same tiles in the
-    same order: the default's bits (tests/test_tilelang_gpu_bits.py), but it needs its gate before adoption."""
+    same order: the default's bits (tests/test_tilelang_gpu_bits.py). On an H100 (results/gpu/2026-12-06-h100-engines-21, call 1): bitwise
+    the default in 13 GPU bit tests, gated inside TileLangTwentyFourth (0 / 1000 stress failures at five points, the
+    nightly checks of the op and mhc_pre passing), but 0.93-1.01 x the default's time (the op at 256 x 4096 1.00 x):
+    the per-tile work was not what the window waits for. Not adopted."""
 
     name = "tilelang-squares-under-wgmma"
     description = "our TileLang kernels, each TMA GEMM tile's sum of squares under its wgmma (a probe)"
@@ -1089,7 +1092,9 @@ class TileLangSquaresPlainFrom129(TileLangSquaresUnderWgmma):
     """TileLangSquaresUnderWgmma with the op's plain window from 129 tokens (the caller's S splits alone on the
     TMA kernel: 48-64 CTAs at 129-256 tokens and S = 16, no chunk_sum), where the default runs the middle GEMM
     (128 CTAs at 256 x 4096) and chunk_sum. For the op at 192 / 256 x 4096 (DeepGEMM's 64 CTAs 1.08-1.16 x ahead
-    of our middle path in -20). Each split in one accumulator at 129-256: not the default's bits there."""
+    of our middle path in -20). Each split in one accumulator at 129-256: not the default's bits there. On an H100
+    (results/gpu/2026-12-06-h100-engines-21, call 1): 0.97-0.98 x the default's time at 192-256 x 4096 (6.58 us at 256, DeepGEMM 6.01), 1.08-1.14 x
+    at 160-256 x 7168: not adopted."""
 
     name = "tilelang-squares-plain-from129"
     description = "our TileLang kernels, squares under the wgmma and the op's plain window from 129 tokens (a probe)"
@@ -1100,7 +1105,8 @@ class TileLangDecodeTmaSquares(TileLangSquaresUnderWgmma):
     """TileLangSquaresUnderWgmma with the decode path's tensor-core GEMM (17-32 tokens, M = 24) on the TMA kernel too
     (decode_wgmma_tma), its squares under the wgmma: for mhc_pre at 32 x 7168 (8.03 us in -20's committed run, 8
     asked), whose GEMM ends 4.8 us into the call. On TMA alone (TileLangDecodeGemmTma) it took 1.02-1.11 x the
-    default's time at 17-32 tokens (-16). The default's bits."""
+    default's time at 17-32 tokens (-16). The default's bits. On an H100 (results/gpu/2026-12-06-h100-engines-21, call 1): mhc_pre 1.13-1.18 x the
+    default's time at 17-32 x 7168, 1.06-1.07 x at 4096: rejected."""
 
     name = "tilelang-decode-tma-squares"
     description = "our TileLang kernels, squares under the wgmma, the decode tensor-core GEMM on TMA too (a probe)"
@@ -1119,7 +1125,9 @@ class TileLangTwentyFourth(TileLangSquaresPlainFrom129, TileLangDecodeTmaSquares
 class TileLangFn3LiveRows(TileLangSquaresUnderWgmma):
     """TileLangSquaresUnderWgmma with fn3's 72 live rows alone read by every TMA GEMM (TileLangBackend.tma_fn3_live_rows:
     the wgmma's 8 padding rows zero-filled by TMA, not read): 5.5 % fewer bytes a CTA of the op's plain window. The
-    default's bits (the same zeros in the same shared memory)."""
+    default's bits (the same zeros in the same shared memory). On an H100 (results/gpu/2026-12-06-h100-engines-21, call 2): bitwise the default in 7
+    GPU bit tests; 0.96-0.97 x its time at 704 x 4096 and 320 x 7168, within the replays' ranges elsewhere: not
+    adopted."""
 
     name = "tilelang-fn3-live-rows"
     description = "our TileLang kernels, squares under the wgmma, fn3's live rows alone on TMA (a probe)"
@@ -1138,7 +1146,10 @@ class TileLangOpPlainWide(TileLangLiveFrom129):
     """TileLangLiveFrom129 with the op's plain window on 256-column K tiles, three stages (216 KB of shared memory:
     three of a CTA's four tiles in flight at S = 16 and H = 4096): half the per-tile waits and barriers of the
     128-column window (-19: twelve 64-column stages took 8.2 us at 256 x 4096 against four 128-column ones' 6.5).
-    The sums of squares in 256-column runs: not the default's bits; it needs its own gate."""
+    The sums of squares in 256-column runs: not the default's bits; it needs its own gate. On an H100 (results/gpu/2026-12-06-h100-engines-21, calls
+    2-3): gated (0 / 1000 stress failures at the op's 129 / 256 and mhc_pre's 512 x 7168, the op's nightly check
+    passing); 0.90-0.95 x the default's time at 160-256 x 4096 (6.34 / 6.47 us at 256, DeepGEMM 5.80 / 6.01), but
+    1.04-1.10 x at 320 / 512 x 4096: not adopted, the loss to DeepGEMM there narrowed, not ended."""
 
     name = "tilelang-op-plain-wide"
     description = "our TileLang kernels, the op's plain window from 129 tokens on 256-column tiles (a probe)"
@@ -1153,7 +1164,9 @@ class TileLangOpMidWide(TileLangFn3LiveRows):
     as the default, the CTA's loads in two TMA boxes instead of four cp.async tiles two at a time. For the op at
     160-256 x 4096, where DeepGEMM led every kernel of ours in calls 1-2 (5.7-5.9 against 6.3-6.7 us) and the window
     on 256-column tiles (TileLangOpPlainWide, 64 CTAs) came within 1.09 x. The mixes are the default's bits (the
-    same k16 order per range, the same chunk sums); the sums of squares run over 256-column tiles: its own gate."""
+    same k16 order per range, the same chunk sums); the sums of squares run over 256-column tiles: its own gate. On an
+    H100 (results/gpu/2026-12-06-h100-engines-21, call 3): the mixes bitwise the default's, 0 / 1000 stress failures at 129 / 192 / 256 x 4096, but
+    1.02-1.06 x the default's time at 160-256 x 4096: rejected."""
 
     name = "tilelang-op-mid-wide"
     description = "our TileLang kernels, the op's middle GEMM at 129-256 tokens on TMA in 256-column tiles (a probe)"
