@@ -182,10 +182,11 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     after it (T.wgmma_gemm, T.wait_wgmma), so the CUDA cores square the x tile while the tensor cores multiply it.
     Without it, the squares, then the batch, then its wait: in the generated CUDA (sm_90a) the consumer's loop is
     serial, and with 64-column tiles (twelve stages) the op at 256 x 4096 took 8.2 us against four 128-column
-    stages' 6.5 (-19), which pointed at the per-tile work; measured on an H100 (results/gpu/2026-12-06-h100-engines-21)
-    it moved the TMA GEMMs by 0-4 % (0.93-1.01 x): not what the op waits for there. TileLang frees a stage after the last access
-    it sees in the loop body and does not know the wgmma is still reading: a never-taken branch after the wait
-    reads both tiles (a sum of exact squares is never below -1), so the stage is freed only there. The same
+    stages' 6.5 (-19), which pointed at the per-tile work; measured on an H100
+    (results/gpu/2026-12-06-h100-engines-21) it moved the TMA GEMMs by 0-4 % (0.93-1.01 x): not what the op waits
+    for there. TileLang frees a stage after the last access it sees in the loop body and does not know the wgmma is
+    still reading: a never-taken branch after the wait reads both tiles (a sum of exact squares is never below -1),
+    so the stage is freed only there. The same
     instructions on the same tiles in the same order: the same bits."""
     import tilelang.language as T
 
@@ -243,7 +244,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             value = value + later[split + (c,) + index]
         return value
 
-    fn_in = (mixes, "float32") if split_in_kernel else (live_rows or n3, "bfloat16")  # the GEMM's fn operand: rows, dtype
+    # the GEMM's fn operand: rows, dtype
+    fn_in = (mixes, "float32") if split_in_kernel else (live_rows or n3, "bfloat16")
 
     @T.macro
     def split_tile(f_sh, b_sh):  # fn's fp32 tile -> its hi / mid / lo rows of the fn3 tile
@@ -314,7 +316,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 if split_in_kernel:  # the TMA kernel only: its consumer waits on fn's tile alone
                     split_tile(f_sh, b_sh)
                 if squares_under_wgmma and fn_tiles:
-                    T.wgmma_gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                    T.wgmma_gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True,
+                                 policy=T.GemmWarpPolicy.FullRow)
                 elif squares_under_wgmma:
                     T.wgmma_gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 # the sum of squares first: a shared-memory reader placed after the GEMM makes
@@ -508,7 +511,8 @@ def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: T
                                                               if cluster_chunks != 1 else ())
            + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
            + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ())
-           + (("squares_under_wgmma",) if squares_under_wgmma else ()) + ((("live_rows", live_rows),) if live_rows else ()))
+           + (("squares_under_wgmma",) if squares_under_wgmma else ())
+           + ((("live_rows", live_rows),) if live_rows else ()))
     variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
                        cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False),
                        live_rows=(live_rows, 0))
