@@ -481,7 +481,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += decode_cluster_jobs(hidden)  # the nineteenth session's probes
     out += split_in_kernel_jobs(hidden)  # the twentieth's
     out += twenty_first_jobs(hidden)
-    out += squares_under_wgmma_jobs(hidden)  # the twenty-fourth's
+    out += twenty_fourth_jobs(hidden)  # the twenty-fourth's
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
     return list({j[0]: j for j in out}.values())
 
@@ -602,8 +602,9 @@ def tma_jobs(hidden: int) -> list[Job]:
     return [(label[:-1] + ",tma]", getter, args, {**kwargs, "tma": True}) for label, getter, args, kwargs in gemms]
 
 
-def squares_under_wgmma_jobs(hidden: int) -> list[Job]:
-    """mid_probes.TileLangSquaresUnderWgmma's (and TileLangSquaresPlainFrom129's) GEMMs: every TMA GEMM the default
+def twenty_fourth_jobs(hidden: int) -> list[Job]:
+    """The twenty-fourth session's probes' GEMMs. mid_probes.TileLangSquaresUnderWgmma's (and
+    TileLangSquaresPlainFrom129's): every TMA GEMM the default
     runs (jobs(hidden)'s with tma), with the tile's squares under its wgmma (squares_under_wgmma); and
     TileLangDecodeTmaSquares' decode tensor-core GEMM on TMA (17-32 tokens: its 2 K tiles a CTA, PDL early or not,
     and with fn3 staged before the wait for a probe that sets wgmma_fn_before_wait); each of those but the fn_tiles
