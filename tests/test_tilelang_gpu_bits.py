@@ -199,6 +199,16 @@ def test_the_split_probes_give_the_defaults_bits(mhc_backend, op, tokens, hidden
     assert any("split_in_kernel" in label for label in probe.calls), probe.calls
 
 
+def _defaults_bits_on_reruns(mhc_backend, probe_class: str, label: str, op: str, tokens: int, hidden: int,
+                             n_splits: int) -> None:
+    """mid_probes.``probe_class``'s outputs bitwise the default's on three reruns (a stage or buffer read before its
+    writes landed shows run to run), and a launch of the probe labelled with ``label``."""
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
+    for _ in range(3):
+        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, n_splits)
+    assert any(label in launch for launch in probe.calls), probe.calls
+
+
 def _same_op_outputs(probe, default, op: str, tokens: int, hidden: int, n_splits: int) -> None:
     """Every output of ``probe`` bitwise ``default``'s on the benchmark's inputs of (op, T, H, S)."""
     from mhc_verify.bench import make_inputs
@@ -240,10 +250,7 @@ def test_four_stages_give_the_ops_three_stage_bits(mhc_backend, tokens, hidden, 
 def test_the_dsmem_pre_gives_the_defaults_bits(mhc_backend, op, tokens, hidden):
     """mid_probes.TileLangPreDsmem: the cluster pre's weights through distributed shared memory, every output bitwise
     the default's, three reruns (a collapse CTA reading before the mix CTA's stores landed would show run to run)."""
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangPreDsmem")
-    for _ in range(3):
-        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, 16)
-    assert any("dsmem_pre" in label for label in probe.calls), probe.calls
+    _defaults_bits_on_reruns(mhc_backend, "TileLangPreDsmem", "dsmem_pre", op, tokens, hidden, 16)
 
 
 @pytest.mark.parametrize("tokens,hidden", [(257, 7168), (320, 4096), (512, 7168)])
@@ -272,10 +279,7 @@ def test_the_squares_under_the_wgmma_give_the_defaults_bits(mhc_backend, op, tok
     on TMA (17-32 tokens): every output bitwise the default's, three reruns (a stage freed
     before the tensor cores finished reading it would show run to run)."""
     probe_class = "TileLangDecodeTmaSquares" if tokens <= 32 else "TileLangSquaresUnderWgmma"
-    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
-    for _ in range(3):
-        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
-    assert any("squares_under_wgmma" in label for label in probe.calls), probe.calls
+    _defaults_bits_on_reruns(mhc_backend, probe_class, "squares_under_wgmma", op, tokens, hidden, splits)
 
 
 @pytest.mark.parametrize("op,tokens,hidden,splits", [("prenorm_gemm", 257, 7168, 16), ("prenorm_gemm", 704, 4096, 16),
@@ -285,10 +289,7 @@ def test_the_squares_under_the_wgmma_give_the_defaults_bits(mhc_backend, op, tok
 def test_fn3s_live_rows_give_the_defaults_bits(mhc_backend, op, tokens, hidden, splits):
     """mid_probes.TileLangFn3LiveRows: every TMA GEMM reads fn3's 72 live rows alone, TMA zero-filling the wgmma's 8
     padding rows: every output bitwise the default's, three reruns."""
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangFn3LiveRows")
-    for _ in range(3):
-        _same_op_outputs(probe, mhc_backend("tilelang"), op, tokens, hidden, splits)
-    assert any("live_rows" in label for label in probe.calls), probe.calls
+    _defaults_bits_on_reruns(mhc_backend, "TileLangFn3LiveRows", "live_rows", op, tokens, hidden, splits)
 
 
 @pytest.mark.parametrize("tokens", [129, 192, 256])

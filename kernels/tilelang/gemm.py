@@ -236,6 +236,9 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     def fn_piece_col(r, tx):  # ... and its first column in the tile
         return ((r * threads + tx) % (block_k // VEC)) * VEC
 
+    def tile_fn3(b_sh, tile, first):  # the K tile's fn3 operand: staged before the loop (fn_tiles), or the stage's
+        return b_sh[tile - first, :, :] if fn_tiles else b_sh
+
     def chunk_chain(first, later, split, *index):
         # chunk 0's sub-partial, then chunks 1 .. c - 1's, added in chunk order (chunk_sum's): ``later`` holds them,
         # at [split..., c - 1, index...] (the global scratch: split (bs,); chunk 0's receive buffers: split ())
@@ -315,11 +318,9 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     T.copy(fn3[0, tile * block_k], b_sh)
                 if split_in_kernel:  # the TMA kernel only: its consumer waits on fn's tile alone
                     split_tile(f_sh, b_sh)
-                if squares_under_wgmma and fn_tiles:
-                    T.wgmma_gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True,
+                if squares_under_wgmma:
+                    T.wgmma_gemm(x_sh, tile_fn3(b_sh, tile, first), acc, transpose_B=True,
                                  policy=T.GemmWarpPolicy.FullRow)
-                elif squares_under_wgmma:
-                    T.wgmma_gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 # the sum of squares first: a shared-memory reader placed after the GEMM makes
                 # TileLang 0.1.15 wait for every copy in flight (cp.async.wait_group 0) each tile
                 for e in T.vectorized(VEC):
@@ -339,10 +340,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                             mixes_partial[0, 0, 0] = T.Cast("float32", x_sh[0, 0])
                         else:
                             mixes_partial[0, 0, 0] = T.Cast("float32", x_sh[0, 0]) + T.Cast("float32", b_sh[0, 0])
-                elif fn_tiles:
-                    T.gemm(x_sh, b_sh[tile - first, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                 else:
-                    T.gemm(x_sh, b_sh, acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                    T.gemm(x_sh, tile_fn3(b_sh, tile, first), acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
             total += run
             T.copy(acc, c_sh)
             for i, j in T.Parallel(block_m, mixes):
