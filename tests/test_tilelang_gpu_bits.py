@@ -306,3 +306,36 @@ def test_the_mid_wide_gemm_keeps_the_defaults_mixes_bits(mhc_backend, tokens):
         assert differ == 0, f"mixes: {differ} of {want[0].numel()} elements differ from the default's"
         assert torch.isfinite(got[1]).all() and got[1].shape == want[1].shape
     assert any("block_k=256" in label and "tma" in label for label in probe.calls), probe.calls
+
+
+@pytest.mark.parametrize("tokens,hidden", [(256, 4096), (256, 7168), (193, 4096), (128, 7168), (64, 4096),
+                                           (97, 7168), (768, 7168)])
+def test_the_counted_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden):
+    """mid_probes.TileLangOpChunksOnCounter: each split's chunks summed by the last one to count in (2-7 chunks a
+    split here, on 132 SMs) against the GEMM + chunk_sum pair, eager on three reruns and from a CUDA graph
+    captured on a side stream and replayed three times (a count that let the last chunk read early, or a counter
+    left non-zero for the next call or the next stream, shows), every counter zero after each call."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpChunksOnCounter")
+    x, fn = _op_inputs(tokens, hidden)
+    want = default.prenorm_gemm(x, fn, 16)
+    for rerun in range(3):
+        _same_bits(probe.prenorm_gemm(x, fn, 16), want, f"rerun {rerun}")
+    assert any("counter_chunks" in label for label in probe.calls), probe.calls
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        probe.prenorm_gemm(x, fn, 16)  # the side stream's counters, outside the capture
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side):
+        captured = probe.prenorm_gemm(x, fn, 16)
+    for replay in range(3):
+        for out in captured:
+            out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        _same_bits(captured, want, f"replay {replay}")
+    assert len(probe._counters) == 2, "one set of counters per stream"
+    for counters in probe._counters.values():
+        assert not counters.any(), "every launch leaves its counters zero"

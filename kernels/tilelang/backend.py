@@ -147,6 +147,7 @@ class TileLangBackend(Backend):
         self.calls: dict[str, int] = {}
         self._dummy_weight: dict[tuple, torch.Tensor] = {}
         self._fn3: dict[int, tuple] = {}  # id(fn) -> (weakref(fn), version, fn3), while fn lives
+        self._counters: dict[tuple, torch.Tensor] = {}  # (device, stream) -> chunk counters (op_chunks_on_counter)
         self.known_issues = {}
 
     # -- availability and provenance ------------------------------------------------------------

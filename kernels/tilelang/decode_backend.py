@@ -165,6 +165,9 @@ BASE_GEMM = "prenorm_gemm/base"
 MID_WAVES = 1.0
 # The most chunks of a split op_chunks_in_cluster puts in one cluster: 8, the portable cluster size.
 MAX_CLUSTER_CHUNKS = 8
+# The (split, token block) counters op_chunks_on_counter keeps per device and stream: the middle GEMM's token blocks
+# (up to op_gemm_max_tokens) times any caller's splits the tests and engines use.
+COUNTER_SLOTS = 4096
 _MAX_GRID_Y = 65535  # the decode kernels put tokens on gridDim.y: a larger threshold is capped here
 # decode_gemm = "auto": (mixes M, largest T, kernel, tunables), the first row that matches. From the
 # H200 timing of call 3 (results/gpu/2026-12-04-h200-engines-4, scripts/debug/decode_gemm_check.py;
@@ -386,6 +389,12 @@ class TileLangDecode(TileLangBackend):
     # reading them back. The same sums in the same order: bitwise the default's outputs. Bitwise and gated on an H100
     # but slower (1.12-3.2 x the default's time at 64-256 tokens, results/gpu/2026-12-06-h100-engines-20): off.
     op_chunks_dsmem = False
+    # ... or with op_chunks_on_counter (a probe, mid_probes.TileLangOpChunksOnCounter) no cluster: every chunk writes
+    # its sub-partials to global scratch and counts itself in on its (split, token block) counter, and the last one
+    # adds them in chunk order (build_prenorm_gemm's counter_chunks): no CTA waits for another, no chunk_sum launch.
+    # The same sums in the same order: bitwise the default's outputs. The counters (_chunk_counters) are the one
+    # state kept between calls: one zeroed set per device and stream, each launch leaves them zero.
+    op_chunks_on_counter = False
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
     # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).
     # On an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the
@@ -551,6 +560,7 @@ class TileLangDecode(TileLangBackend):
                           mid_pre_one_buffer_tokens=(self.mid_pre_one_buffer_tokens, None),
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           op_chunks_dsmem=(self.op_chunks_dsmem, False),
+                          op_chunks_on_counter=(self.op_chunks_on_counter, False),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
@@ -766,6 +776,8 @@ class TileLangDecode(TileLangBackend):
             mixes, sqrsum = self._decode_gemm(x, fn, n, h, early=early, op="prenorm_gemm")
         elif self.op_chunks_in_cluster and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
             return self._mid_gemm_cluster_summed(x, fn, n, h, n_splits, parts // n_splits, early, tma)
+        elif self.op_chunks_on_counter and 2 <= parts // n_splits <= MAX_CLUSTER_CHUNKS:
+            return self._mid_gemm_counter_summed(x, fn, n, h, n_splits, parts // n_splits, early, tma)
         else:
             mixes, sqrsum = self._mid_gemm(x, fn, n, h, parts, early, "prenorm_gemm", tma)
         if parts == n_splits:
@@ -985,6 +997,44 @@ class TileLangDecode(TileLangBackend):
         sqrsum_rest = torch.empty(n_splits, chunks - 1, t, dtype=torch.float32, device=x.device)
         kernel(x, self._split_fn(fn), mixes_rest, sqrsum_rest, mixes, sqrsum)
         return mixes, sqrsum
+
+    def _mid_gemm_counter_summed(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int,
+                                 chunks: int, early: bool = False, tma: bool | None = None):
+        """The prenorm_gemm op on _mid_gemm's kernel over n_splits * chunks K ranges, the last chunk of each split
+        adding the split's sub-partials (op_chunks_on_counter): partials [S, T, M], [S, T]."""
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+        from mhc_kernels.tilelang.gemm import prenorm_gemm_kernel
+
+        t, m = x.shape[0], fn.shape[0]
+        block_m, tunables = self._mid_gemm_config("prenorm_gemm", t)
+        counters = self._chunk_counters(x.device, n_splits * -(-t // block_m))
+        tma = self._tma(x, tma)
+        self._count(f"prenorm_gemm[block_m={block_m},block_k={DECODE_BLOCK_K},counter_chunks={chunks}"
+                    + (",early_trigger" if early else "") + (",tma]" if tma else "]"))
+        kernel = prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), counter_chunks=chunks,
+                                     **changed(early_trigger=(early, False), tma=(tma, False)), **tunables)
+        # every chunk's sub-partials (scratch, each written before it is read), then the outputs
+        mixes_parts = torch.empty(n_splits, chunks, t, m, dtype=torch.float32, device=x.device)
+        sqrsum_parts = torch.empty(n_splits, chunks, t, dtype=torch.float32, device=x.device)
+        mixes = torch.empty(n_splits, t, m, dtype=torch.float32, device=x.device)
+        sqrsum = torch.empty(n_splits, t, dtype=torch.float32, device=x.device)
+        kernel(x, self._split_fn(fn), mixes_parts, sqrsum_parts, counters, mixes, sqrsum)
+        return mixes, sqrsum
+
+    def _chunk_counters(self, device: torch.device, slots: int) -> torch.Tensor:
+        """counter_chunks' counters for the current stream of ``device``: zeroed once, left zero by every launch.
+        One set per stream: two launches on one stream never overlap on them (stream order; a PDL launch counts
+        only after its wait for the whole grid before), two streams' launches could. Allocated at the first call on
+        a stream; where that first call is being captured in a CUDA graph the zeroing is captured with it (each
+        replay zeroes what each launch leaves zero). Raises where a call needs more than COUNTER_SLOTS."""
+        if slots > COUNTER_SLOTS:
+            raise ValueError(f"op_chunks_on_counter: {slots} (split, token block) counters asked, "
+                             f"{COUNTER_SLOTS} kept per stream")
+        key = (str(device), torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else None)
+        counters = self._counters.get(key)
+        if counters is None:
+            counters = self._counters[key] = torch.zeros(COUNTER_SLOTS, dtype=torch.int32, device=device)
+        return counters
 
     def _decode_pre(self, mixes, sqrsum, hc_scale, hc_base, residual, norm_weight, rms_eps, hc_pre_eps,
                     hc_sinkhorn_eps, hc_post_mult_value, sinkhorn_repeat, norm_eps, token_major: bool = False,

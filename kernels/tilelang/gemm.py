@@ -113,7 +113,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
                        fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                       squares_under_wgmma: bool = False, live_rows: int = 0):
+                       squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -177,6 +177,20 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     block) without being read, 72 of 80 rows of L2 traffic for M = 24 (a CTA of the op's plain window at 256 x 4096
     streams 272 KB instead of 288). The same zeros in the same shared memory: the same bits.
 
+    ``counter_chunks`` c > 1 (TileLangDecode.op_chunks_on_counter, a probe): each split's K range is cut over c
+    CTAs, as for chunk_sum, and the last of them to finish adds the split's c sub-partials itself: no chunk_sum
+    launch, no cluster. The kernel then takes, before the outputs, ``mixes_parts`` [S, c, T, M] and
+    ``sqrsum_parts`` [S, c, T] (uninitialised scratch: every chunk writes its sub-partials there) and
+    ``counters`` (int32, at least S * ceil(T / block_m) of them, ALL ZERO on entry). Each CTA writes its
+    sub-partials, every thread fences them (__threadfence), a barrier, then one thread counts the CTA in on its
+    (split, token block) counter (atom.add.acq_rel.gpu); the CTA that counts c - 1 before it is the last: it
+    reads the c sub-partials back past L1 (ld.global.cg) and adds them in chunk order, ((p0 + p1) + p2) + ...,
+    chunk_sum's order on the same sub-partials (bitwise the GEMM + chunk_sum pair's outputs), and sets the
+    counter back to zero for the next call. No CTA ever waits for another (the clusters' barrier waited for the
+    slowest chunk: -9, -20). What it assumes: no other launch uses the same counters while this one runs (the
+    backend keeps one set per device and stream; stream order and PDL's full-grid wait keep two launches on one
+    stream apart).
+
     ``squares_under_wgmma`` (TileLangBackend.tma_squares_under_wgmma; the TMA kernel only, whose warp-specialised
     pipeline this relies on): each K tile's wgmma batch is issued before the tile's sum of squares and waited for
     after it (T.wgmma_gemm, T.wait_wgmma), so the CUDA cores square the x tile while the tensor cores multiply it.
@@ -210,8 +224,11 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
         split_in_kernel, cluster_chunks, planted)
     assert not live_rows or (live_rows == 3 * mixes and not fn_tiles and not split_in_kernel and planted is None), (
         live_rows, mixes, fn_tiles, split_in_kernel, planted)
+    assert counter_chunks == 1 or (2 <= counter_chunks <= 8 and planted is None and cluster_chunks == 1
+                                   and not fn_tiles and not split_in_kernel), (counter_chunks, planted, cluster_chunks)
     scratch = cluster_chunks > 1 and not cluster_dsmem  # chunks 1 .. c - 1 write global scratch
-    per_split = halves * cluster_chunks  # CTAs per split: the planted halves, the cluster's chunks, or one
+    sum_per_thread = -(-block_m * mixes // threads)  # counter_chunks: the last chunk's sums per thread
+    per_split = halves * cluster_chunks * counter_chunks  # CTAs per split: the planted halves, the chunks, or one
     # fn3's tiles in shared memory: one pipeline buffer, or (fn_tiles) all of the CTA's, staged before the wait
     fn3_tiles_shape = (fn_tiles, n3, block_k) if fn_tiles else (n3, block_k)
     fn_loads = n3 * block_k // VEC // threads  # 16-byte loads of a fn3 tile per thread (fn_tiles)
@@ -239,6 +256,15 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     def tile_fn3(b_sh, tile, first):  # the K tile's fn3 operand: staged before the loop (fn_tiles), or the stage's
         return b_sh[tile - first, :, :] if fn_tiles else b_sh
 
+    def counted_sum(parts_buf, split, *index):
+        # counter_chunks: the c sub-partials read past L1 (ld.global.cg: written by other SMs) in chunk_sum's order
+        def part(c):
+            return T.call_extern("float32", "__ldcg", T.address_of(parts_buf[(split, c) + index]))
+        value = part(0)
+        for c in range(1, counter_chunks):
+            value = value + part(c)
+        return value
+
     def chunk_chain(first, later, split, *index):
         # chunk 0's sub-partial, then chunks 1 .. c - 1's, added in chunk order (chunk_sum's): ``later`` holds them,
         # at [split..., c - 1, index...] (the global scratch: split (bs,); chunk 0's receive buffers: split ())
@@ -258,7 +284,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             b_sh[2 * mixes + j, k] = bf16x3_piece(T, f_sh[j, k], 2)
 
     @T.macro
-    def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest):
+    def gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest, counters):
         with T.Kernel(T.ceildiv(tokens, block_m), splits * per_split, threads=threads,
                       cluster_dims=(1, cluster_chunks, 1) if cluster_chunks > 1 else None) as (bm, by):
             x_sh = T.alloc_shared((block_m, block_k), "bfloat16")
@@ -350,6 +376,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     value = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
                     if per_split == 1:
                         mixes_partial[bs, row, j] = value
+                    elif counter_chunks > 1:
+                        mixes_rest[bs, by % per_split, row, j] = value
                     elif cluster_dsmem:
                         own_sh[i, j] = value
                     elif cluster_chunks > 1:  # chunk 0 keeps its own in c_sh
@@ -373,6 +401,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             elif tx < block_m and written(row):
                 if per_split == 1:
                     sqrsum_partial[bs, row] = total
+                elif counter_chunks > 1:
+                    sqrsum_rest[bs, by % per_split, row] = total
                 elif cluster_chunks > 1:
                     if by % per_split > 0:
                         sqrsum_rest[bs, by % per_split - 1, row] = total
@@ -380,6 +410,26 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                     sqrsum_partial[bs, row] = sqrsum_partial[bs, row] + total
                 else:
                     T.atomic_add(sqrsum_partial[bs, row], total)
+            if counter_chunks > 1:
+                arrived = T.alloc_shared((1,), "int32")
+                slot = bs * T.ceildiv(tokens, block_m) + bm
+                T.call_extern("handle", "__threadfence")  # this thread's sub-partials, visible before the count
+                T.sync_threads()
+                if tx == 0:
+                    arrived[0] = T.atomic_add(counters[slot], 1, memory_order="acq_rel", return_prev=True)
+                T.sync_threads()
+                if arrived[0] == counter_chunks - 1:  # the split's last chunk: every other one's writes are visible
+                    T.call_extern("handle", "__threadfence")
+                    for r in T.unroll(sum_per_thread):
+                        e = r * threads + tx
+                        sum_row = bm * block_m + e // mixes
+                        if e < block_m * mixes and sum_row < tokens:
+                            mixes_partial[bs, sum_row, e % mixes] = counted_sum(mixes_rest, bs, sum_row, e % mixes)
+                    sq_row = bm * block_m + row_l
+                    if tx < block_m and sq_row < tokens:
+                        sqrsum_partial[bs, sq_row] = counted_sum(sqrsum_rest, bs, sq_row)
+                    if tx == 0:
+                        counters[slot] = 0  # zero again for the next launch (stream-ordered after this one)
             if cluster_dsmem:
                 T.cluster_sync()  # every chunk past its pipeline: chunk 0's receive buffers are free
                 for r in range(1, cluster_chunks):
@@ -410,13 +460,25 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
-    if not scratch:
+    if counter_chunks > 1:
+        slots = T.dynamic("slots")
+
+        @T.prim_func
+        def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
+                             fn3: T.Tensor((fn_in[0], k_total), fn_in[1]),
+                             mixes_parts: T.Tensor((splits, counter_chunks, tokens, mixes), "float32"),
+                             sqrsum_parts: T.Tensor((splits, counter_chunks, tokens), "float32"),
+                             counters: T.Tensor((slots,), "int32"),
+                             mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                             sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+            gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_parts, sqrsum_parts, counters)
+    elif not scratch:
         @T.prim_func
         def mhc_prenorm_gemm(x: T.Tensor((tokens, k_total), "bfloat16"),
                              fn3: T.Tensor((fn_in[0], k_total), fn_in[1]),
                              mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                              sqrsum_partial: T.Tensor((splits, tokens), "float32")):
-            gemm_body(x, fn3, mixes_partial, sqrsum_partial, None, None)
+            gemm_body(x, fn3, mixes_partial, sqrsum_partial, None, None, None)
     else:
         rest = cluster_chunks - 1
 
@@ -427,7 +489,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                              sqrsum_rest: T.Tensor((splits, rest, tokens), "float32"),
                              mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
                              sqrsum_partial: T.Tensor((splits, tokens), "float32")):
-            gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest)
+            gemm_body(x, fn3, mixes_partial, sqrsum_partial, mixes_rest, sqrsum_rest, None)
 
     return mhc_prenorm_gemm
 
@@ -496,8 +558,9 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
                         split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                        squares_under_wgmma: bool = False, live_rows: int = 0, **tunables):
-    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``: not tunables
+                        squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1, **tunables):
+    """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``,
+    ``counter_chunks``: not tunables
     (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
     (TileLangBackend.gemm_tma). Without them, today's cache key."""
     if squares_under_wgmma and not tma:
@@ -511,10 +574,11 @@ def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: T
            + (("tma",) if tma else ()) + ((("fn_tiles", fn_tiles),) if fn_tiles else ())
            + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ())
            + (("squares_under_wgmma",) if squares_under_wgmma else ())
-           + ((("live_rows", live_rows),) if live_rows else ()))
+           + ((("live_rows", live_rows),) if live_rows else ())
+           + ((("counter_chunks", counter_chunks),) if counter_chunks != 1 else ()))
     variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
                        cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False),
-                       live_rows=(live_rows, 0))
+                       live_rows=(live_rows, 0), counter_chunks=(counter_chunks, 1))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,

@@ -1186,3 +1186,18 @@ class TileLangOpMidWide(TileLangFn3LiveRows):
         first, last = self.op_mid_wide_tokens
         extra = (first - 1, first, last, last + 1) if op == "prenorm_gemm" else ()
         return tuple(sorted(set(super().path_boundaries(op)) | set(extra)))
+
+
+class TileLangOpChunksOnCounter(TileLangDecode):
+    """The prenorm_gemm op's chunks summed by the split's last chunk to finish, found on a counter
+    (TileLangDecode.op_chunks_on_counter, gemm.build_prenorm_gemm's counter_chunks), where the middle GEMM cuts
+    each of the caller's splits into 2 .. 8 chunks: no chunk_sum launch behind the GEMM, and unlike the clusters
+    (TileLangGemmOpCluster, TileLangOpChunksDsmem, both slower: -9, -20) no CTA waits for another and no cluster
+    has to be scheduled. For the op at 256 x 4096, the one point of issue 16's grid where DeepGEMM leads (6.0 against
+    6.7 us, -20 / -21): there the default's GEMM (128 CTAs, 2 chunks a split) ends about 1.6 us before chunk_sum
+    does (profiles -20 / -21); the last chunk's sum is two L2 round trips (its count, the other chunk's sub-partials)
+    behind its own GEMM instead. The same sub-partials added in the same order: bitwise the default's outputs."""
+
+    name = "tilelang-op-chunks-on-counter"
+    description = "our TileLang kernels, the prenorm_gemm op's chunks summed by the last chunk on a counter (a probe)"
+    op_chunks_on_counter = True

@@ -483,6 +483,7 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += twenty_first_jobs(hidden)
     out += twenty_fourth_jobs(hidden)  # the twenty-fourth's
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
+    out += op_cluster_jobs(hidden, counter=True)  # the twenty-fifth's (mid_probes.TileLangOpChunksOnCounter)
     return list({j[0]: j for j in out}.values())
 
 
@@ -640,9 +641,10 @@ def twenty_fourth_jobs(hidden: int) -> list[Job]:
     return out + live + wide + mid_wide
 
 
-def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> list[Job]:
+def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False, counter: bool = False) -> list[Job]:
     """The prenorm_gemm op's cluster-summed GEMMs (mid_probes.TileLangGemmOpCluster and
-    TileLangGemmOpCluster128; with ``dsmem``, TileLangOpChunksDsmem's) at the benchmark's S (16 up to 1024
+    TileLangGemmOpCluster128; with ``dsmem``, TileLangOpChunksDsmem's; with ``counter``, the chunks summed by the last
+    one on a counter instead, TileLangOpChunksOnCounter's) at the benchmark's S (16 up to 1024
     tokens): every cluster size a split can take, c = 2 .. MAX_CLUSTER_CHUNKS where S * c K ranges of >=
     MIN_TILES_PER_PART 128-wide tiles divide K (whichever the SM count makes wave_cost_parts pick), at both
     token blocks, with the early trigger (the op's PDL early covers its middle path)."""
@@ -656,6 +658,11 @@ def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False) -> lis
     out: list[Job] = []
     for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
         tun = dict(WIDE_K_TILES[block_m])
+        if counter:
+            out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,counter={c}]",
+                     "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
+                     {**tun, "early_trigger": True, "counter_chunks": c}) for c in chunk_counts]
+            continue
         out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={c}"
                  + (",dsmem]" if dsmem else "]"), "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
                  {**tun, "early_trigger": True, "cluster_chunks": c, **({"cluster_dsmem": True} if dsmem else {})})

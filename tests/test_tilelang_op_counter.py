@@ -1,0 +1,136 @@
+"""The prenorm_gemm op's chunks summed by the split's last chunk, found on a counter
+(TileLangDecode.op_chunks_on_counter, gemm.build_prenorm_gemm's counter_chunks; the probe
+mid_probes.TileLangOpChunksOnCounter): which calls take it (launches recorded as in test_tilelang_decode.py,
+nothing computed), the counters it keeps, and what the generated CUDA does (TileLang on the CPU, sm_90a): every
+chunk's sub-partials written and fenced before the one count, the sum only in the CTA that counted last, in
+chunk_sum's order, read past L1, and its counter set back to zero. That the outputs are bitwise the default's
+is a GPU check (tests/test_tilelang_gpu_bits.py)."""
+
+import re
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang.decode_backend import COUNTER_SLOTS, TileLangDecode
+from mhc_kernels.tilelang.mid_probes import TileLangOpChunksOnCounter
+from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
+
+
+def _op(backend, tokens: int, hidden: int, n_splits: int = 16):
+    x = torch.zeros(tokens, N * hidden, dtype=torch.bfloat16)
+    return backend.prenorm_gemm(x, torch.zeros(MIXES, N * hidden), n_splits)
+
+
+def _gemm_keywords(rec):
+    return [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
+
+
+@pytest.mark.parametrize("tokens, hidden, chunks", [(256, 4096, 2), (256, 7168, 2), (64, 4096, 4), (128, 7168, 7),
+                                                    (200, 4096, 2)])
+def test_the_probe_sums_a_splits_chunks_in_the_gemm(rec, tokens, hidden, chunks):
+    """Where the op's K ranges cut each of the caller's 16 splits into 2 .. 8 chunks (132 SMs, rec's): one launch,
+    every chunk's scratch, the counters (one per split and 64-token block at least), then the outputs; no
+    chunk_sum."""
+    probe = TileLangOpChunksOnCounter()
+    mixes, sqrsum = _op(probe, tokens, hidden)
+    assert rec.names == ["prenorm_gemm"]
+    (name, config, args), = rec.launches
+    assert config == (N, hidden, MIXES, 64)
+    assert args[2:] == [(16, chunks, tokens, MIXES), (16, chunks, tokens), (COUNTER_SLOTS,), (16, tokens, MIXES),
+                        (16, tokens)]
+    kw = _gemm_keywords(rec)[0]
+    assert kw["counter_chunks"] == chunks and kw["early_trigger"] is True and "cluster_chunks" not in kw
+    assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
+    assert any(f"counter_chunks={chunks}" in label for label in probe.calls), probe.calls
+
+
+def test_the_counters_are_zeroed_once_and_kept_per_stream(rec):
+    """One set per device and stream, zero when made, the same tensor on the next call (a CUDA graph holds its
+    address); more (split, token block) counters than a set holds is an error, not a wrong sum."""
+    probe = TileLangOpChunksOnCounter()
+    first = probe._chunk_counters(torch.device("cpu"), 16 * 4)
+    assert first.dtype == torch.int32 and first.shape == (COUNTER_SLOTS,) and not first.any()
+    assert probe._chunk_counters(torch.device("cpu"), 16 * 5) is first
+    with pytest.raises(ValueError, match="counters asked"):
+        probe._chunk_counters(torch.device("cpu"), COUNTER_SLOTS + 1)
+
+
+@pytest.mark.parametrize("tokens, hidden, n_splits, names", [
+    (512, 7168, 16, ["prenorm_gemm"]),  # 16 ranges: one chunk per split, nothing to sum
+    (17, 7168, 16, ["prenorm_gemm", "chunk_sum"]),  # the decode path (its 112 ranges, 7 per split): as the default
+    (256, 4096, 1, ["prenorm_gemm", "chunk_sum"]),  # 32 chunks of one split: more than counter_chunks takes
+    (300, 4096, 16, ["prenorm_gemm"]),  # the op's plain window (257-320): the caller's splits alone
+    (2048, 7168, 16, ["prenorm_gemm"]),  # above op_gemm_max_tokens: the base op
+])
+def test_where_the_probe_does_not_count(rec, tokens, hidden, n_splits, names):
+    _op(TileLangOpChunksOnCounter(), tokens, hidden, n_splits)
+    assert rec.names == names
+    assert all("counter_chunks" not in kw for kw in _gemm_keywords(rec))
+
+
+def test_the_default_keeps_chunk_sum(rec):
+    _op(TileLangDecode(), 256, 4096)
+    assert rec.names == ["prenorm_gemm", "chunk_sum"]
+    assert "counter_chunks" not in _gemm_keywords(rec)[0], "the default's call form is unchanged"
+
+
+def test_precompile_covers_the_counter_probe(rec):
+    from mhc_kernels.tilelang import precompile
+
+    for hidden in (4096, 7168):
+        jobs = {(args[3], kw["counter_chunks"]) for _, _, args, kw in precompile.probe_jobs(hidden)
+                if kw.get("counter_chunks")}
+        for tokens in (64, 128, 192, 256, 512, 768, 1024):
+            rec.launches.clear(), rec.keywords.clear()
+            _op(TileLangOpChunksOnCounter(), tokens, hidden)
+            for (_, config, _), kw in zip(rec.launches, rec.keywords):
+                if kw.get("counter_chunks"):
+                    assert (config[3], kw["counter_chunks"]) in jobs, (hidden, tokens)
+                    assert kw.get("early_trigger"), "the op's PDL early covers its middle path"
+
+
+def test_the_counter_kernel_takes_two_to_eight_chunks_alone():
+    from mhc_kernels.tilelang.gemm import build_prenorm_gemm
+
+    for chunks in (9, 0):
+        with pytest.raises(AssertionError):
+            build_prenorm_gemm(N, 256, MIXES, 64, True, counter_chunks=chunks)
+    with pytest.raises(AssertionError):
+        build_prenorm_gemm(N, 256, MIXES, 64, True, "splitk_no_atomic", counter_chunks=2)
+    with pytest.raises(AssertionError):
+        build_prenorm_gemm(N, 256, MIXES, 64, True, cluster_chunks=2, counter_chunks=2)
+
+
+@pytest.mark.parametrize("tma", [False, True])
+def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma):
+    """Three chunks (an odd count, so the order is visible), both load paths: the sub-partials' stores, then a
+    __threadfence, a barrier and the one atomic add (acq_rel: memory order 4) on the (split, token block) counter;
+    only where it returned c - 1 = 2 a second fence, then ((chunk 0 + chunk 1) + chunk 2) read by __ldcg, the
+    chunks one [T, M] block (T * 24 floats) apart, then the counter set back to 0; no cluster barrier."""
+    import tilelang
+
+    from mhc_kernels.tilelang import _build
+    from mhc_kernels.tilelang.gemm import build_prenorm_gemm
+
+    kernel = tilelang.compile(build_prenorm_gemm(N, 1536, MIXES, 64, True, block_k=128, num_stages=2, threads=128,
+                                                 counter_chunks=3),
+                              target={"kind": "cuda", "arch": "sm_90a"}, pass_configs=_build.pass_configs(tma))
+    src = kernel.get_kernel_source()
+    body = src[src.index("mhc_prenorm_gemm_kernel("):]
+    assert "cluster" not in body.lower()
+    store = body.index("mixes_parts[")
+    fence = body.index("__threadfence();", store)
+    count = body.index("AtomicAddRet(", fence)
+    assert re.search(r"__sync", body[fence:count]), "a barrier between every thread's fence and the count"
+    assert body[count:count + 200].count(", 1, 4)") == 1, "add 1, memory order acq_rel"
+    last = re.search(r"if \(\(\(int\*\)arrived\)\[0\] == 2\) \{\s*__threadfence\(\);", body[count:])
+    assert last, "the last chunk (it counted 2 before it) fences before it reads"
+    total = body.index("mixes_partial[", count)
+    line = body[total:body.index(";", total)]
+    reads = re.findall(r"__ldcg\(\(&\(mixes_parts\[([^\]]*)\]", line)
+    assert len(reads) == 3 and line.count("+ __ldcg") == 2, line
+    chunk_offsets = [[o for o in ("tokens) * (int64_t)24)", "tokens) * (int64_t)48)") if o in r] for r in reads]
+    assert chunk_offsets == [[], ["tokens) * (int64_t)24)"], ["tokens) * (int64_t)48)"]], reads
+    assert line.index("__ldcg") < line.index(") + __ldcg"), "((p0 + p1) + p2): chunk_sum's order"
+    reset = body.index("counters[", total)
+    assert body[reset:body.index(";", reset)].endswith("= 0"), "the counter zero again for the next launch"
