@@ -308,15 +308,16 @@ def test_the_mid_wide_gemm_keeps_the_defaults_mixes_bits(mhc_backend, tokens):
     assert any("block_k=256" in label and "tma" in label for label in probe.calls), probe.calls
 
 
+@pytest.mark.parametrize("probe_class", ["TileLangOpChunksOnCounter", "TileLangOpCounterFirstThreadFence"])
 @pytest.mark.parametrize("tokens,hidden", [(256, 4096), (256, 7168), (193, 4096), (128, 7168), (64, 4096),
                                            (97, 7168), (768, 7168)])
-def test_the_counted_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden):
+def test_the_counted_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, probe_class):
     """mid_probes.TileLangOpChunksOnCounter: each split's chunks summed by the last one to count in (2-7 chunks a
     split here, on 132 SMs) against the GEMM + chunk_sum pair, eager on three reruns and from a CUDA graph
     captured on a side stream and replayed three times (a count that let the last chunk read early, or a counter
     left non-zero for the next call or the next stream, shows), every counter zero after each call."""
     default = mhc_backend("tilelang")
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangOpChunksOnCounter")
+    probe = mhc_backend(f"mhc_kernels.tilelang.mid_probes:{probe_class}")
     x, fn = _op_inputs(tokens, hidden)
     want = default.prenorm_gemm(x, fn, 16)
     for rerun in range(3):

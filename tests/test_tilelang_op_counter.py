@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from mhc_kernels.tilelang.decode_backend import COUNTER_SLOTS, TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangOpChunksOnCounter
+from mhc_kernels.tilelang.mid_probes import (TileLangOpChunksOnCounter, TileLangOpCounterEveryThreadFence,
+                                             TileLangOpCounterFirstThreadFence)
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
 
 
@@ -74,19 +75,31 @@ def test_the_default_keeps_chunk_sum(rec):
     assert "counter_chunks" not in _gemm_keywords(rec)[0], "the default's call form is unchanged"
 
 
-def test_precompile_covers_the_counter_probe(rec):
+@pytest.mark.parametrize("probe_class, fence", [(TileLangOpCounterFirstThreadFence, "first_thread"),
+                                               (TileLangOpCounterEveryThreadFence, "every_thread")])
+def test_the_fence_probes_pass_their_fence_on(rec, probe_class, fence):
+    probe = probe_class()
+    _op(probe, 256, 4096)
+    assert rec.names == ["prenorm_gemm"] and _gemm_keywords(rec)[0]["counter_fence"] == fence
+    assert any(f"fence={fence}" in label for label in probe.calls), probe.calls
+
+
+def test_precompile_covers_the_counter_probes(rec):
     from mhc_kernels.tilelang import precompile
 
     for hidden in (4096, 7168):
-        jobs = {(args[3], kw["counter_chunks"]) for _, _, args, kw in precompile.probe_jobs(hidden)
-                if kw.get("counter_chunks")}
-        for tokens in (64, 128, 192, 256, 512, 768, 1024):
-            rec.launches.clear(), rec.keywords.clear()
-            _op(TileLangOpChunksOnCounter(), tokens, hidden)
-            for (_, config, _), kw in zip(rec.launches, rec.keywords):
-                if kw.get("counter_chunks"):
-                    assert (config[3], kw["counter_chunks"]) in jobs, (hidden, tokens)
-                    assert kw.get("early_trigger"), "the op's PDL early covers its middle path"
+        jobs = {(args[3], kw["counter_chunks"], kw.get("counter_fence", "none"))
+                for _, _, args, kw in precompile.probe_jobs(hidden) if kw.get("counter_chunks")}
+        for probe_class in (TileLangOpChunksOnCounter, TileLangOpCounterFirstThreadFence,
+                            TileLangOpCounterEveryThreadFence):
+            for tokens in (64, 128, 192, 256, 512, 768, 1024):
+                rec.launches.clear(), rec.keywords.clear()
+                _op(probe_class(), tokens, hidden)
+                for (_, config, _), kw in zip(rec.launches, rec.keywords):
+                    if kw.get("counter_chunks"):
+                        assert (config[3], kw["counter_chunks"], kw.get("counter_fence", "none")) in jobs, \
+                            (probe_class.__name__, hidden, tokens)
+                        assert kw.get("early_trigger"), "the op's PDL early covers its middle path"
 
 
 def test_the_counter_kernel_takes_two_to_eight_chunks_alone():
@@ -99,33 +112,48 @@ def test_the_counter_kernel_takes_two_to_eight_chunks_alone():
         build_prenorm_gemm(N, 256, MIXES, 64, True, "splitk_no_atomic", counter_chunks=2)
     with pytest.raises(AssertionError):
         build_prenorm_gemm(N, 256, MIXES, 64, True, cluster_chunks=2, counter_chunks=2)
+    with pytest.raises(AssertionError):
+        build_prenorm_gemm(N, 256, MIXES, 64, True, counter_chunks=2, counter_fence="some")
 
 
+# where each counter_fence puts a __threadfence: (before the barrier ahead of the count, right before the atomic,
+# right after it, in the last chunk before its reads)
+FENCES = {"none": (0, 0, 0, 0), "first_thread": (0, 1, 1, 0), "every_thread": (1, 0, 0, 1)}
+
+
+@pytest.mark.parametrize("fence", list(FENCES))
 @pytest.mark.parametrize("tma", [False, True])
-def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma):
-    """Three chunks (an odd count, so the order is visible), both load paths: the sub-partials' stores, then a
-    __threadfence, a barrier and the one atomic add (acq_rel: memory order 4) on the (split, token block) counter;
-    only where it returned c - 1 = 2 a second fence, then ((chunk 0 + chunk 1) + chunk 2) read by __ldcg, the
-    chunks one [T, M] block (T * 24 floats) apart, then the counter set back to 0; no cluster barrier."""
+def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma, fence):
+    """Three chunks (an odd count, so the order is visible), both load paths, each counter_fence: the sub-partials'
+    stores, a barrier, the one atomic add (acq_rel: memory order 4) on the (split, token block) counter, a barrier;
+    only where it returned c - 1 = 2 ((chunk 0 + chunk 1) + chunk 2) read by __ldcg, the chunks one [T, M] block
+    (T * 24 floats) apart, then the counter set back to 0; no cluster barrier; __threadfence exactly where the
+    variant puts it (FENCES)."""
     import tilelang
 
     from mhc_kernels.tilelang import _build
     from mhc_kernels.tilelang.gemm import build_prenorm_gemm
 
     kernel = tilelang.compile(build_prenorm_gemm(N, 1536, MIXES, 64, True, block_k=128, num_stages=2, threads=128,
-                                                 counter_chunks=3),
+                                                 counter_chunks=3, counter_fence=fence),
                               target={"kind": "cuda", "arch": "sm_90a"}, pass_configs=_build.pass_configs(tma))
     src = kernel.get_kernel_source()
     body = src[src.index("mhc_prenorm_gemm_kernel("):]
     assert "cluster" not in body.lower()
     store = body.index("mixes_parts[")
-    fence = body.index("__threadfence();", store)
-    count = body.index("AtomicAddRet(", fence)
-    assert re.search(r"__sync", body[fence:count]), "a barrier between every thread's fence and the count"
-    assert body[count:count + 200].count(", 1, 4)") == 1, "add 1, memory order acq_rel"
-    last = re.search(r"if \(\(\(int\*\)arrived\)\[0\] == 2\) \{\s*__threadfence\(\);", body[count:])
-    assert last, "the last chunk (it counted 2 before it) fences before it reads"
+    count = body.index("AtomicAddRet(", store)
+    barrier = body.rindex("__sync", store, count)
     total = body.index("mixes_partial[", count)
+    guard = body.index("[0] == 2)", count)
+    assert body[count:count + 200].count(", 1, 4)") == 1, "add 1, memory order acq_rel"
+    assert re.search(r"__sync", body[count:guard]), "a barrier between the count and the last chunk's reads"
+    before, right_before, right_after, in_last = FENCES[fence]
+    counting = body.rindex("threadIdx.x) == ", barrier, count)  # thread 0 (128 on TMA: the first consumer's)
+    assert body[store:barrier].count("__threadfence") == before
+    assert body[counting:count].count("__threadfence") == right_before
+    assert body[count:body.index("__sync", count)].count("__threadfence") == right_after
+    assert body[guard:total].count("__threadfence") == in_last
+    assert body.count("__threadfence") == sum(FENCES[fence])
     line = body[total:body.index(";", total)]
     reads = re.findall(r"__ldcg\(\(&\(mixes_parts\[([^\]]*)\]", line)
     assert len(reads) == 3 and line.count("+ __ldcg") == 2, line

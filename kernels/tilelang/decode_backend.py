@@ -395,6 +395,9 @@ class TileLangDecode(TileLangBackend):
     # The same sums in the same order: bitwise the default's outputs. The counters (_chunk_counters) are the one
     # state kept between calls: one zeroed set per device and stream, each launch leaves them zero.
     op_chunks_on_counter = False
+    # ... and its fences beside the counter's acq_rel atomic (build_prenorm_gemm's counter_fence): "none", "first_thread"
+    # or "every_thread" (the first build's, slower: mid_probes.TileLangOpCounterEveryThreadFence).
+    op_counter_fence = "none"
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
     # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).
     # On an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the
@@ -561,6 +564,7 @@ class TileLangDecode(TileLangBackend):
                           op_chunks_in_cluster=(self.op_chunks_in_cluster, False),
                           op_chunks_dsmem=(self.op_chunks_dsmem, False),
                           op_chunks_on_counter=(self.op_chunks_on_counter, False),
+                          op_counter_fence=(self.op_counter_fence, "none"),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
@@ -1009,10 +1013,13 @@ class TileLangDecode(TileLangBackend):
         block_m, tunables = self._mid_gemm_config("prenorm_gemm", t)
         counters = self._chunk_counters(x.device, n_splits * -(-t // block_m))
         tma = self._tma(x, tma)
+        fence = self.op_counter_fence
         self._count(f"prenorm_gemm[block_m={block_m},block_k={DECODE_BLOCK_K},counter_chunks={chunks}"
-                    + (",early_trigger" if early else "") + (",tma]" if tma else "]"))
+                    + (f",fence={fence}" if fence != "none" else "") + (",early_trigger" if early else "")
+                    + (",tma]" if tma else "]"))
         kernel = prenorm_gemm_kernel(n, hidden, m, block_m, self._target(), counter_chunks=chunks,
-                                     **changed(early_trigger=(early, False), tma=(tma, False)), **tunables)
+                                     **changed(early_trigger=(early, False), tma=(tma, False),
+                                               counter_fence=(fence, "none")), **tunables)
         # every chunk's sub-partials (scratch, each written before it is read), then the outputs
         mixes_parts = torch.empty(n_splits, chunks, t, m, dtype=torch.float32, device=x.device)
         sqrsum_parts = torch.empty(n_splits, chunks, t, dtype=torch.float32, device=x.device)

@@ -113,7 +113,8 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                        *, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, threads: int = THREADS,
                        sq_flush: int = SQ_FLUSH, early_trigger: bool = False, cluster_chunks: int = 1,
                        fn_tiles: int = 0, split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                       squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1):
+                       squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1,
+                       counter_fence: str = "none"):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 (build_split_fn's output) -> partials [S, T, M], [S, T].
 
     ``planted`` builds a deliberately broken variant (mhc_kernels.tilelang.planted); None is healthy.
@@ -182,14 +183,20 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     launch, no cluster. The kernel then takes, before the outputs, ``mixes_parts`` [S, c, T, M] and
     ``sqrsum_parts`` [S, c, T] (uninitialised scratch: every chunk writes its sub-partials there) and
     ``counters`` (int32, at least S * ceil(T / block_m) of them, ALL ZERO on entry). Each CTA writes its
-    sub-partials, every thread fences them (__threadfence), a barrier, then one thread counts the CTA in on its
-    (split, token block) counter (atom.add.acq_rel.gpu); the CTA that counts c - 1 before it is the last: it
+    sub-partials, a barrier, then one thread counts the CTA in on its (split, token block) counter
+    (atom.add.acq_rel.gpu: its release covers every thread's writes ordered before it by the barrier, PTX's
+    causality order being transitive over bar.sync; the same atomic's acquire, then a barrier, covers the reads
+    behind it), and a barrier; the CTA that counted c - 1 before it is the last: it
     reads the c sub-partials back past L1 (ld.global.cg) and adds them in chunk order, ((p0 + p1) + p2) + ...,
     chunk_sum's order on the same sub-partials (bitwise the GEMM + chunk_sum pair's outputs), and sets the
     counter back to zero for the next call. No CTA ever waits for another (the clusters' barrier waited for the
     slowest chunk: -9, -20). What it assumes: no other launch uses the same counters while this one runs (the
     backend keeps one set per device and stream; stream order and PDL's full-grid wait keep two launches on one
-    stream apart).
+    stream apart). ``counter_fence`` adds __threadfence (fence.sc.gpu) to that: "none" (the atomic alone),
+    "first_thread" (the counting thread fences before and after its atomic, cooperative groups' grid-barrier
+    pattern) or "every_thread" (every thread fences its own writes before the barrier, and again in the last CTA
+    before its reads: the first build, 1.4-1.8 x the default's time on an H100, results/gpu/2026-12-06-h100-
+    engines-22 call 1).
 
     ``squares_under_wgmma`` (TileLangBackend.tma_squares_under_wgmma; the TMA kernel only, whose warp-specialised
     pipeline this relies on): each K tile's wgmma batch is issued before the tile's sum of squares and waited for
@@ -226,6 +233,7 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
         live_rows, mixes, fn_tiles, split_in_kernel, planted)
     assert counter_chunks == 1 or (2 <= counter_chunks <= 8 and planted is None and cluster_chunks == 1
                                    and not fn_tiles and not split_in_kernel), (counter_chunks, planted, cluster_chunks)
+    assert counter_fence in ("none", "first_thread", "every_thread"), counter_fence
     scratch = cluster_chunks > 1 and not cluster_dsmem  # chunks 1 .. c - 1 write global scratch
     sum_per_thread = -(-block_m * mixes // threads)  # counter_chunks: the last chunk's sums per thread
     per_split = halves * cluster_chunks * counter_chunks  # CTAs per split: the planted halves, the chunks, or one
@@ -413,13 +421,19 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
             if counter_chunks > 1:
                 arrived = T.alloc_shared((1,), "int32")
                 slot = bs * T.ceildiv(tokens, block_m) + bm
-                T.call_extern("handle", "__threadfence")  # this thread's sub-partials, visible before the count
-                T.sync_threads()
+                if counter_fence == "every_thread":
+                    T.call_extern("handle", "__threadfence")  # this thread's sub-partials, visible before the count
+                T.sync_threads()  # every thread's sub-partials before the count
                 if tx == 0:
+                    if counter_fence == "first_thread":
+                        T.call_extern("handle", "__threadfence")
                     arrived[0] = T.atomic_add(counters[slot], 1, memory_order="acq_rel", return_prev=True)
-                T.sync_threads()
+                    if counter_fence == "first_thread":
+                        T.call_extern("handle", "__threadfence")
+                T.sync_threads()  # the count (and what it acquired) before every thread's reads
                 if arrived[0] == counter_chunks - 1:  # the split's last chunk: every other one's writes are visible
-                    T.call_extern("handle", "__threadfence")
+                    if counter_fence == "every_thread":
+                        T.call_extern("handle", "__threadfence")
                     for r in T.unroll(sum_per_thread):
                         e = r * threads + tx
                         sum_row = bm * block_m + e // mixes
@@ -558,9 +572,10 @@ def split_fn_kernel(mixes: int, k_total: int, target: Target):
 def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: Target, planted: str | None = None,
                         early_trigger: bool = False, cluster_chunks: int = 1, tma: bool = False, fn_tiles: int = 0,
                         split_in_kernel: bool = False, cluster_dsmem: bool = False,
-                        squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1, **tunables):
+                        squares_under_wgmma: bool = False, live_rows: int = 0, counter_chunks: int = 1,
+                        counter_fence: str = "none", **tunables):
     """``early_trigger``, ``cluster_chunks``, ``fn_tiles``, ``split_in_kernel``, ``cluster_dsmem``,
-    ``counter_chunks``: not tunables
+    ``counter_chunks``, ``counter_fence``: not tunables
     (build_prenorm_gemm); ``tma``: the same kernel compiled with _build.pass_configs(tma=True)
     (TileLangBackend.gemm_tma). Without them, today's cache key."""
     if squares_under_wgmma and not tma:
@@ -575,10 +590,12 @@ def prenorm_gemm_kernel(n: int, hidden: int, mixes: int, block_m: int, target: T
            + (("split_in_kernel",) if split_in_kernel else ()) + (("cluster_dsmem",) if cluster_dsmem else ())
            + (("squares_under_wgmma",) if squares_under_wgmma else ())
            + ((("live_rows", live_rows),) if live_rows else ())
-           + ((("counter_chunks", counter_chunks),) if counter_chunks != 1 else ()))
+           + ((("counter_chunks", counter_chunks),) if counter_chunks != 1 else ())
+           + ((("counter_fence", counter_fence),) if counter_fence != "none" else ()))
     variants = changed(fn_tiles=(fn_tiles, 0), split_in_kernel=(split_in_kernel, False),
                        cluster_dsmem=(cluster_dsmem, False), squares_under_wgmma=(squares_under_wgmma, False),
-                       live_rows=(live_rows, 0), counter_chunks=(counter_chunks, 1))
+                       live_rows=(live_rows, 0), counter_chunks=(counter_chunks, 1),
+                       counter_fence=(counter_fence, "none"))
     return compile_cached("prenorm_gemm", key,
                           lambda: build_prenorm_gemm(n, hidden, mixes, block_m, target.pdl, planted, **tun,
                                                      early_trigger=early_trigger, cluster_chunks=cluster_chunks,

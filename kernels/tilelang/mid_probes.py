@@ -1196,8 +1196,33 @@ class TileLangOpChunksOnCounter(TileLangDecode):
     has to be scheduled. For the op at 256 x 4096, the one point of issue 16's grid where DeepGEMM leads (6.0 against
     6.7 us, -20 / -21): there the default's GEMM (128 CTAs, 2 chunks a split) ends about 1.6 us before chunk_sum
     does (profiles -20 / -21); the last chunk's sum is two L2 round trips (its count, the other chunk's sub-partials)
-    behind its own GEMM instead. The same sub-partials added in the same order: bitwise the default's outputs."""
+    behind its own GEMM instead. The same sub-partials added in the same order: bitwise the default's outputs.
+    The counter's acq_rel atomic alone orders the writes and reads (op_counter_fence "none"); the first build, every
+    thread fencing (TileLangOpCounterEveryThreadFence), was 1.4-1.8 x the default's time on an H100."""
 
     name = "tilelang-op-chunks-on-counter"
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed by the last chunk on a counter (a probe)"
     op_chunks_on_counter = True
+
+
+class TileLangOpCounterFirstThreadFence(TileLangOpChunksOnCounter):
+    """TileLangOpChunksOnCounter with the counting thread fencing before and after its atomic (__threadfence,
+    cooperative groups' grid-barrier pattern; op_counter_fence "first_thread"): what a fence costs beside the
+    atomic, measured against the atomic alone. The same sums: bitwise the default's outputs."""
+
+    name = "tilelang-op-counter-first-thread-fence"
+    description = "our TileLang kernels, the op's chunks summed on a counter, the counting thread fencing (a probe)"
+    op_counter_fence = "first_thread"
+
+
+class TileLangOpCounterEveryThreadFence(TileLangOpChunksOnCounter):
+    """TileLangOpChunksOnCounter as first built: every thread fences its own sub-partials (__threadfence) before the
+    count, and again in the last chunk before its reads (op_counter_fence "every_thread"). On an H100
+    (results/gpu/2026-12-06-h100-engines-22, call 1): bitwise the default at seven points (eager and graph-replayed on
+    a side stream), 0 / 1000 stress failures at the op's 97 / 193 / 256 x 4096 and 128 / 256 x 7168, its nightly
+    check of the op passing; but 1.40-1.83 x the default's time wherever it runs (10.4 against 6.9 us at 256 x 4096;
+    profile: one GEMM of about 9.6 us alone, the default's 5.3 with chunk_sum behind it). Rejected."""
+
+    name = "tilelang-op-counter-every-thread-fence"
+    description = "our TileLang kernels, the op's chunks summed on a counter, every thread fencing (a probe, rejected)"
+    op_counter_fence = "every_thread"

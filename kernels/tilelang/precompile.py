@@ -483,7 +483,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += twenty_first_jobs(hidden)
     out += twenty_fourth_jobs(hidden)  # the twenty-fourth's
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
-    out += op_cluster_jobs(hidden, counter=True)  # the twenty-fifth's (mid_probes.TileLangOpChunksOnCounter)
+    for fence in ("none", "first_thread", "every_thread"):  # the twenty-fifth's (mid_probes.TileLangOpChunksOnCounter ...)
+        out += op_cluster_jobs(hidden, counter=True, counter_fence=fence)
     return list({j[0]: j for j in out}.values())
 
 
@@ -641,10 +642,11 @@ def twenty_fourth_jobs(hidden: int) -> list[Job]:
     return out + live + wide + mid_wide
 
 
-def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False, counter: bool = False) -> list[Job]:
+def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False, counter: bool = False,
+                    counter_fence: str = "none") -> list[Job]:
     """The prenorm_gemm op's cluster-summed GEMMs (mid_probes.TileLangGemmOpCluster and
     TileLangGemmOpCluster128; with ``dsmem``, TileLangOpChunksDsmem's; with ``counter``, the chunks summed by the last
-    one on a counter instead, TileLangOpChunksOnCounter's) at the benchmark's S (16 up to 1024
+    one on a counter instead, TileLangOpChunksOnCounter's, ``counter_fence`` its fences) at the benchmark's S (16 up to 1024
     tokens): every cluster size a split can take, c = 2 .. MAX_CLUSTER_CHUNKS where S * c K ranges of >=
     MIN_TILES_PER_PART 128-wide tiles divide K (whichever the SM count makes wave_cost_parts pick), at both
     token blocks, with the early trigger (the op's PDL early covers its middle path)."""
@@ -659,9 +661,11 @@ def op_cluster_jobs(hidden: int, n_splits: int = 16, dsmem: bool = False, counte
     for block_m in (SMALL_T_BLOCK_M, LARGE_T_BLOCK_M):
         tun = dict(WIDE_K_TILES[block_m])
         if counter:
-            out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,counter={c}]",
-                     "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
-                     {**tun, "early_trigger": True, "counter_chunks": c}) for c in chunk_counts]
+            fence = {"counter_fence": counter_fence} if counter_fence != "none" else {}
+            out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,counter={c}"
+                     + (f",fence={counter_fence}]" if fence else "]"), "gemm.prenorm_gemm_kernel",
+                     (N, hidden, MIXES, block_m), {**tun, "early_trigger": True, "counter_chunks": c, **fence})
+                    for c in chunk_counts]
             continue
         out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{tun},early,cluster={c}"
                  + (",dsmem]" if dsmem else "]"), "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m),
