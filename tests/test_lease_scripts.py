@@ -912,3 +912,45 @@ def test_the_twenty_fourth_sessions_third_call_stresses_the_mid_wide_probe_at_40
     _, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-21/lease/call3.sh", STUB_NAME=name,
                        BITS_DELAY_S="0", STUB_SCRIPT_OUT="skip: 256 x 4096 {}")
     assert "skip: 256 x 4096" in timeline and "gate" not in timeline.split("skip: 256")[1]
+
+
+def test_the_twenty_fifth_sessions_first_call_gates_the_counter_probe(tmp_path):
+    """-22/lease/call1.sh: TileLangOpChunksOnCounter's stress at the op's 97 / 193 / 256 x 4096 beside the precompile
+    (and gate_and_bench's at 128 / 256 x 7168), its GPU bit tests, the op bench and profile beside DeepGEMM, then its
+    nightly check of the op."""
+    name = "tilelang-op-chunks-on-counter"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-22/lease/call1.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching counter="
+    assert sorted(stress) == ["prenorm_gemm_128-256", "prenorm_gemm_4096"] and check_ops == ["prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k counted" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-chunks-on-counter"] and "--backend vllm-deepgemm" in bench
+    assert len([c for c in calls if "profile_ops.py" in c]) == 1
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_fifth_sessions_second_call_times_the_counter_without_and_with_one_fence(tmp_path):
+    """-22/lease/call2.sh: the atomic alone's stress (both H) and the fenced probe's at 256 x 4096 beside the
+    precompile of both probes' kernels, both GPU bit tests, the op bench of both beside DeepGEMM, the profile, then
+    (the verdict says "gate") the atomic alone's nightly check of the op; "skip": none."""
+    name = "tilelang-op-chunks-on-counter"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-22/lease/call2.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0", STUB_SCRIPT_OUT="gate: 256 x 4096 {}")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == ("--probes-matching counter=2] --probes-matching counter=4] --probes-matching counter=7] "
+                      "--probes-matching fence=first_thread")
+    assert sorted(stress) == ["fenced_4096", "prenorm_gemm_128-256", "prenorm_gemm_4096"]
+    assert check_ops == ["prenorm_gemm"]
+    (fenced,) = [c for c in calls if "stress" in c and "TileLangOpCounterFirstThreadFence" in c]
+    assert "--tokens 256 --hidden 4096" in fenced and "--reruns 1000" in fenced
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-chunks-on-counter", "tilelang-op-counter-first-thread-fence"]
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-22/lease/call2.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0", STUB_SCRIPT_OUT="skip: 256 x 4096 {}")
+    assert "skip: 256 x 4096" in timeline and not [c for c in calls if "mhc_verify check" in c]
