@@ -954,3 +954,25 @@ def test_the_twenty_fifth_sessions_second_call_times_the_counter_without_and_wit
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-22/lease/call2.sh", STUB_NAME=name,
                            BITS_DELAY_S="0", STUB_SCRIPT_OUT="skip: 256 x 4096 {}")
     assert "skip: 256 x 4096" in timeline and not [c for c in calls if "mhc_verify check" in c]
+
+
+def test_the_twenty_fifth_sessions_next_call_gates_and_times_both_loads_first_builds(tmp_path):
+    """-22/lease/next.sh: both loads-first probes' stress at 256 x 4096 (and the chunk_sum probe's at 17 / 128 / 256 x
+    7168) beside the precompile of their kernels, their GPU bit tests, the op bench of both beside DeepGEMM at 1-1024
+    tokens, the profile, then (the verdict says "gate") the chunk_sum probe's nightly check of the op."""
+    name = "tilelang-chunk-sum-loads-first"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-22/lease/next.sh", STUB_NAME=name,
+                           BITS_DELAY_S="0", STUB_SCRIPT_OUT="gate: 256 x 4096 {}")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == ("--probes-matching loads_first --probes-matching counter=2] --probes-matching counter=4] "
+                      "--probes-matching counter=7]")
+    assert sorted(stress) == ["TileLangChunkSumLoadsFirst_4096", "TileLangOpChunksOnCounter_4096",
+                              "prenorm_gemm_17-128-256"]
+    assert check_ops == ["prenorm_gemm"]
+    (bits,) = [c for c in calls if "test_tilelang_gpu_bits.py" in c]
+    assert "-k loads_first or counted" in bits
+    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
+    assert _ours(bench) == ["tilelang", "tilelang-chunk-sum-loads-first", "tilelang-op-chunks-on-counter"]
+    assert "--tokens 1,8,17,32,64,128,192,256,512,768,1024" in bench and "--backend vllm-deepgemm" in bench
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

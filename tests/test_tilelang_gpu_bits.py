@@ -340,3 +340,18 @@ def test_the_counted_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden
     assert len(probe._counters) == 2, "one set of counters per stream"
     for counters in probe._counters.values():
         assert not counters.any(), "every launch leaves its counters zero"
+
+
+@pytest.mark.parametrize("tokens,hidden,splits", [(256, 4096, 16), (17, 7168, 16), (128, 7168, 16), (64, 4096, 16),
+                                                  (256, 4096, 1), (1, 4096, 16)])
+def test_the_loads_first_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, splits):
+    """mid_probes.TileLangChunkSumLoadsFirst: chunk_sum with each thread's loads ahead of its stores, on the op's
+    middle (2-7 chunks a split), decode and base (32 chunks of one split) paths, bitwise the default's on three
+    reruns."""
+    default = mhc_backend("tilelang")
+    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangChunkSumLoadsFirst")
+    x, fn = _op_inputs(tokens, hidden)
+    want = default.prenorm_gemm(x, fn, splits)
+    for rerun in range(3):
+        _same_bits(probe.prenorm_gemm(x, fn, splits), want, f"rerun {rerun}")
+    assert any(label.endswith(",loads_first]") for label in probe.calls), probe.calls

@@ -126,9 +126,9 @@ FENCES = {"none": (0, 0, 0, 0), "first_thread": (0, 1, 1, 0), "every_thread": (1
 def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma, fence):
     """Three chunks (an odd count, so the order is visible), both load paths, each counter_fence: the sub-partials'
     stores, a barrier, the one atomic add (acq_rel: memory order 4) on the (split, token block) counter, a barrier;
-    only where it returned c - 1 = 2 ((chunk 0 + chunk 1) + chunk 2) read by __ldcg, the chunks one [T, M] block
-    (T * 24 floats) apart, then the counter set back to 0; no cluster barrier; __threadfence exactly where the
-    variant puts it (FENCES)."""
+    only where it returned c - 1 = 2: every sub-partial the thread adds read by __ldcg into registers (chunk c at c
+    [T, M] blocks, T * 24 floats, from chunk 0) before any store, then ((chunk 0 + chunk 1) + chunk 2) stored, then
+    the counter set back to 0; no cluster barrier; __threadfence exactly where the variant puts it (FENCES)."""
     import tilelang
 
     from mhc_kernels.tilelang import _build
@@ -154,11 +154,49 @@ def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma,
     assert body[count:body.index("__sync", count)].count("__threadfence") == right_after
     assert body[guard:total].count("__threadfence") == in_last
     assert body.count("__threadfence") == sum(FENCES[fence])
+    load = body.index("parts_regs[((r * 3) + c)] = __ldcg((&(mixes_parts[", guard)
+    assert "(((int64_t)c) * ((int64_t)tokens)) * (int64_t)24)" in body[load:body.index(";", load)], "chunk c's block"
+    assert "= __ldcg((&(sqrsum_parts[" in body[load:total], "the sums of squares' sub-partials loaded too"
+    assert "__ldcg" not in body[total:], "every load ahead of the stores"
     line = body[total:body.index(";", total)]
-    reads = re.findall(r"__ldcg\(\(&\(mixes_parts\[([^\]]*)\]", line)
-    assert len(reads) == 3 and line.count("+ __ldcg") == 2, line
-    chunk_offsets = [[o for o in ("tokens) * (int64_t)24)", "tokens) * (int64_t)48)") if o in r] for r in reads]
-    assert chunk_offsets == [[], ["tokens) * (int64_t)24)"], ["tokens) * (int64_t)48)"]], reads
-    assert line.index("__ldcg") < line.index(") + __ldcg"), "((p0 + p1) + p2): chunk_sum's order"
+    assert line.endswith("= ((parts_regs[(r_1 * 3)] + parts_regs[((r_1 * 3) + 1)]) + parts_regs[((r_1 * 3) + 2)])"), \
+        "((p0 + p1) + p2): chunk_sum's order"
     reset = body.index("counters[", total)
     assert body[reset:body.index(";", reset)].endswith("= 0"), "the counter zero again for the next launch"
+
+
+def test_the_loads_first_chunk_sum_probe_asks_for_it(rec):
+    """mid_probes.TileLangChunkSumLoadsFirst: the default's launches, chunk_sum with loads_first; the default's
+    chunk_sum call form unchanged (no keyword); a precompile job for each chunk count the op's chunk_sum takes."""
+    from mhc_kernels.tilelang import precompile
+    from mhc_kernels.tilelang.mid_probes import TileLangChunkSumLoadsFirst
+
+    probe = TileLangChunkSumLoadsFirst()
+    _op(probe, 256, 4096)
+    assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.keywords[1] == {"loads_first": True}
+    assert any(label == "chunk_sum[chunks=2,loads_first]" for label in probe.calls), probe.calls
+    rec.launches.clear(), rec.keywords.clear()
+    _op(TileLangDecode(), 256, 4096)
+    assert rec.keywords[1] == {}
+    for hidden in (4096, 7168):
+        jobs = {args[1] for _, getter, args, kw in precompile.probe_jobs(hidden)
+                if getter == "gemm.chunk_sum_kernel" and kw == {"loads_first": True}}
+        assert jobs == set(precompile._chunk_counts(hidden)), hidden
+
+
+@pytest.mark.parametrize("chunks", [2, 7])
+def test_the_loads_first_chunk_sum_loads_everything_before_it_stores(chunks):
+    """gemm.build_chunk_sum(loads_first=True), CUDA for sm_90a: every load of the thread's sub-partials (both
+    outputs) ahead of the first store, each output the sum of its chunks in chunk order. (The default's loads after
+    the previous output's store show after unrolling, in its PTX: results/gpu/2026-12-06-h100-engines-22.)"""
+    import tilelang
+
+    from mhc_kernels.tilelang import _build
+    from mhc_kernels.tilelang.gemm import build_chunk_sum
+
+    body = tilelang.compile(build_chunk_sum(MIXES, chunks, True, True), target={"kind": "cuda", "arch": "sm_90a"},
+                            pass_configs=_build.pass_configs(False)).get_kernel_source()
+    first_store = min(body.index("mixes_partial["), body.index("sqrsum_partial[", body.index("sqrsum_parts[")))
+    assert body.count("= mixes_parts[") >= 1 and body.rindex("mixes_parts[") < first_store
+    assert body.rindex("sqrsum_parts[") < first_store, "the sums of squares' loads ahead of the stores too"
+    assert re.search(r"acc\[0\] = parts\[\d+\];", body), "the sum starts at chunk 0"

@@ -106,8 +106,10 @@ class TileLangBackend(Backend):
     # so the split launch (~10 us, 11 % of the call at 4096 tokens) is paid once per weight. A kernel
     # that wrote fn through a raw pointer would not bump the version: nothing in an engine does.
     cache_split_fn = True
-    # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel ("kernel") or
-    # by two torch sums ("torch", the default until 2026-11-25, fourth session).
+    # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel ("kernel"), by it with
+    # each thread's loads ahead of its stores ("kernel_loads_first", a probe: mid_probes.TileLangChunkSumLoadsFirst,
+    # gemm.build_chunk_sum's loads_first; the same bits) or by two torch sums ("torch", the default until
+    # 2026-11-25, fourth session).
     reduce_chunks_with = "kernel"
     # The op's chunks (summed back) only up to one CTA per SM (_chunks_per_split); False: as many as
     # for the fused pre (>= WAVES CTAs per SM), the rule until 2026-11-25 (fourth session).
@@ -326,17 +328,20 @@ class TileLangBackend(Backend):
         both, PDL-chained) or, with ``reduce_chunks_with = "torch"``, two torch sums."""
         if self.reduce_chunks_with == "torch":
             return mixes_parts.sum(1), sqrsum_parts.sum(1)
-        if self.reduce_chunks_with != "kernel":
-            raise ValueError(f"{type(self).__name__}.reduce_chunks_with must be 'kernel' or 'torch', "
-                             f"got {self.reduce_chunks_with!r}")
+        if self.reduce_chunks_with not in ("kernel", "kernel_loads_first"):
+            raise ValueError(f"{type(self).__name__}.reduce_chunks_with must be 'kernel', 'kernel_loads_first' or "
+                             f"'torch', got {self.reduce_chunks_with!r}")
+        loads_first = self.reduce_chunks_with == "kernel_loads_first"
+        from mhc_kernels.tilelang._build import changed
         from mhc_kernels.tilelang.gemm import chunk_sum_kernel
 
         s, chunks, t, m = mixes_parts.shape
         mixes = torch.empty(s, t, m, dtype=torch.float32, device=mixes_parts.device)
         sqrsum = torch.empty(s, t, dtype=torch.float32, device=mixes_parts.device)
         if t:
-            self._count(f"chunk_sum[chunks={chunks}]")
-            chunk_sum_kernel(m, chunks, self._target())(mixes_parts, sqrsum_parts, mixes, sqrsum)
+            self._count(f"chunk_sum[chunks={chunks}" + (",loads_first]" if loads_first else "]"))
+            chunk_sum_kernel(m, chunks, self._target(), **changed(loads_first=(loads_first, False)))(
+                mixes_parts, sqrsum_parts, mixes, sqrsum)
         return mixes, sqrsum
 
     def _split_fn(self, fn: torch.Tensor) -> torch.Tensor:

@@ -264,13 +264,19 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
     def tile_fn3(b_sh, tile, first):  # the K tile's fn3 operand: staged before the loop (fn_tiles), or the stage's
         return b_sh[tile - first, :, :] if fn_tiles else b_sh
 
-    def counted_sum(parts_buf, split, *index):
-        # counter_chunks: the c sub-partials read past L1 (ld.global.cg: written by other SMs) in chunk_sum's order
-        def part(c):
-            return T.call_extern("float32", "__ldcg", T.address_of(parts_buf[(split, c) + index]))
-        value = part(0)
+    @T.macro
+    def load_parts(regs, first, part):  # counter_chunks: an output's c sub-partials into regs[first:first + c]
+        for c in T.unroll(counter_chunks):
+            regs[first + c] = part(c)
+
+    def past_l1(load):  # a sub-partial read by ld.global.cg: other SMs wrote it, this SM's L1 may not hold it
+        return T.call_extern("float32", "__ldcg", T.address_of(load))
+
+    def chunk_order_sum(regs, first):
+        # ... and their sum in chunk_sum's order, ((p0 + p1) + p2) + ...
+        value = regs[first]
         for c in range(1, counter_chunks):
-            value = value + part(c)
+            value = value + regs[first + c]
         return value
 
     def chunk_chain(first, later, split, *index):
@@ -434,14 +440,26 @@ def build_prenorm_gemm(n: int, hidden: int, mixes: int, block_m: int, use_pdl: b
                 if arrived[0] == counter_chunks - 1:  # the split's last chunk: every other one's writes are visible
                     if counter_fence == "every_thread":
                         T.call_extern("handle", "__threadfence")
+                    # every load first, then every store: loads behind the stores (nvcc cannot tell the scratch from
+                    # the outputs) were one dependent L2 round trip each, serial on the kernel's last CTA
+                    parts_regs = T.alloc_local(((sum_per_thread + 1) * counter_chunks,), "float32")
                     for r in T.unroll(sum_per_thread):
                         e = r * threads + tx
                         sum_row = bm * block_m + e // mixes
                         if e < block_m * mixes and sum_row < tokens:
-                            mixes_partial[bs, sum_row, e % mixes] = counted_sum(mixes_rest, bs, sum_row, e % mixes)
+                            load_parts(parts_regs, r * counter_chunks,
+                                       lambda c: past_l1(mixes_rest[bs, c, sum_row, e % mixes]))
                     sq_row = bm * block_m + row_l
                     if tx < block_m and sq_row < tokens:
-                        sqrsum_partial[bs, sq_row] = counted_sum(sqrsum_rest, bs, sq_row)
+                        load_parts(parts_regs, sum_per_thread * counter_chunks,
+                                   lambda c: past_l1(sqrsum_rest[bs, c, sq_row]))
+                    for r in T.unroll(sum_per_thread):
+                        e = r * threads + tx
+                        sum_row = bm * block_m + e // mixes
+                        if e < block_m * mixes and sum_row < tokens:
+                            mixes_partial[bs, sum_row, e % mixes] = chunk_order_sum(parts_regs, r * counter_chunks)
+                    if tx < block_m and sq_row < tokens:
+                        sqrsum_partial[bs, sq_row] = chunk_order_sum(parts_regs, sum_per_thread * counter_chunks)
                     if tx == 0:
                         counters[slot] = 0  # zero again for the next launch (stream-ordered after this one)
             if cluster_dsmem:
@@ -512,7 +530,7 @@ CHUNK_SUM_TOKENS = 16  # tokens per CTA of chunk_sum
 CHUNK_SUM_THREADS = 128
 
 
-def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
+def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = False):
     """Sub-partials [S, chunks, T, M] and [S, chunks, T] -> partials [S, T, M] and [S, T]: each element
     the fp32 sum of its ``chunks`` sub-partials in ascending chunk order (((p0 + p1) + p2) + ...), so
     the result is bitwise deterministic. One launch for both outputs (two torch sums are two launches
@@ -521,7 +539,12 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
     Grid (ceil(T / CHUNK_SUM_TOKENS), S): a CTA's outputs are CHUNK_SUM_TOKENS * M contiguous mixes
     and CHUNK_SUM_TOKENS sums of squares, a few per thread, all loads of a thread independent
     (unrolled), consecutive threads on consecutive floats. The first version (128 tokens per CTA, one
-    thread per token looping over the M mixes) had 128 CTAs at T = 4096 and took 16-24 us, latency bound."""
+    thread per token looping over the M mixes) had 128 CTAs at T = 4096 and took 16-24 us, latency bound.
+
+    ``loads_first`` (TileLangBackend.reduce_chunks_with "kernel_loads_first", a probe): each thread loads all its
+    sub-partials, then adds and stores. Without it each output's loads follow the previous output's store, and nvcc,
+    which cannot tell the sub-partials from the partials, keeps them there (sm_90a PTX: four ld, ld, st chains at
+    two chunks, one dependent L2 round trip each behind the GEMM). The same adds in the same order: the same bits."""
     import tilelang.language as T
 
     tokens = T.dynamic("tokens")
@@ -541,7 +564,32 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
             acc = T.alloc_local((per_thread,), "float32")
             if use_pdl:
                 T.pdl_sync()  # the sub-partials are the GEMM's output
-            for r in T.unroll(per_thread):  # element e of the CTA's per_cta * mixes contiguous floats
+            if loads_first:
+                parts = T.alloc_local(((per_thread + 1) * chunks,), "float32")
+                for r in T.unroll(per_thread):
+                    e = r * threads + tx
+                    row = bt * per_cta + e // mixes
+                    if e < per_cta * mixes and row < tokens:
+                        for c in T.unroll(chunks):
+                            parts[r * chunks + c] = mixes_parts[s, c, row, e % mixes]
+                sq_row = bt * per_cta + tx
+                if tx < per_cta and sq_row < tokens:
+                    for c in T.unroll(chunks):
+                        parts[per_thread * chunks + c] = sqrsum_parts[s, c, sq_row]
+                for r in T.unroll(per_thread):
+                    e = r * threads + tx
+                    row = bt * per_cta + e // mixes
+                    if e < per_cta * mixes and row < tokens:
+                        acc[r] = parts[r * chunks]
+                        for c in T.unroll(chunks - 1):
+                            acc[r] += parts[r * chunks + c + 1]
+                        mixes_partial[s, row, e % mixes] = acc[r]
+                if tx < per_cta and sq_row < tokens:
+                    acc[0] = parts[per_thread * chunks]
+                    for c in T.unroll(chunks - 1):
+                        acc[0] += parts[per_thread * chunks + c + 1]
+                    sqrsum_partial[s, sq_row] = acc[0]
+            for r in T.unroll(0 if loads_first else per_thread):  # element e of the CTA's per_cta * mixes floats
                 e = r * threads + tx
                 row = bt * per_cta + e // mixes
                 if e < per_cta * mixes and row < tokens:
@@ -550,7 +598,7 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
                         acc[r] += mixes_parts[s, c + 1, row, e % mixes]
                     mixes_partial[s, row, e % mixes] = acc[r]
             row = bt * per_cta + tx
-            if tx < per_cta and row < tokens:
+            if not loads_first and tx < per_cta and row < tokens:
                 acc[0] = sqrsum_parts[s, 0, row]
                 for c in T.unroll(chunks - 1):
                     acc[0] += sqrsum_parts[s, c + 1, row]
@@ -561,8 +609,9 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool):
     return mhc_chunk_sum
 
 
-def chunk_sum_kernel(mixes: int, chunks: int, target: Target):
-    return compile_cached("chunk_sum", (mixes, chunks), lambda: build_chunk_sum(mixes, chunks, target.pdl), target)
+def chunk_sum_kernel(mixes: int, chunks: int, target: Target, loads_first: bool = False):
+    key = (mixes, chunks) + (("loads_first",) if loads_first else ())
+    return compile_cached("chunk_sum", key, lambda: build_chunk_sum(mixes, chunks, target.pdl, loads_first), target)
 
 
 def split_fn_kernel(mixes: int, k_total: int, target: Target):

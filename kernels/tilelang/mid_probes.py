@@ -1197,8 +1197,13 @@ class TileLangOpChunksOnCounter(TileLangDecode):
     6.7 us, -20 / -21): there the default's GEMM (128 CTAs, 2 chunks a split) ends about 1.6 us before chunk_sum
     does (profiles -20 / -21); the last chunk's sum is two L2 round trips (its count, the other chunk's sub-partials)
     behind its own GEMM instead. The same sub-partials added in the same order: bitwise the default's outputs.
-    The counter's acq_rel atomic alone orders the writes and reads (op_counter_fence "none"); the first build, every
-    thread fencing (TileLangOpCounterEveryThreadFence), was 1.4-1.8 x the default's time on an H100."""
+    The counter's acq_rel atomic alone orders the writes and reads (op_counter_fence "none"). On an H100
+    (results/gpu/2026-12-06-h100-engines-22): bitwise and gated in calls 1-2, but 1.3-1.7 x the default's time, with
+    every thread fencing (call 1, now TileLangOpCounterEveryThreadFence) and without (call 2: 9.36 against 6.84 us at
+    256 x 4096); the fences were not the cost. In both builds the last chunk's loads sat behind its previous output's
+    store (sm_90a PTX: twelve dependent ld.cg, ld.cg, st chains, nvcc unable to tell the scratch from the outputs):
+    twelve L2 round trips in a row on the kernel's last CTA. It now loads every sub-partial first (the same adds in
+    the same order): not yet timed."""
 
     name = "tilelang-op-chunks-on-counter"
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed by the last chunk on a counter (a probe)"
@@ -1226,3 +1231,17 @@ class TileLangOpCounterEveryThreadFence(TileLangOpChunksOnCounter):
     name = "tilelang-op-counter-every-thread-fence"
     description = "our TileLang kernels, the op's chunks summed on a counter, every thread fencing (a probe, rejected)"
     op_counter_fence = "every_thread"
+
+
+class TileLangChunkSumLoadsFirst(TileLangDecode):
+    """The default with chunk_sum loading each thread's sub-partials ahead of its stores (TileLangBackend.
+    reduce_chunks_with "kernel_loads_first", gemm.build_chunk_sum's loads_first). In the default's chunk_sum each
+    output's loads follow the previous output's store and nvcc keeps them there (sm_90a PTX at two chunks: four ld,
+    ld, st chains, one dependent L2 round trip each), behind the GEMM on the prenorm_gemm op's decode and middle
+    paths; at 256 x 4096 chunk_sum ends 1.6 us after the GEMM (profiles -20 to -22), DeepGEMM leading by 0.9 us. The
+    counter probe's last chunk had the same chains, twelve of them (TileLangOpChunksOnCounter). The same adds in the
+    same order: bitwise the default's outputs. Not yet timed."""
+
+    name = "tilelang-chunk-sum-loads-first"
+    description = "our TileLang kernels, chunk_sum with each thread's loads ahead of its stores (a probe)"
+    reduce_chunks_with = "kernel_loads_first"

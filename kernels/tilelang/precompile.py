@@ -485,6 +485,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
     for fence in ("none", "first_thread", "every_thread"):  # the twenty-fifth's (mid_probes.TileLangOpChunksOnCounter ...)
         out += op_cluster_jobs(hidden, counter=True, counter_fence=fence)
+    out += [(f"chunk_sum[{c},loads_first]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": True})
+            for c in _chunk_counts(hidden)]  # ... and mid_probes.TileLangChunkSumLoadsFirst
     return list({j[0]: j for j in out}.values())
 
 
