@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUB = """#!/bin/bash
 echo "python3 $*" >> "$STUB_LOG"
 case "$*" in -c*) echo "${STUB_NAME:-tilelang}";; esac
-case "$1" in -) echo "${STUB_SCRIPT_OUT:-}";; esac
+case "$1" in -|scripts/bench_verdict.py) echo "${STUB_SCRIPT_OUT:-}";; esac
 sleep "${STUB_SLEEP:-0}"
 """
 
@@ -976,3 +976,23 @@ def test_the_twenty_fifth_sessions_next_call_gates_and_times_both_loads_first_bu
     assert _ours(bench) == ["tilelang", "tilelang-chunk-sum-loads-first", "tilelang-op-chunks-on-counter"]
     assert "--tokens 1,8,17,32,64,128,192,256,512,768,1024" in bench and "--backend vllm-deepgemm" in bench
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_bench_verdict_gates_only_where_the_winner_is_faster(tmp_path):
+    """scripts/bench_verdict.py: "gate" where the first backend's time is below the second's at the point, "skip"
+    where it is not, where either time is missing, and where the bench wrote nothing."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_verdict import verdict
+
+    rows = [{"op": "prenorm_gemm", "T": 256, "H": 4096, "backend": b, "us": us}
+            for b, us in (("probe", 5.5), ("tilelang", 6.8), ("slow", 7.0), ("none", None))]
+    rows.append({"op": "prenorm_gemm", "T": 256, "H": 7168, "backend": "slow", "us": 1.0})
+    (tmp_path / "bench.json").write_text(json.dumps({"rows": rows}))
+    assert verdict(str(tmp_path), "probe", "tilelang", "prenorm_gemm", 256, 4096).startswith("gate: 256 x 4096")
+    assert verdict(str(tmp_path), "slow", "tilelang", "prenorm_gemm", 256, 4096).startswith("skip:")
+    assert verdict(str(tmp_path), "none", "tilelang", "prenorm_gemm", 256, 4096).startswith("skip:")
+    assert verdict(str(tmp_path), "probe", "none", "prenorm_gemm", 256, 4096).startswith("skip:")
+    assert verdict(str(tmp_path / "missing"), "probe", "tilelang", "prenorm_gemm", 256, 4096).startswith("skip:")

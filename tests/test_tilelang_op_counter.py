@@ -15,15 +15,7 @@ from mhc_kernels.tilelang.decode_backend import COUNTER_SLOTS, TileLangDecode
 from mhc_kernels.tilelang.mid_probes import (TileLangOpChunksOnCounter, TileLangOpCounterEveryThreadFence,
                                              TileLangOpCounterFirstThreadFence)
 from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
-
-
-def _op(backend, tokens: int, hidden: int, n_splits: int = 16):
-    x = torch.zeros(tokens, N * hidden, dtype=torch.bfloat16)
-    return backend.prenorm_gemm(x, torch.zeros(MIXES, N * hidden), n_splits)
-
-
-def _gemm_keywords(rec):
-    return [kw for (name, _, _), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
+from test_tilelang_op_cluster import _gemm_keywords, _op
 
 
 @pytest.mark.parametrize("tokens, hidden, chunks", [(256, 4096, 2), (256, 7168, 2), (64, 4096, 4), (128, 7168, 7),

@@ -44,17 +44,8 @@ wait
     --backend $P:TileLangOpChunksOnCounter --backend vllm-deepgemm --op prenorm_gemm --tokens 256 --hidden 4096 \
     --mode graph --out "$O/prof-op.md" > "$O/prof-op.log" 2>&1 )
 # the nightly check only where the chunk_sum probe beat the default at 256 x 4096 (a session's device time is short)
-verdict=$(python3 - "$O" <<'PY'
-import json, pathlib, sys
-try:
-    rows = json.loads((pathlib.Path(sys.argv[1]) / "bench-op" / "bench.json").read_text())["rows"]
-    t = {r["backend"]: r["us"] for r in rows if r["op"] == "prenorm_gemm" and r["T"] == 256 and r["H"] == 4096}
-    won = (t.get('tilelang-chunk-sum-loads-first') or 1e9) < (t.get('tilelang') or 0)
-    print(f"{'gate' if won else 'skip'}: 256 x 4096 {t}")
-except Exception as e:  # the bench wrote nothing: no gate
-    print(f"skip: {e!r}")
-PY
-)
+verdict=$(python3 scripts/bench_verdict.py "$O/bench-op" tilelang-chunk-sum-loads-first tilelang --op prenorm_gemm \
+  --tokens 256 --hidden 4096)
 echo "$verdict" >> "$O/timeline.txt"
 [[ "$verdict" == gate* ]] && GATE_S=80 GATE_OPS="prenorm_gemm" STAGES=gate bash scripts/gate_and_bench.sh "$O"
 { cat "$O/timeline.txt"; for f in "$O"/stress-*.log; do echo "-- $f"; grep -iE "fail|pass|reruns" "$f" | tail -n 4; done
