@@ -589,20 +589,21 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
                     for c in T.unroll(chunks - 1):
                         acc[0] += parts[per_thread * chunks + c + 1]
                     sqrsum_partial[s, sq_row] = acc[0]
-            for r in T.unroll(0 if loads_first else per_thread):  # element e of the CTA's per_cta * mixes floats
-                e = r * threads + tx
-                row = bt * per_cta + e // mixes
-                if e < per_cta * mixes and row < tokens:
-                    acc[r] = mixes_parts[s, 0, row, e % mixes]
+            else:
+                for r in T.unroll(per_thread):  # element e of the CTA's per_cta * mixes contiguous floats
+                    e = r * threads + tx
+                    row = bt * per_cta + e // mixes
+                    if e < per_cta * mixes and row < tokens:
+                        acc[r] = mixes_parts[s, 0, row, e % mixes]
+                        for c in T.unroll(chunks - 1):
+                            acc[r] += mixes_parts[s, c + 1, row, e % mixes]
+                        mixes_partial[s, row, e % mixes] = acc[r]
+                row = bt * per_cta + tx
+                if tx < per_cta and row < tokens:
+                    acc[0] = sqrsum_parts[s, 0, row]
                     for c in T.unroll(chunks - 1):
-                        acc[r] += mixes_parts[s, c + 1, row, e % mixes]
-                    mixes_partial[s, row, e % mixes] = acc[r]
-            row = bt * per_cta + tx
-            if not loads_first and tx < per_cta and row < tokens:
-                acc[0] = sqrsum_parts[s, 0, row]
-                for c in T.unroll(chunks - 1):
-                    acc[0] += sqrsum_parts[s, c + 1, row]
-                sqrsum_partial[s, row] = acc[0]
+                        acc[0] += sqrsum_parts[s, c + 1, row]
+                    sqrsum_partial[s, row] = acc[0]
             if use_pdl:
                 T.pdl_trigger()
 
