@@ -187,6 +187,39 @@ def against_first_of_ours(rows: list[BenchRow], ours: Sequence[str]) -> list[str
     return lines + [""]
 
 
+def headline_markdown(rows: list[BenchRow], tokens: Sequence[int], ours: Sequence[str] = OURS) -> str:
+    """A compact summary of a run for a README: per H, one row per op and one column per T in ``tokens``, each cell
+    our fastest per-call time against the fastest other backend's (its name below the table), the faster in bold;
+    "(!)" where ours is not the fastest (ours_verdict's rule), "-" where either side has no time."""
+    names = tuple(ours)
+    timed = [r for r in rows if r.us is not None and r.T]
+    ops = list(dict.fromkeys(r.op for r in timed))
+    out: list[str] = []
+    for h in sorted({r.H for r in timed}, reverse=True):
+        rivals: dict[str, str] = {}
+        lines = [f"H = {h}: ours / the fastest other backend, us per call", "",
+                 "| op | " + " | ".join(f"T = {t}" for t in tokens) + " |",
+                 "|---|" + "---|" * len(tokens)]
+        for op in ops:
+            cells = []
+            for t in tokens:
+                here = [r for r in timed if (r.op, r.T, r.H) == (op, t, h)]
+                mine = [r for r in here if r.backend in names]
+                other = [r for r in here if r.backend not in names]
+                if not mine or not other:
+                    cells.append("-")
+                    continue
+                best, rival = min(mine, key=lambda r: r.us), min(other, key=lambda r: r.us)
+                tag = rivals.setdefault(rival.backend, chr(ord("a") + len(rivals)))
+                lost = ours_verdict(rows, op, t, h, names).startswith("no")
+                a, b = _fmt(best.us), f"{_fmt(rival.us)}{tag}"
+                cells.append(f"{a} / **{b}** (!)" if lost else f"**{a}** / {b}")
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+        lines += ["", "; ".join(f"{tag}: {name}" for name, tag in rivals.items()), ""]
+        out += lines
+    return "\n".join(out)
+
+
 def ours_of(env: dict[str, Any]) -> tuple[str, ...]:
     """The run's own backends as its environment records them (OURS where it does not)."""
     ours = env.get("ours")
@@ -373,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 "the results folders keep it, or only the bench.jsonl of a killed "
                                                 "run; the new bench.json is written beside it)")
     p.add_argument("--ours", action="append", help=f"one of our backends (repeatable); default {', '.join(OURS)}")
+    p.add_argument("--headline", metavar="T,T,...", help="print headline_markdown's summary at these token counts "
+                                                          "instead of rendering the report (nothing is written)")
     args = p.parse_args(argv)
     source = args.bench_dir / "bench.json"
     if not source.exists() and source.with_name("bench.json.xz").exists():
@@ -390,6 +425,14 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
         print(f"error: {source}: not a benchmark's bench.json: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
+    if args.headline:
+        try:
+            tokens = [int(t) for t in args.headline.split(",")]
+        except ValueError:
+            print(f"error: --headline {args.headline!r}: token counts separated by commas", file=sys.stderr)
+            return 2
+        print(headline_markdown(rows, tokens, tuple(args.ours or OURS)))
+        return 0
     env = dict(data.get("environment", {}))
     env["ours"] = list(args.ours or OURS)
     env["rendered again"] = (f"python -m mhc_verify.bench_report {args.bench_dir} "

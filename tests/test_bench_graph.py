@@ -365,6 +365,29 @@ def test_a_benchmark_renders_again_from_its_bench_json(tmp_path):
     assert main([str(tmp_path / "nothing")]) == 2
 
 
+def test_the_headline_summary_marks_where_ours_loses_and_names_the_rival(tmp_path, capsys):
+    """bench_report --headline: one row per op and H, ours against the fastest other backend, the faster in bold,
+    "(!)" where ours loses, "-" where a side has no time; nothing written."""
+    from mhc_verify.bench_report import headline_markdown, main, write_report
+
+    rows = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 0, None, None),
+            BenchRow("hc_post", "vllm-tilelang", 8, 64, 1, 2.0, 0, None, None),
+            BenchRow("hc_post", "sglang-tilelang", 8, 64, 1, 2.5, 0, None, None),
+            BenchRow("hc_post", "tilelang", 1, 64, 1, 1.0, 0, None, None),
+            BenchRow("hc_post", "sglang-tilelang", 1, 64, 1, 1.5, 0, None, None),
+            BenchRow("hc_head", "tilelang", 1, 64, 1, 1.0, 0, None, None)]
+    md = headline_markdown(rows, [1, 8])
+    assert "| hc_post | **1.0** / 1.5a | 3.0 / **2.0b** (!) |" in md
+    assert "| hc_head | - | - |" in md
+    assert "a: sglang-tilelang; b: vllm-tilelang" in md
+    write_report(tmp_path, rows, {}, 1000.0, {})
+    before = (tmp_path / "bench.md").read_text()
+    assert main([str(tmp_path), "--headline", "1,8"]) == 0
+    assert "3.0 / **2.0b** (!)" in capsys.readouterr().out
+    assert (tmp_path / "bench.md").read_text() == before
+    assert main([str(tmp_path), "--headline", "1,x"]) == 2
+
+
 def test_a_compressed_bench_json_renders_again(tmp_path):
     """The results folders keep bench.json as bench.json.xz (what travels to the GPU must stay small):
     the renderer reads it, and a broken one is an error, not a silent empty table."""
