@@ -996,3 +996,17 @@ def test_bench_verdict_gates_only_where_the_winner_is_faster(tmp_path):
     assert verdict(str(tmp_path), "none", "tilelang", "prenorm_gemm", 256, 4096).startswith("skip:")
     assert verdict(str(tmp_path), "probe", "none", "prenorm_gemm", 256, 4096).startswith("skip:")
     assert verdict(str(tmp_path / "missing"), "probe", "tilelang", "prenorm_gemm", 256, 4096).startswith("skip:")
+
+
+def test_the_twenty_sixth_sessions_second_call_benches_the_committed_default(tmp_path):
+    """-23/lease/call2.sh: the default's kernels precompiled (no probes), then the whole grid with the default alone
+    as ours, and the headline summary of it."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-23/lease/call2.sh")
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096"), "no probe kernels"
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
+    assert "--headline 1,8,32,256,1024,4096,65536,80000" in headline
+    assert calls.index(pre) < calls.index(bench) < calls.index(headline) and "done" in timeline

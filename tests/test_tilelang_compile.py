@@ -40,6 +40,7 @@ def configurations(hidden: int, pdl: bool, backends=(TileLangBackend, TileLangNa
     # up to K tiles / min tiles per CTA (64-wide tiles, >= 8 each: 4 * 7168 / 64 / 8 = 56 -> 32)
     for chunks in (2, 4, 8, 16, 32):
         yield f"chunk_sum[chunks={chunks}]", lambda c=chunks: build_chunk_sum(MIXES, c, pdl)
+        yield f"chunk_sum[chunks={chunks},loads_first]", lambda c=chunks: build_chunk_sum(MIXES, c, pdl, True)
     for norm in (False, True):
         yield f"pre_big_fuse[norm={norm}]", lambda m=norm: build_pre_big_fuse(N, hidden, m, pdl)
     yield "hc_post", lambda: build_hc_post(N, hidden, pdl)

@@ -345,13 +345,14 @@ def test_the_counted_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden
 @pytest.mark.parametrize("tokens,hidden,splits", [(256, 4096, 16), (17, 7168, 16), (128, 7168, 16), (64, 4096, 16),
                                                   (256, 4096, 1), (1, 4096, 16)])
 def test_the_loads_first_chunk_sum_gives_chunk_sums_bits(mhc_backend, tokens, hidden, splits):
-    """mid_probes.TileLangChunkSumLoadsFirst: chunk_sum with each thread's loads ahead of its stores, on the op's
-    middle (2-7 chunks a split), decode and base (32 chunks of one split) paths, bitwise the default's on three
-    reruns."""
+    """The default's chunk_sum, each thread's loads ahead of its stores, on the op's middle (2-7 chunks a split),
+    decode and base (32 chunks of one split) paths: bitwise the serial build's (mid_probes.TileLangChunkSumSerial,
+    the default before) on three reruns."""
     default = mhc_backend("tilelang")
-    probe = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangChunkSumLoadsFirst")
+    serial = mhc_backend("mhc_kernels.tilelang.mid_probes:TileLangChunkSumSerial")
     x, fn = _op_inputs(tokens, hidden)
-    want = default.prenorm_gemm(x, fn, splits)
+    want = serial.prenorm_gemm(x, fn, splits)
     for rerun in range(3):
-        _same_bits(probe.prenorm_gemm(x, fn, splits), want, f"rerun {rerun}")
-    assert any(label.endswith(",loads_first]") for label in probe.calls), probe.calls
+        _same_bits(default.prenorm_gemm(x, fn, splits), want, f"rerun {rerun}")
+    assert any(label.endswith(",loads_first]") for label in default.calls), default.calls
+    assert not any(label.endswith(",loads_first]") for label in serial.calls), serial.calls

@@ -157,23 +157,27 @@ def test_the_generated_cuda_counts_after_the_writes_and_sums_in_chunk_order(tma,
     assert body[reset:body.index(";", reset)].endswith("= 0"), "the counter zero again for the next launch"
 
 
-def test_the_loads_first_chunk_sum_probe_asks_for_it(rec):
-    """mid_probes.TileLangChunkSumLoadsFirst: the default's launches, chunk_sum with loads_first; the default's
-    chunk_sum call form unchanged (no keyword); a precompile job for each chunk count the op's chunk_sum takes."""
+def test_the_default_chunk_sum_loads_first_and_the_serial_probe_does_not(rec):
+    """The default's chunk_sum has loads_first (the twenty-sixth session's adoption), as mid_probes.
+    TileLangChunkSumLoadsFirst had; mid_probes.TileLangChunkSumSerial keeps the build before it (no keyword). A
+    precompile job for each chunk count the op's chunk_sum takes, in the default's jobs and in the probe's."""
     from mhc_kernels.tilelang import precompile
-    from mhc_kernels.tilelang.mid_probes import TileLangChunkSumLoadsFirst
+    from mhc_kernels.tilelang.mid_probes import TileLangChunkSumLoadsFirst, TileLangChunkSumSerial
 
-    probe = TileLangChunkSumLoadsFirst()
-    _op(probe, 256, 4096)
-    assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.keywords[1] == {"loads_first": True}
-    assert any(label == "chunk_sum[chunks=2,loads_first]" for label in probe.calls), probe.calls
+    for backend in (TileLangDecode(), TileLangChunkSumLoadsFirst()):
+        rec.launches.clear(), rec.keywords.clear()
+        _op(backend, 256, 4096)
+        assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.keywords[1] == {"loads_first": True}
+        assert any(label == "chunk_sum[chunks=2,loads_first]" for label in backend.calls), backend.calls
     rec.launches.clear(), rec.keywords.clear()
-    _op(TileLangDecode(), 256, 4096)
-    assert rec.keywords[1] == {}
+    serial = TileLangChunkSumSerial()
+    _op(serial, 256, 4096)
+    assert rec.keywords[1] == {} and "chunk_sum[chunks=2]" in serial.calls, serial.calls
     for hidden in (4096, 7168):
-        jobs = {args[1] for _, getter, args, kw in precompile.probe_jobs(hidden)
-                if getter == "gemm.chunk_sum_kernel" and kw == {"loads_first": True}}
-        assert jobs == set(precompile._chunk_counts(hidden)), hidden
+        for jobs, loads_first in ((precompile.jobs(hidden), True), (precompile.probe_jobs(hidden), False)):
+            counts = {args[1] for _, getter, args, kw in jobs
+                      if getter == "gemm.chunk_sum_kernel" and kw == {"loads_first": loads_first}}
+            assert counts == set(precompile._chunk_counts(hidden)), (hidden, loads_first)
 
 
 @pytest.mark.parametrize("chunks", [2, 7])

@@ -75,5 +75,5 @@ def test_only_the_op_runs_the_three_stage_pipeline():
 
 def test_the_reduction_path_is_recorded_in_provenance():
     prov = be.TileLangBackend().provenance()
-    assert prov["reduce_chunks_with"] == "kernel" and prov["one_wave_when_reducing"] is True
+    assert prov["reduce_chunks_with"] == "kernel_loads_first" and prov["one_wave_when_reducing"] is True
     assert be.TileLangNarrowTiles().provenance()["reduce_chunks_with"] == "torch"

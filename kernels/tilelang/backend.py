@@ -106,11 +106,13 @@ class TileLangBackend(Backend):
     # so the split launch (~10 us, 11 % of the call at 4096 tokens) is paid once per weight. A kernel
     # that wrote fn through a raw pointer would not bump the version: nothing in an engine does.
     cache_split_fn = True
-    # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel ("kernel"), by it with
-    # each thread's loads ahead of its stores ("kernel_loads_first", a probe: mid_probes.TileLangChunkSumLoadsFirst,
-    # gemm.build_chunk_sum's loads_first; the same bits) or by two torch sums ("torch", the default until
-    # 2026-11-25, fourth session).
-    reduce_chunks_with = "kernel"
+    # The chunk sub-partials of the prenorm_gemm op are summed by our chunk_sum kernel with each thread's loads
+    # ahead of its stores ("kernel_loads_first", gemm.build_chunk_sum's loads_first), by it with each output's loads
+    # behind the previous output's store ("kernel", the default until the twenty-sixth session, 2026-12-07;
+    # mid_probes.TileLangChunkSumSerial) or by two torch sums ("torch", the default until 2026-11-25, fourth
+    # session). Loads first: the same adds in the same order (the same bits), 0.87-0.95 x the op's time at 1-256
+    # tokens on an H100 (results/gpu/2026-12-07-h100-engines-23: gated there as mid_probes.TileLangChunkSumLoadsFirst).
+    reduce_chunks_with = "kernel_loads_first"
     # The op's chunks (summed back) only up to one CTA per SM (_chunks_per_split); False: as many as
     # for the fused pre (>= WAVES CTAs per SM), the rule until 2026-11-25 (fourth session).
     one_wave_when_reducing = True

@@ -541,7 +541,7 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
     (unrolled), consecutive threads on consecutive floats. The first version (128 tokens per CTA, one
     thread per token looping over the M mixes) had 128 CTAs at T = 4096 and took 16-24 us, latency bound.
 
-    ``loads_first`` (TileLangBackend.reduce_chunks_with "kernel_loads_first", a probe): each thread loads all its
+    ``loads_first`` (TileLangBackend.reduce_chunks_with "kernel_loads_first", the default's): each thread loads all its
     sub-partials, then adds and stores. Without it each output's loads follow the previous output's store, and nvcc,
     which cannot tell the sub-partials from the partials, keeps them there (sm_90a PTX: four ld, ld, st chains at
     two chunks, one dependent L2 round trip each behind the GEMM). The same adds in the same order: the same bits."""

@@ -1240,8 +1240,21 @@ class TileLangChunkSumLoadsFirst(TileLangDecode):
     ld, st chains, one dependent L2 round trip each), behind the GEMM on the prenorm_gemm op's decode and middle
     paths; at 256 x 4096 chunk_sum ends 1.6 us after the GEMM (profiles -20 to -22), DeepGEMM leading by 0.9 us. The
     counter probe's last chunk had the same chains, twelve of them (TileLangOpChunksOnCounter). The same adds in the
-    same order: bitwise the default's outputs. Not yet timed."""
+    same order: bitwise the default's outputs. On an H100 (results/gpu/2026-12-07-h100-engines-23, -22's
+    lease/next.sh): bitwise (GPU bit tests), 0 / 1000 stress failures at the op's 17 / 128 / 256 x 7168 and 256 x
+    4096, the op's nightly check passing, 0.87-0.95 x the default's time at 1-256 tokens, both H (6.28 against
+    6.72 us at 256 x 4096; DeepGEMM 5.85): the default since the twenty-sixth session (TileLangBackend.
+    reduce_chunks_with); kept under its name so that run's script reruns as it ran."""
 
     name = "tilelang-chunk-sum-loads-first"
-    description = "our TileLang kernels, chunk_sum with each thread's loads ahead of its stores (a probe)"
+    description = "our TileLang kernels, chunk_sum with each thread's loads ahead of its stores (now the default's)"
     reduce_chunks_with = "kernel_loads_first"
+
+
+class TileLangChunkSumSerial(TileLangDecode):
+    """The default with chunk_sum as it ran until the twenty-sixth session: each output's loads behind the previous
+    output's store (TileLangBackend.reduce_chunks_with "kernel"). The same bits as the default's."""
+
+    name = "tilelang-chunk-sum-serial"
+    description = "our TileLang kernels, chunk_sum's loads behind its stores (the default before, a probe)"
+    reduce_chunks_with = "kernel"

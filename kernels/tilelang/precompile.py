@@ -116,7 +116,8 @@ def _plain_jobs(hidden: int) -> list[Job]:
             for m in (MIXES, N):
                 out.append((f"prenorm_gemm[H={hidden},M={m},block_m={block_m},{tun}]", "gemm.prenorm_gemm_kernel",
                             (N, hidden, m, block_m), dict(tun)))
-    out += [(f"chunk_sum[{c}]", "gemm.chunk_sum_kernel", (MIXES, c), {}) for c in _chunk_counts(hidden)]
+    out += [(f"chunk_sum[{c},loads_first]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": True})
+            for c in _chunk_counts(hidden)]
     out += [(f"pre_big_fuse[H={hidden},norm={b}]", "pre.pre_big_fuse_kernel", (N, hidden, b), {}) for b in (False, True)]
     out.append((f"hc_post[H={hidden}]", "post.hc_post_kernel", (N, hidden), {}))
     out += [(f"collapse[H={hidden},head={b}]", "collapse.collapse_kernel", (N, hidden, b), {}) for b in (False, True)]
@@ -485,8 +486,8 @@ def probe_jobs(hidden: int) -> list[Job]:
     out += op_cluster_jobs(hidden, dsmem=True)  # the twenty-third's (mid_probes.TileLangOpChunksDsmem)
     for fence in ("none", "first_thread", "every_thread"):  # the twenty-fifth's (mid_probes.TileLangOpChunksOnCounter ...)
         out += op_cluster_jobs(hidden, counter=True, counter_fence=fence)
-    out += [(f"chunk_sum[{c},loads_first]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": True})
-            for c in _chunk_counts(hidden)]  # ... and mid_probes.TileLangChunkSumLoadsFirst
+    out += [(f"chunk_sum[{c},serial]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": False})
+            for c in _chunk_counts(hidden)]  # the twenty-sixth's mid_probes.TileLangChunkSumSerial (the default before)
     return list({j[0]: j for j in out}.values())
 
 
