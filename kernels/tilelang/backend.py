@@ -110,7 +110,7 @@ class TileLangBackend(Backend):
     # ahead of its stores ("kernel_loads_first", gemm.build_chunk_sum's loads_first), by it with each output's loads
     # behind the previous output's store ("kernel", the default until the twenty-sixth session, 2026-12-07;
     # mid_probes.TileLangChunkSumSerial) or by two torch sums ("torch", the default until 2026-11-25, fourth
-    # session). Loads first: the same adds in the same order (the same bits), 0.87-0.95 x the op's time at 1-256
+    # session). Loads first: the same adds in the same order (the same bits), 0.87-0.97 x the op's time at 1-256
     # tokens on an H100 (results/gpu/2026-12-07-h100-engines-23: gated there as mid_probes.TileLangChunkSumLoadsFirst).
     reduce_chunks_with = "kernel_loads_first"
     # The op's chunks (summed back) only up to one CTA per SM (_chunks_per_split); False: as many as

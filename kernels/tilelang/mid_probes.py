@@ -1242,7 +1242,7 @@ class TileLangChunkSumLoadsFirst(TileLangDecode):
     counter probe's last chunk had the same chains, twelve of them (TileLangOpChunksOnCounter). The same adds in the
     same order: bitwise the default's outputs. On an H100 (results/gpu/2026-12-07-h100-engines-23, -22's
     lease/next.sh): bitwise (GPU bit tests), 0 / 1000 stress failures at the op's 17 / 128 / 256 x 7168 and 256 x
-    4096, the op's nightly check passing, 0.87-0.95 x the default's time at 1-256 tokens, both H (6.28 against
+    4096, the op's nightly check passing, 0.87-0.97 x the default's time at 1-256 tokens, both H (6.28 against
     6.72 us at 256 x 4096; DeepGEMM 5.85): the default since the twenty-sixth session (TileLangBackend.
     reduce_chunks_with); kept under its name so that run's script reruns as it ran."""
 
