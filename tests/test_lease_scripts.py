@@ -1010,3 +1010,20 @@ def test_the_twenty_sixth_sessions_second_call_benches_the_committed_default(tmp
     (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
     assert "--headline 1,8,32,256,1024,4096,65536,80000" in headline
     assert calls.index(pre) < calls.index(bench) < calls.index(headline) and "done" in timeline
+
+
+def test_the_twenty_sixth_sessions_third_call_gates_and_times_the_co_resident_op(tmp_path):
+    """-23/lease/call3.sh: TileLangOpCoResident's stress at 192 / 256 / 768 x 7168 and 256 x 4096 beside the default's
+    precompile (no probe kernels: it has none of its own), the op bench beside the default and DeepGEMM, then (the
+    verdict says "gate") its nightly check of the op."""
+    name = "tilelang-op-co-resident"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-23/lease/call3.sh", STUB_NAME=name,
+                           STUB_SCRIPT_OUT="gate: 256 x 4096 {}")
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "" and sorted(stress) == ["TileLangOpCoResident_4096", "prenorm_gemm_192-256-768"]
+    assert check_ops == ["prenorm_gemm"]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert _ours(bench) == ["tilelang", "tilelang-op-co-resident"] and "--backend vllm-deepgemm" in bench
+    assert "--tokens 192,256,768,1024" in bench and "--hidden 4096,7168" in bench
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

@@ -196,3 +196,19 @@ def test_the_loads_first_chunk_sum_loads_everything_before_it_stores(chunks):
     assert body.count("= mixes_parts[") >= 1 and body.rindex("mixes_parts[") < first_store
     assert body.rindex("sqrsum_parts[") < first_store, "the sums of squares' loads ahead of the stores too"
     assert re.search(r"acc\[0\] = parts\[\d+\];", body), "the sum starts at chunk 0"
+
+
+@pytest.mark.parametrize("tokens,hidden,default_parts,probe_parts", [(256, 4096, 32, 64), (192, 4096, 32, 64),
+                                                                     (256, 7168, 32, 112), (1024, 4096, 16, 32),
+                                                                     (128, 7168, 112, 112), (32, 4096, 64, 64)])
+def test_the_co_resident_probe_takes_more_ranges_only_on_the_middle_path(monkeypatch, tokens, hidden, default_parts,
+                                                                        probe_parts):
+    """mid_probes.TileLangOpCoResident: the op's middle-path K ranges by wave_cost_parts with two CTAs per SM (132
+    SMs, S = 16); the decode path's (up to 32 tokens) and the points where both rules agree unchanged."""
+    from mhc_kernels.tilelang import backend
+    from mhc_kernels.tilelang.mid_probes import TileLangOpCoResident
+
+    monkeypatch.setattr(backend, "_sm_count", lambda device: 132)
+    cpu = torch.device("cpu")
+    assert TileLangDecode()._op_gemm_parts(tokens, 4, hidden, 16, cpu) == default_parts
+    assert TileLangOpCoResident()._op_gemm_parts(tokens, 4, hidden, 16, cpu) == probe_parts

@@ -1258,3 +1258,30 @@ class TileLangChunkSumSerial(TileLangDecode):
     name = "tilelang-chunk-sum-serial"
     description = "our TileLang kernels, chunk_sum's loads behind its stores (the default before, a probe)"
     reduce_chunks_with = "kernel"
+
+
+class TileLangOpCoResident(TileLangDecode):
+    """The prenorm_gemm op's middle-path K ranges (33-256 and 705-1024 tokens: where chunk_sum adds the chunks back)
+    by wave_cost_parts with two co-resident CTAs per SM, as TileLangMidCoResident did for mhc_pre. The op's middle
+    GEMM (64-token blocks, two stages of 128-wide tiles, 68 KiB of shared memory) holds one CTA per SM at 256 x 4096:
+    32 ranges, 128 CTAs of 4 tiles, two tiles in flight per SM; the GEMM ends at 5.2 us there and DeepGEMM's whole op
+    at 5.9 (results/gpu/2026-12-07-h100-engines-23, call 1's profile). Two co-resident take 64 ranges (256 CTAs of 2
+    tiles, all four of an SM's tiles in flight at once) and chunk_sum adds 4 chunks a split instead of 2; since it
+    loads first (the twenty-sixth session) more chunks cost it more loads in flight, not more round trips. At
+    256 x 7168, 112 ranges (448 CTAs of 2 tiles, 7 chunks) for 32 of 7. Other K ranges: other fp32 sums of the same
+    products, within the declared bound; not the default's bits, so its gate is the op's nightly check and stress.
+    Not yet timed."""
+
+    name = "tilelang-op-co-resident"
+    description = "our TileLang kernels, the op's middle K ranges for two CTAs per SM (a probe)"
+
+    def _op_gemm_parts(self, tokens: int, n: int, hidden: int, n_splits: int, device) -> int | None:
+        from mhc_kernels.tilelang.backend import _sm_count
+        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
+
+        parts = super()._op_gemm_parts(tokens, n, hidden, n_splits, device)
+        if parts is None or self._decode(tokens, "prenorm_gemm"):
+            return parts
+        blocks = -(-tokens // self._mid_block_m("prenorm_gemm", tokens))
+        return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, n_splits, blocks,
+                               _sm_count(device), co_resident=2)
