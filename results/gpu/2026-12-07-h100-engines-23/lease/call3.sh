@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Lease call 3 of the twenty-sixth session (at most ~230 s; meant for the machine call 2 leaves warm, its compiled
-# kernels in .tilelang-cache): mid_probes.TileLangOpCoResident, the op's middle K ranges for two CTAs per SM (no
+# Lease call 3 of the twenty-sixth session (at most ~255 s, on a fresh machine): mid_probes.TileLangOpCoResident, the op's middle K ranges for two CTAs per SM (no
 # kernel of its own: the default's GEMM over more ranges, chunk_sum over more chunks):
-#   precompile (40 s; seconds where call 2's cache is there): the default's kernels at both H
+#   precompile (70 s): the default's kernels at both H
 #   stress (60 s): 1000 reruns of the probe at the op's 192 / 256 / 768 x 7168 and 256 x 4096
-#   op bench (60 s): the op at 33-1024 tokens where the probe's ranges differ, both H: the default, the probe, DeepGEMM
+#   op bench (90 s; DeepGEMM compiles its kernels at its first calls): the op at 33-1024 tokens where the probe's ranges differ, both H: the default, the probe, DeepGEMM
 #   gate (60 s): the probe's nightly check of prenorm_gemm with the path anchors, only where it beat the default at
 #     256 x 4096 in the op bench
-# Usage: W=/tmp/c3; rm -rf $W; mkdir -p $W; timeout -k 5 235 bash results/gpu/2026-12-07-h100-engines-23/lease/call3.sh $W \
+# Usage: W=/tmp/c3; rm -rf $W; mkdir -p $W; timeout -k 5 255 bash results/gpu/2026-12-07-h100-engines-23/lease/call3.sh $W \
 #        > $W/log 2>&1; tar -cJf $OUT/c3.tar.xz -C /tmp c3; cat $W/summary.txt     (carry .gpu-site: site, vllm-site)
 set -u
 cd "$(dirname "$0")/../../../.."
 O=${1:?out dir}; mkdir -p "$O"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
 P=mhc_kernels.tilelang.mid_probes:TileLangOpCoResident
-export BACKEND=$P PRECOMPILE_S=40 PRECOMPILE_PROBES="" STRESS="prenorm_gemm:192,256,768" STRESS_S=45
+export BACKEND=$P PRECOMPILE_S=70 PRECOMPILE_PROBES="" STRESS="prenorm_gemm:192,256,768" STRESS_S=45
 stage() { echo "== $(date -u +%T) $1" >> "$O/timeline.txt"; }
 ( source scripts/device_env.sh
   export PYTHONWARNINGS=ignore
@@ -26,7 +25,7 @@ wait
 ( source scripts/device_env.sh
   export PYTHONWARNINGS=ignore VLLM_USE_DEEP_GEMM=1
   stage "op bench"
-  timeout -k 5 60 python3 -m mhc_verify.bench --backend tilelang --ours tilelang --backend $P \
+  timeout -k 5 90 python3 -m mhc_verify.bench --backend tilelang --ours tilelang --backend $P \
     --ours tilelang-op-co-resident --backend vllm-deepgemm --op prenorm_gemm --tokens 192,256,768,1024 \
     --hidden 4096,7168 --mode graph --precompile off --out "$O/bench-op" --force > "$O/bench-op.log" 2>&1 )
 verdict=$(python3 scripts/bench_verdict.py "$O/bench-op" tilelang-op-co-resident tilelang --op prenorm_gemm \
