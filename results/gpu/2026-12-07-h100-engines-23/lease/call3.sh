@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Lease call 3 of the twenty-sixth session (at most ~255 s, on a fresh machine): mid_probes.TileLangOpCoResident, the op's middle K ranges for two CTAs per SM (no
-# kernel of its own: the default's GEMM over more ranges, chunk_sum over more chunks):
+# Lease call 3 of the twenty-sixth session (at most ~255 s, on a fresh machine): mid_probes.TileLangOpCoResident, the
+# op's middle K ranges for two CTAs per SM (no kernel of its own: the default's GEMM over more ranges, chunk_sum over
+# more chunks):
 #   precompile (70 s): the default's kernels at both H
 #   stress (60 s): 1000 reruns of the probe at the op's 192 / 256 / 768 x 7168 and 256 x 4096
-#   op bench (90 s; DeepGEMM compiles its kernels at its first calls): the op at 33-1024 tokens where the probe's ranges differ, both H: the default, the probe, DeepGEMM
+#   op bench (90 s; DeepGEMM compiles its kernels at its first calls): the op at 192 / 256 / 768 / 1024 tokens, both
+#     H (where the probe's ranges differ): the default, the probe, DeepGEMM
 #   gate (60 s): the probe's nightly check of prenorm_gemm with the path anchors, only where it beat the default at
 #     256 x 4096 in the op bench
 # Usage: W=/tmp/c3; rm -rf $W; mkdir -p $W; timeout -k 5 255 bash results/gpu/2026-12-07-h100-engines-23/lease/call3.sh $W \
