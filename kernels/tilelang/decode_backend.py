@@ -398,6 +398,9 @@ class TileLangDecode(TileLangBackend):
     # ... and its fences beside the counter's acq_rel atomic (build_prenorm_gemm's counter_fence): "none", "first_thread"
     # or "every_thread" (the first build's, slower: mid_probes.TileLangOpCounterEveryThreadFence).
     op_counter_fence = "none"
+    # The co-resident CTAs per SM wave_cost_parts counts as overlapping when it picks the op's middle-path K ranges:
+    # 1 (each SM's CTAs work in turn); 2 in mid_probes.TileLangOpCoResident (64 ranges at 256 x 4096 for 32).
+    op_co_resident = 1
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
     # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).
     # On an H100 (results/gpu/2026-12-05-h100-engines-9) TileLangGemmTma's op ran 0.96-0.98 x the
@@ -565,6 +568,7 @@ class TileLangDecode(TileLangBackend):
                           op_chunks_dsmem=(self.op_chunks_dsmem, False),
                           op_chunks_on_counter=(self.op_chunks_on_counter, False),
                           op_counter_fence=(self.op_counter_fence, "none"),
+                          op_co_resident=(self.op_co_resident, 1),
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
@@ -759,7 +763,7 @@ class TileLangDecode(TileLangBackend):
             return parts if parts % n_splits == 0 else None
         blocks = -(-tokens // self._mid_block_m("prenorm_gemm", tokens))
         return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, n_splits, blocks,
-                               _sm_count(device))
+                               _sm_count(device), self.op_co_resident)
 
     # -- ops --------------------------------------------------------------------------------------
     def prenorm_gemm(self, x, fn, n_splits):

@@ -1274,14 +1274,4 @@ class TileLangOpCoResident(TileLangDecode):
 
     name = "tilelang-op-co-resident"
     description = "our TileLang kernels, the op's middle K ranges for two CTAs per SM (a probe)"
-
-    def _op_gemm_parts(self, tokens: int, n: int, hidden: int, n_splits: int, device) -> int | None:
-        from mhc_kernels.tilelang.backend import _sm_count
-        from mhc_kernels.tilelang.decode import DECODE_BLOCK_K
-
-        parts = super()._op_gemm_parts(tokens, n, hidden, n_splits, device)
-        if parts is None or self._decode(tokens, "prenorm_gemm"):
-            return parts
-        blocks = -(-tokens // self._mid_block_m("prenorm_gemm", tokens))
-        return wave_cost_parts(n * hidden // DECODE_BLOCK_K, self.mid_min_tiles_per_part, n_splits, blocks,
-                               _sm_count(device), co_resident=2)
+    op_co_resident = 2
