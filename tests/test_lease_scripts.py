@@ -56,6 +56,18 @@ def _gated(calls: list[str], out: Path, name: str) -> tuple[str, list[str], list
     return pre.split("--hidden 7168,4096", 1)[1].strip(), folders, check_ops
 
 
+def _committed_run(calls: list[str]) -> str:
+    """A committed run's calls: the default's kernels precompiled (no probe kernels), then the whole grid with the
+    default alone as ours, no stress and no check; returns the bench's call."""
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096"), "no probe kernels"
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
+    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    assert calls.index(pre) < calls.index(bench)
+    return bench
+
+
 def test_probe_losses_runs_every_stage_into_out(tmp_path):
     calls, timeline = _run(tmp_path, "probe_losses.sh", PROFILE_DELAY_S="0")
     out = tmp_path / "out"
@@ -847,12 +859,8 @@ def test_the_twenty_third_sessions_third_call_benches_the_committed_default(tmp_
     """-20/lease/call3.sh: the default's kernels precompiled (no probes), then the whole grid with the default alone
     as ours."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-06-h100-engines-20/lease/call3.sh")
-    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.rstrip().endswith("--hidden 7168,4096"), "no probe kernels"
-    (bench,) = [c for c in calls if "-m mhc_verify.bench" in c]
-    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
-    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
-    assert calls.index(pre) < calls.index(bench) and timeline.rstrip().endswith("done")
+    _committed_run(calls)
+    assert timeline.rstrip().endswith("done")
 
 
 def test_the_twenty_fourth_sessions_first_call_gates_the_squares_probes_and_times_them(tmp_path):
@@ -1002,14 +1010,10 @@ def test_the_twenty_sixth_sessions_second_call_benches_the_committed_default(tmp
     """-23/lease/call2.sh: the default's kernels precompiled (no probes), then the whole grid with the default alone
     as ours, and the headline summary of it."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-23/lease/call2.sh")
-    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.rstrip().endswith("--hidden 7168,4096"), "no probe kernels"
-    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
-    assert _ours(bench) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in bench
-    assert not [c for c in calls if "mhc_verify stress" in c or "mhc_verify check" in c]
+    bench = _committed_run(calls)
     (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
     assert "--headline 1,8,32,256,1024,4096,65536,80000" in headline
-    assert calls.index(pre) < calls.index(bench) < calls.index(headline) and "done" in timeline
+    assert calls.index(bench) < calls.index(headline) and "done" in timeline
 
 
 def test_the_twenty_sixth_sessions_third_call_gates_and_times_the_co_resident_op(tmp_path):
