@@ -554,6 +554,10 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
     per_thread = -(-per_cta * mixes // threads)
     assert per_cta <= threads, (per_cta, threads)
 
+    def element(r, tx, bt):  # a thread's r-th of the CTA's per_cta * mixes contiguous floats: (e, its token row)
+        e = r * threads + tx
+        return e, bt * per_cta + e // mixes
+
     @T.prim_func
     def mhc_chunk_sum(mixes_parts: T.Tensor((splits, chunks, tokens, mixes), "float32"),
                       sqrsum_parts: T.Tensor((splits, chunks, tokens), "float32"),
@@ -564,21 +568,19 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
             acc = T.alloc_local((per_thread,), "float32")
             if use_pdl:
                 T.pdl_sync()  # the sub-partials are the GEMM's output
+            sq_row = bt * per_cta + tx
             if loads_first:
                 parts = T.alloc_local(((per_thread + 1) * chunks,), "float32")
                 for r in T.unroll(per_thread):
-                    e = r * threads + tx
-                    row = bt * per_cta + e // mixes
+                    e, row = element(r, tx, bt)
                     if e < per_cta * mixes and row < tokens:
                         for c in T.unroll(chunks):
                             parts[r * chunks + c] = mixes_parts[s, c, row, e % mixes]
-                sq_row = bt * per_cta + tx
                 if tx < per_cta and sq_row < tokens:
                     for c in T.unroll(chunks):
                         parts[per_thread * chunks + c] = sqrsum_parts[s, c, sq_row]
                 for r in T.unroll(per_thread):
-                    e = r * threads + tx
-                    row = bt * per_cta + e // mixes
+                    e, row = element(r, tx, bt)
                     if e < per_cta * mixes and row < tokens:
                         acc[r] = parts[r * chunks]
                         for c in T.unroll(chunks - 1):
@@ -590,20 +592,18 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
                         acc[0] += parts[per_thread * chunks + c + 1]
                     sqrsum_partial[s, sq_row] = acc[0]
             else:
-                for r in T.unroll(per_thread):  # element e of the CTA's per_cta * mixes contiguous floats
-                    e = r * threads + tx
-                    row = bt * per_cta + e // mixes
+                for r in T.unroll(per_thread):
+                    e, row = element(r, tx, bt)
                     if e < per_cta * mixes and row < tokens:
                         acc[r] = mixes_parts[s, 0, row, e % mixes]
                         for c in T.unroll(chunks - 1):
                             acc[r] += mixes_parts[s, c + 1, row, e % mixes]
                         mixes_partial[s, row, e % mixes] = acc[r]
-                row = bt * per_cta + tx
-                if tx < per_cta and row < tokens:
-                    acc[0] = sqrsum_parts[s, 0, row]
+                if tx < per_cta and sq_row < tokens:
+                    acc[0] = sqrsum_parts[s, 0, sq_row]
                     for c in T.unroll(chunks - 1):
-                        acc[0] += sqrsum_parts[s, c + 1, row]
-                    sqrsum_partial[s, row] = acc[0]
+                        acc[0] += sqrsum_parts[s, c + 1, sq_row]
+                    sqrsum_partial[s, sq_row] = acc[0]
             if use_pdl:
                 T.pdl_trigger()
 
