@@ -1031,3 +1031,26 @@ def test_the_twenty_sixth_sessions_third_call_gates_and_times_the_co_resident_op
     assert _ours(bench) == ["tilelang", "tilelang-op-co-resident"] and "--backend vllm-deepgemm" in bench
     assert "--tokens 192,256,768,1024" in bench and "--hidden 4096,7168" in bench
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_seventh_sessions_first_call_runs_both_unrun_calls_of_the_twenty_sixth(tmp_path):
+    """-24/lease/call1.sh: -23's call3.sh into c3/ (the co-resident probe's stress, op bench and, on a "gate" verdict,
+    its check), then the committed run of the default into c2/ on the kernels c3's precompile built: the whole grid,
+    the default alone as ours, no precompile, stress or check of its own."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-24/lease/call1.sh",
+                           STUB_SCRIPT_OUT="gate: 256 x 4096 {}")
+    out = tmp_path / "out"
+    benches = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert [b.split("--out ")[1].split()[0] for b in benches] == [f"{out}/c3/bench-op", f"{out}/c2/bench"]
+    probe_bench, committed = benches
+    assert "TileLangOpCoResident" in probe_bench and "--backend vllm-deepgemm" in probe_bench
+    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
+    assert pre.rstrip().endswith("--hidden 7168,4096") and calls.index(pre) < calls.index(probe_bench)
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert checks and all(f"{out}/c3/check/" in c for c in checks)
+    assert all(calls.index(c) < calls.index(committed) for c in checks + [pre, probe_bench])
+    assert _ours(committed) == ["tilelang"] and "--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000" in committed
+    (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
+    assert f"{out}/c2/bench" in headline and calls.index(committed) < calls.index(headline)
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+    assert (out / "c3" / "timeline.txt").is_file() and (out / "c2" / "timeline.txt").is_file()
