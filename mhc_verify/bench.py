@@ -207,9 +207,14 @@ def run_bench(backends: list[str], ops: tuple[str, ...], tokens: tuple[int, ...]
                 del inputs
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
-    prov = {name: (info.backend.provenance() if info.available and info.backend else {"unavailable": info.reason})
-            for name, info in infos.items()}  # after the run: compile counts and engine calls are in it
-    return copy_gbps, prov
+            if sink is not None:
+                sink.provenance(_provenance(infos))
+    return copy_gbps, _provenance(infos)  # after the run: compile counts and engine calls are in it
+
+
+def _provenance(infos: dict[str, Any]) -> dict[str, Any]:
+    return {name: (info.backend.provenance() if info.available and info.backend else {"unavailable": info.reason})
+            for name, info in infos.items()}
 
 
 def _copy_beside(nbytes: int, tokens: int, config: BenchConfig, progress: Callable[[str], None]) -> float | None:

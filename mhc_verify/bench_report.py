@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import lzma
 import math
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Sequence
@@ -62,11 +63,14 @@ def per_call_us(graph_us: float | None, eager_us: float | None) -> float | None:
 
 
 class RowSink:
-    """Appends each row to bench.jsonl as one flushed JSON line (the first line is the header)."""
+    """Appends each row to bench.jsonl as one flushed JSON line (the first line is the header), with the
+    seconds since the run began (``at_s``: where a long run spent its time), and the backends' provenance
+    whenever the run has more of it (``provenance`` lines, the last one complete so far)."""
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
         self._file: IO[str] = path.open("w")
+        self._start = time.monotonic()
         self._write({"header": header})
 
     def _write(self, obj: dict[str, Any]) -> None:
@@ -74,7 +78,12 @@ class RowSink:
         self._file.flush()  # in the OS's hands now: survives SIGKILL of this process
 
     def add(self, row: BenchRow) -> None:
-        self._write({"row": asdict(row)})
+        self._write({"row": asdict(row), "at_s": round(time.monotonic() - self._start, 2)})
+
+    def provenance(self, prov: dict[str, Any]) -> None:
+        """The backends' provenance as it stands (compile counts grow as the run goes): a run killed before
+        bench.json still names what it ran."""
+        self._write({"provenance": prov})
 
     def close(self) -> None:
         self._file.close()
@@ -232,7 +241,14 @@ def render_markdown(rows: list[BenchRow], env: dict[str, Any], copy_gbps: float,
     lines = ["# mHC kernel benchmark" + (" (INTERRUPTED)" if interrupted else ""), ""]
     if interrupted:
         lines += [f"**INTERRUPTED**: {interrupted}", ""]
-    lines += [f"- {k}: {v}" for k, v in env.items() if k != "interrupted"]
+    lines += [f"- {k}: {v}" for k, v in env.items() if k not in ("interrupted", "merged")]
+    if env.get("merged"):  # merge_runs: which run measured what
+        lines.append(f"- merged from {len(env['merged'])} runs (each point from the first that has it; every row's "
+                     f"ratio to copy is its own run's):")
+        lines += [f"  - `{m['run']}`: {m['rows kept']} rows kept, {m['rows already measured']} already measured; "
+                  f"{m['date']}, copy {_fmt(m['copy_gbps'])} GB/s"
+                  + "".join(f"; {k} {m[k]}" for k in ("partial", "interrupted") if k in m)
+                  + f"; `{m['command']}`" for m in env["merged"]]
     lines += [f"- device-to-device copy bandwidth measured in this run: **{copy_gbps:.0f} GB/s**", "",
               "Each cell: per-call time in us an engine pays (graph replay where the op was captured, "
               "else the eager GPU time, marked `e`), then `graph / eager / host` us: graph = median CUDA-graph "
@@ -384,19 +400,84 @@ def _data_of_rows_file(path: Path) -> dict[str, Any]:
     line as the environment, the rows as measured, the run's copy bandwidth from any row's GB/s over its
     fraction of it; marked partial."""
     header: dict[str, Any] = {}
-    for line in path.read_text().splitlines()[:1]:
-        header = json.loads(line).get("header", {})
+    prov: dict[str, Any] = {}
+    for i, line in enumerate(path.read_text().splitlines()):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        if i == 0:
+            header = obj.get("header", {})
+        prov = obj.get("provenance", prov)  # the last one written is the most complete
     rows = read_rows(path)
     ratios = sorted(r.gbps / r.of_copy for r in rows if r.gbps and r.of_copy)
     copy_gbps = ratios[len(ratios) // 2] if ratios else float("nan")
     env = {**header, "partial": f"rendered from {path.name} alone: the run stopped before writing bench.json "
-                                f"({len(rows)} rows)"}
-    return {"rows": rows, "environment": env, "copy_gbps": copy_gbps, "provenance": {}}
+                                f"({len(rows)} rows{'' if prov else '; no provenance line in it'})"}
+    return {"rows": rows, "environment": env, "copy_gbps": copy_gbps, "provenance": prov}
+
+
+def load_run(bench_dir: Path) -> dict[str, Any]:
+    """A finished or stopped benchmark's data from its folder: bench.json, or bench.json.xz (as the results
+    folders keep it), or only the bench.jsonl of a killed run. Raises ValueError naming the file it could not read."""
+    source = bench_dir / "bench.json"
+    if not source.exists() and source.with_name("bench.json.xz").exists():
+        source = source.with_name("bench.json.xz")
+    if not source.exists() and source.with_name("bench.jsonl").exists():
+        source = source.with_name("bench.jsonl")  # a run killed before it wrote bench.json: its rows as measured
+    try:
+        if source.suffix == ".jsonl":
+            return _data_of_rows_file(source)
+        text = lzma.decompress(source.read_bytes()).decode() if source.suffix == ".xz" else source.read_text()
+        data = json.loads(text)
+        data["rows"] = [BenchRow(**r) for r in data["rows"]]
+        return data
+    except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
+        raise ValueError(f"{source}: not a benchmark's bench.json: {type(e).__name__}: {e}") from e
+
+
+def merge_runs(runs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One benchmark's data from runs of the same sources on the same GPU (a run stopped before the end of its
+    grid, then the rest of the grid in another process): each (op, backend, T, H) from the first run that has it,
+    a later run's repeats of it dropped and counted; the backends' provenance from the first run that has it.
+    Every row keeps its own run's ratio to copy; the environment lists the runs. Raises ValueError where the runs'
+    GPU or sources digest differ: those are not one measurement."""
+    if not runs:
+        raise ValueError("no runs to merge")
+    for field in ("gpu", "sources"):
+        seen = {str(data.get("environment", {}).get(field)) for _, data in runs}
+        if len(seen) > 1:
+            raise ValueError(f"the runs' {field} differ ({', '.join(sorted(seen))}): not one measurement")
+    rows: list[BenchRow] = []
+    taken: set[tuple[str, str, int, int]] = set()
+    prov: dict[str, Any] = {}
+    listed = []
+    for name, data in runs:
+        kept = dropped = 0
+        for r in data["rows"]:
+            key = (r.op, r.backend, r.T, r.H)
+            if key in taken:
+                dropped += 1
+                continue
+            taken.add(key)
+            rows.append(r)
+            kept += 1
+        for backend, p in data.get("provenance", {}).items():
+            prov.setdefault(backend, p)
+        env = data.get("environment", {})
+        listed.append({"run": name, "date": env.get("date"), "command": env.get("command"),
+                       "copy_gbps": data.get("copy_gbps"), "rows kept": kept, "rows already measured": dropped,
+                       **({"partial": env["partial"]} if "partial" in env else {}),
+                       **({"interrupted": env["interrupted"]} if "interrupted" in env else {})})
+    first = runs[0][1]
+    env = {k: v for k, v in first.get("environment", {}).items() if k not in ("partial", "interrupted")}
+    env["merged"] = listed
+    return {"rows": rows, "environment": env, "copy_gbps": first.get("copy_gbps", float("nan")), "provenance": prov}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Render a benchmark's bench.md and plots again from its bench.json (e.g. with more of our
-    backends named as ours); the measurements are not touched."""
+    backends named as ours), or from several runs' merged; the measurements are not touched."""
     import argparse
     import datetime
     import sys
@@ -404,27 +485,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m mhc_verify.bench_report", description=main.__doc__.split("\n")[0])
     p.add_argument("bench_dir", type=Path, help="a benchmark's --out folder (holds bench.json, or bench.json.xz as "
                                                 "the results folders keep it, or only the bench.jsonl of a killed "
-                                                "run; the new bench.json is written beside it)")
+                                                "run; the new bench.json is written beside it); with --merge the "
+                                                "folder the merged report is written to")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="RUN_DIR",
+                   help="benchmark folders of the same sources on the same GPU (a stopped run, then the rest of its "
+                        "grid): each point from the first that has it")
     p.add_argument("--ours", action="append", help=f"one of our backends (repeatable); default {', '.join(OURS)}")
     p.add_argument("--headline", metavar="T,T,...", help="print headline_markdown's summary at these token counts "
                                                           "instead of rendering the report (nothing is written)")
     args = p.parse_args(argv)
-    source = args.bench_dir / "bench.json"
-    if not source.exists() and source.with_name("bench.json.xz").exists():
-        source = source.with_name("bench.json.xz")
-    if not source.exists() and source.with_name("bench.jsonl").exists():
-        source = source.with_name("bench.jsonl")  # a run killed before it wrote bench.json: its rows as measured
     try:
-        if source.suffix == ".jsonl":
-            data = _data_of_rows_file(source)
+        if args.merge:
+            data = merge_runs([(str(d), load_run(d)) for d in args.merge])
         else:
-            text = lzma.decompress(source.read_bytes()).decode() if source.suffix == ".xz" else source.read_text()
-            data = json.loads(text)
-            data["rows"] = [BenchRow(**r) for r in data["rows"]]
-        rows = data["rows"]
-    except (OSError, ValueError, KeyError, TypeError, EOFError, lzma.LZMAError) as e:
-        print(f"error: {source}: not a benchmark's bench.json: {type(e).__name__}: {e}", file=sys.stderr)
+            data = load_run(args.bench_dir)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
+    rows = data["rows"]
     if args.headline:
         try:
             tokens = [int(t) for t in args.headline.split(",")]
@@ -435,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env = dict(data.get("environment", {}))
     env["ours"] = list(args.ours or OURS)
-    env["rendered again"] = (f"python -m mhc_verify.bench_report {args.bench_dir} "
+    merge = "".join(f" --merge {d}" if i == 0 else f" {d}" for i, d in enumerate(args.merge or []))
+    env["rendered again"] = (f"python -m mhc_verify.bench_report {args.bench_dir}{merge} "
                              + " ".join(f"--ours {o}" for o in env["ours"])
                              + f" ({datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')})")
     path = write_report(args.bench_dir, rows, env, float(data.get("copy_gbps", float("nan"))), data.get("provenance", {}))

@@ -508,7 +508,92 @@ def test_a_killed_benchmark_renders_from_its_rows_file(tmp_path):
         f.write('{"row": {"op": "hc_po')  # the kill mid-write
     assert main([str(tmp_path)]) == 0
     md = (tmp_path / "bench.md").read_text()
-    assert "rendered from bench.jsonl alone" in md and "(2 rows)" in md
+    assert "rendered from bench.jsonl alone" in md and "(2 rows; no provenance line in it)" in md
     assert "no: vllm-tilelang 3.00x faster" in md and "- gpu: a GPU" in md
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["copy_gbps"] == 3000.0 and len(data["rows"]) == 2
+
+
+def test_a_killed_benchmark_keeps_its_last_provenance_and_each_rows_time(tmp_path):
+    """bench.jsonl carries the backends' provenance as the run goes (the last line of it wins) and each row's
+    seconds since the run began, so a run killed before bench.json still names what it ran and where its time
+    went."""
+    from mhc_verify.bench_report import RowSink, main
+
+    sink = RowSink(tmp_path / "bench.jsonl", {"command": "bench ...", "gpu": "a GPU"})
+    sink.add(BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, 1500.0, 0.5))
+    sink.provenance({"tilelang": {"compiled": 1}})
+    sink.add(BenchRow("hc_post", "tilelang", 16, 64, 1, 3.0, 1, 1500.0, 0.5))
+    sink.provenance({"tilelang": {"compiled": 2}})
+    sink.close()
+    lines = [json.loads(line) for line in (tmp_path / "bench.jsonl").read_text().splitlines()]
+    times = [line["at_s"] for line in lines if "row" in line]
+    assert len(times) == 2 and 0 <= times[0] <= times[1]
+    assert main([str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["provenance"] == {"tilelang": {"compiled": 2}}
+    assert "no provenance line" not in data["environment"]["partial"]
+
+
+def test_the_benchmark_writes_provenance_lines_as_it_goes(fake_timer):
+    """run_bench's sink gets the backends' provenance after every (H, op) block, not only at the end."""
+    from mhc_verify import bench
+
+    written = []
+
+    class Sink:
+        def add(self, row):
+            pass
+
+        def provenance(self, prov):
+            written.append(prov)
+
+    rows: list = []
+    bench.run_bench(["torch"], ("hc_post", "hc_head"), (1, 2), (64,), rows, lambda _: None,
+                    config=bench.BenchConfig(timer=fake_timer, device=torch.device("cpu"), n_sms=4, mode="eager"), copy_gbps=1.0,
+                    sink=Sink())
+    assert len(written) == 2 and all("torch" in p for p in written)
+
+
+def _bench_dir(path, gpu, sources, rows, prov=None, copy=3000.0):
+    from mhc_verify.bench_report import write_report
+
+    write_report(path, rows, {"gpu": gpu, "sources": sources, "date": "d", "command": f"bench {path.name}"}, copy,
+                 prov or {})
+    return path
+
+
+def test_merged_runs_take_each_point_from_the_first_run_that_has_it(tmp_path):
+    """bench_report --merge: a stopped run's folder, then the rest of its grid from another process, rendered as
+    one report: a repeated point keeps the first run's row, the backends' provenance comes from the first run that
+    has it, the environment lists both runs with what each gave."""
+    from mhc_verify.bench_report import main
+
+    first = _bench_dir(tmp_path / "a", "H100", "abc", [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, 1500.0, 0.5),
+                                                        BenchRow("hc_post", "vllm-tilelang", 8, 64, 1, 1.0, 1, 1500.0, 0.5)])
+    rest = _bench_dir(tmp_path / "b", "H100", "abc", [BenchRow("hc_post", "tilelang", 8, 64, 1, 9.0, 1, 500.0, 0.2),
+                                                       BenchRow("hc_post", "tilelang", 16, 64, 1, 2.0, 1, 1500.0, 0.5)],
+                      prov={"tilelang": {"compiled": 3}}, copy=2900.0)
+    out = tmp_path / "merged"
+    assert main([str(out), "--merge", str(first), str(rest)]) == 0
+    data = json.loads((out / "bench.json").read_text())
+    assert sorted((r["T"], r["backend"], r["us"]) for r in data["rows"]) == [
+        (8, "tilelang", 3.0), (8, "vllm-tilelang", 1.0), (16, "tilelang", 2.0)]
+    assert data["provenance"] == {"tilelang": {"compiled": 3}} and data["copy_gbps"] == 3000.0
+    merged = data["environment"]["merged"]
+    assert [(m["rows kept"], m["rows already measured"]) for m in merged] == [(2, 0), (1, 1)]
+    md = (out / "bench.md").read_text()
+    assert "merged from 2 runs" in md and "bench b" in md and "--merge" in md
+    assert "hc_post" in md and "no: vllm-tilelang 3.00x faster" in md
+
+
+@pytest.mark.parametrize("field", ["gpu", "sources"])
+def test_runs_of_other_sources_or_gpus_are_not_merged(tmp_path, capsys, field):
+    """Two runs of different trees, or on different GPUs, are not one measurement: refused, nothing written."""
+    from mhc_verify.bench_report import main
+
+    row = [BenchRow("hc_post", "tilelang", 8, 64, 1, 3.0, 1, 1500.0, 0.5)]
+    first = _bench_dir(tmp_path / "a", "H100", "abc", row)
+    other = _bench_dir(tmp_path / "b", "H200" if field == "gpu" else "H100", "abc" if field == "gpu" else "def", row)
+    assert main([str(tmp_path / "m"), "--merge", str(first), str(other)]) == 2
+    assert f"the runs' {field} differ" in capsys.readouterr().err and not (tmp_path / "m").exists()

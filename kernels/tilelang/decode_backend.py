@@ -399,7 +399,8 @@ class TileLangDecode(TileLangBackend):
     # or "every_thread" (the first build's, slower: mid_probes.TileLangOpCounterEveryThreadFence).
     op_counter_fence = "none"
     # The co-resident CTAs per SM wave_cost_parts counts as overlapping when it picks the op's middle-path K ranges:
-    # 1 (each SM's CTAs work in turn); 2 in mid_probes.TileLangOpCoResident (64 ranges at 256 x 4096 for 32).
+    # 1 (each SM's CTAs work in turn); 2 in mid_probes.TileLangOpCoResident (64 ranges at 256 x 4096 for 32; 1.15-1.51 x
+    # slower at 256-1024 x 7168 on an H100, rejected: results/gpu/2026-12-07-h100-engines-24).
     op_co_resident = 1
     # The prenorm_gemm op's GEMM on the TMA kernel (TileLangBackend.gemm_tma's, the same bits) from this
     # many tokens, on its middle and base paths; None: gemm_tma's rule everywhere (mid_probes.TileLangCpAsync).

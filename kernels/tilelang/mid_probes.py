@@ -1270,7 +1270,10 @@ class TileLangOpCoResident(TileLangDecode):
     loads first (the twenty-sixth session) more chunks cost it more loads in flight, not more round trips. At
     256 x 7168, 112 ranges (448 CTAs of 2 tiles, 7 chunks) for 32 of 7. Other K ranges: other fp32 sums of the same
     products, within the declared bound; not the default's bits, so its gate is the op's nightly check and stress.
-    Not yet timed."""
+    Measured on an H100 (results/gpu/2026-12-07-h100-engines-24, call 1) and rejected: correct (0 / 1000 stress
+    failures at 192 / 256 / 768 x 7168, the op's nightly check without a failure), but 1.15-1.51 x the default's time
+    at 256 / 768 / 1024 x 7168 and 768 / 1024 x 4096, 0.99 x at 192 / 256 x 4096 (6.2 us there, as the default and
+    DeepGEMM). Two CTAs per SM do not overlap their tiles' loads as the rule assumed."""
 
     name = "tilelang-op-co-resident"
     description = "our TileLang kernels, the op's middle K ranges for two CTAs per SM (a probe)"
