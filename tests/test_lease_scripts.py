@@ -1054,3 +1054,17 @@ def test_the_twenty_seventh_sessions_first_call_runs_both_unrun_calls_of_the_twe
     assert f"{out}/c2/bench" in headline and calls.index(committed) < calls.index(headline)
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
     assert (out / "c3" / "timeline.txt").is_file() and (out / "c2" / "timeline.txt").is_file()
+
+
+def test_the_next_sessions_call_is_one_committed_run_with_the_time_its_grid_needs(tmp_path):
+    """-24/lease/next.sh: the default's precompile, the profile of hc_post / mhc_pre at 32 / 256 x 7168 beside vLLM,
+    then the whole grid in one process with 440 s (-23's call2.sh gave 290 and needed a second process)."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-24/lease/next.sh")
+    bench = _committed_run(calls)
+    (prof,) = [c for c in calls if "scripts/debug/profile_ops.py" in c]
+    assert "--backend vllm-tilelang" in prof and "--tokens 32,256 --hidden 7168 --mode graph" in prof
+    assert calls.index(prof) < calls.index(bench)
+    script = (ROOT / "results/gpu/2026-12-07-h100-engines-24/lease/next.sh").read_text()
+    assert "BENCH_S=440 STAGES=bench" in script
+    (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
+    assert calls.index(bench) < calls.index(headline) and timeline.rstrip().endswith("done")
