@@ -89,17 +89,21 @@ class RowSink:
         self._file.close()
 
 
-def read_rows(path: Path) -> list[BenchRow]:
-    """Rows of a bench.jsonl (a truncated last line, from a kill mid-write, is dropped)."""
-    rows = []
+def _rows_file_lines(path: Path) -> list[dict[str, Any]]:
+    """The parsed lines of a bench.jsonl: header, rows and provenance (a truncated last line, from a kill
+    mid-write, is dropped)."""
+    out = []
     for line in path.read_text().splitlines():
         try:
-            obj = json.loads(line)
+            out.append(json.loads(line))
         except json.JSONDecodeError:
             continue
-        if "row" in obj:
-            rows.append(BenchRow(**obj["row"]))
-    return rows
+    return out
+
+
+def read_rows(path: Path, lines: list[dict[str, Any]] | None = None) -> list[BenchRow]:
+    """Rows of a bench.jsonl (``lines``: its lines already parsed by _rows_file_lines)."""
+    return [BenchRow(**obj["row"]) for obj in (lines if lines is not None else _rows_file_lines(path)) if "row" in obj]
 
 
 def _fmt(us: float | None) -> str:
@@ -399,17 +403,12 @@ def _data_of_rows_file(path: Path) -> dict[str, Any]:
     """bench.json's fields from a bench.jsonl alone (a run killed before its end, SIGKILL included): the header
     line as the environment, the rows as measured, the run's copy bandwidth from any row's GB/s over its
     fraction of it; marked partial."""
-    header: dict[str, Any] = {}
+    lines = _rows_file_lines(path)
+    header: dict[str, Any] = lines[0].get("header", {}) if lines else {}
     prov: dict[str, Any] = {}
-    for i, line in enumerate(path.read_text().splitlines()):
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
-        if i == 0:
-            header = obj.get("header", {})
+    for obj in lines:
         prov = obj.get("provenance", prov)  # the last one written is the most complete
-    rows = read_rows(path)
+    rows = read_rows(path, lines)
     ratios = sorted(r.gbps / r.of_copy for r in rows if r.gbps and r.of_copy)
     copy_gbps = ratios[len(ratios) // 2] if ratios else float("nan")
     env = {**header, "partial": f"rendered from {path.name} alone: the run stopped before writing bench.json "
