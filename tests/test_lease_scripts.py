@@ -1068,3 +1068,31 @@ def test_the_next_sessions_call_is_one_committed_run_with_the_time_its_grid_need
     assert "BENCH_S=440 STAGES=bench" in script
     (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
     assert calls.index(bench) < calls.index(headline) and timeline.rstrip().endswith("done")
+
+
+def test_the_twenty_eighth_sessions_first_call_checks_times_and_gates_its_probes(tmp_path):
+    """-25/lease/call1.sh: TileLangTwentyEighth's stress at hc_post 256 and mhc_pre 32 beside the precompile of the
+    probes' kernels, the bitwise checks of each probe, the hc_post and pre benches beside vLLM (and SGLang for
+    hc_post), the profile, three repeats, then the gate probe's nightly checks of hc_post and mhc_pre."""
+    name = "tilelang-twenty-eighth"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-25/lease/call1.sh", STUB_NAME=name)
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching trigger_first --probes-matching hc_post_pipelined"
+    assert stress == ["hc_post_256", "mhc_pre_32"] and check_ops == ["hc_post", "mhc_pre"]
+    bits = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert [b.split("--probe ")[1].split()[0].rsplit(":", 1)[1] for b in bits] == [
+        "TileLangTwentyEighth", "TileLangTwentyEighth", "TileLangPostPipelined3", "TileLangPostEarly"]
+    benches = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert [b.split("--out ")[1].split()[0] for b in benches] == [
+        f"{out}/bench-post", f"{out}/bench-pre", f"{out}/repeat1", f"{out}/repeat2", f"{out}/repeat3"]
+    post_bench, pre_bench = benches[:2]
+    assert _ours(post_bench) == ["tilelang", "tilelang-post-pipelined", "tilelang-post-pipelined3", "tilelang-post-early"]
+    assert "--backend vllm-tilelang" in post_bench and "--backend sglang-tilelang" in post_bench
+    assert _ours(pre_bench) == ["tilelang", "tilelang-pre-trigger-first"] and "--backend vllm-tilelang" in pre_bench
+    assert all("--mode graph" in b and "--force" in b and "--hidden 7168,4096" in b for b in benches)
+    (prof,) = [c for c in calls if "scripts/debug/profile_ops.py" in c]
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert calls.index(bits[-1]) < calls.index(post_bench) < calls.index(prof) < calls.index(benches[2])
+    assert all(calls.index(benches[-1]) < calls.index(c) for c in checks)
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

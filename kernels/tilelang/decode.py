@@ -350,7 +350,8 @@ def cluster_fits(hidden: int) -> bool:
 
 def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, token_major: bool = False,
                              prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                             early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False):
+                             early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False,
+                             trigger_first: bool = False):
     """decode_pre without the RMSNorm weight, a token's CTAs one thread-block cluster: the mix CTA (the
     last) alone sums the parts' partials, then writes the pre weights to ``pre_weights`` [T, n] (global
     scratch) before the cluster barrier; the H / cluster_block(H) collapse CTAs (1024 columns each) take
@@ -385,7 +386,14 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
     (T.copy_cluster: cooperative_groups' map_shared_rank), then warp 0 arrives with release; Sinkhorn runs on
     warp 1. The collapse CTAs read their own shared memory after the wait: no L2 round trip (the global store
     the release waited for and the load after the wait) on their way to the collapse. ``pre_weights`` goes
-    unused."""
+    unused.
+
+    ``trigger_first`` (TileLangDecode.decode_pre_cluster_trigger_first): every CTA launches PDL's dependents right
+    after its own wait instead of at its end. Why: the kernel after mhc_pre's (the next layer's first, or in a
+    replayed decode chain the next mhc_pre's GEMM) then launches while the mix CTA is still summing and running
+    Sinkhorn, and is resident and waiting when this grid completes, its launch off the chain. What it assumes:
+    nothing more than PDL itself; the dependent's own wait still waits for this grid's completion and its writes.
+    The same instructions otherwise: bitwise the same outputs."""
     import tilelang.language as T
 
     if n & (n - 1) or n * n > 32:
@@ -451,6 +459,8 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
                 load_pre_constants(hc_scale, hc_base, consts, pre_consts, tid)
             if use_pdl:
                 T.pdl_sync()  # the partials come from the GEMM kernel
+                if trigger_first:
+                    T.pdl_trigger()
             if early_constants and not prefetch_residual:
                 load_pre_constants(hc_scale, hc_base, consts, pre_consts, tid)
             lane = tid % LANES
@@ -519,7 +529,7 @@ def build_decode_pre_cluster(n: int, hidden: int, parts: int, use_pdl: bool, tok
                     lane_sinkhorn(logits, comb_mix, t, tid - LANES, hc_sinkhorn_eps, sinkhorn_repeat)
             elif tid < 32:  # the mix CTA: Sinkhorn, as decode_pre's last CTA
                 lane_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
-            if use_pdl:
+            if use_pdl and not trigger_first:
                 T.pdl_trigger()
 
     return mhc_decode_pre_cluster
@@ -685,11 +695,13 @@ def decode_head_kernel(n: int, hidden: int, parts: int, target: Target, token_ma
 
 def decode_pre_cluster_kernel(n: int, hidden: int, parts: int, target: Target, token_major: bool = False,
                               prefetch_residual: bool = False, sinkhorn_layout: str = "lanes",
-                              early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False):
+                              early_constants: bool = False, split_arrive: bool = False, dsmem_pre: bool = False,
+                              trigger_first: bool = False):
     """build_decode_pre_cluster's kernel, one compile per (n, H, parts, variants)."""
     variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch_residual, False),
                        sinkhorn_layout=(sinkhorn_layout, "lanes"), early_constants=(early_constants, False),
-                       split_arrive=(split_arrive, False), dsmem_pre=(dsmem_pre, False))
+                       split_arrive=(split_arrive, False), dsmem_pre=(dsmem_pre, False),
+                       trigger_first=(trigger_first, False))
     key = (n, hidden, parts) + tuple(sorted(variants.items()))
     return compile_cached("decode_pre_cluster", key,
                           lambda: build_decode_pre_cluster(n, hidden, parts, target.pdl, **variants), target)

@@ -323,6 +323,13 @@ class TileLangDecode(TileLangBackend):
     # call's benchmark: hc_post 0.976 x the default's time at 65 536 / 80 000 x 7168 (2 765 us against SGLang's
     # 2 823 at 65 536), 0.98 x at H = 4096; fused_post_pre 0.988-0.991 x.
     hc_post_flat_from_tokens: int | None = 4097
+    # The hc_post op (not fused_post_pre's) on post.build_hc_post_pipelined (one CTA per token, its 1024-column
+    # blocks' loads through a hc_post_pipeline_stages-deep cp.async pipeline) per H: H -> (first, last) T,
+    # inclusive; ahead of hc_post_per_token_tokens where both hold. Empty: a probe's (mid_probes.TileLangPostPipelined),
+    # for hc_post at 256 x 7168, where vLLM's one CTA per token led hc_post_wide by 2-4 % in three H100 repeats
+    # (results/gpu/2026-12-07-h100-engines-24). The same per-element arithmetic: bitwise the same output.
+    hc_post_pipelined_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})  # read-only
+    hc_post_pipeline_stages = 2
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
     # decode_pre's sums), with decode_head's residual load before its PDL wait. Bitwise the same
@@ -479,6 +486,12 @@ class TileLangDecode(TileLangBackend):
     # ... and its dsmem_pre: the pre weights into the collapse CTAs' shared memory (distributed shared memory)
     # instead of through global scratch, Sinkhorn on the mix CTA's warp 1 (mid_probes.TileLangPreDsmem; a probe).
     decode_pre_cluster_dsmem = False
+    # ... and its trigger_first: every CTA launches PDL's dependents right after its wait, not at its end, so the
+    # kernel after mhc_pre's (pre_big_fuse's, fused_post_pre's) launches while the mix CTA runs Sinkhorn
+    # (mid_probes.TileLangPreTriggerFirst; a probe). For mhc_pre's floor at 32 x 7168: the next call's GEMM ran
+    # 4.77 us from its start, 1.3 of them before this kernel ended (results/gpu/2026-12-06-h100-engines-19,
+    # profiles/c1-mhc_pre-32x7168.md). The same instructions otherwise: bitwise the same outputs.
+    decode_pre_cluster_trigger_first = False
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
     # tile per CTA of the 256-column parts, its sums of squares in another association). Probes
@@ -548,6 +561,8 @@ class TileLangDecode(TileLangBackend):
                 **({"hc_post_per_token_tokens": dict(self.hc_post_per_token_tokens)}
                    if self.hc_post_per_token_tokens else {}),
                 **changed(hc_post_flat_from_tokens=(self.hc_post_flat_from_tokens, None)),
+                **({"hc_post_pipelined_tokens": dict(self.hc_post_pipelined_tokens),
+                    "hc_post_pipeline_stages": self.hc_post_pipeline_stages} if self.hc_post_pipelined_tokens else {}),
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,
@@ -573,6 +588,7 @@ class TileLangDecode(TileLangBackend):
                           decode_pre_cluster=(self.decode_pre_cluster, False),
                           decode_pre_cluster_split_arrive=(self.decode_pre_cluster_split_arrive, False),
                           decode_pre_cluster_dsmem=(self.decode_pre_cluster_dsmem, False),
+                          decode_pre_cluster_trigger_first=(self.decode_pre_cluster_trigger_first, False),
                           decode_wgmma_tma=(self.decode_wgmma_tma, False),
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
@@ -821,11 +837,25 @@ class TileLangDecode(TileLangBackend):
 
     def hc_post(self, x, residual, post_mix, comb_mix):
         t = residual.shape[0]
+        span = self.hc_post_pipelined_tokens.get(residual.shape[2])
+        if span is not None and span[0] <= t <= span[1]:
+            return self._hc_post_pipelined(x, residual, post_mix, comb_mix)
         span = self.hc_post_per_token_tokens.get(residual.shape[2])
         if span is not None and span[0] <= t <= span[1]:
             return super().hc_post(x, residual, post_mix, comb_mix)  # post.py: one CTA per token
         return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"),
                              self._op_target(t, "hc_post", residual.shape[2], residual.shape[1]))
+
+    def _hc_post_pipelined(self, x, residual, post_mix, comb_mix):
+        """post.build_hc_post_pipelined's kernel (hc_post_pipelined_tokens), hc_post_pipeline_stages deep."""
+        from mhc_kernels.tilelang.post import hc_post_pipelined_kernel
+
+        t, n, h = residual.shape
+        out = torch.empty_like(residual)
+        stages = self.hc_post_pipeline_stages
+        self._count(f"hc_post_pipelined[stages={stages}]")
+        hc_post_pipelined_kernel(n, h, self._target(), stages=stages)(x, residual, post_mix.view(t, n), comb_mix, out)
+        return out
 
     def _hc_post(self, x, residual, post_mix, comb_mix, early: bool, target=None):
         """hc_post; ``early``: hc_post_wide triggers its dependents early (pdl_early_max_tokens);
@@ -1107,12 +1137,14 @@ class TileLangDecode(TileLangBackend):
                     f"{',prefetch' if prefetch else ''}{f',sinkhorn={layout}' if layout != 'lanes' else ''}"
                     f"{',early_constants' if self.decode_pre_early_constants else ''}"
                     f"{',split_arrive' if self.decode_pre_cluster_split_arrive else ''}"
-                    f"{',dsmem_pre' if self.decode_pre_cluster_dsmem else ''}]")
+                    f"{',dsmem_pre' if self.decode_pre_cluster_dsmem else ''}"
+                    f"{',trigger_first' if self.decode_pre_cluster_trigger_first else ''}]")
         variants = changed(token_major=(token_major, False), prefetch_residual=(prefetch, False),
                            sinkhorn_layout=(layout, "lanes"),
                            early_constants=(self.decode_pre_early_constants, False),
                            split_arrive=(self.decode_pre_cluster_split_arrive, False),
-                           dsmem_pre=(self.decode_pre_cluster_dsmem, False))
+                           dsmem_pre=(self.decode_pre_cluster_dsmem, False),
+                           trigger_first=(self.decode_pre_cluster_trigger_first, False))
         decode_pre_cluster_kernel(n, h, parts, self._target(), **variants)(
             mixes, sqrsum, hc_scale, hc_base, residual, post, comb, layer_input, pre_weights,
             float(rms_eps), float(hc_pre_eps), float(hc_sinkhorn_eps), float(hc_post_mult_value),

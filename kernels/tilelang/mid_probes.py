@@ -1278,3 +1278,56 @@ class TileLangOpCoResident(TileLangDecode):
     name = "tilelang-op-co-resident"
     description = "our TileLang kernels, the op's middle K ranges for two CTAs per SM (a probe)"
     op_co_resident = 2
+
+
+class TileLangPreTriggerFirst(TileLangDecode):
+    """The default with decode_pre_cluster's CTAs launching PDL's dependents right after their wait, not at their end
+    (decode_pre_cluster_trigger_first): mhc_pre, fused_post_pre's pre and the pre_big_fuse op at 1-32 tokens. For
+    mhc_pre's floor at 32 x 7168 (8.0-8.2 us against 8 asked in -24): the kernel behind this one (in a replayed chain
+    the next call's GEMM) launches while the mix CTA still sums the parts and runs Sinkhorn (1.7 us of a call), and
+    waits resident for this grid's completion. The same instructions otherwise: bitwise the default's outputs."""
+
+    name = "tilelang-pre-trigger-first"
+    description = "our TileLang kernels, the cluster pre triggering its PDL dependents right after its wait (a probe)"
+    decode_pre_cluster_trigger_first = True
+
+
+class TileLangPostPipelined(TileLangDecode):
+    """The default with the hc_post op on post.build_hc_post_pipelined at 64-4096 tokens, both H
+    (hc_post_pipelined_tokens): one CTA per token, its seven (H = 7168) or four 1024-column blocks' loads through a
+    two-deep cp.async pipeline, against hc_post_wide's CTA per (1024 columns, token) and vLLM's CTA per token without
+    a pipeline (2-4 % ahead of hc_post_wide at 256 x 7168 in -24's three repeats). The bench says where it pays; the
+    window is then cut to that. The same per-element arithmetic: bitwise the default's output."""
+
+    name = "tilelang-post-pipelined"
+    description = "our TileLang kernels, the hc_post op one CTA per token with a cp.async pipeline (a probe)"
+    hc_post_pipelined_tokens = {4096: (64, 4096), 7168: (64, 4096)}
+    hc_post_pipeline_stages = 2
+
+
+class TileLangPostPipelined3(TileLangPostPipelined):
+    """TileLangPostPipelined with a three-deep pipeline (three blocks' loads in flight a token)."""
+
+    name = "tilelang-post-pipelined3"
+    description = "our TileLang kernels, the hc_post op one CTA per token with a three-deep cp.async pipeline (a probe)"
+    hc_post_pipeline_stages = 3
+
+
+class TileLangPostEarly(TileLangDecode):
+    """The default with the hc_post op's hc_post_wide launching PDL's dependents right after its wait at 1-4096 tokens
+    (pdl_early_max_tokens["hc_post"]; fused_post_pre's hc_post keeps its own rule): in a replayed chain the next
+    call's CTAs launch while this grid's last wave runs. The same instructions otherwise: bitwise the default's
+    output."""
+
+    name = "tilelang-post-early"
+    description = "our TileLang kernels, the hc_post op's wide kernel triggering its PDL dependents early (a probe)"
+    pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "hc_post": 4096}
+
+
+class TileLangTwentyEighth(TileLangPostPipelined, TileLangPreTriggerFirst):
+    """TileLangPostPipelined and TileLangPreTriggerFirst at once, for one gate (stress, nightly checks): their kernels
+    differ from the default's at disjoint ops (the hc_post op at 64-4096 tokens; the cluster pre at 1-32). Each claims
+    the default's bits, checked bitwise in the same call, and each is timed beside the default on its own."""
+
+    name = "tilelang-twenty-eighth"
+    description = "our TileLang kernels, the hc_post pipeline and the cluster pre's early trigger at once (a probe)"

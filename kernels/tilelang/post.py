@@ -64,3 +64,60 @@ def build_hc_post(n: int, hidden: int, use_pdl: bool):
 
 def hc_post_kernel(n: int, hidden: int, target: Target):
     return compile_cached("hc_post", (n, hidden), lambda: build_hc_post(n, hidden, target.pdl), target)
+
+
+def build_hc_post_pipelined(n: int, hidden: int, use_pdl: bool, stages: int, early_trigger: bool = False):
+    """build_hc_post's CTA per token, its 1024-column blocks' residual and x staged through shared memory by a
+    ``stages``-deep cp.async pipeline (T.Pipelined): block b + 1's loads are in flight while block b is computed
+    and stored. Why: post.py's loop loads a block, computes it and stores it before the next block's loads issue
+    (the stores may alias the next loads for nvcc), seven dependent L2 round trips a token at H = 7168; vLLM's
+    kernel (one CTA per token, its blocks through shared memory without a pipeline) led ours by 2-4 % at 256 x 7168
+    in three H100 repeats (results/gpu/2026-12-07-h100-engines-24). ``early_trigger``: PDL's launch_dependents
+    right after the wait. The same per-element arithmetic (post_block_macro) on the same values: bitwise
+    build_hc_post's output."""
+    import tilelang.language as T
+
+    if stages < 1:
+        raise ValueError(f"stages={stages}: at least one")
+    h_blk = hidden_block(hidden)
+    threads = threads_for(h_blk)
+    post_block = post_block_macro(T, n, h_blk)
+    tokens = T.dynamic("tokens")
+
+    @T.prim_func
+    def mhc_hc_post_pipelined(x: T.Tensor((tokens, hidden), "bfloat16"),
+                              residual: T.Tensor((tokens, n, hidden), "bfloat16"),
+                              post_mix: T.Tensor((tokens, n), "float32"),
+                              comb_mix: T.Tensor((tokens, n, n), "float32"),
+                              out: T.Tensor((tokens, n, hidden), "bfloat16")):
+        with T.Kernel(tokens, threads=threads) as t:
+            res_sh = T.alloc_shared((n, h_blk), "bfloat16")
+            x_sh = T.alloc_shared((h_blk,), "bfloat16")
+            comb = T.alloc_fragment((n, n), "float32")
+            post = T.alloc_fragment((n,), "float32")
+            res = T.alloc_fragment((n, h_blk), "bfloat16")
+            xb = T.alloc_fragment((h_blk,), "bfloat16")
+            ob = T.alloc_fragment((n, h_blk), "bfloat16")
+            if use_pdl:
+                T.pdl_sync()  # the mixes come from the previous kernel
+                if early_trigger:
+                    T.pdl_trigger()
+            T.copy(comb_mix[t, 0, 0], comb)
+            T.copy(post_mix[t, 0], post)
+            for hb in T.Pipelined(hidden // h_blk, num_stages=stages):
+                T.copy(residual[t, 0, hb * h_blk], res_sh)
+                T.copy(x[t, hb * h_blk], x_sh)
+                T.copy(res_sh, res)
+                T.copy(x_sh, xb)
+                post_block(comb, post, res, xb, ob)
+                T.copy(ob, out[t, 0, hb * h_blk])
+            if use_pdl and not early_trigger:
+                T.pdl_trigger()
+
+    return mhc_hc_post_pipelined
+
+
+def hc_post_pipelined_kernel(n: int, hidden: int, target: Target, stages: int, early_trigger: bool = False):
+    key = (n, hidden, ("stages", stages)) + (("early_trigger",) if early_trigger else ())
+    return compile_cached("hc_post_pipelined", key,
+                          lambda: build_hc_post_pipelined(n, hidden, target.pdl, stages, early_trigger), target)

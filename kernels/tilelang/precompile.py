@@ -82,12 +82,14 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
     variant, tag = _tagged({k: v for k, v in backend_class.decode_pre_variant().items() if k != "narrow_sums"})
     out: list[Job] = []
     dsmem = backend_class.decode_pre_cluster_dsmem
+    first = backend_class.decode_pre_cluster_trigger_first
     for parts, prefetches in ((decode_parts(N, hidden), (False, True)),) + tuple((s, (False,)) for s in CALLER_SPLITS):
         out += [(f"decode_pre_cluster[H={hidden},parts={parts}{',prefetch' if pre else ''}{tag}"
-                 f"{',split_arrive' if split else ''}{',dsmem_pre' if dsmem else ''}]", "decode.decode_pre_cluster_kernel",
+                 f"{',split_arrive' if split else ''}{',dsmem_pre' if dsmem else ''}"
+                 f"{',trigger_first' if first else ''}]", "decode.decode_pre_cluster_kernel",
                  (N, hidden, parts),
                  {**variant, **({"prefetch_residual": True} if pre else {}), **({"split_arrive": True} if split else {}),
-                  **({"dsmem_pre": True} if dsmem else {})})
+                  **({"dsmem_pre": True} if dsmem else {}), **({"trigger_first": True} if first else {})})
                 for pre in prefetches
                 for split in (splits if splits is not None else (backend_class.decode_pre_cluster_split_arrive,))]
     return out
@@ -488,7 +490,21 @@ def probe_jobs(hidden: int) -> list[Job]:
         out += op_cluster_jobs(hidden, counter=True, counter_fence=fence)
     out += [(f"chunk_sum[{c},serial]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": False})
             for c in _chunk_counts(hidden)]  # the twenty-sixth's mid_probes.TileLangChunkSumSerial (the default before)
+    out += twenty_eighth_jobs(hidden)
     return list({j[0]: j for j in out}.values())
+
+
+def twenty_eighth_jobs(hidden: int) -> list[Job]:
+    """The twenty-eighth session's probes' kernels: mid_probes.TileLangPreTriggerFirst's decode_pre_cluster (the
+    default's variants with trigger_first) and TileLangPostPipelined's (and TileLangPostPipelined3's) hc_post kernel
+    with its cp.async pipeline. TileLangPostEarly's hc_post_wide with the early trigger is among pdl_early_jobs'."""
+    from mhc_kernels.tilelang.mid_probes import TileLangPostPipelined, TileLangPostPipelined3, TileLangPreTriggerFirst
+
+    out = _cluster_pre_jobs(hidden, TileLangPreTriggerFirst)
+    out += [(f"hc_post_pipelined[H={hidden},stages={probe.hc_post_pipeline_stages}]", "post.hc_post_pipelined_kernel",
+             (N, hidden), {"stages": probe.hc_post_pipeline_stages})
+            for probe in (TileLangPostPipelined, TileLangPostPipelined3)]
+    return out
 
 
 def hc_post_flat_jobs(hidden: int, backend_class) -> list[Job]:
