@@ -228,7 +228,7 @@ def rec(monkeypatch):
                                     "decode_head_kernel", "decode_pre_cluster_kernel")),
                           (decode_gemm, ("decode_gemm_kernel",)),
                           (gemm, ("prenorm_gemm_kernel", "chunk_sum_kernel")),
-                          (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel",)),
+                          (pre, ("pre_big_fuse_kernel",)), (post, ("hc_post_kernel", "hc_post_pipelined_kernel")),
                           (pre_overlap, ("pre_big_fuse_overlap_kernel",))):
         for name in names:
             monkeypatch.setattr(module, name, r.getter(name.removesuffix("_kernel")))

@@ -17,9 +17,15 @@ from test_tilelang_decode import N, rec  # noqa: F401  (rec is a fixture)
 
 
 @pytest.fixture
-def rec_post(rec, monkeypatch):
-    monkeypatch.setattr(post, "hc_post_pipelined_kernel", rec.getter("hc_post_pipelined"))
+def rec_post(rec):
+    """The recorder (its getters include post.hc_post_pipelined_kernel)."""
     return rec
+
+
+class _DefaultBefore(TileLangDecode):
+    """The default before the twenty-eighth session's adoption, which TileLangPostEarly pins."""
+
+    hc_post_pipelined_tokens = {}
 
 
 def _launches(rec, backend, call) -> list:
@@ -108,7 +114,7 @@ def test_the_trigger_first_probe_changes_the_cluster_pre_alone(rec_post, probe, 
 @pytest.mark.parametrize("tokens", [8, 256, 4096])
 def test_the_early_probe_triggers_the_hc_post_ops_wide_kernel_early(rec_post, hidden, tokens):
     call = _post_call(tokens, hidden)
-    got, default = _launches(rec_post, TileLangPostEarly(), call), _launches(rec_post, TileLangDecode(), call)
+    got, default = _launches(rec_post, TileLangPostEarly(), call), _launches(rec_post, _DefaultBefore(), call)
     if default[0][0][0] != "hc_post_wide":  # the per-token window at 449-704 x 4096 is not the wide kernel's
         assert got == default
         return
@@ -116,9 +122,22 @@ def test_the_early_probe_triggers_the_hc_post_ops_wide_kernel_early(rec_post, hi
     assert _job_key(got[0]) in _jobs(hidden)
 
 
-def test_the_probes_are_not_the_default():
-    assert not TileLangDecode.hc_post_pipelined_tokens and not TileLangDecode.decode_pre_cluster_trigger_first
-    assert "hc_post" not in TileLangDecode.pdl_early_max_tokens
+def test_the_rejected_probes_are_not_the_default():
+    assert not TileLangDecode.decode_pre_cluster_trigger_first and "hc_post" not in TileLangDecode.pdl_early_max_tokens
+
+
+@pytest.mark.parametrize("hidden, window", [(7168, (225, 320)), (4096, (225, 448))])
+@pytest.mark.parametrize("tokens", [224, 225, 256, 320, 321, 448, 449])
+def test_the_default_runs_the_hc_post_op_through_the_pipeline_inside_its_window(rec_post, hidden, window, tokens):
+    """The adopted window (hc_post_pipelined_tokens): the pipelined kernel at two stages (a default precompile job)
+    inside it; outside it the rule before (hc_post_wide, or post.py's kernel at 449-704 x 4096)."""
+    ((name, config, _), kw), = _launches(rec_post, TileLangDecode(), _post_call(tokens, hidden))
+    inside = window[0] <= tokens <= window[1]
+    assert name == ("hc_post_pipelined" if inside else "hc_post" if hidden == 4096 and tokens >= 449 else "hc_post_wide")
+    if inside:
+        assert kw == {"stages": 2}
+        assert (name, (N, hidden), (("stages", 2),)) in {(j[1].rpartition(".")[2].removesuffix("_kernel"), j[2],
+                                                          _set(j[3])) for j in precompile.jobs(hidden)}
 
 
 def _source(build) -> str:

@@ -7,7 +7,8 @@ each from a benchmark on record) it runs, per op:
 
   hc_post         decode.hc_post_wide: one CTA per (512 or, from 32 tokens, 1024 columns, token)
                   instead of per token; bitwise the same as post.py (same arithmetic per element); but
-                  post.py's CTA per token at 449-704 x 4096 (hc_post_per_token_tokens: an L2 effect);
+                  post.py's CTA per token at 449-704 x 4096 (hc_post_per_token_tokens: an L2 effect) and
+                  at 225-320 x 7168 / 225-448 x 4096 through a cp.async pipeline (hc_post_pipelined_tokens);
                   above 4096 tokens too, its CTAs on one grid dimension (hc_post_flat_from_tokens)
   mhc_pre         the prenorm GEMM over ``decode_parts`` K ranges of 256+ columns (112 CTAs at
                   H = 7168, 64 at 4096, per block of tokens) instead of S * chunks ranges of 14-28 K
@@ -325,10 +326,19 @@ class TileLangDecode(TileLangBackend):
     hc_post_flat_from_tokens: int | None = 4097
     # The hc_post op (not fused_post_pre's) on post.build_hc_post_pipelined (one CTA per token, its 1024-column
     # blocks' loads through a hc_post_pipeline_stages-deep cp.async pipeline) per H: H -> (first, last) T,
-    # inclusive; ahead of hc_post_per_token_tokens where both hold. Empty: a probe's (mid_probes.TileLangPostPipelined),
-    # for hc_post at 256 x 7168, where vLLM's one CTA per token led hc_post_wide by 2-4 % in three H100 repeats
-    # (results/gpu/2026-12-07-h100-engines-24). The same per-element arithmetic: bitwise the same output.
-    hc_post_pipelined_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})  # read-only
+    # inclusive; ahead of hc_post_per_token_tokens where both hold. For hc_post at 256 x 7168, where vLLM's one CTA
+    # per token (no pipeline) led hc_post_wide by 2-4 % in three H100 repeats (results/gpu/2026-12-07-h100-engines-24).
+    # Twenty-eighth session (results/gpu/2026-12-07-h100-engines-25, call 1, H100, graph-replayed,
+    # mid_probes.TileLangPostPipelined at 64-4096 tokens beside the default): 0.934 x the default's time at 256 x 7168
+    # (6.2 us against 6.7, vLLM 6.8) and 0.966 x at 256 x 4096, 0.986 at 384 x 4096, even at 384 x 7168 and 512 (1.000
+    # / 1.007 / 1.002), but 1.09-1.30 x at 64-192 tokens and 1.02-1.04 x at 640-4096: it pays where the tokens are
+    # about two CTAs per SM (132 SMs). Its three repeats at 256 x 7168: 6.2 / 6.4 / 6.2 us against the default's 7.0 /
+    # 7.1 / 7.0 and vLLM's 6.6 / 6.8 / 6.7. The window's ends are the midpoints between the measured counts (at H =
+    # 4096 up to the per-token window). Gated there inside mid_probes.TileLangTwentyEighth: bitwise the default at
+    # 64 / 256 / 512 / 640 / 1024 / 4096 tokens, both H (eager, reruns, a graph replay), 0 / 1000 stress failures at
+    # 256 x 7168, the nightly check of hc_post passing (22 cases). The same per-element arithmetic: bitwise the same
+    # output.
+    hc_post_pipelined_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({7168: (225, 320), 4096: (225, 448)})
     hc_post_pipeline_stages = 2
     # The ops ("mhc_pre", which fused_post_pre calls, and "hc_head") whose decode GEMM writes its
     # partials token-major ([T, parts, M], [T, parts]: a token's parts contiguous for decode_head /
@@ -561,8 +571,8 @@ class TileLangDecode(TileLangBackend):
                 **({"hc_post_per_token_tokens": dict(self.hc_post_per_token_tokens)}
                    if self.hc_post_per_token_tokens else {}),
                 **changed(hc_post_flat_from_tokens=(self.hc_post_flat_from_tokens, None)),
-                **({"hc_post_pipelined_tokens": dict(self.hc_post_pipelined_tokens),
-                    "hc_post_pipeline_stages": self.hc_post_pipeline_stages} if self.hc_post_pipelined_tokens else {}),
+                "hc_post_pipelined_tokens": dict(self.hc_post_pipelined_tokens),
+                "hc_post_pipeline_stages": self.hc_post_pipeline_stages,
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
                 "mid_waves": self.mid_waves,

@@ -1285,7 +1285,11 @@ class TileLangPreTriggerFirst(TileLangDecode):
     (decode_pre_cluster_trigger_first): mhc_pre, fused_post_pre's pre and the pre_big_fuse op at 1-32 tokens. For
     mhc_pre's floor at 32 x 7168 (8.0-8.2 us against 8 asked in -24): the kernel behind this one (in a replayed chain
     the next call's GEMM) launches while the mix CTA still sums the parts and runs Sinkhorn (1.7 us of a call), and
-    waits resident for this grid's completion. The same instructions otherwise: bitwise the default's outputs."""
+    waits resident for this grid's completion. The same instructions otherwise: bitwise the default's outputs.
+    Slower on an H100 (results/gpu/2026-12-07-h100-engines-25, call 1, graph-replayed): 1.04-1.15 x the default's
+    time for mhc_pre, fused_post_pre and pre_big_fuse at 1-32 tokens, both H (mhc_pre 32 x 7168 8.9 us against 8.2).
+    Its profile there: the next call's GEMM, launched early, ran 8.8 us from its start against 4.8, and the period
+    grew from 7.5 to 9.2 us. Rejected."""
 
     name = "tilelang-pre-trigger-first"
     description = "our TileLang kernels, the cluster pre triggering its PDL dependents right after its wait (a probe)"
@@ -1297,7 +1301,10 @@ class TileLangPostPipelined(TileLangDecode):
     (hc_post_pipelined_tokens): one CTA per token, its seven (H = 7168) or four 1024-column blocks' loads through a
     two-deep cp.async pipeline, against hc_post_wide's CTA per (1024 columns, token) and vLLM's CTA per token without
     a pipeline (2-4 % ahead of hc_post_wide at 256 x 7168 in -24's three repeats). The bench says where it pays; the
-    window is then cut to that. The same per-element arithmetic: bitwise the default's output."""
+    window is then cut to that. The same per-element arithmetic: bitwise the default's output. On an H100
+    (results/gpu/2026-12-07-h100-engines-25, call 1): 0.934 / 0.966 x the default's time at 256 x 7168 / 4096, even at
+    384-512, slower at 64-192 (1.09-1.30 x) and 640-4096 (1.02-1.04 x); the default's since the twenty-eighth
+    session at 225-320 x 7168 and 225-448 x 4096 (TileLangDecode.hc_post_pipelined_tokens)."""
 
     name = "tilelang-post-pipelined"
     description = "our TileLang kernels, the hc_post op one CTA per token with a cp.async pipeline (a probe)"
@@ -1317,17 +1324,23 @@ class TileLangPostEarly(TileLangDecode):
     """The default with the hc_post op's hc_post_wide launching PDL's dependents right after its wait at 1-4096 tokens
     (pdl_early_max_tokens["hc_post"]; fused_post_pre's hc_post keeps its own rule): in a replayed chain the next
     call's CTAs launch while this grid's last wave runs. The same instructions otherwise: bitwise the default's
-    output."""
+    output. On an H100 (results/gpu/2026-12-07-h100-engines-25, call 1): 0.99-1.10 x the default's time at 32-4096
+    tokens, nowhere clearly faster (0.993 at 256 x 7168). Not adopted."""
 
     name = "tilelang-post-early"
     description = "our TileLang kernels, the hc_post op's wide kernel triggering its PDL dependents early (a probe)"
     pdl_early_max_tokens = {**PDL_EARLY_MAX_TOKENS, "hc_post": 4096}
+    hc_post_pipelined_tokens = {}  # hc_post_wide wherever the default ran it in -25's call 1, as it ran
 
 
 class TileLangTwentyEighth(TileLangPostPipelined, TileLangPreTriggerFirst):
     """TileLangPostPipelined and TileLangPreTriggerFirst at once, for one gate (stress, nightly checks): their kernels
     differ from the default's at disjoint ops (the hc_post op at 64-4096 tokens; the cluster pre at 1-32). Each claims
-    the default's bits, checked bitwise in the same call, and each is timed beside the default on its own."""
+    the default's bits, checked bitwise in the same call, and each is timed beside the default on its own. Its gate
+    passed on an H100 (results/gpu/2026-12-07-h100-engines-25, call 1): 0 / 1000 stress failures at hc_post 256 x 7168
+    and mhc_pre 32 x 7168, the nightly checks of hc_post (22 cases) and mhc_pre (37) passing, bitwise the default on
+    hc_post at 64-4096 tokens, both H, and on mhc_pre / fused_post_pre at 1-32 x 4096 and 1-32 x 7168 (the check of
+    pre_big_fuse stopped at its time limit)."""
 
     name = "tilelang-twenty-eighth"
     description = "our TileLang kernels, the hc_post pipeline and the cluster pre's early trigger at once (a probe)"

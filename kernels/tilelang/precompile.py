@@ -40,7 +40,8 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
     its split_arrive) at the decode parts (with the residual prefetch for mhc_pre, without for fused_post_pre's
     pre) and at the caller's splits (the pre_big_fuse op), and the prenorm_gemm op on the caller's splits via
     TMA (op_plain_tma_tokens, PDL early as the op's, at the token block of its window); the twenty-first's
-    hc_post_wide on a flat grid (hc_post_flat_from_tokens)."""
+    hc_post_wide on a flat grid (hc_post_flat_from_tokens); the twenty-eighth's hc_post through a cp.async pipeline
+    (hc_post_pipelined_tokens, where it has H)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
     out = _cluster_pre_jobs(hidden, TileLangDecode) if TileLangDecode.decode_pre_cluster else []
@@ -52,6 +53,10 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
                                   TileLangDecode.op_plain_tma_stages)
     if TileLangDecode.hc_post_flat_from_tokens is not None:  # the twenty-first session's: hc_post_wide on a flat grid
         out += hc_post_flat_jobs(hidden, TileLangDecode)
+    if hidden in TileLangDecode.hc_post_pipelined_tokens:  # the twenty-eighth's: the hc_post op through a pipeline
+        stages = TileLangDecode.hc_post_pipeline_stages
+        out.append((f"hc_post_pipelined[H={hidden},stages={stages}]", "post.hc_post_pipelined_kernel", (N, hidden),
+                    {"stages": stages}))
     deep = TileLangDecode.mid_deep_tokens
     if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
         out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
