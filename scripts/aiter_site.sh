@@ -25,8 +25,12 @@ date=$(git -C "$src" show -s --format=%cs "$commit")
 git -C "$src" archive "$commit" aiter | tar -x -C "$tmp"
 # Python files and the Triton kernels' tuned configs; the rest of aiter/ is C++/HIP and data.
 find "$tmp/aiter" -type f ! -name '*.py' ! -path '*/ops/triton/configs/*' -delete
+# FlyDSL's kernels and their AOT builds (ROCm-only, 3.5 MB of Python): nothing on the Triton mHC ops' import chain
+# (aiter/__init__ with AITER_TRITON_ONLY, ops/triton/{__init__,fusions,_triton_kernels/fusions,utils,quant}) imports
+# them, and without them the tree, site.tar.xz and the other bundles fit one device call's 64 MiB.
+rm -rf "$tmp/aiter/ops/flydsl" "$tmp/aiter/aot"
 find "$tmp/aiter" -type d -empty -delete
 printf '{"source": "ROCm/aiter", "commit": "%s", "date": "%s"}\n' "$commit" "$date" > "$tmp/aiter/BUNDLE.json"
 mkdir -p "$out"
-tar -C "$tmp" -cf - aiter | xz -6 -T2 > "$out/aiter-site.tar.xz"
+tar -C "$tmp" -cf - aiter | xz -9e -T2 > "$out/aiter-site.tar.xz"
 ls -la "$out/aiter-site.tar.xz"
