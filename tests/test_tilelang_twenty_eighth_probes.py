@@ -163,11 +163,20 @@ def test_the_cluster_pre_triggers_right_after_its_wait_with_trigger_first():
 def test_the_pipelined_hc_post_keeps_blocks_in_flight(stages):
     """The generated CUDA: cp.async loads of the residual and x, the loop's waits leaving the next blocks' groups in
     flight (a wait on fewer than all), one trigger after the loop (none before the last store)."""
-    src = _source(post.build_hc_post_pipelined(N, 7168, True, stages))
+    src = _source(post.build_hc_post(N, 7168, True, stages))
     assert "cp_async_gs<16>" in src and "cp_async_commit" in src
     waits = [int(w.split(">")[0]) for w in src.split("cp_async_wait<")[1:]]
     assert max(waits) >= 2 * (stages - 1) - 1 > 0, waits
     assert src.count("cudaTriggerProgrammaticLaunchCompletion();") == 1
     assert src.index("cudaTriggerProgrammaticLaunchCompletion();") > src.rindex("(out + ")
     with pytest.raises(ValueError, match="stages"):
-        post.build_hc_post_pipelined(N, 7168, True, 0)
+        post.build_hc_post(N, 7168, True, 0)
+
+
+def test_the_kernel_without_stages_is_the_loop_it_was():
+    """build_hc_post without stages: no shared memory and no cp.async (each block straight into registers), under its
+    own name; with stages, the pipelined kernel under mhc_hc_post_pipelined (a profile tells the two apart)."""
+    base, piped = _source(post.build_hc_post(N, 7168, True)), _source(post.build_hc_post(N, 7168, True, 2))
+    assert "cp_async" not in base and "__shared__" not in base and "buf_dyn_shmem" not in base
+    assert "void __launch_bounds__(128, 1) mhc_hc_post_kernel(" in base
+    assert "mhc_hc_post_pipelined_kernel(" in piped and "mhc_hc_post_kernel(" not in piped

@@ -324,7 +324,7 @@ class TileLangDecode(TileLangBackend):
     # call's benchmark: hc_post 0.976 x the default's time at 65 536 / 80 000 x 7168 (2 765 us against SGLang's
     # 2 823 at 65 536), 0.98 x at H = 4096; fused_post_pre 0.988-0.991 x.
     hc_post_flat_from_tokens: int | None = 4097
-    # The hc_post op (not fused_post_pre's) on post.build_hc_post_pipelined (one CTA per token, its 1024-column
+    # The hc_post op (not fused_post_pre's) on post.build_hc_post with stages (one CTA per token, its 1024-column
     # blocks' loads through a hc_post_pipeline_stages-deep cp.async pipeline) per H: H -> (first, last) T,
     # inclusive; ahead of hc_post_per_token_tokens where both hold. For hc_post at 256 x 7168, where vLLM's one CTA
     # per token (no pipeline) led hc_post_wide by 2-4 % in three H100 repeats (results/gpu/2026-12-07-h100-engines-24).
@@ -857,7 +857,7 @@ class TileLangDecode(TileLangBackend):
                              self._op_target(t, "hc_post", residual.shape[2], residual.shape[1]))
 
     def _hc_post_pipelined(self, x, residual, post_mix, comb_mix):
-        """post.build_hc_post_pipelined's kernel (hc_post_pipelined_tokens), hc_post_pipeline_stages deep."""
+        """post.build_hc_post's pipelined kernel (hc_post_pipelined_tokens), hc_post_pipeline_stages deep."""
         from mhc_kernels.tilelang.post import hc_post_pipelined_kernel
 
         t, n, h = residual.shape

@@ -1297,7 +1297,7 @@ class TileLangPreTriggerFirst(TileLangDecode):
 
 
 class TileLangPostPipelined(TileLangDecode):
-    """The default with the hc_post op on post.build_hc_post_pipelined at 64-4096 tokens, both H
+    """The default with the hc_post op on post.build_hc_post's pipelined kernel (stages) at 64-4096 tokens, both H
     (hc_post_pipelined_tokens): one CTA per token, its seven (H = 7168) or four 1024-column blocks' loads through a
     two-deep cp.async pipeline, against hc_post_wide's CTA per (1024 columns, token) and vLLM's CTA per token without
     a pipeline (2-4 % ahead of hc_post_wide at 256 x 7168 in -24's three repeats). The bench says where it pays; the
