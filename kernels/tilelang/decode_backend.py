@@ -498,9 +498,10 @@ class TileLangDecode(TileLangBackend):
     decode_pre_cluster_dsmem = False
     # ... and its trigger_first: every CTA launches PDL's dependents right after its wait, not at its end, so the
     # kernel after mhc_pre's (pre_big_fuse's, fused_post_pre's) launches while the mix CTA runs Sinkhorn
-    # (mid_probes.TileLangPreTriggerFirst; a probe). For mhc_pre's floor at 32 x 7168: the next call's GEMM ran
-    # 4.77 us from its start, 1.3 of them before this kernel ended (results/gpu/2026-12-06-h100-engines-19,
-    # profiles/c1-mhc_pre-32x7168.md). The same instructions otherwise: bitwise the same outputs.
+    # (mid_probes.TileLangPreTriggerFirst). For mhc_pre's floor at 32 x 7168: the next call's GEMM ran 4.77 us from
+    # its start, 1.3 of them before this kernel ended (results/gpu/2026-12-06-h100-engines-19,
+    # profiles/c1-mhc_pre-32x7168.md). The same instructions otherwise: bitwise the same outputs. Rejected: 1.04-1.15 x
+    # the default's time at 1-32 tokens on an H100 (results/gpu/2026-12-07-h100-engines-25, call 1).
     decode_pre_cluster_trigger_first = False
     # The plan's "wgmma" rows (17-32 tokens for M = 24) on the TMA kernel (TileLangBackend.gemm_tma's: the same
     # k16 order and sums of squares, the same bits), and with another K tile (None: DECODE_BLOCK_K; 256: one
