@@ -115,7 +115,7 @@ def test_precompile_covers_the_probes_kernels():
                 or kwargs.get("token_major") or kwargs.get("tma") or kwargs.get("cluster_chunks") \
                 or kwargs.get("h_blk") == 2048 or kwargs.get("fn_before_wait") or kwargs.get("pdl") is False \
                 or kwargs.get("fn_tiles") or kwargs.get("threads") in (512, 1024) or kwargs.get("block_k") == 256 \
-                or kwargs.get("flat_grid") or kwargs.get("loads_first") is False, label
+                or kwargs.get("flat_grid") or kwargs.get("loads_first") is False or kwargs.get("stages"), label
         parts = decode.decode_parts(N, h)
         assert (f"decode_pre[H={h},parts={parts},norm=False,prefetch,rows]" in {j[0] for j in jobs})
 

@@ -27,6 +27,7 @@ class TileLangDecode18(TileLangDecode):
     op_plain_tma_tokens = None
     mid_deep_tokens = None  # the twentieth session's adoption, off too
     hc_post_flat_from_tokens = None  # and the twenty-first's
+    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
 
 
 class TileLangDecode19(TileLangDecode):
@@ -39,6 +40,7 @@ class TileLangDecode19(TileLangDecode):
     mid_deep_tokens = None
     hc_post_flat_from_tokens = None  # the twenty-first session's adoption, off too
     op_plain_tma_tokens = (321, 704)  # and the twenty-third's window from 257
+    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
 
 
 class TileLangDecode20(TileLangDecode):
@@ -50,6 +52,7 @@ class TileLangDecode20(TileLangDecode):
     description = "our TileLang kernels as of the twentieth session (hc_post above 4096 tokens one CTA per token)"
     hc_post_flat_from_tokens = None
     op_plain_tma_tokens = (321, 704)  # the twenty-third session's window from 257, off too
+    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
 
 
 class TileLangDecode22(TileLangDecode):
@@ -61,6 +64,7 @@ class TileLangDecode22(TileLangDecode):
     name = "tilelang-decode22"
     description = "our TileLang kernels as of the twenty-second session (the op's plain window from 321 tokens)"
     op_plain_tma_tokens = (321, 704)
+    hc_post_pipelined_tokens = {}  # the twenty-eighth session's adoption, off too
 
 
 class TileLangMid(TileLangDecode18):
