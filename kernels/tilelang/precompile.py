@@ -54,9 +54,7 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
     if TileLangDecode.hc_post_flat_from_tokens is not None:  # the twenty-first session's: hc_post_wide on a flat grid
         out += hc_post_flat_jobs(hidden, TileLangDecode)
     if hidden in TileLangDecode.hc_post_pipelined_tokens:  # the twenty-eighth's: the hc_post op through a pipeline
-        stages = TileLangDecode.hc_post_pipeline_stages
-        out.append((f"hc_post_pipelined[H={hidden},stages={stages}]", "post.hc_post_pipelined_kernel", (N, hidden),
-                    {"stages": stages}))
+        out.append(_hc_post_pipelined_job(hidden, TileLangDecode.hc_post_pipeline_stages))
     deep = TileLangDecode.mid_deep_tokens
     if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
         out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
@@ -506,10 +504,14 @@ def twenty_eighth_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.mid_probes import TileLangPostPipelined, TileLangPostPipelined3, TileLangPreTriggerFirst
 
     out = _cluster_pre_jobs(hidden, TileLangPreTriggerFirst)
-    out += [(f"hc_post_pipelined[H={hidden},stages={probe.hc_post_pipeline_stages}]", "post.hc_post_pipelined_kernel",
-             (N, hidden), {"stages": probe.hc_post_pipeline_stages})
-            for probe in (TileLangPostPipelined, TileLangPostPipelined3)]
-    return out
+    return out + [_hc_post_pipelined_job(hidden, probe.hc_post_pipeline_stages)
+                  for probe in (TileLangPostPipelined, TileLangPostPipelined3)]
+
+
+def _hc_post_pipelined_job(hidden: int, stages: int) -> Job:
+    """post.hc_post_pipelined_kernel at ``stages`` stages: the default's (hc_post_pipelined_tokens) and its probes'."""
+    return (f"hc_post_pipelined[H={hidden},stages={stages}]", "post.hc_post_pipelined_kernel", (N, hidden),
+            {"stages": stages})
 
 
 def hc_post_flat_jobs(hidden: int, backend_class) -> list[Job]:
