@@ -198,6 +198,11 @@ def allowed_ranges(k_tiles: int, min_tiles: int, multiple_of: int) -> list[int]:
     return [p for p in range(multiple_of, k_tiles // min_tiles + 1, multiple_of) if k_tiles % p == 0]
 
 
+def _within(span: tuple[int, int] | None, value: float) -> bool:
+    """Whether ``value`` lies in the inclusive window ``span`` (first, last); None: no window."""
+    return span is not None and span[0] <= value <= span[1]
+
+
 @lru_cache(maxsize=None)  # on every eager call of the op: host time the eager benchmark counts
 def wave_cost_parts(k_tiles: int, min_tiles: int, multiple_of: int, blocks: int, sms: int,
                     co_resident: int = 1) -> int | None:
@@ -646,8 +651,7 @@ class TileLangDecode(TileLangBackend):
 
     def _one_buffer(self, tokens: int) -> bool:
         """Whether the middle path's fused pre runs on one residual buffer at T (mid_pre_one_buffer_tokens)."""
-        span = self.mid_pre_one_buffer_tokens
-        return span is not None and span[0] <= tokens <= span[1]
+        return _within(self.mid_pre_one_buffer_tokens, tokens)
 
     def _op_target(self, tokens: int, op: str, hidden: int, n: int):
         """The target ``op``'s first kernel is compiled for at T and H: without PDL inside
@@ -655,11 +659,9 @@ class TileLangDecode(TileLangBackend):
         fall inside no_pdl_megabytes[op]."""
         from dataclasses import replace
 
-        span = self.no_pdl_tokens.get(op)
-        mb = self.no_pdl_megabytes.get(op)
         data_mb = tokens * hidden * 2 * (n + 1) / 1e6
         target = self._target()
-        if (span is not None and span[0] <= tokens <= span[1]) or (mb is not None and mb[0] <= data_mb <= mb[1]):
+        if _within(self.no_pdl_tokens.get(op), tokens) or _within(self.no_pdl_megabytes.get(op), data_mb):
             return replace(target, pdl=False)
         return target
 
@@ -800,8 +802,7 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
-        span = self.op_plain_tma_tokens
-        if span is not None and span[0] <= t <= span[1] and (n * h // n_splits) % self._op_plain_tma_block_k() == 0:
+        if _within(self.op_plain_tma_tokens, t) and (n * h // n_splits) % self._op_plain_tma_block_k() == 0:
             return self._op_plain_tma(x, fn, n, h, n_splits)
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
         tma = self._op_tma(t)
@@ -848,11 +849,9 @@ class TileLangDecode(TileLangBackend):
 
     def hc_post(self, x, residual, post_mix, comb_mix):
         t = residual.shape[0]
-        span = self.hc_post_pipelined_tokens.get(residual.shape[2])
-        if span is not None and span[0] <= t <= span[1]:
+        if _within(self.hc_post_pipelined_tokens.get(residual.shape[2]), t):
             return self._hc_post_pipelined(x, residual, post_mix, comb_mix)
-        span = self.hc_post_per_token_tokens.get(residual.shape[2])
-        if span is not None and span[0] <= t <= span[1]:
+        if _within(self.hc_post_per_token_tokens.get(residual.shape[2]), t):
             return super().hc_post(x, residual, post_mix, comb_mix)  # post.py: one CTA per token
         return self._hc_post(x, residual, post_mix, comb_mix, self._early(t, "hc_post"),
                              self._op_target(t, "hc_post", residual.shape[2], residual.shape[1]))
@@ -1175,8 +1174,7 @@ class TileLangDecode(TileLangBackend):
         t, n, h = residual.shape
         early = self._early(t, op)
         if self._mid(t, "mhc_pre"):
-            deep = self.mid_deep_tokens
-            if deep is not None and deep[0] <= t <= deep[1]:
+            if _within(self.mid_deep_tokens, t):
                 mixes, sqrsum = self._mid_deep_gemm(residual.view(t, n * h), fn, n, h, early)
             else:
                 parts = self.mid_parts(t, n, h, residual.device, op)
