@@ -1121,3 +1121,33 @@ def test_the_twenty_eighth_sessions_third_call_repeats_the_points_in_doubt(tmp_p
     assert all(_ours(b) == ["tilelang"] and "--backend vllm-deepgemm" in b and "--backend sglang-tilelang" in b
                for b in benches)
     assert all(calls.index(pre) < calls.index(b) for b in benches) and timeline.rstrip().endswith("done")
+
+
+def test_the_twenty_ninth_sessions_first_call_checks_times_and_gates_its_probes(tmp_path):
+    """-26/lease/call1.sh: TileLangTwentyNinth's stress at the lane-vectors Sinkhorn's decode and middle points and the
+    op schedule's 8192 tokens beside the precompile of the probe's kernels, the lane-vectors probe bitwise against
+    "vectors", the benches (graph-replayed to 4096 tokens, eager above) beside vLLM, the profile, the gate probe's
+    nightly checks of the three pres, then three repeats."""
+    name = "tilelang-twenty-ninth"
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-26/lease/call1.sh", STUB_NAME=name)
+    out = tmp_path / "out"
+    probes, stress, check_ops = _gated(calls, out, name)
+    assert probes == "--probes-matching lane_vectors"
+    assert stress == ["mhc_pre_32", "mhc_pre_256", "fused_post_pre_16", "mhc_pre_8192"]
+    assert check_ops == ["fused_post_pre", "mhc_pre", "pre_big_fuse"]
+    (bits,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.mid_probes:TileLangLaneVectors " in bits
+    assert "--against mhc_kernels.tilelang.mid_probes:TileLangSinkhornVectors " in bits
+    benches = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert [b.split("--out ")[1].split()[0] for b in benches] == [
+        f"{out}/bench-pre", f"{out}/bench-big", f"{out}/repeat1", f"{out}/repeat2", f"{out}/repeat3"]
+    assert _ours(benches[0]) == ["tilelang", "tilelang-lane-vectors"]
+    assert _ours(benches[1]) == ["tilelang", "tilelang-pre-op-schedule"]
+    assert all(_ours(b) == ["tilelang", "tilelang-twenty-ninth"] for b in benches[2:])
+    assert all("--backend vllm-tilelang" in b and "--mode graph" in b and "--force" in b for b in benches)
+    assert "--graph-max-tokens 4096" in benches[1] and "--tokens 8192,65536,80000" in benches[1]
+    (prof,) = [c for c in calls if "scripts/debug/profile_ops.py" in c]
+    checks = [c for c in calls if "mhc_verify check" in c]
+    assert calls.index(bits) < calls.index(benches[0]) < calls.index(prof) < calls.index(checks[0])
+    assert all(calls.index(c) < calls.index(benches[2]) for c in checks)
+    assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()

@@ -19,6 +19,7 @@ from test_tilelang_sinkhorn import _logits, _probe, _source, driver_for
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 DRIVER = driver_for(("lanes", "vectors"))
+SPREAD_DRIVER = driver_for(("lanes", "vectors", "lane_vectors"))
 
 
 def exact_sinkhorn(logits: torch.Tensor, n: int, repeat: int, eps: float) -> np.ndarray:
@@ -41,7 +42,8 @@ def programs(tmp_path_factory):
         pytest.skip("no g++ for the CPU emulation")
     return {n: cuda_on_cpu.compile_program(
         [_source(lambda: _probe(n, layout)).replace("sinkhorn_probe_kernel", f"{layout}_kernel")
-         for layout in ("lanes", "vectors")], DRIVER, tmp_path_factory.mktemp(f"vectors{n}")) for n in (2, 4)}
+         for layout in ("lanes", "vectors", "lane_vectors")], SPREAD_DRIVER, tmp_path_factory.mktemp(f"vectors{n}"))
+        for n in (2, 4)}
 
 
 @pytest.mark.parametrize("n", [2, 4])
@@ -93,3 +95,24 @@ def test_vectors_takes_its_own_path_and_reaches_the_gather_fallback(tmp_path, fa
                    check=True, timeout=300)
     got = np.fromfile(tmp_path / "vectors.bin", np.float32)
     assert bool(np.isnan(got).any()) == reaches_fallback, family
+
+
+@pytest.mark.parametrize("n", [2, 4])
+@pytest.mark.parametrize("family", ["ordinary", "moderate", "underflow", "nonfinite"])
+@pytest.mark.parametrize("repeat,eps", [(20, 1e-6), (1, 1e-6), (2, 1e-6), (20, 1e-3), (20, 0.0), (3, -0.5)])
+def test_lane_vectors_gives_the_vectors_bits(programs, tmp_path, n, family, repeat, eps):
+    """sinkhorn.py's "lane_vectors" (vectors' softmax and last division spread over the lanes, K broadcast by
+    shuffles) is "vectors" bit for bit, fallback included: the softmax's sums in the same association, the
+    same scaling loop, the same final expression. Non-finite logits and eps <= 0 reach the fallback."""
+    tokens = 64
+    _logits(n, tokens, family, seed=n * 7000 + repeat).numpy().tofile(tmp_path / "logits.bin")
+    subprocess.run([str(programs[n]), str(n), str(tokens), str(repeat), float(eps).hex(), str(tmp_path / "logits.bin"),
+                    str(tmp_path)], check=True, timeout=300)
+    vectors = np.fromfile(tmp_path / "vectors.bin", np.uint32)
+    spread = np.fromfile(tmp_path / "lane_vectors.bin", np.uint32)
+    lanes = np.fromfile(tmp_path / "lanes.bin", np.uint32)
+    assert vectors.size == spread.size == tokens * n * n
+    assert (vectors == spread).all(), f"{int((vectors != spread).sum())} of {vectors.size} elements differ"
+    # the scaling path ran: not "lanes"' (the fallback's) bits. At one repeat both are K / (column sum + eps).
+    if family in ("ordinary", "moderate") and eps > 0 and repeat > 1:
+        assert (spread != lanes).any(), "every element is the fallback's: the scaling path was not compared"

@@ -101,6 +101,11 @@ class TileLangBackend(Backend):
     # 88.2 us at 4096 x 7168, where it runs two CTAs per SM).
     op_gemm_tunables: dict[int, dict[str, int]] = OP_K_TILES
     min_tiles_per_chunk = WIDE_MIN_TILES_PER_CHUNK  # in the configuration's K tiles
+    # mhc_pre's GEMM (and fused_post_pre's) on the prenorm_gemm op's schedule from this many tokens: op_gemm_tunables
+    # and the op's chunks (up to one CTA per SM), its sub-partials still handed on unsummed; None: gemm_tunables and
+    # >= WAVES CTAs per SM. A probe (mid_probes.TileLangPreOpSchedule): in -25's committed run mhc_pre took 13-45 us
+    # more than the op plus pre_big_fuse at 65 536 and 80 000 tokens, its GEMM ~2.5 % slower than the op's.
+    pre_gemm_op_schedule_from: int | None = None
     # fn is a weight: engines call the GEMM with the same fn tensor every step. Its bf16 split (fn3)
     # is kept per fn tensor while that tensor lives and is not modified (torch's version counter),
     # so the split launch (~10 us, 11 % of the call at 4096 tokens) is paid once per weight. A kernel
@@ -183,7 +188,9 @@ class TileLangBackend(Backend):
                 **({"gemm_tma": True} if self.gemm_tma else {}),
                 **({"tma_split_in_kernel": True} if self.tma_split_in_kernel else {}),
                 **({"tma_squares_under_wgmma": True} if self.tma_squares_under_wgmma else {}),
-                **({"tma_fn3_live_rows": True} if self.tma_fn3_live_rows else {})}
+                **({"tma_fn3_live_rows": True} if self.tma_fn3_live_rows else {}),
+                **({"pre_gemm_op_schedule_from": self.pre_gemm_op_schedule_from}
+                   if self.pre_gemm_op_schedule_from is not None else {})}
         try:
             import tilelang
 
@@ -257,7 +264,8 @@ class TileLangBackend(Backend):
         without it the caller gets all n_splits * chunks partials (the fused pre sums them anyway).
         ``early_trigger``, ``tma``: _launch_gemm's."""
         t, m = x.shape[0], fn.shape[0]
-        plan = self.gemm_schedule(t, n, hidden, n_splits, reduce, x.device)
+        as_op = reduce or (self.pre_gemm_op_schedule_from is not None and t >= self.pre_gemm_op_schedule_from)
+        plan = self.gemm_schedule(t, n, hidden, n_splits, as_op, x.device)
         parts = n_splits * plan.chunks
         mixes = self._gemm_output((parts, t, m), x.device)
         sqrsum = self._gemm_output((parts, t), x.device)

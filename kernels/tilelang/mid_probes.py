@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mhc_kernels.tilelang.backend import OP_K_TILES
 from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DECODE_MAX_TOKENS_BY_OP, FUSED_HC_POST,
-                                                MID_BLOCK_M_128_FROM, PDL_EARLY_MAX_TOKENS, TileLangDecode,
+                                                MID_BLOCK_M_128_FROM, MID_MAX_TOKENS, PDL_EARLY_MAX_TOKENS, TileLangDecode,
                                                 wave_cost_parts)
 
 
@@ -1348,3 +1348,42 @@ class TileLangTwentyEighth(TileLangPostPipelined, TileLangPreTriggerFirst):
 
     name = "tilelang-twenty-eighth"
     description = "our TileLang kernels, the hc_post pipeline and the cluster pre's early trigger at once (a probe)"
+
+
+class TileLangLaneVectors(TileLangDecode):
+    """The default with sinkhorn.py's "lane_vectors" Sinkhorn in decode_pre, the cluster pre and the middle path's
+    fused pre (1-4096 tokens): "vectors"' scaling-vector loop (no shuffle and no division on the chain: 0.054-0.057
+    us a repeat against the default's 0.084-0.092 on an H100, results/gpu/2026-12-05-h100-engines-13) with its
+    softmax and final division spread over the lanes, which cost "vectors" 0.55-0.72 us of fixed time there. For
+    mhc_pre's floor at 32 x 7168 (8.0-8.2 us in -24 / -25 against the 8 asked), where Sinkhorn is the cluster pre's
+    critical path (1.7 us of the call). Bitwise "vectors" (CPU emulator), whose gate passed in -13 (0 / 1000 stress
+    failures at nine points, the nightly checks of mhc_pre, fused_post_pre and pre_big_fuse): not the default's bits,
+    so gated again here before any adoption."""
+
+    name = "tilelang-lane-vectors"
+    description = "our TileLang kernels, the scaling-vector Sinkhorn spread over the lanes (a probe)"
+    sinkhorn_layout = "lane_vectors"
+
+
+class TileLangPreOpSchedule(TileLangDecode):
+    """The default with mhc_pre's and fused_post_pre's GEMM above the middle path (4097 tokens and up) on the
+    prenorm_gemm op's schedule (TileLangBackend.pre_gemm_op_schedule_from): TMA, op_gemm_tunables (three stages at
+    block_m 128, one CTA per SM) and the op's chunks (up to one CTA per SM: one at 65 536 tokens against the
+    default's two), the sub-partials handed to pre.py's fused pre unsummed as before. For mhc_pre at 65 536 x 4096,
+    the committed run's one point outside the ranges (-25: 1 585 against vLLM's 1 575 us): there and at 80 000, both
+    H, mhc_pre took 13-45 us more than the op (701 us at 65 536 x 4096, 103 % of copy) plus pre_big_fuse. Other
+    chunks, so other roundings of the sum of the partials where the chunk count differs: its own gate."""
+
+    name = "tilelang-pre-op-schedule"
+    description = "our TileLang kernels, mhc_pre's GEMM above the middle path on the op's schedule (a probe)"
+    pre_gemm_op_schedule_from = MID_MAX_TOKENS + 1
+    pre_gemm_tma_from_tokens = MID_MAX_TOKENS + 1
+
+
+class TileLangTwentyNinth(TileLangLaneVectors, TileLangPreOpSchedule):
+    """TileLangLaneVectors and TileLangPreOpSchedule at once, for one gate (stress, nightly checks): their kernels
+    differ from the default's at disjoint token counts (the fused pres to 4096 tokens; the GEMM above). Each is timed
+    beside the default on its own."""
+
+    name = "tilelang-twenty-ninth"
+    description = "our TileLang kernels, the lane-vectors Sinkhorn and the pre's GEMM on the op's schedule (a probe)"

@@ -493,8 +493,17 @@ def probe_jobs(hidden: int) -> list[Job]:
         out += op_cluster_jobs(hidden, counter=True, counter_fence=fence)
     out += [(f"chunk_sum[{c},serial]", "gemm.chunk_sum_kernel", (MIXES, c), {"loads_first": False})
             for c in _chunk_counts(hidden)]  # the twenty-sixth's mid_probes.TileLangChunkSumSerial (the default before)
-    out += twenty_eighth_jobs(hidden)
+    out += twenty_eighth_jobs(hidden) + twenty_ninth_jobs(hidden)
     return list({j[0]: j for j in out}.values())
+
+
+def twenty_ninth_jobs(hidden: int) -> list[Job]:
+    """The twenty-ninth session's probes' kernels: mid_probes.TileLangLaneVectors' fused pres and cluster pre on the
+    "lane_vectors" Sinkhorn. TileLangPreOpSchedule's GEMM above the middle path is the prenorm_gemm op's kernel
+    (jobs())."""
+    from mhc_kernels.tilelang.mid_probes import TileLangLaneVectors
+
+    return fused_pre_jobs(hidden, TileLangLaneVectors) + _cluster_pre_jobs(hidden, TileLangLaneVectors)
 
 
 def twenty_eighth_jobs(hidden: int) -> list[Job]:

@@ -74,7 +74,8 @@ operands: the same bits. What backs the claim, and what would break it:
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
 
 LAYOUTS = ("lanes", "rows", "gather", "gather_rcp")  # bitwise the same results
-OTHER_ARITHMETIC = ("vectors",)  # the same function, other roundings: each needs its own gate
+# the same function, other roundings: each needs its own gate. "lane_vectors" is "vectors"' bits.
+OTHER_ARITHMETIC = ("vectors", "lane_vectors")
 S_LO, S_HI = 2.0 ** -60, 2.0 ** 60  # the "vectors" layout's scales: reciprocals normal, no overflow
 # exact_quotient's range, on the operands (known before the division, so the check overlaps it):
 # |v| in [2^-80, 2^80] and |d| in [2^-40, 2^40] keep the quotient within [2^-120, 2^120] (normal),
@@ -133,6 +134,8 @@ def sinkhorn_macro(T, n: int, layout: str = "lanes"):
         return _checked_gather_sinkhorn_macro(T, n)
     if layout == "vectors":
         return _vector_sinkhorn_macro(T, n)
+    if layout == "lane_vectors":
+        return _lane_vector_sinkhorn_macro(T, n)
     raise ValueError(f"sinkhorn layout must be one of {LAYOUTS + OTHER_ARITHMETIC}, got {layout!r}")
 
 
@@ -331,13 +334,7 @@ def _vector_sinkhorn_macro(T, n: int):
     [S_LO, S_HI] (zeros after exp with eps = 0, non-finite logits: a reciprocal would overflow or a
     0 x inf appear) "gather" runs again from the logits: those cases get the default's bits."""
     fallback = _lane_sinkhorn_macro(T, n, gathered)
-
-    def dot(k, index, r, start):
-        """start + sum_m k[index(m)] * r[m] as an FMA chain in m order."""
-        acc = start
-        for m in range(n):
-            acc = T.ieee_fmaf(k[index(m)], r[m], acc)
-        return acc
+    scaling_loop, in_range = _scaling_macros(T, n)
 
     @T.macro
     def vector_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
@@ -357,6 +354,36 @@ def _vector_sinkhorn_macro(T, n: int):
                 k[i * n + j] = k[i * n + j] / s + hc_sinkhorn_eps
         for j in T.unroll(n):
             w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
+        scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat)
+        # every lane holds the same values (the same operations on the same shared logits): a
+        # warp-uniform branch, no vote
+        if in_range(u, w):
+            for i in T.unroll(n):
+                for j in T.unroll(n):
+                    if tid == i * n + j:
+                        comb_mix[t, i, j] = k[i * n + j] / (u[i] * w[j])
+        else:
+            fallback(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
+
+    return vector_sinkhorn
+
+
+def _scaling_macros(T, n: int):
+    """The scaling vectors' loop and range check, shared by "vectors" and "lane_vectors" (the same FMA chains:
+    the same bits). ``scaling_loop(k, u, w, r, eps, repeat)``: from u = 1 and the first column normalisation's
+    w, ``repeat - 1`` row / column steps u_i <- (K r)_i + eps u_i with r = 1 / w (MUFU.RCP), then w_j <- (K^T
+    r)_j + eps w_j with r = 1 / u, each dot an FMA chain in m order started from eps u_i (eps w_j).
+    ``in_range(u, w)``: every scale in [S_LO, S_HI]."""
+
+    def dot(k, index, r, start):
+        """start + sum_m k[index(m)] * r[m] as an FMA chain in m order."""
+        acc = start
+        for m in range(n):
+            acc = T.ieee_fmaf(k[index(m)], r[m], acc)
+        return acc
+
+    @T.macro
+    def scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat):
         for i in T.unroll(n):
             u[i] = T.float32(1.0)
         for _ in T.serial(sinkhorn_repeat - 1):
@@ -368,15 +395,65 @@ def _vector_sinkhorn_macro(T, n: int):
                 r[i] = T.fast_rcp(u[i])
             for j in T.unroll(n):
                 w[j] = dot(k, lambda m, j=j: m * n + j, r, hc_sinkhorn_eps * w[j])
-        # every lane holds the same values (the same operations on the same shared logits): a
-        # warp-uniform branch, no vote
-        if pairwise([T.And(T.And(u[m] >= T.float32(S_LO), u[m] <= T.float32(S_HI)),
-                           T.And(w[m] >= T.float32(S_LO), w[m] <= T.float32(S_HI))) for m in range(n)], T.And):
-            for i in T.unroll(n):
-                for j in T.unroll(n):
-                    if tid == i * n + j:
-                        comb_mix[t, i, j] = k[i * n + j] / (u[i] * w[j])
+
+    def in_range(u, w):
+        return pairwise([T.And(T.And(u[m] >= T.float32(S_LO), u[m] <= T.float32(S_HI)),
+                               T.And(w[m] >= T.float32(S_LO), w[m] <= T.float32(S_HI))) for m in range(n)], T.And)
+
+    return scaling_loop, in_range
+
+
+def _pick(T, values, index: int | object, n: int):
+    """values[index] for a lane-dependent index without indexing a local array by it (which would put the
+    array in local memory): a chain of selects over the n candidates."""
+    picked = values[0]
+    for m in range(1, n):
+        picked = T.if_then_else(index == m, values[m], picked)
+    return picked
+
+
+def _lane_vector_sinkhorn_macro(T, n: int):
+    """The "lane_vectors" layout (twenty-ninth session): "vectors"' operations, its softmax and its last
+    division spread over the lanes. Lane (i, j) = i * n + j computes its own element of the softmax and + eps
+    as "gather" does (the row's max and sum by independent shuffles, in pairwise's association, which is
+    the association "vectors" adds a row in on one lane: the same K bits), then takes the whole K by n * n
+    independent ``__shfl_sync`` broadcasts, forms w from K's column sums (pairwise, + eps) as "vectors" does,
+    runs the same scaling loop and range check, and writes only its own element, K_ij / (u_i w_j), u_i and
+    w_j picked by selects. Bitwise "vectors"' comb_mix, fallback included (tests/test_tilelang_sinkhorn_vectors.py).
+
+    Why: on an H100 (results/gpu/2026-12-05-h100-engines-13, call 1) "vectors"' loop cost 0.054-0.057 us a
+    repeat against the default's 0.084-0.092, but its one-repeat time was 0.55-0.72 us higher. Its prologue and
+    epilogue ran on every lane for the whole token: n * n exponentials and n * n IEEE divisions in sequence,
+    each ``/`` with its FCHK branch, and the n * n stores each behind its own ``tid ==`` branch with a division
+    inside. Here a lane does one exponential, one softmax division and one final division, as "gather_rcp"'s
+    lanes do, and the broadcast is one shuffle latency."""
+    row_masks, _ = lane_masks(n)
+    fallback = _lane_sinkhorn_macro(T, n, gathered)
+    scaling_loop, in_range = _scaling_macros(T, n)
+
+    @T.macro
+    def lane_vector_sinkhorn(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat):
+        lane = tid % (n * n)
+        v = T.alloc_var("float32")
+        red = T.alloc_var("float32")
+        k = T.alloc_local((n * n,), "float32")
+        u = T.alloc_local((n,), "float32")
+        w = T.alloc_local((n,), "float32")
+        r = T.alloc_local((n,), "float32")
+        v = logits[2 * n + lane]
+        red = gathered(T, v, row_masks, T.max)
+        v = T.exp(v - red)
+        red = gathered(T, v, row_masks, _add)
+        v = v / red + hc_sinkhorn_eps
+        for e in T.unroll(n * n):  # lanes >= n * n hold copies of lane % (n * n): the same K either way
+            k[e] = T.shfl_sync(v, e)
+        for j in T.unroll(n):
+            w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
+        scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat)
+        if in_range(u, w):  # warp-uniform: every lane ran the same operations on the same K
+            if tid < n * n:
+                comb_mix[t, lane // n, lane % n] = v / (_pick(T, u, lane // n, n) * _pick(T, w, lane % n, n))
         else:
             fallback(logits, comb_mix, t, tid, hc_sinkhorn_eps, sinkhorn_repeat)
 
-    return vector_sinkhorn
+    return lane_vector_sinkhorn
