@@ -1151,3 +1151,13 @@ def test_the_twenty_ninth_sessions_first_call_checks_times_and_gates_its_probes(
     assert calls.index(bits) < calls.index(benches[0]) < calls.index(prof) < calls.index(checks[0])
     assert all(calls.index(c) < calls.index(benches[2]) for c in checks)
     assert timeline.rstrip().endswith("done") and (out / "summary.txt").is_file()
+
+
+def test_the_twenty_ninth_sessions_second_call_is_the_committed_run(tmp_path):
+    """-26/lease/call2.sh: the default's precompile, then the whole grid in one process with 450 s, and its headline."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-26/lease/call2.sh")
+    bench = _committed_run(calls)
+    script = (ROOT / "results/gpu/2026-12-07-h100-engines-26/lease/call2.sh").read_text()
+    assert "BENCH_S=450 STAGES=bench" in script
+    (headline,) = [c for c in calls if "mhc_verify.bench_report" in c]
+    assert calls.index(bench) < calls.index(headline) and timeline.rstrip().endswith("done")

@@ -108,7 +108,7 @@ def test_precompile_covers_the_probes_kernels():
         assert len({j[0] for j in jobs}) == len(jobs)
         for label, getter, args, kwargs in jobs:
             assert callable(precompile._getter(getter)), getter
-            assert kwargs.get("sinkhorn_layout") in ("rows", "gather", "gather_rcp", "vectors") \
+            assert kwargs.get("sinkhorn_layout") in ("rows", "gather", "gather_rcp", "vectors", "lane_vectors") \
                 or kwargs.get("block_t") == 16 \
                 or (getter == "gemm.prenorm_gemm_kernel" and kwargs.get("early_trigger")) \
                 or kwargs.get("parts") == N * h // 128 or kwargs.get("prefetch_next_block") is False \

@@ -60,13 +60,13 @@ def test_the_mid_probe_is_the_default_and_the_early_probe_keeps_the_middle_const
 def test_the_knobs_are_named_and_precompile_has_every_variants_kernels():
     from mhc_kernels.tilelang import precompile
 
-    prov = TileLangDecode().provenance()
-    assert prov["sinkhorn_layout"] == "gather_rcp" and prov["decode_pre_early_constants"] is True
+    prov = TileLangDecode().provenance()  # "lane_vectors" since the twenty-ninth session ("gather_rcp" before)
+    assert prov["sinkhorn_layout"] == "lane_vectors" and prov["decode_pre_early_constants"] is True
     assert prov["mid_pre_early_constants"] is True
     assert "mid_pre_early_constants" not in TileLangEarlySinkhorn().provenance()
     default = {job[0] for job in precompile.jobs(H)}
     assert {job[0] for job in precompile.fused_pre_jobs(H, TileLangDecode)} <= default
-    assert "decode_pre[H=7168,parts=112,norm=False,prefetch,gather_rcp,narrow_sums,early_constants]" in default
+    assert "decode_pre[H=7168,parts=112,norm=False,prefetch,lane_vectors,narrow_sums,early_constants]" in default
     probes = {job[0] for job in precompile.probe_jobs(H)}
     for cls in (TileLangEarlySinkhorn, TileLangSinkhornGather):
         assert {job[0] for job in precompile.fused_pre_jobs(H, cls)} <= default | probes, cls.__name__
@@ -92,7 +92,8 @@ def test_decode_pre_loads_its_constants_before_the_wait_only_with_the_prefetch()
                                                   (2048, "pre_big_fuse_overlap")])
 def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, tokens, probe_kernel):
     """mid_probes.TileLangPreBigFuseDecode (the L2 window's probe): decode_pre on the caller's 16 partials
-    up to 1024 tokens (a kernel precompile has: the default's at 1-32), the default's path above."""
+    up to 1024 tokens (a kernel precompile has: the default's at 1-32 until the twenty-ninth session, now the
+    fourteenth's default's, TileLangEarlySinkhornMid's, among probe_jobs), the default's path above."""
     import torch
 
     from mhc_kernels.tilelang import precompile
@@ -107,7 +108,7 @@ def test_the_pre_big_fuse_decode_probe_takes_decode_pre_to_1024_tokens(rec, toke
     assert probe == probe_kernel and default == ("decode_pre_cluster" if tokens <= 32 else "pre_big_fuse_overlap")
     config, kw = rec.launches[0][1], rec.keywords[0]
     getter = "decode.decode_pre_kernel" if probe == "decode_pre" else "pre_overlap.pre_big_fuse_overlap_kernel"
-    assert _precompiled(precompile.jobs(H), getter, config, kw), (config, kw)
+    assert _precompiled(precompile.jobs(H) + precompile.probe_jobs(H), getter, config, kw), (config, kw)
 
 
 @pytest.mark.parametrize("tokens, early", [(512, True), (1024, False), (2048, True)])

@@ -165,14 +165,16 @@ def test_the_co_resident_probe_balances_mhc_pre_128_token_blocks(rec):
 def test_pre_tma_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma, default_tma):
     """mid_probes.TileLangPreTma: mhc_pre's and fused_post_pre's GEMM on the TMA kernel from 4097 tokens
     (TileLangBackend's path there: its GEMM then pre.py's fused pre), the same launches otherwise; the
-    default's from 67 457 (pre_gemm_tma_from_tokens), mid_probes.TileLangPostWideCpAsyncPre's never."""
-    from mhc_kernels.tilelang.mid_probes import TileLangPostWideCpAsyncPre, TileLangPreTma
+    default's from 67 457 (pre_gemm_tma_from_tokens) until the twenty-ninth session (TileLangDecode22 pins that
+    rule; today's default takes the TMA kernel from 4097 too, tests/test_tilelang_twenty_ninth_probes.py),
+    mid_probes.TileLangPostWideCpAsyncPre's never."""
+    from mhc_kernels.tilelang.mid_probes import TileLangDecode22, TileLangPostWideCpAsyncPre, TileLangPreTma
 
     args = _pre_args(tokens, 4096)
     x = torch.zeros(tokens, 4096, dtype=torch.bfloat16)
     mixes = (torch.zeros(tokens, N, 1), torch.zeros(tokens, N, N))
     runs = []
-    for backend in (TileLangPreTma(), TileLangDecode(), TileLangPostWideCpAsyncPre()):
+    for backend in (TileLangPreTma(), TileLangDecode22(), TileLangPostWideCpAsyncPre()):
         for call in (lambda: backend.mhc_pre(*args), lambda: backend.fused_post_pre(x, args[0], *mixes, *args[1:])):
             rec.launches.clear()
             rec.keywords.clear()
@@ -184,7 +186,8 @@ def test_pre_tma_runs_the_tma_gemm_above_the_middle_path_only(rec, tokens, tma, 
     assert before_pre[1] == before_fused[1] == [False]
     assert probe_pre[0] == default_pre[0] == before_pre[0] and probe_fused[0] == default_fused[0] == before_fused[0]
     assert TileLangPreTma().provenance()["pre_gemm_tma_from_tokens"] == 4097
-    assert TileLangDecode().provenance()["pre_gemm_tma_from_tokens"] == 67457
+    assert TileLangDecode22().provenance()["pre_gemm_tma_from_tokens"] == 67457
+    assert TileLangDecode().provenance()["pre_gemm_tma_from_tokens"] == 4097
     assert "pre_gemm_tma_from_tokens" not in TileLangPostWideCpAsyncPre().provenance()
 
 

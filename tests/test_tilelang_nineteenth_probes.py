@@ -82,7 +82,7 @@ def test_the_cluster_probe_runs_the_cluster_pre_without_norm(crec, hidden, token
     assert config == (N, hidden, decode.decode_parts(N, hidden))
     assert args[8] == (tokens, N)  # the pre weights' scratch, the call's own
     kw = crec.keywords[-1]
-    assert kw["sinkhorn_layout"] == TileLangDecode.sinkhorn_layout and "narrow_sums" not in kw
+    assert kw["sinkhorn_layout"] == TileLangPreCluster.sinkhorn_layout and "narrow_sums" not in kw
     assert tuple(post.shape) == (tokens, N, 1) and tuple(comb.shape) == (tokens, N, N)
     assert tuple(li.shape) == (tokens, hidden)
 

@@ -12,7 +12,7 @@ import torch
 
 from mhc_kernels.tilelang import _build, gemm, precompile
 from mhc_kernels.tilelang.decode_backend import TileLangDecode
-from mhc_kernels.tilelang.mid_probes import TileLangDecode19, TileLangSplitInKernel, TileLangTwentieth
+from mhc_kernels.tilelang.mid_probes import TileLangDecode19, TileLangDecode22, TileLangSplitInKernel, TileLangTwentieth
 from test_tilelang_decode import MIXES, N, _pre_args, rec  # noqa: F401  (rec is a fixture)
 
 SPLIT = {"split_in_kernel": True}
@@ -183,7 +183,10 @@ def test_the_backends_path_boundaries_hold_each_side_of_every_window():
     it does not route (TileLangBackend's kernels at every T)."""
     backend = TileLangDecode()
     pre = set(backend.path_boundaries("mhc_pre"))
-    assert {32, 33, 384, 385, 1024, 1025, 4096, 4097, 67456, 67457} <= pre
+    # (the TMA GEMM from 4097 since the twenty-ninth session, from 67 457 before; its middle pre's window of
+    # "gather_rcp" at 129-256 x 7168 on both sides)
+    assert {32, 33, 128, 129, 256, 257, 384, 385, 1024, 1025, 4096, 4097} <= pre and 67457 not in pre
+    assert {67456, 67457} <= set(TileLangDecode22().path_boundaries("mhc_pre"))
     assert {768, 769, 1535, 1536} <= set(backend.path_boundaries("pre_big_fuse"))  # the one-buffer pre
     assert {256, 257, 704, 705, 1024, 1025} <= set(backend.path_boundaries("prenorm_gemm"))
     assert {128, 129} <= set(backend.path_boundaries("hc_head"))

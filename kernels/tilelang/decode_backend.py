@@ -444,7 +444,14 @@ class TileLangDecode(TileLangBackend):
     # wgmma k16 order and sum of squares: bitwise the cp.async kernel's outputs (checked at 8192 tokens,
     # both H), gated there (nightly checks of mhc_pre and fused_post_pre to 80 000 x 7168, 0 / 1000 stress
     # failures at 8192 x 7168).
-    pre_gemm_tma_from_tokens: int | None = 67457
+    # From the twenty-ninth session 4097 (above the middle path), with pre_gemm_op_schedule_from: mhc_pre's and
+    # fused_post_pre's GEMM there on the prenorm_gemm op's schedule (TMA, op_gemm_tunables, the op's chunks, the
+    # sub-partials unsummed; mid_probes.TileLangPreOpSchedule). On an H100 (results/gpu/2026-12-07-h100-engines-26,
+    # call 1, eager) 0.967-0.998 x the time before at 8192, 65 536 and 80 000 tokens, both H (mhc_pre 65 536 x 4096
+    # 1 587 against 1 601 us, 8192 x 4096 210.6 against 217.8, vLLM 224.9); gated there as TileLangTwentyNinth (0 / 1000
+    # stress failures at mhc_pre 8192 x 7168, the nightly checks of mhc_pre and fused_post_pre to 80 000 x 7168).
+    pre_gemm_tma_from_tokens: int | None = MID_MAX_TOKENS + 1
+    pre_gemm_op_schedule_from: int | None = MID_MAX_TOKENS + 1
     # Per op, the largest T whose decode / middle path kernels launch their PDL dependents early
     # (right after their own wait, not at their end: the GEMMs, decode_gemm, hc_post_wide) and whose
     # consumers behind our own GEMM load their first residual block before their wait (decode_pre,
@@ -466,8 +473,21 @@ class TileLangDecode(TileLangBackend):
     # two fused pres' early constants (below) it passed its gate on an H100
     # (results/gpu/2026-12-05-h100-engines-12: nightly checks of mhc_pre, fused_post_pre and pre_big_fuse,
     # 0 / 1000 stress failures at ten points, bitwise "gather" in 180 more checks): the default since the
-    # fifteenth session, 0.84-0.97 x "gather"'s time up to 128 tokens (-11, call 5; -12).
-    sinkhorn_layout = "gather_rcp"
+    # fifteenth session, 0.84-0.97 x "gather"'s time up to 128 tokens (-11, call 5; -12). "lane_vectors" (the
+    # twenty-ninth session's probe, mid_probes.TileLangLaneVectors): "vectors"' scaling-vector loop (no shuffle, no
+    # division on the chain) with its softmax and final division spread over the lanes; bitwise "vectors" on the CPU
+    # emulator, other roundings than "gather_rcp"'s. Gated on an H100 (results/gpu/2026-12-07-h100-engines-26, call 1,
+    # as mid_probes.TileLangTwentyNinth: 0 / 1000 stress failures at mhc_pre 32 / 256 / 8192 and fused_post_pre 16 x
+    # 7168, the nightly checks of mhc_pre, fused_post_pre and pre_big_fuse passing) and there 0.84-0.97 x
+    # "gather_rcp"'s time at 1-256 tokens for the three pres, both H (mhc_pre 32 x 7168 7.6-8.0 us against 8.0-8.1,
+    # a period of 7.0 against 7.5 in its profile), within 0.5 % at 1024 and 4096; slower only where
+    # mid_prefetch_gather_rcp_tokens keeps "gather_rcp". The default since the twenty-ninth session.
+    sinkhorn_layout = "lane_vectors"
+    # Per H, the tokens (first, last, inclusive) whose middle pre with the residual prefetch (mhc_pre's, inside
+    # pdl_early_max_tokens) keeps "gather_rcp": at 129-256 x 7168 (56 parts) "lane_vectors" took that kernel from 80 to
+    # 92 registers a thread (sm_90a, nvcc 13.0; no other middle or decode pre's count moved) and mhc_pre 1.10 x the
+    # time at 256 x 7168 (12.9 against 11.7 us: -26, call 1), the one point it lost.
+    mid_prefetch_gather_rcp_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({7168: (129, 256)})
     # decode_pre's collapse CTAs (all of a token's CTAs but the last) sum the parts of the n pre mixes and
     # of the sum of squares only (decode.build_decode_pre's narrow_sums), not all M = 24 columns: at
     # T = 32 and H = 7168 the 15 CTAs of each of 32 tokens read the 112 parts' partials, 5.4 MB of L2
@@ -578,6 +598,7 @@ class TileLangDecode(TileLangBackend):
                    if self.hc_post_per_token_tokens else {}),
                 **changed(hc_post_flat_from_tokens=(self.hc_post_flat_from_tokens, None)),
                 "hc_post_pipelined_tokens": dict(self.hc_post_pipelined_tokens),
+                "mid_prefetch_gather_rcp_tokens": dict(self.mid_prefetch_gather_rcp_tokens),
                 "hc_post_pipeline_stages": self.hc_post_pipeline_stages,
                 "token_major_partials": sorted(self.token_major_partials),
                 "mid_max_tokens": self.mid_max_tokens, "mid_max_tokens_by_op": dict(self.mid_max_tokens_by_op),
@@ -669,8 +690,9 @@ class TileLangDecode(TileLangBackend):
         """Backend.path_boundaries: each side of every token count where this backend's kernels for ``op`` change,
         from its thresholds (the decode, middle and op GEMM ranges, the decode GEMM plan's rows, PDL early, the
         middle GEMM's 128-token blocks, the deep shape's window, the one-buffer pre's, hc_post's wide CTAs, the
-        TMA GEMMs' starts). Windows that depend on H (hc_post_per_token_tokens, no_pdl_megabytes) are left to
-        stress and the draws."""
+        TMA GEMMs' starts, the pre's GEMM on the op's schedule, mhc_pre's middle pre on "gather_rcp" at any H). Windows
+        that depend on H by bytes or that the draws reach (hc_post_per_token_tokens, no_pdl_megabytes) are left to stress
+        and the draws."""
         from mhc_kernels.tilelang.gemm import LARGE_T_FROM
 
         pre_ops = ("mhc_pre", "fused_post_pre")
@@ -689,6 +711,9 @@ class TileLangDecode(TileLangBackend):
             windows.append(self.mid_deep_tokens)
             firsts |= {self.mid_block_m_128_from[op]} if op in self.mid_block_m_128_from else set()
             firsts |= {self.pre_gemm_tma_from_tokens} if self.pre_gemm_tma_from_tokens else set()
+            firsts |= {self.pre_gemm_op_schedule_from} if self.pre_gemm_op_schedule_from else set()
+        if op == "mhc_pre":  # its middle pre with the prefetch, the only one mid_prefetch_gather_rcp_tokens reaches
+            windows += list(self.mid_prefetch_gather_rcp_tokens.values())
         if op == "prenorm_gemm":
             windows.append(self.op_plain_tma_tokens)
             firsts |= {self.op_gemm_max_tokens + 1}
@@ -934,9 +959,12 @@ class TileLangDecode(TileLangBackend):
         blocks = self.mid_pre_min_blocks_per_sm
         one_buffer = self._one_buffer(t)
         variant = self.overlap_pre_variant(one_buffer)
+        if prefetch and _within(self.mid_prefetch_gather_rcp_tokens.get(h), t):
+            variant = {**variant, "sinkhorn_layout": "gather_rcp"}
+        layout = variant.get("sinkhorn_layout", "lanes")
         self._count(f"pre_big_fuse_overlap[parts={parts},norm={with_norm}"
                     + (f",min_blocks_per_sm={blocks}" if blocks else "") + (",prefetch" if prefetch else "")
-                    + (f",sinkhorn={self.sinkhorn_layout}" if self.sinkhorn_layout != "lanes" else "")
+                    + (f",sinkhorn={layout}" if layout != "lanes" else "")
                     + (",early_constants" if variant.get("early_constants") else "")
                     + (",one_buffer" if one_buffer else "")
                     + (",no_pdl]" if self._drops_pdl(target) else "]"))

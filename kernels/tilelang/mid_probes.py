@@ -14,6 +14,11 @@ from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DE
                                                 wave_cost_parts)
 
 
+# The twenty-ninth session's adoptions that every older default pins off: the Sinkhorn layout before
+# ("gather_rcp" everywhere) and mhc_pre's GEMM above the middle path as before (its own schedule, TMA from 67 457).
+PRE_GEMM_TMA_FROM_BEFORE = 67457
+
+
 class TileLangDecode18(TileLangDecode):
     """The default of the eighteenth session, before the nineteenth's adoptions: decode_pre (every CTA of a
     token summing the parts) where the default runs the cluster pre (decode_pre_cluster), and the prenorm_gemm
@@ -28,6 +33,10 @@ class TileLangDecode18(TileLangDecode):
     mid_deep_tokens = None  # the twentieth session's adoption, off too
     hc_post_flat_from_tokens = None  # and the twenty-first's
     hc_post_pipelined_tokens = {}  # and the twenty-eighth's
+    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
+    mid_prefetch_gather_rcp_tokens = {}
+    pre_gemm_op_schedule_from = None
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangDecode19(TileLangDecode):
@@ -41,6 +50,10 @@ class TileLangDecode19(TileLangDecode):
     hc_post_flat_from_tokens = None  # the twenty-first session's adoption, off too
     op_plain_tma_tokens = (321, 704)  # and the twenty-third's window from 257
     hc_post_pipelined_tokens = {}  # and the twenty-eighth's
+    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
+    mid_prefetch_gather_rcp_tokens = {}
+    pre_gemm_op_schedule_from = None
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangDecode20(TileLangDecode):
@@ -53,6 +66,10 @@ class TileLangDecode20(TileLangDecode):
     hc_post_flat_from_tokens = None
     op_plain_tma_tokens = (321, 704)  # the twenty-third session's window from 257, off too
     hc_post_pipelined_tokens = {}  # and the twenty-eighth's
+    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
+    mid_prefetch_gather_rcp_tokens = {}
+    pre_gemm_op_schedule_from = None
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangDecode22(TileLangDecode):
@@ -65,6 +82,10 @@ class TileLangDecode22(TileLangDecode):
     description = "our TileLang kernels as of the twenty-second session (the op's plain window from 321 tokens)"
     op_plain_tma_tokens = (321, 704)
     hc_post_pipelined_tokens = {}  # the twenty-eighth session's adoption, off too
+    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
+    mid_prefetch_gather_rcp_tokens = {}
+    pre_gemm_op_schedule_from = None
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangMid(TileLangDecode18):
@@ -1363,6 +1384,9 @@ class TileLangLaneVectors(TileLangDecode):
     name = "tilelang-lane-vectors"
     description = "our TileLang kernels, the scaling-vector Sinkhorn spread over the lanes (a probe)"
     sinkhorn_layout = "lane_vectors"
+    mid_prefetch_gather_rcp_tokens = {}  # as it ran in -26's call 1: lane_vectors in every fused pre
+    pre_gemm_op_schedule_from = None  # and the GEMM above the middle path as before
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangPreOpSchedule(TileLangDecode):
@@ -1378,6 +1402,8 @@ class TileLangPreOpSchedule(TileLangDecode):
     description = "our TileLang kernels, mhc_pre's GEMM above the middle path on the op's schedule (a probe)"
     pre_gemm_op_schedule_from = MID_MAX_TOKENS + 1
     pre_gemm_tma_from_tokens = MID_MAX_TOKENS + 1
+    sinkhorn_layout = "gather_rcp"  # as it ran in -26's call 1: the Sinkhorn before
+    mid_prefetch_gather_rcp_tokens = {}
 
 
 class TileLangTwentyNinth(TileLangLaneVectors, TileLangPreOpSchedule):
@@ -1387,3 +1413,6 @@ class TileLangTwentyNinth(TileLangLaneVectors, TileLangPreOpSchedule):
 
     name = "tilelang-twenty-ninth"
     description = "our TileLang kernels, the lane-vectors Sinkhorn and the pre's GEMM on the op's schedule (a probe)"
+    sinkhorn_layout = "lane_vectors"
+    pre_gemm_op_schedule_from = MID_MAX_TOKENS + 1
+    pre_gemm_tma_from_tokens = MID_MAX_TOKENS + 1

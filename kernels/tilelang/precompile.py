@@ -55,11 +55,23 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
         out += hc_post_flat_jobs(hidden, TileLangDecode)
     if hidden in TileLangDecode.hc_post_pipelined_tokens:  # the twenty-eighth's: the hc_post op through a pipeline
         out.append(_hc_post_pipelined_job(hidden, TileLangDecode.hc_post_pipeline_stages))
+    out += mid_prefetch_gather_rcp_jobs(hidden, TileLangDecode)  # the twenty-ninth's window of the layout before
     deep = TileLangDecode.mid_deep_tokens
     if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
         out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
                                               for op in ("mhc_pre", "fused_post_pre")}))
     return out
+
+
+def mid_prefetch_gather_rcp_jobs(hidden: int, backend_class) -> list[Job]:
+    """The middle pre with the residual prefetch on "gather_rcp" where ``backend_class``'s mid_prefetch_gather_rcp_tokens
+    keeps it (mhc_pre at 129-256 x 7168 since the twenty-ninth session): at every count mid_parts can take (which it
+    takes there depends on the GPU's SMs), as pdl_early_jobs has the default's."""
+    if hidden not in backend_class.mid_prefetch_gather_rcp_tokens:
+        return []
+    counts = _mid_part_counts(hidden)
+    variant, tag = _tagged({**backend_class.overlap_pre_variant(), "sinkhorn_layout": "gather_rcp"})
+    return _overlap_jobs(hidden, counts, variant, tag, prefetch=(True,))
 
 
 def _mid_deep_jobs(hidden: int, early: list[bool]) -> list[Job]:
@@ -336,14 +348,16 @@ def wgmma_fn_before_wait_jobs(hidden: int) -> list[Job]:
              {**tun, **({"early_trigger": True} if e else {}), "fn_tiles": fn_tiles}) for e in (False, True)]
 
 
-def no_pdl_pre_jobs(hidden: int) -> list[Job]:
+def no_pdl_pre_jobs(hidden: int, backend_class=None) -> list[Job]:
     """The pre_big_fuse op's middle pre on its caller's splits compiled without PDL, on two residual
     buffers and on one (TileLangDecode.no_pdl_megabytes: 489-697 tokens at H = 7168, 855-1220 at 4096;
-    mid_probes.TileLangNoPdlWindow's no_pdl_tokens run the same kernels)."""
+    mid_probes.TileLangNoPdlWindow's no_pdl_tokens run the same kernels), with ``backend_class``'s middle pre
+    variants (None: TileLangDecode's; the sixteenth session's probes run TileLangDecode18's)."""
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    variant, tag = default_pre_variant()
-    lean_variant, lean_tag = _tagged(TileLangDecode.overlap_pre_variant(one_buffer=True))
+    backend_class = backend_class or TileLangDecode
+    variant, tag = _tagged(backend_class.overlap_pre_variant())
+    lean_variant, lean_tag = _tagged(backend_class.overlap_pre_variant(one_buffer=True))
     window = _overlap_jobs(hidden, CALLER_SPLITS, variant, tag, prefetch=(False,)) \
         + _overlap_jobs(hidden, CALLER_SPLITS, {**lean_variant, "prefetch_next_block": False}, ",one_buffer" + lean_tag,
                         prefetch=(False,))
@@ -472,7 +486,11 @@ def probe_jobs(hidden: int) -> list[Job]:
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode_backend import TileLangDecode
 
-    no_pdl = {"pdl": False}  # (its pre_big_fuse kernels are the default's no_pdl_megabytes ones: jobs())
+    from mhc_kernels.tilelang.mid_probes import TileLangDecode18
+
+    no_pdl = {"pdl": False}
+    # its pre_big_fuse kernels (and TileLangPreBigFuseNoPdl's) are no_pdl_megabytes' on TileLangDecode18's variants
+    out += no_pdl_pre_jobs(hidden, TileLangDecode18)
     out += wgmma_fn_before_wait_jobs(hidden)  # TileLangWgmmaFnBeforeWait (seventeenth session)
     out += [(f"prenorm_gemm[H={hidden},M={MIXES},block_m={block_m},{dict(WIDE_K_TILES[block_m])},no_pdl]",
              "gemm.prenorm_gemm_kernel", (N, hidden, MIXES, block_m), {**WIDE_K_TILES[block_m], **no_pdl})
@@ -581,8 +599,8 @@ def fused_pre_jobs(hidden: int, backend_class) -> list[Job]:
 
 
 def decode_cluster_jobs(hidden: int) -> list[Job]:
-    """The nineteenth session's decode probes: mid_probes.TileLangPreCluster's decode_pre_cluster (the
-    default's Sinkhorn and early constants; with the residual prefetch for mhc_pre, without for
+    """The nineteenth session's decode probes: mid_probes.TileLangPreCluster's decode_pre_cluster (its own
+    Sinkhorn and early constants, the eighteenth session's default's; with the residual prefetch for mhc_pre, without for
     fused_post_pre's pre and the pre_big_fuse op on the caller's splits) and TileLangDecodeGemmOneTile's
     tensor-core decode GEMM on one 256-column K tile and TileLangDecodeGemmTma's on TMA loads (also among
     tma_jobs', labelled here for a lease call's --probes-matching) and TileLangMidDeepShape's middle GEMM in
@@ -590,10 +608,10 @@ def decode_cluster_jobs(hidden: int) -> list[Job]:
     splits."""
     from mhc_kernels.tilelang.backend import WIDE_K_TILES
     from mhc_kernels.tilelang.decode import decode_parts
-    from mhc_kernels.tilelang.decode_backend import TileLangDecode
     from mhc_kernels.tilelang.gemm import SMALL_T_BLOCK_M
+    from mhc_kernels.tilelang.mid_probes import TileLangPreCluster
 
-    out = _cluster_pre_jobs(hidden, TileLangDecode, splits=(False, True))  # TileLangPreCluster, TileLangPreCluster2
+    out = _cluster_pre_jobs(hidden, TileLangPreCluster, splits=(False, True))  # TileLangPreCluster, TileLangPreCluster2
     # TileLangFma512 / TileLangFma1024: mhc_pre's (early, fn before the wait), fused_post_pre's (neither) and the
     # prenorm_gemm op's (early) FMA decode GEMMs at 17-32 tokens
     parts = decode_parts(N, hidden)
