@@ -43,6 +43,13 @@ operations, bitwise the same results:
     (results/gpu/2026-12-05-h100-engines-11, call 5, with decode_pre's early constants) mhc_pre,
     fused_post_pre and pre_big_fuse took 0.84-0.97 x the default's time up to 128 tokens.
 
+``lane_vectors`` (TileLangDecode.sinkhorn_layout: the default since the twenty-ninth session; "vectors"' bits, not
+    the four layouts above) Sinkhorn on the scaling vectors (``vectors`` below: no shuffle and no division on the
+    loop's chain), with the softmax and the final division one element per lane as ``gather`` does them and the
+    whole matrix broadcast to every lane by independent shuffles in between. On an H100
+    (results/gpu/2026-12-07-h100-engines-26, call 1) 0.84-0.97 x "gather_rcp"'s time for mhc_pre, fused_post_pre
+    and pre_big_fuse at 1-256 tokens (mhc_pre 32 x 7168: a period of 7.0 us against 7.5 in its profile).
+
 ``exact_quotient``: the sequence nvcc emits for an IEEE fp32 division before its check (sm_90a SASS
 of ``v / d``: MUFU.RCP r, d; FFMA e = -d * r + 1; FFMA r = r * e + r; FFMA q = r * v + 0; FFMA t =
 -d * q + v; FFMA q = r * t + q, then FCHK v, d and a branch to a slow path). TileLang's fast_rcp is
