@@ -1111,12 +1111,18 @@ def test_the_twenty_eighth_sessions_second_call_is_the_committed_run(tmp_path):
 def test_the_twenty_eighth_sessions_third_call_repeats_the_points_in_doubt(tmp_path):
     """-25/lease/call3.sh: the default's precompile, then three rounds of two bench processes (the decode points
     graph-replayed, the 65 536-token points), ours beside vLLM's TileLang and DeepGEMM and SGLang's TileLang."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-25/lease/call3.sh")
+    _check_repeats_call(tmp_path, "results/gpu/2026-12-07-h100-engines-25/lease/call3.sh", rounds=3)
+
+
+def _check_repeats_call(tmp_path, script: str, rounds: int) -> None:
+    """A repeats call (-25's and -26's call3.sh): the default's precompile, then ``rounds`` rounds of two bench
+    processes (decode, large), ours alone beside vLLM's TileLang and DeepGEMM and SGLang's TileLang."""
+    calls, timeline = _run(tmp_path, script)
     (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
     assert pre.rstrip().endswith("--hidden 7168,4096")
     benches = [c for c in calls if "-m mhc_verify.bench " in c]
     out = tmp_path / "out"
-    assert [b.split("--out ")[1].split()[0] for b in benches] == [f"{out}/{k}{r}" for r in (1, 2, 3)
+    assert [b.split("--out ")[1].split()[0] for b in benches] == [f"{out}/{k}{r}" for r in range(1, rounds + 1)
                                                                   for k in ("decode", "large")]
     assert all(_ours(b) == ["tilelang"] and "--backend vllm-deepgemm" in b and "--backend sglang-tilelang" in b
                for b in benches)
@@ -1166,13 +1172,4 @@ def test_the_twenty_ninth_sessions_second_call_is_the_committed_run(tmp_path):
 def test_the_twenty_ninth_sessions_third_call_repeats_the_points_in_doubt(tmp_path):
     """-26/lease/call3.sh: the default's precompile, then two rounds of two bench processes (the decode points
     graph-replayed, the 65 536-token points), ours beside vLLM's TileLang and DeepGEMM and SGLang's TileLang."""
-    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-26/lease/call3.sh")
-    (pre,) = [c for c in calls if "mhc_kernels.tilelang.precompile" in c]
-    assert pre.rstrip().endswith("--hidden 7168,4096")
-    benches = [c for c in calls if "-m mhc_verify.bench " in c]
-    out = tmp_path / "out"
-    assert [b.split("--out ")[1].split()[0] for b in benches] == [f"{out}/{k}{r}" for r in (1, 2)
-                                                                  for k in ("decode", "large")]
-    assert all(_ours(b) == ["tilelang"] and "--backend vllm-deepgemm" in b and "--backend sglang-tilelang" in b
-               for b in benches)
-    assert all(calls.index(pre) < calls.index(b) for b in benches) and timeline.rstrip().endswith("done")
+    _check_repeats_call(tmp_path, "results/gpu/2026-12-07-h100-engines-26/lease/call3.sh", rounds=2)
