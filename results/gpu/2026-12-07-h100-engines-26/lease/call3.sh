@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lease call 3 of the twenty-ninth session (at most ~240 s, on call 2's warm machine: its kernels in the tree's
 # .tilelang-cache): repeats at the points issue 16 still has in doubt, beside the backends that were fastest there.
-#   precompile (30 s): the default's kernels at both H (no probes; from the cache)
+#   precompile (PRECOMPILE_S, 30 s): the default's kernels at both H (no probes; from the cache; 70 s on a fresh machine)
 #   repeats (ROUNDS=2 rounds of 65 s + 40 s at most): each a process of its own. Graph-replayed: hc_post at 16 / 64 /
 #     128 tokens, mhc_pre at 32, the op at 256, both H; then eager at 65 536 tokens mhc_pre and pre_big_fuse, both H;
 #     ours beside vLLM's TileLang and DeepGEMM and SGLang's TileLang
@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/../../../.."
 O=${1:?out dir}; mkdir -p "$O"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$O/gpu.csv" 2>&1
-BACKEND=tilelang PRECOMPILE_S=30 PRECOMPILE_PROBES="" STAGES=precompile bash scripts/gate_and_bench.sh "$O"
+BACKEND=tilelang PRECOMPILE_S=${PRECOMPILE_S:-30} PRECOMPILE_PROBES="" STAGES=precompile bash scripts/gate_and_bench.sh "$O"
 ( source scripts/device_env.sh
   export PYTHONWARNINGS=ignore VLLM_USE_DEEP_GEMM=1
   rivals=(--backend vllm-tilelang --backend vllm-deepgemm --backend sglang-tilelang)
