@@ -359,8 +359,6 @@ def _vector_sinkhorn_macro(T, n: int):
             s = pairwise([k[i * n + j] for j in range(n)], _add)
             for j in T.unroll(n):
                 k[i * n + j] = k[i * n + j] / s + hc_sinkhorn_eps
-        for j in T.unroll(n):
-            w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
         scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat)
         # every lane holds the same values (the same operations on the same shared logits): a
         # warp-uniform branch, no vote
@@ -377,8 +375,8 @@ def _vector_sinkhorn_macro(T, n: int):
 
 def _scaling_macros(T, n: int):
     """The scaling vectors' loop and range check, shared by "vectors" and "lane_vectors" (the same FMA chains:
-    the same bits). ``scaling_loop(k, u, w, r, eps, repeat)``: from u = 1 and the first column normalisation's
-    w, ``repeat - 1`` row / column steps u_i <- (K r)_i + eps u_i with r = 1 / w (MUFU.RCP), then w_j <- (K^T
+    the same bits). ``scaling_loop(k, u, w, r, eps, repeat)``: the first column normalisation (w_j = K's column sum
+    in pairwise's association + eps) and u = 1, then ``repeat - 1`` row / column steps u_i <- (K r)_i + eps u_i with r = 1 / w (MUFU.RCP), then w_j <- (K^T
     r)_j + eps w_j with r = 1 / u, each dot an FMA chain in m order started from eps u_i (eps w_j).
     ``in_range(u, w)``: every scale in [S_LO, S_HI]."""
 
@@ -391,6 +389,8 @@ def _scaling_macros(T, n: int):
 
     @T.macro
     def scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat):
+        for j in T.unroll(n):
+            w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
         for i in T.unroll(n):
             u[i] = T.float32(1.0)
         for _ in T.serial(sinkhorn_repeat - 1):
@@ -454,8 +454,6 @@ def _lane_vector_sinkhorn_macro(T, n: int):
         v = v / red + hc_sinkhorn_eps
         for e in T.unroll(n * n):  # lanes >= n * n hold copies of lane % (n * n): the same K either way
             k[e] = T.shfl_sync(v, e)
-        for j in T.unroll(n):
-            w[j] = pairwise([k[i * n + j] for i in range(n)], _add) + hc_sinkhorn_eps
         scaling_loop(k, u, w, r, hc_sinkhorn_eps, sinkhorn_repeat)
         if in_range(u, w):  # warp-uniform: every lane ran the same operations on the same K
             if tid < n * n:
