@@ -14,12 +14,23 @@ from mhc_kernels.tilelang.decode_backend import (BASE_GEMM, DECODE_GEMM_PLAN, DE
                                                 wave_cost_parts)
 
 
-# The twenty-ninth session's adoptions that every older default pins off: the Sinkhorn layout before
-# ("gather_rcp" everywhere) and mhc_pre's GEMM above the middle path as before (its own schedule, TMA from 67 457).
-PRE_GEMM_TMA_FROM_BEFORE = 67457
+PRE_GEMM_TMA_FROM_BEFORE = 67457  # mhc_pre's TMA GEMM's start before the twenty-ninth session
 
 
-class TileLangDecode18(TileLangDecode):
+class _LaterAdoptionsOff:
+    """What every older default below pins off (placed before TileLangDecode in their bases): the twenty-eighth
+    session's adoption (the hc_post op's pipelined window) and the twenty-ninth's (the Sinkhorn layout before,
+    "gather_rcp" everywhere; mhc_pre's GEMM above the middle path on its own schedule, TMA from 67 457). A probe
+    derived from one of them that sets its own value keeps it."""
+
+    hc_post_pipelined_tokens = {}
+    sinkhorn_layout = "gather_rcp"
+    mid_prefetch_gather_rcp_tokens = {}
+    pre_gemm_op_schedule_from = None
+    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
+
+
+class TileLangDecode18(_LaterAdoptionsOff, TileLangDecode):
     """The default of the eighteenth session, before the nineteenth's adoptions: decode_pre (every CTA of a
     token summing the parts) where the default runs the cluster pre (decode_pre_cluster), and the prenorm_gemm
     op's chunked middle GEMM + chunk_sum at 321-704 tokens (op_plain_tma_tokens None). Every probe below was
@@ -32,14 +43,9 @@ class TileLangDecode18(TileLangDecode):
     op_plain_tma_tokens = None
     mid_deep_tokens = None  # the twentieth session's adoption, off too
     hc_post_flat_from_tokens = None  # and the twenty-first's
-    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
-    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
-    mid_prefetch_gather_rcp_tokens = {}
-    pre_gemm_op_schedule_from = None
-    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
-class TileLangDecode19(TileLangDecode):
+class TileLangDecode19(_LaterAdoptionsOff, TileLangDecode):
     """The default of the nineteenth session, before the twentieth's adoption: mhc_pre's and fused_post_pre's
     middle GEMM at 385-1024 tokens on the middle path's K ranges (mid_deep_tokens None). The twentieth session's
     probes derive from it, so each runs what it ran."""
@@ -49,14 +55,9 @@ class TileLangDecode19(TileLangDecode):
     mid_deep_tokens = None
     hc_post_flat_from_tokens = None  # the twenty-first session's adoption, off too
     op_plain_tma_tokens = (321, 704)  # and the twenty-third's window from 257
-    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
-    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
-    mid_prefetch_gather_rcp_tokens = {}
-    pre_gemm_op_schedule_from = None
-    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
-class TileLangDecode20(TileLangDecode):
+class TileLangDecode20(_LaterAdoptionsOff, TileLangDecode):
     """The default of the twentieth session, before the twenty-first's adoption: hc_post above 4096 tokens on
     post.py's one CTA per token (hc_post_flat_from_tokens None). The twenty-first session's probes derive from the
     default and set what they change themselves."""
@@ -65,14 +66,9 @@ class TileLangDecode20(TileLangDecode):
     description = "our TileLang kernels as of the twentieth session (hc_post above 4096 tokens one CTA per token)"
     hc_post_flat_from_tokens = None
     op_plain_tma_tokens = (321, 704)  # the twenty-third session's window from 257, off too
-    hc_post_pipelined_tokens = {}  # and the twenty-eighth's
-    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
-    mid_prefetch_gather_rcp_tokens = {}
-    pre_gemm_op_schedule_from = None
-    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
-class TileLangDecode22(TileLangDecode):
+class TileLangDecode22(_LaterAdoptionsOff, TileLangDecode):
     """The default of the twenty-second session, before the twenty-third's adoption: the prenorm_gemm op's plain
     TMA window from 321 tokens, the middle GEMM + chunk_sum at 257-320 (op_plain_tma_tokens (321, 704)). The
     twenty-first and twenty-second sessions' probes derive from the default itself: at 257-320 tokens their op
@@ -81,11 +77,6 @@ class TileLangDecode22(TileLangDecode):
     name = "tilelang-decode22"
     description = "our TileLang kernels as of the twenty-second session (the op's plain window from 321 tokens)"
     op_plain_tma_tokens = (321, 704)
-    hc_post_pipelined_tokens = {}  # the twenty-eighth session's adoption, off too
-    sinkhorn_layout = "gather_rcp"  # and the twenty-ninth's
-    mid_prefetch_gather_rcp_tokens = {}
-    pre_gemm_op_schedule_from = None
-    pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
 
 
 class TileLangMid(TileLangDecode18):
