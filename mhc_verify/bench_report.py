@@ -477,6 +477,13 @@ def merge_runs(runs: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Render a benchmark's bench.md and plots again from its bench.json (e.g. with more of our
     backends named as ours), or from several runs' merged; the measurements are not touched."""
+    from mhc_verify.front_door import output_whose_reader_may_go
+
+    with output_whose_reader_may_go():  # `... --headline ... | head`: the report, not a traceback
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     import argparse
     import datetime
     import sys

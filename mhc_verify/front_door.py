@@ -11,6 +11,7 @@ good"). Every subcommand gets this for free: ``FrontDoorParser`` turns argparse'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from mhc_verify.registry import BackendInfo
@@ -56,14 +57,72 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 
 def guarded(run: Callable[[list[str]], int], argv: Sequence[str], prog: str) -> int:
-    """``run(argv)``, with a ``UsageError`` printed as ``PROG: error: MESSAGE`` and exit status 2."""
+    """``run(argv)``, with a ``UsageError`` printed as ``PROG: error: MESSAGE`` and exit status 2, and with
+    stdout and stderr that never raise because their reader has gone (``_OutputWhoseReaderMayGo``)."""
+    with output_whose_reader_may_go():
+        try:
+            return run(list(argv))
+        except UsageError as e:
+            if _debug_requested(argv):
+                traceback.print_exc()
+            print(f"{e.prog or prog}: error: {one_line(str(e))}", file=sys.stderr)
+            return USAGE_ERROR_EXIT
+
+
+@contextlib.contextmanager
+def output_whose_reader_may_go() -> Iterator[None]:
+    """sys.stdout and sys.stderr as ``_OutputWhoseReaderMayGo`` for the duration (every command's ``main``)."""
+    streams = {name: _OutputWhoseReaderMayGo(getattr(sys, name)) for name in ("stdout", "stderr")}
+    previous = {name: getattr(sys, name) for name in streams}
+    for name, stream in streams.items():
+        setattr(sys, name, stream)
     try:
-        return run(list(argv))
-    except UsageError as e:
-        if _debug_requested(argv):
-            traceback.print_exc()
-        print(f"{e.prog or prog}: error: {one_line(str(e))}", file=sys.stderr)
-        return USAGE_ERROR_EXIT
+        yield
+    finally:
+        for name, stream in previous.items():
+            if getattr(sys, name) is streams[name]:  # unless the run put in a stream of its own
+                setattr(sys, name, stream)
+
+
+class _OutputWhoseReaderMayGo:
+    """A run's stdout or stderr, where a write or flush into a pipe whose reader has gone turns the stream into
+    /dev/null instead of raising BrokenPipeError. Why: a run's output is only its log; its reports go to files.
+    Scripts pipe it (``| grep``, ``| tail``, ``| head``), and when a timeout kills the script's process group the
+    filter dies and the run's next print raised: a bench then wrote no bench.md for the rows it had measured, and a
+    passing check ended in a traceback and exit status 1 (a false alarm). The run goes on; its reports are whole."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._discard_from_now_on()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._discard_from_now_on()
+
+    def _discard_from_now_on(self) -> None:
+        self.reader_gone = True
+        # The descriptor too: what is still buffered, and the interpreter's own flush at exit, then go nowhere
+        # instead of raising again ("Exception ignored ... BrokenPipeError", exit status 120).
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file (a test's stream, pytest's capture)
+            pass
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...: the stream's own
+        return getattr(self._stream, name)
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:

@@ -597,3 +597,33 @@ def test_runs_of_other_sources_or_gpus_are_not_merged(tmp_path, capsys, field):
     other = _bench_dir(tmp_path / "b", "H200" if field == "gpu" else "H100", "abc" if field == "gpu" else "def", row)
     assert main([str(tmp_path / "m"), "--merge", str(first), str(other)]) == 2
     assert f"the runs' {field} differ" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+class _ReaderGone:
+    """A stdout whose pipe reader has gone: what a run's ``| grep`` or ``| tee`` becomes when the process group
+    around it is killed. -26/lease/call2.sh on an H100: the call's timeout killed the script and its ``quiet``
+    filter mid-bench, and no bench.md came back (its logs cannot tell whether the bench died on its next print or
+    was still writing when the call's tar ran; the first is what this reproduces: before the fix the print's
+    BrokenPipeError escaped run_and_write's handlers and bench.md was never written)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_run_whose_output_pipe_closes_still_writes_its_report(tmp_path, fake_timer, monkeypatch):
+    from mhc_verify.front_door import guarded
+
+    monkeypatch.setattr(sys, "stdout", _ReaderGone())
+
+    def run(argv: list[str]) -> int:
+        config = bench.BenchConfig(timer=fake_timer, device=torch.device("cpu"), mode="both", n_sms=8)
+        return bench.run_and_write(tmp_path, [SPEC["tilelang"], "torch"], ("hc_post",), (1, 4), (64,), config,
+                                   {"command": "test", "gpu": "fake"}, copy_gbps=100.0, progress=print)
+
+    assert guarded(run, [], "python -m mhc_verify.bench") == 0
+    md = (tmp_path / "bench.md").read_text()
+    assert "INTERRUPTED" not in md and "| 4 |" in md  # the whole grid, nothing lost to the closed pipe
+    assert len(read_rows(tmp_path / "bench.jsonl")) == 4

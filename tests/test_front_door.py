@@ -312,3 +312,19 @@ def test_scripts_that_rerun_into_their_out_pass_force():
     assert len(calls) >= 4, calls  # gpu_results (check, bench), gpu_calibration (check, merge), run_device_check
     missing = [c for c in calls if "--force" not in c[1]]
     assert not missing, missing
+
+
+def test_a_check_whose_stdout_reader_is_gone_keeps_its_report_and_its_exit_status(tmp_path):
+    """`mhc-verify check ... | head` (or a `| grep` killed with the script around it): the reader closes the pipe,
+    the run's prints raise BrokenPipeError. Seen here before the fix: a passing check ended in a traceback and exit
+    status 1, a false alarm for any script that reads the status."""
+    out = tmp_path / "r"
+    err = tmp_path / "stderr"
+    with err.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "mhc_verify", "check", "--backend", "torch", "--op", "hc_post",
+                                 "--examples", "2", "--out", str(out)], stdout=subprocess.PIPE, stderr=stderr)
+        proc.stdout.close()  # the reader is gone before the first line
+        code = proc.wait(timeout=300)
+    assert code == 0, err.read_text()[-2000:]
+    assert "Traceback" not in err.read_text() and "BrokenPipeError" not in err.read_text()
+    assert json.loads((out / "report.json").read_text())["results"], "the report is written"

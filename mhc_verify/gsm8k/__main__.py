@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] != "gsm8k-gate":
         argv = ["gsm8k-gate", *argv]
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    from mhc_verify.front_door import output_whose_reader_may_go
+
+    with output_whose_reader_may_go():  # a log piped into a filter that dies first: the gate's verdict stands
+        return int(args.func(args))
 
 
 if __name__ == "__main__":
