@@ -20,6 +20,10 @@
 # BACKEND may be a module:Class probe (then the bench puts it beside `tilelang` as one of ours; with
 # BENCH_DEFAULT=0 in place of it: the candidate alone, which fits BENCH_S where two of ours did not: on
 # the -10 H200 two of ours stopped at 965 rows in 330 s, prenorm_gemm at H = 4096 not reached).
+# DEADLINE (epoch seconds, optional; a lease script sets it once for all its stages): each stage's cap is cut to
+# end 20 s before it, so that a stage stops under its own timeout and writes its partial report while the call's
+# outer timeout is still away. Why: -26/lease/call2.sh's bench (BENCH_S=450 behind a 107 s precompile stage) was
+# still running when its call's 560 s ran out, and no bench.md came back.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/device_env.sh
@@ -32,12 +36,24 @@ GATE_OPS=${GATE_OPS:-mhc_pre fused_post_pre pre_big_fuse hc_post hc_head prenorm
 STRESS=${STRESS:-}
 quiet() { grep -v ':INFO\]\|Warning: T.vectorized'; }
 stage() { echo "== $(date -u +%T) $1" | tee -a "$out/timeline.txt"; }
+capped() {  # capped NAME SECONDS: SECONDS, or less where DEADLINE leaves less (then said in the timeline)
+  local cap=$2
+  if [[ -n "${DEADLINE:-}" ]]; then
+    local room=$(( DEADLINE - $(date +%s) - 20 ))
+    (( room < 1 )) && room=1
+    if (( room < cap )); then
+      cap=$room
+      echo "   $1 capped at $cap s by DEADLINE" >> "$out/timeline.txt"
+    fi
+  fi
+  echo "$cap"
+}
 name=$(python3 -c "from mhc_verify.registry import discover_named as d; print(next(iter(d(['$BACKEND']))))")
 echo "backend $BACKEND ($name); gate ops: $GATE_OPS; stress: ${STRESS:-none}" | tee -a "$out/timeline.txt"
 if [[ " $STAGES " == *" precompile "* ]]; then
   stage "precompile + stress"
   python3 -m mhc_verify backends > "$out/backends.txt" 2>&1
-  ( timeout -k 10 "${PRECOMPILE_S:-80}" python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 ${PRECOMPILE_PROBES---probes} \
+  ( timeout -k 10 "$(capped precompile "${PRECOMPILE_S:-80}")" python3 -m mhc_kernels.tilelang.precompile --hidden 7168,4096 ${PRECOMPILE_PROBES---probes} \
       > "$out/precompile.log" 2>&1 ) &
   ( stress_start=$(date +%s)
     for point in $STRESS; do
@@ -58,7 +74,7 @@ fi
 if [[ " $STAGES " == *" gate "* ]]; then
   stage gate
   for op in $GATE_OPS; do
-    ( timeout -k 15 "${GATE_S:-170}" python3 -m mhc_verify check --profile nightly --backend "$BACKEND" \
+    ( timeout -k 15 "$(capped gate "${GATE_S:-170}")" python3 -m mhc_verify check --profile nightly --backend "$BACKEND" \
         --require-backend "$name" --op "$op" --examples 12 --out "$out/check/$op" --force --no-progress 2>&1 | quiet \
         | tail -n 30 > "$out/check-$op.log" ) &
   done
@@ -73,7 +89,7 @@ if [[ " $STAGES " == *" bench "* ]]; then
     [[ "${BENCH_DEFAULT:-1}" == 0 ]] && ours=()
     ours+=(--backend "$BACKEND" --ours "$name")
   fi
-  timeout -k 15 "${BENCH_S:-335}" python3 -m mhc_verify.bench "${ours[@]}" --backend tile_kernels \
+  timeout -k 15 "$(capped bench "${BENCH_S:-335}")" python3 -m mhc_verify.bench "${ours[@]}" --backend tile_kernels \
     --backend vllm-tilelang --backend vllm-deepgemm --backend sglang-tilelang --backend aiter-triton \
     --backend sglang-triton --op mhc_pre --op fused_post_pre --op hc_head --op hc_post --op pre_big_fuse \
     --op prenorm_gemm --tokens "${BENCH_TOKENS:-1,2,4,8,16,32,64,128,256,512,1024,4096,65536,80000}" \

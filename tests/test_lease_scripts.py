@@ -146,6 +146,30 @@ def test_gate_and_bench_of_the_default_names_it_once(tmp_path):
     assert bench.count("--backend tilelang ") == 1 and bench.count("--ours") == 1
 
 
+@pytest.mark.parametrize("deadline_in", [None, 60, 5])
+def test_gate_and_bench_cuts_each_stage_to_end_before_the_deadline(tmp_path, deadline_in):
+    """DEADLINE (epoch seconds): every stage's timeout ends 20 s before it (at least 1 s), said in the timeline, so
+    that a stage stops under its own timeout and writes its partial report before the call's outer timeout hits."""
+    import time
+
+    stub_dir = tmp_path / "stub"
+    stub_dir.mkdir()
+    (stub_dir / "timeout").write_text('#!/bin/bash\necho "timeout $*" >> "$STUB_LOG"\nexec "${@:4}"\n')
+    (stub_dir / "timeout").chmod(0o755)
+    env = {} if deadline_in is None else {"DEADLINE": str(int(time.time()) + deadline_in)}
+    calls, timeline = _run(tmp_path, "gate_and_bench.sh", STAGES="precompile gate bench", GATE_OPS="hc_post", **env)
+    caps = {name: int(next(c for c in calls if c.startswith("timeout") and marker in c).split()[3])
+            for name, marker in (("precompile", "tilelang.precompile"), ("gate", "mhc_verify check"),
+                                 ("bench", "mhc_verify.bench"))}
+    if deadline_in is None:
+        assert caps == {"precompile": 80, "gate": 170, "bench": 335} and "capped" not in timeline
+    else:
+        expected = max(1, deadline_in - 20)
+        assert all(expected - 3 <= cap <= expected for cap in caps.values()), caps
+        assert all(f"{name} capped at {cap} s by DEADLINE" in timeline for name, cap in caps.items()), timeline
+    assert timeline.rstrip().endswith("done")
+
+
 def test_the_eleventh_sessions_lease_call_gates_and_times_its_probes(tmp_path):
     """results/gpu/2026-12-05-h200-engines-8/lease/call4.sh: each probe's bitwise check against what it
     claims to equal, stress where its new code runs (the op at the benchmark's S = 16: at stress's
