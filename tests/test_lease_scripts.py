@@ -165,7 +165,7 @@ def test_gate_and_bench_cuts_each_stage_to_end_before_the_deadline(tmp_path, dea
         assert caps == {"precompile": 80, "gate": 170, "bench": 335} and "capped" not in timeline
     else:
         expected = max(1, deadline_in - 20)
-        assert all(expected - 3 <= cap <= expected for cap in caps.values()), caps
+        assert all(expected - 10 <= cap <= expected for cap in caps.values()), caps  # 10 s: a loaded CI machine
         assert all(f"{name} capped at {cap} s by DEADLINE" in timeline for name, cap in caps.items()), timeline
     assert timeline.rstrip().endswith("done")
 
