@@ -15,7 +15,9 @@
 #     only cutlass/include to nvcc: env.py, contrib/nvcc.py): 7.5 MB of text, 0.83 MB of the bundle, so that the tree
 #     with the -27 results and all four bundles (65.2 MB) stay within what a call took (65.3). Checked on the CPU: the
 #     GEMM (TMA and cp.async), chunk_sum, the pipelined hc_post and the overlap pre compile for sm_90a with nvcc
-#     against the slimmed bundle's include paths alone.
+#     against the slimmed bundle's include paths alone; on an H100 (results/gpu/2026-12-07-h100-engines-27, call 5)
+#     TileLang from it compiled and ran the op's and hc_post's nightly checks, carried with the tree and all four
+#     bundles.
 #   - xz -9e instead of the default preset.
 # Nothing that tilelang loads or compiles against is removed: TileLang's cutlass/tvm headers and
 # templates stay. The bundle is replaced in place (../shared/device/gpu-site.sh rebuilds the original).
