@@ -73,8 +73,9 @@ if [[ " $STAGES " == *" precompile "* ]]; then
 fi
 if [[ " $STAGES " == *" gate "* ]]; then
   stage gate
+  gate_cap=$(capped gate "${GATE_S:-170}")  # once for the checks that run side by side
   for op in $GATE_OPS; do
-    ( timeout -k 15 "$(capped gate "${GATE_S:-170}")" python3 -m mhc_verify check --profile nightly --backend "$BACKEND" \
+    ( timeout -k 15 "$gate_cap" python3 -m mhc_verify check --profile nightly --backend "$BACKEND" \
         --require-backend "$name" --op "$op" --examples 12 --out "$out/check/$op" --force --no-progress 2>&1 | quiet \
         | tail -n 30 > "$out/check-$op.log" ) &
   done
