@@ -1199,3 +1199,47 @@ def test_the_twenty_ninth_sessions_third_call_repeats_the_points_in_doubt(tmp_pa
     """-26/lease/call3.sh: the default's precompile, then two rounds of two bench processes (the decode points
     graph-replayed, the 65 536-token points), ours beside vLLM's TileLang and DeepGEMM and SGLang's TileLang."""
     _check_repeats_call(tmp_path, "results/gpu/2026-12-07-h100-engines-26/lease/call3.sh", rounds=2)
+
+
+def test_the_multicast_probes_call_checks_bits_before_it_benches(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-28/lease/call1.sh: the multicast probe and its control bitwise the plain
+    window (and each other at 65-128), each check under its own timeout, then one graph-replayed bench of the op with
+    every probe, the plain window and DeepGEMM beside the default."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-28/lease/call1.sh")
+    out = tmp_path / "out"
+    checks = [c for c in calls if "probe_bitwise_check.py" in c]
+    pairs = [(c.split("--probe ")[1].split()[0].split(":")[1], c.split("--against ")[1].split()[0].split(":")[1],
+              c.split("--tokens ")[1].split()[0]) for c in checks]
+    assert pairs == [("TileLangOpMulticast", "TileLangOpPlainTma", "256"),
+                     ("TileLangOpMulticast", "TileLangOpPlainTma", "129,192,193,257,320,512,704"),
+                     ("TileLangOpMulticastAlone", "TileLangOpPlainTma", "129,256,512"),
+                     ("TileLangOpMulticast", "TileLangOpMulticastAlone", "65,100,128")]
+    assert all("--op prenorm_gemm" in c and "--hidden 4096,7168" in c for c in checks)
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert calls.index(bench) > calls.index(checks[-1])
+    assert "--mode graph" in bench and "--force" in bench and f"--out {out}/bench" in bench
+    for probe in ("TileLangOpMulticast", "TileLangOpMulticastAlone", "TileLangOpMulticast5", "TileLangOpMulticast64",
+                  "TileLangOpMulticastChunks", "TileLangOpPlainTma"):
+        assert f"mid_probes:{probe} " in bench, probe
+    assert "--backend vllm-deepgemm" in bench and _ours(bench)[0] == "tilelang" and len(_ours(bench)) == 7
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    assert calls.index(profile) > calls.index(bench) and "mid_probes:TileLangOpMulticast " in profile
+    assert timeline.count("rc=0") == 6 and timeline.rstrip().endswith("done")
+
+
+def test_the_fn_split_probes_call_checks_bits_before_it_benches(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-28/lease/call2.sh: the fn-split probe bitwise the plain window (129-704),
+    call 1's control (65-128) and its four-stage twin, then the bench and the profile."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-28/lease/call2.sh")
+    checks = [c for c in calls if "probe_bitwise_check.py" in c]
+    pairs = [(c.split("--probe ")[1].split()[0].split(":")[1], c.split("--against ")[1].split()[0].split(":")[1])
+             for c in checks]
+    assert pairs == [("TileLangOpFnSplit", "TileLangOpPlainTma"), ("TileLangOpFnSplit", "TileLangOpMulticastAlone"),
+                     ("TileLangOpFnSplit4", "TileLangOpFnSplit")]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    assert calls.index(checks[-1]) < calls.index(bench) < calls.index(profile)
+    for probe in ("TileLangOpFnSplit", "TileLangOpFnSplit4", "TileLangOpMulticastAlone", "TileLangOpPlainTma"):
+        assert f"mid_probes:{probe} " in bench, probe
+    assert "--backend vllm-deepgemm" in bench and len(_ours(bench)) == 5 and "--mode graph" in bench
+    assert timeline.count("rc=0") == 5 and timeline.rstrip().endswith("done")

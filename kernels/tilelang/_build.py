@@ -86,15 +86,17 @@ def explicit_target(kind: str = "cuda", arch: str = "sm_90a", pdl: bool | None =
     return Target(kind, arch, pdl_supported(kind, arch) if pdl is None else pdl)
 
 
-def pass_configs(tma: bool = False) -> dict[str, Any]:
+def pass_configs(tma: bool = False, own_pipeline: bool = False) -> dict[str, Any]:
     """The pass configs of every kernel; ``tma`` (CUDA sm_90+ only: a probe of the prenorm GEMM,
     gemm.prenorm_gemm_kernel) turns TMA lowering and TileLang's warp-specialised pipeline on: a
     producer warpgroup issues the tile loads as TMA copies onto mbarriers, the consumers wait on them,
-    instead of every thread's cp.async. The same arithmetic in the same order."""
+    instead of every thread's cp.async. The same arithmetic in the same order. ``own_pipeline`` (with
+    ``tma``): TMA lowering without TileLang's warp specialisation, for a kernel that writes its own producer,
+    consumers and barriers (gemm_multicast.py)."""
     import tilelang
 
     key = tilelang.PassConfigKey
-    return {key.TL_DISABLE_WARP_SPECIALIZED: not tma, key.TL_DISABLE_TMA_LOWER: not tma}
+    return {key.TL_DISABLE_WARP_SPECIALIZED: not tma or own_pipeline, key.TL_DISABLE_TMA_LOWER: not tma}
 
 
 class CompileStats:
@@ -115,9 +117,10 @@ _cache: dict[tuple, Any] = {}
 _lock = threading.Lock()
 
 
-def compile_cached(name: str, key: tuple, build: Callable[[], Any], target: Target, tma: bool = False) -> Any:
+def compile_cached(name: str, key: tuple, build: Callable[[], Any], target: Target, tma: bool = False,
+                   own_pipeline: bool = False) -> Any:
     """Compile ``build()`` (a TileLang PrimFunc) for ``target`` once per (name, key, target), with
-    pass_configs(tma) (``tma`` needs a CUDA target; the caller's key must tell the two apart)."""
+    pass_configs(tma, own_pipeline) (``tma`` needs a CUDA target; the caller's key must tell them apart)."""
     if tma and target.kind != "cuda":
         raise ValueError(f"TMA lowering needs a CUDA target, got {target.kind} {target.arch}")
     full_key = (name, key, target)
@@ -128,7 +131,7 @@ def compile_cached(name: str, key: tuple, build: Callable[[], Any], target: Targ
     import tilelang
 
     start = time.perf_counter()
-    kernel = tilelang.compile(build(), target=target.tilelang_target(), pass_configs=pass_configs(tma))
+    kernel = tilelang.compile(build(), target=target.tilelang_target(), pass_configs=pass_configs(tma, own_pipeline))
     elapsed = time.perf_counter() - start
     with _lock:
         if full_key not in _cache:

@@ -556,6 +556,25 @@ class TileLangDecode(TileLangBackend):
     # committed tree; call 1 ran the same kernels as the probe): the op 8.6 / 10.9 us at 256 / 512 x 7168.
     op_plain_tma_tokens: tuple[int, int] | None = (257, 704)
     op_plain_tma_stages = 4
+    # The prenorm_gemm op at these token counts (first, last; None: nowhere) on gemm_multicast.py's kernel: the
+    # plain window's CTAs (one per split and 64-token block) in clusters of up to op_multicast_cluster token blocks
+    # (gemm_multicast.cluster_for), each fn3 tile loaded once per cluster by a TMA multicast, op_multicast_stages
+    # stages of op_multicast_block_k columns; with op_multicast_chunks c > 1 each split's K range over c CTAs and
+    # chunk_sum. For the op at 129-256 x 4096, where the middle GEMM + chunk_sum lose to DeepGEMM's one kernel
+    # (6.4 against 5.9 us in results/gpu/2026-12-07-h100-engines-27) and the plain window's CTAs each pull 160 KB
+    # of fn3 beside 128 KB of x. Probes (mid_probes.TileLangOpMulticast*); nowhere by default.
+    op_multicast_tokens: tuple[int, int] | None = None
+    op_multicast_cluster = 4
+    op_multicast_stages = 4
+    op_multicast_block_k = 128
+    op_multicast_chunks = 1
+    # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
+    # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
+    # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
+    # load stages. Where fn is contiguous fp32 at a 16-byte-aligned address (TMA's rule), else the op as before.
+    # Probes (mid_probes.TileLangOpFnSplit*); nowhere by default.
+    op_fn_split_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})
+    op_fn_split_stages = 5
     op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # mhc_pre's (and fused_post_pre's) middle GEMM at these token counts (first, last; None: nowhere) in DeepGEMM's
     # shape: 64-token blocks, the most K ranges that keep one CTA per SM (blocks * ranges <= SMs: 16 at 512
@@ -630,6 +649,13 @@ class TileLangDecode(TileLangBackend):
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
                           op_plain_tma_block_k=(self.op_plain_tma_block_k, None),
+                          op_multicast_tokens=(self.op_multicast_tokens, None),
+                          op_multicast_cluster=(self.op_multicast_cluster, 4),
+                          op_multicast_stages=(self.op_multicast_stages, 4),
+                          op_multicast_block_k=(self.op_multicast_block_k, 128),
+                          op_multicast_chunks=(self.op_multicast_chunks, 1),
+                          op_fn_split_tokens=(dict(self.op_fn_split_tokens), {}),
+                          op_fn_split_stages=(self.op_fn_split_stages, 5),
                           mid_deep_tokens=(self.mid_deep_tokens, None),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
                           pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
@@ -715,7 +741,14 @@ class TileLangDecode(TileLangBackend):
         if op == "mhc_pre":  # its middle pre with the prefetch, the only one mid_prefetch_gather_rcp_tokens reaches
             windows += list(self.mid_prefetch_gather_rcp_tokens.values())
         if op == "prenorm_gemm":
-            windows.append(self.op_plain_tma_tokens)
+            windows += [self.op_plain_tma_tokens, self.op_multicast_tokens, *self.op_fn_split_tokens.values()]
+            if self.op_multicast_tokens is not None:  # where gemm_multicast.cluster_for changes inside the window
+                from mhc_kernels.tilelang.gemm_multicast import cluster_for
+
+                first, last = self.op_multicast_tokens
+                firsts |= {t for t in range(first + 1, last + 1)
+                           if cluster_for(t, largest=self.op_multicast_cluster)
+                           != cluster_for(t - 1, largest=self.op_multicast_cluster)}
             firsts |= {self.op_gemm_max_tokens + 1}
             firsts |= {self.op_gemm_tma_from_tokens} if self.op_gemm_tma_from_tokens else set()
         if op in ("hc_post", "fused_post_pre"):
@@ -827,6 +860,13 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
+        if _within(self.op_fn_split_tokens.get(h), t) and (n * h // n_splits) % 128 == 0 and self._tma(x, True) \
+                and fn.dtype == torch.float32 and fn.is_contiguous() and fn.data_ptr() % 16 == 0:
+            return self._op_fn_split(x, fn, n, h, n_splits)
+        if (_within(self.op_multicast_tokens, t) and (n * h // n_splits) % (self.op_multicast_block_k
+                                                                           * self.op_multicast_chunks) == 0
+                and self._tma(x, True)):
+            return self._op_multicast(x, fn, n, h, n_splits)
         if _within(self.op_plain_tma_tokens, t) and (n * h // n_splits) % self._op_plain_tma_block_k() == 0:
             return self._op_plain_tma(x, fn, n, h, n_splits)
         parts = self._op_gemm_parts(t, n, h, n_splits, x.device)
@@ -855,6 +895,41 @@ class TileLangDecode(TileLangBackend):
         t = x.shape[0]
         return self._tma_gemm(x, fn, n, hidden, n_splits, block_m_for(t), self.op_plain_tma_stages,
                               self._early(t, "prenorm_gemm"), block_k=self.op_plain_tma_block_k)
+
+    def _op_multicast(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int):
+        """The prenorm_gemm op on gemm_multicast.py's kernel (op_multicast_tokens): S * op_multicast_chunks K
+        ranges, then chunk_sum where the chunks are more than one; PDL early where the op's is."""
+        from mhc_kernels.tilelang.gemm_multicast import cluster_for, prenorm_gemm_multicast_kernel
+
+        t, m = x.shape[0], fn.shape[0]
+        chunks = self.op_multicast_chunks
+        fn3, _ = self._split_fn_launched(fn)
+        mixes = self._gemm_output((n_splits * chunks, t, m), x.device)
+        sqrsum = self._gemm_output((n_splits * chunks, t), x.device)
+        cluster = cluster_for(t, largest=self.op_multicast_cluster)
+        early = self._early(t, "prenorm_gemm")
+        self._count(f"prenorm_gemm_multicast[cluster={cluster},stages={self.op_multicast_stages},"
+                    f"block_k={self.op_multicast_block_k},chunks={chunks}" + (",early_trigger]" if early else "]"))
+        prenorm_gemm_multicast_kernel(n, hidden, m, self._target(), cluster=cluster,
+                                      num_stages=self.op_multicast_stages, block_k=self.op_multicast_block_k,
+                                      early_trigger=early)(x, fn3, mixes, sqrsum)
+        if chunks == 1:
+            return mixes, sqrsum
+        return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
+
+    def _op_fn_split(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int):
+        """The prenorm_gemm op on gemm_fn_split.py's kernel (op_fn_split_tokens): fn in fp32, split in the kernel;
+        PDL early where the op's is."""
+        from mhc_kernels.tilelang.gemm_fn_split import prenorm_gemm_fn_split_kernel
+
+        t, m = x.shape[0], fn.shape[0]
+        mixes = self._gemm_output((n_splits, t, m), x.device)
+        sqrsum = self._gemm_output((n_splits, t), x.device)
+        early = self._early(t, "prenorm_gemm")
+        self._count(f"prenorm_gemm_fn_split[stages={self.op_fn_split_stages}" + (",early_trigger]" if early else "]"))
+        prenorm_gemm_fn_split_kernel(n, hidden, m, self._target(), load_stages=self.op_fn_split_stages,
+                                     early_trigger=early)(x, fn, mixes, sqrsum)
+        return mixes, sqrsum
 
     def _op_plain_tma_block_k(self) -> int:
         """The K tile of the op's plain window (each split's columns a multiple of it, or the window passes)."""

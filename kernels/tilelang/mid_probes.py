@@ -1407,3 +1407,73 @@ class TileLangTwentyNinth(TileLangLaneVectors, TileLangPreOpSchedule):
     sinkhorn_layout = "lane_vectors"
     pre_gemm_op_schedule_from = MID_MAX_TOKENS + 1
     pre_gemm_tma_from_tokens = MID_MAX_TOKENS + 1
+
+
+class TileLangOpMulticast(TileLangDecode):
+    """The default with the prenorm_gemm op at 65-704 tokens on gemm_multicast.py's kernel (op_multicast_tokens): the
+    plain window's CTAs (one per split and 64-token block, no chunk_sum) in clusters of up to 4 token blocks, each fn3
+    tile loaded once per cluster by a TMA multicast. For the op at 129-256 x 4096 (-27: 6.4 against DeepGEMM's 5.9 us):
+    the plain window's CTA there pulls 128 KB of x and 160 KB of fn3, DeepGEMM's 128 and 96; with the multicast 128 and
+    40. At 129-704 its sums are meant to be bitwise the plain window's (TileLangOpPlainTma's, the same K ranges, tiles
+    and order); at 65-128 the default runs the middle GEMM + chunk_sum, other sums: a gate before any adoption."""
+
+    name = "tilelang-op-multicast"
+    description = "our TileLang kernels, the prenorm_gemm op at 65-704 tokens with fn3 multicast in clusters (a probe)"
+    op_multicast_tokens = (65, 704)
+
+
+class TileLangOpMulticastAlone(TileLangOpMulticast):
+    """TileLangOpMulticast's written-out pipeline without the multicast (clusters of one: every CTA loads its own fn3
+    tiles), the control that tells the multicast's share from the pipeline's."""
+
+    name = "tilelang-op-multicast-alone"
+    description = "our TileLang kernels, the op's written-out TMA pipeline without clusters (a probe's control)"
+    op_multicast_cluster = 1
+
+
+class TileLangOpMulticast5(TileLangOpMulticast):
+    """TileLangOpMulticast with five stages (5 x 36 KB of x and fn3 tiles and the 20 KB epilogue buffer)."""
+
+    name = "tilelang-op-multicast5"
+    description = "our TileLang kernels, the op's fn3 multicast with five stages (a probe)"
+    op_multicast_stages = 5
+
+
+class TileLangOpMulticast64(TileLangOpMulticast):
+    """TileLangOpMulticast on 64-column K tiles, eight stages (DeepGEMM's K tile; its sums of squares in 64-column
+    tiles: other bits than the plain window's)."""
+
+    name = "tilelang-op-multicast64"
+    description = "our TileLang kernels, the op's fn3 multicast on 64-column tiles, eight stages (a probe)"
+    op_multicast_block_k = 64
+    op_multicast_stages = 8
+
+
+class TileLangOpMulticastChunks(TileLangOpMulticast):
+    """TileLangOpMulticast at 65-256 tokens with each split's K range over two CTAs (the middle GEMM's 128 CTAs at
+    256 tokens) and chunk_sum: the multicast on the default's shape there."""
+
+    name = "tilelang-op-multicast-chunks"
+    description = "our TileLang kernels, the op's fn3 multicast on two chunks a split + chunk_sum (a probe)"
+    op_multicast_tokens = (65, 256)
+    op_multicast_chunks = 2
+
+
+class TileLangOpFnSplit(TileLangDecode):
+    """The default with the prenorm_gemm op at 65-704 tokens, both H, on gemm_fn_split.py's kernel (op_fn_split_tokens):
+    the plain window's CTAs reading fn in fp32 (96 KB a CTA at 256 x 4096, DeepGEMM's bytes) and splitting it into
+    its bf16 pieces in a warpgroup of their own, five load stages. gemm.py's split_in_kernel did the split between the
+    consumer's barriers and was 3-6 x slower (-17). At 129-704 its sums are meant to be bitwise the plain window's
+    (TileLangOpPlainTma's); at 65-128 TileLangOpMulticastAlone's (the same K ranges)."""
+
+    name = "tilelang-op-fn-split"
+    description = "our TileLang kernels, the prenorm_gemm op at 65-704 tokens splitting fp32 fn in the kernel (a probe)"
+    op_fn_split_tokens = {4096: (65, 704), 7168: (65, 704)}
+
+
+class TileLangOpFnSplit4(TileLangOpFnSplit):
+    """TileLangOpFnSplit with four load stages."""
+
+    name = "tilelang-op-fn-split4"
+    description = "our TileLang kernels, the op splitting fp32 fn in the kernel, four load stages (a probe)"
+    op_fn_split_stages = 4

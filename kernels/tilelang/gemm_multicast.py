@@ -1,0 +1,181 @@
+"""prenorm GEMM with fn3's tiles multicast across a cluster of token blocks (CUDA sm_90+, TMA).
+
+gemm.py's kernel on the TMA path streams, per CTA and K tile, the x tile (block_m rows) and the whole fn3
+tile (80 bf16 rows for M = 24: hi, mid and lo pieces and zero rows). At 129-256 tokens the token blocks of
+one K range are 2-4 CTAs that each pull the same fn3 tile from L2: for a split's 1024 columns at
+256 x 4096, 128 KB of x and 160 KB of fn3 per CTA, where DeepGEMM's TF32 kernel pulls 128 KB and 96 KB of
+fp32 fn (results/gpu/2026-12-07-h100-engines-27: our two-kernel op 6.4 us against its one kernel's 5.9).
+
+Here ``cluster`` consecutive token blocks of one K range form a thread-block cluster, and the cluster's
+first CTA loads each fn3 tile once with a TMA multicast into every CTA's shared memory: a CTA then pulls its
+x tile and 1 / cluster of the fn3 traffic (cluster 4 at 256 x 4096: 128 + 40 KB a CTA).
+
+The pipeline is written out, not TileLang's automatic one (which has no cross-CTA stage release):
+
+* a producer warpgroup (threads [threads, 2 * threads)), one elected thread: per K tile it waits on the
+  stage's ``empty`` barrier, loads the x tile (TMA, its own CTA) and, from the cluster's first CTA, the fn3
+  tile multicast to all; every CTA expects both tiles' bytes on its own ``full`` barrier and arrives once;
+* a consumer warpgroup (threads [0, threads)): waits on ``full``, adds the tile's squares, one wgmma of the
+  x tile against all fn3 rows, then (after a barrier of the consumers: every read of the stage done) one
+  thread per cluster CTA arrives on that CTA's ``empty`` barrier of the stage. A stage is free again only
+  when every CTA of the cluster has consumed it, since the first CTA's next multicast writes into all of
+  them (``empty`` expects ``cluster`` arrivals);
+* a cluster barrier after the barriers' initialisation (TileLang's) and one before the CTAs exit (no CTA
+  leaves while a peer may still arrive on its barriers).
+
+The arithmetic is gemm.py's on the same tiles in the same order (the tensor core's k16 steps in ascending
+K, block_k's sums of squares, 8 lanes, runs of ``sq_flush`` tiles, the row's thread parts in part order,
+exact_sum's (hi + mid) + lo): the outputs are meant to be bitwise those of gemm.py's TMA kernel with the same
+block_m, block_k, threads and sq_flush over the same K ranges (scripts/debug/probe_bitwise_check.py checks
+that on a GPU). Grid: (ceil(T / (block_m * cluster)) * cluster, P): the last cluster's blocks past T load
+zero rows (TMA's out-of-bounds fill) and write nothing.
+"""
+
+# No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.
+
+from mhc_kernels.tilelang._build import Target, compile_cached
+from mhc_kernels.tilelang.gemm import SQ_FLUSH, VEC, fn3_rows
+
+BLOCK_M = 64
+BLOCK_K = 128
+NUM_STAGES = 4
+THREADS = 128  # the consumer warpgroup; the producer warpgroup doubles the CTA
+MAX_CLUSTER = 4
+
+
+def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool, *, cluster: int = 4,
+                                 block_m: int = BLOCK_M, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES,
+                                 sq_flush: int = SQ_FLUSH, early_trigger: bool = False):
+    """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 -> partials [P, T, M], [P, T] (P = the outputs' first
+    dimension: K ranges of K / P columns, a multiple of block_k). ``cluster`` 1 is the same written-out
+    pipeline without a multicast (every CTA loads its own fn3 tile): the control that tells the multicast's
+    share from the pipeline's. ``early_trigger``: gemm.build_prenorm_gemm's."""
+    import tilelang.language as T
+
+    k_total = n * hidden
+    n3 = fn3_rows(mixes)
+    threads = THREADS
+    assert block_m == 64 and block_k % 64 == 0 and k_total % block_k == 0, (block_m, block_k, k_total)
+    assert cluster in (1, 2, 4), cluster
+    k_tiles = k_total // block_k
+    parts = threads // block_m  # threads per row in the sum of squares
+    part_cols = block_k // parts
+    assert part_cols % VEC == 0, (block_k, parts)
+    tokens = T.dynamic("tokens")
+    splits = T.dynamic("splits")
+    everyone = (1 << cluster) - 1
+
+    def exact_sum(hi, mid, lo):  # gemm.build_prenorm_gemm's
+        return T.if_then_else(T.isfinite(hi), (hi + mid) + lo, hi)
+
+    @T.prim_func
+    def mhc_prenorm_gemm_multicast(x: T.Tensor((tokens, k_total), "bfloat16"),
+                                   fn3: T.Tensor((n3, k_total), "bfloat16"),
+                                   mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                                   sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+        with T.Kernel(T.ceildiv(tokens, block_m * cluster) * cluster, splits, threads=2 * threads,
+                      cluster_dims=(cluster, 1, 1) if cluster > 1 else None) as (bm, bs):
+            x_sh = T.alloc_shared((num_stages, block_m, block_k), "bfloat16")
+            b_sh = T.alloc_shared((num_stages, n3, block_k), "bfloat16")
+            c_sh = T.alloc_shared((block_m, n3), "float32")
+            sq_sh = T.alloc_shared((parts, block_m), "float32")
+            full = T.alloc_barrier([1] * num_stages)
+            if cluster > 1:
+                empty = T.alloc_cluster_barrier([cluster] * num_stages)
+            else:
+                empty = T.alloc_barrier([1] * num_stages)
+            acc = T.alloc_fragment((block_m, n3), "float32")
+            lanes = T.alloc_local((VEC,), "float32")
+            run = T.alloc_var("float32")
+            total = T.alloc_var("float32")
+            tx = T.get_thread_binding()
+            tiles = k_tiles // splits
+            first = bs * tiles
+            if use_pdl:
+                T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
+                if early_trigger:
+                    T.pdl_trigger()
+            if tx >= threads:
+                for i in T.serial(tiles):
+                    s = i % num_stages
+                    T.mbarrier_wait_parity(empty[s], ((i // num_stages) & 1) ^ 1)
+                    col = (first + i) * block_k
+                    T.tma_copy(x[bm * block_m:(bm + 1) * block_m, col:col + block_k], x_sh[s, :, :],
+                               barrier=full[s])
+                    if cluster > 1:
+                        T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[s, :, :], barrier=full[s],
+                                   cluster_mask=everyone)
+                    else:
+                        T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[s, :, :], barrier=full[s])
+                    if T.shuffle_elect(threads):
+                        T.barrier_arrive(full[s])
+            else:
+                T.clear(acc)
+                run = T.float32(0)
+                total = T.float32(0)
+                row_l = tx % block_m
+                col0 = (tx // block_m) * part_cols
+                for i in T.serial(tiles):
+                    s = i % num_stages
+                    T.mbarrier_wait_parity(full[s], (i // num_stages) & 1)
+                    for e in T.vectorized(VEC):
+                        lanes[e] = T.float32(0)
+                    for v in T.unroll(part_cols // VEC):
+                        for e in T.vectorized(VEC):
+                            xv = T.Cast("float32", x_sh[s, row_l, col0 + v * VEC + e])
+                            lanes[e] += xv * xv  # exact product (bf16 squared)
+                    run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+                    if i % sq_flush == sq_flush - 1:
+                        total += run
+                        run = T.float32(0)
+                    T.gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                    T.sync_threads(1, threads)  # every consumer's reads of the stage done (the wgmma waited)
+                    if cluster > 1:
+                        if tx < cluster:
+                            T.mbarrier_arrive(empty[s], tx)  # CTA tx of the cluster may refill the stage
+                    elif tx == 0:
+                        T.mbarrier_arrive(empty[s])
+                total += run
+                T.copy(acc, c_sh)
+                for i, j in T.Parallel(block_m, mixes):
+                    row = bm * block_m + i
+                    if row < tokens:
+                        mixes_partial[bs, row, j] = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
+                sq_sh[tx // block_m, row_l] = total
+                T.sync_threads(1, threads)
+                if tx < block_m:
+                    for p in T.serial(parts - 1):
+                        total += sq_sh[p + 1, row_l]
+                    if bm * block_m + row_l < tokens:
+                        sqrsum_partial[bs, bm * block_m + row_l] = total
+            if cluster > 1:
+                T.cluster_sync()  # no CTA leaves while a peer may still arrive on its barriers
+            if use_pdl and not early_trigger:
+                T.pdl_trigger()
+
+    return mhc_prenorm_gemm_multicast
+
+
+def prenorm_gemm_multicast_kernel(n: int, hidden: int, mixes: int, target: Target, *, cluster: int = 4,
+                                  block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, sq_flush: int = SQ_FLUSH,
+                                  early_trigger: bool = False):
+    if target.kind != "cuda":
+        raise ValueError(f"the multicast GEMM needs CUDA sm_90+ (TMA, clusters), got {target.kind} {target.arch}")
+    key = (n, hidden, mixes, cluster, block_k, num_stages, sq_flush) + (("early_trigger",) if early_trigger else ())
+    return compile_cached("prenorm_gemm_multicast", key,
+                          lambda: build_prenorm_gemm_multicast(n, hidden, mixes, target.pdl, cluster=cluster,
+                                                               block_k=block_k, num_stages=num_stages,
+                                                               sq_flush=sq_flush, early_trigger=early_trigger),
+                          target, tma=True, own_pipeline=True)
+
+
+def cluster_for(tokens: int, block_m: int = BLOCK_M, largest: int = MAX_CLUSTER) -> int:
+    """The cluster for T tokens: the largest of 4, 2, 1 (at most ``largest``) whose grid leaves at most a quarter
+    of its token blocks past T (3 blocks: 4; 5: 2; 6 or 7: 4), so that the multicast's saving is not spent on
+    idle CTAs."""
+    blocks = -(-tokens // block_m)
+    for size in (4, 2):
+        grid = -(-blocks // size) * size
+        if size <= largest and 4 * (grid - blocks) <= grid:
+            return size
+    return 1

@@ -1,0 +1,224 @@
+"""The prenorm_gemm op with fn3 multicast across a cluster of token blocks (gemm_multicast.py; the probes
+mid_probes.TileLangOpMulticast*): where the backend routes it, with which cluster, and the kernel's structure in its
+sm_90a source (the cross-CTA pipeline a GPU cannot be asked about in CI). Its bits against the plain window's and
+its time are GPU checks (scripts/debug/probe_bitwise_check.py, the benchmark)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from mhc_kernels.tilelang import gemm_multicast
+from mhc_kernels.tilelang.decode_backend import TileLangDecode
+from mhc_kernels.tilelang.gemm_multicast import build_prenorm_gemm_multicast, cluster_for
+from mhc_kernels.tilelang.mid_probes import (TileLangOpMulticast, TileLangOpMulticast64, TileLangOpMulticastAlone,
+                                             TileLangOpMulticastChunks)
+from test_tilelang_decode import MIXES, N, rec  # noqa: F401  (rec is a fixture)
+
+CLUSTER_SYNC = "tl::cluster_sync();"
+
+
+@pytest.fixture
+def mrec(rec, monkeypatch):
+    """rec, recording the multicast kernel's getter too."""
+    monkeypatch.setattr(gemm_multicast, "prenorm_gemm_multicast_kernel", rec.getter("prenorm_gemm_multicast"))
+    return rec
+
+
+def _op(backend, tokens: int, hidden: int = 4096, n_splits: int = 16):
+    x = torch.zeros(tokens, N * hidden, dtype=torch.bfloat16)
+    return backend.prenorm_gemm(x, torch.zeros(MIXES, N * hidden), n_splits)
+
+
+@pytest.mark.parametrize("tokens, blocks, cluster", [(1, 1, 1), (64, 1, 1), (65, 2, 2), (128, 2, 2), (129, 3, 4),
+                                                     (256, 4, 4), (257, 5, 2), (320, 5, 2), (321, 6, 4),
+                                                     (448, 7, 4), (704, 11, 4)])
+def test_the_cluster_leaves_at_most_a_quarter_of_its_grid_idle(tokens, blocks, cluster):
+    assert cluster_for(tokens) == cluster
+    grid = -(-blocks // cluster) * cluster
+    assert 4 * (grid - blocks) <= grid
+    bigger = {1: 2, 2: 4}.get(cluster)
+    if bigger:  # the next size up would idle more than a quarter (or the blocks are fewer than it)
+        big_grid = -(-blocks // bigger) * bigger
+        assert blocks < bigger or 4 * (big_grid - blocks) > big_grid
+    assert cluster_for(tokens, largest=2) == min(cluster, 2) or cluster_for(tokens, largest=2) == 2
+    assert cluster_for(tokens, largest=1) == 1
+
+
+@pytest.mark.parametrize("tokens, hidden", [(65, 4096), (129, 4096), (256, 4096), (256, 7168), (512, 7168),
+                                            (704, 4096)])
+def test_the_probe_runs_the_callers_splits_alone_in_its_window(mrec, tokens, hidden):
+    backend = TileLangOpMulticast()
+    mixes, sqrsum = _op(backend, tokens, hidden)
+    assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
+    assert mrec.names == ["prenorm_gemm_multicast"], mrec.names  # fn3 cached (split_fn patched), no chunk_sum
+    name, config, args = mrec.launches[0]
+    assert config == (N, hidden, MIXES)
+    assert args == [(tokens, N * hidden), (80, N * hidden), (16, tokens, MIXES), (16, tokens)]
+    assert mrec.keywords[0] == {"cluster": cluster_for(tokens), "num_stages": 4, "block_k": 128,
+                                "early_trigger": backend._early(tokens, "prenorm_gemm")}
+
+
+@pytest.mark.parametrize("tokens", [64, 705])
+def test_outside_its_window_the_probe_is_the_default(mrec, tokens):
+    _op(TileLangOpMulticast(), tokens)
+    probe = list(zip(mrec.names, mrec.keywords))
+    mrec.launches.clear(), mrec.keywords.clear()
+    _op(TileLangDecode(), tokens)
+    assert probe == list(zip(mrec.names, mrec.keywords)) and "prenorm_gemm_multicast" not in mrec.names
+
+
+def test_the_control_has_clusters_of_one_and_the_tiles_probe_its_own_tiles(mrec):
+    _op(TileLangOpMulticastAlone(), 256)
+    _op(TileLangOpMulticast64(), 256)
+    assert [kw["cluster"] for kw in mrec.keywords] == [1, 4]
+    assert [(kw["block_k"], kw["num_stages"]) for kw in mrec.keywords] == [(128, 4), (64, 8)]
+
+
+def test_the_chunks_probe_hands_two_chunks_a_split_to_chunk_sum(mrec):
+    mixes, sqrsum = _op(TileLangOpMulticastChunks(), 256)
+    assert mrec.names == ["prenorm_gemm_multicast", "chunk_sum"]
+    assert mrec.launches[0][2][2:] == [(32, 256, MIXES), (32, 256)]  # 16 splits x 2 chunks
+    assert mrec.launches[1][2] == [(16, 2, 256, MIXES), (16, 2, 256), (16, 256, MIXES), (16, 256)]
+    assert tuple(mixes.shape) == (16, 256, MIXES) and tuple(sqrsum.shape) == (16, 256)
+
+
+def test_a_split_not_a_whole_number_of_tiles_goes_the_default_way(mrec):
+    """K / S must be a multiple of the K tile (times the chunks): at 24 splits of 16 384 columns it is not."""
+    x = torch.zeros(256, N * 4096, dtype=torch.bfloat16)
+    TileLangOpMulticast().prenorm_gemm(x, torch.zeros(MIXES, N * 4096), 24)
+    assert "prenorm_gemm_multicast" not in mrec.names
+
+
+def test_the_window_and_the_cluster_changes_are_path_boundaries():
+    bounds = TileLangOpMulticast().path_boundaries("prenorm_gemm")
+    for t in (64, 65, 128, 129, 256, 257, 320, 321, 704, 705):
+        assert t in bounds, (t, bounds)
+    assert "op_multicast_tokens" in TileLangOpMulticast().provenance()
+    assert "op_multicast_tokens" not in TileLangDecode().provenance()
+
+
+# -- the kernel's sm_90a source ------------------------------------------------------------------------------------
+
+def _source(**kw) -> str:
+    import tilelang
+
+    from mhc_kernels.tilelang import _build
+
+    return tilelang.compile(build_prenorm_gemm_multicast(N, 4096, MIXES, True, **kw),
+                            target={"kind": "cuda", "arch": "sm_90a"},
+                            pass_configs=_build.pass_configs(tma=True, own_pipeline=True)).get_kernel_source()
+
+
+@pytest.fixture(scope="module")
+def cluster4() -> str:
+    return _source(cluster=4)
+
+
+def _body(source: str) -> str:
+    return source[source.index("{", source.index("__launch_bounds__")):]
+
+
+def test_the_first_cta_multicasts_fn3_to_the_whole_cluster(cluster4):
+    body = _body(cluster4)
+    assert "__launch_bounds__(256, 1)" in cluster4  # a consumer and a producer warpgroup
+    # fn3's tile: one multicast (two 64-column boxes) to ranks 0-3 from rank 0; the others load nothing of it
+    assert body.count("tl::tma_load_multicast(fn3_desc") == 1 and "(uint16_t)(15)" in body
+    assert "tl::block_rank_in_cluster() == 0" in body
+    # x's tile: every CTA its own
+    assert re.search(r"tl::tma_load\(x_desc", body)
+    # every CTA expects both tiles' bytes on its own full barrier (x 64 x 128, fn3 80 x 128 bf16) and arrives once
+    assert "expect_transaction(16384)" in body and "expect_transaction(20480)" in body
+
+
+def test_a_stage_is_freed_by_every_cta_of_the_cluster(cluster4):
+    body = _body(cluster4)
+    assert all(f"empty[{s}].init(4);" in body for s in range(4))  # four consumers' arrivals a stage
+    assert all(f"full[{s}].init(1);" in body for s in range(4))
+    consumer = body[body.index("} else {", body.index("tma_load_multicast")):]
+    # after a barrier of the 128 consumer threads, thread r arrives on cluster rank r's barrier
+    sync = consumer.index("tl::__sync_thread_partial(1, 128);")
+    arrive = consumer.index("empty[(i_5 & 3)].arrive(((int)threadIdx.x));")
+    assert consumer.index("tl::warpgroup_wait<0>();") < sync < arrive
+    assert "if (((int)threadIdx.x) < 4) {" in consumer[sync:arrive]
+
+
+def test_no_cta_leaves_while_a_peer_may_arrive_on_its_barriers(cluster4):
+    body = _body(cluster4)
+    assert body.count(CLUSTER_SYNC) == 2  # after the barriers' initialisation, before the exit
+    last = body.rindex(CLUSTER_SYNC)
+    assert re.search(r"\n  tl::cluster_sync\(\);\n  cudaTriggerProgrammaticLaunchCompletion\(\);\n}", body[last - 3:]), \
+        "the last cluster barrier sits inside a branch, or the trigger is not after it"
+    assert body.index("fence_barrier_init") < body.index(CLUSTER_SYNC) < body.index("cudaGridDependencySynchronize")
+
+
+def test_one_wgmma_spans_all_fn3_rows_and_the_epilogue_is_exact_sums(cluster4):
+    assert "64, 80, 16" in cluster4  # m64 n80 k16: hi, mid, lo and the zero rows in one instruction
+    assert "isfinite" in cluster4 and "atomic" not in cluster4.lower()
+
+
+def test_clusters_of_one_load_their_own_fn3_and_need_no_cluster_barrier():
+    body = _body(_source(cluster=1))
+    assert "multicast" not in body and CLUSTER_SYNC not in body
+    assert body.count("tl::tma_load(fn3_desc") == 1 and all(f"empty[{s}].init(1);" in body for s in range(4))
+
+
+# -- the op reading fn in fp32 and splitting it in the kernel (gemm_fn_split.py) --------------------------------------
+
+@pytest.fixture
+def frec(rec, monkeypatch):
+    """rec, recording the fn-split kernel's getter too."""
+    from mhc_kernels.tilelang import gemm_fn_split
+
+    monkeypatch.setattr(gemm_fn_split, "prenorm_gemm_fn_split_kernel", rec.getter("prenorm_gemm_fn_split"))
+    return rec
+
+
+@pytest.mark.parametrize("tokens, hidden", [(65, 4096), (256, 4096), (256, 7168), (704, 7168)])
+def test_the_fn_split_probe_takes_fn_in_fp32_on_the_callers_splits(frec, tokens, hidden):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFnSplit
+
+    backend = TileLangOpFnSplit()
+    mixes, sqrsum = _op(backend, tokens, hidden)
+    assert frec.names == ["prenorm_gemm_fn_split"]  # no split_fn, no chunk_sum
+    _, config, args = frec.launches[0]
+    assert config == (N, hidden, MIXES)
+    assert args == [(tokens, N * hidden), (MIXES, N * hidden), (16, tokens, MIXES), (16, tokens)]
+    assert frec.keywords[0] == {"load_stages": 5, "early_trigger": backend._early(tokens, "prenorm_gemm")}
+    assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
+
+
+def test_the_fn_split_probe_leaves_fn_it_cannot_load_by_tma_to_the_default(frec):
+    """A non-contiguous fn (a column slice) is not TMA's: the op goes the default's way, fn3 and all."""
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFnSplit
+
+    x = torch.zeros(256, N * 4096, dtype=torch.bfloat16)
+    fn = torch.zeros(MIXES, 2 * N * 4096)[:, ::2]
+    TileLangOpFnSplit().prenorm_gemm(x, fn, 16)
+    assert "prenorm_gemm_fn_split" not in frec.names and frec.names
+    assert 256 in TileLangOpFnSplit().path_boundaries("prenorm_gemm")
+
+
+def test_the_fn_split_kernel_splits_in_its_own_warpgroup():
+    """Three warpgroups: the producer's TMA loads (x and fn in fp32), the splitter's 16-byte stores of the three
+    pieces behind a proxy fence and its own barrier, the consumer's one wgmma over all 80 rows; the stage freed by two
+    arrivals (consumer and splitter)."""
+    import tilelang
+
+    from mhc_kernels.tilelang import _build
+    from mhc_kernels.tilelang.gemm_fn_split import build_prenorm_gemm_fn_split
+
+    source = tilelang.compile(build_prenorm_gemm_fn_split(N, 4096, MIXES, True),
+                              target={"kind": "cuda", "arch": "sm_90a"},
+                              pass_configs=_build.pass_configs(tma=True, own_pipeline=True)).get_kernel_source()
+    body = _body(source)
+    assert "__launch_bounds__(384, 1)" in source
+    assert re.search(r"tl::tma_load\(fn_desc", body) and re.search(r"tl::tma_load\(x_desc", body)
+    assert "fn3" not in body and all(f"empty[{s}].init(2);" in body for s in range(5))
+    splitter = body[body.index("if (128 <= ((int)threadIdx.x))"):body.index("tl::fence_proxy_async();")]
+    assert splitter.count("__float22bfloat162_rn") >= 1 and splitter.count("*(uint4*)(((bfloat16_t*)b_sh)") >= 4
+    after = body[body.index("tl::fence_proxy_async();"):]
+    assert after.index("tl::__sync_thread_partial(2, 128);") < after.index("split_full[(i_3 & 1)].arrive();")
+    assert "64, 80, 16" in body and "atomic" not in body.lower() and CLUSTER_SYNC not in body
