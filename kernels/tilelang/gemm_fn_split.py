@@ -21,6 +21,11 @@ warpgroup:
 The arithmetic is gemm.py's on the same tiles in the same order: the outputs are meant to be bitwise those of the
 plain window's TMA kernel with the same block_m, block_k and sq_flush over the same K ranges
 (scripts/debug/probe_bitwise_check.py on a GPU). A CTA pulls 128 KB of x and 96 KB of fn at 256 x 4096.
+
+Measured on an H100 (results/gpu/2026-12-07-h100-engines-28, call 2), a probe, not adopted: bitwise the plain window
+at 129-704 tokens, both H, but 10.1 against the default's 6.4 us at 256 x 4096 and 15.6 against 8.2 at 256 x 7168:
+about 0.9 us a K tile (8 tiles at H = 4096, 14 at 7168), the split on every tile's critical path between its two fn3
+buffers.
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.

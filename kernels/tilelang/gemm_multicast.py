@@ -29,6 +29,11 @@ exact_sum's (hi + mid) + lo): the outputs are meant to be bitwise those of gemm.
 block_m, block_k, threads and sq_flush over the same K ranges (scripts/debug/probe_bitwise_check.py checks
 that on a GPU). Grid: (ceil(T / (block_m * cluster)) * cluster, P): the last cluster's blocks past T load
 zero rows (TMA's out-of-bounds fill) and write nothing.
+
+Measured on an H100 (results/gpu/2026-12-07-h100-engines-28, call 1), a probe, not adopted: bitwise the plain
+window at 129-704 tokens, both H, but 1.19-1.27 x the default's time at 129-320 x 4096 (7.6 against 6.6 us at 256,
+where the cluster-of-one control took 6.6) and 2.0 x at 512 tokens (32 clusters of 4). The control, this pipeline
+without the multicast, runs at the plain window's speed.
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.

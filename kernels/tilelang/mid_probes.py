@@ -1415,7 +1415,10 @@ class TileLangOpMulticast(TileLangDecode):
     tile loaded once per cluster by a TMA multicast. For the op at 129-256 x 4096 (-27: 6.4 against DeepGEMM's 5.9 us):
     the plain window's CTA there pulls 128 KB of x and 160 KB of fn3, DeepGEMM's 128 and 96; with the multicast 128 and
     40. At 129-704 its sums are meant to be bitwise the plain window's (TileLangOpPlainTma's, the same K ranges, tiles
-    and order); at 65-128 the default runs the middle GEMM + chunk_sum, other sums: a gate before any adoption."""
+    and order); at 65-128 the default runs the middle GEMM + chunk_sum, other sums: a gate before any adoption.
+    Rejected (results/gpu/2026-12-07-h100-engines-28, call 1, H100): bitwise the plain window at 129-704 tokens, both H,
+    but 1.19-1.27 x the default's time at 129-320 x 4096 (7.6 against 6.3 us at 256; DeepGEMM 5.8), 1.18-1.45 x at
+    7168, 2.0 x at 512 tokens."""
 
     name = "tilelang-op-multicast"
     description = "our TileLang kernels, the prenorm_gemm op at 65-704 tokens with fn3 multicast in clusters (a probe)"
@@ -1424,7 +1427,8 @@ class TileLangOpMulticast(TileLangDecode):
 
 class TileLangOpMulticastAlone(TileLangOpMulticast):
     """TileLangOpMulticast's written-out pipeline without the multicast (clusters of one: every CTA loads its own fn3
-    tiles), the control that tells the multicast's share from the pipeline's."""
+    tiles), the control that tells the multicast's share from the pipeline's. On an H100 (-28): the plain window's
+    time (6.6 us at 256 x 4096, 7.2 at 512) and its bits."""
 
     name = "tilelang-op-multicast-alone"
     description = "our TileLang kernels, the op's written-out TMA pipeline without clusters (a probe's control)"
@@ -1464,7 +1468,9 @@ class TileLangOpFnSplit(TileLangDecode):
     the plain window's CTAs reading fn in fp32 (96 KB a CTA at 256 x 4096, DeepGEMM's bytes) and splitting it into
     its bf16 pieces in a warpgroup of their own, five load stages. gemm.py's split_in_kernel did the split between the
     consumer's barriers and was 3-6 x slower (-17). At 129-704 its sums are meant to be bitwise the plain window's
-    (TileLangOpPlainTma's); at 65-128 TileLangOpMulticastAlone's (the same K ranges)."""
+    (TileLangOpPlainTma's); at 65-128 TileLangOpMulticastAlone's (the same K ranges). Rejected (results/gpu/
+    2026-12-07-h100-engines-28, call 2, H100): bitwise both, but 10.1 against the default's 6.4 us at 256 x 4096 and
+    15.6 against 8.2 at 256 x 7168, about 0.9 us a K tile."""
 
     name = "tilelang-op-fn-split"
     description = "our TileLang kernels, the prenorm_gemm op at 65-704 tokens splitting fp32 fn in the kernel (a probe)"
