@@ -40,6 +40,7 @@ without the multicast, runs at the plain window's speed.
 
 from mhc_kernels.tilelang._build import Target, compile_cached
 from mhc_kernels.tilelang.gemm import SQ_FLUSH, VEC, fn3_rows
+from mhc_kernels.tilelang.own_pipeline import consumer_macros
 
 BLOCK_M = 64
 BLOCK_K = 128
@@ -64,14 +65,11 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     assert cluster in (1, 2, 4), cluster
     k_tiles = k_total // block_k
     parts = threads // block_m  # threads per row in the sum of squares
-    part_cols = block_k // parts
-    assert part_cols % VEC == 0, (block_k, parts)
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
     everyone = (1 << cluster) - 1
-
-    def exact_sum(hi, mid, lo):  # gemm.build_prenorm_gemm's
-        return T.if_then_else(T.isfinite(hi), (hi + mid) + lo, hi)
+    add_tile_squares, write_partials = consumer_macros(T, block_m=block_m, block_k=block_k, mixes=mixes,
+                                                       threads=threads, sq_flush=sq_flush)
 
     @T.prim_func
     def mhc_prenorm_gemm_multicast(x: T.Tensor((tokens, k_total), "bfloat16"),
@@ -91,8 +89,8 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                 empty = T.alloc_barrier([1] * num_stages)
             acc = T.alloc_fragment((block_m, n3), "float32")
             lanes = T.alloc_local((VEC,), "float32")
-            run = T.alloc_var("float32")
-            total = T.alloc_var("float32")
+            run = T.alloc_local((1,), "float32")  # buffers: own_pipeline's macros store into them
+            total = T.alloc_local((1,), "float32")
             tx = T.get_thread_binding()
             tiles = k_tiles // splits
             first = bs * tiles
@@ -116,23 +114,12 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                         T.barrier_arrive(full[s])
             else:
                 T.clear(acc)
-                run = T.float32(0)
-                total = T.float32(0)
-                row_l = tx % block_m
-                col0 = (tx // block_m) * part_cols
+                run[0] = T.float32(0)
+                total[0] = T.float32(0)
                 for i in T.serial(tiles):
                     s = i % num_stages
                     T.mbarrier_wait_parity(full[s], (i // num_stages) & 1)
-                    for e in T.vectorized(VEC):
-                        lanes[e] = T.float32(0)
-                    for v in T.unroll(part_cols // VEC):
-                        for e in T.vectorized(VEC):
-                            xv = T.Cast("float32", x_sh[s, row_l, col0 + v * VEC + e])
-                            lanes[e] += xv * xv  # exact product (bf16 squared)
-                    run += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-                    if i % sq_flush == sq_flush - 1:
-                        total += run
-                        run = T.float32(0)
+                    add_tile_squares(x_sh, s, i, tx, lanes, run, total)
                     T.gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                     T.sync_threads(1, threads)  # every consumer's reads of the stage done (the wgmma waited)
                     if cluster > 1:
@@ -140,19 +127,7 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                             T.mbarrier_arrive(empty[s], tx)  # CTA tx of the cluster may refill the stage
                     elif tx == 0:
                         T.mbarrier_arrive(empty[s])
-                total += run
-                T.copy(acc, c_sh)
-                for i, j in T.Parallel(block_m, mixes):
-                    row = bm * block_m + i
-                    if row < tokens:
-                        mixes_partial[bs, row, j] = exact_sum(c_sh[i, j], c_sh[i, mixes + j], c_sh[i, 2 * mixes + j])
-                sq_sh[tx // block_m, row_l] = total
-                T.sync_threads(1, threads)
-                if tx < block_m:
-                    for p in T.serial(parts - 1):
-                        total += sq_sh[p + 1, row_l]
-                    if bm * block_m + row_l < tokens:
-                        sqrsum_partial[bs, bm * block_m + row_l] = total
+                write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial)
             if cluster > 1:
                 T.cluster_sync()  # no CTA leaves while a peer may still arrive on its barriers
             if use_pdl and not early_trigger:
