@@ -102,6 +102,7 @@ import torch
 from mhc_kernels.tilelang._build import changed
 from mhc_kernels.tilelang.backend import WIDE_K_TILES, GemmSchedule, TileLangBackend
 from mhc_kernels.tilelang.decode import MIN_TILES_PER_PART
+from mhc_kernels.tilelang.gemm_fn_split import BLOCK_K as FN_SPLIT_BLOCK_K
 
 # The largest T on the decode kernels for the GEMM ops (mhc_pre, fused_post_pre's pre), per op where
 # another bound paid better, and the middle path's upper bound. From the H200 runs of 2026-12-04
@@ -556,13 +557,16 @@ class TileLangDecode(TileLangBackend):
     # committed tree; call 1 ran the same kernels as the probe): the op 8.6 / 10.9 us at 256 / 512 x 7168.
     op_plain_tma_tokens: tuple[int, int] | None = (257, 704)
     op_plain_tma_stages = 4
+    op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # The prenorm_gemm op at these token counts (first, last; None: nowhere) on gemm_multicast.py's kernel: the
     # plain window's CTAs (one per split and 64-token block) in clusters of up to op_multicast_cluster token blocks
     # (gemm_multicast.cluster_for), each fn3 tile loaded once per cluster by a TMA multicast, op_multicast_stages
     # stages of op_multicast_block_k columns; with op_multicast_chunks c > 1 each split's K range over c CTAs and
     # chunk_sum. For the op at 129-256 x 4096, where the middle GEMM + chunk_sum lose to DeepGEMM's one kernel
     # (6.4 against 5.9 us in results/gpu/2026-12-07-h100-engines-27) and the plain window's CTAs each pull 160 KB
-    # of fn3 beside 128 KB of x. Probes (mid_probes.TileLangOpMulticast*); nowhere by default.
+    # of fn3 beside 128 KB of x. Probes (mid_probes.TileLangOpMulticast*), nowhere by default: rejected in the
+    # thirty-first session (results/gpu/2026-12-07-h100-engines-28, H100: bitwise the plain window, 1.19-1.27 x the
+    # default's time at 129-320 x 4096, 2.0 x at 512 tokens).
     op_multicast_tokens: tuple[int, int] | None = None
     op_multicast_cluster = 4
     op_multicast_stages = 4
@@ -572,10 +576,10 @@ class TileLangDecode(TileLangBackend):
     # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
     # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
     # load stages. Where fn is contiguous fp32 at a 16-byte-aligned address (TMA's rule), else the op as before.
-    # Probes (mid_probes.TileLangOpFnSplit*); nowhere by default.
+    # Probes (mid_probes.TileLangOpFnSplit*), nowhere by default: rejected in the thirty-first session (-28: bitwise
+    # the plain window, 10.1 against the default's 6.4 us at 256 x 4096, about 0.9 us a K tile).
     op_fn_split_tokens: Mapping[int, tuple[int, int]] = MappingProxyType({})
     op_fn_split_stages = 5
-    op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # mhc_pre's (and fused_post_pre's) middle GEMM at these token counts (first, last; None: nowhere) in DeepGEMM's
     # shape: 64-token blocks, the most K ranges that keep one CTA per SM (blocks * ranges <= SMs: 16 at 512
     # tokens, 8 at 1024), the TMA kernel with mid_deep_stages stages; the fused pre then sums those few parts.
@@ -860,8 +864,8 @@ class TileLangDecode(TileLangBackend):
         t, m = x.shape[0], fn.shape[0]
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
-        if _within(self.op_fn_split_tokens.get(h), t) and (n * h // n_splits) % 128 == 0 and self._tma(x, True) \
-                and fn.dtype == torch.float32 and fn.is_contiguous() and fn.data_ptr() % 16 == 0:
+        if _within(self.op_fn_split_tokens.get(h), t) and (n * h // n_splits) % FN_SPLIT_BLOCK_K == 0 \
+                and self._tma(x, True) and fn.dtype == torch.float32 and fn.is_contiguous() and fn.data_ptr() % 16 == 0:
             return self._op_fn_split(x, fn, n, h, n_splits)
         if (_within(self.op_multicast_tokens, t) and (n * h // n_splits) % (self.op_multicast_block_k
                                                                            * self.op_multicast_chunks) == 0

@@ -51,7 +51,6 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
 
         out += _op_plain_tma_jobs(hidden, sorted({block_m_for(span[0]), block_m_for(span[1])}),
                                   TileLangDecode.op_plain_tma_stages)
-    out += op_multicast_jobs(hidden, TileLangDecode)
     if TileLangDecode.hc_post_flat_from_tokens is not None:  # the twenty-first session's: hc_post_wide on a flat grid
         out += hc_post_flat_jobs(hidden, TileLangDecode)
     if hidden in TileLangDecode.hc_post_pipelined_tokens:  # the twenty-eighth's: the hc_post op through a pipeline
@@ -109,25 +108,6 @@ def _cluster_pre_jobs(hidden: int, backend_class, splits: tuple[bool, ...] | Non
                 for pre in prefetches
                 for split in (splits if splits is not None else (backend_class.decode_pre_cluster_split_arrive,))]
     return out
-
-
-def op_multicast_jobs(hidden: int, backend_class) -> list[Job]:
-    """The prenorm_gemm op on gemm_multicast.py's kernel where ``backend_class`` sets op_multicast_tokens: every
-    cluster (gemm_multicast.cluster_for) and PDL-early flag its window takes."""
-    span = backend_class.op_multicast_tokens
-    if span is None:
-        return []
-    from mhc_kernels.tilelang.gemm_multicast import cluster_for
-
-    backend = backend_class()
-    configs = sorted({(cluster_for(t, largest=backend.op_multicast_cluster), backend._early(t, "prenorm_gemm"))
-                      for t in range(span[0], span[1] + 1)})
-    return [(f"prenorm_gemm_multicast[H={hidden},M={MIXES},cluster={c},stages={backend.op_multicast_stages},"
-             f"block_k={backend.op_multicast_block_k}" + (",early]" if early else "]"),
-             "gemm_multicast.prenorm_gemm_multicast_kernel", (N, hidden, MIXES),
-             {"cluster": c, "num_stages": backend.op_multicast_stages, "block_k": backend.op_multicast_block_k,
-              "early_trigger": early})
-            for c, early in configs]
 
 
 def _op_plain_tma_jobs(hidden: int, block_ms, stages: int, block_k: int | None = None) -> list[Job]:
