@@ -1243,3 +1243,17 @@ def test_the_fn_split_probes_call_checks_bits_before_it_benches(tmp_path):
         assert f"mid_probes:{probe} " in bench, probe
     assert "--backend vllm-deepgemm" in bench and len(_ours(bench)) == 5 and "--mode graph" in bench
     assert timeline.count("rc=0") == 5 and timeline.rstrip().endswith("done")
+
+
+def test_the_own_pipeline_chunks_call_checks_bits_then_benches(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-28/lease/call3.sh: the probe bitwise the default at 256 x 4096, then the
+    bench beside the default and DeepGEMM, then the profile."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-28/lease/call3.sh")
+    (check,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    assert calls.index(check) < calls.index(bench) < calls.index(profile)
+    assert "mid_probes:TileLangOpOwnPipelineChunks --against tilelang " in check and "--tokens 256 " in check
+    assert "mid_probes:TileLangOpOwnPipelineChunks " in bench and "--backend vllm-deepgemm" in bench
+    assert _ours(bench) == ["tilelang", "tilelang-op-own-pipeline-chunks"] and "--mode graph" in bench
+    assert timeline.count("rc=0") == 3 and timeline.rstrip().endswith("done")

@@ -222,3 +222,11 @@ def test_the_fn_split_kernel_splits_in_its_own_warpgroup():
     after = body[body.index("tl::fence_proxy_async();"):]
     assert after.index("tl::__sync_thread_partial(2, 128);") < after.index("split_full[(i_3 & 1)].arrive();")
     assert "64, 80, 16" in body and "atomic" not in body.lower() and CLUSTER_SYNC not in body
+
+
+def test_the_own_pipeline_chunks_probe_runs_the_middle_shape_without_clusters(mrec):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpOwnPipelineChunks
+
+    _op(TileLangOpOwnPipelineChunks(), 256)
+    assert mrec.names == ["prenorm_gemm_multicast", "chunk_sum"] and mrec.keywords[0]["cluster"] == 1
+    assert mrec.launches[0][2][2:] == [(32, 256, MIXES), (32, 256)]

@@ -1483,3 +1483,15 @@ class TileLangOpFnSplit4(TileLangOpFnSplit):
     name = "tilelang-op-fn-split4"
     description = "our TileLang kernels, the op splitting fp32 fn in the kernel, four load stages (a probe)"
     op_fn_split_stages = 4
+
+
+class TileLangOpOwnPipelineChunks(TileLangOpMulticastChunks):
+    """TileLangOpMulticastChunks without the multicast (clusters of one): the default's middle shape at 65-256 tokens
+    (two chunks a split, 128 CTAs at 256 tokens, chunk_sum) on gemm_multicast.py's written-out TMA pipeline, whose four
+    stages hold a chunk's four 128-column tiles at once (the default's middle GEMM: cp.async, two stages). At 256 x 4096
+    the default's GEMM has the same K ranges, tiles and order: bitwise the default there. For the op at 256 x 4096,
+    where the default's GEMM ended at 5.22 us and chunk_sum 0.98 us later (-27)."""
+
+    name = "tilelang-op-own-pipeline-chunks"
+    description = "our TileLang kernels, the op's middle shape on the written-out TMA pipeline (a probe)"
+    op_multicast_cluster = 1
