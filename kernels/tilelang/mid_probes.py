@@ -1490,7 +1490,10 @@ class TileLangOpOwnPipelineChunks(TileLangOpMulticastChunks):
     (two chunks a split, 128 CTAs at 256 tokens, chunk_sum) on gemm_multicast.py's written-out TMA pipeline, whose four
     stages hold a chunk's four 128-column tiles at once (the default's middle GEMM: cp.async, two stages). At 256 x 4096
     the default's GEMM has the same K ranges, tiles and order: bitwise the default there. For the op at 256 x 4096,
-    where the default's GEMM ended at 5.22 us and chunk_sum 0.98 us later (-27)."""
+    where the default's GEMM ended at 5.22 us and chunk_sum 0.98 us later (-27). Not adopted (results/gpu/
+    2026-12-07-h100-engines-28, call 3, H100): bitwise the default at 256 tokens, both H; its GEMM ended at 5.18 us
+    against 5.25 at 256 x 4096 (6.4 against 6.4 per call), 0.959 x the default's time at 256 x 7168 (ours already
+    ahead of DeepGEMM there), 1.15 x at 128 tokens."""
 
     name = "tilelang-op-own-pipeline-chunks"
     description = "our TileLang kernels, the op's middle shape on the written-out TMA pipeline (a probe)"
