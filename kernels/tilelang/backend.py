@@ -317,10 +317,14 @@ class TileLangBackend(Backend):
                                                 squares_under_wgmma=(under, False), live_rows=(live, 0)))
 
     def _splits_in_kernel(self, fn: torch.Tensor) -> bool:
-        """Whether a TMA GEMM call splits fn in the kernel (tma_split_in_kernel): fn contiguous fp32 at a
-        16-byte-aligned address (TMA's rule), else fn's cached split as before."""
-        return (self.tma_split_in_kernel and fn.dtype == torch.float32 and fn.is_contiguous()
-                and fn.data_ptr() % 16 == 0)
+        """Whether a TMA GEMM call splits fn in the kernel (tma_split_in_kernel): where _fn_tma_loadable, else fn's
+        cached split as before."""
+        return self.tma_split_in_kernel and self._fn_tma_loadable(fn)
+
+    @staticmethod
+    def _fn_tma_loadable(fn: torch.Tensor) -> bool:
+        """Whether a kernel can load fp32 fn itself by TMA: contiguous fp32 at a 16-byte-aligned address (TMA's rule)."""
+        return fn.dtype == torch.float32 and fn.is_contiguous() and fn.data_ptr() % 16 == 0
 
     def _pre_tma(self, tokens: int) -> bool | None:
         """Whether mhc_pre's GEMM at ``tokens`` wants the TMA kernel; None: gemm_tma's rule (a subclass

@@ -865,7 +865,7 @@ class TileLangDecode(TileLangBackend):
         n = hc_mult_from_mix_count(m)
         h = x.shape[1] // n
         if _within(self.op_fn_split_tokens.get(h), t) and (n * h // n_splits) % FN_SPLIT_BLOCK_K == 0 \
-                and self._tma(x, True) and fn.dtype == torch.float32 and fn.is_contiguous() and fn.data_ptr() % 16 == 0:
+                and self._tma(x, True) and self._fn_tma_loadable(fn):
             return self._op_fn_split(x, fn, n, h, n_splits)
         if (_within(self.op_multicast_tokens, t) and (n * h // n_splits) % (self.op_multicast_block_k
                                                                            * self.op_multicast_chunks) == 0
