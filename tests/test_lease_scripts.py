@@ -1257,3 +1257,27 @@ def test_the_own_pipeline_chunks_call_checks_bits_then_benches(tmp_path):
     assert "mid_probes:TileLangOpOwnPipelineChunks " in bench and "--backend vllm-deepgemm" in bench
     assert _ours(bench) == ["tilelang", "tilelang-op-own-pipeline-chunks"] and "--mode graph" in bench
     assert timeline.count("rc=0") == 3 and timeline.rstrip().endswith("done")
+
+
+def test_the_fn3_first_call_checks_bits_then_benches_then_gates(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-29/lease/call1.sh: every probe's bits first (the middle-shape probe against
+    the default and its control, the late-sum probe against it, the plain probe against its pipeline's control), then
+    the bench of all of them beside DeepGEMM, the profile, the middle-shape probe's stress at both H and its check."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-29/lease/call1.sh")
+    checks = [c for c in calls if "probe_bitwise_check.py" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    (profile,) = [c for c in calls if "profile_ops.py" in c]
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    (check,) = [c for c in calls if "mhc_verify check" in c]
+    pairs = [(c.split("--probe ")[1].split()[0].split(":")[1], c.split("--against ")[1].split()[0].split(":")[-1])
+             for c in checks]
+    assert pairs == [("TileLangOpFn3First", "tilelang"), ("TileLangOpFn3First", "TileLangOpOwnPipelineChunks"),
+                     ("TileLangOpFn3FirstLateSum", "TileLangOpFn3First"),
+                     ("TileLangOpPlainFn3First", "TileLangOpMulticastAlone")]
+    assert calls.index(checks[-1]) < calls.index(bench) < calls.index(profile) < calls.index(stress[0])
+    assert calls.index(stress[-1]) < calls.index(check)
+    assert len(_ours(bench)) == 6 and "--backend vllm-deepgemm" in bench and "--mode graph" in bench
+    assert [("--hidden 4096" in s, "--hidden 7168" in s) for s in stress] == [(True, False), (False, True)]
+    assert all("mid_probes:TileLangOpFn3First " in s and "--cuda-graph" in s and "--reruns 1000" in s for s in stress)
+    assert "--require-backend tilelang-op-fn3-first" in check and "--profile nightly" in check
+    assert timeline.count("rc=0") == 9 and timeline.rstrip().endswith("done")

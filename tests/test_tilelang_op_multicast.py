@@ -230,3 +230,85 @@ def test_the_own_pipeline_chunks_probe_runs_the_middle_shape_without_clusters(mr
     _op(TileLangOpOwnPipelineChunks(), 256)
     assert mrec.names == ["prenorm_gemm_multicast", "chunk_sum"] and mrec.keywords[0]["cluster"] == 1
     assert mrec.launches[0][2][2:] == [(32, 256, MIXES), (32, 256)]
+
+
+# -- fn3 as a weight: its tiles before the PDL wait (gemm_multicast's fn3_first; mid_probes.TileLangOpFn3First*) ------
+
+def _op_twice(backend, tokens: int, hidden: int = 4096):
+    """Two calls on one fn: the first launches fn's split (a cold cache), the second finds fn3 cached."""
+    x = torch.zeros(tokens, N * hidden, dtype=torch.bfloat16)
+    fn = torch.zeros(MIXES, N * hidden)
+    return [backend.prenorm_gemm(x, fn, 16) for _ in range(2)]
+
+
+def test_fn3_goes_before_the_wait_only_where_this_call_did_not_split_fn(mrec):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFn3First
+
+    _op_twice(TileLangOpFn3First(), 256)
+    assert mrec.names == ["prenorm_gemm_multicast", "chunk_sum"] * 2
+    cold, cold_sum, warm, warm_sum = mrec.keywords
+    assert "fn3_first" not in cold and warm["fn3_first"] is True  # the cold call's fn3 is the kernel before's output
+    assert cold["cluster"] == warm["cluster"] == 1 and warm["num_stages"] == 4
+    assert cold_sum["early_trigger"] is warm_sum["early_trigger"] is True
+    assert mrec.launches[2][2][2:] == [(32, 256, MIXES), (32, 256)]  # the middle shape: 16 splits x 2 chunks
+
+
+def test_the_late_sum_probe_keeps_chunk_sums_trigger_at_its_end(mrec):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFn3FirstLateSum
+
+    _op_twice(TileLangOpFn3FirstLateSum(), 256)
+    assert mrec.keywords[2]["fn3_first"] is True and "early_trigger" not in mrec.keywords[3]
+
+
+def test_the_plain_window_probe_runs_five_stages_on_the_callers_splits(mrec):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpPlainFn3First
+
+    _op_twice(TileLangOpPlainFn3First(), 256)
+    assert mrec.names == ["prenorm_gemm_multicast"] * 2  # no chunk_sum
+    assert mrec.keywords[1] == {"cluster": 1, "num_stages": 5, "block_k": 128, "fn3_first": True,
+                                "early_trigger": TileLangOpPlainFn3First()._early(256, "prenorm_gemm")}
+    _op_twice(TileLangOpPlainFn3First(), 128)  # below its window: the default's middle GEMM
+    assert "prenorm_gemm_multicast" not in mrec.names[2:]
+    assert "op_multicast_fn3_first" in TileLangOpPlainFn3First().provenance()
+    assert "op_multicast_fn3_first" not in TileLangDecode().provenance()
+
+
+def test_fn3_first_needs_clusters_of_one_and_pdl():
+    with pytest.raises(AssertionError):
+        build_prenorm_gemm_multicast(N, 4096, MIXES, True, cluster=2, fn3_first=True)
+    with pytest.raises(AssertionError):
+        build_prenorm_gemm_multicast(N, 4096, MIXES, False, cluster=1, fn3_first=True)
+
+
+def test_the_producer_loads_the_first_stages_fn3_before_its_wait_and_x_after():
+    body = _body(_source(cluster=1, fn3_first=True, early_trigger=True))
+    wait = body.index("cudaGridDependencySynchronize();")
+    before, after = body[:wait], body[wait:]
+    assert body.count("cudaGridDependencySynchronize();") == 1  # every thread waits, the consumers before any write
+    # before the wait: the producer's fn3 tiles of stages 0 .. min(tiles, 4) - 1 on their full barriers, no x
+    assert re.search(r"for \(int i = 0; i < min\(.*, 4\); \+\+i\)", before)
+    assert "tl::tma_load(fn3_desc, full[i]" in before and "x_desc, full" not in before
+    assert "full[i].expect_transaction(20480);" in before and "arrive" not in before
+    # after it: x for every tile; fn3 only from the fifth tile on; one arrival a stage
+    assert "tl::tma_load(x_desc" in after and "expect_transaction(16384)" in after
+    fn3_late = after.index("tl::tma_load(fn3_desc")
+    assert re.search(r"if \(4 <= i_\d+\) \{", after[:fn3_late])
+    assert after.index("cudaTriggerProgrammaticLaunchCompletion();") < after.index("tl::tma_load(x_desc")
+    assert "mixes_partial[" not in before and "sqrsum_partial[" not in before
+
+
+def test_chunk_sum_triggers_right_after_its_wait_when_asked():
+    import tilelang
+
+    from mhc_kernels.tilelang.gemm import build_chunk_sum
+
+    def source(**kw):
+        return tilelang.compile(build_chunk_sum(MIXES, 2, True, loads_first=True, **kw),
+                                target={"kind": "cuda", "arch": "sm_90a"}).get_kernel_source()
+
+    early, late = source(early_trigger=True), source()
+    for src in (early, late):
+        assert src.count("cudaTriggerProgrammaticLaunchCompletion();") == 1
+    assert re.search(r"cudaGridDependencySynchronize\(\);\s*cudaTriggerProgrammaticLaunchCompletion\(\);", early)
+    assert early.index("cudaTriggerProgrammaticLaunchCompletion();") < early.index("mixes_partial[")
+    assert late.index("cudaTriggerProgrammaticLaunchCompletion();") > late.rindex("sqrsum_partial[")

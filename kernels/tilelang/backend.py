@@ -337,9 +337,10 @@ class TileLangBackend(Backend):
         wanted = self.gemm_tma if wanted is None else wanted
         return wanted and self._target().kind == "cuda" and x.data_ptr() % 16 == 0
 
-    def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor):
+    def _reduce_chunks(self, mixes_parts: torch.Tensor, sqrsum_parts: torch.Tensor, early_trigger: bool = False):
         """[S, chunks, T, M], [S, chunks, T] -> [S, T, M], [S, T]: our chunk_sum kernel (one launch for
-        both, PDL-chained) or, with ``reduce_chunks_with = "torch"``, two torch sums."""
+        both, PDL-chained; ``early_trigger``: build_chunk_sum's) or, with ``reduce_chunks_with = "torch"``, two
+        torch sums."""
         if self.reduce_chunks_with == "torch":
             return mixes_parts.sum(1), sqrsum_parts.sum(1)
         if self.reduce_chunks_with not in ("kernel", "kernel_loads_first"):
@@ -353,8 +354,10 @@ class TileLangBackend(Backend):
         mixes = torch.empty(s, t, m, dtype=torch.float32, device=mixes_parts.device)
         sqrsum = torch.empty(s, t, dtype=torch.float32, device=mixes_parts.device)
         if t:
-            self._count(f"chunk_sum[chunks={chunks}" + (",loads_first]" if loads_first else "]"))
-            chunk_sum_kernel(m, chunks, self._target(), **changed(loads_first=(loads_first, False)))(
+            self._count(f"chunk_sum[chunks={chunks}" + (",loads_first" if loads_first else "")
+                        + (",early_trigger]" if early_trigger else "]"))
+            chunk_sum_kernel(m, chunks, self._target(), **changed(loads_first=(loads_first, False),
+                                                                  early_trigger=(early_trigger, False)))(
                 mixes_parts, sqrsum_parts, mixes, sqrsum)
         return mixes, sqrsum
 

@@ -572,6 +572,13 @@ class TileLangDecode(TileLangBackend):
     op_multicast_stages = 4
     op_multicast_block_k = 128
     op_multicast_chunks = 1
+    # On that kernel without clusters (op_multicast_cluster 1), the producer's fn3 tiles of the first stages before
+    # its PDL wait (gemm_multicast's fn3_first; not where this call launched fn's split), and with op_multicast_chunks
+    # > 1 chunk_sum's PDL trigger right after its own wait (chunk_sum_early_trigger), so that the next call's fn3
+    # loads run under this call's chunk_sum. For the op at 256 x 4096: the middle shape's CTA pulls 80 KB of fn3
+    # beside 64 KB of x. Probes (mid_probes.TileLangOpFn3First*), nowhere by default.
+    op_multicast_fn3_first = False
+    chunk_sum_early_trigger = False
     # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
     # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
     # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
@@ -658,6 +665,8 @@ class TileLangDecode(TileLangBackend):
                           op_multicast_stages=(self.op_multicast_stages, 4),
                           op_multicast_block_k=(self.op_multicast_block_k, 128),
                           op_multicast_chunks=(self.op_multicast_chunks, 1),
+                          op_multicast_fn3_first=(self.op_multicast_fn3_first, False),
+                          chunk_sum_early_trigger=(self.chunk_sum_early_trigger, False),
                           op_fn_split_tokens=(dict(self.op_fn_split_tokens), {}),
                           op_fn_split_stages=(self.op_fn_split_stages, 5),
                           mid_deep_tokens=(self.mid_deep_tokens, None),
@@ -907,19 +916,23 @@ class TileLangDecode(TileLangBackend):
 
         t, m = x.shape[0], fn.shape[0]
         chunks = self.op_multicast_chunks
-        fn3, _ = self._split_fn_launched(fn)
+        fn3, split_here = self._split_fn_launched(fn)
         mixes = self._gemm_output((n_splits * chunks, t, m), x.device)
         sqrsum = self._gemm_output((n_splits * chunks, t), x.device)
         cluster = cluster_for(t, largest=self.op_multicast_cluster)
         early = self._early(t, "prenorm_gemm")
+        target = self._target()
+        fn3_first = self.op_multicast_fn3_first and cluster == 1 and target.pdl and not split_here
         self._count(f"prenorm_gemm_multicast[cluster={cluster},stages={self.op_multicast_stages},"
-                    f"block_k={self.op_multicast_block_k},chunks={chunks}" + (",early_trigger]" if early else "]"))
-        prenorm_gemm_multicast_kernel(n, hidden, m, self._target(), cluster=cluster,
+                    f"block_k={self.op_multicast_block_k},chunks={chunks}" + (",early_trigger" if early else "")
+                    + (",fn3_first]" if fn3_first else "]"))
+        prenorm_gemm_multicast_kernel(n, hidden, m, target, cluster=cluster,
                                       num_stages=self.op_multicast_stages, block_k=self.op_multicast_block_k,
-                                      early_trigger=early)(x, fn3, mixes, sqrsum)
+                                      early_trigger=early, **changed(fn3_first=(fn3_first, False)))(x, fn3, mixes, sqrsum)
         if chunks == 1:
             return mixes, sqrsum
-        return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t))
+        return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t),
+                                   early_trigger=self.chunk_sum_early_trigger)
 
     def _op_fn_split(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int):
         """The prenorm_gemm op on gemm_fn_split.py's kernel (op_fn_split_tokens): fn in fp32, split in the kernel;

@@ -530,7 +530,7 @@ CHUNK_SUM_TOKENS = 16  # tokens per CTA of chunk_sum
 CHUNK_SUM_THREADS = 128
 
 
-def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = False):
+def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = False, early_trigger: bool = False):
     """Sub-partials [S, chunks, T, M] and [S, chunks, T] -> partials [S, T, M] and [S, T]: each element
     the fp32 sum of its ``chunks`` sub-partials in ascending chunk order (((p0 + p1) + p2) + ...), so
     the result is bitwise deterministic. One launch for both outputs (two torch sums are two launches
@@ -544,7 +544,12 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
     ``loads_first`` (TileLangBackend.reduce_chunks_with "kernel_loads_first", the default's): each thread loads all its
     sub-partials, then adds and stores. Without it each output's loads follow the previous output's store, and nvcc,
     which cannot tell the sub-partials from the partials, keeps them there (sm_90a PTX: four ld, ld, st chains at
-    two chunks, one dependent L2 round trip each behind the GEMM). The same adds in the same order: the same bits."""
+    two chunks, one dependent L2 round trip each behind the GEMM). The same adds in the same order: the same bits.
+
+    ``early_trigger`` (TileLangBackend.chunk_sum_early_trigger, a probe): PDL's launch_dependents right after this
+    kernel's own wait instead of at its end (build_prenorm_gemm's early_trigger, the same argument: the next kernel
+    still waits for this whole grid), so that a next kernel reading weights before its wait (gemm_multicast's
+    fn3_first) does so while the sums run."""
     import tilelang.language as T
 
     tokens = T.dynamic("tokens")
@@ -568,6 +573,8 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
             acc = T.alloc_local((per_thread,), "float32")
             if use_pdl:
                 T.pdl_sync()  # the sub-partials are the GEMM's output
+                if early_trigger:
+                    T.pdl_trigger()
             sq_row = bt * per_cta + tx
             if loads_first:
                 parts = T.alloc_local(((per_thread + 1) * chunks,), "float32")
@@ -604,15 +611,16 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
                     for c in T.unroll(chunks - 1):
                         acc[0] += sqrsum_parts[s, c + 1, sq_row]
                     sqrsum_partial[s, sq_row] = acc[0]
-            if use_pdl:
+            if use_pdl and not early_trigger:
                 T.pdl_trigger()
 
     return mhc_chunk_sum
 
 
-def chunk_sum_kernel(mixes: int, chunks: int, target: Target, loads_first: bool = False):
-    key = (mixes, chunks) + (("loads_first",) if loads_first else ())
-    return compile_cached("chunk_sum", key, lambda: build_chunk_sum(mixes, chunks, target.pdl, loads_first), target)
+def chunk_sum_kernel(mixes: int, chunks: int, target: Target, loads_first: bool = False, early_trigger: bool = False):
+    key = (mixes, chunks) + (("loads_first",) if loads_first else ()) + (("early_trigger",) if early_trigger else ())
+    return compile_cached("chunk_sum", key, lambda: build_chunk_sum(mixes, chunks, target.pdl, loads_first,
+                                                                    early_trigger), target)
 
 
 def split_fn_kernel(mixes: int, k_total: int, target: Target):

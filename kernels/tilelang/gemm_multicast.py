@@ -51,11 +51,21 @@ MAX_CLUSTER = 4
 
 def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool, *, cluster: int = 4,
                                  block_m: int = BLOCK_M, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES,
-                                 sq_flush: int = SQ_FLUSH, early_trigger: bool = False):
+                                 sq_flush: int = SQ_FLUSH, early_trigger: bool = False, fn3_first: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 -> partials [P, T, M], [P, T] (P = the outputs' first
     dimension: K ranges of K / P columns, a multiple of block_k). ``cluster`` 1 is the same written-out
     pipeline without a multicast (every CTA loads its own fn3 tile): the control that tells the multicast's
-    share from the pipeline's. ``early_trigger``: gemm.build_prenorm_gemm's."""
+    share from the pipeline's. ``early_trigger``: gemm.build_prenorm_gemm's.
+
+    ``fn3_first`` (cluster 1, with PDL; TileLangDecode.op_multicast_fn3_first, a probe): the producer issues the fn3
+    tiles of the first min(tiles, num_stages) stages before its PDL wait, onto the stages' ``full`` barriers
+    (expect_tx only: a stage still completes with its x tile and the producer's one arrival after the wait), and the
+    x tiles after it; the consumers wait as before, before anything they write. Why: at 256 x 4096 the middle shape's
+    CTA pulls 64 KB of x and 80 KB of fn3 (all four tiles within the four stages), and the GEMM's end, not its
+    pipeline depth, is what the op waits for (-28); fn3 is a weight (fn's cached split), so its loads can sit in the
+    previous kernel's tail, as decode_gemm's fn_before_wait does for the FMA GEMM. What it assumes: no kernel in flight
+    writes fn3, i.e. no split_fn launched for it in this call (the caller's rule, as for gemm.py's fn_tiles). The
+    same tiles in the same stages and the same consumer: the same bits."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -63,6 +73,7 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     threads = THREADS
     assert block_m == 64 and block_k % 64 == 0 and k_total % block_k == 0, (block_m, block_k, k_total)
     assert cluster in (1, 2, 4), cluster
+    assert not fn3_first or (cluster == 1 and use_pdl), (fn3_first, cluster, use_pdl)
     k_tiles = k_total // block_k
     parts = threads // block_m  # threads per row in the sum of squares
     tokens = T.dynamic("tokens")
@@ -94,7 +105,15 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
             tx = T.get_thread_binding()
             tiles = k_tiles // splits
             first = bs * tiles
-            if use_pdl:
+            if fn3_first:
+                if tx >= threads:  # the producer: the first stages' fn3 tiles, then the wait
+                    for i in T.serial(T.min(tiles, num_stages)):
+                        col = (first + i) * block_k
+                        T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[i, :, :], barrier=full[i])
+                T.pdl_sync()  # x may be the previous kernel's output; the consumers' writes come after it
+                if early_trigger:
+                    T.pdl_trigger()
+            elif use_pdl:
                 T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
                 if early_trigger:
                     T.pdl_trigger()
@@ -108,6 +127,9 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                     if cluster > 1:
                         T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[s, :, :], barrier=full[s],
                                    cluster_mask=everyone)
+                    elif fn3_first:
+                        if i >= num_stages:  # the first stages' fn3 went before the wait
+                            T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[s, :, :], barrier=full[s])
                     else:
                         T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[s, :, :], barrier=full[s])
                     if T.shuffle_elect(threads):
@@ -138,14 +160,16 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
 
 def prenorm_gemm_multicast_kernel(n: int, hidden: int, mixes: int, target: Target, *, cluster: int = 4,
                                   block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, sq_flush: int = SQ_FLUSH,
-                                  early_trigger: bool = False):
+                                  early_trigger: bool = False, fn3_first: bool = False):
     if target.kind != "cuda":
         raise ValueError(f"the multicast GEMM needs CUDA sm_90+ (TMA, clusters), got {target.kind} {target.arch}")
-    key = (n, hidden, mixes, cluster, block_k, num_stages, sq_flush) + (("early_trigger",) if early_trigger else ())
+    key = (n, hidden, mixes, cluster, block_k, num_stages, sq_flush) + (("early_trigger",) if early_trigger else ()) \
+        + (("fn3_first",) if fn3_first else ())
     return compile_cached("prenorm_gemm_multicast", key,
                           lambda: build_prenorm_gemm_multicast(n, hidden, mixes, target.pdl, cluster=cluster,
                                                                block_k=block_k, num_stages=num_stages,
-                                                               sq_flush=sq_flush, early_trigger=early_trigger),
+                                                               sq_flush=sq_flush, early_trigger=early_trigger,
+                                                               fn3_first=fn3_first),
                           target, tma=True, own_pipeline=True)
 
 

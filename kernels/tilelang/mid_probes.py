@@ -1498,3 +1498,42 @@ class TileLangOpOwnPipelineChunks(TileLangOpMulticastChunks):
     name = "tilelang-op-own-pipeline-chunks"
     description = "our TileLang kernels, the op's middle shape on the written-out TMA pipeline (a probe)"
     op_multicast_cluster = 1
+
+
+class TileLangOpFn3First(TileLangOpOwnPipelineChunks):
+    """TileLangOpOwnPipelineChunks with fn3 taken as a weight: the producer issues its CTA's fn3 tiles (all four at 256
+    x 4096: 80 KB of its 144) before its PDL wait (op_multicast_fn3_first), and chunk_sum triggers the next launch
+    right after its own wait (chunk_sum_early_trigger), so that the next call's GEMM is launched as this call's GEMM
+    ends and pulls its fn3 while chunk_sum runs. Why: -28's profile at 256 x 4096 has the GEMM at 5.18-5.25 us from
+    its start whatever its pipeline depth, and chunk_sum's 1.0 us behind it; the next call's GEMM started 0.24 us
+    before chunk_sum ended and sat in its wait. Not where a call launched fn's split itself (a cold fn3 cache). The
+    same tiles, stages and consumer: bitwise TileLangOpOwnPipelineChunks (and the default at 256 tokens)."""
+
+    name = "tilelang-op-fn3-first"
+    description = "our TileLang kernels, the op's middle shape with fn3 loaded before the PDL wait (a probe)"
+    op_multicast_fn3_first = True
+    chunk_sum_early_trigger = True
+
+
+class TileLangOpFn3FirstLateSum(TileLangOpFn3First):
+    """TileLangOpFn3First with chunk_sum triggering at its end as before: the fn3 loads before the wait alone (they
+    then overlap only chunk_sum's last fraction of a microsecond), to tell their share from the early trigger's."""
+
+    name = "tilelang-op-fn3-first-late-sum"
+    description = "our TileLang kernels, the op's middle shape with fn3 before the PDL wait, chunk_sum as before (a probe)"
+    chunk_sum_early_trigger = False
+
+
+class TileLangOpPlainFn3First(TileLangOpMulticastAlone):
+    """The op's plain window at 129-704 tokens (one CTA per split and 64-token block, no chunk_sum) on the written-out
+    pipeline with five stages, the first five fn3 tiles (100 KB of the CTA's 160 at 256 x 4096) issued before the PDL
+    wait (op_multicast_fn3_first). The GEMM triggers early (pdl_early_max_tokens), so the next call's 64 CTAs launch
+    beside this call's on the idle SMs and pull that fn3 while this call runs: DeepGEMM's overlap of consecutive calls
+    (its period 5.6 us against its kernel's 5.84, -28). Bitwise TileLangOpMulticastAlone (the plain window's K ranges,
+    tiles and order; the stage count does not enter the sums)."""
+
+    name = "tilelang-op-plain-fn3-first"
+    description = "our TileLang kernels, the op's plain window with fn3 loaded before the PDL wait (a probe)"
+    op_multicast_tokens = (129, 704)
+    op_multicast_stages = 5
+    op_multicast_fn3_first = True
