@@ -1281,3 +1281,18 @@ def test_the_fn3_first_call_checks_bits_then_benches_then_gates(tmp_path):
     assert all("mid_probes:TileLangOpFn3First " in s and "--cuda-graph" in s and "--reruns 1000" in s for s in stress)
     assert "--require-backend tilelang-op-fn3-first" in check and "--profile nightly" in check
     assert timeline.count("rc=0") == 9 and timeline.rstrip().endswith("done")
+
+
+def test_the_fn3_first_second_call_checks_bits_then_benches_then_stresses(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-29/lease/call2.sh: the probe's bits at 256 x 7168, three benches beside the
+    default and DeepGEMM (the window, then 256 x 4096 twice), the stress at 192 tokens, both H."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-29/lease/call2.sh")
+    (check,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    benches = [c for c in calls if "-m mhc_verify.bench " in c]
+    stress = [c for c in calls if "mhc_verify stress" in c]
+    assert "mid_probes:TileLangOpFn3First --against tilelang " in check and "--hidden 7168 " in check
+    assert calls.index(check) < calls.index(benches[0]) and calls.index(benches[-1]) < calls.index(stress[0])
+    assert [b.split("--tokens ")[1].split()[0] for b in benches] == ["128,192,256", "256", "256"]
+    assert all(_ours(b) == ["tilelang", "tilelang-op-fn3-first"] and "--backend vllm-deepgemm" in b for b in benches)
+    assert all("--tokens 192 " in s and "--cuda-graph" in s for s in stress) and len(stress) == 2
+    assert timeline.count("rc=0") == 6 and timeline.rstrip().endswith("done")
