@@ -1296,3 +1296,23 @@ def test_the_fn3_first_second_call_checks_bits_then_benches_then_stresses(tmp_pa
     assert all(_ours(b) == ["tilelang", "tilelang-op-fn3-first"] and "--backend vllm-deepgemm" in b for b in benches)
     assert all("--tokens 192 " in s and "--cuda-graph" in s for s in stress) and len(stress) == 2
     assert timeline.count("rc=0") == 6 and timeline.rstrip().endswith("done")
+
+
+def test_the_fn3_first_window_gate_checks_bits_then_gates_then_benches(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-29/lease/call3.sh: the window probe's bits (against its kernels' control
+    across the window, against the default at 256), gate_and_bench's precompile of the default's kernels beside the
+    probe's stress at 129 / 192 / 256 and the op's nightly check, then the bench across the window's edges."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-29/lease/call3.sh",
+                           STUB_NAME="tilelang-op-fn3-first-window")
+    checks = [c for c in calls if "probe_bitwise_check.py" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    assert [c.split("--against ")[1].split()[0].split(":")[-1] for c in checks] == [
+        "TileLangOpOwnPipelineChunks", "tilelang"]
+    assert all("mid_probes:TileLangOpFn3FirstWindow " in c for c in checks)
+    out = tmp_path / "out" / "gate"
+    pre, stress, check_ops = _gated(calls, out, "tilelang-op-fn3-first-window")
+    assert pre == "" and check_ops == ["prenorm_gemm"]
+    assert stress == ["prenorm_gemm_129", "prenorm_gemm_192", "prenorm_gemm_256"]
+    assert calls.index(checks[-1]) < calls.index(bench) and "--tokens 128,129,160,192,224,256,257 " in bench
+    assert _ours(bench) == ["tilelang", "tilelang-op-fn3-first-window"] and "--backend vllm-deepgemm" in bench
+    assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 4

@@ -312,3 +312,14 @@ def test_chunk_sum_triggers_right_after_its_wait_when_asked():
     assert re.search(r"cudaGridDependencySynchronize\(\);\s*cudaTriggerProgrammaticLaunchCompletion\(\);", early)
     assert early.index("cudaTriggerProgrammaticLaunchCompletion();") < early.index("mixes_partial[")
     assert late.index("cudaTriggerProgrammaticLaunchCompletion();") > late.rindex("sqrsum_partial[")
+
+
+@pytest.mark.parametrize("tokens, ours", [(128, False), (129, True), (256, True), (257, False)])
+def test_the_window_probe_runs_fn3_first_at_129_to_256_tokens_only(mrec, tokens, ours):
+    from mhc_kernels.tilelang.mid_probes import TileLangOpFn3FirstWindow
+
+    _op_twice(TileLangOpFn3FirstWindow(), tokens)
+    warm = list(zip(mrec.names, mrec.keywords))[len(mrec.names) // 2:]
+    assert (("prenorm_gemm_multicast", ) == tuple(n for n, _ in warm[:1])) is ours, warm
+    if ours:
+        assert warm[0][1]["fn3_first"] is True and warm[1] == ("chunk_sum", {"loads_first": True, "early_trigger": True})

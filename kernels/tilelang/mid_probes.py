@@ -1507,7 +1507,14 @@ class TileLangOpFn3First(TileLangOpOwnPipelineChunks):
     ends and pulls its fn3 while chunk_sum runs. Why: -28's profile at 256 x 4096 has the GEMM at 5.18-5.25 us from
     its start whatever its pipeline depth, and chunk_sum's 1.0 us behind it; the next call's GEMM started 0.24 us
     before chunk_sum ended and sat in its wait. Not where a call launched fn's split itself (a cold fn3 cache). The
-    same tiles, stages and consumer: bitwise TileLangOpOwnPipelineChunks (and the default at 256 tokens)."""
+    same tiles, stages and consumer: bitwise TileLangOpOwnPipelineChunks (and the default at 256 tokens).
+
+    Measured on an H100 (results/gpu/2026-12-07-h100-engines-29, call 1): bitwise the default at 256 x 4096 and
+    TileLangOpOwnPipelineChunks at 128 / 192, both H; 0 / 1000 stress failures at 256 x 4096 and 256 x 7168. Us per
+    call, graph-replayed, against the default and DeepGEMM: 6.2 / 6.4 / 6.1 at 256 x 4096, 7.5 / 8.1 / 9.1 at 256 x
+    7168, 6.2 / 6.2 / 6.0 at 192 x 4096, 7.5 / 7.8 / 8.6 at 192 x 7168; slower at 128 tokens (5.8 against 5.1 at
+    4096, 7.3 against 6.5 at 7168), where the default runs 64 K ranges. Profile at 256 x 4096: a period of 5.8 us
+    against the default's 6.0 and DeepGEMM's 5.7. The candidate window is 129-256 (TileLangOpFn3FirstWindow)."""
 
     name = "tilelang-op-fn3-first"
     description = "our TileLang kernels, the op's middle shape with fn3 loaded before the PDL wait (a probe)"
@@ -1517,7 +1524,9 @@ class TileLangOpFn3First(TileLangOpOwnPipelineChunks):
 
 class TileLangOpFn3FirstLateSum(TileLangOpFn3First):
     """TileLangOpFn3First with chunk_sum triggering at its end as before: the fn3 loads before the wait alone (they
-    then overlap only chunk_sum's last fraction of a microsecond), to tell their share from the early trigger's."""
+    then overlap only chunk_sum's last fraction of a microsecond), to tell their share from the early trigger's. On
+    an H100 (-29, call 1): no faster than TileLangOpOwnPipelineChunks (6.6 against 6.5 us at 256 x 4096, 8.1 against
+    7.8 at 256 x 7168): the gain is the early trigger's, which gives the fn3 loads chunk_sum's whole run to hide in."""
 
     name = "tilelang-op-fn3-first-late-sum"
     description = "our TileLang kernels, the op's middle shape with fn3 before the PDL wait, chunk_sum as before (a probe)"
@@ -1530,10 +1539,24 @@ class TileLangOpPlainFn3First(TileLangOpMulticastAlone):
     wait (op_multicast_fn3_first). The GEMM triggers early (pdl_early_max_tokens), so the next call's 64 CTAs launch
     beside this call's on the idle SMs and pull that fn3 while this call runs: DeepGEMM's overlap of consecutive calls
     (its period 5.6 us against its kernel's 5.84, -28). Bitwise TileLangOpMulticastAlone (the plain window's K ranges,
-    tiles and order; the stage count does not enter the sums)."""
+    tiles and order; the stage count does not enter the sums). On an H100 (-29, call 1): bitwise that control at 129 /
+    256 / 512, both H; 6.5 against the default's 6.4 us at 256 x 4096 and 9.2 against 8.1 at 256 x 7168 (the control
+    6.7 / 9.5), 6.8 against 7.3 at 320 x 4096 (not on the issue's grid; DeepGEMM 6.3 there): rejected."""
 
     name = "tilelang-op-plain-fn3-first"
     description = "our TileLang kernels, the op's plain window with fn3 loaded before the PDL wait (a probe)"
     op_multicast_tokens = (129, 704)
     op_multicast_stages = 5
     op_multicast_fn3_first = True
+
+
+class TileLangOpFn3FirstWindow(TileLangOpFn3First):
+    """TileLangOpFn3First where it was no slower than the default on an H100 (-29, call 1): 129-256 tokens (at 128 the
+    default's 64 K ranges win, 5.1 against 5.8 us at 128 x 4096). The candidate to gate and adopt
+    (results/gpu/2026-12-07-h100-engines-29/lease/call3.sh): at 129-255 tokens its K ranges (two chunks a split: 32) are
+    not always the default's (wave_cost_parts), so other fp32 sums, within the declared bound; at 256 the default's
+    bits."""
+
+    name = "tilelang-op-fn3-first-window"
+    description = "our TileLang kernels, the op at 129-256 tokens with fn3 loaded before the PDL wait (a probe)"
+    op_multicast_tokens = (129, 256)
