@@ -576,7 +576,9 @@ class TileLangDecode(TileLangBackend):
     # its PDL wait (gemm_multicast's fn3_first; not where this call launched fn's split), and with op_multicast_chunks
     # > 1 chunk_sum's PDL trigger right after its own wait (chunk_sum_early_trigger), so that the next call's fn3
     # loads run under this call's chunk_sum. For the op at 256 x 4096: the middle shape's CTA pulls 80 KB of fn3
-    # beside 64 KB of x. Probes (mid_probes.TileLangOpFn3First*), nowhere by default.
+    # beside 64 KB of x. Probes (mid_probes.TileLangOpFn3First*), nowhere by default. On an H100 (results/gpu/
+    # 2026-12-07-h100-engines-29, call 1; bitwise, 0 / 1000 stress failures at 256 x both H): 6.2 against the default's
+    # 6.4 us at 256 x 4096 (DeepGEMM 6.1), 7.5 against 8.1 at 256 x 7168, slower at 128; its window 129-256 ungated.
     op_multicast_fn3_first = False
     chunk_sum_early_trigger = False
     # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
