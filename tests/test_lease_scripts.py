@@ -1301,7 +1301,8 @@ def test_the_fn3_first_second_call_checks_bits_then_benches_then_stresses(tmp_pa
 def test_the_fn3_first_window_gate_checks_bits_then_gates_then_benches(tmp_path):
     """results/gpu/2026-12-07-h100-engines-29/lease/call3.sh: the window probe's bits (against its kernels' control
     across the window, against the default at 256), gate_and_bench's precompile of the default's kernels beside the
-    probe's stress at 129 / 192 / 256 and the op's nightly check, then the bench across the window's edges."""
+    probe's stress at 129 / 192 / 256 and the op's nightly check, then the bench across the window's edges, then the
+    GEMM's stamped timeline with fn3 before the wait and after it."""
     calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-29/lease/call3.sh",
                            STUB_NAME="tilelang-op-fn3-first-window")
     checks = [c for c in calls if "probe_bitwise_check.py" in c]
@@ -1315,4 +1316,7 @@ def test_the_fn3_first_window_gate_checks_bits_then_gates_then_benches(tmp_path)
     assert stress == ["prenorm_gemm_129", "prenorm_gemm_192", "prenorm_gemm_256"]
     assert calls.index(checks[-1]) < calls.index(bench) and "--tokens 128,129,160,192,224,256,257 " in bench
     assert _ours(bench) == ["tilelang", "tilelang-op-fn3-first-window"] and "--backend vllm-deepgemm" in bench
-    assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 4
+    stamps = [c for c in calls if "gemm_timeline.py" in c]
+    assert len(stamps) == 2 and calls.index(bench) < calls.index(stamps[0])
+    assert "--no-fn3-first" not in stamps[0] and "--no-fn3-first" in stamps[1]
+    assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 6

@@ -47,11 +47,21 @@ BLOCK_K = 128
 NUM_STAGES = 4
 THREADS = 128  # the consumer warpgroup; the producer warpgroup doubles the CTA
 MAX_CLUSTER = 4
+# build_prenorm_gemm_multicast(stamps=True): the points a CTA stamps, and the device functions that read the clocks
+STAMP_POINTS = 6
+STAMP_SOURCE = """
+__device__ __forceinline__ unsigned long long mhc_globaltimer() {
+  unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t)); return t; }
+__device__ __forceinline__ unsigned long long mhc_clock64() { return (unsigned long long)clock64(); }
+__device__ __forceinline__ unsigned int mhc_smid() {
+  unsigned int s; asm volatile("mov.u32 %0, %%smid;" : "=r"(s)); return s; }
+"""
 
 
 def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool, *, cluster: int = 4,
                                  block_m: int = BLOCK_M, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES,
-                                 sq_flush: int = SQ_FLUSH, early_trigger: bool = False, fn3_first: bool = False):
+                                 sq_flush: int = SQ_FLUSH, early_trigger: bool = False, fn3_first: bool = False,
+                                 stamps: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 -> partials [P, T, M], [P, T] (P = the outputs' first
     dimension: K ranges of K / P columns, a multiple of block_k). ``cluster`` 1 is the same written-out
     pipeline without a multicast (every CTA loads its own fn3 tile): the control that tells the multicast's
@@ -65,7 +75,13 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     pipeline depth, is what the op waits for (-28); fn3 is a weight (fn's cached split), so its loads can sit in the
     previous kernel's tail, as decode_gemm's fn_before_wait does for the FMA GEMM. What it assumes: no kernel in flight
     writes fn3, i.e. no split_fn launched for it in this call (the caller's rule, as for gemm.py's fn_tiles). The
-    same tiles in the same stages and the same consumer: the same bits."""
+    same tiles in the same stages and the same consumer: the same bits.
+
+    ``stamps`` (scripts/debug/gemm_timeline.py only, never a backend's): the kernel takes one more tensor, ``stamp_rows``
+    [CTAs, 1 + 2 * STAMP_POINTS] int64, row bs * gridDim.x + bm: the CTA's SM (%smid), then the globaltimer (ns, the
+    GPU's clock; coarse on some GPUs) and clock64 (the SM's cycles) at STAMP_POINTS points: entry, the producer past
+    its PDL wait, the first and the last tile arrived, the last wgmma done, the partials written. Why: the profile
+    gives a kernel's start and end; where its time goes between them (the wait, the loads, the epilogue) it cannot."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -78,15 +94,19 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     parts = threads // block_m  # threads per row in the sum of squares
     tokens = T.dynamic("tokens")
     splits = T.dynamic("splits")
+    ctas = T.dynamic("ctas")
     everyone = (1 << cluster) - 1
     add_tile_squares, write_partials = consumer_macros(T, block_m=block_m, block_k=block_k, mixes=mixes,
                                                        threads=threads, sq_flush=sq_flush)
 
-    @T.prim_func
-    def mhc_prenorm_gemm_multicast(x: T.Tensor((tokens, k_total), "bfloat16"),
-                                   fn3: T.Tensor((n3, k_total), "bfloat16"),
-                                   mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
-                                   sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+    @T.macro
+    def stamp(stamps, cta, point):  # point's globaltimer (ns) and clock64 (this SM's cycles) into the CTA's row
+        if stamps is not None:
+            stamps[cta, 1 + point] = T.Cast("int64", T.call_extern("uint64", "mhc_globaltimer"))
+            stamps[cta, 1 + STAMP_POINTS + point] = T.Cast("int64", T.call_extern("uint64", "mhc_clock64"))
+
+    @T.macro
+    def kernel(x, fn3, mixes_partial, sqrsum_partial, stamps):
         with T.Kernel(T.ceildiv(tokens, block_m * cluster) * cluster, splits, threads=2 * threads,
                       cluster_dims=(cluster, 1, 1) if cluster > 1 else None) as (bm, bs):
             x_sh = T.alloc_shared((num_stages, block_m, block_k), "bfloat16")
@@ -105,6 +125,12 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
             tx = T.get_thread_binding()
             tiles = k_tiles // splits
             first = bs * tiles
+            cta = bs * T.ceildiv(tokens, block_m * cluster) * cluster + bm
+            if stamps is not None:
+                T.import_source(STAMP_SOURCE)
+                if tx == threads:
+                    stamp(stamps, cta, 0)  # entry
+                    stamps[cta, 0] = T.Cast("int64", T.call_extern("uint32", "mhc_smid"))
             if fn3_first:
                 if tx >= threads:  # the producer: the first stages' fn3 tiles, then the wait
                     for i in T.serial(T.min(tiles, num_stages)):
@@ -118,6 +144,8 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                 if early_trigger:
                     T.pdl_trigger()
             if tx >= threads:
+                if tx == threads:
+                    stamp(stamps, cta, 1)  # the producer past its PDL wait
                 for i in T.serial(tiles):
                     s = i % num_stages
                     T.mbarrier_wait_parity(empty[s], ((i // num_stages) & 1) ^ 1)
@@ -141,6 +169,10 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                 for i in T.serial(tiles):
                     s = i % num_stages
                     T.mbarrier_wait_parity(full[s], (i // num_stages) & 1)
+                    if tx == 0 and i == 0:
+                        stamp(stamps, cta, 2)  # the first tile arrived
+                    if tx == 0 and i == tiles - 1:
+                        stamp(stamps, cta, 3)  # the last tile arrived
                     add_tile_squares(x_sh, s, i, tx, lanes, run, total)
                     T.gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                     T.sync_threads(1, threads)  # every consumer's reads of the stage done (the wgmma waited)
@@ -149,27 +181,47 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                             T.mbarrier_arrive(empty[s], tx)  # CTA tx of the cluster may refill the stage
                     elif tx == 0:
                         T.mbarrier_arrive(empty[s])
+                if tx == 0:
+                    stamp(stamps, cta, 4)  # the last tile's wgmma done
                 write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial)
+                if tx == 0:
+                    stamp(stamps, cta, 5)  # the partials written
             if cluster > 1:
                 T.cluster_sync()  # no CTA leaves while a peer may still arrive on its barriers
             if use_pdl and not early_trigger:
                 T.pdl_trigger()
+
+    if stamps:
+        @T.prim_func
+        def mhc_prenorm_gemm_multicast(x: T.Tensor((tokens, k_total), "bfloat16"),
+                                       fn3: T.Tensor((n3, k_total), "bfloat16"),
+                                       mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                                       sqrsum_partial: T.Tensor((splits, tokens), "float32"),
+                                       stamp_rows: T.Tensor((ctas, 1 + 2 * STAMP_POINTS), "int64")):
+            kernel(x, fn3, mixes_partial, sqrsum_partial, stamp_rows)
+    else:
+        @T.prim_func
+        def mhc_prenorm_gemm_multicast(x: T.Tensor((tokens, k_total), "bfloat16"),
+                                       fn3: T.Tensor((n3, k_total), "bfloat16"),
+                                       mixes_partial: T.Tensor((splits, tokens, mixes), "float32"),
+                                       sqrsum_partial: T.Tensor((splits, tokens), "float32")):
+            kernel(x, fn3, mixes_partial, sqrsum_partial, None)
 
     return mhc_prenorm_gemm_multicast
 
 
 def prenorm_gemm_multicast_kernel(n: int, hidden: int, mixes: int, target: Target, *, cluster: int = 4,
                                   block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, sq_flush: int = SQ_FLUSH,
-                                  early_trigger: bool = False, fn3_first: bool = False):
+                                  early_trigger: bool = False, fn3_first: bool = False, stamps: bool = False):
     if target.kind != "cuda":
         raise ValueError(f"the multicast GEMM needs CUDA sm_90+ (TMA, clusters), got {target.kind} {target.arch}")
     key = (n, hidden, mixes, cluster, block_k, num_stages, sq_flush) + (("early_trigger",) if early_trigger else ()) \
-        + (("fn3_first",) if fn3_first else ())
+        + (("fn3_first",) if fn3_first else ()) + (("stamps",) if stamps else ())
     return compile_cached("prenorm_gemm_multicast", key,
                           lambda: build_prenorm_gemm_multicast(n, hidden, mixes, target.pdl, cluster=cluster,
                                                                block_k=block_k, num_stages=num_stages,
                                                                sq_flush=sq_flush, early_trigger=early_trigger,
-                                                               fn3_first=fn3_first),
+                                                               fn3_first=fn3_first, stamps=stamps),
                           target, tma=True, own_pipeline=True)
 
 

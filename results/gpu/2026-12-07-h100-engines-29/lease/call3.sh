@@ -7,7 +7,9 @@
 #   2. scripts/gate_and_bench.sh's precompile (the default's kernels) beside 1000 stress reruns of the probe at the
 #      op's 129 / 192 / 256 x 7168, then the op's nightly check;
 #   3. the bench, graph-replayed: the op at 128 / 129 / 160 / 192 / 224 / 256 / 257 tokens, both H, the default and
-#      the probe beside DeepGEMM.
+#      the probe beside DeepGEMM;
+#   4. scripts/debug/gemm_timeline.py at 256 x 4096: where the GEMM's time goes after its PDL wait (stamps from every
+#      CTA), fn3 before the wait and after it.
 # Adoption then: TileLangDecode's op_multicast_* knobs as the probe sets them, and the committed run of the default
 # (-26/lease/call2.sh's whole grid, BENCH_S=540 in a 600 s call).
 # Usage: W=/tmp/c3; bash results/gpu/2026-12-07-h100-engines-29/lease/call3.sh $W; tar -cJf $OUT/c3.tar.xz -C /tmp c3
@@ -39,4 +41,11 @@ timeout -k 10 "${BENCH_S:-120}" python3 -m mhc_verify.bench --backend tilelang -
   --precompile off --ours tilelang --ours tilelang-op-fn3-first-window --out "$O/bench" --force 2>&1 \
   | quiet > "$O/bench.log"
 echo "   rc=${PIPESTATUS[0]}" >> "$O/timeline.txt"
+for variant in fn3-first no-fn3-first; do
+  step "timeline-$variant"
+  flag=$([[ $variant == no-fn3-first ]] && echo --no-fn3-first)
+  timeout -k 5 60 python3 scripts/debug/gemm_timeline.py --tokens 256 --hidden 4096 $flag \
+    --out "$O/gemm-timeline-256x4096-$variant.md" 2>&1 | quiet > "$O/timeline-$variant.log"
+  echo "   rc=${PIPESTATUS[0]}" >> "$O/timeline.txt"
+done
 step done
