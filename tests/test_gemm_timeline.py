@@ -67,5 +67,6 @@ def test_the_stamps_build_reads_the_clocks_at_its_six_points_beside_the_same_pip
     assert stamped.count("= ((int64_t)mhc_clock64());") == STAMP_POINTS
     assert stamped.count("mhc_smid()") == 2  # its definition and the one store
     # the same loads, barriers and tensor-core calls as the plain build
-    for token in ("tl::tma_load(", ".wait(", ".arrive(", "expect_transaction(", "wgmma", "cudaGridDependencySynchronize"):
+    for token in ("tl::tma_load(", ".wait(", ".arrive(", "expect_transaction(", "wgmma",
+                  "cudaGridDependencySynchronize"):
         assert stamped.count(token) == plain.count(token), token

@@ -322,4 +322,5 @@ def test_the_window_probe_runs_fn3_first_at_129_to_256_tokens_only(mrec, tokens,
     warm = list(zip(mrec.names, mrec.keywords))[len(mrec.names) // 2:]
     assert (warm[0][0] == "prenorm_gemm_multicast") is ours, warm  # the warm call's first launch
     if ours:
-        assert warm[0][1]["fn3_first"] is True and warm[1] == ("chunk_sum", {"loads_first": True, "early_trigger": True})
+        assert warm[0][1]["fn3_first"] is True
+        assert warm[1] == ("chunk_sum", {"loads_first": True, "early_trigger": True})

@@ -574,13 +574,13 @@ class TileLangDecode(TileLangBackend):
     op_multicast_chunks = 1
     # On that kernel without clusters (op_multicast_cluster 1), the producer's fn3 tiles of the first stages before
     # its PDL wait (gemm_multicast's fn3_first; not where this call launched fn's split), and with op_multicast_chunks
-    # > 1 chunk_sum's PDL trigger right after its own wait (chunk_sum_early_trigger), so that the next call's fn3
+    # > 1 chunk_sum's PDL trigger right after its own wait (op_multicast_early_sum), so that the next call's fn3
     # loads run under this call's chunk_sum. For the op at 256 x 4096: the middle shape's CTA pulls 80 KB of fn3
     # beside 64 KB of x. Probes (mid_probes.TileLangOpFn3First*), nowhere by default. On an H100 (results/gpu/
     # 2026-12-07-h100-engines-29, call 1; bitwise, 0 / 1000 stress failures at 256 x both H): 6.2 against the default's
     # 6.4 us at 256 x 4096 (DeepGEMM 6.1), 7.5 against 8.1 at 256 x 7168, slower at 128; its window 129-256 ungated.
     op_multicast_fn3_first = False
-    chunk_sum_early_trigger = False
+    op_multicast_early_sum = False
     # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
     # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
     # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
@@ -668,7 +668,7 @@ class TileLangDecode(TileLangBackend):
                           op_multicast_block_k=(self.op_multicast_block_k, 128),
                           op_multicast_chunks=(self.op_multicast_chunks, 1),
                           op_multicast_fn3_first=(self.op_multicast_fn3_first, False),
-                          chunk_sum_early_trigger=(self.chunk_sum_early_trigger, False),
+                          op_multicast_early_sum=(self.op_multicast_early_sum, False),
                           op_fn_split_tokens=(dict(self.op_fn_split_tokens), {}),
                           op_fn_split_stages=(self.op_fn_split_stages, 5),
                           mid_deep_tokens=(self.mid_deep_tokens, None),
@@ -930,11 +930,12 @@ class TileLangDecode(TileLangBackend):
                     + (",fn3_first]" if fn3_first else "]"))
         prenorm_gemm_multicast_kernel(n, hidden, m, target, cluster=cluster,
                                       num_stages=self.op_multicast_stages, block_k=self.op_multicast_block_k,
-                                      early_trigger=early, **changed(fn3_first=(fn3_first, False)))(x, fn3, mixes, sqrsum)
+                                      early_trigger=early, **changed(fn3_first=(fn3_first, False)))(
+            x, fn3, mixes, sqrsum)
         if chunks == 1:
             return mixes, sqrsum
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t),
-                                   early_trigger=self.chunk_sum_early_trigger)
+                                   early_trigger=self.op_multicast_early_sum)
 
     def _op_fn_split(self, x: torch.Tensor, fn: torch.Tensor, n: int, hidden: int, n_splits: int):
         """The prenorm_gemm op on gemm_fn_split.py's kernel (op_fn_split_tokens): fn in fp32, split in the kernel;

@@ -546,7 +546,7 @@ def build_chunk_sum(mixes: int, chunks: int, use_pdl: bool, loads_first: bool = 
     which cannot tell the sub-partials from the partials, keeps them there (sm_90a PTX: four ld, ld, st chains at
     two chunks, one dependent L2 round trip each behind the GEMM). The same adds in the same order: the same bits.
 
-    ``early_trigger`` (TileLangBackend.chunk_sum_early_trigger, a probe): PDL's launch_dependents right after this
+    ``early_trigger`` (TileLangDecode.op_multicast_early_sum, a probe): PDL's launch_dependents right after this
     kernel's own wait instead of at its end (build_prenorm_gemm's early_trigger, the same argument: the next kernel
     still waits for this whole grid), so that a next kernel reading weights before its wait (gemm_multicast's
     fn3_first) does so while the sums run."""

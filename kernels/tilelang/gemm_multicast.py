@@ -77,11 +77,12 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     writes fn3, i.e. no split_fn launched for it in this call (the caller's rule, as for gemm.py's fn_tiles). The
     same tiles in the same stages and the same consumer: the same bits.
 
-    ``stamps`` (scripts/debug/gemm_timeline.py only, never a backend's): the kernel takes one more tensor, ``stamp_rows``
-    [CTAs, 1 + 2 * STAMP_POINTS] int64, row bs * gridDim.x + bm: the CTA's SM (%smid), then the globaltimer (ns, the
-    GPU's clock; coarse on some GPUs) and clock64 (the SM's cycles) at STAMP_POINTS points: entry, the producer past
-    its PDL wait, the first and the last tile arrived, the last wgmma done, the partials written. Why: the profile
-    gives a kernel's start and end; where its time goes between them (the wait, the loads, the epilogue) it cannot."""
+    ``stamps`` (scripts/debug/gemm_timeline.py only, never a backend's): the kernel takes one more tensor,
+    ``stamp_rows`` [CTAs, 1 + 2 * STAMP_POINTS] int64, row bs * gridDim.x + bm: the CTA's SM (%smid), then the
+    globaltimer (ns, the GPU's clock; coarse on some GPUs) and clock64 (the SM's cycles) at STAMP_POINTS points: entry,
+    the producer past its PDL wait, the first and the last tile arrived, the last wgmma done, the partials written.
+    Why: the profile gives a kernel's start and end; where its time goes between them (the wait, the loads, the
+    epilogue) it cannot."""
     import tilelang.language as T
 
     k_total = n * hidden
@@ -132,15 +133,12 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                     stamp(stamps, cta, 0)  # entry
                     stamps[cta, 0] = T.Cast("int64", T.call_extern("uint32", "mhc_smid"))
             if fn3_first:
-                if tx >= threads:  # the producer: the first stages' fn3 tiles, then the wait
+                if tx >= threads:  # the producer: the first stages' fn3 tiles before the wait
                     for i in T.serial(T.min(tiles, num_stages)):
                         col = (first + i) * block_k
                         T.tma_copy(fn3[0:n3, col:col + block_k], b_sh[i, :, :], barrier=full[i])
-                T.pdl_sync()  # x may be the previous kernel's output; the consumers' writes come after it
-                if early_trigger:
-                    T.pdl_trigger()
-            elif use_pdl:
-                T.pdl_sync()  # x may be the previous kernel's output, fn3 is split_fn's
+            if use_pdl:
+                T.pdl_sync()  # x may be the previous kernel's output (and, unless fn3_first, fn3 split_fn's)
                 if early_trigger:
                     T.pdl_trigger()
             if tx >= threads:

@@ -1503,7 +1503,7 @@ class TileLangOpOwnPipelineChunks(TileLangOpMulticastChunks):
 class TileLangOpFn3First(TileLangOpOwnPipelineChunks):
     """TileLangOpOwnPipelineChunks with fn3 taken as a weight: the producer issues its CTA's fn3 tiles (all four at 256
     x 4096: 80 KB of its 144) before its PDL wait (op_multicast_fn3_first), and chunk_sum triggers the next launch
-    right after its own wait (chunk_sum_early_trigger), so that the next call's GEMM is launched as this call's GEMM
+    right after its own wait (op_multicast_early_sum), so that the next call's GEMM is launched as this call's GEMM
     ends and pulls its fn3 while chunk_sum runs. Why: -28's profile at 256 x 4096 has the GEMM at 5.18-5.25 us from
     its start whatever its pipeline depth, and chunk_sum's 1.0 us behind it; the next call's GEMM started 0.24 us
     before chunk_sum ended and sat in its wait. Not where a call launched fn's split itself (a cold fn3 cache). The
@@ -1519,7 +1519,7 @@ class TileLangOpFn3First(TileLangOpOwnPipelineChunks):
     name = "tilelang-op-fn3-first"
     description = "our TileLang kernels, the op's middle shape with fn3 loaded before the PDL wait (a probe)"
     op_multicast_fn3_first = True
-    chunk_sum_early_trigger = True
+    op_multicast_early_sum = True
 
 
 class TileLangOpFn3FirstLateSum(TileLangOpFn3First):
@@ -1529,8 +1529,9 @@ class TileLangOpFn3FirstLateSum(TileLangOpFn3First):
     7.8 at 256 x 7168): the gain is the early trigger's, which gives the fn3 loads chunk_sum's whole run to hide in."""
 
     name = "tilelang-op-fn3-first-late-sum"
-    description = "our TileLang kernels, the op's middle shape with fn3 before the PDL wait, chunk_sum as before (a probe)"
-    chunk_sum_early_trigger = False
+    description = ("our TileLang kernels, the op's middle shape with fn3 before the PDL wait, chunk_sum as before "
+                   "(a probe)")
+    op_multicast_early_sum = False
 
 
 class TileLangOpPlainFn3First(TileLangOpMulticastAlone):
