@@ -1320,3 +1320,29 @@ def test_the_fn3_first_window_gate_checks_bits_then_gates_then_benches(tmp_path)
     assert len(stamps) == 2 and calls.index(bench) < calls.index(stamps[0])
     assert "--no-fn3-first" not in stamps[0] and "--no-fn3-first" in stamps[1]
     assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 6
+
+
+def test_the_adoptions_gate_precompiles_and_stresses_then_checks_bits_gate_bench_and_stamps(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-30/lease/call1.sh: gate_and_bench's precompile of the default's kernels
+    beside the default's stress at 129 / 192 / 256, then the default's bits against its kernels' control across the
+    window, the op's nightly check of the default, the bench across the window's edges beside the default before and
+    DeepGEMM, and the GEMM's stamped timeline with fn3 before the wait and after it; every stage inside the deadline."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-30/lease/call1.sh")
+    out = tmp_path / "out" / "gate"
+    pre, stress, check_ops = _gated(calls, out, "tilelang")
+    assert pre == "" and check_ops == ["prenorm_gemm"]
+    assert stress == ["prenorm_gemm_129", "prenorm_gemm_192", "prenorm_gemm_256"]
+    assert all("--backend tilelang " in c for c in calls if "mhc_verify stress" in c)
+    (bits,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.decode_backend:TileLangDecode " in bits
+    assert "--against mhc_kernels.tilelang.mid_probes:TileLangOpOwnPipelineChunks " in bits
+    assert "--tokens 129,160,192,193,255,256 " in bits and "--hidden 4096,7168 " in bits
+    (check,) = [c for c in calls if "mhc_verify check" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    stamps = [c for c in calls if "gemm_timeline.py" in c]
+    precompile = next(c for c in calls if "mhc_kernels.tilelang.precompile" in c)
+    assert calls.index(precompile) < calls.index(bits) < calls.index(check) < calls.index(bench) < calls.index(stamps[0])
+    assert _ours(bench) == ["tilelang", "tilelang-op-middle-before"] and "--backend vllm-deepgemm" in bench
+    assert "--tokens 128,129,160,192,224,256,257 " in bench and "--mode graph" in bench
+    assert len(stamps) == 2 and "--no-fn3-first" not in stamps[0] and "--no-fn3-first" in stamps[1]
+    assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 5

@@ -232,8 +232,9 @@ def rec(monkeypatch):
                           (pre_overlap, ("pre_big_fuse_overlap_kernel",))):
         for name in names:
             monkeypatch.setattr(module, name, r.getter(name.removesuffix("_kernel")))
-    from mhc_kernels.tilelang import collapse
+    from mhc_kernels.tilelang import collapse, gemm_multicast
     monkeypatch.setattr(collapse, "collapse_kernel", r.getter("collapse"))
+    monkeypatch.setattr(gemm_multicast, "prenorm_gemm_multicast_kernel", r.getter("prenorm_gemm_multicast"))
     monkeypatch.setattr(gemm, "split_fn", lambda fn, target: gemm.split_fn_reference(fn))
     monkeypatch.setattr(be.TileLangBackend, "_target", staticmethod(lambda: _build.explicit_target()))
     monkeypatch.setitem(be._SM_COUNT, "cpu", 132)

@@ -190,14 +190,16 @@ def test_the_fn_split_probe_takes_fn_in_fp32_on_the_callers_splits(frec, tokens,
     assert tuple(mixes.shape) == (16, tokens, MIXES) and tuple(sqrsum.shape) == (16, tokens)
 
 
-def test_the_fn_split_probe_leaves_fn_it_cannot_load_by_tma_to_the_default(frec):
-    """A non-contiguous fn (a column slice) is not TMA's: the op goes the default's way, fn3 and all."""
+def test_the_fn_split_probe_leaves_fn_it_cannot_load_by_tma_to_the_default(frec, monkeypatch):
+    """A non-contiguous fn (a column slice) is not TMA's: the op goes the default's way, fn3 and all (at 256 tokens
+    the default's gemm_multicast kernel, recorded too)."""
     from mhc_kernels.tilelang.mid_probes import TileLangOpFnSplit
 
+    monkeypatch.setattr(gemm_multicast, "prenorm_gemm_multicast_kernel", frec.getter("prenorm_gemm_multicast"))
     x = torch.zeros(256, N * 4096, dtype=torch.bfloat16)
     fn = torch.zeros(MIXES, 2 * N * 4096)[:, ::2]
     TileLangOpFnSplit().prenorm_gemm(x, fn, 16)
-    assert "prenorm_gemm_fn_split" not in frec.names and frec.names
+    assert "prenorm_gemm_fn_split" not in frec.names and "prenorm_gemm_multicast" in frec.names
     assert 256 in TileLangOpFnSplit().path_boundaries("prenorm_gemm")
 
 
@@ -269,8 +271,11 @@ def test_the_plain_window_probe_runs_five_stages_on_the_callers_splits(mrec):
                                 "early_trigger": TileLangOpPlainFn3First()._early(256, "prenorm_gemm")}
     _op_twice(TileLangOpPlainFn3First(), 128)  # below its window: the default's middle GEMM
     assert "prenorm_gemm_multicast" not in mrec.names[2:]
-    assert "op_multicast_fn3_first" in TileLangOpPlainFn3First().provenance()
-    assert "op_multicast_fn3_first" not in TileLangDecode().provenance()
+    # a probe's provenance names the knobs it sets apart from the default's; the default's names none of them
+    assert {"op_multicast_tokens", "op_multicast_stages", "op_multicast_chunks"} <= set(
+        TileLangOpPlainFn3First().provenance())
+    assert "op_multicast_fn3_first" in TileLangOpMulticast().provenance()
+    assert not any(key.startswith("op_multicast") for key in TileLangDecode().provenance())
 
 
 def test_fn3_first_needs_clusters_of_one_and_pdl():
@@ -314,11 +319,15 @@ def test_chunk_sum_triggers_right_after_its_wait_when_asked():
     assert late.index("cudaTriggerProgrammaticLaunchCompletion();") > late.rindex("sqrsum_partial[")
 
 
+@pytest.mark.parametrize("backend_name", ["TileLangOpFn3FirstWindow", "TileLangDecode"])
 @pytest.mark.parametrize("tokens, ours", [(128, False), (129, True), (256, True), (257, False)])
-def test_the_window_probe_runs_fn3_first_at_129_to_256_tokens_only(mrec, tokens, ours):
-    from mhc_kernels.tilelang.mid_probes import TileLangOpFn3FirstWindow
+def test_the_window_probe_and_the_default_run_fn3_first_at_129_to_256_tokens_only(mrec, tokens, ours, backend_name):
+    """The default since the thirty-third session is the window probe's op (its gate: results/gpu/
+    2026-12-07-h100-engines-30)."""
+    from mhc_kernels.tilelang import mid_probes
 
-    _op_twice(TileLangOpFn3FirstWindow(), tokens)
+    backend = getattr(mid_probes, backend_name, TileLangDecode)()
+    _op_twice(backend, tokens)
     warm = list(zip(mrec.names, mrec.keywords))[len(mrec.names) // 2:]
     assert (warm[0][0] == "prenorm_gemm_multicast") is ours, warm  # the warm call's first launch
     if ours:

@@ -559,28 +559,28 @@ class TileLangDecode(TileLangBackend):
     op_plain_tma_stages = 4
     op_plain_tma_block_k: int | None = None  # None: WIDE_K_TILES' K tile (128); 64: mid_probes.TileLangOpPlainDeep64
     # The prenorm_gemm op at these token counts (first, last; None: nowhere) on gemm_multicast.py's kernel: the
-    # plain window's CTAs (one per split and 64-token block) in clusters of up to op_multicast_cluster token blocks
-    # (gemm_multicast.cluster_for), each fn3 tile loaded once per cluster by a TMA multicast, op_multicast_stages
-    # stages of op_multicast_block_k columns; with op_multicast_chunks c > 1 each split's K range over c CTAs and
-    # chunk_sum. For the op at 129-256 x 4096, where the middle GEMM + chunk_sum lose to DeepGEMM's one kernel
-    # (6.4 against 5.9 us in results/gpu/2026-12-07-h100-engines-27) and the plain window's CTAs each pull 160 KB
-    # of fn3 beside 128 KB of x. Probes (mid_probes.TileLangOpMulticast*), nowhere by default: rejected in the
-    # thirty-first session (results/gpu/2026-12-07-h100-engines-28, H100: bitwise the plain window, 1.19-1.27 x the
-    # default's time at 129-320 x 4096, 2.0 x at 512 tokens).
-    op_multicast_tokens: tuple[int, int] | None = None
-    op_multicast_cluster = 4
+    # written-out TMA pipeline, one CTA per K range and 64-token block, op_multicast_stages stages of
+    # op_multicast_block_k columns, in clusters of up to op_multicast_cluster token blocks (gemm_multicast.cluster_for)
+    # that load each fn3 tile once by a TMA multicast; with op_multicast_chunks c > 1 each split's K range over c CTAs
+    # and chunk_sum. Clusters of one (op_multicast_cluster 1) may load their fn3 tiles of the first stages before the
+    # PDL wait (op_multicast_fn3_first: fn3 is a weight, not the previous launch's output; not where this call
+    # launched fn's split itself), and chunk_sum may trigger the next launch right after its own wait
+    # (op_multicast_early_sum), so that the next call's GEMM pulls its fn3 while this call's chunk_sum runs.
+    # The default since the thirty-third session, at 129-256 tokens: the middle GEMM's shape there (two chunks a
+    # split) with both, mid_probes.TileLangOpFn3FirstWindow. For the op at 256 x 4096, where the middle GEMM (cp.async)
+    # + chunk_sum lost to DeepGEMM's one kernel (6.4 against 5.9 us, results/gpu/2026-12-07-h100-engines-27). On an
+    # H100 (-29, call 1; bitwise the middle shape's K ranges, 0 / 1000 stress failures at 256 x both H): 6.2 against
+    # 6.4 us at 256 x 4096 (DeepGEMM 6.1), 7.5 against 8.1 at 256 x 7168; at 128 tokens the middle GEMM's 64 K
+    # ranges stay (5.1 against 5.8 us). Its gate and committed run: results/gpu/2026-12-07-h100-engines-30.
+    # Rejected there: clusters of 4 (mid_probes.TileLangOpMulticast: 1.19-1.27 x at 129-320 x 4096, -28), the plain
+    # window with fn3 first (TileLangOpPlainFn3First, -29).
+    op_multicast_tokens: tuple[int, int] | None = (129, 256)
+    op_multicast_cluster = 1
     op_multicast_stages = 4
     op_multicast_block_k = 128
-    op_multicast_chunks = 1
-    # On that kernel without clusters (op_multicast_cluster 1), the producer's fn3 tiles of the first stages before
-    # its PDL wait (gemm_multicast's fn3_first; not where this call launched fn's split), and with op_multicast_chunks
-    # > 1 chunk_sum's PDL trigger right after its own wait (op_multicast_early_sum), so that the next call's fn3
-    # loads run under this call's chunk_sum. For the op at 256 x 4096: the middle shape's CTA pulls 80 KB of fn3
-    # beside 64 KB of x. Probes (mid_probes.TileLangOpFn3First*), nowhere by default. On an H100 (results/gpu/
-    # 2026-12-07-h100-engines-29, call 1; bitwise, 0 / 1000 stress failures at 256 x both H): 6.2 against the default's
-    # 6.4 us at 256 x 4096 (DeepGEMM 6.1), 7.5 against 8.1 at 256 x 7168, slower at 128; its window 129-256 ungated.
-    op_multicast_fn3_first = False
-    op_multicast_early_sum = False
+    op_multicast_chunks = 2
+    op_multicast_fn3_first = True
+    op_multicast_early_sum = True
     # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
     # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
     # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
@@ -662,13 +662,13 @@ class TileLangDecode(TileLangBackend):
                           decode_wgmma_block_k=(self.decode_wgmma_block_k, None),
                           op_plain_tma_tokens=(self.op_plain_tma_tokens, None),
                           op_plain_tma_block_k=(self.op_plain_tma_block_k, None),
-                          op_multicast_tokens=(self.op_multicast_tokens, None),
-                          op_multicast_cluster=(self.op_multicast_cluster, 4),
+                          op_multicast_tokens=(self.op_multicast_tokens, (129, 256)),
+                          op_multicast_cluster=(self.op_multicast_cluster, 1),
                           op_multicast_stages=(self.op_multicast_stages, 4),
                           op_multicast_block_k=(self.op_multicast_block_k, 128),
-                          op_multicast_chunks=(self.op_multicast_chunks, 1),
-                          op_multicast_fn3_first=(self.op_multicast_fn3_first, False),
-                          op_multicast_early_sum=(self.op_multicast_early_sum, False),
+                          op_multicast_chunks=(self.op_multicast_chunks, 2),
+                          op_multicast_fn3_first=(self.op_multicast_fn3_first, True),
+                          op_multicast_early_sum=(self.op_multicast_early_sum, True),
                           op_fn_split_tokens=(dict(self.op_fn_split_tokens), {}),
                           op_fn_split_stages=(self.op_fn_split_stages, 5),
                           mid_deep_tokens=(self.mid_deep_tokens, None),

@@ -1423,6 +1423,12 @@ class TileLangOpMulticast(TileLangDecode):
     name = "tilelang-op-multicast"
     description = "our TileLang kernels, the prenorm_gemm op at 65-704 tokens with fn3 multicast in clusters (a probe)"
     op_multicast_tokens = (65, 704)
+    # pinned to the kernel as it was probed: the default since the thirty-third session runs clusters of one, two
+    # chunks, fn3 before the wait and chunk_sum's early trigger at 129-256 tokens
+    op_multicast_cluster = 4
+    op_multicast_chunks = 1
+    op_multicast_fn3_first = False
+    op_multicast_early_sum = False
 
 
 class TileLangOpMulticastAlone(TileLangOpMulticast):
@@ -1561,3 +1567,13 @@ class TileLangOpFn3FirstWindow(TileLangOpFn3First):
     name = "tilelang-op-fn3-first-window"
     description = "our TileLang kernels, the op at 129-256 tokens with fn3 loaded before the PDL wait (a probe)"
     op_multicast_tokens = (129, 256)
+
+
+class TileLangOpMiddleBefore(TileLangDecode):
+    """The default before the thirty-third session: the prenorm_gemm op at 129-256 tokens on the middle GEMM
+    (cp.async, two stages) and chunk_sum as it was, no gemm_multicast kernel anywhere. The baseline the adoption of
+    TileLangOpFn3FirstWindow's window is timed against in the same run (results/gpu/2026-12-07-h100-engines-30)."""
+
+    name = "tilelang-op-middle-before"
+    description = "our TileLang kernels, the prenorm_gemm op at 129-256 tokens as before the thirty-third session"
+    op_multicast_tokens = None

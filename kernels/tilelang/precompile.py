@@ -56,6 +56,7 @@ def default_cluster_jobs(hidden: int) -> list[Job]:
     if hidden in TileLangDecode.hc_post_pipelined_tokens:  # the twenty-eighth's: the hc_post op through a pipeline
         out.append(_hc_post_pipelined_job(hidden, TileLangDecode.hc_post_pipeline_stages))
     out += mid_prefetch_gather_rcp_jobs(hidden, TileLangDecode)  # the twenty-ninth's window of the layout before
+    out += op_multicast_jobs(hidden, TileLangDecode)  # the thirty-third's: the op at 129-256 with fn3 first
     deep = TileLangDecode.mid_deep_tokens
     if deep is not None:  # the twentieth session's: the middle GEMM in DeepGEMM's shape, early where mhc_pre's is
         out += _mid_deep_jobs(hidden, sorted({TileLangDecode()._early(t, op) for t in deep
@@ -72,6 +73,38 @@ def mid_prefetch_gather_rcp_jobs(hidden: int, backend_class) -> list[Job]:
     counts = _mid_part_counts(hidden)
     variant, tag = _tagged({**backend_class.overlap_pre_variant(), "sinkhorn_layout": "gather_rcp"})
     return _overlap_jobs(hidden, counts, variant, tag, prefetch=(True,))
+
+
+def op_multicast_jobs(hidden: int, backend_class) -> list[Job]:
+    """The prenorm_gemm op on gemm_multicast.py's kernel where ``backend_class``'s op_multicast_tokens has it: at each
+    cluster and PDL trigger its window takes, with fn3 before the wait (a warm fn3 cache) and after it (the call that
+    launched fn's split), and chunk_sum at its chunks with the trigger it asks for."""
+    from mhc_kernels.tilelang.gemm_multicast import cluster_for
+
+    span = backend_class.op_multicast_tokens
+    if span is None:
+        return []
+    probe = backend_class()
+    shapes = sorted({(cluster_for(t, largest=backend_class.op_multicast_cluster), probe._early(t, "prenorm_gemm"))
+                     for t in range(span[0], span[1] + 1)})
+    out: list[Job] = []
+    for cluster, early in shapes:
+        for fn3_first in sorted({False, backend_class.op_multicast_fn3_first and cluster == 1}):
+            out.append((f"prenorm_gemm_multicast[H={hidden},cluster={cluster},stages={backend_class.op_multicast_stages},"
+                        f"block_k={backend_class.op_multicast_block_k}{',early' if early else ''}"
+                        f"{',fn3_first' if fn3_first else ''}]", "gemm_multicast.prenorm_gemm_multicast_kernel",
+                        (N, hidden, MIXES),
+                        {"cluster": cluster, "num_stages": backend_class.op_multicast_stages,
+                         "block_k": backend_class.op_multicast_block_k,
+                         **changed(early_trigger=(early, False), fn3_first=(fn3_first, False))}))
+    chunks = backend_class.op_multicast_chunks
+    if chunks > 1:
+        loads_first = backend_class.reduce_chunks_with == "kernel_loads_first"
+        out.append((f"chunk_sum[{chunks},{'loads_first' if loads_first else 'serial'}"
+                    f"{',early_trigger' if backend_class.op_multicast_early_sum else ''}]", "gemm.chunk_sum_kernel",
+                    (MIXES, chunks), {"loads_first": loads_first,
+                                      **changed(early_trigger=(backend_class.op_multicast_early_sum, False))}))
+    return out
 
 
 def _mid_deep_jobs(hidden: int, early: list[bool]) -> list[Job]:
