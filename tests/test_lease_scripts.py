@@ -1346,3 +1346,26 @@ def test_the_adoptions_gate_precompiles_and_stresses_then_checks_bits_gate_bench
     assert "--tokens 128,129,160,192,224,256,257 " in bench and "--mode graph" in bench
     assert len(stamps) == 2 and "--no-fn3-first" not in stamps[0] and "--no-fn3-first" in stamps[1]
     assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 5
+
+
+def test_the_epilogue_gate_precompiles_and_stresses_then_checks_bits_gate_bench_and_stamps(tmp_path):
+    """results/gpu/2026-12-07-h100-engines-30/lease/call2.sh: gate_and_bench's precompile of the default's kernels
+    beside the default's stress at 129 / 192 / 256 x 7168, the stress at 256 x 4096, then the default's bits against
+    the kernel before (TileLangOpEpilogueBefore) across the window, the op's nightly check, the bench beside the
+    kernel before and DeepGEMM, and the stamped timeline of both kernels."""
+    calls, timeline = _run(tmp_path, "results/gpu/2026-12-07-h100-engines-30/lease/call2.sh")
+    out = tmp_path / "out" / "gate"
+    pre, stress, check_ops = _gated(calls, out, "tilelang")
+    assert pre == "" and check_ops == ["prenorm_gemm"]
+    assert stress == ["prenorm_gemm_129", "prenorm_gemm_192", "prenorm_gemm_256", "prenorm_gemm_256x4096"]
+    assert "--hidden 4096 " in [c for c in calls if "mhc_verify stress" in c][-1]
+    (bits,) = [c for c in calls if "probe_bitwise_check.py" in c]
+    assert "--probe mhc_kernels.tilelang.decode_backend:TileLangDecode " in bits
+    assert "--against mhc_kernels.tilelang.mid_probes:TileLangOpEpilogueBefore " in bits
+    (check,) = [c for c in calls if "mhc_verify check" in c]
+    (bench,) = [c for c in calls if "-m mhc_verify.bench " in c]
+    stamps = [c for c in calls if "gemm_timeline.py" in c]
+    assert calls.index(bits) < calls.index(check) < calls.index(bench) < calls.index(stamps[0])
+    assert _ours(bench) == ["tilelang", "tilelang-op-epilogue-before"] and "--backend vllm-deepgemm" in bench
+    assert len(stamps) == 2 and "--epilogue-before" not in stamps[0] and "--epilogue-before" in stamps[1]
+    assert timeline.rstrip().endswith("done") and timeline.count("rc=0") == 6

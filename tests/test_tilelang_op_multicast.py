@@ -333,3 +333,51 @@ def test_the_window_probe_and_the_default_run_fn3_first_at_129_to_256_tokens_onl
     if ours:
         assert warm[0][1]["fn3_first"] is True
         assert warm[1] == ("chunk_sum", {"loads_first": True, "early_trigger": True})
+
+
+# -- the thirty-third session's squares under the wgmmas and register epilogue ----------------------------------------
+
+def _consumer_loop(src: str) -> str:
+    """The consumers' K-tile loop: from their wait on a full barrier to their arrival on the stage's empty one."""
+    start = src.index(".wait(", src.index("full[(i_"))
+    return src[start:src.index("].arrive();", src.index("empty[(i_", start))]
+
+
+def test_overlapped_squares_run_between_the_wgmmas_issue_and_their_wait():
+    loop = _consumer_loop(_body(_source(cluster=1, fn3_first=True, early_trigger=True, overlap_squares=True)))
+    issue, squares, wait = (loop.index("tl::wgmma_ss<"), loop.index("x_sh_local_cast"), loop.index("tl::wait_wgmma<0>"))
+    assert issue < loop.index("tl::warpgroup_commit_batch();") < squares < wait
+    assert "warpgroup_wait<0>" not in loop
+    before = _consumer_loop(_body(_source(cluster=1, fn3_first=True, early_trigger=True)))
+    assert before.index("x_sh_local_cast") < before.index("tl::wgmma_ss<") < before.index("warpgroup_wait<0>")
+    # the same squares, the same wgmmas: only their order of issue differs
+    assert loop.count("tl::wgmma_ss<") == before.count("tl::wgmma_ss<") == 1  # one unrolled loop of eight k16 steps
+    squares_of = [re.findall(r"__2\.\w = \(__3\.\w\*__4\.\w\);", x) for x in (loop, before)]
+    assert squares_of[0] == squares_of[1] and len(squares_of[0]) == 4
+
+
+def test_the_register_epilogue_adds_a_mixes_three_pieces_from_the_accumulator():
+    src = _body(_source(cluster=1, fn3_first=True, early_trigger=True, direct_epilogue=True))
+    epilogue = src[src.rindex("empty[(i_"):]
+    assert "c_sh" not in epilogue  # no round trip through shared memory
+    # hi, hi + mid, then + lo: columns j, M + j (12 registers on) and 2M + j (24 on) of the thread's fragment
+    assert re.search(r"= \(v__\d+\.x\+v__\d+\.x\);", epilogue) and "*(float4*)(acc + ((i_" in epilogue
+    assert re.search(r"condval = \(sum_f\[i_\d+\] \+ acc\[\(i_\d+ \+ 24\)\]\);", epilogue)
+    assert re.search(r"if \(isfinite\(hi_f\[i_\d+\]\)\)", epilogue)
+    assert epilogue.count("mixes_partial[") == 1 and epilogue.count("sqrsum_partial[") == 1
+
+
+@pytest.mark.parametrize("backend_name, variant", [("TileLangDecode", {"overlap_squares": True,
+                                                                        "direct_epilogue": True}),
+                                                    ("TileLangOpEpilogueBefore", {}), ("TileLangOpFn3First", {})])
+def test_the_default_runs_the_overlapped_squares_and_register_epilogue_and_the_controls_do_not(mrec, backend_name,
+                                                                                             variant):
+    from mhc_kernels.tilelang import mid_probes
+
+    backend = getattr(mid_probes, backend_name)()
+    _op_twice(backend, 256)
+    kws = [kw for name, kw in zip(mrec.names, mrec.keywords) if name == "prenorm_gemm_multicast"]
+    assert len(kws) == 2
+    for kw in kws:
+        assert {k: kw[k] for k in ("overlap_squares", "direct_epilogue") if k in kw} == variant
+    assert backend.multicast_variant() == variant

@@ -581,6 +581,13 @@ class TileLangDecode(TileLangBackend):
     op_multicast_chunks = 2
     op_multicast_fn3_first = True
     op_multicast_early_sum = True
+    # On that kernel, each tile's squares added while its wgmmas run (op_multicast_overlap_squares), and the partials
+    # written from the accumulator's registers (op_multicast_direct_epilogue): gemm_multicast's build options, the
+    # same bits. From the GEMM's stamps at 256 x 4096 (-30, call 1): 0.49 us a tile, 1.35 us of epilogue. Adopted
+    # in the thirty-third session (its gate, bench and committed run: results/gpu/2026-12-07-h100-engines-30; the
+    # kernel before them: mid_probes.TileLangOpEpilogueBefore).
+    op_multicast_overlap_squares = True
+    op_multicast_direct_epilogue = True
     # Per H, the prenorm_gemm op at these token counts (first, last) on gemm_fn_split.py's kernel: the plain window's
     # CTAs (one per split and 64-token block, no chunk_sum) reading fn in fp32 and splitting it into its bf16
     # pieces in a warpgroup of their own (96 KB of fn a CTA at 256 x 4096 instead of fn3's 160), op_fn_split_stages
@@ -669,11 +676,20 @@ class TileLangDecode(TileLangBackend):
                           op_multicast_chunks=(self.op_multicast_chunks, 2),
                           op_multicast_fn3_first=(self.op_multicast_fn3_first, True),
                           op_multicast_early_sum=(self.op_multicast_early_sum, True),
+                          op_multicast_overlap_squares=(self.op_multicast_overlap_squares, True),
+                          op_multicast_direct_epilogue=(self.op_multicast_direct_epilogue, True),
                           op_fn_split_tokens=(dict(self.op_fn_split_tokens), {}),
                           op_fn_split_stages=(self.op_fn_split_stages, 5),
                           mid_deep_tokens=(self.mid_deep_tokens, None),
                           op_gemm_tma_from_tokens=(self.op_gemm_tma_from_tokens, None),
                           pre_gemm_tma_from_tokens=(self.pre_gemm_tma_from_tokens, None))}
+
+    @classmethod
+    def multicast_variant(cls) -> dict[str, Any]:
+        """The keyword arguments gemm_multicast's getter takes from op_multicast_overlap_squares and
+        op_multicast_direct_epilogue (only those set). precompile derives its jobs from it."""
+        return changed(overlap_squares=(cls.op_multicast_overlap_squares, False),
+                       direct_epilogue=(cls.op_multicast_direct_epilogue, False))
 
     @classmethod
     def fused_pre_variant(cls) -> dict[str, Any]:
@@ -927,11 +943,13 @@ class TileLangDecode(TileLangBackend):
         fn3_first = self.op_multicast_fn3_first and cluster == 1 and target.pdl and not split_here
         self._count(f"prenorm_gemm_multicast[cluster={cluster},stages={self.op_multicast_stages},"
                     f"block_k={self.op_multicast_block_k},chunks={chunks}" + (",early_trigger" if early else "")
-                    + (",fn3_first]" if fn3_first else "]"))
+                    + (",fn3_first" if fn3_first else "")
+                    + (",overlap_squares" if self.op_multicast_overlap_squares else "")
+                    + (",direct_epilogue]" if self.op_multicast_direct_epilogue else "]"))
         prenorm_gemm_multicast_kernel(n, hidden, m, target, cluster=cluster,
                                       num_stages=self.op_multicast_stages, block_k=self.op_multicast_block_k,
-                                      early_trigger=early, **changed(fn3_first=(fn3_first, False)))(
-            x, fn3, mixes, sqrsum)
+                                      early_trigger=early, **changed(fn3_first=(fn3_first, False)),
+                                      **self.multicast_variant())(x, fn3, mixes, sqrsum)
         if chunks == 1:
             return mixes, sqrsum
         return self._reduce_chunks(mixes.view(n_splits, chunks, t, m), sqrsum.view(n_splits, chunks, t),

@@ -61,7 +61,7 @@ __device__ __forceinline__ unsigned int mhc_smid() {
 def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool, *, cluster: int = 4,
                                  block_m: int = BLOCK_M, block_k: int = BLOCK_K, num_stages: int = NUM_STAGES,
                                  sq_flush: int = SQ_FLUSH, early_trigger: bool = False, fn3_first: bool = False,
-                                 stamps: bool = False):
+                                 stamps: bool = False, direct_epilogue: bool = False, overlap_squares: bool = False):
     """x [T, K] bf16, fn3 [fn3_rows(M), K] bf16 -> partials [P, T, M], [P, T] (P = the outputs' first
     dimension: K ranges of K / P columns, a multiple of block_k). ``cluster`` 1 is the same written-out
     pipeline without a multicast (every CTA loads its own fn3 tile): the control that tells the multicast's
@@ -76,6 +76,14 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     previous kernel's tail, as decode_gemm's fn_before_wait does for the FMA GEMM. What it assumes: no kernel in flight
     writes fn3, i.e. no split_fn launched for it in this call (the caller's rule, as for gemm.py's fn_tiles). The
     same tiles in the same stages and the same consumer: the same bits.
+
+    ``overlap_squares`` (TileLangDecode.op_multicast_overlap_squares): the consumers issue a tile's wgmmas
+    (T.wgmma_gemm, no implicit wait), add the tile's squares while they run, then wait; before, the squares came first
+    and the wgmmas waited behind them. ``direct_epilogue`` (op_multicast_direct_epilogue): own_pipeline's
+    write_partials from the accumulator's registers, without the c_sh round trip and its barrier. Why: the GEMM's
+    stamps at 256 x 4096 (results/gpu/2026-12-07-h100-engines-30, call 1) give a consumer 0.49 us per tile (its
+    squares, then eight m64n80k16 wgmmas) and 1.35 us from its last wgmma to its partials written, of a 4.9 us span.
+    Both keep every value and every operation order: the same bits.
 
     ``stamps`` (scripts/debug/gemm_timeline.py only, never a backend's): the kernel takes one more tensor,
     ``stamp_rows`` [CTAs, 1 + 2 * STAMP_POINTS] int64, row bs * gridDim.x + bm: the CTA's SM (%smid), then the
@@ -98,7 +106,8 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
     ctas = T.dynamic("ctas")
     everyone = (1 << cluster) - 1
     add_tile_squares, write_partials = consumer_macros(T, block_m=block_m, block_k=block_k, mixes=mixes,
-                                                       threads=threads, sq_flush=sq_flush)
+                                                       threads=threads, sq_flush=sq_flush,
+                                                       direct_epilogue=direct_epilogue)
 
     @T.macro
     def stamp(stamps, cta, point):  # point's globaltimer (ns) and clock64 (this SM's cycles) into the CTA's row
@@ -120,6 +129,8 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
             else:
                 empty = T.alloc_barrier([1] * num_stages)
             acc = T.alloc_fragment((block_m, n3), "float32")
+            hi_f = T.alloc_fragment((block_m, mixes), "float32") if direct_epilogue else None
+            sum_f = T.alloc_fragment((block_m, mixes), "float32") if direct_epilogue else None
             lanes = T.alloc_local((VEC,), "float32")
             run = T.alloc_local((1,), "float32")  # buffers: own_pipeline's macros store into them
             total = T.alloc_local((1,), "float32")
@@ -171,8 +182,14 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                         stamp(stamps, cta, 2)  # the first tile arrived
                     if tx == 0 and i == tiles - 1:
                         stamp(stamps, cta, 3)  # the last tile arrived
-                    add_tile_squares(x_sh, s, i, tx, lanes, run, total)
-                    T.gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+                    if overlap_squares:  # the tile's squares while its wgmmas run (both only read the stage)
+                        T.wgmma_gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True,
+                                     policy=T.GemmWarpPolicy.FullRow)
+                        add_tile_squares(x_sh, s, i, tx, lanes, run, total)
+                        T.wait_wgmma(0)
+                    else:
+                        add_tile_squares(x_sh, s, i, tx, lanes, run, total)
+                        T.gemm(x_sh[s, :, :], b_sh[s, :, :], acc, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
                     T.sync_threads(1, threads)  # every consumer's reads of the stage done (the wgmma waited)
                     if cluster > 1:
                         if tx < cluster:
@@ -181,7 +198,8 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
                         T.mbarrier_arrive(empty[s])
                 if tx == 0:
                     stamp(stamps, cta, 4)  # the last tile's wgmma done
-                write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial)
+                write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial,
+                               hi_f, sum_f)
                 if tx == 0:
                     stamp(stamps, cta, 5)  # the partials written
             if cluster > 1:
@@ -210,16 +228,20 @@ def build_prenorm_gemm_multicast(n: int, hidden: int, mixes: int, use_pdl: bool,
 
 def prenorm_gemm_multicast_kernel(n: int, hidden: int, mixes: int, target: Target, *, cluster: int = 4,
                                   block_k: int = BLOCK_K, num_stages: int = NUM_STAGES, sq_flush: int = SQ_FLUSH,
-                                  early_trigger: bool = False, fn3_first: bool = False, stamps: bool = False):
+                                  early_trigger: bool = False, fn3_first: bool = False, stamps: bool = False,
+                                  direct_epilogue: bool = False, overlap_squares: bool = False):
     if target.kind != "cuda":
         raise ValueError(f"the multicast GEMM needs CUDA sm_90+ (TMA, clusters), got {target.kind} {target.arch}")
     key = (n, hidden, mixes, cluster, block_k, num_stages, sq_flush) + (("early_trigger",) if early_trigger else ()) \
-        + (("fn3_first",) if fn3_first else ()) + (("stamps",) if stamps else ())
+        + (("fn3_first",) if fn3_first else ()) + (("stamps",) if stamps else ()) \
+        + (("direct_epilogue",) if direct_epilogue else ()) + (("overlap_squares",) if overlap_squares else ())
     return compile_cached("prenorm_gemm_multicast", key,
                           lambda: build_prenorm_gemm_multicast(n, hidden, mixes, target.pdl, cluster=cluster,
                                                                block_k=block_k, num_stages=num_stages,
                                                                sq_flush=sq_flush, early_trigger=early_trigger,
-                                                               fn3_first=fn3_first, stamps=stamps),
+                                                               fn3_first=fn3_first, stamps=stamps,
+                                                               direct_epilogue=direct_epilogue,
+                                                               overlap_squares=overlap_squares),
                           target, tma=True, own_pipeline=True)
 
 

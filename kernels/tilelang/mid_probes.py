@@ -20,14 +20,16 @@ PRE_GEMM_TMA_FROM_BEFORE = 67457  # mhc_pre's TMA GEMM's start before the twenty
 class _LaterAdoptionsOff:
     """What every older default below pins off (placed before TileLangDecode in their bases): the twenty-eighth
     session's adoption (the hc_post op's pipelined window) and the twenty-ninth's (the Sinkhorn layout before,
-    "gather_rcp" everywhere; mhc_pre's GEMM above the middle path on its own schedule, TMA from 67 457). A probe
-    derived from one of them that sets its own value keeps it."""
+    "gather_rcp" everywhere; mhc_pre's GEMM above the middle path on its own schedule, TMA from 67 457) and the
+    thirty-third's (the prenorm_gemm op at 129-256 tokens on gemm_multicast's kernel). A probe derived from one of
+    them that sets its own value keeps it."""
 
     hc_post_pipelined_tokens = {}
     sinkhorn_layout = "gather_rcp"
     mid_prefetch_gather_rcp_tokens = {}
     pre_gemm_op_schedule_from = None
     pre_gemm_tma_from_tokens = PRE_GEMM_TMA_FROM_BEFORE
+    op_multicast_tokens = None
 
 
 class TileLangDecode18(_LaterAdoptionsOff, TileLangDecode):
@@ -1429,6 +1431,8 @@ class TileLangOpMulticast(TileLangDecode):
     op_multicast_chunks = 1
     op_multicast_fn3_first = False
     op_multicast_early_sum = False
+    op_multicast_overlap_squares = False
+    op_multicast_direct_epilogue = False
 
 
 class TileLangOpMulticastAlone(TileLangOpMulticast):
@@ -1577,3 +1581,15 @@ class TileLangOpMiddleBefore(TileLangDecode):
     name = "tilelang-op-middle-before"
     description = "our TileLang kernels, the prenorm_gemm op at 129-256 tokens as before the thirty-third session"
     op_multicast_tokens = None
+
+
+class TileLangOpEpilogueBefore(TileLangDecode):
+    """The default's op at 129-256 tokens as 7c22387 adopted it (fn3 before the PDL wait, chunk_sum's early trigger),
+    without the thirty-third session's overlap of a tile's squares with its wgmmas and without the register epilogue
+    (op_multicast_overlap_squares, op_multicast_direct_epilogue): the control those two are gated against, bitwise
+    (the same values in the same order) and in time (results/gpu/2026-12-07-h100-engines-30)."""
+
+    name = "tilelang-op-epilogue-before"
+    description = "our TileLang kernels, the op at 129-256 tokens without the overlapped squares and register epilogue"
+    op_multicast_overlap_squares = False
+    op_multicast_direct_epilogue = False

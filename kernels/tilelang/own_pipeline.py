@@ -10,8 +10,12 @@ The consumers are threads [0, threads) of their CTA; ``barrier`` is their named 
 from mhc_kernels.tilelang.gemm import VEC
 
 
-def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, sq_flush: int, barrier: int = 1):
-    """(add_tile_squares, write_partials): TileLang macros for a consumer warpgroup of ``threads`` threads."""
+def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, sq_flush: int, barrier: int = 1,
+                    direct_epilogue: bool = False):
+    """(add_tile_squares, write_partials): TileLang macros for a consumer warpgroup of ``threads`` threads.
+    ``direct_epilogue``: write_partials adds each mix's three pieces straight from the accumulator's registers (the
+    wgmma fragment holds a row's columns j, M + j and 2M + j in one thread where M is a multiple of 8) instead of
+    through c_sh; the same sums of the same values."""
     parts = threads // block_m  # threads per row in the sum of squares
     part_cols = block_k // parts
     assert part_cols % VEC == 0, (block_k, parts)
@@ -35,15 +39,28 @@ def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, 
             run[0] = T.float32(0)
 
     @T.macro
-    def write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial):
+    def write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial, hi_f=None,
+                       sum_f=None):
         # the CTA's partials: its mixes (through c_sh [block_m, fn3 rows]) and its rows' sums of squares (sq_sh
         # [parts, block_m]) into [P, T, M] and [P, T], rows past T left alone
         total[0] = total[0] + run[0]
-        T.copy(acc, c_sh)
-        for r, j in T.Parallel(block_m, mixes):
-            row = bm * block_m + r
-            if row < tokens:
-                mixes_partial[bs, row, j] = exact_sum(c_sh[r, j], c_sh[r, mixes + j], c_sh[r, 2 * mixes + j])
+        if direct_epilogue:
+            # one loop per piece: a loop may index the fragment one way only (TileLang's layout inference)
+            for r, j in T.Parallel(block_m, mixes):
+                hi_f[r, j] = acc[r, j]
+            for r, j in T.Parallel(block_m, mixes):
+                sum_f[r, j] = hi_f[r, j] + acc[r, mixes + j]
+            for r, j in T.Parallel(block_m, mixes):
+                row = bm * block_m + r
+                if row < tokens:
+                    mixes_partial[bs, row, j] = T.if_then_else(T.isfinite(hi_f[r, j]),
+                                                               sum_f[r, j] + acc[r, 2 * mixes + j], hi_f[r, j])
+        else:
+            T.copy(acc, c_sh)
+            for r, j in T.Parallel(block_m, mixes):
+                row = bm * block_m + r
+                if row < tokens:
+                    mixes_partial[bs, row, j] = exact_sum(c_sh[r, j], c_sh[r, mixes + j], c_sh[r, 2 * mixes + j])
         sq_sh[tx // block_m, tx % block_m] = total[0]
         T.sync_threads(barrier, threads)
         if tx < block_m:

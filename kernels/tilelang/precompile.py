@@ -90,13 +90,15 @@ def op_multicast_jobs(hidden: int, backend_class) -> list[Job]:
     out: list[Job] = []
     for cluster, early in shapes:
         for fn3_first in sorted({False, backend_class.op_multicast_fn3_first and cluster == 1}):
+            tags = "".join(f",{k}" for k in backend_class.multicast_variant())
             out.append((f"prenorm_gemm_multicast[H={hidden},cluster={cluster},stages={backend_class.op_multicast_stages},"
                         f"block_k={backend_class.op_multicast_block_k}{',early' if early else ''}"
-                        f"{',fn3_first' if fn3_first else ''}]", "gemm_multicast.prenorm_gemm_multicast_kernel",
+                        f"{',fn3_first' if fn3_first else ''}{tags}]", "gemm_multicast.prenorm_gemm_multicast_kernel",
                         (N, hidden, MIXES),
                         {"cluster": cluster, "num_stages": backend_class.op_multicast_stages,
                          "block_k": backend_class.op_multicast_block_k,
-                         **changed(early_trigger=(early, False), fn3_first=(fn3_first, False))}))
+                         **changed(early_trigger=(early, False), fn3_first=(fn3_first, False)),
+                         **backend_class.multicast_variant()}))
     chunks = backend_class.op_multicast_chunks
     if chunks > 1:
         loads_first = backend_class.reduce_chunks_with == "kernel_loads_first"

@@ -3,9 +3,10 @@ calls replayed back to back from one CUDA graph, as the benchmark times the op.
 
     source scripts/device_env.sh
     python scripts/debug/gemm_timeline.py --tokens 256 --hidden 4096 --out timeline.md [--no-fn3-first] [--late-sum]
+        [--epilogue-before]
 
-The op as mid_probes.TileLangOpFn3First runs it (the middle shape: two chunks a split, one CTA per chunk and 64-token
-block, chunk_sum behind it; fn3 loaded before the PDL wait, chunk_sum triggering right after its own wait), its GEMM
+The op as the default (TileLangDecode) runs it at 129-256 tokens (the middle shape: two chunks a split, one CTA per
+chunk and 64-token block, chunk_sum behind it; fn3 loaded before the PDL wait, chunk_sum triggering right after its own wait), its GEMM
 built with ``stamps`` (build_prenorm_gemm_multicast): each CTA writes its SM, then the globaltimer and clock64 at six
 points: entry, the producer past its PDL wait, the first and the last tile arrived, the last wgmma done, the partials
 written. Why: profile_ops.py gives a kernel's start and end; between them the op at 256 x 4096 spends about 4.5 us
@@ -85,12 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", type=int, default=4)
     parser.add_argument("--no-fn3-first", action="store_true", help="fn3 after the PDL wait (the control)")
     parser.add_argument("--late-sum", action="store_true", help="chunk_sum triggering at its end")
+    parser.add_argument("--epilogue-before", action="store_true",
+                        help="the kernel without the overlapped squares and the register epilogue "
+                             "(mid_probes.TileLangOpEpilogueBefore's); else the default's variant")
     parser.add_argument("--out", default=None, help="a markdown file; else stdout only")
     args = parser.parse_args(argv)
 
     from mhc_kernels.tilelang.gemm import chunk_sum_kernel
     from mhc_kernels.tilelang.gemm_multicast import BLOCK_M, STAMP_POINTS, prenorm_gemm_multicast_kernel
-    from mhc_kernels.tilelang.mid_probes import TileLangOpFn3First
+    from mhc_kernels.tilelang.decode_backend import TileLangDecode
+    from mhc_kernels.tilelang.mid_probes import TileLangOpEpilogueBefore
     from mhc_reference.contract import hc_mult_from_mix_count
     from mhc_verify.bench import make_inputs, op_splits
 
@@ -102,14 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     x, fn = inputs["x"], inputs["fn"]
     m = fn.shape[0]
     n = hc_mult_from_mix_count(m)
-    probe = TileLangOpFn3First()
+    probe = TileLangOpEpilogueBefore() if args.epilogue_before else TileLangDecode()
+    assert probe.op_multicast_cluster == 1 and probe.op_multicast_tokens[0] <= t <= probe.op_multicast_tokens[1], \
+        "the op at these tokens is not the stamped kernel's"
     chunks = probe.op_multicast_chunks
     want = probe.prenorm_gemm(x, fn, splits)  # also fills the fn3 cache
     fn3 = probe._split_fn(fn)
     target = probe._target()
     gemm = prenorm_gemm_multicast_kernel(n, h, m, target, cluster=1, num_stages=args.stages,
                                          early_trigger=probe._early(t, "prenorm_gemm"),
-                                         fn3_first=not args.no_fn3_first, stamps=True)
+                                         fn3_first=not args.no_fn3_first, stamps=True, **probe.multicast_variant())
     sums = chunk_sum_kernel(m, chunks, target, loads_first=True, early_trigger=not args.late_sum)
     parts = splits * chunks
     ctas = -(-t // BLOCK_M) * parts
@@ -137,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.cuda.synchronize()
     title = (f"prenorm_gemm {t} x {h} on {torch.cuda.get_device_name(0)}: {ctas} CTAs, {parts} K ranges, "
              f"{args.stages} stages, fn3 {'after' if args.no_fn3_first else 'before'} the PDL wait, chunk_sum "
-             f"triggering {'at its end' if args.late_sum else 'after its wait'}; {args.calls} calls a replay, the last "
-             f"of {args.replays} replays; outputs {'bitwise' if same else 'NOT bitwise'} the probe's op call")
+             f"triggering {'at its end' if args.late_sum else 'after its wait'}, "
+             f"{'+'.join(probe.multicast_variant()) or 'squares before the wgmmas, epilogue through shared memory'}; "
+             f"{args.calls} calls a replay, the last "
+             f"of {args.replays} replays; outputs {'bitwise' if same else 'NOT bitwise'} the backend's op call")
     text = report(summarize(rows.cpu()), title)
     print(text)
     if args.out:
