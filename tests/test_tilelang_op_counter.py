@@ -62,7 +62,7 @@ def test_where_the_probe_does_not_count(rec, tokens, hidden, n_splits, names):
 
 
 def test_the_default_keeps_chunk_sum(rec):
-    _op(TileLangDecode(), 256, 4096)
+    _op(TileLangDecode(), 128, 4096)  # the middle GEMM (at 129-256 the default runs gemm_multicast's kernel)
     assert rec.names == ["prenorm_gemm", "chunk_sum"]
     assert "counter_chunks" not in _gemm_keywords(rec)[0], "the default's call form is unchanged"
 
@@ -166,9 +166,10 @@ def test_the_default_chunk_sum_loads_first_and_the_serial_probe_does_not(rec):
 
     for backend in (TileLangDecode(), TileLangChunkSumLoadsFirst()):
         rec.launches.clear(), rec.keywords.clear()
-        _op(backend, 256, 4096)
+        _op(backend, 128, 4096)  # the middle GEMM's chunk_sum (at 129-256: gemm_multicast's, loads first too)
         assert rec.names == ["prenorm_gemm", "chunk_sum"] and rec.keywords[1] == {"loads_first": True}
-        assert any(label == "chunk_sum[chunks=2,loads_first]" for label in backend.calls), backend.calls
+        assert any(re.fullmatch(r"chunk_sum\[chunks=\d+,loads_first\]", label) for label in backend.calls), \
+            backend.calls
     rec.launches.clear(), rec.keywords.clear()
     serial = TileLangChunkSumSerial()
     _op(serial, 256, 4096)

@@ -73,7 +73,7 @@ def _gemm_calls(rec):
     return [(config, kw, args) for (name, config, args), kw in zip(rec.launches, rec.keywords) if name == "prenorm_gemm"]
 
 
-@pytest.mark.parametrize("tokens, split", [(256, False), (384, True), (640, True), (768, False)])
+@pytest.mark.parametrize("tokens, split", [(128, False), (384, True), (640, True), (768, False)])
 def test_the_probe_splits_in_the_ops_tma_window_only(rec, tokens, split):
     """TileLangSplitInKernel: the op's TMA window (321-704 tokens) on fp32 fn, no split_fn launch; elsewhere the
     default's GEMM on fn3. The default never splits in the kernel."""

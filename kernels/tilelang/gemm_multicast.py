@@ -34,6 +34,12 @@ Measured on an H100 (results/gpu/2026-12-07-h100-engines-28, call 1), a probe, n
 window at 129-704 tokens, both H, but 1.19-1.27 x the default's time at 129-320 x 4096 (7.6 against 6.6 us at 256,
 where the cluster-of-one control took 6.6) and 2.0 x at 512 tokens (32 clusters of 4). The control, this pipeline
 without the multicast, runs at the plain window's speed.
+
+The default since the thirty-third session runs the prenorm_gemm op at 129-256 tokens on this kernel in clusters of
+one (TileLangDecode.op_multicast_*): the middle GEMM's K ranges (two chunks a split, then chunk_sum), fn3's first
+tiles before the PDL wait (fn3_first), the squares under the wgmmas (overlap_squares) and the partials from the
+accumulator's registers (direct_epilogue): 5.3 against DeepGEMM's 5.9 us at 256 x 4096 on an H100
+(results/gpu/2026-12-07-h100-engines-30).
 """
 
 # No "from __future__ import annotations": TileLang evaluates the kernel annotations at build time.

@@ -1000,6 +1000,7 @@ class TileLangOpPlainDeep(TileLangDecode):
 
     name = "tilelang-op-plain-deep"
     description = "our TileLang kernels, the prenorm_gemm op at 129-704 tokens on the caller's splits, 6 TMA stages (a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     op_plain_tma_tokens = (129, 704)
     op_plain_tma_stages = 6
 
@@ -1085,6 +1086,7 @@ class TileLangOpChunksDsmem(TileLangDecode):
 
     name = "tilelang-op-chunks-dsmem"
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed through distributed shared memory (a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     op_chunks_in_cluster = True
     op_chunks_dsmem = True
 
@@ -1103,6 +1105,7 @@ class TileLangSquaresUnderWgmma(TileLangDecode):
 
     name = "tilelang-squares-under-wgmma"
     description = "our TileLang kernels, each TMA GEMM tile's sum of squares under its wgmma (a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     tma_squares_under_wgmma = True
 
 
@@ -1225,6 +1228,7 @@ class TileLangOpChunksOnCounter(TileLangDecode):
 
     name = "tilelang-op-chunks-on-counter"
     description = "our TileLang kernels, the prenorm_gemm op's chunks summed by the last chunk on a counter (a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     op_chunks_on_counter = True
 
 
@@ -1275,6 +1279,7 @@ class TileLangChunkSumSerial(TileLangDecode):
 
     name = "tilelang-chunk-sum-serial"
     description = "our TileLang kernels, chunk_sum's loads behind its stores (the default before, a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     reduce_chunks_with = "kernel"
 
 
@@ -1295,6 +1300,7 @@ class TileLangOpCoResident(TileLangDecode):
 
     name = "tilelang-op-co-resident"
     description = "our TileLang kernels, the op's middle K ranges for two CTAs per SM (a probe)"
+    op_multicast_tokens = None  # the op at 129-256 tokens as probed, before the thirty-third session's window
     op_co_resident = 2
 
 
@@ -1566,7 +1572,9 @@ class TileLangOpFn3FirstWindow(TileLangOpFn3First):
     default's 64 K ranges win, 5.1 against 5.8 us at 128 x 4096). The candidate to gate and adopt
     (results/gpu/2026-12-07-h100-engines-29/lease/call3.sh): at 129-255 tokens its K ranges (two chunks a split: 32) are
     not always the default's (wave_cost_parts), so other fp32 sums, within the declared bound; at 256 the default's
-    bits."""
+    bits. Gated and adopted in the thirty-third session (results/gpu/2026-12-07-h100-engines-30, call 1): its op is
+    the default's at 129-256 tokens, less the register epilogue adopted after it (TileLangOpEpilogueBefore is this
+    probe's op as the default then ran it)."""
 
     name = "tilelang-op-fn3-first-window"
     description = "our TileLang kernels, the op at 129-256 tokens with fn3 loaded before the PDL wait (a probe)"
