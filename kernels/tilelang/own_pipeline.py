@@ -19,6 +19,7 @@ def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, 
     parts = threads // block_m  # threads per row in the sum of squares
     part_cols = block_k // parts
     assert part_cols % VEC == 0, (block_k, parts)
+    assert not direct_epilogue or mixes % 8 == 0, ("a mix's three pieces in one thread need M % 8 == 0", mixes)
 
     def exact_sum(hi, mid, lo):  # gemm.build_prenorm_gemm's: a non-finite hi product alone
         return T.if_then_else(T.isfinite(hi), (hi + mid) + lo, hi)
@@ -41,8 +42,9 @@ def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, 
     @T.macro
     def write_partials(acc, c_sh, sq_sh, tx, run, total, bm, bs, tokens, mixes_partial, sqrsum_partial, hi_f=None,
                        sum_f=None):
-        # the CTA's partials: its mixes (through c_sh [block_m, fn3 rows]) and its rows' sums of squares (sq_sh
-        # [parts, block_m]) into [P, T, M] and [P, T], rows past T left alone
+        # the CTA's partials: its mixes (exact_sum's arithmetic, from the accumulator's registers with direct_epilogue,
+        # else through c_sh [block_m, fn3 rows]) and its rows' sums of squares (sq_sh [parts, block_m]) into [P, T, M]
+        # and [P, T], rows past T left alone
         total[0] = total[0] + run[0]
         if direct_epilogue:
             # one loop per piece: a loop may index the fragment one way only (TileLang's layout inference)
