@@ -369,7 +369,8 @@ def test_the_register_epilogue_adds_a_mixes_three_pieces_from_the_accumulator():
 
 @pytest.mark.parametrize("backend_name, variant", [("TileLangDecode", {"overlap_squares": True,
                                                                         "direct_epilogue": True}),
-                                                    ("TileLangOpEpilogueBefore", {}), ("TileLangOpFn3First", {})])
+                                                    ("TileLangOpEpilogueBefore", {}), ("TileLangOpFn3First", {}),
+                                                    ("TileLangOpDirectEpilogueOnly", {"direct_epilogue": True})])
 def test_the_default_runs_the_overlapped_squares_and_register_epilogue_and_the_controls_do_not(mrec, backend_name,
                                                                                              variant):
     from mhc_kernels.tilelang import mid_probes
