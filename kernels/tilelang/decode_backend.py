@@ -943,9 +943,7 @@ class TileLangDecode(TileLangBackend):
         fn3_first = self.op_multicast_fn3_first and cluster == 1 and target.pdl and not split_here
         self._count(f"prenorm_gemm_multicast[cluster={cluster},stages={self.op_multicast_stages},"
                     f"block_k={self.op_multicast_block_k},chunks={chunks}" + (",early_trigger" if early else "")
-                    + (",fn3_first" if fn3_first else "")
-                    + (",overlap_squares" if self.op_multicast_overlap_squares else "")
-                    + (",direct_epilogue]" if self.op_multicast_direct_epilogue else "]"))
+                    + (",fn3_first" if fn3_first else "") + "".join(f",{k}" for k in self.multicast_variant()) + "]")
         prenorm_gemm_multicast_kernel(n, hidden, m, target, cluster=cluster,
                                       num_stages=self.op_multicast_stages, block_k=self.op_multicast_block_k,
                                       early_trigger=early, **changed(fn3_first=(fn3_first, False)),

@@ -21,8 +21,8 @@ def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, 
     assert part_cols % VEC == 0, (block_k, parts)
     assert not direct_epilogue or mixes % 8 == 0, ("a mix's three pieces in one thread need M % 8 == 0", mixes)
 
-    def exact_sum(hi, mid, lo):  # gemm.build_prenorm_gemm's: a non-finite hi product alone
-        return T.if_then_else(T.isfinite(hi), (hi + mid) + lo, hi)
+    def exact_sum_from(hi, hi_mid, lo):  # gemm.build_prenorm_gemm's (hi + mid) + lo: a non-finite hi product alone
+        return T.if_then_else(T.isfinite(hi), hi_mid + lo, hi)
 
     @T.macro
     def add_tile_squares(x_sh, s, i, tx, lanes, run, total):
@@ -55,14 +55,14 @@ def consumer_macros(T, *, block_m: int, block_k: int, mixes: int, threads: int, 
             for r, j in T.Parallel(block_m, mixes):
                 row = bm * block_m + r
                 if row < tokens:
-                    mixes_partial[bs, row, j] = T.if_then_else(T.isfinite(hi_f[r, j]),
-                                                               sum_f[r, j] + acc[r, 2 * mixes + j], hi_f[r, j])
+                    mixes_partial[bs, row, j] = exact_sum_from(hi_f[r, j], sum_f[r, j], acc[r, 2 * mixes + j])
         else:
             T.copy(acc, c_sh)
             for r, j in T.Parallel(block_m, mixes):
                 row = bm * block_m + r
                 if row < tokens:
-                    mixes_partial[bs, row, j] = exact_sum(c_sh[r, j], c_sh[r, mixes + j], c_sh[r, 2 * mixes + j])
+                    mixes_partial[bs, row, j] = exact_sum_from(c_sh[r, j], c_sh[r, j] + c_sh[r, mixes + j],
+                                                               c_sh[r, 2 * mixes + j])
         sq_sh[tx // block_m, tx % block_m] = total[0]
         T.sync_threads(barrier, threads)
         if tx < block_m:

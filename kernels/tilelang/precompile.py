@@ -87,11 +87,12 @@ def op_multicast_jobs(hidden: int, backend_class) -> list[Job]:
     probe = backend_class()
     shapes = sorted({(cluster_for(t, largest=backend_class.op_multicast_cluster), probe._early(t, "prenorm_gemm"))
                      for t in range(span[0], span[1] + 1)})
+    tags = "".join(f",{k}" for k in backend_class.multicast_variant())
     out: list[Job] = []
     for cluster, early in shapes:
         for fn3_first in sorted({False, backend_class.op_multicast_fn3_first and cluster == 1}):
-            tags = "".join(f",{k}" for k in backend_class.multicast_variant())
-            out.append((f"prenorm_gemm_multicast[H={hidden},cluster={cluster},stages={backend_class.op_multicast_stages},"
+            out.append((f"prenorm_gemm_multicast[H={hidden},cluster={cluster},"
+                        f"stages={backend_class.op_multicast_stages},"
                         f"block_k={backend_class.op_multicast_block_k}{',early' if early else ''}"
                         f"{',fn3_first' if fn3_first else ''}{tags}]", "gemm_multicast.prenorm_gemm_multicast_kernel",
                         (N, hidden, MIXES),

@@ -6,18 +6,18 @@ calls replayed back to back from one CUDA graph, as the benchmark times the op.
         [--epilogue-before]
 
 The op as the default (TileLangDecode) runs it at 129-256 tokens (the middle shape: two chunks a split, one CTA per
-chunk and 64-token block, chunk_sum behind it; fn3 loaded before the PDL wait, chunk_sum triggering right after its own wait), its GEMM
-built with ``stamps`` (build_prenorm_gemm_multicast): each CTA writes its SM, then the globaltimer and clock64 at six
-points: entry, the producer past its PDL wait, the first and the last tile arrived, the last wgmma done, the partials
-written. Why: profile_ops.py gives a kernel's start and end; between them the op at 256 x 4096 spends about 4.5 us
-after its wait (results/gpu/2026-12-07-h100-engines-29), which that profile cannot split into loads, tensor-core
-work and epilogue.
+chunk and 64-token block, chunk_sum behind it; fn3 loaded before the PDL wait, chunk_sum triggering right after its
+own wait), its GEMM built with ``stamps`` (build_prenorm_gemm_multicast): each CTA writes its SM, then the globaltimer
+and clock64 at six points: entry, the producer past its PDL wait, the first and the last tile arrived, the last wgmma
+done, the partials written. Why: profile_ops.py gives a kernel's start and end; between them the op at 256 x 4096
+spends about 4.5 us after its wait (results/gpu/2026-12-07-h100-engines-29), which that profile cannot split into
+loads, tensor-core work and epilogue.
 
 Per call (the first left out: nothing ran before it), from the globaltimer: the CTAs' first entry to their first
 release from the PDL wait, the spread of the releases and of the ends, the span, and the gap from the last CTA's end
 to the next call's first release (chunk_sum and the launch between). Per CTA, from clock64 (the SM's own cycles,
 converted at the run's median cycles per ns): the wait, release to first tile, first to last tile, last tile to the
-last wgmma, the epilogue. The outputs are checked bitwise against the probe's own op call first.
+last wgmma, the epilogue. The outputs are checked bitwise against the backend's own op call first.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=4096)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--replays", type=int, default=3)
-    parser.add_argument("--stages", type=int, default=4)
+    parser.add_argument("--stages", type=int, default=None, help="default: the backend's op_multicast_stages")
     parser.add_argument("--no-fn3-first", action="store_true", help="fn3 after the PDL wait (the control)")
     parser.add_argument("--late-sum", action="store_true", help="chunk_sum triggering at its end")
     parser.add_argument("--epilogue-before", action="store_true",
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     want = probe.prenorm_gemm(x, fn, splits)  # also fills the fn3 cache
     fn3 = probe._split_fn(fn)
     target = probe._target()
-    gemm = prenorm_gemm_multicast_kernel(n, h, m, target, cluster=1, num_stages=args.stages,
+    stages = args.stages or probe.op_multicast_stages
+    gemm = prenorm_gemm_multicast_kernel(n, h, m, target, cluster=1, num_stages=stages,
                                          early_trigger=probe._early(t, "prenorm_gemm"),
                                          fn3_first=not args.no_fn3_first, stamps=True, **probe.multicast_variant())
     sums = chunk_sum_kernel(m, chunks, target, loads_first=True, early_trigger=not args.late_sum)
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         graph.replay()
     torch.cuda.synchronize()
     title = (f"prenorm_gemm {t} x {h} on {torch.cuda.get_device_name(0)}: {ctas} CTAs, {parts} K ranges, "
-             f"{args.stages} stages, fn3 {'after' if args.no_fn3_first else 'before'} the PDL wait, chunk_sum "
+             f"{stages} stages, fn3 {'after' if args.no_fn3_first else 'before'} the PDL wait, chunk_sum "
              f"triggering {'at its end' if args.late_sum else 'after its wait'}, "
              f"{'+'.join(probe.multicast_variant()) or 'squares before the wgmmas, epilogue through shared memory'}; "
              f"{args.calls} calls a replay, the last "
