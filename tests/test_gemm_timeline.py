@@ -1,6 +1,6 @@
 """scripts/debug/gemm_timeline.py: its arithmetic on stamps whose answer is known, and the stamps build of the kernel
 (gemm_multicast's stamps: the clocks read at the six points, nothing else changed). The run itself is a GPU step
-(results/gpu/2026-12-07-h100-engines-29/lease/call3.sh)."""
+(results/gpu/2026-12-07-h100-engines-30/lease/call1.sh and call2.sh, which ran it)."""
 
 from __future__ import annotations
 
